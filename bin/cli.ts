@@ -1,0 +1,24 @@
+// The `slurpie` command line: a thin layer of yargs commands over the library.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { topologyCommand } from './commands/topology.ts';
+import { serveCommand } from './commands/serve.ts';
+
+await yargs(hideBin(process.argv))
+  .scriptName('slurpie')
+  .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
+  .command(topologyCommand)
+  .command(serveCommand)
+  .demandCommand(1, 'Name a command (see the list above).')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version()
+  .wrap(Math.min(100, process.stdout.columns || 100))
+  .fail((msg, err, y) => {
+    if (err) throw err;
+    process.stderr.write(`${y.help ? '' : ''}slurpie: ${msg}\nRun "slurpie --help" for usage.\n`);
+    process.exit(2);
+  })
+  .parseAsync();
