@@ -1,0 +1,38 @@
+// What the world tells the core (events) and what the core asks of the world (actions).
+// Drivers (peer/node, the simulator, tests) translate these to sockets, HTTP and files.
+import type { Message, PeerId } from './messages.ts';
+
+/** A transport connection, numbered by the driver. */
+export type ConnId = number;
+
+export interface PeerAddress {
+  id: PeerId;
+  host: string;
+  port: number;
+}
+
+export type PeerEvent =
+  | { type: 'tick' } // a deadline from nextDeadline() has passed
+  | { type: 'peers'; peers: PeerAddress[] } // an answer from the topology server
+  | { type: 'opened'; conn: ConnId; outbound: boolean; peerId?: PeerId } // outbound: the id we dialled
+  | { type: 'connectFailed'; peerId: PeerId; reason: string }
+  | { type: 'message'; conn: ConnId; msg: Message }
+  | { type: 'malformed'; conn: ConnId; reason: string } // a frame peer/wire refused
+  | { type: 'closed'; conn: ConnId; reason: string }
+  | { type: 'served'; conn: ConnId; index: number; bytes: number } // a BLOCK we served went out
+  | { type: 'sourceBlock'; index: number; data: Uint8Array }
+  | { type: 'sourceEnd'; ok: boolean; reason?: string }
+  | { type: 'stored'; index: number } // a block is written to storage
+  | { type: 'ban'; peerId: PeerId; reason: string } // e.g. it sent bytes that failed verification
+  | { type: 'leave'; reason: string }; // finished (and verified) or shutting down
+
+export type PeerAction =
+  | { type: 'connect'; peerId: PeerId; host: string; port: number }
+  | { type: 'send'; conn: ConnId; msg: Message }
+  | { type: 'close'; conn: ConnId; reason: string }
+  | { type: 'serve'; conn: ConnId; index: number } // read the block and send it as BLOCK
+  | { type: 'store'; index: number; data: Uint8Array; from: PeerId | 'source' }
+  | { type: 'fetchSource'; first: number; count: number } // one Range GET of a run of blocks
+  | { type: 'needPeers' } // register again with the topology server for fresh peers
+  | { type: 'complete' } // every block is stored: verify, then send 'leave'
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; msg: string };

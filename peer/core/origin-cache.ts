@@ -1,0 +1,158 @@
+// The U origins a peer keeps state for (PROTOCOL.md §5), each a leaf of the update tree.
+import type { PeerId, UpdateEntry } from './messages.ts';
+import type { ConnId } from './events.ts';
+import { UpdateTree } from './update-tree.ts';
+
+export interface Origin {
+  id: PeerId;
+  host: string;
+  port: number;
+  seq: number;
+  distance: number; // mesh hops from us: 1 for a neighbor's own entry
+  degree: number;
+  bits: Uint8Array;
+  slot: number; // leaf in the update tree
+  heardAt: number; // when we last accepted news of it
+  learnedFrom: ConnId | null; // the link the freshest entry came over (not sent back there)
+  version: number; // bumps whenever seq/distance/bits change: drives forwarding
+}
+
+export type MergeResult = 'new' | 'updated' | 'same' | 'rejected';
+
+export class OriginCache {
+  readonly tree: UpdateTree;
+  private readonly byId = new Map<PeerId, Origin>();
+  private readonly bySlot: (PeerId | undefined)[];
+  private readonly freeSlots: number[];
+
+  constructor(
+    readonly capacity: number,
+    readonly bitfieldBytes: number,
+    readonly blocks: number,
+  ) {
+    this.tree = new UpdateTree(capacity, blocks);
+    this.freeSlots = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
+    this.bySlot = new Array<PeerId | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: PeerId): Origin | undefined {
+    return this.byId.get(id);
+  }
+
+  values(): IterableIterator<Origin> {
+    return this.byId.values();
+  }
+
+  /**
+   * Folds one received entry in. `pinned` origins (our connections) are never evicted
+   * to make room; when the cache is full and nothing can go, the entry is rejected.
+   */
+  merge(entry: UpdateEntry, from: ConnId | null, now: number, pinned: ReadonlySet<PeerId>): MergeResult {
+    const distance = entry.hops + 1;
+    const known = this.byId.get(entry.originId);
+    if (known) {
+      const newer = entry.seq > known.seq;
+      const shorter = entry.seq === known.seq && distance < known.distance;
+      if (!newer && !shorter) {
+        if (entry.seq === known.seq) known.heardAt = now;
+        return 'same';
+      }
+      known.host = entry.host;
+      known.port = entry.port;
+      known.seq = entry.seq;
+      known.distance = distance;
+      known.degree = entry.degree;
+      known.heardAt = now;
+      known.learnedFrom = from;
+      known.version++;
+      if (newer) {
+        known.bits = entry.bits;
+        this.tree.set(known.slot, entry.bits);
+      }
+      return 'updated';
+    }
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      const victim = this.victim(pinned);
+      if (!victim) return 'rejected';
+      slot = victim.slot;
+      this.byId.delete(victim.id);
+    }
+    this.bySlot[slot] = entry.originId;
+    this.byId.set(entry.originId, {
+      id: entry.originId,
+      host: entry.host,
+      port: entry.port,
+      seq: entry.seq,
+      distance,
+      degree: entry.degree,
+      bits: entry.bits,
+      slot,
+      heardAt: now,
+      learnedFrom: from,
+      version: 1,
+    });
+    this.tree.set(slot, entry.bits);
+    return 'new';
+  }
+
+  /** We learned first-hand that this origin lacks a block it advertised (REJECT missing). */
+  clearBit(id: PeerId, index: number): void {
+    const origin = this.byId.get(id);
+    if (!origin) return;
+    const bits = origin.bits.slice();
+    bits[index >> 3] = (bits[index >> 3] ?? 0) & ~(0x80 >> (index & 7));
+    origin.bits = bits;
+    this.tree.set(origin.slot, bits);
+  }
+
+  remove(id: PeerId): boolean {
+    const origin = this.byId.get(id);
+    if (!origin) return false;
+    this.byId.delete(id);
+    this.bySlot[origin.slot] = undefined;
+    this.tree.clear(origin.slot);
+    this.freeSlots.push(origin.slot);
+    return true;
+  }
+
+  /** Forgets origins not heard of since `now - staleMs`; returns their ids. */
+  expire(now: number, staleMs: number, pinned: ReadonlySet<PeerId>): PeerId[] {
+    const gone: PeerId[] = [];
+    for (const origin of this.byId.values()) {
+      if (!pinned.has(origin.id) && now - origin.heardAt > staleMs) gone.push(origin.id);
+    }
+    for (const id of gone) this.remove(id);
+    return gone;
+  }
+
+  /** Who has block `index`, by the update tree's descent. */
+  holders(index: number): PeerId[] {
+    const ids: PeerId[] = [];
+    for (const slot of this.tree.holders(index)) {
+      const id = this.bySlot[slot];
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  // Evict the least recently heard, farthest origin that is not one of our connections.
+  private victim(pinned: ReadonlySet<PeerId>): Origin | undefined {
+    let worst: Origin | undefined;
+    for (const origin of this.byId.values()) {
+      if (pinned.has(origin.id)) continue;
+      if (
+        !worst ||
+        origin.heardAt < worst.heardAt ||
+        (origin.heardAt === worst.heardAt && origin.distance > worst.distance)
+      ) {
+        worst = origin;
+      }
+    }
+    return worst;
+  }
+}

@@ -1,0 +1,63 @@
+// Protocol parameters, with the names and starting defaults of PROTOCOL.md §4.
+
+export interface PeerParams {
+  blockSize: number; // bytes per block
+  beta: number; // peers the topology server returns
+  eta: number; // mesh neighbors to open (η)
+  U: number; // origins cached in the update tree
+  reconnectPeriodMs: number; // drop a random neighbor and dial another this often
+  roundMs: number; // one source decision per round
+  k: number; // go to the source with probability min(1, k/n)
+  backoff: boolean; // false: go to the source every round (ablation)
+  maxHops: number; // updates are not forwarded past this distance
+  updateIntervalMs: number; // flood period at start (the bandwidth controller tunes it)
+  heartbeatMs: number; // re-announce our own state at least this often, so entries stay fresh
+  staleMs: number; // forget origins not heard of for this long
+  dataConnections: number; // peers to download from at once, at start (the controller tunes it)
+  maxDataConnections: number;
+  pipeline: number; // requests outstanding per data connection
+  requestTimeoutMs: number; // a request unanswered this long goes elsewhere
+  maxStrikes: number; // timeouts / false claims before a peer is dropped
+  maxServePerConn: number; // requests a peer may have queued with us
+  maxConnections: number; // all connections, in and out
+  maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
+  maxSourceRun: number; // blocks in one Range GET
+  needPeersEveryMs: number; // ask the topology server again at most this often
+}
+
+export const DEFAULT_PARAMS: PeerParams = {
+  blockSize: 256 * 1024,
+  beta: 10,
+  eta: 4,
+  U: 32,
+  reconnectPeriodMs: 30_000,
+  roundMs: 1000,
+  k: 3,
+  backoff: true,
+  maxHops: 16,
+  updateIntervalMs: 250,
+  heartbeatMs: 2000,
+  staleMs: 10_000,
+  dataConnections: 4,
+  maxDataConnections: 12,
+  pipeline: 4,
+  requestTimeoutMs: 15_000,
+  maxStrikes: 3,
+  maxServePerConn: 16,
+  maxConnections: 48,
+  maxNeighbors: 12,
+  maxSourceRun: 64,
+  needPeersEveryMs: 5000,
+};
+
+export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
+  const params = { ...DEFAULT_PARAMS, ...overrides };
+  for (const [key, value] of Object.entries(params)) {
+    if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
+      throw new Error(`parameter ${key} must be a non-negative number, got ${value}`);
+    }
+  }
+  if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
+  if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');
+  return params;
+}

@@ -1,0 +1,649 @@
+// One Slurpie peer as a pure state machine: `handle(now, event)` returns actions and
+// `nextDeadline()` says when to call back with a tick. No sockets, clock or Math.random:
+// the node driver, the simulator and the tests feed it (DESIGN.md).
+import BitField from 'bitfield';
+import { pick, shuffle, type Rng } from '../../estimation/random.ts';
+import { bitfieldBytes, countBits, hasBit, maskTail } from './bits.ts';
+import type { ConnId, PeerAction, PeerAddress, PeerEvent } from './events.ts';
+import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Hello, type Message, type PeerId, type UpdateEntry } from './messages.ts';
+import { OriginCache } from './origin-cache.ts';
+import { resolveParams, type PeerParams } from './params.ts';
+import { pickBlock } from './scheduler.ts';
+import { SourcePolicy } from './source-policy.ts';
+
+export interface PeerConfig {
+  id: PeerId;
+  swarmId: string;
+  host: string; // where we accept connections (sent in HELLO and in our update entry)
+  port: number;
+  size: number;
+  params?: Partial<PeerParams>;
+  rng: Rng;
+  now: number;
+  have?: Uint8Array; // blocks already on disk (resume)
+}
+
+export interface PeerStats {
+  fromSource: number;
+  fromPeers: number;
+  uploaded: number;
+  sourceRequests: number;
+  sourceRounds: number;
+  peersSeen: number;
+  groupSizeEstimate: number;
+  maxDataConnections: number;
+  neighbors: number;
+  connections: number;
+  blocks: number;
+  blocksHave: number;
+  bannedPeers: number;
+}
+
+interface Conn {
+  id: ConnId;
+  outbound: boolean;
+  peerId: PeerId | null; // known once HELLO arrives (outbound: the id we dialled until then)
+  hello: Hello | null;
+  wantNeighbor: boolean; // we dialled it as a mesh neighbor
+  neighbor: boolean; // both sides agreed in HELLO
+  requests: Map<number, number>; // block -> deadline
+  serving: number;
+  strikes: number;
+  busyUntil: number;
+  ownSeqSent: number; // our own entry's seq last sent here
+  sent: Map<PeerId, number>; // origin -> version last forwarded here
+}
+
+type Owner = ConnId | 'source' | 'storing';
+
+export class PeerCore {
+  readonly params: PeerParams;
+  readonly blocks: number;
+  private readonly id: PeerId;
+  private readonly rng: Rng;
+  private readonly cfg: PeerConfig;
+  private readonly have: BitField;
+  private haveCount: number;
+  private readonly taken: Uint8Array; // have | asked for | being stored
+  private readonly pending = new Map<number, Owner>();
+  private readonly cache: OriginCache;
+  private readonly conns = new Map<ConnId, Conn>();
+  private readonly dialing = new Map<PeerId, { neighbor: boolean }>();
+  private readonly known = new Map<PeerId, PeerAddress>();
+  private readonly banned = new Set<PeerId>();
+  private readonly seen = new Set<PeerId>();
+  private readonly source: SourcePolicy;
+  private out: PeerAction[] = [];
+  private seq = 0;
+  private dirty = true;
+  private ownEntry: UpdateEntry | null = null;
+  private lastAnnounce = -Infinity;
+  private nextUpdateAt: number;
+  private nextRoundAt: number;
+  private nextReconnectAt: number;
+  private lastNeedPeers = -Infinity;
+  private sourceOpensAt: number; // no source draw before we have heard who else is here
+  private completed = false;
+  private leaving = false;
+  private readonly counters = { fromSource: 0, fromPeers: 0, uploaded: 0, maxDataConnections: 0 };
+
+  constructor(cfg: PeerConfig) {
+    this.cfg = cfg;
+    this.params = resolveParams(cfg.params);
+    this.id = cfg.id;
+    this.rng = cfg.rng;
+    this.blocks = Math.ceil(cfg.size / this.params.blockSize);
+    const bytes = bitfieldBytes(this.blocks);
+    this.have = new BitField(bytes * 8);
+    if (cfg.have) this.have.buffer.set(maskTail(cfg.have.subarray(0, bytes), this.blocks));
+    this.haveCount = countBits(this.have.buffer);
+    this.taken = this.have.buffer.slice();
+    this.cache = new OriginCache(this.params.U, bytes, this.blocks);
+    this.source = new SourcePolicy(cfg.rng, {
+      k: this.params.k,
+      backoff: this.params.backoff,
+      roundMs: this.params.roundMs,
+      blockSize: this.params.blockSize,
+      maxRun: this.params.maxSourceRun,
+    });
+    this.nextUpdateAt = cfg.now;
+    this.nextRoundAt = cfg.now;
+    this.nextReconnectAt = cfg.now + this.params.reconnectPeriodMs;
+    this.sourceOpensAt = cfg.now + this.params.roundMs;
+  }
+
+  get isComplete(): boolean {
+    return this.haveCount === this.blocks;
+  }
+
+  blockLength(index: number): number {
+    return Math.min(this.params.blockSize, this.cfg.size - index * this.params.blockSize);
+  }
+
+  /** When the driver should next call `handle(now, { type: 'tick' })`. */
+  nextDeadline(): number {
+    if (this.leaving) return Infinity;
+    return Math.min(this.nextUpdateAt, this.nextRoundAt, Math.max(this.sourceOpensAt, this.source.nextDeadline));
+  }
+
+  handle(now: number, event: PeerEvent): PeerAction[] {
+    this.out = [];
+    if (this.leaving) return this.out;
+    switch (event.type) {
+      case 'tick':
+        this.onTick(now);
+        break;
+      case 'peers':
+        this.sourceOpensAt = Math.min(this.sourceOpensAt, now);
+        for (const p of event.peers) if (p.id !== this.id && !this.banned.has(p.id)) this.known.set(p.id, p);
+        this.maintainNeighbors(now);
+        break;
+      case 'opened':
+        this.onOpened(event.conn, event.outbound, event.peerId);
+        break;
+      case 'connectFailed':
+        this.dialing.delete(event.peerId);
+        this.forget(event.peerId);
+        break;
+      case 'message':
+        this.onMessage(now, event.conn, event.msg);
+        break;
+      case 'malformed':
+        this.dropConn(event.conn, `protocol error: ${event.reason}`, true);
+        break;
+      case 'closed':
+        this.onClosed(event.conn);
+        break;
+      case 'served': {
+        const conn = this.conns.get(event.conn);
+        if (conn) conn.serving = Math.max(0, conn.serving - 1);
+        this.counters.uploaded += event.bytes;
+        break;
+      }
+      case 'sourceBlock':
+        this.onSourceBlock(event.index, event.data);
+        break;
+      case 'sourceEnd':
+        for (const index of this.source.end(now, event.ok)) this.release(index, 'source');
+        break;
+      case 'stored':
+        this.onStored(event.index);
+        break;
+      case 'ban':
+        this.ban(event.peerId, event.reason);
+        break;
+      case 'leave':
+        this.leave(event.reason);
+        return this.out;
+    }
+    if (!this.completed && this.haveCount === this.blocks) {
+      this.completed = true; // e.g. resumed with every block already on disk
+      this.out.push({ type: 'complete' });
+    }
+    this.fill(now);
+    this.maybeSource(now);
+    return this.out;
+  }
+
+  stats(now: number): PeerStats {
+    return {
+      ...this.counters,
+      sourceRequests: this.source.requests,
+      sourceRounds: this.source.roundsWon,
+      peersSeen: this.seen.size,
+      groupSizeEstimate: this.groupSize(now),
+      neighbors: this.neighborCount(),
+      connections: this.conns.size,
+      blocks: this.blocks,
+      blocksHave: this.haveCount,
+      bannedPeers: this.banned.size,
+    };
+  }
+
+  // Until the diameter-based estimator is wired in: the peers we know of, plus us.
+  private groupSize(_now: number): number {
+    return Math.max(this.cache.size, this.known.size) + 1;
+  }
+
+  // ---- timers ---------------------------------------------------------------------
+
+  private onTick(now: number): void {
+    if (now >= this.nextUpdateAt) {
+      this.flood(now);
+      this.nextUpdateAt = now + this.params.updateIntervalMs;
+    }
+    if (now >= this.nextRoundAt) {
+      this.nextRoundAt = now + this.params.roundMs;
+      this.expireRequests(now);
+      for (const id of this.cache.expire(now, this.params.staleMs, this.connectedIds())) this.known.delete(id);
+      if (now >= this.nextReconnectAt) {
+        this.nextReconnectAt = now + this.params.reconnectPeriodMs;
+        this.rewire();
+      }
+      this.maintainNeighbors(now);
+    }
+  }
+
+  private expireRequests(now: number): void {
+    for (const conn of this.conns.values()) {
+      for (const [index, deadline] of conn.requests) {
+        if (deadline > now) continue;
+        conn.requests.delete(index);
+        this.release(index, conn.id);
+        conn.strikes++;
+      }
+      if (conn.strikes >= this.params.maxStrikes) this.dropConn(conn.id, 'too slow: requests timed out', false);
+    }
+  }
+
+  // ---- mesh -----------------------------------------------------------------------
+
+  private neighborCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.neighbor) n++;
+    return n;
+  }
+
+  private connectedIds(): Set<PeerId> {
+    const ids = new Set<PeerId>();
+    for (const c of this.conns.values()) if (c.peerId) ids.add(c.peerId);
+    return ids;
+  }
+
+  private candidates(): PeerAddress[] {
+    const busy = this.connectedIds();
+    const out = new Map<PeerId, PeerAddress>();
+    const add = (p: PeerAddress): void => {
+      if (p.id !== this.id && !busy.has(p.id) && !this.dialing.has(p.id) && !this.banned.has(p.id)) out.set(p.id, p);
+    };
+    for (const p of this.known.values()) add(p);
+    for (const o of this.cache.values()) add({ id: o.id, host: o.host, port: o.port });
+    return [...out.values()];
+  }
+
+  private dial(p: PeerAddress, neighbor: boolean): void {
+    this.dialing.set(p.id, { neighbor });
+    this.out.push({ type: 'connect', peerId: p.id, host: p.host, port: p.port });
+  }
+
+  // Keep η outbound mesh links; ask the topology server again when we know no one to dial.
+  private maintainNeighbors(now: number): void {
+    if (this.completed) return;
+    let outboundNeighbors = 0;
+    for (const c of this.conns.values()) if (c.neighbor && c.outbound) outboundNeighbors++;
+    for (const d of this.dialing.values()) if (d.neighbor) outboundNeighbors++;
+    let missing = this.params.eta - outboundNeighbors;
+    if (missing <= 0) return;
+    const candidates = shuffle(this.rng, this.candidates());
+    while (missing > 0 && candidates.length > 0 && this.conns.size + this.dialing.size < this.params.maxConnections) {
+      this.dial(candidates.pop() as PeerAddress, true);
+      missing--;
+    }
+    if (missing > 0 && now - this.lastNeedPeers >= this.params.needPeersEveryMs) {
+      this.lastNeedPeers = now;
+      this.out.push({ type: 'needPeers' });
+    }
+  }
+
+  // Every reconnect period, drop one idle outbound neighbor so the mesh keeps mixing.
+  private rewire(): void {
+    const idle = [...this.conns.values()].filter((c) => c.neighbor && c.outbound && c.requests.size === 0);
+    const victim = pick(this.rng, idle);
+    if (victim && this.candidates().length > 0) this.dropConn(victim.id, 'reconnect', false);
+  }
+
+  private onOpened(id: ConnId, outbound: boolean, peerId?: PeerId): void {
+    const dial = peerId !== undefined ? this.dialing.get(peerId) : undefined;
+    if (peerId !== undefined) this.dialing.delete(peerId);
+    if (this.conns.size >= this.params.maxConnections) {
+      this.out.push({ type: 'send', conn: id, msg: { type: 'BYE', reason: 'too many connections' } });
+      this.out.push({ type: 'close', conn: id, reason: 'too many connections' });
+      return;
+    }
+    const conn: Conn = {
+      id,
+      outbound,
+      peerId: outbound ? (peerId ?? null) : null,
+      hello: null,
+      wantNeighbor: outbound && (dial?.neighbor ?? false),
+      neighbor: false,
+      requests: new Map(),
+      serving: 0,
+      strikes: 0,
+      busyUntil: 0,
+      ownSeqSent: -1,
+      sent: new Map(),
+    };
+    this.conns.set(id, conn);
+    // The dialler speaks first; the acceptor answers once it knows what is asked.
+    if (outbound) this.sendHello(conn, conn.wantNeighbor);
+  }
+
+  private sendHello(conn: Conn, neighbor: boolean): void {
+    this.out.push({
+      type: 'send',
+      conn: conn.id,
+      msg: {
+        type: 'HELLO',
+        version: PROTOCOL_VERSION,
+        swarmId: this.cfg.swarmId,
+        peerId: this.id,
+        host: this.cfg.host,
+        port: this.cfg.port,
+        size: this.cfg.size,
+        blockSize: this.params.blockSize,
+        flags: neighbor ? HELLO_NEIGHBOR : 0,
+      },
+    });
+  }
+
+  private onHello(conn: Conn, hello: Hello): void {
+    const mismatch =
+      hello.version !== PROTOCOL_VERSION
+        ? `version ${hello.version}`
+        : hello.swarmId !== this.cfg.swarmId
+          ? 'another swarm'
+          : hello.size !== this.cfg.size || hello.blockSize !== this.params.blockSize
+            ? 'another file layout'
+            : hello.peerId === this.id
+              ? 'connected to self'
+              : this.banned.has(hello.peerId)
+                ? 'banned'
+                : null;
+    if (mismatch) {
+      this.dropConn(conn.id, `HELLO refused: ${mismatch}`, false);
+      return;
+    }
+    // One connection per pair: when both dialled at once, keep the one opened by the smaller id.
+    for (const other of this.conns.values()) {
+      if (other === conn || other.peerId !== hello.peerId || !other.hello) continue;
+      const openerOf = (c: Conn): PeerId => (c.outbound ? this.id : hello.peerId);
+      const loser = openerOf(conn) < openerOf(other) ? other : conn;
+      this.dropConn(loser.id, 'duplicate connection', false);
+      if (loser === conn) return;
+    }
+    conn.hello = hello;
+    conn.peerId = hello.peerId;
+    this.known.set(hello.peerId, { id: hello.peerId, host: hello.host, port: hello.port });
+    this.seen.add(hello.peerId);
+    const asked = (hello.flags & HELLO_NEIGHBOR) !== 0;
+    if (conn.outbound) {
+      conn.neighbor = conn.wantNeighbor && asked;
+    } else {
+      conn.neighbor = asked && this.neighborCount() < this.params.maxNeighbors && !this.completed;
+      this.sendHello(conn, conn.neighbor);
+    }
+    this.sendUpdate(conn, this.ownEntryNow(), []);
+  }
+
+  // ---- updates --------------------------------------------------------------------
+
+  private ownEntryNow(): UpdateEntry {
+    if (!this.ownEntry || this.ownEntry.seq !== this.seq) {
+      this.ownEntry = {
+        originId: this.id,
+        host: this.cfg.host,
+        port: this.cfg.port,
+        seq: this.seq,
+        hops: 0,
+        degree: this.neighborCount(),
+        bits: this.have.buffer.slice(),
+      };
+    }
+    return this.ownEntry;
+  }
+
+  // Flood: our own entry when it changed (or as a heartbeat), and to mesh neighbors every
+  // cached origin whose state they have not had from us yet (PROTOCOL.md §5).
+  private flood(now: number): void {
+    if (this.dirty || now - this.lastAnnounce >= this.params.heartbeatMs) {
+      this.seq = (this.seq + 1) >>> 0;
+      this.dirty = false;
+      this.lastAnnounce = now;
+    }
+    const own = this.ownEntryNow();
+    for (const conn of this.conns.values()) {
+      if (!conn.hello) continue;
+      const forwarded: UpdateEntry[] = [];
+      if (conn.neighbor) {
+        for (const o of this.cache.values()) {
+          if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= this.params.maxHops) continue;
+          if (conn.sent.get(o.id) === o.version) continue;
+          conn.sent.set(o.id, o.version);
+          forwarded.push({ originId: o.id, host: o.host, port: o.port, seq: o.seq, hops: o.distance, degree: o.degree, bits: o.bits });
+        }
+        if (conn.sent.size > 4 * this.params.U) {
+          for (const id of conn.sent.keys()) if (!this.cache.get(id)) conn.sent.delete(id);
+        }
+      }
+      this.sendUpdate(conn, conn.ownSeqSent === own.seq ? null : own, forwarded);
+    }
+  }
+
+  private sendUpdate(conn: Conn, own: UpdateEntry | null, forwarded: UpdateEntry[]): void {
+    const entries = own ? [own, ...forwarded] : forwarded;
+    if (entries.length === 0) return;
+    if (own) conn.ownSeqSent = own.seq;
+    this.out.push({ type: 'send', conn: conn.id, msg: { type: 'UPDATE', entries } });
+  }
+
+  private onUpdate(now: number, conn: Conn, entries: UpdateEntry[]): void {
+    const pinned = this.connectedIds();
+    const bytes = bitfieldBytes(this.blocks);
+    for (const entry of entries) {
+      if (entry.bits.length !== bytes) {
+        this.dropConn(conn.id, `protocol error: bitfield of ${entry.bits.length} bytes, expected ${bytes}`, true);
+        return;
+      }
+      if (entry.originId === this.id || this.banned.has(entry.originId)) continue;
+      if (entry.hops >= this.params.maxHops) continue;
+      this.seen.add(entry.originId);
+      this.cache.merge({ ...entry, bits: maskTail(entry.bits, this.blocks) }, conn.id, now, pinned);
+    }
+  }
+
+  // ---- blocks ---------------------------------------------------------------------
+
+  private take(index: number, owner: Owner): void {
+    this.pending.set(index, owner);
+    this.taken[index >> 3] = (this.taken[index >> 3] ?? 0) | (0x80 >> (index & 7));
+  }
+
+  /** Gives a block back to the pool if `owner` still holds it. */
+  private release(index: number, owner: Owner): void {
+    if (this.pending.get(index) !== owner) return;
+    this.pending.delete(index);
+    if (!this.have.get(index)) this.taken[index >> 3] = (this.taken[index >> 3] ?? 0) & ~(0x80 >> (index & 7));
+  }
+
+  private storeBlock(index: number, data: Uint8Array, from: PeerId | 'source'): void {
+    this.take(index, 'storing');
+    if (from === 'source') this.counters.fromSource += data.length;
+    else this.counters.fromPeers += data.length;
+    this.out.push({ type: 'store', index, data, from });
+  }
+
+  private onStored(index: number): void {
+    if (this.pending.get(index) !== 'storing' || this.have.get(index)) return;
+    this.pending.delete(index);
+    this.have.set(index, true);
+    this.haveCount++;
+    this.dirty = true;
+    if (this.haveCount === this.blocks && !this.completed) {
+      this.completed = true;
+      this.out.push({ type: 'complete' });
+    }
+  }
+
+  private onSourceBlock(index: number, data: Uint8Array): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.blocks) return;
+    if (data.length !== this.blockLength(index) || !this.source.accept(index, data.length)) return;
+    if (this.pending.get(index) === 'source') this.storeBlock(index, data, 'source');
+  }
+
+  private onBlock(conn: Conn, index: number, data: Uint8Array): void {
+    if (index >= this.blocks) return this.dropConn(conn.id, `protocol error: block ${index} out of range`, true);
+    if (data.length !== this.blockLength(index)) {
+      return this.ban(conn.peerId as PeerId, `sent block ${index} with ${data.length} bytes, expected ${this.blockLength(index)}`);
+    }
+    if (conn.requests.delete(index)) this.release(index, conn.id);
+    // A late answer to a request that timed out is still good data if no one else delivered it.
+    if (this.have.get(index) || this.pending.has(index)) return;
+    this.storeBlock(index, data, conn.peerId as PeerId);
+  }
+
+  private onRequest(conn: Conn, index: number): void {
+    if (index >= this.blocks) return this.dropConn(conn.id, `protocol error: request for block ${index} out of range`, true);
+    if (!this.have.get(index)) {
+      this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REJECT', index, reason: 'missing' } });
+    } else if (conn.serving >= this.params.maxServePerConn) {
+      this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REJECT', index, reason: 'busy' } });
+    } else {
+      conn.serving++;
+      this.out.push({ type: 'serve', conn: conn.id, index });
+    }
+  }
+
+  private onReject(now: number, conn: Conn, index: number, reason: 'missing' | 'busy'): void {
+    if (!conn.requests.delete(index)) return;
+    this.release(index, conn.id);
+    if (reason === 'busy') {
+      conn.busyUntil = now + this.params.roundMs;
+      return;
+    }
+    // It advertised a block it does not have: believe the REJECT, count it against it.
+    if (conn.peerId) this.cache.clearBit(conn.peerId, index);
+    if (++conn.strikes >= this.params.maxStrikes) this.dropConn(conn.id, 'advertises blocks it does not have', false);
+  }
+
+  // Keep up to `pipeline` requests on each of up to `dataConnections` peers that have what we miss.
+  private fill(now: number): void {
+    if (this.completed || this.haveCount === this.blocks) return;
+    const ready = [...this.conns.values()].filter((c) => c.hello && c.peerId && now >= c.busyUntil);
+    let active = 0;
+    for (const c of this.conns.values()) if (c.requests.size > 0) active++;
+    const target = this.params.dataConnections;
+    for (const conn of shuffle(this.rng, ready)) {
+      const bits = this.cache.get(conn.peerId as PeerId)?.bits;
+      if (!bits) continue;
+      if (conn.requests.size === 0 && active >= target) continue;
+      const wasIdle = conn.requests.size === 0;
+      while (conn.requests.size < this.params.pipeline) {
+        const index = pickBlock(this.rng, bits, this.taken);
+        if (index < 0) break;
+        this.take(index, conn.id);
+        conn.requests.set(index, now + this.params.requestTimeoutMs);
+        this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REQUEST', index } });
+      }
+      if (wasIdle && conn.requests.size > 0) active++;
+    }
+    this.counters.maxDataConnections = Math.max(this.counters.maxDataConnections, active);
+    if (active < target) this.dialHolder();
+  }
+
+  // Open a data connection to someone in our view that has a block we still need.
+  private dialHolder(): void {
+    if (this.dialing.size >= 2 || this.conns.size + this.dialing.size >= this.params.maxConnections) return;
+    const root = this.cache.tree.root();
+    const index = pickBlock(this.rng, root, this.taken);
+    if (index < 0) return;
+    const busy = this.connectedIds();
+    const holders = this.cache
+      .holders(index)
+      .filter((id) => !busy.has(id) && !this.dialing.has(id) && !this.banned.has(id));
+    const id = pick(this.rng, holders);
+    const origin = id === undefined ? undefined : this.cache.get(id);
+    if (origin) this.dial({ id: origin.id, host: origin.host, port: origin.port }, false);
+  }
+
+  private maybeSource(now: number): void {
+    if (this.completed || now < this.sourceOpensAt) return;
+    if (this.haveCount + this.pendingCount('storing') >= this.blocks) return;
+    const tree = this.cache.tree;
+    const run = this.source.maybeStart(now, {
+      n: this.groupSize(now),
+      blocks: this.blocks,
+      wanted: (i) => !hasBit(this.taken, i),
+      preferred: (i) => !tree.anyHas(i),
+    });
+    if (!run) return;
+    for (let i = run.first; i < run.first + run.count; i++) this.take(i, 'source');
+    this.out.push({ type: 'fetchSource', first: run.first, count: run.count });
+  }
+
+  private pendingCount(owner: Owner): number {
+    let n = 0;
+    for (const o of this.pending.values()) if (o === owner) n++;
+    return n;
+  }
+
+  // ---- connections ----------------------------------------------------------------
+
+  private onMessage(now: number, id: ConnId, msg: Message): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    if (!conn.hello) {
+      if (msg.type === 'HELLO') this.onHello(conn, msg);
+      else this.dropConn(id, `protocol error: ${msg.type} before HELLO`, true);
+      return;
+    }
+    switch (msg.type) {
+      case 'HELLO':
+        return this.dropConn(id, 'protocol error: second HELLO', true);
+      case 'UPDATE':
+        return this.onUpdate(now, conn, msg.entries);
+      case 'REQUEST':
+        return this.onRequest(conn, msg.index);
+      case 'BLOCK':
+        return this.onBlock(conn, msg.index, msg.data);
+      case 'REJECT':
+        return this.onReject(now, conn, msg.index, msg.reason);
+      case 'BYE':
+        if (conn.peerId) this.forget(conn.peerId);
+        return this.dropConn(id, `peer left: ${msg.reason}`, false);
+    }
+  }
+
+  private onClosed(id: ConnId): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    this.conns.delete(id);
+    for (const index of conn.requests.keys()) this.release(index, id);
+  }
+
+  /** Closes a connection; a protocol violation also bans the peer. */
+  private dropConn(id: ConnId, reason: string, violation: boolean): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    if (violation && conn.peerId) return this.ban(conn.peerId, reason);
+    this.out.push({ type: 'close', conn: id, reason });
+    this.onClosed(id);
+  }
+
+  private forget(peerId: PeerId): void {
+    this.cache.remove(peerId);
+    this.known.delete(peerId);
+  }
+
+  private ban(peerId: PeerId, reason: string): void {
+    if (!peerId || peerId === this.id) return;
+    this.banned.add(peerId);
+    this.forget(peerId);
+    this.out.push({ type: 'log', level: 'warn', msg: `banned peer ${peerId.slice(0, 8)}: ${reason}` });
+    for (const conn of [...this.conns.values()]) {
+      if (conn.peerId === peerId) {
+        this.out.push({ type: 'close', conn: conn.id, reason: `banned: ${reason}` });
+        this.onClosed(conn.id);
+      }
+    }
+  }
+
+  private leave(reason: string): void {
+    this.leaving = true;
+    for (const conn of this.conns.values()) {
+      if (conn.hello) this.out.push({ type: 'send', conn: conn.id, msg: { type: 'BYE', reason } });
+      this.out.push({ type: 'close', conn: conn.id, reason });
+    }
+    this.conns.clear();
+  }
+}

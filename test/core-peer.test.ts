@@ -1,0 +1,206 @@
+// PeerCore driven by scripted events: mesh, handshake, flooding, block choice, the source.
+import test from 'ava';
+import { HELLO_NEIGHBOR } from '../peer/core/messages.ts';
+import { ofType, peerId, requests, Script, sent } from './fixtures/scripted-core.ts';
+
+const SIZE = 10 * 1024 - 100; // 10 blocks of 1 KiB, the last one short
+
+test('bootstrap dials eta distinct peers as neighbors and asks for more when it knows no one', (t) => {
+  const s = new Script(SIZE, { eta: 4 });
+  const first = s.feed({ type: 'peers', peers: [] });
+  t.is(ofType(first, 'needPeers').length, 1);
+  const peers = Array.from({ length: 6 }, (_, i) => ({ id: peerId(i + 1), host: '127.0.0.1', port: 9001 + i }));
+  const actions = s.feed({ type: 'peers', peers }, 10_000);
+  const dials = ofType(actions, 'connect');
+  t.is(dials.length, 4);
+  t.is(new Set(dials.map((d) => d.peerId)).size, 4);
+  // Our own id in the answer is never dialled.
+  const again = new Script(SIZE, { eta: 4 });
+  t.deepEqual(ofType(again.feed({ type: 'peers', peers: [{ id: '00'.repeat(16), host: 'x', port: 1 }] }), 'connect'), []);
+});
+
+test('the dialler says HELLO first; the acceptor answers after it, granting the neighbor link', (t) => {
+  const s = new Script(SIZE);
+  s.feed({ type: 'peers', peers: [{ id: peerId(1), host: '127.0.0.1', port: 9001 }] });
+  const out = s.feed({ type: 'opened', conn: 1, outbound: true, peerId: peerId(1) });
+  const hello = sent(out, 'HELLO', 1)[0];
+  t.truthy(hello);
+  t.is((hello as { flags: number }).flags & HELLO_NEIGHBOR, HELLO_NEIGHBOR);
+
+  const inbound = s.feed({ type: 'opened', conn: 2, outbound: false });
+  t.deepEqual(sent(inbound), [], 'the acceptor waits for the HELLO');
+  const reply = s.msg(2, s.hello(2));
+  t.is(sent(reply, 'HELLO', 2).length, 1);
+  t.is(sent(reply, 'UPDATE', 2).length, 1, 'our bitfield follows at once');
+});
+
+test('a HELLO for another swarm, file or version closes the connection', (t) => {
+  for (const bad of [{ swarmId: 'b'.repeat(64) }, { size: SIZE + 1 }, { blockSize: 2048 }, { version: 9 }]) {
+    const s = new Script(SIZE);
+    s.feed({ type: 'opened', conn: 1, outbound: false });
+    const out = s.msg(1, s.hello(1, HELLO_NEIGHBOR, bad));
+    t.is(ofType(out, 'close').length, 1, JSON.stringify(bad));
+  }
+});
+
+test('messages before HELLO are a protocol error', (t) => {
+  const s = new Script(SIZE);
+  s.feed({ type: 'opened', conn: 1, outbound: false });
+  t.is(ofType(s.msg(1, { type: 'REQUEST', index: 0 }), 'close').length, 1);
+});
+
+test('requests go to a peer that has the blocks, at most `pipeline` at once, never twice', (t) => {
+  const s = new Script(SIZE, { pipeline: 3, dataConnections: 4 });
+  const a = requests(s.link(1, 1, [0, 1, 2, 3, 4]), 1);
+  t.is(a.length, 3);
+  t.true(a.every((i) => i <= 4));
+  const b = requests(s.link(2, 2, [0, 1, 2, 3, 4]), 2);
+  t.is(b.length, 2, 'only the two blocks not yet asked for');
+  t.deepEqual(new Set([...a, ...b]).size, 5);
+});
+
+test('a block arrives, is stored, and completing every block says complete once', (t) => {
+  const s = new Script(2048, { pipeline: 4 });
+  const asked = requests(s.link(1, 1, [0, 1]), 1);
+  t.deepEqual(asked.sort(), [0, 1]);
+  const stores = ofType(s.msg(1, { type: 'BLOCK', index: 0, data: new Uint8Array(1024) }), 'store');
+  t.is(stores.length, 1);
+  t.is(stores[0]?.from, peerId(1));
+  t.deepEqual(ofType(s.feed({ type: 'stored', index: 0 }), 'complete'), []);
+  s.msg(1, { type: 'BLOCK', index: 1, data: new Uint8Array(1024) });
+  t.is(ofType(s.feed({ type: 'stored', index: 1 }), 'complete').length, 1);
+  t.true(s.core.isComplete);
+  t.deepEqual(ofType(s.feed({ type: 'stored', index: 1 }), 'complete'), []);
+});
+
+test('a wrong-length block bans the peer and the block is asked of someone else', (t) => {
+  const s = new Script(SIZE, { pipeline: 1 });
+  const [first] = requests(s.link(1, 1, [9]), 1);
+  t.is(first, 9);
+  const out = s.msg(1, { type: 'BLOCK', index: 9, data: new Uint8Array(1024) }); // block 9 is 924 bytes
+  t.is(ofType(out, 'close').length, 1);
+  t.is(ofType(out, 'store').length, 0);
+  t.regex(ofType(out, 'log')[0]?.msg ?? '', /banned/);
+  const again = requests(s.link(2, 2, [9]), 2);
+  t.deepEqual(again, [9]);
+  // The banned peer is not dialled again even if someone advertises it.
+  const dials = ofType(s.feed({ type: 'peers', peers: [{ id: peerId(1), host: '127.0.0.1', port: 9001 }] }), 'connect');
+  t.false(dials.some((d) => d.peerId === peerId(1)));
+});
+
+test('a peer vanishing mid-block: the block is re-requested from another holder', (t) => {
+  const s = new Script(SIZE, { pipeline: 1 });
+  const [i] = requests(s.link(1, 1, [5]), 1);
+  t.is(i, 5);
+  s.link(2, 2, [5]);
+  const out = s.feed({ type: 'closed', conn: 1, reason: 'gone' });
+  t.deepEqual(requests(out, 2), [5]);
+});
+
+test('serving: REQUEST for a block we have -> serve; missing -> REJECT; out of range -> ban', (t) => {
+  const have = new Uint8Array(2);
+  have[0] = 0x80; // block 0
+  const s = new Script(SIZE, {}, 1, have);
+  s.link(1, 1, []);
+  t.deepEqual(ofType(s.msg(1, { type: 'REQUEST', index: 0 }), 'serve').map((a) => a.index), [0]);
+  t.deepEqual(sent(s.msg(1, { type: 'REQUEST', index: 3 }), 'REJECT'), [{ type: 'REJECT', index: 3, reason: 'missing' }]);
+  t.is(ofType(s.msg(1, { type: 'REQUEST', index: 10 }), 'close').length, 1);
+});
+
+test('a REJECT missing takes the block out of that peer view; repeated false claims drop it', (t) => {
+  const s = new Script(SIZE, { pipeline: 1, maxStrikes: 2 });
+  const [i] = requests(s.link(1, 1, [1, 2, 3]), 1);
+  const next = s.msg(1, { type: 'REJECT', index: i as number, reason: 'missing' });
+  const [j] = requests(next, 1);
+  t.not(j, i);
+  const out = s.msg(1, { type: 'REJECT', index: j as number, reason: 'missing' });
+  t.is(ofType(out, 'close').length, 1);
+});
+
+test('requests that time out go elsewhere and count against the slow peer', (t) => {
+  const s = new Script(SIZE, { pipeline: 1, requestTimeoutMs: 5000, maxStrikes: 1 });
+  const [i] = requests(s.link(1, 1, [7]), 1);
+  s.link(2, 2, [7]);
+  const out = s.tick(6000);
+  t.is(ofType(out, 'close').length, 1, 'slow peer dropped');
+  t.deepEqual(requests(out, 2), [i]);
+});
+
+test('alone, the peer goes to the source every round and fetches runs of what it misses', (t) => {
+  const s = new Script(SIZE, { roundMs: 1000 });
+  const first = ofType(s.feed({ type: 'peers', peers: [] }), 'fetchSource');
+  t.is(first.length, 1);
+  const run = first[0]!;
+  t.true(run.count >= 1 && run.first + run.count <= 10);
+  for (let i = run.first; i < run.first + run.count; i++) {
+    const len = i === 9 ? 924 : 1024;
+    t.is(ofType(s.feed({ type: 'sourceBlock', index: i, data: new Uint8Array(len) }), 'store').length, 1);
+  }
+  // A block we did not ask for, or of the wrong size, is ignored.
+  t.deepEqual(ofType(s.feed({ type: 'sourceBlock', index: run.first, data: new Uint8Array(1024) }), 'store'), []);
+  const next = ofType(s.feed({ type: 'sourceEnd', ok: true }, 100), 'fetchSource');
+  t.is(next.length, 1, 'the lease of the round keeps the source busy');
+  t.true(next[0]!.first + next[0]!.count <= run.first || next[0]!.first >= run.first + run.count);
+});
+
+test('the source run prefers blocks no one in the view has (last-block rule)', (t) => {
+  const s = new Script(SIZE, { roundMs: 1000, pipeline: 0, backoff: false });
+  s.link(1, 1, [0, 1, 2, 3, 4, 5, 6, 7]);
+  t.deepEqual(ofType(s.tick(0), 'fetchSource'), [], 'no source before the first round or topology answer');
+  const runs = ofType(s.tick(1000), 'fetchSource');
+  t.is(runs.length, 1);
+  t.true(runs[0]!.first >= 8, `run ${JSON.stringify(runs[0])} should be in blocks 8..9`);
+});
+
+test('with n known peers the source is visited in about k/n of the rounds', (t) => {
+  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40 });
+  // 29 origins known through a neighbor -> n = 30, so p = 0.1.
+  s.feed({ type: 'opened', conn: 1, outbound: false });
+  s.msg(1, s.hello(1));
+  s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, [], { seq: 1e6 })) });
+  const rounds = 2000;
+  for (let r = 1; r <= rounds; r++) {
+    const out = s.tick(r * 1000);
+    if (ofType(out, 'fetchSource').length > 0) s.feed({ type: 'sourceEnd', ok: false }, r * 1000);
+    // keep the origins fresh
+    if (r % 5 === 0) s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, [], { seq: 1e6 + r })) });
+  }
+  const won = s.core.stats(s.now).sourceRounds;
+  t.log(`won ${won} of ${rounds} rounds (expected ~${rounds * 0.1})`);
+  t.true(won > rounds * 0.07 && won < rounds * 0.13, `won ${won}`);
+});
+
+test('updates are flooded to other neighbors with hops + 1, not back, and old news is not forwarded', (t) => {
+  const s = new Script(SIZE, { updateIntervalMs: 100 });
+  s.link(1, 1, [0]);
+  s.link(2, 2, []);
+  s.tick(0);
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [3], { seq: 5, hops: 1 })] });
+  const out = s.tick(200);
+  const to2 = sent(out, 'UPDATE', 2).flatMap((m) => (m as { entries: { originId: string; hops: number }[] }).entries);
+  const fwd = to2.find((e) => e.originId === peerId(7));
+  t.truthy(fwd, 'forwarded to neighbor 2');
+  t.is(fwd?.hops, 2);
+  const to1 = sent(out, 'UPDATE', 1).flatMap((m) => (m as { entries: { originId: string }[] }).entries);
+  t.false(to1.some((e) => e.originId === peerId(7)), 'not sent back where it came from');
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [3], { seq: 4, hops: 0 })] });
+  const later = sent(s.tick(400), 'UPDATE', 2).flatMap((m) => (m as { entries: { originId: string }[] }).entries);
+  t.false(later.some((e) => e.originId === peerId(7)), 'an older seq is dropped');
+});
+
+test('leave sends BYE on every connection and then ignores everything', (t) => {
+  const s = new Script(SIZE);
+  s.link(1, 1, [0]);
+  s.link(2, 2, [1]);
+  const out = s.feed({ type: 'leave', reason: 'finished' });
+  t.is(sent(out, 'BYE').length, 2);
+  t.is(ofType(out, 'close').length, 2);
+  t.deepEqual(s.tick(10_000), []);
+  t.is(s.core.nextDeadline(), Infinity);
+});
+
+test('resuming with every block already on disk completes at once', (t) => {
+  const s = new Script(2048, {}, 1, new Uint8Array([0xc0]));
+  t.is(ofType(s.tick(0), 'complete').length, 1);
+  t.deepEqual(ofType(s.tick(1000), 'fetchSource'), []);
+});
