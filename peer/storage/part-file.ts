@@ -1,0 +1,491 @@
+// The download's on-disk state: `FILE.part` (sparse, final size, blocks at their offsets)
+// and its sidecar `FILE.part.map`. A block is recorded in the sidecar only after its bytes
+// are durable (fdatasync, then an atomic sidecar replace), so a crash loses at most the
+// blocks written since the last flush and never claims one that is not on disk. The final
+// name appears only by an atomic rename after the digest is checked.
+
+import type { FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import BitField from 'bitfield';
+import { SlurpieError } from '../errors.ts';
+import type { BlockMapIdentity } from './block-map.ts';
+import {
+  SupplierTable,
+  blockCount,
+  encodeBlockMap,
+  isSupplierName,
+  loadBlockMap,
+  saveBlockMap,
+} from './block-map.ts';
+import { sha256File } from './verify.ts';
+
+export interface PartFileOptions {
+  /** The final output path; the work happens in `path.part` and `path.part.map`. */
+  path: string;
+  size: number;
+  blockSize: number;
+  identity: { url: string; validator: string | null; swarmId: string };
+  /** Longest time a written block waits to be made durable (default 500 ms). */
+  flushIntervalMs?: number;
+  /** Flush at once when this many written blocks wait (default 64). */
+  flushBlocks?: number;
+}
+
+// 2^24 blocks: 2 MiB of bitfield and 32 MiB of supplier indices; 4 TiB at 256 KiB blocks.
+const MAX_BLOCKS = 2 ** 24;
+const MAX_BLOCK_SIZE = 2 ** 30;
+
+export class PartFile {
+  /** Blocks written and readable (a superset of what the sidecar records). Do not mutate. */
+  readonly have: BitField;
+  readonly blocks: number;
+  readonly size: number;
+  readonly blockSize: number;
+  readonly partPath: string;
+  readonly mapPath: string;
+  /** Whether the open resumed earlier work; if not, why not (e.g. "the file's validator differs"). */
+  readonly resumed: boolean;
+  readonly freshReason: string | null;
+
+  private haveTotal = 0;
+  // What the sidecar may claim: written before a successful fdatasync.
+  private readonly durable: BitField;
+  private durableTotal = 0;
+  private recordedTotal = 0; // durable blocks the saved sidecar claims
+  // Written blocks awaiting fdatasync, with the write's sequence number so a block rewritten
+  // during a flush is not taken as durable.
+  private readonly pending = new Map<number, number>();
+  private seq = 0;
+  private mapDirty = false;
+  private readonly locks = new Map<number, Promise<void>>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private flushRunning: Promise<void> = Promise.resolve();
+  private flushQueued: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private failure: SlurpieError | null = null;
+  private closed = false;
+  private released = false; // the file handle is closed
+  private finishing = false; // no writes while the digest is being taken
+  private readonly flushIntervalMs: number;
+  private readonly flushBlocks: number;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    private readonly identity: BlockMapIdentity,
+    private readonly suppliersTable: SupplierTable,
+    durable: BitField,
+    freshReason: string | null,
+    options: PartFileOptions,
+  ) {
+    this.size = identity.size;
+    this.blockSize = identity.blockSize;
+    this.blocks = blockCount(identity.size, identity.blockSize);
+    this.partPath = `${path}.part`;
+    this.mapPath = `${path}.part.map`;
+    this.durable = durable;
+    this.have = new BitField(new Uint8Array(durable.buffer));
+    for (let b = 0; b < this.blocks; b++) if (durable.get(b)) this.durableTotal++;
+    this.haveTotal = this.durableTotal;
+    this.recordedTotal = this.durableTotal;
+    this.resumed = freshReason === null;
+    this.freshReason = freshReason;
+    this.flushIntervalMs = options.flushIntervalMs ?? 500;
+    this.flushBlocks = options.flushBlocks ?? 64;
+  }
+
+  /** Opens `path.part`, resuming it if its sidecar matches exactly; otherwise starts over. */
+  static async open(options: PartFileOptions): Promise<PartFile> {
+    const identity = checkOptions(options);
+    const { path } = options;
+    const partPath = `${path}.part`;
+    const mapPath = `${path}.part.map`;
+    const blocks = blockCount(identity.size, identity.blockSize);
+
+    const target = await statOrNull(path);
+    if (target?.isDirectory()) throw new SlurpieError('DISK', `cannot write ${path}: it is a directory`);
+
+    let freshReason: string | null = null;
+    const loaded = await loadBlockMap(mapPath, identity);
+    if (loaded.ok) {
+      const part = await statOrNull(partPath);
+      if (!part) freshReason = 'no .part file';
+      else if (!part.isFile() || part.size !== identity.size) freshReason = '.part file has the wrong size';
+    } else freshReason = loaded.reason;
+
+    if (freshReason === null && loaded.ok) {
+      const fh = await diskOp('open', partPath, () => open(partPath, 'r+'));
+      return new PartFile(fh, path, identity, loaded.suppliers, loaded.have, null, options);
+    }
+
+    // Start over. The empty sidecar lands first, so no crash can leave an old map
+    // pointing into a truncated or different file.
+    const durable = new BitField(blocks);
+    const suppliers = new SupplierTable(blocks);
+    await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers })));
+    const fh = await diskOp('create', partPath, () => open(partPath, 'w+'));
+    try {
+      await diskOp('allocate', partPath, () => fh.truncate(identity.size)); // sparse
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return new PartFile(fh, path, identity, suppliers, durable, freshReason, options);
+  }
+
+  get haveCount(): number {
+    return this.haveTotal;
+  }
+
+  /** Blocks the sidecar on disk records (a crash now would keep exactly these). */
+  get durableCount(): number {
+    return this.recordedTotal;
+  }
+
+  get complete(): boolean {
+    return this.haveTotal === this.blocks;
+  }
+
+  blockLength(index: number): number {
+    this.checkIndex(index);
+    return index < this.blocks - 1 ? this.blockSize : this.size - index * this.blockSize;
+  }
+
+  /**
+   * Writes one block (exactly blockLength(index) bytes) at its offset. Rewriting a block we
+   * have (a repair) first removes it from the sidecar, durably. Writes to different blocks
+   * may run concurrently; writes to the same block run one after the other.
+   */
+  async writeBlock(index: number, data: Uint8Array, from: 'source' | string): Promise<void> {
+    this.checkWritable();
+    const length = this.blockLength(index);
+    if (!(data instanceof Uint8Array) || data.length !== length) {
+      throw new RangeError(`block ${index} must be ${length} bytes, got ${data?.length ?? typeof data}`);
+    }
+    if (!isSupplierName(from)) throw new TypeError(`block ${index}: bad supplier ${JSON.stringify(from)}`);
+    const previous = this.locks.get(index) ?? Promise.resolve();
+    const write = previous.then(() => this.write(index, data, from));
+    const settled = write.catch(() => undefined);
+    this.locks.set(index, settled);
+    void settled.then(() => {
+      if (this.locks.get(index) === settled) this.locks.delete(index);
+    });
+    return await this.track(write);
+  }
+
+  private async write(index: number, data: Uint8Array, from: string): Promise<void> {
+    this.checkWritable();
+    if (this.have.get(index)) await this.forget(index);
+    const position = index * this.blockSize;
+    await diskOp('write', this.partPath, async () => {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
+        done += bytesWritten;
+      }
+    });
+    this.have.set(index, true);
+    this.haveTotal++;
+    this.suppliersTable.set(index, from);
+    this.pending.set(index, ++this.seq);
+    this.scheduleFlush();
+  }
+
+  // Takes a block out of `have` and, if the sidecar records it, out of the sidecar durably,
+  // before its bytes are overwritten.
+  private async forget(index: number): Promise<void> {
+    this.have.set(index, false);
+    this.haveTotal--;
+    this.pending.delete(index);
+    if (this.durable.get(index)) {
+      this.durable.set(index, false);
+      this.durableTotal--;
+      this.suppliersTable.clear(index);
+      this.mapDirty = true;
+      await this.flush();
+    }
+  }
+
+  /** The bytes of a block we have. */
+  async readBlock(index: number): Promise<Uint8Array> {
+    this.checkUsable();
+    const length = this.blockLength(index);
+    if (!this.have.get(index)) throw new RangeError(`block ${index} is not on disk`);
+    const buffer = Buffer.alloc(length);
+    const position = index * this.blockSize;
+    await this.track(
+      diskOp('read', this.partPath, async () => {
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await this.fh.read(buffer, done, length - done, position + done);
+          if (bytesRead === 0) throw Object.assign(new Error('unexpected end of file'), { code: 'EIO' });
+          done += bytesRead;
+        }
+      }),
+    );
+    return buffer;
+  }
+
+  /** Who supplied a block we have: 'source', a peer id, or null when unknown. */
+  supplierOf(index: number): string | null {
+    this.checkIndex(index);
+    return this.have.get(index) ? this.suppliersTable.get(index) : null;
+  }
+
+  /** The blocks we have, by supplier ('source', peer ids; null = unknown, treat as suspect). */
+  suppliers(): Map<string | null, number[]> {
+    return this.suppliersTable.group((b) => this.have.get(b));
+  }
+
+  /** Makes every written block durable and records it in the sidecar. */
+  flush(): Promise<void> {
+    if (this.flushQueued) return this.flushQueued;
+    const run = this.flushRunning.then(() => {
+      this.flushQueued = null;
+      return this.flushNow();
+    });
+    this.flushQueued = run;
+    this.flushRunning = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.released) return;
+    if (this.failure) throw this.failure;
+    const batch = [...this.pending];
+    if (batch.length === 0 && !this.mapDirty) return;
+    try {
+      if (batch.length > 0) {
+        try {
+          await diskOp('sync', this.partPath, () => this.fh.datasync());
+        } catch (err) {
+          // After a failed fdatasync the kernel may have dropped the dirty pages: these
+          // blocks are not trustworthy, so forget them (they will be fetched again).
+          for (const [index, seq] of batch) {
+            if (this.pending.get(index) !== seq) continue;
+            this.pending.delete(index);
+            this.have.set(index, false);
+            this.haveTotal--;
+            this.suppliersTable.clear(index);
+          }
+          throw err;
+        }
+        for (const [index, seq] of batch) {
+          if (this.pending.get(index) !== seq) continue; // rewritten meanwhile
+          this.pending.delete(index);
+          this.durable.set(index, true);
+          this.durableTotal++;
+        }
+      }
+      this.mapDirty = true;
+      const text = encodeBlockMap(this.identity, { have: this.durable, suppliers: this.suppliersTable });
+      const recorded = this.durableTotal;
+      await diskOp('write', this.mapPath, () => saveBlockMap(this.mapPath, text));
+      this.mapDirty = false;
+      this.recordedTotal = recorded;
+    } catch (err) {
+      // Sticky: a background flush has no caller to tell, so the next call does.
+      this.failure = err instanceof SlurpieError ? err : new SlurpieError('DISK', `cannot flush ${this.partPath}`, { cause: err });
+      throw this.failure;
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.pending.size >= this.flushBlocks) {
+      void this.flush().catch(() => undefined); // kept in this.failure
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush().catch(() => undefined);
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Verifies and puts the file in place: flush, sha256 of the whole .part (streamed),
+   * compare with `expectedSha256` if given; on a match fsync, rename to the final path,
+   * fsync the directory, delete the sidecar. On a mismatch throws INTEGRITY_FAILED and
+   * keeps everything, still open, so bad blocks can be rewritten and finish called again.
+   */
+  async finish(expectedSha256?: string): Promise<{ sha256: string }> {
+    this.checkUsable();
+    let expected: string | undefined;
+    if (expectedSha256 !== undefined) {
+      expected = expectedSha256.trim().toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(expected)) {
+        throw new SlurpieError('BAD_INPUT', `expected sha256 is not 64 hex digits: ${JSON.stringify(expectedSha256)}`);
+      }
+    }
+    this.finishing = true;
+    try {
+      return await this.verifyAndRename(expected);
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  private async verifyAndRename(expected: string | undefined): Promise<{ sha256: string }> {
+    await this.settle();
+    if (this.haveTotal !== this.blocks) {
+      throw new Error(`cannot finish ${this.path}: ${this.blocks - this.haveTotal} of ${this.blocks} blocks missing`);
+    }
+    await this.flush();
+    const sha256 = await diskOp('read', this.partPath, () => sha256File(this.partPath));
+    if (expected !== undefined && sha256 !== expected) {
+      throw new SlurpieError('INTEGRITY_FAILED', `${this.path}: sha256 is ${sha256}, expected ${expected}; kept ${this.partPath}`);
+    }
+    await diskOp('sync', this.partPath, () => this.fh.sync());
+    await this.shutdown(async () => undefined);
+    await diskOp('rename', this.partPath, () => rename(this.partPath, this.path));
+    await syncDir(dirname(this.path));
+    await diskOp('remove', this.mapPath, async () => {
+      await rm(this.mapPath, { force: true });
+      await rm(`${this.mapPath}.tmp`, { force: true });
+    });
+    return { sha256 };
+  }
+
+  /** Flushes and closes; `.part` and the sidecar stay for a later resume. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.shutdown(async () => {
+      // Even after an earlier failure, try once more: the sidecar replace is atomic, so
+      // it can only record blocks that really are durable.
+      this.failure = null;
+      await this.flush();
+    });
+  }
+
+  /** Closes and deletes `.part` and its sidecar. */
+  async discard(): Promise<void> {
+    if (!this.closed) await this.shutdown(() => this.flushRunning);
+    await diskOp('remove', this.partPath, async () => {
+      await rm(this.partPath, { force: true });
+      await rm(this.mapPath, { force: true });
+      await rm(`${this.mapPath}.tmp`, { force: true });
+    });
+  }
+
+  // No new work, let running writes end, run `last`, then release the file handle.
+  private async shutdown(last: () => Promise<void>): Promise<void> {
+    this.closed = true;
+    await this.settle();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      await last();
+    } finally {
+      this.released = true;
+      await this.fh.close().catch(() => undefined);
+    }
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    const done = (): void => {
+      this.inflight.delete(work);
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new Error(`${this.partPath} is closed`);
+    if (this.failure) throw this.failure;
+  }
+
+  private checkWritable(): void {
+    this.checkUsable();
+    if (this.finishing) throw new Error(`${this.partPath} is being finished`);
+  }
+
+  private checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.blocks) {
+      throw new RangeError(`block index ${index} out of range (0..${this.blocks - 1})`);
+    }
+  }
+}
+
+function checkOptions(options: PartFileOptions): BlockMapIdentity {
+  const { path, size, blockSize, identity } = options;
+  if (typeof path !== 'string' || path === '') throw new SlurpieError('BAD_INPUT', 'output path is empty');
+  if (!Number.isSafeInteger(size) || size < 0) throw new SlurpieError('BAD_INPUT', `bad file size: ${size}`);
+  if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
+    throw new SlurpieError('BAD_INPUT', `bad block size: ${blockSize} (1 byte to 1 GiB)`);
+  }
+  if (blockCount(size, blockSize) > MAX_BLOCKS) {
+    throw new SlurpieError('BAD_INPUT', `block size ${blockSize} is too small for ${size} bytes (at most ${MAX_BLOCKS} blocks)`);
+  }
+  const { url, validator, swarmId } = identity;
+  if (typeof url !== 'string' || typeof swarmId !== 'string' || !(validator === null || typeof validator === 'string')) {
+    throw new SlurpieError('BAD_INPUT', 'bad download identity (url, validator, swarmId)');
+  }
+  return { url, size, blockSize, validator, swarmId };
+}
+
+async function statOrNull(path: string) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw toDiskError(err, 'stat', path);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    // Some file systems cannot fsync a directory; the rename itself has happened.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL' || code === 'ENOTSUP' || code === 'EISDIR' || code === 'EPERM') return;
+    throw toDiskError(err, 'sync', dir);
+  }
+}
+
+async function diskOp<T>(what: string, path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toDiskError(err, what, path);
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  ENOENT: 'no such file or directory',
+  EFBIG: 'file too large',
+  EIO: 'I/O error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files',
+};
+
+/** A file-system error as SlurpieError('DISK', one line saying what failed on which path). */
+export function toDiskError(err: unknown, what: string, path: string): unknown {
+  if (err instanceof SlurpieError) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('E')) return err;
+  const reason = REASONS[code] ?? code;
+  return new SlurpieError('DISK', `cannot ${what} ${path}: ${reason} (${code})`, { cause: err });
+}
