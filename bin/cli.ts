@@ -3,10 +3,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { topologyCommand } from './commands/topology.ts';
 import { serveCommand } from './commands/serve.ts';
+import { getCommand } from './commands/get.ts';
+import { demoCommand } from './commands/demo.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('slurpie')
   .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
+  .command(getCommand)
+  .command(demoCommand)
   .command(topologyCommand)
   .command(serveCommand)
   .demandCommand(1, 'Name a command (see the list above).')
@@ -18,7 +22,8 @@ await yargs(hideBin(process.argv))
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err, y) => {
     if (err) throw err;
-    process.stderr.write(`${y.help ? '' : ''}slurpie: ${msg}\nRun "slurpie --help" for usage.\n`);
+    void y;
+    process.stderr.write(`slurpie: ${msg}\nRun "slurpie --help" for usage.\n`);
     process.exit(2);
   })
   .parseAsync();

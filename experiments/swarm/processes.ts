@@ -1,0 +1,71 @@
+// Starting slurpie commands as child processes and reading what they announce.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const SLURPIE_BIN = fileURLToPath(new URL('../../bin/slurpie.js', import.meta.url));
+
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  stderr: () => string;
+}
+
+export function spawnSlurpie(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Child {
+  const proc = spawn(process.execPath, [SLURPIE_BIN, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    if (err.length < 64 * 1024) err += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
+    proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() }));
+  });
+  if (proc.pid === undefined) throw new Error(`could not start ${args[0]}`);
+  return { proc, pid: proc.pid, exited, stderr: () => err };
+}
+
+/** Resolves with the first stdout line matching `pattern` (its first capture group). */
+export function announced(child: Child, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.proc.stdout! });
+    const timer = setTimeout(() => reject(new Error(`no "${pattern}" line within ${timeoutMs} ms: ${child.stderr()}`)), timeoutMs);
+    lines.on('line', (line) => {
+      const m = pattern.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] ?? line);
+      }
+    });
+    child.exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code}) before announcing: ${child.stderr().trim()}`));
+    });
+  });
+}
+
+export function killChild(child: Child, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.proc.exitCode === null && child.proc.signalCode === null) {
+    try {
+      process.kill(child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Peak resident set size of a live process (VmHWM), in bytes; 0 once it is gone. */
+export async function peakRss(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}

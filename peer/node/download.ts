@@ -1,0 +1,228 @@
+// The library entry point: `download(url, options)` fetches one file with a Slurpie swarm
+// (or alone, like curl with resume) and resolves to the stats of PROTOCOL.md §10.
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { basename } from 'node:path';
+import { SeededRng } from '../../estimation/random.ts';
+import { PeerCore } from '../core/peer.ts';
+import type { PeerParams } from '../core/params.ts';
+import { SlurpieError } from '../errors.ts';
+import { PartFile } from '../storage/part-file.ts';
+import { parseSha256 } from '../storage/verify.ts';
+import { plainDownload } from './plain-download.ts';
+import { PeerNode, type LogFn } from './peer-node.ts';
+import { repairFromSource } from './repair.ts';
+import { probeSource, type SourceInfo } from './source-client.ts';
+import { swarmIdFor } from './swarm-id.ts';
+import { TopologyClient } from './topology-client.ts';
+import { Transport } from './transport.ts';
+
+export interface DownloadOptions {
+  output?: string; // default: the URL's file name
+  topology?: string; // topology server URL; without it, download alone
+  host?: string; // address to accept peers on and advertise (default: the one facing the topology server)
+  port?: number; // default 0: any free port
+  sha256?: string;
+  blockSize?: number;
+  linger?: number; // seconds to keep serving after finishing
+  params?: Partial<PeerParams>;
+  seed?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  log?: LogFn;
+}
+
+export interface Progress {
+  size: number;
+  bytesHave: number;
+  fromSource: number;
+  fromPeers: number;
+  uploaded: number;
+  connections: number;
+  seconds: number;
+}
+
+export interface DownloadStats {
+  url: string;
+  output: string;
+  size: number;
+  blockSize: number;
+  seconds: number;
+  fromSource: number;
+  fromPeers: number;
+  uploaded: number;
+  sourceRequests: number;
+  sourceRounds: number;
+  peersSeen: number;
+  groupSizeEstimate: number;
+  maxDataConnections: number;
+  resumedBlocks: number;
+  mode: 'swarm' | 'alone' | 'plain';
+  sha256: string;
+  ok: boolean;
+}
+
+export async function download(url: string, options: DownloadOptions = {}): Promise<DownloadStats> {
+  const started = performance.now();
+  const log: LogFn = options.log ?? (() => {});
+  checkUrl(url);
+  const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
+  const info = await probeSource(url, options.signal ? { signal: options.signal } : {});
+  const output = options.output ?? defaultOutput(info.url);
+  const sha256 = expected ?? info.sha256;
+  if (!info.ranges || info.size === null) {
+    log('info', 'the source does not support Range requests: downloading it plainly, alone, without resume');
+    const result = await plainDownload(info, output, sha256, options.signal);
+    return {
+      url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
+      fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1,
+      maxDataConnections: 0, resumedBlocks: 0, mode: 'plain', sha256: result.sha256, ok: true,
+    };
+  }
+
+  const size = info.size;
+  const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
+  const swarmId = swarmIdFor(info.url, size, info.validator);
+  const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
+  const resumedBlocks = part.haveCount;
+  if (resumedBlocks > 0) log('info', `resuming: ${resumedBlocks} of ${part.blocks} blocks already on disk`);
+
+  const id = randomBytes(16).toString('hex');
+  let host = options.host ?? '127.0.0.1';
+  let membership: { client: TopologyClient; ttl: number } | null = null;
+  if (options.topology) {
+    const client = new TopologyClient(options.topology);
+    host = options.host ?? (await localAddressToward(options.topology).catch(() => '127.0.0.1'));
+    membership = { client, ttl: 60 };
+  }
+
+  const seed = options.seed ?? randomBytes(4).readUInt32LE(0);
+  let node: PeerNode | null = null;
+  let core: PeerCore | null = null;
+  const onAbort = (): void => node?.fail(new SlurpieError('INTERRUPTED', 'interrupted; the .part file is kept for resume'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let progressTimer: NodeJS.Timeout | null = null;
+  try {
+    // Bind first: the core advertises the port it really got.
+    const transport = membership ? new Transport({ size, blockSize }) : null;
+    const port = transport ? await transport.listen(host, options.port ?? 0) : 0;
+    core = new PeerCore({
+      id, swarmId, host, port, size, params: { ...options.params, blockSize }, rng: new SeededRng(seed),
+      now: performance.now(), have: part.have.buffer,
+    });
+    node = new PeerNode(core, part, info, log, transport);
+    if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port } }, membership.ttl);
+    if (options.signal?.aborted) onAbort();
+    const liveCore = core;
+    if (options.onProgress) {
+      const report = (): void => {
+        const s = liveCore.stats(performance.now());
+        options.onProgress?.({
+          size,
+          bytesHave: Math.min(size, s.blocksHave * blockSize),
+          fromSource: s.fromSource,
+          fromPeers: s.fromPeers,
+          uploaded: s.uploaded,
+          connections: s.connections,
+          seconds: elapsed(started),
+        });
+      };
+      progressTimer = setInterval(report, 250);
+      progressTimer.unref();
+    }
+    node.start();
+    if (!membership) node.alone();
+    await node.whenComplete();
+    const { sha256: digest } = await verify(part, info, sha256, node, log, options.signal);
+    const stats = core.stats(performance.now());
+    const result: DownloadStats = {
+      url: info.url, output, size, blockSize, seconds: elapsed(started), fromSource: stats.fromSource,
+      fromPeers: stats.fromPeers, uploaded: stats.uploaded, sourceRequests: stats.sourceRequests,
+      sourceRounds: stats.sourceRounds, peersSeen: stats.peersSeen, groupSizeEstimate: stats.groupSizeEstimate,
+      maxDataConnections: stats.maxDataConnections, resumedBlocks, mode: membership ? 'swarm' : 'alone',
+      sha256: digest, ok: true,
+    };
+    if (options.linger && options.linger > 0) await sleep(options.linger * 1000, options.signal);
+    result.uploaded = core.stats(performance.now()).uploaded;
+    await node.leave('finished');
+    return result;
+  } catch (err) {
+    await node?.stop();
+    if (err instanceof SlurpieError && err.code === 'SOURCE_CHANGED') await part.discard().catch(() => {});
+    else await part.close().catch(() => {});
+    throw err;
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+// Verifies the finished file; on a mismatch, repairs peer-supplied blocks from the source,
+// bans the peers that sent bad bytes, and verifies once more.
+async function verify(
+  part: PartFile, info: SourceInfo, sha256: string | undefined, node: PeerNode, log: LogFn, signal?: AbortSignal,
+): Promise<{ sha256: string }> {
+  if (!sha256) log('info', 'no sha256 given and none published next to the URL: the file is not checked end to end');
+  try {
+    return await part.finish(sha256);
+  } catch (err) {
+    if (!(err instanceof SlurpieError) || err.code !== 'INTEGRITY_FAILED') throw err;
+    log('warn', `${err.message}: checking the blocks that came from peers against the source`);
+    const { checked, replaced, liars } = await repairFromSource(part, info, signal);
+    for (const peerId of liars) node.dispatch({ type: 'ban', peerId, reason: 'sent blocks that failed verification' });
+    log('warn', `checked ${checked} blocks, replaced ${replaced}, from ${liars.size} lying peer(s)`);
+    return await part.finish(sha256);
+  }
+}
+
+function elapsed(started: number): number {
+  return (performance.now() - started) / 1000;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+function checkUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SlurpieError('BAD_INPUT', `not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new SlurpieError('BAD_INPUT', `only http and https URLs can be fetched, not ${parsed.protocol.replace(':', '')}`);
+  }
+}
+
+function checkSha256(text: string): string {
+  const digest = parseSha256(text);
+  if (!digest) throw new SlurpieError('BAD_INPUT', `--sha256 must be 64 hex digits, got "${text}"`);
+  return digest;
+}
+
+function defaultOutput(url: string): string {
+  const name = basename(decodeURIComponent(new URL(url).pathname));
+  return name && name !== '/' ? name : 'index.html';
+}
+
+/** The local address our packets to the topology server leave from: the one peers can reach. */
+function localAddressToward(topology: string): Promise<string> {
+  const u = new URL(topology);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port, timeout: 3000 });
+    socket.once('connect', () => {
+      resolve(socket.localAddress ?? '127.0.0.1');
+      socket.destroy();
+    });
+    socket.once('timeout', () => socket.destroy(new Error('timeout')));
+    socket.once('error', reject);
+  });
+}

@@ -1,0 +1,208 @@
+// The driver of one peer: runs PeerCore against real sockets, the HTTP source, the
+// .part file and timers. It makes no protocol decisions; it carries out actions.
+import { performance } from 'node:perf_hooks';
+import type { PeerCore } from '../core/peer.ts';
+import type { PeerAction, PeerEvent } from '../core/events.ts';
+import type { PeerId } from '../core/messages.ts';
+import { isSlurpieError, SlurpieError } from '../errors.ts';
+import type { PartFile } from '../storage/part-file.ts';
+import { fetchBlocks, type SourceInfo } from './source-client.ts';
+import type { TopologyClient } from './topology-client.ts';
+import type { Transport } from './transport.ts';
+
+export interface Membership {
+  client: TopologyClient;
+  swarmId: string;
+  self: { id: PeerId; host: string; port: number };
+}
+
+const MAX_SOURCE_FAILURES = 5;
+
+export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
+
+export class PeerNode {
+  private timer: NodeJS.Timeout | null = null;
+  private membership: Membership | null = null;
+  private reregister: NodeJS.Timeout | null = null;
+  private readonly sourceAbort = new AbortController();
+  private stopped = false;
+  private completeWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private completed = false;
+  private failure: Error | null = null;
+  private sourceFailures = 0; // in a row; a source that keeps failing ends the download
+
+  constructor(
+    readonly core: PeerCore,
+    private readonly part: PartFile,
+    private readonly source: SourceInfo,
+    private readonly log: LogFn,
+    readonly transport: Transport | null,
+  ) {
+    transport?.bind({
+      opened: (conn, outbound, peerId) =>
+        this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
+      connectFailed: (peerId, reason) => this.dispatch({ type: 'connectFailed', peerId, reason }),
+      message: (conn, msg) => this.dispatch({ type: 'message', conn, msg }),
+      malformed: (conn, reason) => this.dispatch({ type: 'malformed', conn, reason }),
+      closed: (conn, reason) => this.dispatch({ type: 'closed', conn, reason }),
+    });
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  /** Joins the swarm through the topology server; a failure leaves us downloading alone. */
+  async join(membership: Membership, ttlHint: number): Promise<void> {
+    this.membership = membership;
+    await this.register(true);
+    const every = Math.max(1000, (ttlHint * 1000) / 2);
+    this.reregister = setInterval(() => void this.register(), every);
+    this.reregister.unref();
+  }
+
+  start(): void {
+    this.dispatch({ type: 'tick' });
+  }
+
+  /** Resolves when every block is stored; rejects on a fatal error. */
+  whenComplete(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.completed) return Promise.resolve();
+    return new Promise((resolve, reject) => this.completeWaiters.push({ resolve, reject }));
+  }
+
+  dispatch(event: PeerEvent): void {
+    if (this.stopped) return;
+    this.execute(this.core.handle(this.now(), event));
+    this.schedule();
+  }
+
+  /** Sends BYE, deregisters and closes everything. */
+  async leave(reason: string): Promise<void> {
+    if (this.stopped) return;
+    this.dispatch({ type: 'leave', reason });
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.reregister) clearInterval(this.reregister);
+    this.sourceAbort.abort();
+    const m = this.membership;
+    if (m) await m.client.deregister(m.swarmId, m.self.id).catch(() => {});
+    await this.transport?.stop();
+  }
+
+  fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.completeWaiters.splice(0)) w.reject(err);
+  }
+
+  /** Downloading alone: tells the core there is no one else, so it goes straight to the source. */
+  alone(): void {
+    this.dispatch({ type: 'peers', peers: [] });
+  }
+
+  private async register(first = false): Promise<void> {
+    const m = this.membership;
+    if (!m || this.stopped) return;
+    try {
+      const answer = await m.client.register(m.swarmId, m.self);
+      this.dispatch({ type: 'peers', peers: answer.peers });
+    } catch (err) {
+      if (first) {
+        this.log('warn', `${(err as Error).message}: downloading alone`);
+        this.alone();
+      } else {
+        this.log('warn', `${(err as Error).message}; carrying on with the peers already known`);
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const deadline = this.core.nextDeadline();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!Number.isFinite(deadline)) return;
+    const delay = Math.max(0, deadline - this.now());
+    this.timer = setTimeout(() => this.dispatch({ type: 'tick' }), Math.ceil(delay));
+  }
+
+  private execute(actions: PeerAction[]): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'connect':
+          this.transport?.connect(action.peerId, action.host, action.port);
+          break;
+        case 'send':
+          this.transport?.send(action.conn, action.msg);
+          break;
+        case 'close':
+          this.transport?.close(action.conn, action.reason);
+          break;
+        case 'serve':
+          void this.serve(action.conn, action.index);
+          break;
+        case 'store':
+          void this.store(action.index, action.data, action.from);
+          break;
+        case 'fetchSource':
+          void this.fetchSource(action.first, action.count);
+          break;
+        case 'needPeers':
+          void this.register();
+          break;
+        case 'complete':
+          this.completed = true;
+          for (const w of this.completeWaiters.splice(0)) w.resolve();
+          break;
+        case 'log':
+          this.log(action.level, action.msg);
+          break;
+      }
+    }
+  }
+
+  private async serve(conn: number, index: number): Promise<void> {
+    try {
+      const data = await this.part.readBlock(index);
+      this.transport?.send(conn, { type: 'BLOCK', index, data }, (err) => {
+        if (!err) this.dispatch({ type: 'served', conn, index, bytes: data.length });
+      });
+    } catch (err) {
+      this.log('warn', `could not serve block ${index}: ${(err as Error).message}`);
+    }
+  }
+
+  private async store(index: number, data: Uint8Array, from: PeerId | 'source'): Promise<void> {
+    try {
+      await this.part.writeBlock(index, data, from);
+      this.dispatch({ type: 'stored', index });
+    } catch (err) {
+      this.fail(isSlurpieError(err) ? err : new SlurpieError('DISK', `cannot write block ${index}: ${(err as Error).message}`));
+    }
+  }
+
+  private async fetchSource(first: number, count: number): Promise<void> {
+    try {
+      await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
+        this.dispatch({ type: 'sourceBlock', index, data });
+      }, { signal: this.sourceAbort.signal });
+      this.sourceFailures = 0;
+      this.dispatch({ type: 'sourceEnd', ok: true });
+    } catch (err) {
+      if (this.stopped) return;
+      // A changed file is fatal at once (never mix versions); other failures get a few rounds.
+      if ((isSlurpieError(err) && err.code === 'SOURCE_CHANGED') || ++this.sourceFailures >= MAX_SOURCE_FAILURES) {
+        this.fail(err as Error);
+        return;
+      }
+      this.log('warn', `source: ${(err as Error).message}`);
+      this.dispatch({ type: 'sourceEnd', ok: false, reason: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// When the finished file fails its digest: fetch every block that came from a peer again
+// from the source, compare, keep the source's bytes and name the peers that lied
+// (PROTOCOL.md §9). Costs source traffic only for the peer-supplied blocks of this peer.
+import type { PartFile } from '../storage/part-file.ts';
+import { fetchBlocks, type SourceInfo } from './source-client.ts';
+
+const MAX_RUN = 64;
+
+export async function repairFromSource(
+  part: PartFile,
+  source: SourceInfo,
+  signal?: AbortSignal,
+): Promise<{ checked: number; replaced: number; liars: Set<string> }> {
+  const suspects = new Map<number, string | null>();
+  for (const [who, blocks] of part.suppliers()) {
+    if (who === 'source') continue;
+    for (const b of blocks) suspects.set(b, who);
+  }
+  const sorted = [...suspects.keys()].sort((a, b) => a - b);
+  const liars = new Set<string>();
+  let replaced = 0;
+  for (let i = 0; i < sorted.length; ) {
+    const first = sorted[i] as number;
+    let count = 1;
+    while (i + count < sorted.length && sorted[i + count] === first + count && count < MAX_RUN) count++;
+    i += count;
+    await fetchBlocks(source, first, count, part.blockSize, async (index, data) => {
+      const mine = await part.readBlock(index);
+      if (Buffer.compare(Buffer.from(mine.buffer, mine.byteOffset, mine.length), Buffer.from(data.buffer, data.byteOffset, data.length)) === 0) return;
+      const who = suspects.get(index);
+      if (who) liars.add(who);
+      await part.writeBlock(index, data, 'source');
+      replaced++;
+    }, signal ? { signal } : {});
+  }
+  return { checked: sorted.length, replaced, liars };
+}

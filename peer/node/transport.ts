@@ -1,0 +1,128 @@
+// WebSocket connections between peers: numbers them, turns frames into core events via
+// peer/wire, and sends the core's messages. Holds no protocol decisions.
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { AddressInfo } from 'node:net';
+import type { ConnId } from '../core/events.ts';
+import type { Message, PeerId } from '../core/messages.ts';
+import { decode, encode } from '../wire/codec.ts';
+import { limitsFor, type WireLimits } from '../wire/limits.ts';
+
+export interface TransportHandlers {
+  opened(conn: ConnId, outbound: boolean, peerId?: PeerId): void;
+  connectFailed(peerId: PeerId, reason: string): void;
+  message(conn: ConnId, msg: Message): void;
+  malformed(conn: ConnId, reason: string): void;
+  closed(conn: ConnId, reason: string): void;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+export class Transport {
+  private readonly sockets = new Map<ConnId, WebSocket>();
+  private nextId = 1;
+  private server: WebSocketServer | null = null;
+  private readonly limits: WireLimits;
+  private handlers: TransportHandlers | null = null;
+
+  constructor(file: { size: number; blockSize: number }) {
+    this.limits = limitsFor(file.size, file.blockSize);
+  }
+
+  /** Who hears about connections; until then, peers that connect are turned away. */
+  bind(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+  }
+
+  /** Starts accepting peers; resolves to the port actually bound. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = new WebSocketServer({ host, port, maxPayload: this.limits.maxFrameBytes, perMessageDeflate: false });
+      server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        server.on('error', () => {}); // per-connection errors arrive on the sockets
+        resolve((server.address() as AddressInfo).port);
+      });
+      server.on('connection', (ws) => {
+        const handlers = this.handlers;
+        if (!handlers) return ws.close(1013, 'not ready');
+        const conn = this.nextId++;
+        this.attach(conn, ws, handlers);
+        handlers.opened(conn, false);
+      });
+      this.server = server;
+    });
+  }
+
+  connect(peerId: PeerId, host: string, port: number): void {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    const ws = new WebSocket(`ws://${host.includes(':') ? `[${host}]` : host}:${port}/`, {
+      maxPayload: this.limits.maxFrameBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+    });
+    let opened = false;
+    ws.once('open', () => {
+      opened = true;
+      const conn = this.nextId++;
+      this.attach(conn, ws, handlers);
+      handlers.opened(conn, true, peerId);
+    });
+    let failed = false;
+    const fail = (reason: string): void => {
+      if (opened || failed) return;
+      failed = true;
+      handlers.connectFailed(peerId, reason);
+    };
+    ws.once('error', (err) => fail(err.message));
+    ws.once('close', () => fail('closed before open'));
+  }
+
+  send(conn: ConnId, msg: Message, sent?: (err?: Error) => void): void {
+    const ws = this.sockets.get(conn);
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      sent?.(new Error('connection closed'));
+      return;
+    }
+    ws.send(encode(msg), { binary: true }, sent);
+  }
+
+  /** Bytes queued on a connection and not yet handed to the kernel. */
+  buffered(conn: ConnId): number {
+    return this.sockets.get(conn)?.bufferedAmount ?? 0;
+  }
+
+  close(conn: ConnId, reason: string): void {
+    const ws = this.sockets.get(conn);
+    if (!ws) return;
+    this.sockets.delete(conn);
+    ws.close(1000, Buffer.from(reason).subarray(0, 120).toString());
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => ws.terminate(), 2000).unref();
+  }
+
+  async stop(): Promise<void> {
+    for (const conn of [...this.sockets.keys()]) this.close(conn, 'shutting down');
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private attach(conn: ConnId, ws: WebSocket, handlers: TransportHandlers): void {
+    this.sockets.set(conn, ws);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!this.sockets.has(conn)) return;
+      if (!isBinary) return handlers.malformed(conn, 'text frame');
+      const frame = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      const result = decode(frame, this.limits);
+      if (result.ok) handlers.message(conn, result.msg);
+      else handlers.malformed(conn, result.reason);
+    });
+    ws.on('error', () => {}); // followed by 'close'
+    ws.once('close', (code, reason) => {
+      if (!this.sockets.delete(conn)) return;
+      handlers.closed(conn, reason.toString() || `code ${code}`);
+    });
+  }
+}

@@ -1,0 +1,128 @@
+// `slurpie get` as a user meets it: real processes, a real Range server, real files.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SeededRng, seedFrom } from '../estimation/random.ts';
+import { startSourceServer } from '../experiments/source/range-server.ts';
+import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
+
+const seed = seedFrom(process.env, 7);
+
+function content(size: number, s = seed): Buffer {
+  const rng = new SeededRng(s);
+  const buf = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) buf[i] = (rng.next() * 256) >>> 0;
+  return buf;
+}
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+
+test('alone, like curl: the file arrives verified, stats JSON written, no .part left', async (t) => {
+  t.timeout(60_000);
+  t.log(`seed ${seed}`);
+  const data = content(1_000_000);
+  const source = await startSourceServer({ data, name: 'data.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const out = join(dir, 'data.bin');
+  const r = await runSlurpie(t, ['get', source.url, '-o', out, '--sha256', sha(data), '--stats-json', join(dir, 's.json'), '--no-progress', '--block-size', '64KiB']);
+  t.is(r.code, 0, r.stderr);
+  t.is(sha(await readFile(out)), sha(data));
+  t.false(await exists(`${out}.part`));
+  const stats = JSON.parse(await readFile(join(dir, 's.json'), 'utf8'));
+  for (const key of ['url', 'size', 'blockSize', 'seconds', 'fromSource', 'fromPeers', 'uploaded', 'sourceRequests', 'peersSeen', 'groupSizeEstimate', 'sha256', 'ok']) {
+    t.true(key in stats, `stats has ${key}`);
+  }
+  t.is(stats.fromSource, data.length);
+  t.true(stats.ok);
+  t.regex(r.stdout, /verified/);
+});
+
+test('a wrong --sha256: exit 6, one line, no final file, the .part kept', async (t) => {
+  t.timeout(60_000);
+  const data = content(300_000);
+  const source = await startSourceServer({ data, name: 'f.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const out = join(dir, 'f.bin');
+  const r = await runSlurpie(t, ['get', source.url, '-o', out, '--sha256', 'ab'.repeat(32), '--no-progress']);
+  t.is(r.code, 6, r.stderr);
+  t.is(r.stderr.trim().split('\n').filter((l) => l.startsWith('slurpie:') && /sha256|verif/i.test(l)).length >= 1, true, r.stderr);
+  t.false(await exists(out));
+  t.true(await exists(`${out}.part`));
+});
+
+test('bad input: a bad URL, a 404, a bad flag — clear one-line errors and non-zero exits', async (t) => {
+  t.timeout(60_000);
+  const source = await startSourceServer({ data: content(1000), name: 'x.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const notUrl = await runSlurpie(t, ['get', 'not a url', '-o', join(dir, 'a')]);
+  t.is(notUrl.code, 2);
+  t.regex(notUrl.stderr, /^slurpie: not a URL/m);
+  const ftp = await runSlurpie(t, ['get', 'ftp://127.0.0.1/x', '-o', join(dir, 'a')]);
+  t.is(ftp.code, 2);
+  const missing = await runSlurpie(t, ['get', new URL('/nope.bin', source.url).toString(), '-o', join(dir, 'b')]);
+  t.is(missing.code, 3, missing.stderr);
+  t.regex(missing.stderr, /404/);
+  t.is(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+  const badFlag = await runSlurpie(t, ['get', source.url, '--port', '70000']);
+  t.not(badFlag.code, 0);
+  t.regex(badFlag.stderr, /--port/);
+  t.deepEqual(await readdir(dir), [], 'nothing written');
+});
+
+test('a source without Range support: falls back to a plain download and says so', async (t) => {
+  t.timeout(60_000);
+  const data = content(200_000);
+  const source = await startSourceServer({ data, name: 'plain.bin', ranges: false });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const out = join(dir, 'plain.bin');
+  const r = await runSlurpie(t, ['get', source.url, '-o', out, '--sha256', sha(data), '--no-progress']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /Range/);
+  t.is(sha(await readFile(out)), sha(data));
+});
+
+test('an unreachable topology server: downloads alone and says so', async (t) => {
+  t.timeout(60_000);
+  const data = content(200_000);
+  const source = await startSourceServer({ data, name: 'alone.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const out = join(dir, 'alone.bin');
+  // Port 9 (discard) on loopback: nothing listens there.
+  const r = await runSlurpie(t, ['get', source.url, '-o', out, '--topology', 'http://127.0.0.1:9', '--no-progress']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /alone/);
+  t.is(sha(await readFile(out)), sha(data));
+});
+
+test('resume after kill -9: the rerun fetches only what was not on disk', async (t) => {
+  t.timeout(90_000);
+  const size = 3 * 1024 * 1024;
+  const data = content(size);
+  const source = await startSourceServer({ data, name: 'big.bin', rate: 1024 * 1024 });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const out = join(dir, 'big.bin');
+  const args = ['get', source.url, '-o', out, '--sha256', sha(data), '--no-progress', '--block-size', '64KiB', '--stats-json', join(dir, 's.json')];
+  const first = slurpie(t, args);
+  // Wait (bounded) until the sidecar exists and the source has sent a good part of the file.
+  for (let i = 0; i < 200 && !((await exists(`${out}.part.map`)) && source.stats().bytesSent > size / 3); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.kill(first.pid, 'SIGKILL');
+  await first.exited;
+  const sentBefore = source.stats().bytesSent;
+  t.true(sentBefore < size, 'killed before the end');
+  const second = await runSlurpie(t, args);
+  t.is(second.code, 0, second.stderr);
+  t.is(sha(await readFile(out)), sha(data));
+  const stats = JSON.parse(await readFile(join(dir, 's.json'), 'utf8'));
+  t.true(stats.resumedBlocks > 0, 'some blocks were kept');
+  t.is(stats.fromSource, size - stats.resumedBlocks * 65536, 'the rerun fetched exactly the missing blocks');
+  t.log(`first run: ${sentBefore} bytes from the source; resumed ${stats.resumedBlocks} blocks; rerun fetched ${stats.fromSource}`);
+});
