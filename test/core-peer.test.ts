@@ -204,3 +204,26 @@ test('resuming with every block already on disk completes at once', (t) => {
   t.is(ofType(s.tick(0), 'complete').length, 1);
   t.deepEqual(ofType(s.tick(1000), 'fetchSource'), []);
 });
+
+test('blocks streaming from the source are advertised; requests for them wait and are served on arrival', (t) => {
+  const s = new Script(SIZE, { roundMs: 1000, updateIntervalMs: 100, maxSourceRun: 4 });
+  s.link(1, 1, []);
+  const run = ofType(s.feed({ type: 'peers', peers: [] }, 0), 'fetchSource')[0];
+  t.truthy(run);
+  const { first, count } = run!;
+  const update = sent(s.tick(100), 'UPDATE', 1)[0] as { entries: { originId: string; bits: Uint8Array }[] };
+  const own = update.entries.find((e) => e.originId === '00'.repeat(16));
+  t.truthy(own);
+  for (let i = first; i < first + count; i++) t.true(((own!.bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0, `block ${i} advertised`);
+  // Peer 1 asks for a coming block: nothing yet, then served once it is stored.
+  t.deepEqual(ofType(s.msg(1, { type: 'REQUEST', index: first }), 'serve'), []);
+  t.deepEqual(sent(s.log.slice(-5), 'REJECT'), []);
+  s.feed({ type: 'sourceBlock', index: first, data: new Uint8Array(first === 9 ? 924 : 1024) });
+  t.deepEqual(ofType(s.feed({ type: 'stored', index: first }), 'serve').map((a) => [a.conn, a.index]), [[1, first]]);
+  // A request for a coming block that then fails to come is answered with REJECT.
+  if (count > 1) {
+    s.msg(1, { type: 'REQUEST', index: first + 1 });
+    const out = s.feed({ type: 'sourceEnd', ok: false });
+    t.deepEqual(sent(out, 'REJECT', 1), [{ type: 'REJECT', index: first + 1, reason: 'busy' }]);
+  }
+});

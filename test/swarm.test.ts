@@ -76,7 +76,10 @@ test('the file changes at the source mid-download: every peer stops with a clear
     const out = join(dir, `p${i}.bin`);
     return { out, child: slurpie(t, ['get', source.url, '-o', out, '--topology', topology.url, '--no-progress', '--block-size', '64KiB']) };
   });
-  for (let i = 0; i < 100 && source.stats().bytesSent < MiB / 2; i++) await new Promise((r) => setTimeout(r, 50));
+  // Change the file once the peers are well into it (bounded wait: start-up may be slow on a busy machine).
+  for (let i = 0; i < 600 && source.stats().bytesSent < MiB / 2; i++) await new Promise((r) => setTimeout(r, 50));
+  const sentAtChange = source.stats().bytesSent;
+  t.true(sentAtChange >= MiB / 2 && sentAtChange < 3 * MiB, `replaced after ${sentAtChange} bytes`);
   await source.replace(content(4 * MiB).fill(1, 0, 10));
   for (const p of peers) {
     const { code } = await p.child.exited;

@@ -66,6 +66,8 @@ export class PeerCore {
   private haveCount: number;
   private readonly taken: Uint8Array; // have | asked for | being stored
   private readonly pending = new Map<number, Owner>();
+  private readonly coming = new Set<number>(); // blocks on their way from the source: advertised already
+  private readonly waiting = new Map<number, ConnId[]>(); // requests for coming blocks, served on arrival
   private readonly cache: OriginCache;
   private readonly conns = new Map<ConnId, Conn>();
   private readonly dialing = new Map<PeerId, { neighbor: boolean }>();
@@ -134,7 +136,9 @@ export class PeerCore {
         this.onTick(now);
         break;
       case 'peers':
-        this.sourceOpensAt = Math.min(this.sourceOpensAt, now);
+        // Alone (or first): straight to the source. Otherwise give the mesh half a round to
+        // tell us how many we are before the first draw, so a flash crowd does not stampede.
+        this.sourceOpensAt = Math.min(this.sourceOpensAt, event.peers.length === 0 ? now : now + this.params.roundMs / 2);
         for (const p of event.peers) if (p.id !== this.id && !this.banned.has(p.id)) this.known.set(p.id, p);
         this.maintainNeighbors(now);
         break;
@@ -378,8 +382,12 @@ export class PeerCore {
 
   // ---- updates --------------------------------------------------------------------
 
+  // Our bitfield as others see it: what we have plus what is streaming to us from the
+  // source, so that no one else fetches those from the source and requests can queue.
   private ownEntryNow(): UpdateEntry {
     if (!this.ownEntry || this.ownEntry.seq !== this.seq) {
+      const bits = this.have.buffer.slice();
+      for (const i of this.coming) bits[i >> 3] = (bits[i >> 3] ?? 0) | (0x80 >> (i & 7));
       this.ownEntry = {
         originId: this.id,
         host: this.cfg.host,
@@ -387,7 +395,7 @@ export class PeerCore {
         seq: this.seq,
         hops: 0,
         degree: this.neighborCount(),
-        bits: this.have.buffer.slice(),
+        bits,
       };
     }
     return this.ownEntry;
@@ -453,6 +461,7 @@ export class PeerCore {
   private release(index: number, owner: Owner): void {
     if (this.pending.get(index) !== owner) return;
     this.pending.delete(index);
+    if (owner === 'source') this.uncome(index);
     if (!this.have.get(index)) this.taken[index >> 3] = (this.taken[index >> 3] ?? 0) & ~(0x80 >> (index & 7));
   }
 
@@ -469,6 +478,11 @@ export class PeerCore {
     this.have.set(index, true);
     this.haveCount++;
     this.dirty = true;
+    this.coming.delete(index);
+    for (const id of this.waiting.get(index) ?? []) {
+      if (this.conns.has(id)) this.out.push({ type: 'serve', conn: id, index });
+    }
+    this.waiting.delete(index);
     if (this.haveCount === this.blocks && !this.completed) {
       this.completed = true;
       this.out.push({ type: 'complete' });
@@ -494,10 +508,14 @@ export class PeerCore {
 
   private onRequest(conn: Conn, index: number): void {
     if (index >= this.blocks) return this.dropConn(conn.id, `protocol error: request for block ${index} out of range`, true);
-    if (!this.have.get(index)) {
+    const isComing = this.coming.has(index);
+    if (!this.have.get(index) && !isComing) {
       this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REJECT', index, reason: 'missing' } });
     } else if (conn.serving >= this.params.maxServePerConn) {
       this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REJECT', index, reason: 'busy' } });
+    } else if (isComing && !this.have.get(index)) {
+      conn.serving++;
+      this.waiting.set(index, [...(this.waiting.get(index) ?? []), conn.id]);
     } else {
       conn.serving++;
       this.out.push({ type: 'serve', conn: conn.id, index });
@@ -567,7 +585,11 @@ export class PeerCore {
       preferred: (i) => !tree.anyHas(i),
     });
     if (!run) return;
-    for (let i = run.first; i < run.first + run.count; i++) this.take(i, 'source');
+    for (let i = run.first; i < run.first + run.count; i++) {
+      this.take(i, 'source');
+      this.coming.add(i);
+    }
+    this.dirty = true;
     this.out.push({ type: 'fetchSource', first: run.first, count: run.count });
   }
 
@@ -618,6 +640,19 @@ export class PeerCore {
     if (violation && conn.peerId) return this.ban(conn.peerId, reason);
     this.out.push({ type: 'close', conn: id, reason });
     this.onClosed(id);
+  }
+
+  // A block we advertised as coming will not come: whoever waits for it hears so.
+  private uncome(index: number): void {
+    if (!this.coming.delete(index)) return;
+    this.dirty = true;
+    for (const id of this.waiting.get(index) ?? []) {
+      const conn = this.conns.get(id);
+      if (!conn) continue;
+      conn.serving = Math.max(0, conn.serving - 1);
+      this.out.push({ type: 'send', conn: id, msg: { type: 'REJECT', index, reason: 'busy' } });
+    }
+    this.waiting.delete(index);
   }
 
   private forget(peerId: PeerId): void {
