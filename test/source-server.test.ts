@@ -1,0 +1,420 @@
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomInt, SeededRng, seedFrom } from '../estimation/random.ts';
+import { startSourceServer } from '../experiments/source/range-server.ts';
+import type { SourceServer, SourceServerOptions } from '../experiments/source/range-server.ts';
+import { defaultBurst, TokenBucket } from '../experiments/source/token-bucket.ts';
+import type { Timers } from '../experiments/source/token-bucket.ts';
+
+const SEED = seedFrom(process.env, 20040307);
+
+function randomBytes(rng: SeededRng, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = randomInt(rng, 256);
+  return out;
+}
+
+async function serve(t: ExecutionContext, opts: SourceServerOptions): Promise<SourceServer> {
+  const server = await startSourceServer({ host: '127.0.0.1', port: 0, ...opts });
+  t.teardown(() => server.close());
+  return server;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+async function ask(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, redirect: 'manual' });
+  return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()) };
+}
+
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+// ---- HTTP behaviour ----
+
+test('HEAD answers size, strong ETag, Last-Modified and Accept-Ranges without a body', async (t) => {
+  const data = randomBytes(new SeededRng(SEED), 5000);
+  const server = await serve(t, { data, name: 'thing.iso' });
+  t.true(server.url.endsWith(`:${server.port}/thing.iso`));
+  const head = await ask(server.url, { method: 'HEAD' });
+  t.is(head.status, 200);
+  t.is(head.headers.get('content-length'), '5000');
+  t.is(head.headers.get('accept-ranges'), 'bytes');
+  t.regex(head.headers.get('etag') ?? '', /^"[^"]+"$/);
+  t.false(Number.isNaN(Date.parse(head.headers.get('last-modified') ?? '')));
+  t.is(head.body.length, 0);
+  const get = await ask(server.url);
+  t.is(get.status, 200);
+  t.true(same(get.body, data));
+  t.is(get.headers.get('etag'), head.headers.get('etag'));
+});
+
+test('every form of single byte range gets exactly its bytes and a Content-Range', async (t) => {
+  t.log(`seed ${SEED}`);
+  const rng = new SeededRng(SEED);
+  const size = 10_000 + randomInt(rng, 5000);
+  const data = randomBytes(rng, size);
+  const server = await serve(t, { data });
+  const cases: { header: string; start: number; end: number }[] = [
+    { header: 'bytes=0-0', start: 0, end: 1 },
+    { header: `bytes=0-${size - 1}`, start: 0, end: size },
+    { header: `bytes=${size - 1}-`, start: size - 1, end: size },
+    { header: `bytes=100-${size + 5000}`, start: 100, end: size }, // clipped to the end
+    { header: 'bytes=-1', start: size - 1, end: size },
+    { header: `bytes=-${size + 10}`, start: 0, end: size }, // suffix longer than the file
+  ];
+  for (let i = 0; i < 20; i++) {
+    const a = randomInt(rng, size);
+    const b = a + randomInt(rng, size - a);
+    cases.push({ header: `bytes=${a}-${b}`, start: a, end: b + 1 });
+    cases.push({ header: `bytes=${a}-`, start: a, end: size });
+    const n = 1 + randomInt(rng, size);
+    cases.push({ header: `bytes=-${n}`, start: size - n, end: size });
+  }
+  for (const c of cases) {
+    const res = await ask(server.url, { headers: { range: c.header } });
+    t.is(res.status, 206, c.header);
+    t.is(res.headers.get('content-range'), `bytes ${c.start}-${c.end - 1}/${size}`, c.header);
+    t.is(res.headers.get('content-length'), String(c.end - c.start), c.header);
+    t.true(same(res.body, data.subarray(c.start, c.end)), c.header);
+  }
+  t.is(server.stats().rangeRequests, cases.length);
+});
+
+test('an unsatisfiable range gets 416 with the size; malformed or multiple ranges get the full body', async (t) => {
+  const data = randomBytes(new SeededRng(SEED + 1), 1000);
+  const server = await serve(t, { data });
+  for (const header of ['bytes=1000-', 'bytes=5000-6000', 'bytes=-0']) {
+    const res = await ask(server.url, { headers: { range: header } });
+    t.is(res.status, 416, header);
+    t.is(res.headers.get('content-range'), 'bytes */1000', header);
+  }
+  for (const header of ['bytes=0-1,5-9', 'bytes=9-2', 'items=0-1', 'bytes=abc', 'bytes=-']) {
+    const res = await ask(server.url, { headers: { range: header } });
+    t.is(res.status, 200, header);
+    t.true(same(res.body, data), header);
+  }
+  const empty = await serve(t, { data: new Uint8Array(0) });
+  t.is((await ask(empty.url, { headers: { range: 'bytes=0-' } })).status, 416);
+  const whole = await ask(empty.url);
+  t.is(whole.status, 200);
+  t.is(whole.headers.get('content-length'), '0');
+});
+
+test('If-Range: the current validator gets the range, anything else the full body', async (t) => {
+  const data = randomBytes(new SeededRng(SEED + 2), 4000);
+  const server = await serve(t, { data });
+  const head = await ask(server.url, { method: 'HEAD' });
+  const etag = head.headers.get('etag') as string;
+  const range = { range: 'bytes=10-19' };
+  const match = await ask(server.url, { headers: { ...range, 'if-range': etag } });
+  t.is(match.status, 206);
+  t.true(same(match.body, data.subarray(10, 20)));
+  for (const other of ['"something-else"', `W/${etag}`, 'Tue, 01 Jan 2002 00:00:00 GMT']) {
+    const res = await ask(server.url, { headers: { ...range, 'if-range': other } });
+    t.is(res.status, 200, other);
+    t.true(same(res.body, data), other);
+  }
+
+  // Without ETags the date is the validator.
+  const dated = await serve(t, { data, etag: false });
+  const datedHead = await ask(dated.url, { method: 'HEAD' });
+  t.is(datedHead.headers.get('etag'), null);
+  const lastModified = datedHead.headers.get('last-modified') as string;
+  t.is((await ask(dated.url, { headers: { ...range, 'if-range': lastModified } })).status, 206);
+  t.is((await ask(dated.url, { headers: { ...range, 'if-range': etag } })).status, 200);
+});
+
+test('replace() gives a new ETag and a later Last-Modified; old validators then get the new full body', async (t) => {
+  const rng = new SeededRng(SEED + 3);
+  const v1 = randomBytes(rng, 3000);
+  const v2 = randomBytes(rng, 3000);
+  const server = await serve(t, { data: v1 });
+  const h1 = await ask(server.url, { method: 'HEAD' });
+  await server.replace(v2);
+  const h2 = await ask(server.url, { method: 'HEAD' });
+  t.not(h2.headers.get('etag'), h1.headers.get('etag'));
+  t.true(Date.parse(h2.headers.get('last-modified') ?? '') > Date.parse(h1.headers.get('last-modified') ?? ''));
+  const stale = await ask(server.url, { headers: { range: 'bytes=0-9', 'if-range': h1.headers.get('etag') as string } });
+  t.is(stale.status, 200);
+  t.true(same(stale.body, v2));
+  await server.replace('hello');
+  t.is(Buffer.from((await ask(server.url)).body).toString(), 'hello');
+});
+
+test('a response in flight during replace() keeps sending the old version', async (t) => {
+  t.timeout(20_000);
+  const rng = new SeededRng(SEED + 4);
+  const v1 = randomBytes(rng, 96 * 1024);
+  const v2 = randomBytes(rng, 96 * 1024);
+  const server = await serve(t, { data: v1, rate: 64 * 1024 }); // about 1.5 s for the body
+  const res = await fetch(server.url);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const parts: Uint8Array[] = [];
+  const first = await reader.read();
+  if (first.value) parts.push(first.value);
+  await server.replace(v2);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+  t.true(same(Buffer.concat(parts), v1));
+  t.true(same((await ask(server.url, { headers: { range: 'bytes=0-99' } })).body, v2.subarray(0, 100)));
+});
+
+test('a file is streamed from disk, and its ETag follows the file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-source-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'disk.bin');
+  const v1 = randomBytes(new SeededRng(SEED + 5), 200_000);
+  await writeFile(path, v1);
+  const server = await serve(t, { file: path, sha256File: true });
+  t.true(server.url.endsWith('/disk.bin'));
+  t.true(same((await ask(server.url)).body, v1));
+  t.true(same((await ask(server.url, { headers: { range: 'bytes=70000-139999' } })).body, v1.subarray(70_000, 140_000)));
+  const sidecar = await ask(`${server.url}.sha256`);
+  t.is(Buffer.from(sidecar.body).toString(), `${createHash('sha256').update(v1).digest('hex')}  disk.bin\n`);
+  const before = (await ask(server.url, { method: 'HEAD' })).headers.get('etag');
+  await writeFile(path, v1.subarray(0, 1000));
+  const after = await ask(server.url, { method: 'HEAD' });
+  t.is(after.headers.get('content-length'), '1000');
+  t.not(after.headers.get('etag'), before);
+});
+
+test('a 512 MiB file is served without being read into memory', async (t) => {
+  t.timeout(120_000);
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-source-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'big.bin');
+  const size = 512 * 1024 * 1024;
+  const fh = await open(path, 'w');
+  await fh.truncate(size); // sparse: zeros, no disk space
+  await fh.write(Buffer.from('tail'), 0, 4, size - 4);
+  await fh.close();
+  const server = await serve(t, { file: path });
+  t.is((await ask(server.url, { headers: { range: 'bytes=-4' } })).headers.get('content-range'), `bytes ${size - 4}-${size - 1}/${size}`);
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  let received = 0;
+  const res = await fetch(server.url);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let tail = Buffer.alloc(0);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    received += r.value.length;
+    tail = Buffer.from(r.value.subarray(-4));
+    if ((received & 0xffffff) < r.value.length) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  t.is(received, size);
+  t.is(tail.toString(), 'tail');
+  t.is(server.stats().bytesSent, size + 4);
+  t.log(`RSS growth while streaming 512 MiB: ${((peak - before) / 2 ** 20).toFixed(1)} MiB`);
+  t.true(peak - before < size / 2, `RSS grew by ${peak - before} bytes`);
+});
+
+test('no-ranges mode ignores Range and If-Range and announces no Accept-Ranges', async (t) => {
+  const data = randomBytes(new SeededRng(SEED + 6), 2000);
+  const server = await serve(t, { data, ranges: false });
+  const head = await ask(server.url, { method: 'HEAD' });
+  t.is(head.headers.get('accept-ranges'), null);
+  const res = await ask(server.url, { headers: { range: 'bytes=0-9', 'if-range': head.headers.get('etag') as string } });
+  t.is(res.status, 200);
+  t.true(same(res.body, data));
+  t.is((await ask(server.url, { headers: { range: 'bytes=5000-' } })).status, 200);
+});
+
+test('redirects, sidecar, 404, 405 and failFirst', async (t) => {
+  const data = randomBytes(new SeededRng(SEED + 7), 100);
+  const server = await serve(t, { data, name: 'a b.bin', sha256File: true, failFirst: 2 });
+  t.true(server.url.endsWith('/a%20b.bin'));
+  const base = server.url.slice(0, server.url.lastIndexOf('/'));
+  const redirect = await ask(`${base}/redirect/a%20b.bin`);
+  t.is(redirect.status, 302);
+  t.is(redirect.headers.get('location'), '/a%20b.bin');
+  t.is((await ask(`${base}/redirect/redirect/a%20b.bin`)).headers.get('location'), '/redirect/a%20b.bin');
+  t.is(Buffer.from((await ask(`${server.url}.sha256`)).body).toString(), `${createHash('sha256').update(data).digest('hex')}  a b.bin\n`);
+  t.is((await ask(`${base}/other.bin`)).status, 404);
+  const post = await ask(server.url, { method: 'POST' });
+  t.is(post.status, 405);
+  t.is(post.headers.get('allow'), 'GET, HEAD');
+  t.is((await ask(server.url, { method: 'HEAD' })).status, 200); // HEAD is not a GET: not failed
+  t.is((await ask(server.url)).status, 503);
+  t.is((await ask(server.url)).status, 503);
+  t.true(same((await ask(server.url)).body, data));
+  const stats = server.stats();
+  t.deepEqual(stats.byStatus, { '200': 3, '302': 2, '404': 1, '405': 1, '503': 2 });
+  t.is(stats.requests, 9);
+});
+
+test('/_stats counts body bytes, requests, range requests and peak concurrency', async (t) => {
+  t.timeout(30_000);
+  const data = randomBytes(new SeededRng(SEED + 8), 32 * 1024);
+  const server = await serve(t, { data, rate: 64 * 1024 });
+  const statsUrl = new URL('/_stats', server.url).toString();
+  // Three responses that each need several rate-limited chunks overlap in time.
+  const bodies = await Promise.all([ask(server.url), ask(server.url), ask(server.url, { headers: { range: 'bytes=0-9999' } })]);
+  t.is(bodies.reduce((n, b) => n + b.body.length, 0), 2 * data.length + 10_000);
+  await ask(server.url, { method: 'HEAD' });
+  const stats = (await (await fetch(statsUrl)).json()) as ReturnType<SourceServer['stats']>;
+  t.deepEqual(stats, {
+    bytesSent: 2 * data.length + 10_000,
+    requests: 4, // /_stats itself is not counted
+    rangeRequests: 1,
+    concurrent: 0,
+    peakConcurrent: 3,
+    byStatus: { '200': 3, '206': 1 },
+  });
+});
+
+test('the rate limit holds over all connections together', async (t) => {
+  t.timeout(30_000);
+  const rate = 200 * 1024;
+  const data = randomBytes(new SeededRng(SEED + 9), 200 * 1024);
+  const server = await serve(t, { data, rate });
+  const started = performance.now();
+  const bodies = await Promise.all([ask(server.url), ask(server.url)]);
+  const elapsed = (performance.now() - started) / 1000;
+  t.true(bodies.every((b) => same(b.body, data)));
+  const sent = server.stats().bytesSent;
+  t.is(sent, 2 * data.length);
+  // Generous: the burst plus one chunk per connection, plus 20% for clock slop.
+  const allowed = rate * elapsed * 1.2 + defaultBurst(rate) + 2 * 64 * 1024;
+  t.log(`${sent} bytes in ${elapsed.toFixed(2)} s at a limit of ${rate} B/s (allowed ${Math.round(allowed)})`);
+  t.true(sent <= allowed, `${sent} bytes in ${elapsed.toFixed(2)} s exceeds ${rate} B/s`);
+});
+
+test('closing the server cuts responses in flight', async (t) => {
+  t.timeout(20_000);
+  const data = randomBytes(new SeededRng(SEED + 10), 256 * 1024);
+  const server = await startSourceServer({ data, rate: 32 * 1024 });
+  const res = await fetch(server.url);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  await reader.read();
+  await server.close();
+  await t.throwsAsync(async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read());
+  });
+  t.true(server.stats().bytesSent < data.length);
+});
+
+// ---- token bucket, on a fake clock ----
+
+class FakeTimers implements Timers {
+  private t = 0;
+  private nextId = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.pending.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+
+  /** Runs every timer due up to `target`, letting promise callbacks settle in between. */
+  async advanceTo(target: number): Promise<void> {
+    await settle();
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.pending) if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry;
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+      await settle();
+    }
+    this.t = target;
+    await settle();
+  }
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('bucket: the burst passes at once, then bytes wait for their tokens', async (t) => {
+  const timers = new FakeTimers();
+  const bucket = new TokenBucket({ rate: 1000, burst: 100, timers });
+  await bucket.take(100);
+  let granted = false;
+  void bucket.take(50).then(() => (granted = true));
+  await timers.advanceTo(49);
+  t.false(granted);
+  await timers.advanceTo(50);
+  t.true(granted);
+});
+
+test('bucket: concurrent takers share the rate evenly and the total never beats it', async (t) => {
+  const timers = new FakeTimers();
+  const rate = 10_000;
+  const burst = 2000;
+  const chunk = 700;
+  const bucket = new TokenBucket({ rate, burst, timers });
+  const got = [0, 0, 0];
+  let stop = false;
+  const loops = got.map(async (_, i) => {
+    while (!stop) {
+      await bucket.take(chunk);
+      got[i] = (got[i] ?? 0) + chunk;
+    }
+  });
+  for (let ms = 0; ms <= 10_000; ms += 250) {
+    await timers.advanceTo(ms);
+    const total = got.reduce((a, b) => a + b, 0);
+    t.true(total <= burst + (rate * ms) / 1000 + chunk, `${total} bytes by ${ms} ms`);
+  }
+  const total = got.reduce((a, b) => a + b, 0);
+  t.true(total >= rate * 10 - 3 * chunk, `only ${total} bytes in 10 s`);
+  t.true(Math.max(...got) - Math.min(...got) <= chunk, `uneven shares ${got.join(' ')}`);
+  stop = true;
+  bucket.cancelAll(new Error('done'));
+  await Promise.allSettled(loops);
+});
+
+test('bucket: a take larger than the burst goes through when full and leaves a debt', async (t) => {
+  const timers = new FakeTimers();
+  const bucket = new TokenBucket({ rate: 1000, burst: 100, timers });
+  await bucket.take(500); // full bucket: granted, 400 bytes of debt
+  let granted = false;
+  void bucket.take(100).then(() => (granted = true));
+  await timers.advanceTo(499);
+  t.false(granted);
+  await timers.advanceTo(500);
+  t.true(granted);
+});
+
+test('bucket: an aborted taker leaves the queue and the next one moves up', async (t) => {
+  const timers = new FakeTimers();
+  const bucket = new TokenBucket({ rate: 1000, burst: 100, timers });
+  await bucket.take(100);
+  const ac = new AbortController();
+  const aborted = bucket.take(100, ac.signal);
+  let second = false;
+  void bucket.take(50).then(() => (second = true));
+  t.is(bucket.waiting, 2);
+  ac.abort(new Error('client went away'));
+  await t.throwsAsync(aborted, { message: 'client went away' });
+  t.is(bucket.waiting, 1);
+  await timers.advanceTo(50);
+  t.true(second);
+  await t.throwsAsync(bucket.take(1, ac.signal), { message: 'client went away' });
+  const stuck = bucket.take(1000);
+  bucket.cancelAll(new Error('closing'));
+  await t.throwsAsync(stuck, { message: 'closing' });
+});
+
+test('bucket: default bursts are small but cover timer granularity; bad rates are refused', (t) => {
+  t.is(defaultBurst(4 * 1024 * 1024), 64 * 1024);
+  t.is(defaultBurst(100 * 1024), 5 * 1024);
+  t.is(defaultBurst(1024 ** 3), Math.floor(1024 ** 3 / 200));
+  for (const rate of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) t.throws(() => new TokenBucket({ rate }));
+});
