@@ -1,0 +1,71 @@
+// `slurpie topology`: run the topology server (PROTOCOL.md §3) until SIGINT/SIGTERM.
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { startTopologyServer } from '../../topology-server/server.ts';
+
+interface TopologyArgs {
+  host: string;
+  port: number;
+  beta: number;
+  ttl: number;
+}
+
+export const topologyCommand: CommandModule<object, TopologyArgs> = {
+  command: 'topology',
+  describe: 'run the topology server that introduces the peers of each swarm to one another',
+  builder: (y: Argv) =>
+    y
+      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with the last --beta\npeers of its swarm and forgets a peer that has not renewed within --ttl seconds.\nThe first line on stdout is "listening on http://HOST:PORT".')
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+      .option('port', { type: 'number', default: 7070, describe: 'port to listen on (0: any free port, printed on the first line)' })
+      .option('beta', { type: 'number', default: 10, describe: 'most recent peers of the swarm returned to each registering peer (β)' })
+      .option('ttl', { type: 'number', default: 60, describe: 'seconds a registration lives unless the peer renews it' })
+      .check((a) => {
+        if (typeof a.host !== 'string' || a.host.trim() === '') throw new Error('--host must be an address, e.g. 127.0.0.1');
+        if (!isIntegerIn(a.port, 0, 65535)) throw new Error(`--port must be an integer from 0 to 65535, got ${show(a.port)}`);
+        if (!isIntegerIn(a.beta, 1, 1000)) throw new Error(`--beta must be an integer from 1 to 1000, got ${show(a.beta)}`);
+        if (!isIntegerIn(a.ttl, 1, 86_400)) throw new Error(`--ttl must be a whole number of seconds from 1 to 86400, got ${show(a.ttl)}`);
+        return true;
+      })
+      // One line and exit 2 for a bad flag, whatever the root's failure handler does.
+      .fail((msg: string | undefined, err: Error | undefined) => {
+        process.stderr.write(`slurpie topology: ${msg || err?.message || 'bad arguments'} (see slurpie topology --help)\n`);
+        process.exit(2);
+      }) as unknown as Argv<TopologyArgs>,
+  handler: async (args: ArgumentsCamelCase<TopologyArgs>) => {
+    let server;
+    try {
+      server = await startTopologyServer({
+        host: args.host,
+        port: args.port,
+        beta: args.beta,
+        ttl: args.ttl,
+        log: (line) => process.stderr.write(`slurpie: ${line}\n`),
+      });
+    } catch (err) {
+      const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message;
+      process.stderr.write(`slurpie: cannot listen on ${args.host}:${args.port}: ${reason}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stdout.write(`listening on ${server.url}\n`);
+
+    const { close } = server;
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) process.exit(130); // a second signal: do not wait for stragglers
+      stopping = true;
+      process.stderr.write(`slurpie: ${signal}: closing the topology server\n`);
+      close().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  },
+};
+
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
+
+function show(value: unknown): string {
+  return Array.isArray(value) ? `${value.length} values` : String(value);
+}

@@ -1,0 +1,159 @@
+// The peers' client for the topology server (PROTOCOL.md §3). The server's answers
+// are untrusted input: malformed peers are dropped, the list is capped, the body size
+// is bounded. Every failure to get a usable answer is TOPOLOGY_UNREACHABLE, one line.
+
+import { SlurpieError } from '../errors.ts';
+
+export interface TopologyPeer {
+  id: string;
+  host: string;
+  port: number;
+}
+
+export interface TopologyClientOptions {
+  /** Per request; default 5000 ms. */
+  timeoutMs?: number;
+  /** Most peers kept from one answer; default 100. */
+  maxPeers?: number;
+}
+
+const PEER_ID = /^[0-9a-f]{16,64}$/;
+const MAX_ANSWER_BYTES = 256 * 1024;
+
+export class TopologyClient {
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+  private readonly maxPeers: number;
+
+  constructor(baseUrl: string, opts: TopologyClientOptions = {}) {
+    let base: URL;
+    try {
+      base = new URL(baseUrl);
+    } catch {
+      throw new SlurpieError('BAD_INPUT', `topology server URL is not a URL: ${baseUrl}`);
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new SlurpieError('BAD_INPUT', `topology server URL must be http(s): ${baseUrl}`);
+    }
+    if (!base.pathname.endsWith('/')) base.pathname += '/'; // so v1/… resolves below any path prefix
+    base.search = '';
+    base.hash = '';
+    this.base = base;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.maxPeers = opts.maxPeers ?? 100;
+  }
+
+  async register(swarmId: string, peer: { id: string; host?: string; port: number }): Promise<{ peers: TopologyPeer[]; ttl: number }> {
+    const body = JSON.stringify(peer.host === undefined ? { id: peer.id, port: peer.port } : { id: peer.id, host: peer.host, port: peer.port });
+    const answer = await this.request('POST', `v1/swarms/${encodeURIComponent(swarmId)}/peers`, body);
+    const obj = asObject(answer);
+    const ttl = obj?.ttl;
+    if (!obj || !Array.isArray(obj.peers) || typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
+      throw this.malformed('a registration answer without a peers list and a positive ttl');
+    }
+    const self = peer.id.toLowerCase();
+    const seen = new Set<string>();
+    const peers: TopologyPeer[] = [];
+    for (const item of obj.peers) {
+      if (peers.length >= this.maxPeers) break;
+      const p = peerOf(item);
+      if (p && p.id !== self && !seen.has(p.id)) {
+        seen.add(p.id);
+        peers.push(p);
+      }
+    }
+    return { peers, ttl };
+  }
+
+  async deregister(swarmId: string, id: string): Promise<void> {
+    await this.request('DELETE', `v1/swarms/${encodeURIComponent(swarmId)}/peers/${encodeURIComponent(id)}`);
+  }
+
+  async count(swarmId: string): Promise<number> {
+    const answer = asObject(await this.request('GET', `v1/swarms/${encodeURIComponent(swarmId)}`));
+    const n = answer?.peers;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw this.malformed('a count that is not a whole number');
+    return n;
+  }
+
+  /** The parsed JSON answer (undefined for an empty one); throws on any failure. */
+  private async request(method: string, path: string, body?: string): Promise<unknown> {
+    const url = new URL(path, this.base);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        method,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        ...(body !== undefined && { body, headers: { 'content-type': 'application/json' } }),
+      });
+      text = await readLimited(res, MAX_ANSWER_BYTES);
+    } catch (err) {
+      throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} failed: ${causeOf(err, this.timeoutMs)}`, { cause: err });
+    }
+    if (res.status < 200 || res.status > 299) {
+      const said = asObject(tryParse(text))?.error;
+      const detail = typeof said === 'string' ? `: ${oneLine(said)}` : '';
+      throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} answered ${res.status}${detail}`);
+    }
+    if (text === '') return undefined;
+    const parsed = tryParse(text);
+    if (parsed === undefined) throw this.malformed('an answer that is not JSON');
+    return parsed;
+  }
+
+  private malformed(what: string): SlurpieError {
+    return new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin} sent ${what}`);
+  }
+}
+
+function peerOf(item: unknown): TopologyPeer | undefined {
+  const o = asObject(item);
+  if (!o) return undefined;
+  const { id, host, port } = o;
+  if (typeof id !== 'string' || !PEER_ID.test(id)) return undefined;
+  if (typeof host !== 'string' || host.length === 0 || host.length > 255 || /[\s/@?#]/.test(host)) return undefined;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { id, host, port };
+}
+
+async function readLimited(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > limit) {
+      await res.body.cancel().catch(() => {});
+      throw new Error(`answer larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function causeOf(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  // fetch wraps the socket error: "fetch failed" with the useful part in .cause.
+  const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const code = (inner as { code?: unknown } | undefined)?.code;
+  const message = inner instanceof Error ? inner.message : String(inner);
+  return oneLine(typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message);
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+}

@@ -1,0 +1,269 @@
+// The registry as a pure unit: an injected clock, no HTTP.
+import test from 'ava';
+import fc from 'fast-check';
+import { Registry } from '../topology-server/registry.ts';
+import type { RegistryOptions } from '../topology-server/registry.ts';
+import type { Registrant } from '../topology-server/store.ts';
+import { seedFrom } from '../estimation/random.ts';
+
+const SWARM_A = 'a'.repeat(64);
+const SWARM_B = 'b'.repeat(64);
+
+function peer(n: number): Registrant {
+  return { id: n.toString(16).padStart(16, '0'), host: `10.0.0.${n % 250}`, port: 1000 + n };
+}
+
+function setup(options: RegistryOptions = {}): { registry: Registry; clock: { t: number } } {
+  const clock = { t: 1_000_000 };
+  return { registry: new Registry({ now: () => clock.t, ...options }), clock };
+}
+
+const ids = (peers: Registrant[]): string[] => peers.map((p) => p.id);
+
+test('the first registrant gets an empty list and the answer carries host and port', (t) => {
+  const { registry } = setup();
+  t.deepEqual(registry.register(SWARM_A, peer(1)), []);
+  t.deepEqual(registry.register(SWARM_A, peer(2)), [peer(1)]);
+});
+
+test('answers hold at most beta others, newest first, never the caller', (t) => {
+  const { registry, clock } = setup({ beta: 3 });
+  for (let n = 1; n <= 6; n++) {
+    const answer = registry.register(SWARM_A, peer(n));
+    const expected = [];
+    for (let m = n - 1; m >= 1 && expected.length < 3; m--) expected.push(peer(m));
+    t.deepEqual(answer, expected, `registration ${n}`);
+    clock.t += 10;
+  }
+  // A registrant already present is not in its own answer.
+  t.deepEqual(ids(registry.register(SWARM_A, peer(5))), ids([peer(6), peer(4), peer(3)]));
+});
+
+test('re-registering refreshes the caller and moves it to newest', (t) => {
+  const { registry, clock } = setup({ beta: 10 });
+  for (let n = 1; n <= 4; n++) registry.register(SWARM_A, peer(n));
+  clock.t += 1;
+  const moved = { ...peer(2), host: '10.9.9.9', port: 4242 };
+  registry.register(SWARM_A, moved);
+  t.deepEqual(registry.register(SWARM_A, peer(9)), [moved, peer(4), peer(3), peer(1)]);
+  t.is(registry.count(SWARM_A), 5);
+});
+
+test('registrations expire after ttl seconds unless renewed', (t) => {
+  const { registry, clock } = setup({ ttl: 60 });
+  registry.register(SWARM_A, peer(1));
+  clock.t += 30_000;
+  registry.register(SWARM_A, peer(2));
+  clock.t += 29_999;
+  t.is(registry.count(SWARM_A), 2);
+  clock.t += 1; // peer 1 is now exactly 60 s old
+  t.is(registry.count(SWARM_A), 1);
+  t.deepEqual(registry.register(SWARM_A, peer(3)), [peer(2)]);
+  // Renewing keeps a registration alive past its first ttl.
+  clock.t += 20_000;
+  registry.register(SWARM_A, peer(2));
+  clock.t += 50_000;
+  t.deepEqual(registry.list(SWARM_A), [peer(2)]);
+  clock.t += 10_000;
+  t.is(registry.count(SWARM_A), 0);
+  t.deepEqual(registry.stats(), { swarms: 0, registrations: 0 }, 'an emptied swarm is dropped');
+});
+
+test('sweep drops expired registrations and empty swarms everywhere', (t) => {
+  const { registry, clock } = setup({ ttl: 10 });
+  for (let s = 0; s < 20; s++) registry.register(s.toString(16).padStart(64, '0'), peer(s));
+  clock.t += 5_000;
+  registry.register(SWARM_A, peer(100));
+  t.deepEqual(registry.stats(), { swarms: 21, registrations: 21 });
+  clock.t += 5_000;
+  t.deepEqual(registry.stats(), { swarms: 21, registrations: 21 }, 'nothing is dropped before the sweep');
+  registry.sweep();
+  t.deepEqual(registry.stats(), { swarms: 1, registrations: 1 });
+  t.deepEqual(registry.list(SWARM_A), [peer(100)]);
+});
+
+test('the per-swarm cap keeps the newest registrations', (t) => {
+  const { registry } = setup({ beta: 100, maxPerSwarm: 5 });
+  for (let n = 1; n <= 12; n++) registry.register(SWARM_A, peer(n));
+  t.is(registry.count(SWARM_A), 5);
+  t.deepEqual(ids(registry.list(SWARM_A)), ids([12, 11, 10, 9, 8].map(peer)));
+  t.deepEqual(registry.stats(), { swarms: 1, registrations: 5 });
+});
+
+test('the swarm cap pushes out the least recently registered-to swarm', (t) => {
+  const { registry } = setup({ maxSwarms: 3 });
+  const swarm = (n: number): string => n.toString(16).padStart(64, '0');
+  registry.register(swarm(1), peer(1));
+  registry.register(swarm(2), peer(2));
+  registry.register(swarm(3), peer(3));
+  registry.register(swarm(1), peer(11)); // swarm 1 is now the most recently active
+  registry.register(swarm(4), peer(4));
+  t.is(registry.count(swarm(2)), 0, 'the oldest activity goes');
+  t.is(registry.count(swarm(1)), 2);
+  t.is(registry.count(swarm(3)), 1);
+  t.is(registry.count(swarm(4)), 1);
+  t.deepEqual(registry.stats(), { swarms: 3, registrations: 4 });
+});
+
+test('swarms are separate', (t) => {
+  const { registry } = setup();
+  registry.register(SWARM_A, peer(1));
+  registry.register(SWARM_A, peer(2));
+  t.deepEqual(registry.register(SWARM_B, peer(3)), []);
+  t.deepEqual(registry.register(SWARM_B, peer(1)), [peer(3)]);
+  t.is(registry.count(SWARM_A), 2);
+  t.is(registry.count(SWARM_B), 2);
+});
+
+test('deregister removes one registrant; unknown ones are ignored', (t) => {
+  const { registry } = setup();
+  registry.register(SWARM_A, peer(1));
+  registry.register(SWARM_A, peer(2));
+  registry.deregister(SWARM_A, peer(2).id);
+  registry.deregister(SWARM_A, peer(7).id);
+  registry.deregister(SWARM_B, peer(1).id);
+  t.deepEqual(registry.register(SWARM_A, peer(3)), [peer(1)]);
+  registry.deregister(SWARM_A, peer(1).id);
+  registry.deregister(SWARM_A, peer(3).id);
+  t.is(registry.count(SWARM_A), 0);
+  t.deepEqual(registry.stats(), { swarms: 0, registrations: 0 });
+});
+
+test('options are checked', (t) => {
+  t.throws(() => new Registry({ beta: 0 }), { instanceOf: RangeError });
+  t.throws(() => new Registry({ ttl: 0 }), { instanceOf: RangeError });
+  t.throws(() => new Registry({ maxPerSwarm: 1.5 }), { instanceOf: RangeError });
+  t.throws(() => new Registry({ maxSwarms: Number.NaN }), { instanceOf: RangeError });
+});
+
+// --- property: the linked-list store against a naive list of records -------------
+
+interface Held extends Registrant {
+  swarm: string;
+  at: number;
+  seq: number;
+}
+
+/** The registry's rules written as plainly as possible, with linear scans everywhere. */
+class NaiveRegistry {
+  held: Held[] = [];
+  lastPut = new Map<string, number>();
+  seq = 0;
+  constructor(private readonly o: { beta: number; ttlMs: number; maxPerSwarm: number; maxSwarms: number }) {}
+
+  private prune(swarm: string | undefined, now: number): void {
+    this.held = this.held.filter((h) => (swarm !== undefined && h.swarm !== swarm) || h.at > now - this.o.ttlMs);
+  }
+  private present(): string[] {
+    return [...new Set(this.held.map((h) => h.swarm))];
+  }
+  private liveNewestFirst(swarm: string, now: number): Held[] {
+    return this.held.filter((h) => h.swarm === swarm && h.at > now - this.o.ttlMs).sort((x, y) => y.seq - x.seq);
+  }
+
+  register(swarm: string, p: Registrant, now: number): Registrant[] {
+    this.prune(swarm, now);
+    const answer = this.liveNewestFirst(swarm, now).filter((h) => h.id !== p.id).slice(0, this.o.beta);
+    const present = this.present();
+    if (!present.includes(swarm) && present.length >= this.o.maxSwarms) {
+      const victim = present.reduce((a, b) => ((this.lastPut.get(a) ?? 0) <= (this.lastPut.get(b) ?? 0) ? a : b));
+      this.held = this.held.filter((h) => h.swarm !== victim);
+    }
+    this.held = this.held.filter((h) => !(h.swarm === swarm && h.id === p.id));
+    this.held.push({ ...p, swarm, at: now, seq: ++this.seq });
+    this.lastPut.set(swarm, this.seq);
+    const mine = this.held.filter((h) => h.swarm === swarm).sort((x, y) => x.seq - y.seq);
+    const drop = new Set(mine.slice(0, Math.max(0, mine.length - this.o.maxPerSwarm)));
+    this.held = this.held.filter((h) => !drop.has(h));
+    return answer.map(({ id, host, port }) => ({ id, host, port }));
+  }
+  deregister(swarm: string, id: string): void {
+    this.held = this.held.filter((h) => !(h.swarm === swarm && h.id === id));
+  }
+  count(swarm: string, now: number): number {
+    this.prune(swarm, now);
+    return this.held.filter((h) => h.swarm === swarm).length;
+  }
+  list(swarm: string, now: number): Registrant[] {
+    return this.liveNewestFirst(swarm, now).map(({ id, host, port }) => ({ id, host, port }));
+  }
+  sweep(now: number): void {
+    this.prune(undefined, now);
+  }
+}
+
+type Op =
+  | { op: 'register'; swarm: number; peer: number; port: number }
+  | { op: 'deregister'; swarm: number; peer: number }
+  | { op: 'count'; swarm: number }
+  | { op: 'advance'; ms: number }
+  | { op: 'sweep' };
+
+const SWARMS = 4;
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('register' as const), swarm: fc.nat(SWARMS - 1), peer: fc.nat(7), port: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('deregister' as const), swarm: fc.nat(SWARMS - 1), peer: fc.nat(7) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('count' as const), swarm: fc.nat(SWARMS - 1) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('sweep' as const) }) },
+);
+
+test('property: the registry answers exactly like a naive model', (t) => {
+  const seed = seedFrom(process.env, 20040307);
+  t.log(`seed ${seed} (replay with SLURPIE_SEED=${seed})`);
+  const swarmId = (n: number): string => n.toString(16).padStart(64, 'c');
+  fc.assert(
+    fc.property(
+      fc.record({
+        beta: fc.integer({ min: 1, max: 4 }),
+        ttl: fc.integer({ min: 1, max: 3 }),
+        maxPerSwarm: fc.integer({ min: 1, max: 5 }),
+        maxSwarms: fc.integer({ min: 1, max: SWARMS }),
+      }),
+      fc.array(opArb, { maxLength: 120 }),
+      (o, ops) => {
+        let now = 5_000;
+        const registry = new Registry({ ...o, now: () => now });
+        const model = new NaiveRegistry({ ...o, ttlMs: o.ttl * 1000 });
+        for (const step of ops) {
+          switch (step.op) {
+            case 'register': {
+              const p = { ...peer(step.peer), port: step.port };
+              const got = registry.register(swarmId(step.swarm), p);
+              const want = model.register(swarmId(step.swarm), p, now);
+              if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`register answer ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+              break;
+            }
+            case 'deregister':
+              registry.deregister(swarmId(step.swarm), peer(step.peer).id);
+              model.deregister(swarmId(step.swarm), peer(step.peer).id);
+              break;
+            case 'count': {
+              const got = registry.count(swarmId(step.swarm));
+              const want = model.count(swarmId(step.swarm), now);
+              if (got !== want) throw new Error(`count ${got} != ${want}`);
+              break;
+            }
+            case 'advance':
+              now += step.ms;
+              break;
+            case 'sweep':
+              registry.sweep();
+              model.sweep(now);
+              break;
+          }
+          for (let s = 0; s < SWARMS; s++) {
+            const got = JSON.stringify(registry.list(swarmId(s)));
+            const want = JSON.stringify(model.list(swarmId(s), now));
+            if (got !== want) throw new Error(`after ${step.op}: swarm ${s} holds ${got}, model ${want}`);
+          }
+          const stats = registry.stats();
+          if (stats.registrations !== model.held.length) throw new Error(`${stats.registrations} registrations held, model ${model.held.length}`);
+          if (stats.swarms !== new Set(model.held.map((h) => h.swarm)).size) throw new Error(`${stats.swarms} swarms held, model differs`);
+        }
+      },
+    ),
+    { seed, numRuns: 300 },
+  );
+  t.pass();
+});

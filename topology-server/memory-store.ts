@@ -1,0 +1,111 @@
+// The in-memory SwarmStore, the embedded default.
+//
+// Each swarm is a doubly linked list in registration order (oldest at the head)
+// indexed by id, so refresh, removal, dropping the oldest and reading the newest k
+// are O(1) or O(k). The swarms sit in a Map re-inserted on every registration, so
+// its first key is always the least recently active swarm.
+
+import type { Registrant, SwarmStore } from './store.ts';
+
+interface Entry extends Registrant {
+  at: number;
+  older: Entry | undefined;
+  newer: Entry | undefined;
+}
+
+interface Swarm {
+  byId: Map<string, Entry>;
+  oldest: Entry | undefined;
+  newest: Entry | undefined;
+}
+
+export class MemoryStore implements SwarmStore {
+  private readonly swarms = new Map<string, Swarm>();
+  private registrations = 0;
+
+  put(swarmId: string, peer: Registrant, at: number): void {
+    let swarm = this.swarms.get(swarmId);
+    if (swarm) this.swarms.delete(swarmId); // re-inserted below: now the most recently active
+    else swarm = { byId: new Map(), oldest: undefined, newest: undefined };
+    this.swarms.set(swarmId, swarm);
+
+    const old = swarm.byId.get(peer.id);
+    if (old) this.unlink(swarm, old);
+    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, older: swarm.newest, newer: undefined };
+    if (swarm.newest) swarm.newest.newer = entry;
+    else swarm.oldest = entry;
+    swarm.newest = entry;
+    swarm.byId.set(peer.id, entry);
+    this.registrations++;
+  }
+
+  newest(swarmId: string, limit: number, liveAfter: number, excludeId?: string): Registrant[] {
+    const out: Registrant[] = [];
+    const swarm = this.swarms.get(swarmId);
+    for (let e = swarm?.newest; e && out.length < limit && e.at > liveAfter; e = e.older) {
+      if (e.id !== excludeId) out.push({ id: e.id, host: e.host, port: e.port });
+    }
+    return out;
+  }
+
+  remove(swarmId: string, id: string): void {
+    const swarm = this.swarms.get(swarmId);
+    const entry = swarm?.byId.get(id);
+    if (!swarm || !entry) return;
+    this.unlink(swarm, entry);
+    if (swarm.byId.size === 0) this.swarms.delete(swarmId);
+  }
+
+  size(swarmId: string): number {
+    return this.swarms.get(swarmId)?.byId.size ?? 0;
+  }
+
+  has(swarmId: string): boolean {
+    return this.swarms.has(swarmId);
+  }
+
+  dropUntil(swarmId: string, at: number): void {
+    const swarm = this.swarms.get(swarmId);
+    if (!swarm) return;
+    while (swarm.oldest && swarm.oldest.at <= at) this.unlink(swarm, swarm.oldest);
+    if (swarm.byId.size === 0) this.swarms.delete(swarmId);
+  }
+
+  trim(swarmId: string, max: number): void {
+    const swarm = this.swarms.get(swarmId);
+    if (!swarm) return;
+    while (swarm.byId.size > max && swarm.oldest) this.unlink(swarm, swarm.oldest);
+    if (swarm.byId.size === 0) this.swarms.delete(swarmId);
+  }
+
+  dropLeastActiveSwarm(): void {
+    const first = this.swarms.entries().next();
+    if (first.done) return;
+    const [swarmId, swarm] = first.value;
+    this.registrations -= swarm.byId.size;
+    this.swarms.delete(swarmId);
+  }
+
+  dropAllUntil(at: number): void {
+    // Deleting the current key while iterating a Map is safe: iteration goes on.
+    for (const swarmId of this.swarms.keys()) this.dropUntil(swarmId, at);
+  }
+
+  swarmCount(): number {
+    return this.swarms.size;
+  }
+
+  registrationCount(): number {
+    return this.registrations;
+  }
+
+  private unlink(swarm: Swarm, entry: Entry): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else swarm.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else swarm.newest = entry.older;
+    entry.older = entry.newer = undefined;
+    swarm.byId.delete(entry.id);
+    this.registrations--;
+  }
+}

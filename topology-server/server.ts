@@ -1,0 +1,97 @@
+// Starts the topology server on a socket: the registry, the express app, a periodic
+// sweep of expired state, and a graceful close.
+
+import { createServer, STATUS_CODES } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { createTopologyApp } from './app.ts';
+import { Registry } from './registry.ts';
+import type { RegistryOptions } from './registry.ts';
+
+export interface TopologyServerOptions extends RegistryOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** How often expired registrations are swept; default ttl / 2, at most 60 s. */
+  sweepIntervalMs?: number;
+  /** How long close() lets in-flight requests finish before cutting connections. */
+  closeGraceMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface TopologyServer {
+  url: string;
+  port: number;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function startTopologyServer(options: TopologyServerOptions = {}): Promise<TopologyServer> {
+  const host = options.host ?? '127.0.0.1';
+  const registry = new Registry(options);
+  const app = createTopologyApp(registry, options.log ? { log: options.log } : {});
+  const server = createServer(app);
+  // A slow client must not hold a socket forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+
+  // Requests too broken to reach express (bad request line, huge headers) still get JSON.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ error: status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed HTTP request' });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 7070, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+
+  const sweepMs = options.sweepIntervalMs ?? Math.min(60_000, Math.max(100, (registry.ttl * 1000) / 2));
+  const sweeper = setInterval(() => registry.sweep(), sweepMs);
+  sweeper.unref();
+
+  // Tracked so close() can cut whatever is still open after the grace period.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  // Answers still being written when close() starts go out with "Connection: close",
+  // so their keep-alive sockets end with them instead of waiting for the grace period.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      clearInterval(sweeper);
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      // Stops accepting; Node 19+ also closes idle keep-alive sockets here.
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      const cut = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, options.closeGraceMs ?? 5_000);
+      cut.unref();
+    });
+    return closing;
+  };
+
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${port}`, port, registry, close };
+}

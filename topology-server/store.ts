@@ -1,0 +1,52 @@
+// The two seams of the topology server.
+//
+// `TopologyRegistry` is all the HTTP routes know: its results may be promises, so a
+// registry kept in a shared store (Redis, for several stateless servers behind one
+// load balancer) fits behind the same routes.
+//
+// `SwarmStore` is where a Registry keeps its state: per swarm, registrations ordered
+// by last registration, each stamped with the time it was made. Every operation maps
+// onto one sorted-set command (ZADD, ZREVRANGEBYSCORE … LIMIT, ZREM, ZCARD,
+// ZREMRANGEBYSCORE, ZREMRANGEBYRANK), plus one sorted set of swarms by last activity.
+// Times are milliseconds from the Registry's clock; the store never reads a clock.
+
+/** One peer as the topology server hands it out. */
+export interface Registrant {
+  id: string; // lowercase hex, 16–64 characters
+  host: string;
+  port: number;
+}
+
+export type Awaitable<T> = T | Promise<T>;
+
+export interface TopologyRegistry {
+  /** Seconds a registration lives unless renewed. */
+  readonly ttl: number;
+  /** Up to beta most recent other live registrants, newest first; then registers or refreshes `peer`. */
+  register(swarmId: string, peer: Registrant): Awaitable<Registrant[]>;
+  deregister(swarmId: string, id: string): Awaitable<void>;
+  /** Live registrations in the swarm (0 if unknown or expired). */
+  count(swarmId: string): Awaitable<number>;
+}
+
+export interface SwarmStore {
+  /** Inserts, or refreshes and moves to newest; marks the swarm as the most recently active. */
+  put(swarmId: string, peer: Registrant, at: number): void;
+  /** Up to `limit` entries stamped after `liveAfter`, newest first, skipping `excludeId`. */
+  newest(swarmId: string, limit: number, liveAfter: number, excludeId?: string): Registrant[];
+  /** Removes one registration; a swarm left empty is removed. */
+  remove(swarmId: string, id: string): void;
+  /** Registrations held for the swarm, expired or not. */
+  size(swarmId: string): number;
+  has(swarmId: string): boolean;
+  /** Drops the swarm's registrations stamped at or before `at`; a swarm left empty is removed. */
+  dropUntil(swarmId: string, at: number): void;
+  /** Drops the oldest registrations until at most `max` remain. */
+  trim(swarmId: string, max: number): void;
+  /** Drops the whole swarm with the oldest last registration, if any. */
+  dropLeastActiveSwarm(): void;
+  /** dropUntil for every swarm (the periodic sweep). */
+  dropAllUntil(at: number): void;
+  swarmCount(): number;
+  registrationCount(): number;
+}
