@@ -20,10 +20,9 @@ await yargs(hideBin(process.argv))
   .alias('h', 'help')
   .version()
   .wrap(Math.min(100, process.stdout.columns || 100))
-  .fail((msg, err, y) => {
-    if (err) throw err;
-    void y;
-    process.stderr.write(`slurpie: ${msg}\nRun "slurpie --help" for usage.\n`);
+  .fail((msg, err) => {
+    // Usage errors (bad flags, failed checks and coercions) are one line and exit 2.
+    process.stderr.write(`slurpie: ${msg || err?.message || 'bad usage'}\nRun "slurpie --help" for usage.\n`);
     process.exit(2);
   })
   .parseAsync();

@@ -3,7 +3,6 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { runSwarm } from '../../experiments/swarm/run-swarm.ts';
 import { headline, liveLine, peerTable } from '../../experiments/swarm/report.ts';
 import { parseBytes } from '../units.ts';
 
@@ -39,6 +38,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         return true;
       }) as unknown as Argv<DemoArgs>,
   handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
+    const { runSwarm } = await import('../../experiments/swarm/run-swarm.ts');
     const tty = process.stdout.isTTY;
     process.stdout.write(`starting a source (${(args.sourceRate / 1048576).toFixed(1)} MiB/s), a topology server and ${args.peers} peers in ${args.dir}\n`);
     let lastPrinted = 0;

@@ -1,8 +1,7 @@
 // `slurpie get URL`: download one file, with a swarm when --topology is given.
 import { writeFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { download, type DownloadStats } from '../../peer/node/download.ts';
-import { closeSourceClients } from '../../peer/node/source-client.ts';
+import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { parseBytes } from '../units.ts';
 import { ProgressView } from '../progress-view.ts';
@@ -54,6 +53,9 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const interrupt = (): void => controller.abort();
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
+    // Loaded here, not at the top: every command's start-up stays light (experiments start dozens).
+    const { download } = await import('../../peer/node/download.ts');
+    const { closeSourceClients } = await import('../../peer/node/source-client.ts');
     const view = args.progress && process.stderr.isTTY ? new ProgressView() : null;
     try {
       const stats = await download(args.url, {

@@ -1,7 +1,6 @@
 // `slurpie serve FILE`: an ordinary HTTP/1.1 Range server with an optional egress limit,
 // a stand-in for a slow origin when trying Slurpie out (experiments/source/range-server.ts).
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { startSourceServer } from '../../experiments/source/range-server.ts';
 import type { SourceServer } from '../../experiments/source/range-server.ts';
 import { formatBytes, parseBytes } from '../units.ts';
 
@@ -45,6 +44,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     const rate = args.rate === undefined ? undefined : parseBytes(args.rate, 'rate');
     let server: SourceServer;
     try {
+      const { startSourceServer } = await import('../../experiments/source/range-server.ts');
       server = await startSourceServer({
         file: args.file,
         host: args.host,

@@ -1,6 +1,5 @@
 // `slurpie topology`: run the topology server (PROTOCOL.md §3) until SIGINT/SIGTERM.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { startTopologyServer } from '../../topology-server/server.ts';
 
 interface TopologyArgs {
   host: string;
@@ -34,6 +33,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
   handler: async (args: ArgumentsCamelCase<TopologyArgs>) => {
     let server;
     try {
+      const { startTopologyServer } = await import('../../topology-server/server.ts');
       server = await startTopologyServer({
         host: args.host,
         port: args.port,
