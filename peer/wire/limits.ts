@@ -1,0 +1,77 @@
+// Bounds on peer wire frames (PROTOCOL.md §4, FORMAT.md). The fixed protocol bounds and
+// the tunable per-connection limits live together so codec, node and tests share one number each.
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** A HELLO's blockSize must lie in [MIN_BLOCK_SIZE, MAX_BLOCK_SIZE]. */
+export const MIN_BLOCK_SIZE = 1 * KiB;
+export const MAX_BLOCK_SIZE = 16 * MiB;
+/** Block indexes are uint32 below 2^31, so a file has at most 2^31 blocks. */
+export const MAX_BLOCKS = 2 ** 31;
+/** Longest bitfield any file can need: ceil(MAX_BLOCKS / 8). */
+export const MAX_BITFIELD_BYTES = MAX_BLOCKS / 8;
+export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+export const MIN_PEER_ID_BYTES = 8;
+export const MAX_PEER_ID_BYTES = 32;
+export const MAX_HOST_BYTES = 255;
+export const MAX_BYE_REASON_BYTES = 256;
+
+/** Bytes before a BLOCK's data: type, index, length. */
+export const BLOCK_HEADER_BYTES = 9;
+/** Bytes before an UPDATE's entries: type, entry count. */
+export const UPDATE_HEADER_BYTES = 3;
+/** An UPDATE entry's bytes besides its bitfield, at most (longest id and host). */
+export const UPDATE_ENTRY_MAX_OVERHEAD = 1 + MAX_PEER_ID_BYTES + 1 + MAX_HOST_BYTES + 2 + 4 + 1 + 2 + 4;
+
+export interface WireLimits {
+  /** Longest frame of any type; give ws the same number as maxPayload. */
+  maxFrameBytes: number;
+  /** Longest BLOCK data. */
+  maxBlockBytes: number;
+  /** Most entries in one UPDATE. */
+  maxEntries: number;
+  /** Longest bitfield in an UPDATE entry; a HELLO whose file needs more is refused. */
+  maxBitfieldBytes: number;
+}
+
+/** Before a HELLO has fixed the file: room for the largest block and 8M-block bitfields. */
+export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
+  maxFrameBytes: MAX_BLOCK_SIZE + 64,
+  maxBlockBytes: MAX_BLOCK_SIZE,
+  maxEntries: 256,
+  maxBitfieldBytes: 1 * MiB,
+});
+
+/** ceil(size / blockSize), exact for every safe-integer size. */
+export function blockCount(size: number, blockSize: number): number {
+  const b = BigInt(blockSize);
+  return Number((BigInt(size) + b - 1n) / b);
+}
+
+/**
+ * Limits once a HELLO has fixed the file: blocks of exactly blockSize at most, bitfields of
+ * exactly ceil(blocks / 8) bytes at most, and frames just big enough for either (never above
+ * base.maxFrameBytes: a sender with huge bitfields splits its UPDATE, see encodedLength).
+ * Throws RangeError when size or blockSize is invalid or the file does not fit `base`.
+ */
+export function limitsFor(size: number, blockSize: number, base: WireLimits = DEFAULT_LIMITS): WireLimits {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`size out of range: ${size}`);
+  if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+    throw new RangeError(`blockSize out of range: ${blockSize}`);
+  }
+  const blocks = blockCount(size, blockSize);
+  const bitfieldBytes = Math.ceil(blocks / 8);
+  if (blocks > MAX_BLOCKS || bitfieldBytes > base.maxBitfieldBytes) {
+    throw new RangeError(`a ${size}-byte file in ${blockSize}-byte blocks needs a bitfield over the wire limit`);
+  }
+  if (blockSize > base.maxBlockBytes) throw new RangeError(`blockSize ${blockSize} is over the wire limit`);
+  const blockFrame = BLOCK_HEADER_BYTES + blockSize;
+  const updateFrame = UPDATE_HEADER_BYTES + base.maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes);
+  return {
+    maxFrameBytes: Math.min(base.maxFrameBytes, Math.max(blockFrame, updateFrame)),
+    maxBlockBytes: blockSize,
+    maxEntries: base.maxEntries,
+    maxBitfieldBytes: bitfieldBytes,
+  };
+}
