@@ -1,0 +1,68 @@
+// The source decision (paper's random backoff, PROTOCOL.md §6): each round a peer with
+// missing blocks goes to the source with probability min(1, k/n), so about k peers use the
+// source at once whatever the swarm's size; it fetches first the blocks no one in its view
+// has, which also solves the last-block problem.
+import type { Rng } from './random.ts';
+import { randomInt } from './random.ts';
+
+export const DEFAULT_SOURCE_K = 3;
+
+/** min(1, k/n); any nonsense (n < 1, k <= 0, non-finite) gives 1, so a peer is never starved of the source. */
+export function sourceProbability(k: number, n: number): number {
+  if (!Number.isFinite(k) || !Number.isFinite(n) || n < 1 || k <= 0) return 1;
+  return Math.min(1, k / n);
+}
+
+/** This round's draw; without backoff (the ablation) every round goes to the source. */
+export function drawSourceRound(rng: Rng, k: number, n: number, backoff: boolean): boolean {
+  if (!backoff) return true;
+  const p = sourceProbability(k, n);
+  return p >= 1 || rng.next() < p;
+}
+
+export interface SourceRun {
+  first: number;
+  count: number;
+}
+
+/**
+ * The blocks to ask the source for: start at a uniformly random block that is wanted and
+ * preferred (no one in my view has it), extend forward while blocks stay so, up to maxRun.
+ * With no preferred block, the same over wanted blocks; null when nothing is wanted.
+ * Two passes over the blocks at most, one random draw.
+ */
+export function chooseSourceRun(
+  rng: Rng,
+  blocks: number,
+  wanted: (i: number) => boolean,
+  preferred: (i: number) => boolean,
+  maxRun: number,
+): SourceRun | null {
+  if (!Number.isInteger(blocks) || blocks <= 0) return null;
+  const limit = Number.isNaN(maxRun) || maxRun < 1 ? 1 : Math.floor(maxRun);
+  const isPreferred = (i: number): boolean => wanted(i) && preferred(i);
+  let eligible = isPreferred;
+  let count = countWhere(blocks, isPreferred);
+  if (count === 0) {
+    eligible = wanted;
+    count = countWhere(blocks, wanted);
+    if (count === 0) return null;
+  }
+  let skip = randomInt(rng, count);
+  let first = -1;
+  for (let i = 0; i < blocks && first < 0; i++) {
+    if (!eligible(i)) continue;
+    if (skip === 0) first = i;
+    else skip--;
+  }
+  if (first < 0) return null; // the predicates changed between passes
+  let run = 1;
+  while (run < limit && first + run < blocks && eligible(first + run)) run++;
+  return { first, count: run };
+}
+
+function countWhere(blocks: number, test: (i: number) => boolean): number {
+  let count = 0;
+  for (let i = 0; i < blocks; i++) if (test(i)) count++;
+  return count;
+}

@@ -1,0 +1,5 @@
+// The pure estimators (paper §3): no I/O, time and randomness come in as parameters.
+export * from './bandwidth.ts';
+export * from './group-size.ts';
+export * from './backoff.ts';
+export * from './random.ts';
