@@ -57,6 +57,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const { download } = await import('../../peer/node/download.ts');
     const { closeSourceClients } = await import('../../peer/node/source-client.ts');
     const view = args.progress && process.stderr.isTTY ? new ProgressView() : null;
+    const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
     try {
       const stats = await download(args.url, {
         ...(args.output !== undefined && { output: args.output }),
@@ -79,7 +80,8 @@ export const getCommand: CommandModule<object, GetArgs> = {
       });
       view?.stop();
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-      if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, maxRssBytes }, null, 2) + '\n');
+      const extra = { maxRssBytes, startupSeconds, totalSeconds: process.uptime() };
+      if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
       process.stdout.write(summary(stats) + '\n');
     } catch (err) {
       view?.stop();

@@ -12,8 +12,9 @@ export interface Child {
   stderr: () => string;
 }
 
-export function spawnSlurpie(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Child {
-  const proc = spawn(process.execPath, [SLURPIE_BIN, ...args], {
+/** Starts `slurpie ARGS`; `entry` is a bundled CLI (see bundle.ts) or, by default, bin/slurpie.js. */
+export function spawnSlurpie(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; entry?: string } = {}): Child {
+  const proc = spawn(process.execPath, [opts.entry ?? SLURPIE_BIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

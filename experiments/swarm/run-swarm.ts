@@ -1,8 +1,9 @@
 // One flash crowd on loopback: a throttled source, a topology server and N `slurpie get`
 // processes started at once. Used by `slurpie demo`, `npm run bench` and the swarm tests.
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { announced, killChild, peakRss, spawnSlurpie, type Child } from './processes.ts';
+import { bundleCli } from './bundle.ts';
 import { writeTestFile } from './test-file.ts';
 
 export interface SwarmScenario {
@@ -57,6 +58,7 @@ export interface SwarmResult {
   peakRssBytes: number; // the largest peer
   allVerified: boolean;
   results: PeerResult[];
+  sourceTimeline: { seconds: number; concurrent: number; bytesSent: number }[]; // sampled ~5/s
 }
 
 export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
@@ -64,15 +66,17 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
   await mkdir(join(s.dir, 'source'), { recursive: true });
   const file = join(s.dir, 'source', 'file.bin');
   const sha256 = await writeTestFile(file, s.size, s.seed);
+  const entry = await bundleCli();
   const children: Child[] = [];
   const track = (c: Child): Child => {
     children.push(c);
     s.onSpawn?.(c);
     return c;
   };
+  const start = (args: string[]): Child => track(spawnSlurpie(args, { entry }));
   try {
-    const source = track(spawnSlurpie(['serve', file, '--rate', String(s.sourceRate), '--port', '0']));
-    const topology = track(spawnSlurpie(['topology', '--port', '0']));
+    const source = start(['serve', file, '--rate', String(s.sourceRate), '--port', '0']);
+    const topology = start(['topology', '--port', '0']);
     const url = await announced(source, /^serving (\S+)/);
     const topologyUrl = await announced(topology, /^listening on (\S+)/);
     const statsUrl = new URL('/_stats', url).toString();
@@ -84,16 +88,17 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
     });
     await Promise.all(peers.map((p) => mkdir(p.dir, { recursive: true })));
     const running = peers.map((p) => {
-      const child = track(spawnSlurpie([
+      const child = start([
         'get', url, '-o', p.output, '--topology', topologyUrl, '--stats-json', p.statsFile, '--no-progress',
         '--sha256', sha256, '--seed', String(s.seed * 1000 + p.i), ...(s.getArgs ?? []),
-      ]));
+      ]);
       return { ...p, child, rss: 0, exit: null as null | { code: number | null; at: number } };
     });
     for (const r of running) void r.child.exited.then((e) => (r.exit = e));
 
     let peakSource = 0;
     let sourceBytes = 0;
+    const timeline: SwarmResult['sourceTimeline'] = [];
     const deadline = started + (s.timeoutMs ?? 600_000);
     while (running.some((r) => r.exit === null) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -104,6 +109,7 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
       if (live) {
         peakSource = Math.max(peakSource, live.peakConcurrent, live.concurrent);
         sourceBytes = live.bytesSent;
+        timeline.push({ seconds: (performance.now() - started) / 1000, concurrent: live.concurrent, bytesSent: live.bytesSent });
       }
       s.onTick?.({
         seconds: (performance.now() - started) / 1000,
@@ -160,10 +166,12 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
       peakRssBytes: Math.max(...results.map((r) => r.peakRssBytes)),
       allVerified: results.every((r) => r.verified),
       results,
+      sourceTimeline: timeline,
     };
   } finally {
     for (const c of children) killChild(c, 'SIGKILL');
     await Promise.all(children.map((c) => c.exited));
+    await rm(dirname(entry), { recursive: true, force: true });
   }
 }
 

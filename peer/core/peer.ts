@@ -2,8 +2,10 @@
 // `nextDeadline()` says when to call back with a tick. No sockets, clock or Math.random:
 // the node driver, the simulator and the tests feed it (DESIGN.md).
 import BitField from 'bitfield';
+import { BandwidthController, type BandwidthState } from '../../estimation/bandwidth.ts';
+import { GroupSizeEstimator } from '../../estimation/group-size.ts';
 import { pick, shuffle, type Rng } from '../../estimation/random.ts';
-import { bitfieldBytes, countBits, hasBit, maskTail } from './bits.ts';
+import { bitfieldBytes, countAndNot, countBits, hasBit, maskTail } from './bits.ts';
 import type { ConnId, PeerAction, PeerAddress, PeerEvent } from './events.ts';
 import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Hello, type Message, type PeerId, type UpdateEntry } from './messages.ts';
 import { OriginCache } from './origin-cache.ts';
@@ -37,6 +39,12 @@ export interface PeerStats {
   blocks: number;
   blocksHave: number;
   bannedPeers: number;
+  meanDegree: number; // d̄ seen in updates
+  diameter: number; // max hops seen
+  bandwidthState: BandwidthState;
+  timeInState: Record<BandwidthState, number>; // ms
+  dataConnectionsTarget: number;
+  updateIntervalMs: number;
 }
 
 interface Conn {
@@ -75,6 +83,8 @@ export class PeerCore {
   private readonly banned = new Set<PeerId>();
   private readonly seen = new Set<PeerId>();
   private readonly source: SourcePolicy;
+  private readonly bandwidth: BandwidthController;
+  private readonly groupEstimator: GroupSizeEstimator;
   private out: PeerAction[] = [];
   private seq = 0;
   private dirty = true;
@@ -86,6 +96,7 @@ export class PeerCore {
   private lastNeedPeers = -Infinity;
   private sourceOpensAt: number; // no source draw before we have heard who else is here
   private completed = false;
+  private clock: number; // the time of the event being handled
   private leaving = false;
   private readonly counters = { fromSource: 0, fromPeers: 0, uploaded: 0, maxDataConnections: 0 };
 
@@ -108,10 +119,22 @@ export class PeerCore {
       blockSize: this.params.blockSize,
       maxRun: this.params.maxSourceRun,
     });
+    this.bandwidth = new BandwidthController(
+      {
+        initialDataConnections: this.params.dataConnections,
+        maxDataConnections: this.params.maxDataConnections,
+        initialUpdateIntervalMs: this.params.updateIntervalMs,
+        initialNeighbors: this.params.eta,
+        windowMs: 2 * this.params.roundMs,
+      },
+      cfg.now,
+    );
+    this.groupEstimator = new GroupSizeEstimator({ staleMs: this.params.staleMs });
     this.nextUpdateAt = cfg.now;
     this.nextRoundAt = cfg.now;
     this.nextReconnectAt = cfg.now + this.params.reconnectPeriodMs;
     this.sourceOpensAt = cfg.now + this.params.roundMs;
+    this.clock = cfg.now;
   }
 
   get isComplete(): boolean {
@@ -130,15 +153,16 @@ export class PeerCore {
 
   handle(now: number, event: PeerEvent): PeerAction[] {
     this.out = [];
+    this.clock = now;
     if (this.leaving) return this.out;
     switch (event.type) {
       case 'tick':
         this.onTick(now);
         break;
       case 'peers':
-        // Alone (or first): straight to the source. Otherwise give the mesh half a round to
-        // tell us how many we are before the first draw, so a flash crowd does not stampede.
-        this.sourceOpensAt = Math.min(this.sourceOpensAt, event.peers.length === 0 ? now : now + this.params.roundMs / 2);
+        // Alone (or first): straight to the source. Otherwise give the mesh a round (a few
+        // floods) to tell us how many we are before the first draw, so a crowd does not stampede.
+        this.sourceOpensAt = Math.min(this.sourceOpensAt, event.peers.length === 0 ? now : now + this.params.roundMs);
         for (const p of event.peers) if (p.id !== this.id && !this.banned.has(p.id)) this.known.set(p.id, p);
         this.maintainNeighbors(now);
         break;
@@ -190,7 +214,14 @@ export class PeerCore {
   }
 
   stats(now: number): PeerStats {
+    const group = this.groupEstimator.snapshot(now);
     return {
+      meanDegree: group.meanDegree,
+      diameter: group.diameter,
+      bandwidthState: this.bandwidth.state,
+      timeInState: this.bandwidth.timeInState(now),
+      dataConnectionsTarget: this.bandwidth.dataConnections,
+      updateIntervalMs: this.bandwidth.updateIntervalMs,
       ...this.counters,
       sourceRequests: this.source.requests,
       sourceRounds: this.source.roundsWon,
@@ -204,9 +235,11 @@ export class PeerCore {
     };
   }
 
-  // Until the diameter-based estimator is wired in: the peers we know of, plus us.
-  private groupSize(_now: number): number {
-    return Math.max(this.cache.size, this.known.size) + 1;
+  // n for the k/n draw (PROTOCOL.md §8): the diameter-based estimate from the degrees and
+  // hop counts in updates, never below the peers we know of plus us.
+  private groupSize(now: number): number {
+    this.groupEstimator.setOwnDegree(this.neighborCount());
+    return Math.max(this.groupEstimator.estimate(now), this.known.size + 1);
   }
 
   // ---- timers ---------------------------------------------------------------------
@@ -214,10 +247,11 @@ export class PeerCore {
   private onTick(now: number): void {
     if (now >= this.nextUpdateAt) {
       this.flood(now);
-      this.nextUpdateAt = now + this.params.updateIntervalMs;
+      this.nextUpdateAt = now + this.bandwidth.updateIntervalMs;
     }
     if (now >= this.nextRoundAt) {
       this.nextRoundAt = now + this.params.roundMs;
+      this.adapt(now);
       this.expireRequests(now);
       for (const id of this.cache.expire(now, this.params.staleMs, this.connectedIds())) this.known.delete(id);
       if (now >= this.nextReconnectAt) {
@@ -226,6 +260,17 @@ export class PeerCore {
       }
       this.maintainNeighbors(now);
     }
+  }
+
+  // Once a round: the three-state estimator sets how many peers we download from, how
+  // often we flood, and how many neighbors we keep (PROTOCOL.md §7).
+  private adapt(now: number): void {
+    if (this.completed) return;
+    const wantMore = countAndNot(this.cache.tree.root(), this.taken) > 0;
+    this.bandwidth.evaluate(now, {
+      wantMore,
+      canAddDataConnection: wantMore && this.conns.size + this.dialing.size < this.params.maxConnections,
+    });
   }
 
   private expireRequests(now: number): void {
@@ -276,8 +321,14 @@ export class PeerCore {
     let outboundNeighbors = 0;
     for (const c of this.conns.values()) if (c.neighbor && c.outbound) outboundNeighbors++;
     for (const d of this.dialing.values()) if (d.neighbor) outboundNeighbors++;
-    let missing = this.params.eta - outboundNeighbors;
-    if (missing <= 0) return;
+    let missing = this.bandwidth.neighbors - outboundNeighbors;
+    if (missing < 0) {
+      // Throttle-back lowered the target: let one idle outbound neighbor go this round.
+      const idle = [...this.conns.values()].find((c) => c.neighbor && c.outbound && c.requests.size === 0);
+      if (idle) this.dropConn(idle.id, 'fewer neighbors', false);
+      return;
+    }
+    if (missing === 0) return;
     const candidates = shuffle(this.rng, this.candidates());
     while (missing > 0 && candidates.length > 0 && this.conns.size + this.dialing.size < this.params.maxConnections) {
       this.dial(candidates.pop() as PeerAddress, true);
@@ -446,6 +497,7 @@ export class PeerCore {
       if (entry.originId === this.id || this.banned.has(entry.originId)) continue;
       if (entry.hops >= this.params.maxHops) continue;
       this.seen.add(entry.originId);
+      this.groupEstimator.observe(now, entry.originId, entry.degree, entry.hops + 1);
       this.cache.merge({ ...entry, bits: maskTail(entry.bits, this.blocks) }, conn.id, now, pinned);
     }
   }
@@ -467,6 +519,7 @@ export class PeerCore {
 
   private storeBlock(index: number, data: Uint8Array, from: PeerId | 'source'): void {
     this.take(index, 'storing');
+    this.bandwidth.recordBytes(this.clock, data.length);
     if (from === 'source') this.counters.fromSource += data.length;
     else this.counters.fromPeers += data.length;
     this.out.push({ type: 'store', index, data, from });
@@ -537,23 +590,22 @@ export class PeerCore {
   // Keep up to `pipeline` requests on each of up to `dataConnections` peers that have what we miss.
   private fill(now: number): void {
     if (this.completed || this.haveCount === this.blocks) return;
-    const ready = [...this.conns.values()].filter((c) => c.hello && c.peerId && now >= c.busyUntil);
+    const target = this.bandwidth.dataConnections;
+    // Peers we are already downloading from keep their place; idle ones fill the rest, at random.
+    const ready = shuffle(this.rng, [...this.conns.values()].filter((c) => c.hello && c.peerId && now >= c.busyUntil));
+    ready.sort((a, b) => Number(b.requests.size > 0) - Number(a.requests.size > 0));
     let active = 0;
-    for (const c of this.conns.values()) if (c.requests.size > 0) active++;
-    const target = this.params.dataConnections;
-    for (const conn of shuffle(this.rng, ready)) {
+    for (const conn of ready) {
+      if (active >= target) break;
       const bits = this.cache.get(conn.peerId as PeerId)?.bits;
-      if (!bits) continue;
-      if (conn.requests.size === 0 && active >= target) continue;
-      const wasIdle = conn.requests.size === 0;
-      while (conn.requests.size < this.params.pipeline) {
+      while (bits && conn.requests.size < this.params.pipeline) {
         const index = pickBlock(this.rng, bits, this.taken);
         if (index < 0) break;
         this.take(index, conn.id);
         conn.requests.set(index, now + this.params.requestTimeoutMs);
         this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REQUEST', index } });
       }
-      if (wasIdle && conn.requests.size > 0) active++;
+      if (conn.requests.size > 0) active++;
     }
     this.counters.maxDataConnections = Math.max(this.counters.maxDataConnections, active);
     if (active < target) this.dialHolder();
@@ -656,6 +708,7 @@ export class PeerCore {
   }
 
   private forget(peerId: PeerId): void {
+    this.groupEstimator.forget(peerId);
     this.cache.remove(peerId);
     this.known.delete(peerId);
   }

@@ -84,7 +84,7 @@ export class SourcePolicy {
 
   // Enough blocks to keep the connection busy for the rest of the lease at the rate seen.
   private runLength(now: number): number {
-    if (this.rate === 0) return Math.min(4, this.opts.maxRun);
+    if (this.rate === 0) return Math.min(2, this.opts.maxRun); // short until we know our share
     const left = Math.max(this.leaseUntil - now, this.opts.roundMs / 2);
     const blocks = Math.ceil((this.rate * left) / 1000 / this.opts.blockSize);
     return Math.max(1, Math.min(this.opts.maxRun, blocks));

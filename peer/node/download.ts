@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { SeededRng } from '../../estimation/random.ts';
 import { PeerCore } from '../core/peer.ts';
 import type { PeerParams } from '../core/params.ts';
+import type { BandwidthState } from '../../estimation/bandwidth.ts';
 import { SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
@@ -57,6 +58,9 @@ export interface DownloadStats {
   groupSizeEstimate: number;
   maxDataConnections: number;
   resumedBlocks: number;
+  meanDegree: number;
+  diameter: number;
+  secondsInState: Record<BandwidthState, number>; // time in each bandwidth-estimator state
   mode: 'swarm' | 'alone' | 'plain';
   sha256: string;
   ok: boolean;
@@ -76,7 +80,8 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
     return {
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1,
-      maxDataConnections: 0, resumedBlocks: 0, mode: 'plain', sha256: result.sha256, ok: true,
+      maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, ok: true,
     };
   }
 
@@ -139,7 +144,13 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       url: info.url, output, size, blockSize, seconds: elapsed(started), fromSource: stats.fromSource,
       fromPeers: stats.fromPeers, uploaded: stats.uploaded, sourceRequests: stats.sourceRequests,
       sourceRounds: stats.sourceRounds, peersSeen: stats.peersSeen, groupSizeEstimate: stats.groupSizeEstimate,
-      maxDataConnections: stats.maxDataConnections, resumedBlocks, mode: membership ? 'swarm' : 'alone',
+      maxDataConnections: stats.maxDataConnections, resumedBlocks, meanDegree: stats.meanDegree, diameter: stats.diameter,
+      secondsInState: {
+        'under-utilized': stats.timeInState['under-utilized'] / 1000,
+        'throttle-back': stats.timeInState['throttle-back'] / 1000,
+        'at-capacity': stats.timeInState['at-capacity'] / 1000,
+      },
+      mode: membership ? 'swarm' : 'alone',
       sha256: digest, ok: true,
     };
     if (options.linger && options.linger > 0) await sleep(options.linger * 1000, options.signal);

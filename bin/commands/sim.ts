@@ -1,0 +1,116 @@
+// `slurpie sim`: a swarm of unchanged peer cores in virtual time (experiments/sim), one seed.
+import { writeFile } from 'node:fs/promises';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
+import { formatBytes, parseBytes } from '../units.ts';
+
+interface SimArgs {
+  peers: number;
+  size: number;
+  blockSize?: number;
+  sourceRate: number;
+  peerUp: number;
+  peerDown: number;
+  latencyMs: number;
+  seed: number;
+  spreadMs: number;
+  lingerMs: number;
+  maxSimSeconds?: number;
+  backoff: boolean;
+  live: boolean;
+  json?: string;
+}
+
+const bytes = (flag: string) => (v: unknown) => parseBytes(v, flag);
+
+export const simCommand: CommandModule<object, SimArgs> = {
+  command: 'sim',
+  describe: 'simulate a swarm of peers in virtual time (deterministic for a seed) and report',
+  builder: (y: Argv) =>
+    y
+      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.')
+      .option('peers', { type: 'number', default: 100, describe: 'number of peers' })
+      .option('size', { type: 'string', default: '64MiB', coerce: bytes('size'), describe: 'file size' })
+      .option('block-size', { type: 'string', coerce: bytes('block-size'), describe: 'block size (default: the protocol default, 256KiB)' })
+      .option('source-rate', { type: 'string', default: '4MiB', coerce: bytes('source-rate'), describe: "the source's link, bytes/s, shared by its GETs" })
+      .option('peer-up', { type: 'string', default: '10MiB', coerce: bytes('peer-up'), describe: "each peer's uplink, bytes/s" })
+      .option('peer-down', { type: 'string', default: '10MiB', coerce: bytes('peer-down'), describe: "each peer's downlink, bytes/s" })
+      .option('latency-ms', { type: 'number', default: 20, describe: 'one-way latency of every hop, ms' })
+      .option('seed', { type: 'number', default: 1, describe: 'seed: the same seed replays the same run' })
+      .option('spread-ms', { type: 'number', default: 0, describe: 'arrivals uniform over this many ms (0: flash crowd at t=0)' })
+      .option('linger-ms', { type: 'number', default: 0, describe: 'a finished peer keeps serving this long' })
+      .option('max-sim-seconds', { type: 'number', describe: 'virtual time limit (default: max(3600, 100 x the fluid bound))' })
+      .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: every round, for ablation)' })
+      .option('live', { type: 'boolean', default: true, describe: 'print progress on stderr every 10 virtual seconds (--no-live to hide)' })
+      .option('json', { type: 'string', describe: 'also write the full result (per peer, timeline) as JSON to this file' })
+      .check((raw) => {
+        const a = raw as unknown as SimArgs;
+        if (!Number.isInteger(a.peers) || a.peers < 1 || a.peers > 1_000_000) throw new Error(`--peers must be an integer from 1 to 1000000, got ${a.peers}`);
+        if (!Number.isInteger(a.seed)) throw new Error(`--seed must be an integer, got ${a.seed}`);
+        if (!(Number.isFinite(a.latencyMs) && a.latencyMs >= 0)) throw new Error(`--latency-ms must be a non-negative number, got ${a.latencyMs}`);
+        if (!(Number.isFinite(a.spreadMs) && a.spreadMs >= 0)) throw new Error(`--spread-ms must be a non-negative number, got ${a.spreadMs}`);
+        if (!(Number.isFinite(a.lingerMs) && a.lingerMs >= 0)) throw new Error(`--linger-ms must be a non-negative number, got ${a.lingerMs}`);
+        if (a.maxSimSeconds !== undefined && !(Number.isFinite(a.maxSimSeconds) && a.maxSimSeconds > 0)) {
+          throw new Error(`--max-sim-seconds must be a positive number, got ${a.maxSimSeconds}`);
+        }
+        return true;
+      })
+      // One line and exit 2 for a bad flag, whatever the root's failure handler does.
+      .fail((msg: string | undefined, err: Error | undefined) => {
+        process.stderr.write(`slurpie sim: ${msg || err?.message || 'bad arguments'} (see slurpie sim --help)\n`);
+        process.exit(2);
+      }) as unknown as Argv<SimArgs>,
+  handler: async (args: ArgumentsCamelCase<SimArgs>) => {
+    const scenario: SimScenario = {
+      peers: args.peers,
+      size: args.size,
+      ...(args.blockSize !== undefined && { blockSize: args.blockSize }),
+      sourceRate: args.sourceRate,
+      peerUp: args.peerUp,
+      peerDown: args.peerDown,
+      latencyMs: args.latencyMs,
+      seed: args.seed,
+      arrivalSpreadMs: args.spreadMs,
+      lingerMs: args.lingerMs,
+      ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
+      params: { backoff: args.backoff },
+    };
+    process.stdout.write(`${describe(scenario)}\n`);
+    const result = simulate(scenario, {
+      onSample: (s) => {
+        if (!args.live || s.t === 0 || s.t % 10 !== 0) return;
+        process.stderr.write(`t=${s.t}s  done ${s.done}/${args.peers}  source ${(s.sourceBytes / args.size).toFixed(2)}x F, ${s.sourceRuns} GETs now\n`);
+      },
+    });
+    process.stdout.write(`${summary(scenario, result)}\n`);
+    if (args.json) await writeFile(args.json, JSON.stringify({ scenario, ...result }, null, 2) + '\n');
+    if (result.outcome !== 'complete') process.exitCode = 1;
+  },
+};
+
+function rate(r: number): string {
+  return `${formatBytes(r)}/s (${((r * 8) / 1e6).toFixed(1)} Mb/s)`;
+}
+
+function describe(s: SimScenario): string {
+  return `${s.peers} peers, ${formatBytes(s.size)} file, source ${rate(s.sourceRate)}, peers up ${rate(s.peerUp)} / down ${rate(s.peerDown)}, ` +
+    `latency ${s.latencyMs} ms, ${s.arrivalSpreadMs ? `arrivals over ${s.arrivalSpreadMs} ms` : 'flash crowd'}, seed ${s.seed}`;
+}
+
+export function summary(s: SimScenario, r: SimResult): string {
+  const tails = r.peers.flatMap((p) => (p.tailSeconds === null ? [] : [p.tailSeconds]));
+  const meanTail = tails.length ? tails.reduce((a, b) => a + b, 0) / tails.length : NaN;
+  const lines = [
+    `T_min = F/u_s = ${r.tMinSeconds.toFixed(1)} s (fluid bound with the peers' links: ${r.fluidBoundSeconds.toFixed(1)} s); ${r.blocks} blocks`,
+    `completed ${r.completed}/${s.peers}: mean ${r.meanSeconds.toFixed(1)} s = ${r.meanRatio.toFixed(2)}x T_min, max ${r.maxSeconds.toFixed(1)} s = ${r.maxRatio.toFixed(2)}x T_min; ` +
+      `last 5% of blocks took ${meanTail.toFixed(1)} s on average`,
+    `source served ${r.sourceRatio.toFixed(2)}x F (${r.sourceDuplicateBlocks} blocks sent more than once) in ${r.sourceRuns} GETs, ` +
+      `peak ${r.peakSourceRuns} at once (mean ${r.meanSourceRuns.toFixed(1)} while busy), busy ${(100 * r.sourceBusyFraction).toFixed(1)}% of the time`,
+    `${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s wall for ${r.simSeconds.toFixed(1)} s virtual`,
+  ];
+  if (r.spinTicks > 0) lines.push(`${r.spinTicks} ticks the core asked for again at once (its deadline did not move)`);
+  if (r.anomalies.length > 0) lines.push(`driver checks failed:\n  ${r.anomalies.join('\n  ')}`);
+  if (r.warningCount > 0) lines.push(`${r.warningCount} core warnings, first: ${r.warnings[0]}`);
+  if (r.problem) lines.push(`${r.outcome.toUpperCase()}: ${r.problem}`);
+  return lines.join('\n');
+}
