@@ -54,6 +54,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     // Loaded here, not at the top: every command's start-up stays light (experiments start dozens).
+    const handlerSeconds = process.uptime();
     const { download } = await import('../../peer/node/download.ts');
     const { closeSourceClients } = await import('../../peer/node/source-client.ts');
     const view = args.progress && process.stderr.isTTY ? new ProgressView() : null;
@@ -80,7 +81,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       });
       view?.stop();
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-      const extra = { maxRssBytes, startupSeconds, totalSeconds: process.uptime() };
+      const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
       process.stdout.write(summary(stats) + '\n');
     } catch (err) {

@@ -3,7 +3,7 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { announced, killChild, peakRss, spawnSlurpie, type Child } from './processes.ts';
-import { bundleCli } from './bundle.ts';
+import { bundleCli, runBundleDir } from './bundle.ts';
 import { writeTestFile } from './test-file.ts';
 
 export interface SwarmScenario {
@@ -66,7 +66,7 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
   await mkdir(join(s.dir, 'source'), { recursive: true });
   const file = join(s.dir, 'source', 'file.bin');
   const sha256 = await writeTestFile(file, s.size, s.seed);
-  const entry = await bundleCli();
+  const entry = await bundleCli(runBundleDir());
   const children: Child[] = [];
   const track = (c: Child): Child => {
     children.push(c);
