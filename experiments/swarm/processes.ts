@@ -1,9 +1,10 @@
 // Starting slurpie commands as child processes and reading what they announce.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './project-root.ts';
 import { createInterface } from 'node:readline';
 
-export const SLURPIE_BIN = fileURLToPath(new URL('../../bin/slurpie.js', import.meta.url));
+export const SLURPIE_BIN = join(PROJECT_ROOT, 'bin', 'slurpie.js');
 
 export interface Child {
   proc: ChildProcess;
