@@ -5,12 +5,14 @@ import { topologyCommand } from './commands/topology.ts';
 import { serveCommand } from './commands/serve.ts';
 import { getCommand } from './commands/get.ts';
 import { demoCommand } from './commands/demo.ts';
+import { simCommand } from './commands/sim.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('slurpie')
   .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
   .command(getCommand)
   .command(demoCommand)
+  .command(simCommand)
   .command(topologyCommand)
   .command(serveCommand)
   .demandCommand(1, 'Name a command (see the list above).')

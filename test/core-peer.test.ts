@@ -157,13 +157,14 @@ test('with n known peers the source is visited in about k/n of the rounds', (t) 
   // 29 origins known through a neighbor -> n = 30, so p = 0.1.
   s.feed({ type: 'opened', conn: 1, outbound: false });
   s.msg(1, s.hello(1));
-  s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, [], { seq: 1e6 })) });
+  // They hold block 0 (so our view is not starved and the lottery applies), we hold no link to them.
+  s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, i === 0 ? [] : [0], { seq: 1e6 })) });
   const rounds = 2000;
   for (let r = 1; r <= rounds; r++) {
     const out = s.tick(r * 1000);
     if (ofType(out, 'fetchSource').length > 0) s.feed({ type: 'sourceEnd', ok: false }, r * 1000);
     // keep the origins fresh
-    if (r % 5 === 0) s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, [], { seq: 1e6 + r })) });
+    if (r % 5 === 0) s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, i === 0 ? [] : [0], { seq: 1e6 + r })) });
   }
   const won = s.core.stats(s.now).sourceRounds;
   t.log(`won ${won} of ${rounds} rounds (expected ~${rounds * 0.1})`);
@@ -225,5 +226,47 @@ test('blocks streaming from the source are advertised; requests for them wait an
     s.msg(1, { type: 'REQUEST', index: first + 1 });
     const out = s.feed({ type: 'sourceEnd', ok: false });
     t.deepEqual(sent(out, 'REJECT', 1), [{ type: 'REJECT', index: first + 1, reason: 'busy' }]);
+  }
+});
+
+test('last-block rule: when no one in view has anything we need for two rounds, skip the lottery', (t) => {
+  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40 });
+  s.feed({ type: 'opened', conn: 1, outbound: false });
+  s.msg(1, s.hello(1));
+  // 29 live origins that hold nothing we need: n = 30, but the lottery would only delay us.
+  const refresh = (r: number): void => {
+    s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 29 }, (_, i) => s.entry(i + 1, [], { seq: 1e6 + r })) });
+  };
+  let won = 0;
+  for (let r = 1; r <= 50; r++) {
+    refresh(r);
+    const out = s.tick(r * 1000);
+    if (ofType(out, 'fetchSource').length > 0) {
+      won++;
+      s.feed({ type: 'sourceEnd', ok: false }, r * 1000);
+    }
+  }
+  t.true(won >= 45, `went to the source in ${won} of 50 rounds`);
+});
+
+test('a BYE before HELLO (the other side is full) closes without banning', (t) => {
+  const s = new Script(SIZE);
+  s.feed({ type: 'peers', peers: [{ id: peerId(1), host: '127.0.0.1', port: 9001 }] });
+  s.feed({ type: 'opened', conn: 1, outbound: true, peerId: peerId(1) });
+  const out = s.msg(1, { type: 'BYE', reason: 'too many connections' });
+  t.is(ofType(out, 'close').length, 1);
+  t.false(ofType(out, 'log').some((l) => /banned/.test(l.msg)));
+  t.is(s.core.stats(0).bannedPeers, 0);
+});
+
+test('nextDeadline never lies in the past once there is nothing left to draw for', (t) => {
+  const s = new Script(2048, { roundMs: 1000 });
+  const run = ofType(s.feed({ type: 'peers', peers: [] }, 0), 'fetchSource')[0]!;
+  for (let i = run.first; i < run.first + run.count; i++) s.feed({ type: 'sourceBlock', index: i, data: new Uint8Array(1024) }, 10);
+  s.feed({ type: 'sourceEnd', ok: true }, 20);
+  // Blocks are being stored: nothing to draw for, so no deadline before the next periodic one.
+  for (let at = 2000; at < 6000; at += 1000) {
+    s.tick(at);
+    t.true(s.core.nextDeadline() > at, `deadline ${s.core.nextDeadline()} at ${at}`);
   }
 });

@@ -88,6 +88,10 @@ export const simCommand: CommandModule<object, SimArgs> = {
   },
 };
 
+function ms(x: number): string {
+  return x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+}
+
 function rate(r: number): string {
   return `${formatBytes(r)}/s (${((r * 8) / 1e6).toFixed(1)} Mb/s)`;
 }
@@ -106,9 +110,11 @@ export function summary(s: SimScenario, r: SimResult): string {
       `last 5% of blocks took ${meanTail.toFixed(1)} s on average`,
     `source served ${r.sourceRatio.toFixed(2)}x F (${r.sourceDuplicateBlocks} blocks sent more than once) in ${r.sourceRuns} GETs, ` +
       `peak ${r.peakSourceRuns} at once (mean ${r.meanSourceRuns.toFixed(1)} while busy), busy ${(100 * r.sourceBusyFraction).toFixed(1)}% of the time`,
+    `peers' uplinks busy ${(100 * r.peerUploadUtilization).toFixed(1)}% of their time; a REQUEST is answered in ${ms(r.requestLatencyMs.p50)} ` +
+      `(p90 ${ms(r.requestLatencyMs.p90)}, max ${ms(r.requestLatencyMs.max)})`,
     `${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s wall for ${r.simSeconds.toFixed(1)} s virtual`,
   ];
-  if (r.spinTicks > 0) lines.push(`${r.spinTicks} ticks the core asked for again at once (its deadline did not move)`);
+  if (r.spinTicks > 0) lines.push(`${r.spinTicks} ticks the core asked for again at once (its deadline did not move), first: ${r.spins[0]}`);
   if (r.anomalies.length > 0) lines.push(`driver checks failed:\n  ${r.anomalies.join('\n  ')}`);
   if (r.warningCount > 0) lines.push(`${r.warningCount} core warnings, first: ${r.warnings[0]}`);
   if (r.problem) lines.push(`${r.outcome.toUpperCase()}: ${r.problem}`);

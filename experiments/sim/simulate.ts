@@ -85,7 +85,7 @@ export interface SimResult {
   meanSourceRuns: number; // GETs active at the source, averaged over the time it was busy
   sourceDuplicateBlocks: number; // blocks the source sent more than once in all
   peerUploadUtilization: number; // Σ peers' uplink busy time / Σ their time in the swarm
-  requestLatencyMs: LatencySummary; // REQUEST sent -> its BLOCK arrived (queueing at the server included)
+  requestLatencyMs: LatencySummary; // REQUEST sent -> its BLOCK arrived (queueing at the server, and waiting for a block it has coming from the source)
   simSeconds: number;
   events: number;
   wallMs: number;
@@ -666,7 +666,6 @@ class World {
     if (at === undefined) return;
     end.asked?.delete(index);
     if (served) this.latency.add(this.now - at);
-    if (served && this.now - at > 20000) console.error('LATE', end.peer.index, '<-', end.other?.peer.index, 'conn', end.conn, 'block', index, 'asked', at, 'now', this.now, 'srvUpFree', end.other?.peer.upFreeAt, 'myDownFree', end.peer.downFreeAt, 'srvGone', end.other?.peer.gone);
   }
 
   private localClose(p: SimPeer, conn: ConnId, reason: string): void {

@@ -17,7 +17,8 @@ export interface Origin {
   version: number; // bumps whenever seq/distance/bits change: drives forwarding
 }
 
-export type MergeResult = 'new' | 'updated' | 'same' | 'rejected';
+// 'newer': the origin's seq advanced (it is alive); 'shorter': same state over a shorter path.
+export type MergeResult = 'new' | 'newer' | 'shorter' | 'same' | 'rejected';
 
 export class OriginCache {
   readonly tree: UpdateTree;
@@ -57,23 +58,21 @@ export class OriginCache {
     if (known) {
       const newer = entry.seq > known.seq;
       const shorter = entry.seq === known.seq && distance < known.distance;
-      if (!newer && !shorter) {
-        if (entry.seq === known.seq) known.heardAt = now;
-        return 'same';
-      }
+      // Only a rising seq proves the origin alive: old news travelling new paths must not
+      // keep a departed peer in everyone's view (it would inflate n and draw dials).
+      if (!newer && !shorter) return 'same';
+      known.distance = distance;
+      known.learnedFrom = from;
+      known.version++;
+      if (!newer) return 'shorter';
       known.host = entry.host;
       known.port = entry.port;
       known.seq = entry.seq;
-      known.distance = distance;
       known.degree = entry.degree;
       known.heardAt = now;
-      known.learnedFrom = from;
-      known.version++;
-      if (newer) {
-        known.bits = entry.bits;
-        this.tree.set(known.slot, entry.bits);
-      }
-      return 'updated';
+      known.bits = entry.bits;
+      this.tree.set(known.slot, entry.bits);
+      return 'newer';
     }
     let slot = this.freeSlots.pop();
     if (slot === undefined) {

@@ -95,6 +95,7 @@ export class PeerCore {
   private nextReconnectAt: number;
   private lastNeedPeers = -Infinity;
   private sourceOpensAt: number; // no source draw before we have heard who else is here
+  private starvedSince = Infinity; // since when no one in our view has any block we still need
   private completed = false;
   private clock: number; // the time of the event being handled
   private leaving = false;
@@ -148,7 +149,9 @@ export class PeerCore {
   /** When the driver should next call `handle(now, { type: 'tick' })`. */
   nextDeadline(): number {
     if (this.leaving) return Infinity;
-    return Math.min(this.nextUpdateAt, this.nextRoundAt, Math.max(this.sourceOpensAt, this.source.nextDeadline));
+    const sourceIdle = this.completed || this.haveCount + this.pendingCount('storing') >= this.blocks;
+    const sourceDue = sourceIdle ? Infinity : Math.max(this.sourceOpensAt, this.source.nextDeadline);
+    return Math.min(this.nextUpdateAt, this.nextRoundAt, sourceDue);
   }
 
   handle(now: number, event: PeerEvent): PeerAction[] {
@@ -497,8 +500,10 @@ export class PeerCore {
       if (entry.originId === this.id || this.banned.has(entry.originId)) continue;
       if (entry.hops >= this.params.maxHops) continue;
       this.seen.add(entry.originId);
-      this.groupEstimator.observe(now, entry.originId, entry.degree, entry.hops + 1);
-      this.cache.merge({ ...entry, bits: maskTail(entry.bits, this.blocks) }, conn.id, now, pinned);
+      const result = this.cache.merge({ ...entry, bits: maskTail(entry.bits, this.blocks) }, conn.id, now, pinned);
+      if (result === 'new' || result === 'newer' || result === 'rejected') {
+        this.groupEstimator.observe(now, entry.originId, entry.degree, entry.hops + 1);
+      }
     }
   }
 
@@ -630,8 +635,14 @@ export class PeerCore {
     if (this.completed || now < this.sourceOpensAt) return;
     if (this.haveCount + this.pendingCount('storing') >= this.blocks) return;
     const tree = this.cache.tree;
+    // Last-block rule: when for two rounds no one in our view has anything we still need
+    // (the holders left), the lottery is pointless: go to the source.
+    const starved = countAndNot(tree.root(), this.taken) === 0;
+    if (!starved) this.starvedSince = Infinity;
+    else if (this.starvedSince === Infinity) this.starvedSince = now;
+    const forced = now - this.starvedSince >= 2 * this.params.roundMs;
     const run = this.source.maybeStart(now, {
-      n: this.groupSize(now),
+      n: forced ? 1 : this.groupSize(now),
       blocks: this.blocks,
       wanted: (i) => !hasBit(this.taken, i),
       preferred: (i) => !tree.anyHas(i),
@@ -658,6 +669,7 @@ export class PeerCore {
     if (!conn) return;
     if (!conn.hello) {
       if (msg.type === 'HELLO') this.onHello(conn, msg);
+      else if (msg.type === 'BYE') this.dropConn(id, `refused: ${msg.reason}`, false); // e.g. it is full
       else this.dropConn(id, `protocol error: ${msg.type} before HELLO`, true);
       return;
     }

@@ -22,6 +22,7 @@ export class SourcePolicy {
   private leaseUntil = -Infinity;
   private nextDrawAt = -Infinity;
   private rate = 0; // bytes/s seen on our recent runs (EWMA); 0 = unknown
+  private lastRunMs = 0; // how long our last run held the source
   roundsWon = 0;
   requests = 0;
 
@@ -45,7 +46,10 @@ export class SourcePolicy {
     if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
-      if (!drawSourceRound(this.rng, this.opts.k, choice.n, this.opts.backoff)) return null;
+      // k/n keeps about k GETs *starting* per round; when GETs last longer than a round
+      // (a crowded source), scale down so that about k are *running* at once.
+      const stretch = Math.max(1, this.lastRunMs / this.opts.roundMs);
+      if (!drawSourceRound(this.rng, this.opts.k, choice.n * stretch, this.opts.backoff)) return null;
       this.roundsWon++;
       this.leaseUntil = now + this.opts.roundMs;
     }
@@ -74,6 +78,7 @@ export class SourcePolicy {
     if (!run) return [];
     this.run = null;
     const seconds = (now - run.startedAt) / 1000;
+    this.lastRunMs = now - run.startedAt;
     if (ok && run.bytes > 0 && seconds > 0) {
       const observed = run.bytes / seconds;
       this.rate = this.rate === 0 ? observed : 0.5 * this.rate + 0.5 * observed;
@@ -84,7 +89,7 @@ export class SourcePolicy {
 
   // Enough blocks to keep the connection busy for the rest of the lease at the rate seen.
   private runLength(now: number): number {
-    if (this.rate === 0) return Math.min(2, this.opts.maxRun); // short until we know our share
+    if (this.rate === 0) return 1; // one block until we know our share of the source
     const left = Math.max(this.leaseUntil - now, this.opts.roundMs / 2);
     const blocks = Math.ceil((this.rate * left) / 1000 / this.opts.blockSize);
     return Math.max(1, Math.min(this.opts.maxRun, blocks));
