@@ -21,7 +21,7 @@ await yargs(hideBin(process.argv))
   .help()
   .alias('h', 'help')
   .version()
-  .wrap(Math.min(100, process.stdout.columns || 100))
+  .wrap(process.stdout.isTTY ? Math.min(100, process.stdout.columns) : null)
   .fail((msg, err) => {
     // Usage errors (bad flags, failed checks and coercions) are one line and exit 2.
     process.stderr.write(`slurpie: ${msg || err?.message || 'bad usage'}\nRun "slurpie --help" for usage.\n`);

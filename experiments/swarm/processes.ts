@@ -15,7 +15,9 @@ export interface Child {
 
 /** Starts `slurpie ARGS`; `entry` is a bundled CLI (see bundle.ts) or, by default, bin/slurpie.js. */
 export function spawnSlurpie(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; entry?: string } = {}): Child {
-  const proc = spawn(process.execPath, [opts.entry ?? SLURPIE_BIN, ...args], {
+  // SLURPIE_NODE_ARGS passes flags to every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.SLURPIE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, opts.entry ?? SLURPIE_BIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
