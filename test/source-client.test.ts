@@ -321,3 +321,26 @@ test('fetchWhole streams a source without Range, or without a Content-Length, in
   t.true(Buffer.concat(got).equals(Buffer.from(data.subarray(0, 5000))));
   await t.throwsAsync(fetchBlocks(unsized, 0, 1, 1000, () => {}), { message: /fetchWhole/ });
 });
+
+test('a server that honors Range without announcing Accept-Ranges is still used with ranges', async (t) => {
+  t.timeout(20_000);
+  const body = Buffer.alloc(100_000, 7);
+  const server = createServer((req, res) => {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (req.method === 'GET' && m) {
+      const [a, b] = [Number(m[1]), Math.min(Number(m[2]), body.length - 1)];
+      res.writeHead(206, { 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${body.length}`, etag: '"v1"' });
+      res.end(body.subarray(a, b + 1));
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.length, etag: '"v1"' }); // no Accept-Ranges
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const info = await probeSource(`http://127.0.0.1:${port}/f.bin`);
+  t.true(info.ranges);
+  t.is(info.size, body.length);
+  t.is(info.validator, '"v1"');
+});

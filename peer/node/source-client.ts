@@ -87,7 +87,19 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
       if (res.statusCode !== 200 && res.statusCode !== 206) {
         throw new SlurpieError('SOURCE_HTTP', `source answered ${statusLine(res.statusCode)} to a probe of ${final}`);
       }
-      return describe(final, res);
+      const described = describe(final, res);
+      // Many servers honor Range without saying so on HEAD: ask for one byte to find out,
+      // rather than falling back to whole-file downloads for the whole crowd.
+      const refused = (header(res, 'accept-ranges') ?? '').toLowerCase().includes('none');
+      if (headAnswered && !described.ranges && described.size !== null && !refused) {
+        const probe = await requestFollowing(final, 'GET', { range: 'bytes=0-0' }, signal, timeoutMs);
+        discard(probe.res, false);
+        if (probe.res.statusCode === 206) {
+          const viaGet = describe(probe.url, probe.res);
+          if (viaGet.size === described.size) return { ...described, ranges: true, validator: described.validator ?? viaGet.validator };
+        }
+      }
+      return described;
     } catch (err) {
       throw asAttemptError(err, opts.signal, start, timeoutMs, 'no answer');
     }
