@@ -138,7 +138,9 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
     node.start();
     if (!membership) node.alone();
     await node.whenComplete();
+    const completeAt = performance.now();
     const { sha256: digest } = await verify(part, info, sha256, node, log, options.signal);
+    log('debug', `all blocks stored at ${elapsed(started).toFixed(2)} s; verified and in place ${((performance.now() - completeAt) / 1000).toFixed(2)} s later`);
     const stats = core.stats(performance.now());
     const result: DownloadStats = {
       url: info.url, output, size, blockSize, seconds: elapsed(started), fromSource: stats.fromSource,

@@ -18,7 +18,7 @@ import {
   loadBlockMap,
   saveBlockMap,
 } from './block-map.ts';
-import { sha256File } from './verify.ts';
+import { PrefixHash } from './prefix-hash.ts';
 
 export interface PartFileOptions {
   /** The final output path; the work happens in `path.part` and `path.part.map`. */
@@ -69,6 +69,7 @@ export class PartFile {
   private finishing = false; // no writes while the digest is being taken
   private readonly flushIntervalMs: number;
   private readonly flushBlocks: number;
+  private readonly prefix: PrefixHash;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -93,6 +94,7 @@ export class PartFile {
     this.freshReason = freshReason;
     this.flushIntervalMs = options.flushIntervalMs ?? 500;
     this.flushBlocks = options.flushBlocks ?? 64;
+    this.prefix = new PrefixHash(this.blocks, (i) => this.have.get(i), (i) => this.readBlock(i));
   }
 
   /** Opens `path.part`, resuming it if its sidecar matches exactly; otherwise starts over. */
@@ -187,6 +189,7 @@ export class PartFile {
     });
     this.have.set(index, true);
     this.haveTotal++;
+    this.prefix.written(index, data);
     this.suppliersTable.set(index, from);
     this.pending.set(index, ++this.seq);
     this.scheduleFlush();
@@ -195,6 +198,7 @@ export class PartFile {
   // Takes a block out of `have` and, if the sidecar records it, out of the sidecar durably,
   // before its bytes are overwritten.
   private async forget(index: number): Promise<void> {
+    this.prefix.invalidate(index);
     this.have.set(index, false);
     this.haveTotal--;
     this.pending.delete(index);
@@ -336,7 +340,7 @@ export class PartFile {
       throw new Error(`cannot finish ${this.path}: ${this.blocks - this.haveTotal} of ${this.blocks} blocks missing`);
     }
     await this.flush();
-    const sha256 = await diskOp('read', this.partPath, () => sha256File(this.partPath));
+    const sha256 = await diskOp('read', this.partPath, () => this.prefix.digest());
     if (expected !== undefined && sha256 !== expected) {
       throw new SlurpieError('INTEGRITY_FAILED', `${this.path}: sha256 is ${sha256}, expected ${expected}; kept ${this.partPath}`);
     }
