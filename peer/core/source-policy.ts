@@ -23,6 +23,7 @@ export class SourcePolicy {
   private nextDrawAt = -Infinity;
   private rate = 0; // bytes/s seen on our recent runs (EWMA); 0 = unknown
   private lastRunMs = 0; // how long our last run held the source
+  private lastRunCount = 0; // blocks in our last run: the next may be at most twice as long
   roundsWon = 0;
   requests = 0;
 
@@ -61,6 +62,7 @@ export class SourcePolicy {
     const pending = new Set<number>();
     for (let i = run.first; i < run.first + run.count; i++) pending.add(i);
     this.run = { ...run, pending, startedAt: now, bytes: 0 };
+    this.lastRunCount = run.count;
     this.requests++;
     return run;
   }
@@ -87,11 +89,13 @@ export class SourcePolicy {
     return [...run.pending];
   }
 
-  // Enough blocks to keep the connection busy for the rest of the lease at the rate seen.
+  // Enough blocks to keep the connection busy for the rest of the lease at the rate seen,
+  // growing at most twofold per run (a short run mostly measures the server's burst, not
+  // its rate; long runs of a file that then changes would finish on the old version).
   private runLength(now: number): number {
     if (this.rate === 0) return 1; // one block until we know our share of the source
     const left = Math.max(this.leaseUntil - now, this.opts.roundMs / 2);
     const blocks = Math.ceil((this.rate * left) / 1000 / this.opts.blockSize);
-    return Math.max(1, Math.min(this.opts.maxRun, blocks));
+    return Math.max(1, Math.min(this.opts.maxRun, blocks, 2 * Math.max(1, this.lastRunCount)));
   }
 }
