@@ -32,7 +32,8 @@ export interface PeerStats {
   sourceRequests: number;
   sourceRounds: number;
   peersSeen: number;
-  groupSizeEstimate: number;
+  groupSizeEstimate: number; // median of the per-round estimates while downloading
+  groupSizeNow: number; // the estimate at this moment (drops as peers leave)
   maxDataConnections: number;
   neighbors: number;
   connections: number;
@@ -96,6 +97,7 @@ export class PeerCore {
   private lastNeedPeers = -Infinity;
   private sourceOpensAt: number; // no source draw before we have heard who else is here
   private starvedSince = Infinity; // since when no one in our view has any block we still need
+  private readonly estimates: number[] = []; // one group-size estimate per round while downloading
   private completed = false;
   private clock: number; // the time of the event being handled
   private leaving = false;
@@ -229,7 +231,8 @@ export class PeerCore {
       sourceRequests: this.source.requests,
       sourceRounds: this.source.roundsWon,
       peersSeen: this.seen.size,
-      groupSizeEstimate: this.groupSize(now),
+      groupSizeEstimate: this.estimates.length > 0 ? median(this.estimates) : this.groupSize(now),
+      groupSizeNow: this.groupSize(now),
       neighbors: this.neighborCount(),
       connections: this.conns.size,
       blocks: this.blocks,
@@ -269,6 +272,9 @@ export class PeerCore {
   // often we flood, and how many neighbors we keep (PROTOCOL.md §7).
   private adapt(now: number): void {
     if (this.completed) return;
+    // Keep at most ~4k samples (an hour of rounds): beyond that, keep every other one.
+    this.estimates.push(this.groupSize(now));
+    if (this.estimates.length > 4096) this.estimates.splice(0, this.estimates.length, ...this.estimates.filter((_, i) => i % 2 === 0));
     const wantMore = countAndNot(this.cache.tree.root(), this.taken) > 0;
     this.bandwidth.evaluate(now, {
       wantMore,
@@ -746,4 +752,9 @@ export class PeerCore {
     }
     this.conns.clear();
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }

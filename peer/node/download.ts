@@ -55,7 +55,8 @@ export interface DownloadStats {
   sourceRequests: number;
   sourceRounds: number;
   peersSeen: number;
-  groupSizeEstimate: number;
+  groupSizeEstimate: number; // median of the per-round estimates while downloading
+  groupSizeAtEnd: number; // the estimate when finished (lower: peers have left by then)
   maxDataConnections: number;
   resumedBlocks: number;
   meanDegree: number;
@@ -79,7 +80,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
     const result = await plainDownload(info, output, sha256, options.signal);
     return {
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
-      fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1,
+      fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
       secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, ok: true,
     };
@@ -146,6 +147,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       url: info.url, output, size, blockSize, seconds: elapsed(started), fromSource: stats.fromSource,
       fromPeers: stats.fromPeers, uploaded: stats.uploaded, sourceRequests: stats.sourceRequests,
       sourceRounds: stats.sourceRounds, peersSeen: stats.peersSeen, groupSizeEstimate: stats.groupSizeEstimate,
+      groupSizeAtEnd: stats.groupSizeNow,
       maxDataConnections: stats.maxDataConnections, resumedBlocks, meanDegree: stats.meanDegree, diameter: stats.diameter,
       secondsInState: {
         'under-utilized': stats.timeInState['under-utilized'] / 1000,
