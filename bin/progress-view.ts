@@ -5,7 +5,7 @@ import type { Progress } from '../peer/node/download.ts';
 export class ProgressView {
   private readonly bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {percentage}% | {have}/{total} MiB | {rate} MiB/s | {peers} peers | source {share}% | ETA {eta_formatted}',
+      format: '{bar} {percentage}% | {have}/{size} MiB | {rate} MiB/s | {peers} peers | source {share}% | ETA {eta_formatted}',
       stream: process.stderr,
       hideCursor: true,
       etaBuffer: 20,
@@ -18,7 +18,7 @@ export class ProgressView {
     const mib = (b: number): string => (b / 1048576).toFixed(1);
     const payload = {
       have: mib(p.bytesHave),
-      total: mib(p.size),
+      size: mib(p.size),
       rate: p.seconds > 0 ? mib((p.fromSource + p.fromPeers) / p.seconds) : '0.0',
       peers: p.connections,
       share: p.fromSource + p.fromPeers > 0 ? ((100 * p.fromSource) / (p.fromSource + p.fromPeers)).toFixed(0) : '0',
