@@ -270,3 +270,50 @@ test('nextDeadline never lies in the past once there is nothing left to draw for
     t.true(s.core.nextDeadline() > at, `deadline ${s.core.nextDeadline()} at ${at}`);
   }
 });
+
+test('endgame: a block a silent peer sits on is asked of another holder, the first copy wins', (t) => {
+  const s = new Script(2048, { pipeline: 2, endgameAfterMs: 2000, requestTimeoutMs: 15_000 });
+  const asked = requests(s.link(1, 1, [0, 1]), 1);
+  t.deepEqual(asked.sort(), [0, 1]);
+  s.link(2, 2, [0, 1]);
+  s.msg(1, { type: 'BLOCK', index: 0, data: new Uint8Array(1024) });
+  s.feed({ type: 'stored', index: 0 });
+  t.deepEqual(requests(s.tick(1000), 2), [], 'not yet: the request is young');
+  t.deepEqual(requests(s.tick(2500), 2), [1], 'asked again of the other holder');
+  t.deepEqual(requests(s.tick(3000), 2), [], 'only once');
+  t.is(ofType(s.msg(2, { type: 'BLOCK', index: 1, data: new Uint8Array(1024) }), 'store').length, 1);
+  t.deepEqual(ofType(s.msg(1, { type: 'BLOCK', index: 1, data: new Uint8Array(1024) }), 'store'), [], 'the late copy is dropped');
+});
+
+test('a connection flooding UPDATEs past its budget is banned', (t) => {
+  const s = new Script(SIZE, { updateEntryRate: 100 });
+  s.link(1, 1, [0]);
+  let closed = 0;
+  for (let i = 0; i < 20 && closed === 0; i++) {
+    const entries = Array.from({ length: 20 }, (_, j) => s.entry(100 + i * 20 + j, [1], { hops: 1 }));
+    closed += ofType(s.msg(1, { type: 'UPDATE', entries }), 'close').length;
+  }
+  t.is(closed, 1);
+  t.regex(s.log.filter((a) => a.type === 'log').map((a) => (a as { msg: string }).msg).join('\n'), /flooding/);
+  t.true(s.core.stats(0).peersSeen <= 400);
+});
+
+test('after a timeout a peer is on probation: one request at a time', (t) => {
+  const s = new Script(SIZE, { pipeline: 4, requestTimeoutMs: 5000, maxStrikes: 3 });
+  t.is(requests(s.link(1, 1, [0, 1, 2, 3, 4, 5, 6, 7]), 1).length, 4);
+  const out = s.tick(6000); // all four time out: four strikes
+  t.is(ofType(out, 'close').length, 1, 'four timeouts are more than maxStrikes');
+  const s2 = new Script(SIZE, { pipeline: 4, requestTimeoutMs: 5000, maxStrikes: 10 });
+  s2.link(1, 1, [0, 1, 2, 3, 4, 5, 6, 7]);
+  t.is(requests(s2.tick(6000), 1).length, 1, 'after timeouts, one request at a time');
+});
+
+test('a peer dropped for slowness is not dialled again during its penalty', (t) => {
+  const s = new Script(SIZE, { pipeline: 1, requestTimeoutMs: 5000, maxStrikes: 1, penaltyMs: 60_000 });
+  requests(s.link(1, 1, [7]), 1);
+  t.is(ofType(s.tick(6000), 'close').length, 1);
+  const redial = (at: number): boolean =>
+    ofType(s.feed({ type: 'peers', peers: [{ id: peerId(1), host: '127.0.0.1', port: 9001 }] }, at), 'connect').some((c) => c.peerId === peerId(1));
+  t.false(redial(7000), 'avoided during the penalty');
+  t.true(redial(70_000), 'dialled again once it is over');
+});

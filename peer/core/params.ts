@@ -18,11 +18,15 @@ export interface PeerParams {
   pipeline: number; // requests outstanding per data connection
   requestTimeoutMs: number; // a request unanswered this long goes elsewhere
   maxStrikes: number; // timeouts / false claims before a peer is dropped
+  penaltyMs: number; // a peer dropped for that is not dialled or accepted again for this long
   maxServePerConn: number; // requests a peer may have queued with us
   maxConnections: number; // all connections, in and out
   maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
   maxSourceRun: number; // blocks in one Range GET
   needPeersEveryMs: number; // ask the topology server again at most this often
+  endgameAfterMs: number; // in the endgame, a request outstanding this long is also asked of another holder
+  updateEntryRate: number; // UPDATE entries/s one connection may send (honest: <= 10 (U+1)); more is a flood
+  maxOriginsTracked: number; // distinct origins remembered for stats and the estimator (memory bound)
 }
 
 export const DEFAULT_PARAMS: PeerParams = {
@@ -41,13 +45,17 @@ export const DEFAULT_PARAMS: PeerParams = {
   dataConnections: 4,
   maxDataConnections: 12,
   pipeline: 4,
-  requestTimeoutMs: 15_000,
+  requestTimeoutMs: 10_000,
   maxStrikes: 3,
+  penaltyMs: 60_000,
   maxServePerConn: 16,
   maxConnections: 48,
   maxNeighbors: 12,
   maxSourceRun: 64,
   needPeersEveryMs: 5000,
+  endgameAfterMs: 2000,
+  updateEntryRate: 1000,
+  maxOriginsTracked: 8192,
 };
 
 export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {

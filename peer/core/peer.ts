@@ -61,6 +61,8 @@ interface Conn {
   busyUntil: number;
   ownSeqSent: number; // our own entry's seq last sent here
   sent: Map<PeerId, number>; // origin -> version last forwarded here
+  entryTokens: number; // UPDATE entries it may still send (token bucket: floods get it banned)
+  tokensAt: number;
 }
 
 type Owner = ConnId | 'source' | 'storing';
@@ -77,11 +79,13 @@ export class PeerCore {
   private readonly pending = new Map<number, Owner>();
   private readonly coming = new Set<number>(); // blocks on their way from the source: advertised already
   private readonly waiting = new Map<number, ConnId[]>(); // requests for coming blocks, served on arrival
+  private readonly duplicated = new Set<number>(); // blocks asked of a second peer in the endgame
   private readonly cache: OriginCache;
   private readonly conns = new Map<ConnId, Conn>();
   private readonly dialing = new Map<PeerId, { neighbor: boolean }>();
   private readonly known = new Map<PeerId, PeerAddress>();
   private readonly banned = new Set<PeerId>();
+  private readonly penalties = new Map<PeerId, number>(); // peer -> until when we avoid it
   private readonly seen = new Set<PeerId>();
   private readonly source: SourcePolicy;
   private readonly bandwidth: BandwidthController;
@@ -132,7 +136,7 @@ export class PeerCore {
       },
       cfg.now,
     );
-    this.groupEstimator = new GroupSizeEstimator({ staleMs: this.params.staleMs });
+    this.groupEstimator = new GroupSizeEstimator({ staleMs: this.params.staleMs, maxOrigins: this.params.maxOriginsTracked });
     this.nextUpdateAt = cfg.now;
     this.nextRoundAt = cfg.now;
     this.nextReconnectAt = cfg.now + this.params.reconnectPeriodMs;
@@ -168,7 +172,7 @@ export class PeerCore {
         // Alone (or first): straight to the source. Otherwise give the mesh a round (a few
         // floods) to tell us how many we are before the first draw, so a crowd does not stampede.
         this.sourceOpensAt = Math.min(this.sourceOpensAt, event.peers.length === 0 ? now : now + this.params.roundMs);
-        for (const p of event.peers) if (p.id !== this.id && !this.banned.has(p.id)) this.known.set(p.id, p);
+        for (const p of event.peers) if (p.id !== this.id && !this.avoided(p.id)) this.known.set(p.id, p);
         this.maintainNeighbors(now);
         break;
       case 'opened':
@@ -290,7 +294,7 @@ export class PeerCore {
         this.release(index, conn.id);
         conn.strikes++;
       }
-      if (conn.strikes >= this.params.maxStrikes) this.dropConn(conn.id, 'too slow: requests timed out', false);
+      if (conn.strikes >= this.params.maxStrikes) this.penalize(conn, 'too slow: requests timed out');
     }
   }
 
@@ -312,7 +316,7 @@ export class PeerCore {
     const busy = this.connectedIds();
     const out = new Map<PeerId, PeerAddress>();
     const add = (p: PeerAddress): void => {
-      if (p.id !== this.id && !busy.has(p.id) && !this.dialing.has(p.id) && !this.banned.has(p.id)) out.set(p.id, p);
+      if (p.id !== this.id && !busy.has(p.id) && !this.dialing.has(p.id) && !this.avoided(p.id)) out.set(p.id, p);
     };
     for (const p of this.known.values()) add(p);
     for (const o of this.cache.values()) add({ id: o.id, host: o.host, port: o.port });
@@ -377,6 +381,8 @@ export class PeerCore {
       busyUntil: 0,
       ownSeqSent: -1,
       sent: new Map(),
+      entryTokens: 2 * this.params.updateEntryRate,
+      tokensAt: this.clock,
     };
     this.conns.set(id, conn);
     // The dialler speaks first; the acceptor answers once it knows what is asked.
@@ -411,7 +417,7 @@ export class PeerCore {
             ? 'another file layout'
             : hello.peerId === this.id
               ? 'connected to self'
-              : this.banned.has(hello.peerId)
+              : this.avoided(hello.peerId)
                 ? 'banned'
                 : null;
     if (mismatch) {
@@ -496,6 +502,11 @@ export class PeerCore {
   }
 
   private onUpdate(now: number, conn: Conn, entries: UpdateEntry[]): void {
+    const rate = this.params.updateEntryRate;
+    conn.entryTokens = Math.min(2 * rate, conn.entryTokens + ((now - conn.tokensAt) / 1000) * rate);
+    conn.tokensAt = now;
+    conn.entryTokens -= entries.length;
+    if (conn.entryTokens < 0) return this.dropConn(conn.id, 'flooding updates', true);
     const pinned = this.connectedIds();
     const bytes = bitfieldBytes(this.blocks);
     for (const entry of entries) {
@@ -505,7 +516,7 @@ export class PeerCore {
       }
       if (entry.originId === this.id || this.banned.has(entry.originId)) continue;
       if (entry.hops >= this.params.maxHops) continue;
-      this.seen.add(entry.originId);
+      if (this.seen.size < this.params.maxOriginsTracked) this.seen.add(entry.originId);
       const result = this.cache.merge({ ...entry, bits: maskTail(entry.bits, this.blocks) }, conn.id, now, pinned);
       if (result === 'new' || result === 'newer' || result === 'rejected') {
         this.groupEstimator.observe(now, entry.originId, entry.degree, entry.hops + 1);
@@ -529,6 +540,7 @@ export class PeerCore {
   }
 
   private storeBlock(index: number, data: Uint8Array, from: PeerId | 'source'): void {
+    this.duplicated.delete(index);
     this.take(index, 'storing');
     this.bandwidth.recordBytes(this.clock, data.length);
     if (from === 'source') this.counters.fromSource += data.length;
@@ -564,9 +576,13 @@ export class PeerCore {
     if (data.length !== this.blockLength(index)) {
       return this.ban(conn.peerId as PeerId, `sent block ${index} with ${data.length} bytes, expected ${this.blockLength(index)}`);
     }
-    if (conn.requests.delete(index)) this.release(index, conn.id);
-    // A late answer to a request that timed out is still good data if no one else delivered it.
-    if (this.have.get(index) || this.pending.has(index)) return;
+    if (conn.requests.size > 0 && conn.requests.delete(index)) conn.strikes = 0; // it delivers
+    if (this.have.get(index)) return;
+    const owner = this.pending.get(index);
+    if (owner === 'storing' || owner === 'source') return;
+    // Asked of another peer too (endgame), or a late answer after a timeout: first one wins.
+    if (typeof owner === 'number' && owner !== conn.id) this.conns.get(owner)?.requests.delete(index);
+    this.pending.delete(index);
     this.storeBlock(index, data, conn.peerId as PeerId);
   }
 
@@ -595,7 +611,7 @@ export class PeerCore {
     }
     // It advertised a block it does not have: believe the REJECT, count it against it.
     if (conn.peerId) this.cache.clearBit(conn.peerId, index);
-    if (++conn.strikes >= this.params.maxStrikes) this.dropConn(conn.id, 'advertises blocks it does not have', false);
+    if (++conn.strikes >= this.params.maxStrikes) this.penalize(conn, 'advertises blocks it does not have');
   }
 
   // Keep up to `pipeline` requests on each of up to `dataConnections` peers that have what we miss.
@@ -609,7 +625,9 @@ export class PeerCore {
     for (const conn of ready) {
       if (active >= target) break;
       const bits = this.cache.get(conn.peerId as PeerId)?.bits;
-      while (bits && conn.requests.size < this.params.pipeline) {
+      // A peer whose request timed out is on probation: one request at a time until it delivers.
+      const pipeline = conn.strikes > 0 ? 1 : this.params.pipeline;
+      while (bits && conn.requests.size < pipeline) {
         const index = pickBlock(this.rng, bits, this.taken);
         if (index < 0) break;
         this.take(index, conn.id);
@@ -620,6 +638,29 @@ export class PeerCore {
     }
     this.counters.maxDataConnections = Math.max(this.counters.maxDataConnections, active);
     if (active < target) this.dialHolder();
+    this.endgame(now, ready);
+  }
+
+  // Endgame: nothing is left to ask for, only answers to wait for. A block awaited for
+  // `endgameAfterMs` from one peer is asked once more of another idle holder, so a slow or
+  // silent peer cannot hold the last blocks hostage; the first copy to arrive is kept.
+  private endgame(now: number, ready: Conn[]): void {
+    if (countAndNot(this.cache.tree.root(), this.taken) > 0) return;
+    const askedBefore = now - this.params.endgameAfterMs + this.params.requestTimeoutMs; // as a deadline
+    for (const conn of ready) {
+      if (conn.strikes > 0 || conn.requests.size >= this.params.pipeline) continue;
+      const bits = this.cache.get(conn.peerId as PeerId)?.bits;
+      if (!bits) continue;
+      for (const [index, owner] of this.pending) {
+        if (typeof owner !== 'number' || owner === conn.id || this.duplicated.has(index) || !hasBit(bits, index)) continue;
+        const deadline = this.conns.get(owner)?.requests.get(index);
+        if (deadline === undefined || deadline > askedBefore) continue;
+        this.duplicated.add(index);
+        conn.requests.set(index, now + this.params.requestTimeoutMs);
+        this.out.push({ type: 'send', conn: conn.id, msg: { type: 'REQUEST', index } });
+        break;
+      }
+    }
   }
 
   // Open a data connection to someone in our view that has a block we still need.
@@ -631,7 +672,7 @@ export class PeerCore {
     const busy = this.connectedIds();
     const holders = this.cache
       .holders(index)
-      .filter((id) => !busy.has(id) && !this.dialing.has(id) && !this.banned.has(id));
+      .filter((id) => !busy.has(id) && !this.dialing.has(id) && !this.avoided(id));
     const id = pick(this.rng, holders);
     const origin = id === undefined ? undefined : this.cache.get(id);
     if (origin) this.dial({ id: origin.id, host: origin.host, port: origin.port }, false);
@@ -723,6 +764,25 @@ export class PeerCore {
       this.out.push({ type: 'send', conn: id, msg: { type: 'REJECT', index, reason: 'busy' } });
     }
     this.waiting.delete(index);
+  }
+
+  /** Banned for good (it lied or broke the protocol), or sitting out a penalty (too slow). */
+  private avoided(peerId: PeerId): boolean {
+    if (this.banned.has(peerId)) return true;
+    const until = this.penalties.get(peerId);
+    if (until === undefined) return false;
+    if (until > this.clock) return true;
+    this.penalties.delete(peerId);
+    return false;
+  }
+
+  // Drops a peer that wastes our requests and keeps it out for a while (it may just be busy).
+  private penalize(conn: Conn, reason: string): void {
+    if (conn.peerId) {
+      this.penalties.set(conn.peerId, this.clock + this.params.penaltyMs);
+      this.out.push({ type: 'log', level: 'info', msg: `avoiding peer ${conn.peerId.slice(0, 8)} for ${this.params.penaltyMs / 1000} s: ${reason}` });
+    }
+    this.dropConn(conn.id, reason, false);
   }
 
   private forget(peerId: PeerId): void {

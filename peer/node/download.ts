@@ -1,6 +1,7 @@
 // The library entry point: `download(url, options)` fetches one file with a Slurpie swarm
 // (or alone, like curl with resume) and resolves to the stats of PROTOCOL.md §10.
 import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { basename } from 'node:path';
 import { SeededRng } from '../../estimation/random.ts';
@@ -157,9 +158,23 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       mode: membership ? 'swarm' : 'alone',
       sha256: digest, ok: true,
     };
-    if (options.linger && options.linger > 0) await sleep(options.linger * 1000, options.signal);
+    if (options.linger && options.linger > 0) {
+      // The .part is now the verified final file: serve from it while lingering.
+      const final = await open(output, 'r');
+      node.serveFrom(async (index) => {
+        const length = Math.min(blockSize, size - index * blockSize);
+        const { buffer } = await final.read(Buffer.alloc(length), 0, length, index * blockSize);
+        return buffer;
+      });
+      try {
+        await sleep(options.linger * 1000, options.signal);
+      } finally {
+        await node.leave('finished');
+        await final.close();
+      }
+    }
     result.uploaded = core.stats(performance.now()).uploaded;
-    await node.leave('finished');
+    await node.leave('finished'); // a no-op when lingering already left
     return result;
   } catch (err) {
     await node?.stop();

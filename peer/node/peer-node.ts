@@ -167,14 +167,24 @@ export class PeerNode {
     }
   }
 
+  /** Where blocks are served from once the .part file has become the final file (--linger). */
+  serveFrom(read: (index: number) => Promise<Uint8Array>): void {
+    this.readBlock = read;
+  }
+
+  private readBlock = (index: number): Promise<Uint8Array> => this.part.readBlock(index);
+
   private async serve(conn: number, index: number): Promise<void> {
     try {
-      const data = await this.part.readBlock(index);
+      const data = await this.readBlock(index);
       this.transport?.send(conn, { type: 'BLOCK', index, data }, (err) => {
         if (!err) this.dispatch({ type: 'served', conn, index, bytes: data.length });
       });
     } catch (err) {
+      // Say so at once, so the requester asks elsewhere instead of waiting for its timeout.
       this.log('warn', `could not serve block ${index}: ${(err as Error).message}`);
+      this.transport?.send(conn, { type: 'REJECT', index, reason: 'busy' });
+      this.dispatch({ type: 'served', conn, index, bytes: 0 });
     }
   }
 

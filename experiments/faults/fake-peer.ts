@@ -1,0 +1,115 @@
+// A misbehaving peer for the fault matrix: registers with the topology server, answers
+// HELLO, claims every block, then misbehaves as asked:
+//  - 'liar':  serves wrong bytes for the blocks `corrupt` picks (right ones otherwise);
+//  - 'loris': accepts requests and never answers them;
+//  - 'flood': sends UPDATEs as fast as it may (new seq, made-up origins); serves right
+//    bytes when `answer`, else holds requests like a loris.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Message, type UpdateEntry } from '../../peer/core/messages.ts';
+import { TopologyClient } from '../../peer/node/topology-client.ts';
+import { decode, encode } from '../../peer/wire/codec.ts';
+import { SeededRng } from '../../estimation/random.ts';
+
+export type FakeBehavior = { kind: 'liar'; corrupt: (index: number) => boolean } | { kind: 'loris' } | { kind: 'flood'; seed: number; answer: boolean };
+
+export interface FakePeer {
+  id: string;
+  port: number;
+  requests: () => number; // REQUESTs received
+  updatesSent: () => number;
+  connections: () => number; // accepted so far
+  close: () => Promise<void>;
+}
+
+export async function startFakePeer(opts: {
+  topology: string;
+  swarmId: string;
+  data: Uint8Array;
+  blockSize: number;
+  behavior: FakeBehavior;
+}): Promise<FakePeer> {
+  const id = randomBytes(16).toString('hex');
+  const blocks = Math.ceil(opts.data.length / opts.blockSize);
+  const all = new Uint8Array(Math.ceil(blocks / 8));
+  for (let i = 0; i < blocks; i++) all[i >> 3] = (all[i >> 3] ?? 0) | (0x80 >> (i & 7));
+  let requests = 0;
+  let updates = 0;
+  let accepted = 0;
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const send = (ws: WebSocket, msg: Message): void => ws.send(encode(msg));
+  const timers = new Set<NodeJS.Timeout>();
+  const b = opts.behavior;
+  const rng = new SeededRng(b.kind === 'flood' ? b.seed : 1);
+
+  const flood = (ws: WebSocket): void => {
+    let seq = 2;
+    const timer = setInterval(() => {
+      // Bounded per tick (the event loop must breathe: the source may share this process),
+      // and the socket's buffer kept short: the point is the victim's work, not our memory.
+      for (let n = 0; n < 50 && ws.readyState === ws.OPEN && ws.bufferedAmount < 256 * 1024; n++) {
+        const entries: UpdateEntry[] = [{ originId: id, host: '127.0.0.1', port, seq: seq++, hops: 0, degree: 12, bits: all }];
+        for (let i = 0; i < 8; i++) {
+          entries.push({
+            originId: randomBytes(16).toString('hex'), host: '127.0.0.1', port: 1 + Math.floor(rng.next() * 1023),
+            seq: 1 + Math.floor(rng.next() * 1000), hops: 1 + Math.floor(rng.next() * 4), degree: 1 + Math.floor(rng.next() * 20),
+            bits: randomBytes(all.length).map((x, j) => (j === all.length - 1 ? x & (all[j] ?? 0) : x)),
+          });
+        }
+        send(ws, { type: 'UPDATE', entries });
+        updates++;
+      }
+      if (ws.readyState !== ws.OPEN) {
+        clearInterval(timer);
+        timers.delete(timer);
+      }
+    }, 5);
+    timers.add(timer);
+  };
+
+  server.on('connection', (ws) => {
+    accepted++;
+    ws.on('error', () => {});
+    ws.on('message', (raw: Buffer) => {
+      const r = decode(new Uint8Array(raw));
+      if (!r.ok) return ws.close();
+      const msg = r.msg;
+      if (msg.type === 'HELLO') {
+        send(ws, {
+          type: 'HELLO', version: PROTOCOL_VERSION, swarmId: opts.swarmId, peerId: id, host: '127.0.0.1', port,
+          size: opts.data.length, blockSize: opts.blockSize, flags: msg.flags & HELLO_NEIGHBOR,
+        });
+        send(ws, { type: 'UPDATE', entries: [{ originId: id, host: '127.0.0.1', port, seq: 1, hops: 0, degree: 1, bits: all }] });
+        if (b.kind === 'flood') flood(ws);
+      } else if (msg.type === 'REQUEST') {
+        requests++;
+        if (b.kind === 'loris' || (b.kind === 'flood' && !b.answer)) return; // hold it forever
+        const start = msg.index * opts.blockSize;
+        const block = Buffer.from(opts.data.subarray(start, Math.min(start + opts.blockSize, opts.data.length)));
+        if (b.kind === 'liar' && b.corrupt(msg.index)) block.fill(0x5a);
+        send(ws, { type: 'BLOCK', index: msg.index, data: block });
+      }
+    });
+  });
+  const topology = new TopologyClient(opts.topology);
+  await topology.register(opts.swarmId, { id, host: '127.0.0.1', port });
+  // Stay registered (the default TTL is 60 s; rows are shorter, but a full run may not be).
+  const renew = setInterval(() => void topology.register(opts.swarmId, { id, host: '127.0.0.1', port }).catch(() => {}), 20_000);
+  return {
+    id,
+    port,
+    requests: () => requests,
+    updatesSent: () => updates,
+    connections: () => accepted,
+    close: async () => {
+      clearInterval(renew);
+      for (const t of timers) clearInterval(t);
+      await topology.deregister(opts.swarmId, id).catch(() => {});
+      for (const ws of server.clients) ws.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

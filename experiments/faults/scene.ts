@@ -1,0 +1,135 @@
+// One fault scenario's world on loopback: an in-process throttled source (so a row can
+// replace() its file) and topology server (so a row can read the registry or restart it),
+// and `slurpie get` peers as real processes, each tracked for a kill by PID.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SeededRng } from '../../estimation/random.ts';
+import { startSourceServer, type SourceServer } from '../source/range-server.ts';
+import { startTopologyServer, type TopologyServer } from '../../topology-server/server.ts';
+import { probeSource } from '../../peer/node/source-client.ts';
+import { swarmIdFor } from '../../peer/node/swarm-id.ts';
+import { loadBlockMap, type BlockMapIdentity } from '../../peer/storage/block-map.ts';
+import { spawnSlurpie, type Child } from '../swarm/processes.ts';
+import type { FaultOptions } from './fault-row.ts';
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const BLOCK_SIZE = 64 * KiB;
+
+export interface ScenePeer {
+  child: Child;
+  output: string;
+  statsFile: string;
+  args: string[];
+}
+
+export interface Scene {
+  data: Buffer;
+  sha256: string;
+  source: SourceServer;
+  topology: TopologyServer | null; // null while a row has it stopped
+  topologyPort: number;
+  swarmId: string;
+  identity: BlockMapIdentity;
+  /** Starts `slurpie get` as peer `name` (its own directory; `output` elsewhere if given); extra flags appended. */
+  peer(name: string, extra?: string[], output?: string): Promise<ScenePeer>;
+  /** Same command again (resume), same output. */
+  rerun(p: ScenePeer): ScenePeer;
+  close(): Promise<void>;
+}
+
+export function testData(size: number, seed: number): Buffer {
+  const rng = new SeededRng(seed);
+  const buf = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4) buf.writeUInt32LE((rng.next() * 2 ** 32) >>> 0, i);
+  return buf;
+}
+
+export const sha256Of = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+export const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startScene(opts: FaultOptions & { size: number; rate: number; topology?: boolean }): Promise<Scene> {
+  await rm(opts.dir, { recursive: true, force: true });
+  await mkdir(opts.dir, { recursive: true });
+  const data = testData(opts.size, opts.seed);
+  const sha256 = sha256Of(data);
+  const source = await startSourceServer({ data, name: 'file.bin', rate: opts.rate });
+  const topology = opts.topology === false ? null : await startTopologyServer({ host: '127.0.0.1', port: 0 });
+  const info = await probeSource(source.url);
+  const swarmId = swarmIdFor(info.url, data.length, info.validator);
+  let peers = 0; // each peer its own seed: identical seeds would make identical choices
+  const scene: Scene = {
+    data, sha256, source, topology, swarmId, topologyPort: topology?.port ?? 0,
+    identity: { url: info.url, size: data.length, blockSize: BLOCK_SIZE, validator: info.validator, swarmId },
+    async peer(name, extra = [], output = join(opts.dir, name, 'file.bin')) {
+      const dir = join(opts.dir, name);
+      await mkdir(dir, { recursive: true });
+      const statsFile = join(dir, 'stats.json');
+      const args = [
+        'get', source.url, '-o', output, '--sha256', sha256, '--stats-json', statsFile, '--no-progress',
+        '--block-size', `${BLOCK_SIZE / KiB}KiB`, '--seed', String(opts.seed * 1000 + peers++),
+        ...(scene.topologyPort ? ['--topology', `http://127.0.0.1:${scene.topologyPort}`] : []), ...extra,
+      ];
+      return scene.rerun({ child: null as unknown as Child, output, statsFile, args });
+    },
+    rerun(p) {
+      const child = spawnSlurpie(p.args);
+      opts.track(child);
+      return { ...p, child };
+    },
+    async close() {
+      await Promise.all([source.close(), scene.topology?.close()]);
+    },
+  };
+  return scene;
+}
+
+/** The peer's output is the source's bytes, under its final name, with no .part left. */
+export async function verified(scene: Scene, p: ScenePeer): Promise<boolean> {
+  const bytes = await readFile(p.output).catch(() => null);
+  return bytes !== null && sha256Of(bytes) === scene.sha256 && !(await exists(`${p.output}.part`));
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function readStats(p: ScenePeer): Promise<any> {
+  return JSON.parse(await readFile(p.statsFile, 'utf8').catch(() => 'null'));
+}
+
+/** Blocks the sidecar records as durable (what a rerun may keep). */
+export async function durableBlocks(scene: Scene, output: string): Promise<number> {
+  const map = await loadBlockMap(`${output}.part.map`, scene.identity);
+  if (!map.ok) return 0;
+  let n = 0;
+  for (let i = 0; i < Math.ceil(scene.data.length / BLOCK_SIZE); i++) if (map.have.get(i)) n++;
+  return n;
+}
+
+/** Polls `cond` every 50 ms up to `ms`; true if it held. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (await cond()) return true;
+    await sleep(50);
+  }
+  return cond();
+}
+
+/** A child's exit within `ms`, or null (then it was killed). */
+export async function exitOf(child: Child, ms: number): Promise<number | null | 'timeout'> {
+  const r = await Promise.race([child.exited, sleep(ms).then(() => 'timeout' as const)]);
+  if (r === 'timeout') {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    return 'timeout';
+  }
+  return r.code;
+}
+
+export function lastLine(text: string): string {
+  return text.trim().split('\n').pop() ?? '';
+}

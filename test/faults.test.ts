@@ -1,0 +1,50 @@
+// The fault matrix's short rows that no other test covers (issue 6): fuzzed frames, the
+// topology server restarted, churn, a slow-loris peer, an UPDATE flood, garbage at the
+// topology server, and a full disk where a tmpfs can be mounted. Each row starts real
+// processes on loopback; `npm run faults` runs the whole matrix, bigger.
+import test from 'ava';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedFrom } from '../estimation/random.ts';
+import { killChild } from '../experiments/swarm/processes.ts';
+import type { FaultRun } from '../experiments/faults/fault-row.ts';
+import { run as fuzzFrames } from '../experiments/faults/fuzz-frames.ts';
+import { run as topologyRestart } from '../experiments/faults/topology-restart.ts';
+import { run as churn } from '../experiments/faults/churn.ts';
+import { run as slowLoris } from '../experiments/faults/slow-loris.ts';
+import { run as updateFlood } from '../experiments/faults/update-flood.ts';
+import { run as topologyGarbage } from '../experiments/faults/topology-garbage.ts';
+import { run as diskFull } from '../experiments/faults/disk-full.ts';
+
+const seed = seedFrom(process.env, 6);
+
+function row(name: string, run: FaultRun, timeoutMs: number): void {
+  // Serial: each row is a swarm of processes; several at once on a small machine would measure the machine.
+  test.serial(`fault row: ${name}`, async (t) => {
+    t.timeout(timeoutMs);
+    t.log(`seed ${seed}`);
+    const dir = join(tmpdir(), `slurpie-faults-test-${process.pid}`, name);
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const r = await run({
+      short: true, seed, dir,
+      track: (child) => t.teardown(() => killChild(child, 'SIGKILL')),
+    });
+    t.log(`${r.fault}: ${r.observed}`);
+    if (r.skipped) {
+      t.log(r.observed);
+      t.pass();
+      return;
+    }
+    t.is(r.bytesLost, 0, 'bytes lost');
+    t.true(r.pass, `${r.fault}: expected ${r.expected}; observed ${r.observed}`);
+  });
+}
+
+row('fuzzed frames at a live peer', fuzzFrames, 60_000);
+row('topology server restarted mid-swarm', topologyRestart, 60_000);
+row('churn: 30% of peers killed', churn, 60_000);
+row('slow-loris peer', slowLoris, 120_000); // 15 s request time-outs, a few rounds of them
+row('UPDATE flood', updateFlood, 60_000);
+row('topology server: garbage and a burst', topologyGarbage, 60_000);
+row('disk full', diskFull, 60_000);
