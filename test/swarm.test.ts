@@ -12,7 +12,7 @@ import { probeSource } from '../peer/node/source-client.ts';
 import { swarmIdFor } from '../peer/node/swarm-id.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { scratch, slurpie } from './fixtures/cli-run.ts';
-import { startLyingPeer } from './fixtures/lying-peer.ts';
+import { startFakePeer } from '../experiments/faults/fake-peer.ts';
 
 const seed = seedFrom(process.env, 11);
 const MiB = 1024 * 1024;
@@ -49,9 +49,9 @@ test('a lying peer: its bad blocks are caught at verification, replaced from the
   const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
   t.teardown(() => topology.close());
   const info = await probeSource(source.url);
-  const liar = await startLyingPeer({
+  const liar = await startFakePeer({
     topology: topology.url, swarmId: swarmIdFor(info.url, data.length, info.validator), data, blockSize,
-    corrupt: (i) => i % 3 === 0,
+    behavior: { kind: 'liar', corrupt: (i) => i % 3 === 0 },
   });
   t.teardown(() => liar.close());
   const dir = await scratch(t);
@@ -59,7 +59,7 @@ test('a lying peer: its bad blocks are caught at verification, replaced from the
   const peer = slurpie(t, ['get', source.url, '-o', out, '--topology', topology.url, '--sha256', sha(data), '--block-size', '64KiB', '--no-progress', '--stats-json', join(dir, 's.json')]);
   const { code } = await peer.exited;
   t.is(code, 0, peer.stderr());
-  t.true(liar.served() > 0, 'the liar was asked for blocks');
+  t.true(liar.requests() > 0, 'the liar was asked for blocks');
   t.is(sha(await readFile(out)), sha(data));
   t.regex(peer.stderr(), /banned peer|lying/);
 });
