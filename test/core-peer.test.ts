@@ -1,6 +1,7 @@
 // PeerCore driven by scripted events: mesh, handshake, flooding, block choice, the source.
 import test from 'ava';
 import { HELLO_NEIGHBOR } from '../peer/core/messages.ts';
+import { isDialableHost } from '../peer/core/address.ts';
 import { ofType, peerId, requests, Script, sent } from './fixtures/scripted-core.ts';
 
 const SIZE = 10 * 1024 - 100; // 10 blocks of 1 KiB, the last one short
@@ -316,4 +317,16 @@ test('a peer dropped for slowness is not dialled again during its penalty', (t) 
     ofType(s.feed({ type: 'peers', peers: [{ id: peerId(1), host: '127.0.0.1', port: 9001 }] }, at), 'connect').some((c) => c.peerId === peerId(1));
   t.false(redial(7000), 'avoided during the penalty');
   t.true(redial(70_000), 'dialled again once it is over');
+});
+
+test('addresses that are not a hostname or an IP literal are never dialled', (t) => {
+  for (const good of ['127.0.0.1', 'peer-3.example.org', '::1', 'fe80::1']) t.true(isDialableHost(good), good);
+  for (const bad of ['127B0.0.1:80', 'a b', 'x/y', 'user@host', '', '-a.b', 'a..b', '[::1]x']) t.false(isDialableHost(bad), bad);
+  const s = new Script(SIZE);
+  s.link(1, 1, []);
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(5, [0], { host: 'evil/../x', hops: 1 }), s.entry(6, [0], { hops: 1 })] });
+  const dials = ofType(s.tick(1000), 'connect').map((c) => c.peerId);
+  t.false(dials.includes(peerId(5)));
+  s.feed({ type: 'opened', conn: 9, outbound: false });
+  t.is(ofType(s.msg(9, s.hello(9, HELLO_NEIGHBOR, { host: 'no such host!' })), 'close').length, 1);
 });

@@ -69,7 +69,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     return {
       ...row,
       observed: `${sent} frames on ${batch} connections in ${fuzzSeconds.toFixed(1)} s; ${closedByPeer}/${malformedConns} with a bad frame closed by the peer; ` +
-        `victim ${aliveAfterFuzz ? 'alive' : 'DIED'}, peak RSS ${(rss / MiB).toFixed(0)} MiB, verified ${victimOk}, exit ${victimCode}; ` +
+        `victim ${aliveAfterFuzz ? 'alive' : `DIED (${lastLine(victim.child.stderr())})`}, peak RSS ${(rss / MiB).toFixed(0)} MiB, verified ${victimOk}, exit ${victimCode}; ` +
         `victim uploaded ${(uploaded / MiB).toFixed(1)} MiB; other peer exit ${witnessCode}, verified ${witnessOk}, ${(fromPeers / MiB).toFixed(1)} MiB from peers`,
       bytesLost: 0,
       pass,
@@ -158,3 +158,6 @@ function frameArbitrary(swarmId: string, size: number, maxFrameBytes: number): f
   );
 }
 
+function lastLine(text: string): string {
+  return text.trim().split('\n').slice(-25).join(' / ').slice(0, 3000);
+}

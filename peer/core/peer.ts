@@ -5,6 +5,7 @@ import BitField from 'bitfield';
 import { BandwidthController, type BandwidthState } from '../../estimation/bandwidth.ts';
 import { GroupSizeEstimator } from '../../estimation/group-size.ts';
 import { pick, shuffle, type Rng } from '../../estimation/random.ts';
+import { isDialable } from './address.ts';
 import { bitfieldBytes, countAndNot, countBits, hasBit, maskTail } from './bits.ts';
 import type { ConnId, PeerAction, PeerAddress, PeerEvent } from './events.ts';
 import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Hello, type Message, type PeerId, type UpdateEntry } from './messages.ts';
@@ -172,7 +173,7 @@ export class PeerCore {
         // Alone (or first): straight to the source. Otherwise give the mesh a round (a few
         // floods) to tell us how many we are before the first draw, so a crowd does not stampede.
         this.sourceOpensAt = Math.min(this.sourceOpensAt, event.peers.length === 0 ? now : now + this.params.roundMs);
-        for (const p of event.peers) if (p.id !== this.id && !this.avoided(p.id)) this.known.set(p.id, p);
+        for (const p of event.peers) if (p.id !== this.id && !this.avoided(p.id) && isDialable(p)) this.known.set(p.id, p);
         this.maintainNeighbors(now);
         break;
       case 'opened':
@@ -419,7 +420,9 @@ export class PeerCore {
               ? 'connected to self'
               : this.avoided(hello.peerId)
                 ? 'banned'
-                : null;
+                : !isDialable(hello)
+                  ? `address ${hello.host}:${hello.port} cannot be dialled`
+                  : null;
     if (mismatch) {
       this.dropConn(conn.id, `HELLO refused: ${mismatch}`, false);
       return;
@@ -514,7 +517,7 @@ export class PeerCore {
         this.dropConn(conn.id, `protocol error: bitfield of ${entry.bits.length} bytes, expected ${bytes}`, true);
         return;
       }
-      if (entry.originId === this.id || this.banned.has(entry.originId)) continue;
+      if (entry.originId === this.id || this.banned.has(entry.originId) || !isDialable(entry)) continue;
       if (entry.hops >= this.params.maxHops) continue;
       if (this.seen.size < this.params.maxOriginsTracked) this.seen.add(entry.originId);
       const result = this.cache.merge({ ...entry, bits: maskTail(entry.bits, this.blocks) }, conn.id, now, pinned);

@@ -57,14 +57,22 @@ export class Transport {
   connect(peerId: PeerId, host: string, port: number): void {
     const handlers = this.handlers;
     if (!handlers) return;
-    const ws = new WebSocket(`ws://${host.includes(':') ? `[${host}]` : host}:${port}/`, {
-      maxPayload: this.limits.maxFrameBytes,
-      perMessageDeflate: false,
-      handshakeTimeout: CONNECT_TIMEOUT_MS,
-      // Masking guards browser-facing proxies, not peers; an all-zero mask makes ws skip
-      // the XOR over every byte on both ends (it was ~10% of a peer's CPU).
-      generateMask: (mask: Buffer) => mask.fill(0),
-    });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(`ws://${host.includes(':') ? `[${host}]` : host}:${port}/`, {
+        maxPayload: this.limits.maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: CONNECT_TIMEOUT_MS,
+        // Masking guards browser-facing proxies, not peers; an all-zero mask makes ws skip
+        // the XOR over every byte on both ends (it was ~10% of a peer's CPU).
+        generateMask: (mask: Buffer) => mask.fill(0),
+      });
+    } catch (err) {
+      // An address a peer gave us that is not even a URL: report it like any failed dial,
+      // but not from inside the core's own dispatch.
+      queueMicrotask(() => handlers.connectFailed(peerId, (err as Error).message));
+      return;
+    }
     let opened = false;
     ws.once('open', () => {
       opened = true;
@@ -100,7 +108,11 @@ export class Transport {
     const ws = this.sockets.get(conn);
     if (!ws) return;
     this.sockets.delete(conn);
-    ws.close(1000, Buffer.from(reason).subarray(0, 120).toString());
+    try {
+      ws.close(1000, Buffer.from(reason).subarray(0, 120).toString());
+    } catch {
+      ws.terminate();
+    }
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => ws.terminate(), 2000).unref();
   }
