@@ -686,13 +686,14 @@ export class PeerCore {
     if (this.haveCount + this.pendingCount('storing') >= this.blocks) return;
     const tree = this.cache.tree;
     // Last-block rule: when for two rounds no one in our view has anything we still need
-    // (the holders left), the lottery is pointless: go to the source.
+    // (the holders left), only the peers still downloading compete with us for the source:
+    // draw against them, not against an n that counts peers who are done.
     const starved = countAndNot(tree.root(), this.taken) === 0;
     if (!starved) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
-    const forced = now - this.starvedSince >= 2 * this.params.roundMs;
+    const starving = now - this.starvedSince >= 2 * this.params.roundMs;
     const run = this.source.maybeStart(now, {
-      n: forced ? 1 : this.groupSize(now),
+      n: starving ? 1 + this.incompleteOrigins() : this.groupSize(now),
       blocks: this.blocks,
       wanted: (i) => !hasBit(this.taken, i),
       preferred: (i) => !tree.anyHas(i),
@@ -704,6 +705,12 @@ export class PeerCore {
     }
     this.dirty = true;
     this.out.push({ type: 'fetchSource', first: run.first, count: run.count });
+  }
+
+  private incompleteOrigins(): number {
+    let n = 0;
+    for (const o of this.cache.values()) if (countBits(o.bits) < this.blocks) n++;
+    return n;
   }
 
   private pendingCount(owner: Owner): number {
