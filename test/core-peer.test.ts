@@ -154,7 +154,8 @@ test('the source run prefers blocks no one in the view has (last-block rule)', (
 });
 
 test('with n known peers the source is visited in about k/n of the rounds', (t) => {
-  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40 });
+  // Every run is failed at once to end it; the core must not give up on the source for that.
+  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40, maxSourceFailures: 1e9 });
   // 29 origins known through a neighbor -> n = 30, so p = 0.1.
   s.feed({ type: 'opened', conn: 1, outbound: false });
   s.msg(1, s.hello(1));
@@ -231,7 +232,7 @@ test('blocks streaming from the source are advertised; requests for them wait an
 });
 
 test('last-block rule: a starved peer draws against the peers still downloading in its view, not against n', (t) => {
-  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40 });
+  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40, maxSourceFailures: 1e9 });
   s.feed({ type: 'opened', conn: 1, outbound: false });
   s.msg(1, s.hello(1));
   // Five origins far away with a huge degree: the diameter estimate says n is enormous, so

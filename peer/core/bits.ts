@@ -9,6 +9,14 @@ export function hasBit(bits: Uint8Array, index: number): boolean {
   return ((bits[index >> 3] ?? 0) & (0x80 >> (index & 7))) !== 0;
 }
 
+export function setBit(bits: Uint8Array, index: number): void {
+  bits[index >> 3] = (bits[index >> 3] ?? 0) | (0x80 >> (index & 7));
+}
+
+export function clearBit(bits: Uint8Array, index: number): void {
+  bits[index >> 3] = (bits[index >> 3] ?? 0) & ~(0x80 >> (index & 7));
+}
+
 /** A copy of `bits` with every bit at or past `blocks` cleared (peers may send junk there). */
 export function maskTail(bits: Uint8Array, blocks: number): Uint8Array {
   const out = bits.slice();

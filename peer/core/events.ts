@@ -1,6 +1,8 @@
 // What the world tells the core (events) and what the core asks of the world (actions).
 // Drivers (peer/node, the simulator, tests) translate these to sockets, HTTP and files.
+// What a driver must answer to each action is the driver contract in peer.ts.
 import type { Message, PeerId } from './messages.ts';
+import type { CloseCode } from './violations.ts';
 
 /** A transport connection, numbered by the driver. */
 export type ConnId = number;
@@ -17,22 +19,24 @@ export type PeerEvent =
   | { type: 'opened'; conn: ConnId; outbound: boolean; peerId?: PeerId } // outbound: the id we dialled
   | { type: 'connectFailed'; peerId: PeerId; reason: string }
   | { type: 'message'; conn: ConnId; msg: Message }
-  | { type: 'malformed'; conn: ConnId; reason: string } // a frame peer/wire refused
+  | { type: 'malformed'; conn: ConnId; code: string; detail: string } // a frame peer/wire refused
   | { type: 'closed'; conn: ConnId; reason: string }
   | { type: 'served'; conn: ConnId; index: number; bytes: number } // a BLOCK we served went out
+  | { type: 'serveFailed'; conn: ConnId; index: number; reason: string } // the block could not be read
   | { type: 'sourceBlock'; index: number; data: Uint8Array }
-  | { type: 'sourceEnd'; ok: boolean; reason?: string }
+  | { type: 'sourceEnd'; ok: boolean; reason?: string; fatal?: boolean } // fatal: retrying cannot help (the file changed)
   | { type: 'stored'; index: number } // a block is written to storage
-  | { type: 'ban'; peerId: PeerId; reason: string } // e.g. it sent bytes that failed verification
+  | { type: 'ban'; peerId: PeerId; reason: string } // it sent bytes that failed verification
   | { type: 'leave'; reason: string }; // finished (and verified) or shutting down
 
 export type PeerAction =
   | { type: 'connect'; peerId: PeerId; host: string; port: number }
   | { type: 'send'; conn: ConnId; msg: Message }
-  | { type: 'close'; conn: ConnId; reason: string }
+  | { type: 'close'; conn: ConnId; code: CloseCode; reason: string }
   | { type: 'serve'; conn: ConnId; index: number } // read the block and send it as BLOCK
   | { type: 'store'; index: number; data: Uint8Array; from: PeerId | 'source' }
   | { type: 'fetchSource'; first: number; count: number } // one Range GET of a run of blocks
   | { type: 'needPeers' } // register again with the topology server for fresh peers
   | { type: 'complete' } // every block is stored: verify, then send 'leave'
+  | { type: 'abort'; code: 'SOURCE_FAILED'; reason: string } // the download cannot go on: stop and report
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; msg: string };

@@ -23,6 +23,7 @@ export interface PeerParams {
   maxConnections: number; // all connections, in and out
   maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
   maxSourceRun: number; // blocks in one Range GET
+  maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
   endgameAfterMs: number; // in the endgame, a request outstanding this long is also asked of another holder
   updateEntryRate: number; // UPDATE entries/s one connection may send (honest: <= 10 (U+1)); more is a flood
@@ -52,6 +53,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxConnections: 48,
   maxNeighbors: 12,
   maxSourceRun: 64,
+  maxSourceFailures: 5,
   needPeersEveryMs: 5000,
   endgameAfterMs: 2000,
   updateEntryRate: 1000,

@@ -1,11 +1,165 @@
-// Block choice (PROTOCOL.md §6): among the blocks a peer has and we neither have nor
-// have asked for, a uniformly random one (the paper's rule).
-import { randomInt, type Rng } from '../../estimation/random.ts';
-import { countAndNot, nthAndNot } from './bits.ts';
+// The block scheduler (PROTOCOL.md §6): which block to ask of whom, and what happens to a
+// request afterwards (answer, REJECT, timeout, endgame).
+//
+// - Block choice: among the blocks a peer has and we have not taken (blocks.ts), a uniformly
+//   random one (the paper's rule).
+// - Data connections: up to `dataConnections` peers at once (the bandwidth controller sets
+//   it), `pipeline` requests outstanding on each; peers we already download from keep their
+//   place, idle ones fill the rest at random. Too few holders connected: dial one.
+// - A request unanswered for `requestTimeoutMs` goes back to the pool and is a strike; a
+//   peer with strikes gets one request at a time (probation); `maxStrikes` drops it for a
+//   while (reputation.ts). REJECT busy: no requests to it for a round. REJECT missing: we
+//   believe it, clear the bit, and count a strike.
+// - Endgame: when nothing is left to ask for, a request outstanding for `endgameAfterMs` is
+//   asked once more of another idle holder; the first copy to arrive wins.
+import type { BandwidthController } from '../../estimation/bandwidth.ts';
+import { pick, randomInt, shuffle, type Rng } from '../../estimation/random.ts';
+import type { BlockTable } from './blocks.ts';
+import { countAndNot, hasBit, nthAndNot } from './bits.ts';
+import { isOpen, type Conn } from './connection.ts';
+import type { PeerId, RejectReason } from './messages.ts';
+import type { Mesh } from './mesh.ts';
+import type { OriginCache } from './origin-cache.ts';
+import type { Outbox } from './outbox.ts';
+import type { PeerParams } from './params.ts';
+import type { Reputation } from './reputation.ts';
+import type { CloseCode, Violation } from './violations.ts';
 
 /** A random block set in `remote` and clear in `taken`, or -1 when there is none. */
 export function pickBlock(rng: Rng, remote: ArrayLike<number>, taken: ArrayLike<number>): number {
   const candidates = countAndNot(remote, taken);
   if (candidates === 0) return -1;
   return nthAndNot(remote, taken, randomInt(rng, candidates));
+}
+
+export interface SchedulerDeps {
+  params: PeerParams;
+  rng: Rng;
+  out: Outbox;
+  blocks: BlockTable;
+  cache: OriginCache;
+  mesh: Mesh;
+  reputation: Reputation;
+  bandwidth: BandwidthController;
+  blockLength: (index: number) => number;
+  /** The bytes of a block arrived from a peer: store them. */
+  accept: (now: number, index: number, data: Uint8Array, from: PeerId) => void;
+  /** Drop a connection that wastes our requests, and keep its peer away for a while. */
+  penalize: (now: number, conn: Conn, code: CloseCode, reason: string) => void;
+}
+
+export class Scheduler {
+  maxDataConnections = 0; // most peers downloaded from at once (stats)
+
+  constructor(private readonly d: SchedulerDeps) {}
+
+  /** Keep up to `pipeline` requests on each of up to `dataConnections` peers that have what we miss. */
+  fill(now: number): void {
+    const { params, rng, blocks, cache, mesh, out } = this.d;
+    const target = this.d.bandwidth.dataConnections;
+    const ready = shuffle(rng, [...mesh.conns.values()].filter((c) => isOpen(c) && c.peerId && now >= c.busyUntil));
+    ready.sort((a, b) => Number(b.requests.size > 0) - Number(a.requests.size > 0));
+    let active = 0;
+    for (const conn of ready) {
+      if (active >= target) break;
+      const bits = cache.get(conn.peerId as PeerId)?.bits;
+      // A peer whose request timed out is on probation: one request at a time until it delivers.
+      const pipeline = conn.strikes > 0 ? 1 : params.pipeline;
+      while (bits && conn.requests.size < pipeline) {
+        const index = pickBlock(rng, bits, blocks.taken);
+        if (index < 0) break;
+        blocks.request(index, conn.id);
+        conn.requests.set(index, now + params.requestTimeoutMs);
+        out.send(conn.id, { type: 'REQUEST', index });
+      }
+      if (conn.requests.size > 0) active++;
+    }
+    this.maxDataConnections = Math.max(this.maxDataConnections, active);
+    if (active < target) this.dialHolder(now);
+    this.endgame(now, ready);
+  }
+
+  /** Once a round: requests past their deadline go back to the pool, each a strike. */
+  expireRequests(now: number): void {
+    const { blocks, reputation } = this.d;
+    for (const conn of this.d.mesh.conns.values()) {
+      for (const [index, deadline] of conn.requests) {
+        if (deadline > now) continue;
+        conn.requests.delete(index);
+        blocks.release(index, conn.id);
+        conn.strikes++;
+      }
+      if (reputation.outOfStrikes(conn)) this.d.penalize(now, conn, 'TOO_SLOW', 'too slow: requests timed out');
+    }
+  }
+
+  /** A BLOCK from `conn`. Returns a violation when it must be banned. */
+  onBlock(now: number, conn: Conn, index: number, data: Uint8Array): Violation | null {
+    const { blocks } = this.d;
+    if (index >= blocks.count) return { code: 'INDEX_RANGE', detail: `block ${index} out of range` };
+    const expected = this.d.blockLength(index);
+    if (data.length !== expected) return { code: 'BLOCK_LENGTH', detail: `sent block ${index} with ${data.length} bytes, expected ${expected}` };
+    if (conn.requests.size > 0 && conn.requests.delete(index)) this.d.reputation.delivered(conn);
+    const state = blocks.state(index);
+    if (state === 'have' || state === 'storing' || state === 'fromSource') return null;
+    // Asked of another peer too (endgame), or a late answer after a timeout: first one wins.
+    const owner = blocks.owner(index);
+    if (state === 'requested' && owner !== conn.id) this.d.mesh.get(owner as number)?.requests.delete(index);
+    blocks.storing(index, conn.id);
+    this.d.accept(now, index, data, conn.peerId as PeerId);
+    return null;
+  }
+
+  onReject(now: number, conn: Conn, index: number, reason: RejectReason): void {
+    if (!conn.requests.delete(index)) return;
+    this.d.blocks.release(index, conn.id);
+    if (reason === 'busy') {
+      conn.busyUntil = now + this.d.params.roundMs;
+      return;
+    }
+    // It advertised a block it does not have: believe the REJECT, count it against it.
+    if (conn.peerId) this.d.cache.clearBit(conn.peerId, index);
+    if (this.d.reputation.strike(conn)) this.d.penalize(now, conn, 'FALSE_CLAIMS', 'advertises blocks it does not have');
+  }
+
+  /** A connection went away: what we asked of it goes back to the pool. */
+  onDown(conn: Conn): void {
+    for (const index of conn.requests.keys()) this.d.blocks.release(index, conn.id);
+  }
+
+  // Endgame: nothing is left to ask for, only answers to wait for. A block awaited for
+  // `endgameAfterMs` from one peer is asked once more of another idle holder, so a slow or
+  // silent peer cannot hold the last blocks hostage; the first copy to arrive is kept.
+  private endgame(now: number, ready: Conn[]): void {
+    const { params, blocks, cache, mesh, out } = this.d;
+    if (countAndNot(cache.tree.root(), blocks.taken) > 0) return;
+    const askedBefore = now - params.endgameAfterMs + params.requestTimeoutMs; // as a deadline
+    for (const conn of ready) {
+      if (conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;
+      const bits = cache.get(conn.peerId as PeerId)?.bits;
+      if (!bits) continue;
+      for (const [index, owner] of blocks.inFlight()) {
+        if (blocks.state(index) !== 'requested' || owner === conn.id || blocks.askedTwice(index) || !hasBit(bits, index)) continue;
+        const deadline = mesh.get(owner as number)?.requests.get(index);
+        if (deadline === undefined || deadline > askedBefore) continue;
+        blocks.markAskedTwice(index);
+        conn.requests.set(index, now + params.requestTimeoutMs);
+        out.send(conn.id, { type: 'REQUEST', index });
+        break;
+      }
+    }
+  }
+
+  // Open a data connection to someone in our view that has a block we still need.
+  private dialHolder(now: number): void {
+    const { rng, blocks, cache, mesh, reputation } = this.d;
+    if (mesh.dialing.size >= 2 || !mesh.hasRoom()) return;
+    const index = pickBlock(rng, cache.tree.root(), blocks.taken);
+    if (index < 0) return;
+    const busy = mesh.connectedIds();
+    const holders = cache.holders(index).filter((id) => !busy.has(id) && !mesh.dialing.has(id) && !reputation.avoided(id, now));
+    const id = pick(rng, holders);
+    const origin = id === undefined ? undefined : cache.get(id);
+    if (origin) mesh.dial({ id: origin.id, host: origin.host, port: origin.port }, false);
+  }
 }

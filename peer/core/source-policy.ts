@@ -1,7 +1,19 @@
 // When to go to the source and what to ask it for (PROTOCOL.md §6).
-// Each round a peer that still misses blocks draws: with probability min(1, k/n) it wins
-// a lease of one round, during which it keeps one Range GET busy, run after run, on
-// blocks no one in its view has (the last-block rule), else on any block it misses.
+//
+// - Opening: alone (the topology server named no one), at once; otherwise after one round,
+//   so the mesh can tell us how many we are before a crowd stampedes the source.
+// - The draw: each round a peer that still misses blocks draws; with probability min(1, k/n)
+//   it wins a lease of one round, during which it keeps one Range GET busy, run after run.
+//   k/n keeps about k GETs *starting* per round; when GETs last longer than a round (a
+//   crowded source), n is scaled up so that about k are *running* at once.
+// - What to fetch: a run of blocks no one in our view has (which also solves the last-block
+//   problem), else of any block we miss; runs start at one block and grow at most twofold,
+//   sized to keep the connection busy for the rest of the lease at the rate seen.
+// - Last-block rule: when for two rounds no one in our view has anything we still need,
+//   only the peers still downloading compete with us for the source: draw against them.
+// - Failures: a GET that fails gives its blocks back and waits for the next round; after
+//   `maxFailures` failures in a row, or one the driver calls fatal (the file changed), the
+//   peer gives up (PeerCore emits `abort`).
 import { chooseSourceRun, drawSourceRound } from '../../estimation/backoff.ts';
 import type { Rng } from '../../estimation/random.ts';
 
@@ -10,51 +22,75 @@ export interface SourceRun {
   count: number;
 }
 
-export interface SourceChoice {
-  n: number; // group-size estimate
+export interface SourceView {
   blocks: number;
+  /** No one in our view has any block we have not taken. */
+  starved: boolean;
+  /** The group-size estimate (n for k/n). */
+  groupSize: () => number;
+  /** Peers in our view still downloading, plus us (n when starving). */
+  stillDownloading: () => number;
   wanted: (i: number) => boolean; // missing and not already asked for
   preferred: (i: number) => boolean; // no one in our view has it
 }
 
+export interface SourceOptions {
+  k: number;
+  backoff: boolean;
+  roundMs: number;
+  blockSize: number;
+  maxRun: number;
+  maxFailures: number;
+}
+
 export class SourcePolicy {
   private run: (SourceRun & { pending: Set<number>; startedAt: number; bytes: number }) | null = null;
+  private opensAt: number;
   private leaseUntil = -Infinity;
   private nextDrawAt = -Infinity;
+  private starvedSince = Infinity;
   private rate = 0; // bytes/s seen on our recent runs (EWMA); 0 = unknown
   private lastRunMs = 0; // how long our last run held the source
   private lastRunCount = 0; // blocks in our last run: the next may be at most twice as long
+  private failures = 0; // in a row
   roundsWon = 0;
   requests = 0;
 
   constructor(
     private readonly rng: Rng,
-    private readonly opts: { k: number; backoff: boolean; roundMs: number; blockSize: number; maxRun: number },
-  ) {}
-
-  get busy(): boolean {
-    return this.run !== null;
+    private readonly opts: SourceOptions,
+    now: number,
+  ) {
+    this.opensAt = now + opts.roundMs;
   }
 
-  /** When the next draw is due, if idle. */
-  get nextDeadline(): number {
-    return this.run ? Infinity : this.nextDrawAt;
+  /** The topology server answered: alone, open at once; else after one round. */
+  onPeers(now: number, alone: boolean): void {
+    this.opensAt = Math.min(this.opensAt, alone ? now : now + this.opts.roundMs);
   }
 
-  /** Called whenever something may have changed; starts a run when the policy says so. */
-  maybeStart(now: number, choice: SourceChoice): SourceRun | null {
+  /** When the policy next wants a tick, if we still need blocks from it. */
+  deadline(): number {
+    return this.run ? Infinity : Math.max(this.opensAt, this.nextDrawAt);
+  }
+
+  /** Called after every event; returns a run to fetch when the policy says so. */
+  decide(now: number, view: SourceView): SourceRun | null {
+    if (now < this.opensAt) return null;
+    if (!view.starved) this.starvedSince = Infinity;
+    else if (this.starvedSince === Infinity) this.starvedSince = now;
     if (this.run) return null;
     if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
-      // k/n keeps about k GETs *starting* per round; when GETs last longer than a round
-      // (a crowded source), scale down so that about k are *running* at once.
+      const starving = now - this.starvedSince >= 2 * this.opts.roundMs;
+      const n = starving ? view.stillDownloading() : view.groupSize();
       const stretch = Math.max(1, this.lastRunMs / this.opts.roundMs);
-      if (!drawSourceRound(this.rng, this.opts.k, choice.n * stretch, this.opts.backoff)) return null;
+      if (!drawSourceRound(this.rng, this.opts.k, n * stretch, this.opts.backoff)) return null;
       this.roundsWon++;
       this.leaseUntil = now + this.opts.roundMs;
     }
-    const run = chooseSourceRun(this.rng, choice.blocks, choice.wanted, choice.preferred, this.runLength(now));
+    const run = chooseSourceRun(this.rng, view.blocks, view.wanted, view.preferred, this.runLength(now));
     if (!run) {
       this.leaseUntil = -Infinity;
       return null;
@@ -74,19 +110,27 @@ export class SourcePolicy {
     return true;
   }
 
-  /** The run ended (fully or not); returns the blocks that did not arrive. */
-  end(now: number, ok: boolean): number[] {
+  /**
+   * The run ended (fully or not). Returns the blocks that did not arrive, and whether to give
+   * up: a fatal failure, or `maxFailures` in a row.
+   */
+  end(now: number, ok: boolean, fatal = false): { missed: number[]; giveUp: boolean } {
     const run = this.run;
-    if (!run) return [];
+    if (!run) return { missed: [], giveUp: false };
     this.run = null;
     const seconds = (now - run.startedAt) / 1000;
     this.lastRunMs = now - run.startedAt;
-    if (ok && run.bytes > 0 && seconds > 0) {
-      const observed = run.bytes / seconds;
-      this.rate = this.rate === 0 ? observed : 0.5 * this.rate + 0.5 * observed;
+    if (ok) {
+      this.failures = 0;
+      if (run.bytes > 0 && seconds > 0) {
+        const observed = run.bytes / seconds;
+        this.rate = this.rate === 0 ? observed : 0.5 * this.rate + 0.5 * observed;
+      }
+    } else {
+      this.failures++;
+      this.leaseUntil = -Infinity; // a failing source waits for the next round
     }
-    if (!ok) this.leaseUntil = -Infinity; // a failing source waits for the next round
-    return [...run.pending];
+    return { missed: [...run.pending], giveUp: !ok && (fatal || this.failures >= this.opts.maxFailures) };
   }
 
   // Enough blocks to keep the connection busy for the rest of the lease at the rate seen,

@@ -16,8 +16,6 @@ export interface Membership {
   self: { id: PeerId; host: string; port: number };
 }
 
-const MAX_SOURCE_FAILURES = 5;
-
 export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
 
 export class PeerNode {
@@ -29,7 +27,7 @@ export class PeerNode {
   private completeWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private completed = false;
   private failure: Error | null = null;
-  private sourceFailures = 0; // in a row; a source that keeps failing ends the download
+  private sourceError: Error | null = null; // the last failed GET's error, reported if the core gives up
 
   constructor(
     readonly core: PeerCore,
@@ -43,7 +41,7 @@ export class PeerNode {
         this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
       connectFailed: (peerId, reason) => this.dispatch({ type: 'connectFailed', peerId, reason }),
       message: (conn, msg) => this.dispatch({ type: 'message', conn, msg }),
-      malformed: (conn, reason) => this.dispatch({ type: 'malformed', conn, reason }),
+      malformed: (conn, reason) => this.dispatch({ type: 'malformed', conn, code: 'FRAME', detail: reason }),
       closed: (conn, reason) => this.dispatch({ type: 'closed', conn, reason }),
     });
   }
@@ -156,6 +154,9 @@ export class PeerNode {
         case 'needPeers':
           void this.register();
           break;
+        case 'abort':
+          this.fail(this.sourceError ?? new SlurpieError('SOURCE_HTTP', action.reason));
+          break;
         case 'complete':
           this.completed = true;
           for (const w of this.completeWaiters.splice(0)) w.resolve();
@@ -181,10 +182,7 @@ export class PeerNode {
         if (!err) this.dispatch({ type: 'served', conn, index, bytes: data.length });
       });
     } catch (err) {
-      // Say so at once, so the requester asks elsewhere instead of waiting for its timeout.
-      this.log('warn', `could not serve block ${index}: ${(err as Error).message}`);
-      this.transport?.send(conn, { type: 'REJECT', index, reason: 'busy' });
-      this.dispatch({ type: 'served', conn, index, bytes: 0 });
+      this.dispatch({ type: 'serveFailed', conn, index, reason: (err as Error).message });
     }
   }
 
@@ -202,17 +200,13 @@ export class PeerNode {
       await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
         this.dispatch({ type: 'sourceBlock', index, data });
       }, { signal: this.sourceAbort.signal });
-      this.sourceFailures = 0;
       this.dispatch({ type: 'sourceEnd', ok: true });
     } catch (err) {
       if (this.stopped) return;
-      // A changed file is fatal at once (never mix versions); other failures get a few rounds.
-      if ((isSlurpieError(err) && err.code === 'SOURCE_CHANGED') || ++this.sourceFailures >= MAX_SOURCE_FAILURES) {
-        this.fail(err as Error);
-        return;
-      }
-      this.log('warn', `source: ${(err as Error).message}`);
-      this.dispatch({ type: 'sourceEnd', ok: false, reason: (err as Error).message });
+      // A changed file is fatal (never mix versions); how many other failures to bear is the core's call.
+      this.sourceError = err as Error;
+      const fatal = isSlurpieError(err) && err.code === 'SOURCE_CHANGED';
+      this.dispatch({ type: 'sourceEnd', ok: false, reason: (err as Error).message, fatal });
     }
   }
 }

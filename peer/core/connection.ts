@@ -1,0 +1,78 @@
+// One connection's lifecycle, as a table and one transition function that checks the old state.
+//
+//   (dialling: a `connect` action is out; the mesh keeps it by peer id until `opened`)
+//   outbound:  opened ──► helloSent ──HELLO──► open | neighbor ──► closed
+//   inbound:   opened ──► awaitingHello ──HELLO (we answer with ours)──► open | neighbor ──► closed
+//
+// `neighbor` is a mesh link (both sides agreed in HELLO): it carries flooded UPDATEs.
+// `open` is a data-only link: it carries requests, blocks and the two ends' own entries.
+// A connection we close is gone at once (the driver's later `closed` finds nothing).
+import type { ConnId } from './events.ts';
+import type { Hello, PeerId } from './messages.ts';
+
+export type ConnState = 'helloSent' | 'awaitingHello' | 'open' | 'neighbor' | 'closed';
+
+export const CONN_TRANSITIONS: Readonly<Record<ConnState, readonly ConnState[]>> = {
+  helloSent: ['open', 'neighbor', 'closed'],
+  awaitingHello: ['open', 'neighbor', 'closed'],
+  open: ['closed'],
+  neighbor: ['closed'],
+  closed: [],
+};
+
+export class ConnStateError extends Error {
+  constructor(conn: ConnId, from: ConnState, to: ConnState) {
+    super(`connection ${conn}: no transition from ${from} to ${to}`);
+    this.name = 'ConnStateError';
+  }
+}
+
+export interface Conn {
+  readonly id: ConnId;
+  readonly outbound: boolean;
+  state: ConnState;
+  peerId: PeerId | null; // known once HELLO arrives (outbound: the id we dialled until then)
+  hello: Hello | null;
+  wantNeighbor: boolean; // we dialled it as a mesh neighbor
+  requests: Map<number, number>; // block -> deadline: what we asked of it
+  serving: number; // its requests we are serving or holding
+  strikes: number; // failures since it last delivered (see reputation.ts)
+  busyUntil: number; // it said busy: no requests to it before this
+  ownSeqSent: number; // our own entry's seq last sent here
+  sent: Map<PeerId, number>; // origin -> version last forwarded here
+  entryTokens: number; // UPDATE entries it may still send (token bucket: floods get it banned)
+  tokensAt: number;
+}
+
+export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wantNeighbor: boolean, now: number, entryTokens: number): Conn {
+  return {
+    id,
+    outbound,
+    state: outbound ? 'helloSent' : 'awaitingHello',
+    peerId,
+    hello: null,
+    wantNeighbor,
+    requests: new Map(),
+    serving: 0,
+    strikes: 0,
+    busyUntil: 0,
+    ownSeqSent: -1,
+    sent: new Map(),
+    entryTokens,
+    tokensAt: now,
+  };
+}
+
+export function moveConn(conn: Conn, to: ConnState): void {
+  if (!CONN_TRANSITIONS[conn.state].includes(to)) throw new ConnStateError(conn.id, conn.state, to);
+  conn.state = to;
+}
+
+/** The handshake is done: it may carry requests, blocks and updates. */
+export function isOpen(conn: Conn): boolean {
+  return conn.state === 'open' || conn.state === 'neighbor';
+}
+
+export function isNeighbor(conn: Conn): boolean {
+  return conn.state === 'neighbor';
+}

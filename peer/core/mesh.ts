@@ -1,0 +1,236 @@
+// The mesh (PROTOCOL.md §5): whom we know, whom we dial, the handshake, and the η
+// outbound neighbor links we keep, mixing them by rewiring. Connections live here;
+// what flows over them (updates, requests, blocks) is flood.ts, scheduler.ts and serving.ts.
+//
+// One connection per pair: when both sides dial at once, the connection opened by the
+// smaller id survives. At most `maxConnections` connections in and out; a connection
+// over the cap is told BYE and closed. Inbound neighbor links beyond `maxNeighbors` are
+// accepted as data-only links.
+import { pick, shuffle, type Rng } from '../../estimation/random.ts';
+import { isDialable } from './address.ts';
+import { isNeighbor, isOpen, moveConn, newConn, type Conn } from './connection.ts';
+import type { ConnId, PeerAddress } from './events.ts';
+import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Hello, type PeerId } from './messages.ts';
+import type { Outbox } from './outbox.ts';
+import type { PeerParams } from './params.ts';
+import type { Reputation } from './reputation.ts';
+import type { CloseCode } from './violations.ts';
+
+export interface Self {
+  id: PeerId;
+  swarmId: string;
+  host: string; // where we accept connections (sent in HELLO and in our update entry)
+  port: number;
+  size: number;
+}
+
+export interface MeshDeps {
+  self: Self;
+  params: PeerParams;
+  rng: Rng;
+  out: Outbox;
+  reputation: Reputation;
+  /** Origins we have heard of through updates: more peers to dial. */
+  origins: () => Iterable<PeerAddress>;
+  /** A connection went away: whatever it owed us goes back to the pool. */
+  onDown: (conn: Conn) => void;
+}
+
+export class Mesh {
+  readonly conns = new Map<ConnId, Conn>();
+  readonly dialing = new Map<PeerId, { neighbor: boolean }>();
+  readonly known = new Map<PeerId, PeerAddress>(); // from the topology server and HELLOs
+  private lastNeedPeers = -Infinity;
+
+  constructor(private readonly d: MeshDeps) {}
+
+  get(id: ConnId): Conn | undefined {
+    return this.conns.get(id);
+  }
+
+  neighborCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (isNeighbor(c)) n++;
+    return n;
+  }
+
+  /** Peers we are connected to or handshaking with (the cache never evicts these). */
+  connectedIds(): Set<PeerId> {
+    const ids = new Set<PeerId>();
+    for (const c of this.conns.values()) if (c.peerId) ids.add(c.peerId);
+    return ids;
+  }
+
+  /** Room for one more connection, dials included. */
+  hasRoom(): boolean {
+    return this.conns.size + this.dialing.size < this.d.params.maxConnections;
+  }
+
+  /** An answer from the topology server. */
+  learn(peers: PeerAddress[], now: number): void {
+    for (const p of peers) {
+      if (p.id !== this.d.self.id && !this.d.reputation.avoided(p.id, now) && isDialable(p)) this.known.set(p.id, p);
+    }
+  }
+
+  forget(id: PeerId): void {
+    this.known.delete(id);
+  }
+
+  dial(p: PeerAddress, neighbor: boolean): void {
+    this.dialing.set(p.id, { neighbor });
+    this.d.out.push({ type: 'connect', peerId: p.id, host: p.host, port: p.port });
+  }
+
+  onConnectFailed(peerId: PeerId): void {
+    this.dialing.delete(peerId);
+  }
+
+  /** Keep η outbound mesh links; ask the topology server again when we know no one to dial. */
+  maintain(now: number, target: number): void {
+    let outboundNeighbors = 0;
+    for (const c of this.conns.values()) if (isNeighbor(c) && c.outbound) outboundNeighbors++;
+    for (const dial of this.dialing.values()) if (dial.neighbor) outboundNeighbors++;
+    let missing = target - outboundNeighbors;
+    if (missing < 0) {
+      // Throttle-back lowered the target: let one idle outbound neighbor go this round.
+      const idle = [...this.conns.values()].find((c) => isNeighbor(c) && c.outbound && c.requests.size === 0);
+      if (idle) this.close(idle.id, 'FEWER_NEIGHBORS', 'fewer neighbors');
+      return;
+    }
+    if (missing === 0) return;
+    const candidates = shuffle(this.d.rng, this.candidates(now));
+    while (missing > 0 && candidates.length > 0 && this.hasRoom()) {
+      this.dial(candidates.pop() as PeerAddress, true);
+      missing--;
+    }
+    if (missing > 0 && now - this.lastNeedPeers >= this.d.params.needPeersEveryMs) {
+      this.lastNeedPeers = now;
+      this.d.out.push({ type: 'needPeers' });
+    }
+  }
+
+  /** Every reconnect period, drop one idle outbound neighbor so the mesh keeps mixing. */
+  rewire(now: number): void {
+    const idle = [...this.conns.values()].filter((c) => isNeighbor(c) && c.outbound && c.requests.size === 0);
+    const victim = pick(this.d.rng, idle);
+    if (victim && this.candidates(now).length > 0) this.close(victim.id, 'REWIRE', 'reconnect');
+  }
+
+  onOpened(now: number, id: ConnId, outbound: boolean, peerId?: PeerId): void {
+    const dial = peerId !== undefined ? this.dialing.get(peerId) : undefined;
+    if (peerId !== undefined) this.dialing.delete(peerId);
+    if (this.conns.size >= this.d.params.maxConnections) {
+      this.d.out.send(id, { type: 'BYE', reason: 'too many connections' });
+      this.d.out.close(id, 'TOO_MANY_CONNECTIONS', 'too many connections');
+      return;
+    }
+    const wantNeighbor = outbound && (dial?.neighbor ?? false);
+    const conn = newConn(id, outbound, outbound ? (peerId ?? null) : null, wantNeighbor, now, 2 * this.d.params.updateEntryRate);
+    this.conns.set(id, conn);
+    // The dialler speaks first; the acceptor answers once it knows what is asked.
+    if (outbound) this.sendHello(conn, wantNeighbor);
+  }
+
+  /**
+   * Their HELLO. Returns true when the connection is now open (the caller sends our own
+   * entry); false when it was refused or lost the duplicate tie-break (and is closed).
+   */
+  handshake(now: number, conn: Conn, hello: Hello, completed: boolean): boolean {
+    const refusal = this.refusal(now, hello);
+    if (refusal) {
+      this.close(conn.id, refusal.code, `HELLO refused: ${refusal.why}`);
+      return false;
+    }
+    // One connection per pair: when both dialled at once, keep the one opened by the smaller id.
+    for (const other of this.conns.values()) {
+      if (other === conn || other.peerId !== hello.peerId || !isOpen(other)) continue;
+      const openerOf = (c: Conn): PeerId => (c.outbound ? this.d.self.id : hello.peerId);
+      const loser = openerOf(conn) < openerOf(other) ? other : conn;
+      this.close(loser.id, 'DUPLICATE', 'duplicate connection');
+      if (loser === conn) return false;
+    }
+    conn.hello = hello;
+    conn.peerId = hello.peerId;
+    this.known.set(hello.peerId, { id: hello.peerId, host: hello.host, port: hello.port });
+    const asked = (hello.flags & HELLO_NEIGHBOR) !== 0;
+    let neighbor: boolean;
+    if (conn.outbound) {
+      neighbor = conn.wantNeighbor && asked;
+    } else {
+      neighbor = asked && this.neighborCount() < this.d.params.maxNeighbors && !completed;
+      this.sendHello(conn, neighbor);
+    }
+    moveConn(conn, neighbor ? 'neighbor' : 'open');
+    return true;
+  }
+
+  /** Closes one connection (we initiate). */
+  close(id: ConnId, code: CloseCode, reason: string): void {
+    if (!this.conns.has(id)) return;
+    this.d.out.close(id, code, reason);
+    this.onClosed(id);
+  }
+
+  /** Closes every connection to `peerId` (a ban). */
+  closePeer(peerId: PeerId, code: CloseCode, reason: string): void {
+    for (const conn of [...this.conns.values()]) if (conn.peerId === peerId) this.close(conn.id, code, reason);
+  }
+
+  /** The connection is gone (either side closed it). */
+  onClosed(id: ConnId): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    this.conns.delete(id);
+    moveConn(conn, 'closed');
+    this.d.onDown(conn);
+  }
+
+  /** BYE to everyone who knows us, then close everything. */
+  leave(reason: string): void {
+    for (const conn of this.conns.values()) {
+      if (isOpen(conn)) this.d.out.send(conn.id, { type: 'BYE', reason });
+      this.d.out.close(conn.id, 'LEAVING', reason);
+    }
+    this.conns.clear();
+  }
+
+  private refusal(now: number, hello: Hello): { code: CloseCode; why: string } | null {
+    const { self, params } = this.d;
+    if (hello.version !== PROTOCOL_VERSION) return { code: 'HELLO_MISMATCH', why: `version ${hello.version}` };
+    if (hello.swarmId !== self.swarmId) return { code: 'HELLO_MISMATCH', why: 'another swarm' };
+    if (hello.size !== self.size || hello.blockSize !== params.blockSize) return { code: 'HELLO_MISMATCH', why: 'another file layout' };
+    if (hello.peerId === self.id) return { code: 'SELF', why: 'connected to self' };
+    if (this.d.reputation.avoided(hello.peerId, now)) return { code: 'AVOIDED', why: 'banned' };
+    if (!isDialable(hello)) return { code: 'UNDIALLABLE', why: `address ${hello.host}:${hello.port} cannot be dialled` };
+    return null;
+  }
+
+  private sendHello(conn: Conn, neighbor: boolean): void {
+    const { self, params } = this.d;
+    this.d.out.send(conn.id, {
+      type: 'HELLO',
+      version: PROTOCOL_VERSION,
+      swarmId: self.swarmId,
+      peerId: self.id,
+      host: self.host,
+      port: self.port,
+      size: self.size,
+      blockSize: params.blockSize,
+      flags: neighbor ? HELLO_NEIGHBOR : 0,
+    });
+  }
+
+  // Peers we could dial: known ones and cached origins, minus ourselves, those we are
+  // connected to or dialling, and those we avoid.
+  private candidates(now: number): PeerAddress[] {
+    const busy = this.connectedIds();
+    const out = new Map<PeerId, PeerAddress>();
+    const add = (p: PeerAddress): void => {
+      if (p.id !== this.d.self.id && !busy.has(p.id) && !this.dialing.has(p.id) && !this.d.reputation.avoided(p.id, now)) out.set(p.id, p);
+    };
+    for (const p of this.known.values()) add(p);
+    for (const o of this.d.origins()) add({ id: o.id, host: o.host, port: o.port });
+    return [...out.values()];
+  }
+}

@@ -1,0 +1,74 @@
+// The source side of the block lifecycle: starting the Range GETs the source policy decides
+// on, taking their blocks (missing -> fromSource, advertised at once), accepting what arrives,
+// and giving back what did not come, telling whoever waited for it.
+import { countAndNot, countBits } from './bits.ts';
+import type { BlockTable } from './blocks.ts';
+import type { Flood } from './flood.ts';
+import type { OriginCache } from './origin-cache.ts';
+import type { Outbox } from './outbox.ts';
+import type { Uploads } from './serving.ts';
+import type { SourcePolicy } from './source-policy.ts';
+
+export interface SourceFetchDeps {
+  policy: SourcePolicy;
+  out: Outbox;
+  blocks: BlockTable;
+  cache: OriginCache;
+  flood: Flood;
+  uploads: Uploads;
+  blockLength: (index: number) => number;
+  groupSize: (now: number) => number;
+  /** Bytes arrived: store them. */
+  accept: (now: number, index: number, data: Uint8Array) => void;
+}
+
+export class SourceFetch {
+  constructor(private readonly d: SourceFetchDeps) {}
+
+  /** After every event while downloading: start a run if the policy says so. */
+  maybeFetch(now: number): void {
+    const { blocks, cache, policy } = this.d;
+    if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
+    const tree = cache.tree;
+    const run = policy.decide(now, {
+      blocks: blocks.count,
+      starved: countAndNot(tree.root(), blocks.taken) === 0,
+      groupSize: () => this.d.groupSize(now),
+      stillDownloading: () => 1 + this.incompleteOrigins(),
+      wanted: (i) => !blocks.isTaken(i),
+      preferred: (i) => !tree.anyHas(i),
+    });
+    if (!run) return;
+    for (let i = run.first; i < run.first + run.count; i++) blocks.fromSource(i);
+    this.d.flood.markDirty();
+    this.d.out.push({ type: 'fetchSource', first: run.first, count: run.count });
+  }
+
+  onBlock(now: number, index: number, data: Uint8Array): void {
+    const { blocks, policy } = this.d;
+    if (!Number.isInteger(index) || index < 0 || index >= blocks.count) return;
+    if (data.length !== this.d.blockLength(index) || !policy.accept(index, data.length)) return;
+    if (blocks.state(index) !== 'fromSource') return;
+    blocks.storing(index, 'source');
+    this.d.accept(now, index, data);
+  }
+
+  /** The run ended; returns true when the policy gives up on the source. */
+  onEnd(now: number, ok: boolean, fatal: boolean, reason: string | undefined): boolean {
+    const { missed, giveUp } = this.d.policy.end(now, ok, fatal);
+    for (const index of missed) {
+      // A block we advertised as coming will not come: whoever waits for it hears so.
+      if (!this.d.blocks.release(index, 'source')) continue;
+      this.d.flood.markDirty();
+      this.d.uploads.uncome(index);
+    }
+    if (!ok && !giveUp) this.d.out.log('warn', `source: ${reason ?? 'the request failed'}`);
+    return giveUp;
+  }
+
+  private incompleteOrigins(): number {
+    let n = 0;
+    for (const o of this.d.cache.values()) if (countBits(o.bits) < this.d.blocks.count) n++;
+    return n;
+  }
+}

@@ -1,0 +1,46 @@
+// The core's timers as data: one table of named deadlines (ms, the driver's clock).
+// nextDeadline() is the minimum over the timers that wake the peer; the driver calls
+// handle(now, { type: 'tick' }) then, and the tick handler runs whatever is due.
+
+export const TIMERS = {
+  /** Send UPDATEs to every connection (the bandwidth controller sets the period). */
+  flood: { wakes: true },
+  /** Once a round: adapt, expire requests and stale origins, keep the neighbor count. */
+  round: { wakes: true },
+  /** Drop one idle neighbor so the mesh keeps mixing; acted on at the next round. */
+  rewire: { wakes: false },
+  /** The next source draw or run (derived from the source policy; Infinity when idle). */
+  source: { wakes: true },
+} as const;
+
+export type TimerName = keyof typeof TIMERS;
+
+const NAMES = Object.keys(TIMERS) as TimerName[];
+
+export class TimerTable {
+  private readonly at: Record<TimerName, number>;
+
+  constructor() {
+    this.at = { flood: Infinity, round: Infinity, rewire: Infinity, source: Infinity };
+  }
+
+  set(name: TimerName, at: number): void {
+    this.at[name] = at;
+  }
+
+  get(name: TimerName): number {
+    return this.at[name];
+  }
+
+  /** Whether `name` is due at `now` (an unset timer never is). */
+  due(name: TimerName, now: number): boolean {
+    return now >= this.at[name];
+  }
+
+  /** The earliest deadline of the timers that wake the peer; Infinity if none is set. */
+  next(): number {
+    let min = Infinity;
+    for (const name of NAMES) if (TIMERS[name].wakes && this.at[name] < min) min = this.at[name];
+    return min;
+  }
+}

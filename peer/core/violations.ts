@@ -1,0 +1,45 @@
+// Why a connection closes, as stable codes (tests and logs assert codes, never wording).
+// A violation means the other side broke the protocol: the connection closes and the peer
+// is banned. The other reasons carry no blame (or, for TOO_SLOW and FALSE_CLAIMS, a
+// temporary penalty). The wire decoder has its own codes (peer/wire/errors.ts); a frame it
+// refuses arrives here as MALFORMED_FRAME.
+
+export const VIOLATIONS = {
+  MALFORMED_FRAME: 'sent a frame the wire decoder refused',
+  MESSAGE_BEFORE_HELLO: 'sent a message other than HELLO or BYE before its HELLO',
+  SECOND_HELLO: 'sent HELLO twice on one connection',
+  INDEX_RANGE: 'named a block index past the end of the file',
+  BITFIELD_LENGTH: 'sent an UPDATE bitfield whose length does not match the file',
+  BLOCK_LENGTH: "sent a BLOCK whose length is not that block's size",
+  UPDATE_FLOOD: 'sent UPDATE entries faster than the per-connection budget allows',
+  BAD_DATA: 'sent block bytes that failed verification',
+} as const;
+
+export const CLOSE_REASONS = {
+  HELLO_MISMATCH: 'its HELLO is for another swarm, file layout or protocol version',
+  SELF: 'we connected to ourselves',
+  AVOIDED: 'it is banned or sitting out a penalty',
+  UNDIALLABLE: 'its HELLO names an address that cannot be dialled',
+  DUPLICATE: 'both sides dialled at once; the other connection is kept',
+  TOO_MANY_CONNECTIONS: 'the connection cap is reached',
+  FEWER_NEIGHBORS: 'the bandwidth controller lowered the neighbor target',
+  REWIRE: 'periodic rewiring drops an idle neighbor',
+  PEER_LEFT: 'it said BYE',
+  REFUSED: 'it said BYE before HELLO (for example, it is full)',
+  TOO_SLOW: 'its requests kept timing out',
+  FALSE_CLAIMS: 'it kept advertising blocks it does not have',
+  LEAVING: 'we are leaving the swarm',
+} as const;
+
+export type ViolationCode = keyof typeof VIOLATIONS;
+export type CloseCode = ViolationCode | keyof typeof CLOSE_REASONS;
+
+export function isViolation(code: CloseCode): code is ViolationCode {
+  return Object.hasOwn(VIOLATIONS, code);
+}
+
+/** What a handler found wrong with a peer's message: the code, and the specifics for the log. */
+export interface Violation {
+  code: ViolationCode;
+  detail: string;
+}
