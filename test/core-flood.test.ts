@@ -1,0 +1,71 @@
+// Flooding through the scripted core: our own entry's seq and heartbeat, forwarding limits
+// (maxHops), the bitfield length check, and how origins that stop rising age out.
+import test from 'ava';
+import type { UpdateEntry } from '../peer/core/messages.ts';
+import { closes, peerId, SELF, Script, sent } from './fixtures/scripted-core.ts';
+
+const SIZE = 10 * 1024;
+
+function entriesTo(actions: ReturnType<Script['feed']>, conn: number): UpdateEntry[] {
+  return sent(actions, 'UPDATE', conn).flatMap((m) => (m as { entries: UpdateEntry[] }).entries);
+}
+
+test('our own entry: a new seq when our state changed, else only at the heartbeat', (t) => {
+  // Holding every block, nothing changes our state (no source runs, no blocks arriving).
+  const s = new Script(SIZE, { updateIntervalMs: 100, heartbeatMs: 2000 }, undefined, new Uint8Array([0xff, 0xc0]));
+  s.link(1, 1, []);
+  const seqs: [number, number][] = [];
+  for (let at = 0; at <= 5000; at += 100) {
+    for (const e of entriesTo(s.tick(at), 1)) if (e.originId === SELF) seqs.push([at, e.seq]);
+  }
+  // Sent only when the seq changed: at the first flood, then every heartbeat.
+  t.deepEqual(seqs.map(([at]) => at), [0, 2000, 4000]);
+  t.deepEqual(seqs.map(([, seq]) => seq), [1, 2, 3]);
+  // A block stored makes the next flood carry a new seq at once.
+  const s2 = new Script(SIZE, { updateIntervalMs: 100, heartbeatMs: 2000, pipeline: 1 });
+  s2.link(1, 1, [4]);
+  s2.tick(0);
+  s2.msg(1, { type: 'BLOCK', index: 4, data: new Uint8Array(1024) });
+  s2.feed({ type: 'stored', index: 4 }, 50);
+  const own = entriesTo(s2.tick(100), 1).find((e) => e.originId === SELF);
+  t.truthy(own, 'sent at the next flood, not at the heartbeat');
+  t.true(((own?.bits[0] ?? 0) & 0x08) !== 0, 'with block 4');
+});
+
+test('entries are not kept or forwarded at or past maxHops', (t) => {
+  const s = new Script(SIZE, { updateIntervalMs: 100, maxHops: 3 });
+  s.link(1, 1, []);
+  s.link(2, 2, []);
+  s.tick(0);
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [1], { hops: 1 }), s.entry(8, [2], { hops: 2 }), s.entry(9, [3], { hops: 3 })] });
+  const to2 = entriesTo(s.tick(200), 2);
+  t.deepEqual(to2.filter((e) => e.originId !== peerId(1) && e.originId !== SELF).map((e) => [e.originId, e.hops]), [[peerId(7), 2]]);
+  // 8 is kept (3 hops from us) but not forwarded (it would arrive 4 hops out); 9 is dropped.
+  t.is(s.core.stats(200).peersSeen, 4, 'peers 1, 2, 7 and 8');
+});
+
+test('an UPDATE bitfield of the wrong length is a violation', (t) => {
+  const s = new Script(SIZE);
+  s.link(1, 1, []);
+  const bad = s.entry(7, [1], { bits: new Uint8Array(3) }); // 10 blocks need 2 bytes
+  t.deepEqual(closes(s.msg(1, { type: 'UPDATE', entries: [bad] })), ['BITFIELD_LENGTH']);
+  t.is(s.core.stats(0).bannedPeers, 1);
+});
+
+test('origins whose seq stops rising age out after staleMs; a repeated seq does not keep them', (t) => {
+  const s = new Script(SIZE, { staleMs: 10_000, roundMs: 1000, updateIntervalMs: 1000, pipeline: 0 });
+  s.link(1, 1, []);
+  const far = (seq: number) => Array.from({ length: 20 }, (_, i) => s.entry(100 + i, [0], { seq, hops: 2, degree: 4 }));
+  s.msg(1, { type: 'UPDATE', entries: far(1) });
+  t.true(s.core.stats(0).groupSizeNow >= 21, `estimate ${s.core.stats(0).groupSizeNow} with 21 origins in view`);
+  for (let at = 1000; at <= 14_000; at += 1000) {
+    s.tick(at);
+    // Our neighbor stays alive (its own seq rises); until 9 s it also repeats the far origins'
+    // old news, which must not count as a sign of life.
+    s.msg(1, { type: 'UPDATE', entries: [s.entry(1, [], { seq: 100 + at }), ...(at <= 9000 ? far(1) : [])] });
+  }
+  t.true(s.core.stats(14_000).groupSizeNow <= 3, `estimate ${s.core.stats(14_000).groupSizeNow} once they are stale`);
+  // News with a rising seq brings them back.
+  s.msg(1, { type: 'UPDATE', entries: far(2) });
+  t.true(s.core.stats(14_000).groupSizeNow >= 21);
+});
