@@ -17,7 +17,7 @@ export type PeerEvent =
   | { type: 'opened'; conn: ConnId; outbound: boolean; peerId?: PeerId } // outbound: the id we dialled
   | { type: 'connectFailed'; peerId: PeerId; reason: string }
   | { type: 'message'; conn: ConnId; msg: Message }
-  | { type: 'malformed'; conn: ConnId; reason: string } // a frame peer/wire refused
+  | { type: 'malformed'; conn: ConnId; code: string; detail: string } // a frame peer/wire refused
   | { type: 'closed'; conn: ConnId; reason: string }
   | { type: 'served'; conn: ConnId; index: number; bytes: number } // a BLOCK we served went out
   | { type: 'sourceBlock'; index: number; data: Uint8Array }

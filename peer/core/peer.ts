@@ -187,7 +187,7 @@ export class PeerCore {
         this.onMessage(now, event.conn, event.msg);
         break;
       case 'malformed':
-        this.dropConn(event.conn, `protocol error: ${event.reason}`, true);
+        this.dropConn(event.conn, `protocol error: ${event.code}: ${event.detail}`, true);
         break;
       case 'closed':
         this.onClosed(event.conn);
