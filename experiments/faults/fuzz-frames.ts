@@ -2,12 +2,14 @@
 // frames with mutated bytes) against a live `slurpie get` peer, over many raw ws
 // connections: the peer never crashes, its memory stays bounded, every connection that
 // carried a malformed frame is closed by the peer, and it still finishes, verified, and
-// serves a peer that joins afterwards.
+// serves a peer that joins afterwards. The codes decode() gives the bad frames are tallied;
+// INTERNAL (a decoder bug) fails the row.
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Message } from '../../peer/core/messages.ts';
 import { decode, encode } from '../../peer/wire/codec.ts';
+import type { WireErrorCode } from '../../peer/wire/errors.ts';
 import { limitsFor } from '../../peer/wire/limits.ts';
 import { peakRss } from '../swarm/processes.ts';
 import type { FaultOptions, FaultRow } from './fault-row.ts';
@@ -37,11 +39,18 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     let closedByPeer = 0;
     let notClosed = 0;
     let batch = 0;
+    const codes = new Map<WireErrorCode, number>();
     const worker = async (): Promise<void> => {
       while (sent < frames && victim.child.proc.exitCode === null) {
         const b = batch++;
         const [hello, list] = fc.sample(fc.tuple(fc.integer({ min: 0, max: 2 }).map((n) => n > 0), fc.array(arb, { minLength: 1, maxLength: 12 })), { seed: opts.seed * 7919 + b, numRuns: 1 })[0]!;
-        const bad = list.some((f) => !decode(f, limits).ok);
+        let bad = false;
+        for (const f of list) {
+          const d = decode(f, limits);
+          if (d.ok) continue;
+          bad = true;
+          codes.set(d.code, (codes.get(d.code) ?? 0) + 1);
+        }
         const r = await fuzzConnection(port, hello ? helloFrame(scene.swarmId, size) : null, list, bad);
         sent += list.length;
         if (bad) {
@@ -64,11 +73,13 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const uploaded = (await readStats(victim))?.uploaded ?? 0;
     const fromPeers = (await readStats(witness))?.fromPeers ?? 0;
 
-    const pass = aliveAfterFuzz && rss > 0 && rss < RSS_BOUND && notClosed === 0 && malformedConns > 0 && sent >= frames &&
+    const internal = codes.get('INTERNAL') ?? 0;
+    const pass = internal === 0 && aliveAfterFuzz && rss > 0 && rss < RSS_BOUND && notClosed === 0 && malformedConns > 0 && sent >= frames &&
       victimOk && victimCode === 0 && witnessCode === 0 && witnessOk && uploaded > 0;
     return {
       ...row,
       observed: `${sent} frames on ${batch} connections in ${fuzzSeconds.toFixed(1)} s; ${closedByPeer}/${malformedConns} with a bad frame closed by the peer; ` +
+        `${codes.size} distinct codes${internal > 0 ? `, ${internal} INTERNAL` : ''} (${[...codes].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([c, n]) => `${c} ${n}`).join(', ')}…); ` +
         `victim ${aliveAfterFuzz ? 'alive' : `DIED (${lastLine(victim.child.stderr())})`}, peak RSS ${(rss / MiB).toFixed(0)} MiB, verified ${victimOk}, exit ${victimCode}; ` +
         `victim uploaded ${(uploaded / MiB).toFixed(1)} MiB; other peer exit ${witnessCode}, verified ${witnessOk}, ${(fromPeers / MiB).toFixed(1)} MiB from peers`,
       bytesLost: 0,

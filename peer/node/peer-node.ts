@@ -41,7 +41,7 @@ export class PeerNode {
         this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
       connectFailed: (peerId, reason) => this.dispatch({ type: 'connectFailed', peerId, reason }),
       message: (conn, msg) => this.dispatch({ type: 'message', conn, msg }),
-      malformed: (conn, reason) => this.dispatch({ type: 'malformed', conn, code: 'FRAME', detail: reason }),
+      malformed: (conn, code, detail) => this.dispatch({ type: 'malformed', conn, code, detail }),
       closed: (conn, reason) => this.dispatch({ type: 'closed', conn, reason }),
     });
   }

@@ -5,13 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { ConnId } from '../core/events.ts';
 import type { Message, PeerId } from '../core/messages.ts';
 import { decode, encode } from '../wire/codec.ts';
+import type { WireErrorCode } from '../wire/errors.ts';
 import { limitsFor, type WireLimits } from '../wire/limits.ts';
 
 export interface TransportHandlers {
   opened(conn: ConnId, outbound: boolean, peerId?: PeerId): void;
   connectFailed(peerId: PeerId, reason: string): void;
   message(conn: ConnId, msg: Message): void;
-  malformed(conn: ConnId, reason: string): void;
+  /** A frame peer/wire refused; code is stable (peer/wire/errors.ts), detail is for a person. */
+  malformed(conn: ConnId, code: WireErrorCode, detail: string): void;
   closed(conn: ConnId, reason: string): void;
 }
 
@@ -128,11 +130,11 @@ export class Transport {
     this.sockets.set(conn, ws);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (!this.sockets.has(conn)) return;
-      if (!isBinary) return handlers.malformed(conn, 'text frame');
+      if (!isBinary) return handlers.malformed(conn, 'TEXT_FRAME', 'a text WebSocket message');
       const frame = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
       const result = decode(frame, this.limits);
       if (result.ok) handlers.message(conn, result.msg);
-      else handlers.malformed(conn, result.reason);
+      else handlers.malformed(conn, result.code, result.detail);
     });
     ws.on('error', () => {}); // followed by 'close'
     ws.once('close', (code, reason) => {

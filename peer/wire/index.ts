@@ -4,11 +4,11 @@ export {
   encode,
   encodedLength,
   updateEntryLength,
-  INTERNAL_REASON,
   REJECT_CODES,
   TYPE_CODES,
   type DecodeResult,
 } from './codec.ts';
+export { WIRE_ERRORS, WIRE_ERROR_CODES, type WireError, type WireErrorCode } from './errors.ts';
 export {
   blockCount,
   limitsFor,

@@ -1,0 +1,170 @@
+// decode()'s error codes (peer/wire/errors.ts): crafted frames, each with the one code it must
+// yield (or 'ok' at the edge of a rule), and a check that every code in the table is produced
+// by at least one of them. Asserts codes, never the wording of `detail`.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import {
+  DEFAULT_LIMITS,
+  MAX_BLOCK_SIZE,
+  MIN_BLOCK_SIZE,
+  WIRE_ERRORS,
+  WIRE_ERROR_CODES,
+  decode,
+  encode,
+  type WireErrorCode,
+  type WireLimits,
+} from '../peer/wire/index.ts';
+import { H, LOOSE, ascii, be, concat, entry, hello, patch } from './fixtures/wire-messages.ts';
+
+type Case = { expect: WireErrorCode | 'ok'; what: string; frame: unknown; limits?: Partial<WireLimits> };
+const ok = (what: string, frame: unknown, limits?: Partial<WireLimits>): Case => ({ expect: 'ok', what, frame, limits });
+const bad = (expect: WireErrorCode, what: string, frame: unknown, limits?: Partial<WireLimits>): Case => ({ expect, what, frame, limits });
+
+const helloFrame = encode(hello());
+
+const notFrames: Case[] = [
+  ...[null, undefined, 'abc', new ArrayBuffer(4), [1, 0, 0, 0, 0], {}].map((v) => bad('TEXT_FRAME', `a ${typeof v}`, v)),
+  bad('EMPTY_FRAME', 'no bytes', new Uint8Array(0)),
+  bad('UNKNOWN_TYPE', '0x7f', Uint8Array.of(0x7f)),
+  bad('UNKNOWN_TYPE', '0x00 with a body', Uint8Array.of(0x00, 0, 0, 0, 0)),
+  bad('UNKNOWN_TYPE', '0x07, one past BYE', Uint8Array.of(0x07, 0, 0)),
+  bad('UNKNOWN_TYPE', '0xff', Uint8Array.of(0xff)),
+  bad('FRAME_TOO_LARGE', 'one byte over maxFrameBytes', helloFrame, { maxFrameBytes: helloFrame.length - 1 }),
+  ok('exactly maxFrameBytes', helloFrame, { maxFrameBytes: helloFrame.length }),
+  bad('FRAME_TOO_LARGE', 'over the default limit', concat([0x04], new Uint8Array(DEFAULT_LIMITS.maxFrameBytes))),
+];
+
+/** One valid frame per type; with its last byte cut it is TRUNCATED, with a byte added TRAILING_BYTES. */
+const framesByType: [string, Uint8Array][] = [
+  ['HELLO', helloFrame],
+  ['UPDATE, no entries', encode({ type: 'UPDATE', entries: [] })],
+  ['UPDATE', encode({ type: 'UPDATE', entries: [entry()] })],
+  ['REQUEST', encode({ type: 'REQUEST', index: 1 })],
+  ['BLOCK', encode({ type: 'BLOCK', index: 1, data: Uint8Array.of(1, 2) })],
+  ['REJECT', encode({ type: 'REJECT', index: 1, reason: 'busy' })],
+  ['BYE', encode({ type: 'BYE', reason: 'bye' })],
+];
+const oneEntry = encode({ type: 'UPDATE', entries: [entry()] });
+
+const cutOrPadded: Case[] = [
+  ...framesByType.flatMap(([what, f]) => [
+    ok(what, f),
+    bad('TRUNCATED', `${what} cut by a byte`, f.subarray(0, f.length - 1)),
+    bad('TRAILING_BYTES', `${what} and a byte more`, concat(f, [0])),
+  ]),
+  bad('TRUNCATED', 'UPDATE without its count', Uint8Array.of(0x02)),
+  bad('TRUNCATED', 'UPDATE count 1, no entry', Uint8Array.of(0x02, 0, 1)),
+  bad('TRUNCATED', 'UPDATE count 2, one entry', patch(oneEntry, 1, 2, 2)),
+  bad('TRUNCATED', 'BYE length 2, one byte', patch(encode({ type: 'BYE', reason: 'x' }), 1, 2, 2)),
+  bad('TRUNCATED', 'BLOCK length 2, one byte', patch(encode({ type: 'BLOCK', index: 0, data: Uint8Array.of(1) }), 5, 4, 2)),
+];
+
+const shortId = encode(hello({ peerId: '11'.repeat(8) }));
+const longId = encode(hello({ peerId: '11'.repeat(32) }));
+const oneCharHost = encode(hello({ host: 'h' }));
+
+const helloFields: Case[] = [
+  bad('PORT_RANGE', 'port 0', patch(helloFrame, H.port, 2, 0)),
+  ok('port 1', patch(helloFrame, H.port, 2, 1)),
+  bad('SIZE_RANGE', 'size 2^53', patch(helloFrame, H.sizeHigh, 4, 0x200000)),
+  ok('size 2^53 - 1', patch(patch(patch(helloFrame, H.sizeHigh, 4, 0x1fffff), H.sizeLow, 4, 2 ** 32 - 1), H.blockSize, 4, MAX_BLOCK_SIZE), LOOSE),
+  bad('BLOCK_SIZE_RANGE', 'blockSize 1 KiB - 1', patch(helloFrame, H.blockSize, 4, MIN_BLOCK_SIZE - 1)),
+  bad('BLOCK_SIZE_RANGE', 'blockSize 16 MiB + 1', patch(helloFrame, H.blockSize, 4, MAX_BLOCK_SIZE + 1)),
+  bad('BLOCK_TOO_LARGE', 'blockSize over maxBlockBytes', helloFrame, { maxBlockBytes: 128 * 1024 }),
+  ok('blockSize at maxBlockBytes', helloFrame, { maxBlockBytes: 256 * 1024 }),
+  bad('TOO_MANY_BLOCKS', '40 blocks, 4 bytes of bitfield allowed', helloFrame, { maxBitfieldBytes: 4 }),
+  ok('40 blocks, 5 bytes of bitfield allowed', helloFrame, { maxBitfieldBytes: 5 }),
+  bad('TOO_MANY_BLOCKS', 'over 2^31 blocks', patch(patch(patch(helloFrame, H.sizeHigh, 4, 0x1fffff), H.sizeLow, 4, 0), H.blockSize, 4, MIN_BLOCK_SIZE), LOOSE),
+  bad('NOT_ASCII', 'host byte 0x1f', patch(helloFrame, H.host + 3, 1, 0x1f)),
+  bad('NOT_ASCII', 'host byte 0x7f', patch(helloFrame, H.host, 1, 0x7f)),
+  bad('NOT_ASCII', 'host byte 0xc3', patch(helloFrame, H.host, 1, 0xc3)),
+  bad('EMPTY_HOST', 'host length 0', concat(oneCharHost.subarray(0, H.hostLen), [0], oneCharHost.subarray(H.hostLen + 2))),
+  bad('ID_LENGTH', 'peerId 7 bytes', concat(shortId.subarray(0, H.peerIdLen), [7], shortId.subarray(H.peerIdLen + 2))),
+  bad('ID_LENGTH', 'peerId 33 bytes', concat(longId.subarray(0, H.peerIdLen), [33, 0x22], longId.subarray(H.peerIdLen + 1))),
+  // A bad field wins over a trailing byte: the field is read first.
+  bad('PORT_RANGE', 'port 0 and a byte more', concat(patch(helloFrame, H.port, 2, 0), [0])),
+];
+
+// Three entries of entry(): originId 8 bytes, host 9 bytes. Entry 0 starts at 3: id length 3,
+// host length 12, host 13, port 22, bits length 31.
+const update3 = encode({ type: 'UPDATE', entries: [entry(), entry(), entry()] });
+
+const updateFields: Case[] = [
+  bad('TOO_MANY_ENTRIES', '3 entries, 2 allowed', update3, { maxEntries: 2 }),
+  ok('3 entries, 3 allowed', update3, { maxEntries: 3 }),
+  bad('TOO_MANY_ENTRIES', 'a count over the default, nothing after', patch(Uint8Array.of(2, 0, 0), 1, 2, DEFAULT_LIMITS.maxEntries + 1)),
+  bad('BITFIELD_TOO_LARGE', '2-byte bitfields, 1 allowed', update3, { maxBitfieldBytes: 1 }),
+  ok('2-byte bitfields, 2 allowed', update3, { maxBitfieldBytes: 2 }),
+  bad('BITFIELD_TOO_LARGE', 'a bits length over the default', patch(update3, 31, 4, DEFAULT_LIMITS.maxBitfieldBytes + 1)),
+  bad('PORT_RANGE', 'port 0', patch(update3, 22, 2, 0)),
+  bad('ID_LENGTH', 'originId 7 bytes', patch(update3, 3, 1, 7)),
+  bad('ID_LENGTH', 'originId 33 bytes', patch(update3, 3, 1, 33)),
+  bad('EMPTY_HOST', 'host length 0', patch(update3, 12, 1, 0)),
+  bad('NOT_ASCII', 'host byte 0x0a', patch(update3, 14, 1, 0x0a)),
+];
+
+const indexed = [
+  encode({ type: 'REQUEST', index: 5 }),
+  encode({ type: 'BLOCK', index: 5, data: Uint8Array.of(1) }),
+  encode({ type: 'REJECT', index: 5, reason: 'missing' }),
+];
+const reject = encode({ type: 'REJECT', index: 5, reason: 'busy' });
+const block2k = encode({ type: 'BLOCK', index: 5, data: new Uint8Array(2048) });
+
+const otherFields: Case[] = [
+  ...indexed.flatMap((f) => [
+    bad('INDEX_RANGE', `type ${f[0]} index 2^31`, patch(f, 1, 4, 2 ** 31)),
+    bad('INDEX_RANGE', `type ${f[0]} index 2^32 - 1`, patch(f, 1, 4, 2 ** 32 - 1)),
+    ok(`type ${f[0]} index 2^31 - 1`, patch(f, 1, 4, 2 ** 31 - 1)),
+  ]),
+  bad('REJECT_REASON', 'reason 0', patch(reject, 5, 1, 0)),
+  bad('REJECT_REASON', 'reason 3', patch(reject, 5, 1, 3)),
+  bad('BLOCK_TOO_LARGE', '2048 bytes, 2047 allowed', block2k, { maxBlockBytes: 2047 }),
+  ok('2048 bytes, 2048 allowed', block2k, { maxBlockBytes: 2048 }),
+  bad('BLOCK_TOO_LARGE', 'a length of 2^32 - 1', Uint8Array.of(4, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff)),
+  bad('EMPTY_BLOCK', 'length 0', Uint8Array.of(4, 0, 0, 0, 0, 0, 0, 0, 0)),
+  bad('BYE_TOO_LONG', '257 bytes', concat([6], be(257, 2), ascii('a'.repeat(257)))),
+  ok('256 bytes', concat([6], be(256, 2), ascii('a'.repeat(256)))),
+  bad('NOT_ASCII', 'BYE byte 0x00', concat([6], be(2, 2), [0x61, 0x00])),
+  bad('NOT_ASCII', 'BYE byte 0x80', concat([6], be(1, 2), [0x80])),
+];
+
+/** Limits whose getter throws: the stand-in for a bug inside decode, which must still not throw. */
+const throwingLimits = {
+  get maxEntries(): number {
+    throw new Error('a bug');
+  },
+};
+const internal: Case[] = [bad('INTERNAL', 'a throw inside decode', oneEntry, throwingLimits)];
+
+const groups: Record<string, Case[]> = {
+  'frames that are not frames': notFrames,
+  'frames cut short or padded, per type': cutOrPadded,
+  'HELLO fields out of range': helloFields,
+  'UPDATE limits and fields out of range': updateFields,
+  'indexes, REJECT reasons, BLOCK sizes, BYE reasons': otherFields,
+  'INTERNAL, for a bug of the decoder': internal,
+};
+
+for (const [name, cases] of Object.entries(groups)) {
+  test(name, (t) => {
+    for (const c of cases) {
+      const r = decode(c.frame as Uint8Array, c.limits);
+      t.is(r.ok ? 'ok' : r.code, c.expect, c.what);
+      if (!r.ok) t.true(typeof r.detail === 'string' && r.detail.length > 0, c.what);
+    }
+  });
+}
+
+test('every code in the table is produced by at least one crafted frame', (t) => {
+  const produced = new Set(Object.values(groups).flatMap((cases) => cases.map((c) => c.expect)));
+  t.deepEqual(WIRE_ERROR_CODES.filter((code) => !produced.has(code)), [], 'codes no crafted frame yields');
+  t.deepEqual([...produced].filter((code) => code !== 'ok' && !(code in WIRE_ERRORS)), [], 'codes outside the table');
+});
+
+test('the Errors section of FORMAT.md lists exactly the codes of errors.ts', (t) => {
+  const format = readFileSync(new URL('../peer/wire/FORMAT.md', import.meta.url), 'utf8');
+  const section = format.split(/^## /m).find((s) => s.startsWith('Errors')) ?? '';
+  const listed = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+  t.deepEqual(listed, WIRE_ERROR_CODES);
+});
