@@ -1,7 +1,8 @@
 // The peer wire protocol's messages as plain data (PROTOCOL.md §4).
 // peer/wire encodes and decodes them; peer/core consumes and produces them.
 
-export const PROTOCOL_VERSION = 1;
+// 2: UPDATE entries name origins by per-connection refs and carry deltas (issue #10).
+export const PROTOCOL_VERSION = 2;
 
 /** Peer ids are lowercase hex, 16–64 characters (8–32 bytes); slurpie generates 32. */
 export type PeerId = string;
@@ -21,20 +22,51 @@ export interface Hello {
   flags: number; // bit set of HELLO_* flags
 }
 
-/** One origin's state as flooded through the mesh (PROTOCOL.md §5). */
-export interface UpdateEntry {
+/** An origin's address, sent once per connection with the entry that introduces its `ref`. */
+export interface OriginIntro {
   originId: PeerId;
   host: string;
   port: number;
+}
+
+/**
+ * How an entry carries the origin's bitfield, relative to what the sender last told this
+ * connection under the same `ref` (a new ref starts from an empty bitfield).
+ */
+export type EntryBody =
+  | { kind: 'same' } // unchanged: only seq/hops/degree/flags news (a heartbeat)
+  | { kind: 'full'; bits: Uint8Array } // ceil(blocks / 8) bytes, MSB first (BitTorrent order)
+  | { kind: 'delta'; added: number[] }; // blocks newly set, strictly ascending
+
+/**
+ * One origin's state as flooded through the mesh (PROTOCOL.md §5). Origins are named by a
+ * per-connection `ref` the sender chooses; the entry that first uses a ref (or reuses it for
+ * another origin) carries `intro`.
+ */
+export interface UpdateEntry {
+  ref: number; // 0 .. MAX_REFS - 1, the sender's name for this origin on this connection
+  intro?: OriginIntro;
   seq: number; // rises with each new state of the origin (uint32)
   hops: number; // 0 when sent by the origin itself; +1 at each forward
-  degree: number; // the origin's mesh neighbor count
-  bits: Uint8Array; // the origin's bitfield, ceil(blocks / 8) bytes, MSB first (BitTorrent order)
+  degree: number; // the origin's mesh neighbor count, 0..255
+  sourceBusy: boolean; // the origin has a Range GET running
+  estimate?: SizeEstimate; // the origin's swarm-size estimate: only in a peer's own entry
+  body: EntryBody;
 }
+
+/** A swarm-size estimate and how old its underlying observation is. */
+export interface SizeEstimate {
+  n: number; // 1 .. 2^32 - 1
+  ageS: number; // seconds, 0..255 (saturating)
+}
+
+/** Refs per connection: bounds what a receiver keeps per connection. */
+export const MAX_REFS = 256;
 
 export interface Update {
   type: 'UPDATE';
   entries: UpdateEntry[];
+  sketch?: Uint8Array; // an opaque peer-count sketch (estimation/), validated by its decoder
 }
 
 export interface Request {
