@@ -1,45 +1,49 @@
 // Flooding through the scripted core: our own entry's seq and heartbeat, forwarding limits
 // (maxHops), the bitfield length check, and how origins that stop rising age out.
 import test from 'ava';
-import type { UpdateEntry } from '../peer/core/messages.ts';
-import { closes, peerId, SELF, Script, sent } from './fixtures/scripted-core.ts';
+import { closes, Listener, peerId, SELF, Script } from './fixtures/scripted-core.ts';
 
 const SIZE = 10 * 1024;
-
-function entriesTo(actions: ReturnType<Script['feed']>, conn: number): UpdateEntry[] {
-  return sent(actions, 'UPDATE', conn).flatMap((m) => (m as { entries: UpdateEntry[] }).entries);
-}
 
 test('our own entry: a new seq when our state changed, else only at the heartbeat', (t) => {
   // Holding every block, nothing changes our state (no source runs, no blocks arriving).
   const s = new Script(SIZE, { updateIntervalMs: 100, heartbeatMs: 2000 }, undefined, new Uint8Array([0xff, 0xc0]));
+  const other = new Listener(s);
   s.link(1, 1, []);
+  other.take(1); // our greeting
   const seqs: [number, number][] = [];
   for (let at = 0; at <= 5000; at += 100) {
-    for (const e of entriesTo(s.tick(at), 1)) if (e.originId === SELF) seqs.push([at, e.seq]);
+    s.tick(at);
+    for (const e of other.take(1)) if (e.id === SELF) seqs.push([at, e.seq]);
   }
   // Sent only when the seq changed: at the first flood, then every heartbeat.
   t.deepEqual(seqs.map(([at]) => at), [0, 2000, 4000]);
   t.deepEqual(seqs.map(([, seq]) => seq), [1, 2, 3]);
   // A block stored makes the next flood carry a new seq at once.
   const s2 = new Script(SIZE, { updateIntervalMs: 100, heartbeatMs: 2000, pipeline: 1 });
+  const other2 = new Listener(s2);
   s2.link(1, 1, [4]);
   s2.tick(0);
   s2.msg(1, { type: 'BLOCK', index: 4, data: new Uint8Array(1024) });
   s2.feed({ type: 'stored', index: 4 }, 50);
-  const own = entriesTo(s2.tick(100), 1).find((e) => e.originId === SELF);
+  other2.take(1);
+  s2.tick(100);
+  const own = other2.take(1).find((e) => e.id === SELF);
   t.truthy(own, 'sent at the next flood, not at the heartbeat');
   t.true(((own?.bits[0] ?? 0) & 0x08) !== 0, 'with block 4');
 });
 
 test('entries are not kept or forwarded at or past maxHops', (t) => {
   const s = new Script(SIZE, { updateIntervalMs: 100, maxHops: 3 });
+  const other = new Listener(s);
   s.link(1, 1, []);
   s.link(2, 2, []);
   s.tick(0);
+  other.take(2);
   s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [1], { hops: 1 }), s.entry(8, [2], { hops: 2 }), s.entry(9, [3], { hops: 3 })] });
-  const to2 = entriesTo(s.tick(200), 2);
-  t.deepEqual(to2.filter((e) => e.originId !== peerId(1) && e.originId !== SELF).map((e) => [e.originId, e.hops]), [[peerId(7), 2]]);
+  s.tick(200);
+  const to2 = other.take(2);
+  t.deepEqual(to2.filter((e) => e.id !== peerId(1) && e.id !== SELF).map((e) => [e.id, e.hops]), [[peerId(7), 2]]);
   // 8 is kept (3 hops from us) but not forwarded (it would arrive 4 hops out); 9 is dropped.
   t.is(s.core.stats(200).peersSeen, 4, 'peers 1, 2, 7 and 8');
 });

@@ -89,13 +89,13 @@ test('blocks: a random walk of legal moves keeps taken, have and advertised equa
 });
 
 test('connections: the lifecycle table refuses what it does not list', (t) => {
-  const out = newConn(1, true, 'aa'.repeat(16), true, 0, 10);
+  const out = newConn(1, true, 'aa'.repeat(16), true, 0, { blocks: 10, entryTokens: 10 });
   t.is(out.state, 'helloSent');
   moveConn(out, 'neighbor');
   t.throws(() => moveConn(out, 'open'), { instanceOf: ConnStateError });
   moveConn(out, 'closed');
   t.throws(() => moveConn(out, 'closed'), { instanceOf: ConnStateError });
-  const inbound = newConn(2, false, null, false, 0, 10);
+  const inbound = newConn(2, false, null, false, 0, { blocks: 10, entryTokens: 10 });
   t.is(inbound.state, 'awaitingHello');
   moveConn(inbound, 'open');
   t.is(inbound.state, 'open');

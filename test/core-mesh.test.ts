@@ -4,7 +4,7 @@
 import test from 'ava';
 import { SeededRng } from '../estimation/random.ts';
 import type { PeerAction } from '../peer/core/events.ts';
-import { HELLO_NEIGHBOR } from '../peer/core/messages.ts';
+import { HELLO_NEIGHBOR, PROTOCOL_VERSION } from '../peer/core/messages.ts';
 import { Mesh } from '../peer/core/mesh.ts';
 import { Outbox } from '../peer/core/outbox.ts';
 import { resolveParams } from '../peer/core/params.ts';
@@ -98,7 +98,7 @@ test('when the neighbor target falls, one idle outbound neighbor goes each round
     onDown: () => {},
   });
   const hello = (n: number) => ({
-    type: 'HELLO' as const, version: 1, swarmId: SWARM, peerId: peerId(n), host: '127.0.0.1', port: 9000 + n, size: SIZE, blockSize: 1024, flags: HELLO_NEIGHBOR,
+    type: 'HELLO' as const, version: PROTOCOL_VERSION, swarmId: SWARM, peerId: peerId(n), host: '127.0.0.1', port: 9000 + n, size: SIZE, blockSize: 1024, flags: HELLO_NEIGHBOR,
   });
   mesh.learn([1, 2, 3].map((n) => ({ id: peerId(n), host: '127.0.0.1', port: 9000 + n })), 0);
   mesh.maintain(0, 3);

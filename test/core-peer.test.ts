@@ -2,7 +2,7 @@
 import test from 'ava';
 import { HELLO_NEIGHBOR } from '../peer/core/messages.ts';
 import { isDialableHost } from '../peer/core/address.ts';
-import { closes, ofType, peerId, requests, Script, sent } from './fixtures/scripted-core.ts';
+import { closes, Listener, ofType, peerId, requests, Script, sent } from './fixtures/scripted-core.ts';
 
 const SIZE = 10 * 1024 - 100; // 10 blocks of 1 KiB, the last one short
 
@@ -178,20 +178,21 @@ test('with n known peers the source is visited in about k/n of the rounds', (t) 
 
 test('updates are flooded to other neighbors with hops + 1, not back, and old news is not forwarded', (t) => {
   const s = new Script(SIZE, { updateIntervalMs: 100 });
+  const other = new Listener(s);
   s.link(1, 1, [0]);
   s.link(2, 2, []);
   s.tick(0);
+  other.take(1);
+  other.take(2);
   s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [3], { seq: 5, hops: 1 })] });
-  const out = s.tick(200);
-  const to2 = sent(out, 'UPDATE', 2).flatMap((m) => (m as { entries: { originId: string; hops: number }[] }).entries);
-  const fwd = to2.find((e) => e.originId === peerId(7));
+  s.tick(200);
+  const fwd = other.take(2).find((e) => e.id === peerId(7));
   t.truthy(fwd, 'forwarded to neighbor 2');
   t.is(fwd?.hops, 2);
-  const to1 = sent(out, 'UPDATE', 1).flatMap((m) => (m as { entries: { originId: string }[] }).entries);
-  t.false(to1.some((e) => e.originId === peerId(7)), 'not sent back where it came from');
+  t.false(other.take(1).some((e) => e.id === peerId(7)), 'not sent back where it came from');
   s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [3], { seq: 4, hops: 0 })] });
-  const later = sent(s.tick(400), 'UPDATE', 2).flatMap((m) => (m as { entries: { originId: string }[] }).entries);
-  t.false(later.some((e) => e.originId === peerId(7)), 'an older seq is dropped');
+  s.tick(400);
+  t.false(other.take(2).some((e) => e.id === peerId(7)), 'an older seq is dropped');
 });
 
 test('leave sends BYE on every connection and then ignores everything', (t) => {
@@ -213,12 +214,13 @@ test('resuming with every block already on disk completes at once', (t) => {
 
 test('blocks streaming from the source are advertised; requests for them wait and are served on arrival', (t) => {
   const s = new Script(SIZE, { roundMs: 1000, updateIntervalMs: 100, maxSourceRun: 4 });
+  const other = new Listener(s);
   s.link(1, 1, []);
   const run = ofType(s.feed({ type: 'peers', peers: [] }, 0), 'fetchSource')[0];
   t.truthy(run);
   const { first, count } = run!;
-  const update = sent(s.tick(100), 'UPDATE', 1)[0] as { entries: { originId: string; bits: Uint8Array }[] };
-  const own = update.entries.find((e) => e.originId === '00'.repeat(16));
+  s.tick(100);
+  const own = other.take(1).filter((e) => e.id === '00'.repeat(16)).at(-1);
   t.truthy(own);
   for (let i = first; i < first + count; i++) t.true(((own!.bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0, `block ${i} advertised`);
   // Peer 1 asks for a coming block: nothing yet, then served once it is stored.
@@ -229,28 +231,42 @@ test('blocks streaming from the source are advertised; requests for them wait an
   t.is(count, 1, 'the first run is one block; core-source.test.ts follows a longer run that fails');
 });
 
-test('last-block rule: a starved peer draws against the peers still downloading in its view, not against n', (t) => {
-  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40, maxSourceFailures: 1e9 });
-  s.feed({ type: 'opened', conn: 1, outbound: false });
-  s.msg(1, s.hello(1));
-  // Five origins far away with a huge degree: the diameter estimate says n is enormous, so
-  // k/n would almost never send us to the source; but none of them has what we need.
-  const refresh = (r: number): void => {
-    s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 5 }, (_, i) => s.entry(i + 1, [], { seq: 1e6 + r, hops: 5, degree: 200 })) });
-  };
-  refresh(0);
-  t.true(s.core.stats(0).groupSizeNow > 1000, `estimate ${s.core.stats(0).groupSizeNow}`);
-  let won = 0;
-  for (let r = 1; r <= 200; r++) {
-    refresh(r);
-    const out = s.tick(r * 1000);
-    if (ofType(out, 'fetchSource').length > 0) {
-      won++;
-      s.feed({ type: 'sourceEnd', ok: false }, r * 1000);
+test('last-block rule: a starving peer asks for a fresh count and draws with it, not with the crowd the gossip remembers', (t) => {
+  const run = (neighborsHaveBlocks: boolean): { won: number; refreshes: number } => {
+    const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, maxSourceFailures: 1e9, eta: 4 });
+    // Four neighbor dials that stay pending: the mesh has its neighbors and asks for no more peers.
+    s.feed({ type: 'peers', peers: [11, 12, 13, 14].map((n) => ({ id: peerId(n), host: '127.0.0.1', port: 9000 + n })) });
+    for (const n of [1, 2, 3]) s.link(n, n, neighborsHaveBlocks ? [0, 1, 2] : []);
+    // Three direct connections say a million peers are here (a crowd that has since left).
+    const gossip = (r: number): void => {
+      for (const n of [1, 2, 3]) s.msg(n, { type: 'UPDATE', entries: [s.entry(n, neighborsHaveBlocks ? [0, 1, 2] : [], { seq: 2 + r, estimate: { n: 1e6, ageS: 0 } })] });
+    };
+    gossip(0);
+    let won = 0;
+    let refreshes = 0;
+    for (let r = 1; r <= 200; r++) {
+      gossip(r);
+      const out = s.tick(r * 1000);
+      if (ofType(out, 'needPeers').length > 0) {
+        refreshes++;
+        s.feed({ type: 'peers', peers: [], count: 5 }, r * 1000); // the server: five are left
+      }
+      if (ofType(out, 'fetchSource').length > 0) {
+        won++;
+        s.feed({ type: 'sourceEnd', ok: false }, r * 1000);
+      }
     }
-  }
-  t.log(`went to the source in ${won} of 200 rounds (p = 3/6 expected)`);
-  t.true(won > 70 && won < 130, `won ${won}`);
+    return { won, refreshes };
+  };
+  const starving = run(false);
+  // n = 8: the count says 5, but n is never below the peers we know of (7) plus us.
+  t.log(`starving: went to the source in ${starving.won} of 200 rounds (p = 3/8 expected), ${starving.refreshes} refreshes`);
+  t.true(starving.won > 50 && starving.won < 100, `won ${starving.won}`);
+  t.true(starving.refreshes >= 15 && starving.refreshes <= 21, `one refresh per 10 s, got ${starving.refreshes}`);
+  const busy = run(true);
+  t.log(`not starving: ${busy.won} of 200 rounds with n = 10^6`);
+  t.true(busy.won <= 2, `won ${busy.won}`);
+  t.is(busy.refreshes, 0);
 });
 
 test('a BYE before HELLO (the other side is full) closes without banning', (t) => {

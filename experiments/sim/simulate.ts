@@ -204,8 +204,13 @@ export function messageBytes(msg: Message): number {
     case 'BLOCK':
       return msg.data.length + 8;
     case 'UPDATE': {
+      // Until the v2 codec lands: its layout's sizes, with 1-byte varint gaps.
       let n = 4;
-      for (const e of msg.entries) n += e.bits.length + 40;
+      for (const e of msg.entries) {
+        n += 8 + (e.intro ? 4 + e.intro.originId.length / 2 + e.intro.host.length : 0) + (e.estimate ? 6 : 0);
+        if (e.body.kind === 'full') n += 3 + e.body.bits.length;
+        else if (e.body.kind === 'delta') n += 2 + e.body.added.length * 2;
+      }
       return n;
     }
     case 'HELLO':

@@ -9,6 +9,7 @@
 // A connection we close is gone at once (the driver's later `closed` finds nothing).
 import type { ConnId } from './events.ts';
 import type { Hello, PeerId } from './messages.ts';
+import { InboundRefs, OutboundRefs } from './origin-refs.ts';
 
 export type ConnState = 'helloSent' | 'awaitingHello' | 'open' | 'neighbor' | 'closed';
 
@@ -38,13 +39,18 @@ export interface Conn {
   serving: number; // its requests we are serving or holding
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
-  ownSeqSent: number; // our own entry's seq last sent here
-  sent: Map<PeerId, number>; // origin -> version last forwarded here
+  told: OutboundRefs; // what we told it, origin by origin (UPDATE refs)
+  heard: InboundRefs; // what it told us, by its refs
   entryTokens: number; // UPDATE entries it may still send (token bucket: floods get it banned)
   tokensAt: number;
 }
 
-export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wantNeighbor: boolean, now: number, entryTokens: number): Conn {
+export interface ConnLimits {
+  blocks: number;
+  entryTokens: number;
+}
+
+export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wantNeighbor: boolean, now: number, limits: ConnLimits): Conn {
   return {
     id,
     outbound,
@@ -56,9 +62,9 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     serving: 0,
     strikes: 0,
     busyUntil: 0,
-    ownSeqSent: -1,
-    sent: new Map(),
-    entryTokens,
+    told: new OutboundRefs(),
+    heard: new InboundRefs(limits.blocks, Math.ceil(limits.blocks / 8)),
+    entryTokens: limits.entryTokens,
     tokensAt: now,
   };
 }

@@ -15,7 +15,7 @@ export interface PeerAddress {
 
 export type PeerEvent =
   | { type: 'tick' } // a deadline from nextDeadline() has passed
-  | { type: 'peers'; peers: PeerAddress[] } // an answer from the topology server
+  | { type: 'peers'; peers: PeerAddress[]; count?: number } // an answer from the topology server; count: peers registered
   | { type: 'opened'; conn: ConnId; outbound: boolean; peerId?: PeerId } // outbound: the id we dialled
   | { type: 'connectFailed'; peerId: PeerId; reason: string }
   | { type: 'message'; conn: ConnId; msg: Message }

@@ -1,24 +1,27 @@
 // Flooding (PROTOCOL.md §5): our own entry out, entries from others in and on.
 //
-// Our own entry is our advertised bitfield (blocks.ts) with hops 0 and our neighbor count
-// as degree; its `seq` rises whenever it changed, and at least every `heartbeatMs`, since
-// only a rising seq keeps an origin alive in others' caches. Every flood period each open
-// connection gets our entry if it has not had this seq, and each mesh neighbor also gets
-// every cached origin whose state it has not had from us (not back to where it came from,
-// not past `maxHops`). Received entries fold into the origin cache (its update tree) and
-// feed the group-size estimator.
+// Our own entry is our advertised bitfield (blocks.ts) with hops 0, our neighbor count as
+// degree, whether we have a Range GET running, and our swarm-size estimate. Its `seq` rises
+// whenever it changed, and at least every `heartbeatMs`, since only a rising seq keeps an
+// origin alive in others' caches. Every flood period each open connection gets our entry if
+// it has not had this seq, and each mesh neighbor also gets every cached origin whose state
+// it has not had from us and has not told us itself (not back where it came from, not past
+// `maxHops`). Entries carry only what changed since we last told that connection
+// (origin-refs.ts): cost follows change, not file size. Received entries fold into the
+// origin cache (its update tree) and feed the estimators.
 //
 // Budget: a connection may send `updateEntryRate` entries per second (a token bucket of
 // two seconds); an honest peer sends at most about 10 (U + 1). Past that it is flooding,
 // which is a violation (UPDATE_FLOOD).
 import type { GroupSizeEstimator } from '../../estimation/group-size.ts';
+import type { SwarmSizeEstimator } from '../../estimation/swarm-size.ts';
 import { isDialable } from './address.ts';
 import type { BlockTable } from './blocks.ts';
-import { maskTail } from './bits.ts';
 import { isNeighbor, isOpen, type Conn } from './connection.ts';
-import type { PeerId, UpdateEntry } from './messages.ts';
+import type { EntryBody, PeerId, SizeEstimate, UpdateEntry } from './messages.ts';
 import type { Mesh, Self } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
+import { addedBits, ChangeLog, isEmpty } from './origin-refs.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
@@ -33,97 +36,143 @@ export interface FloodDeps {
   mesh: Mesh;
   reputation: Reputation;
   estimator: GroupSizeEstimator;
+  sizes: SwarmSizeEstimator;
   seen: Set<PeerId>; // every origin heard of (stats), bounded by maxOriginsTracked
+  /** Whether a Range GET of ours is running. */
+  sourceBusy: () => boolean;
+  /** Our swarm-size estimate for our own entry, if we have one to share. */
+  sizeReport: (now: number) => SizeEstimate | undefined;
+}
+
+/** What is needed to tell a connection about an origin. */
+interface Record {
+  id: PeerId;
+  host: string;
+  port: number;
+  seq: number;
+  degree: number;
+  sourceBusy: boolean;
+  bits: Uint8Array; // replaced, never changed in place: a queued message keeps its snapshot
+  log: ChangeLog;
 }
 
 export class Flood {
-  private seq = 0;
+  private readonly own: Record;
   private dirty = true;
-  private own: UpdateEntry | null = null;
   private lastAnnounce = -Infinity;
 
-  constructor(private readonly d: FloodDeps) {}
+  constructor(private readonly d: FloodDeps) {
+    const { self } = d;
+    this.own = { id: self.id, host: self.host, port: self.port, seq: 0, degree: 0, sourceBusy: false, bits: d.blocks.advertised.slice(), log: new ChangeLog() };
+  }
 
   /** Our advertised state changed: the next flood carries a new seq. */
   markDirty(): void {
     this.dirty = true;
   }
 
-  /** Our bitfield as others see it: what we have plus what is streaming to us from the source. */
-  ownEntry(): UpdateEntry {
-    if (!this.own || this.own.seq !== this.seq) {
-      const { self } = this.d;
-      this.own = {
-        originId: self.id,
-        host: self.host,
-        port: self.port,
-        seq: this.seq,
-        hops: 0,
-        degree: this.d.mesh.neighborCount(),
-        bits: this.d.blocks.advertised.slice(),
-      };
-    }
-    return this.own;
-  }
-
   /** A connection just opened: it gets our state at once. */
-  greet(conn: Conn): void {
-    this.send(conn, this.ownEntry(), []);
+  greet(now: number, conn: Conn): void {
+    this.send(conn, [this.entry(conn, this.own, 0, this.d.sizeReport(now))]);
   }
 
   flood(now: number): void {
-    if (this.dirty || now - this.lastAnnounce >= this.d.params.heartbeatMs) {
-      this.seq = (this.seq + 1) >>> 0;
+    const own = this.own;
+    const changed = this.refreshOwn();
+    if (changed || this.dirty || now - this.lastAnnounce >= this.d.params.heartbeatMs) {
+      own.seq = (own.seq + 1) >>> 0;
+      if (!changed) own.log.record([]);
       this.dirty = false;
       this.lastAnnounce = now;
     }
-    const own = this.ownEntry();
+    const estimate = this.d.sizeReport(now);
     const { params, cache } = this.d;
     for (const conn of this.d.mesh.conns.values()) {
       if (!isOpen(conn)) continue;
-      const forwarded: UpdateEntry[] = [];
+      const entries: UpdateEntry[] = [];
+      if (conn.told.seqTold(own.id) !== own.seq) entries.push(this.entry(conn, own, 0, estimate));
       if (isNeighbor(conn)) {
         for (const o of cache.values()) {
           if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= params.maxHops) continue;
-          if (conn.sent.get(o.id) === o.version) continue;
-          conn.sent.set(o.id, o.version);
-          forwarded.push({ originId: o.id, host: o.host, port: o.port, seq: o.seq, hops: o.distance, degree: o.degree, bits: o.bits });
-        }
-        if (conn.sent.size > 4 * params.U) {
-          for (const id of conn.sent.keys()) if (!cache.get(id)) conn.sent.delete(id);
+          if (conn.told.versionTold(o.id) === o.log.version) continue;
+          if (conn.heard.seqOf(o.id) >= o.seq) continue; // it told us as much itself
+          entries.push(this.entry(conn, o, o.distance));
         }
       }
-      this.send(conn, conn.ownSeqSent === own.seq ? null : own, forwarded);
+      this.send(conn, entries);
     }
   }
 
   /** Entries from `conn`; returns a violation when it must be banned. */
   receive(now: number, conn: Conn, entries: UpdateEntry[]): Violation | null {
-    const { params, blocks, cache, reputation, estimator, seen, self } = this.d;
+    const { params, cache, reputation, estimator, seen, self } = this.d;
     const rate = params.updateEntryRate;
     conn.entryTokens = Math.min(2 * rate, conn.entryTokens + ((now - conn.tokensAt) / 1000) * rate);
     conn.tokensAt = now;
     conn.entryTokens -= entries.length;
     if (conn.entryTokens < 0) return { code: 'UPDATE_FLOOD', detail: 'flooding updates' };
-    const pinned = this.d.mesh.connectedIds();
-    const bytes = blocks.have.length;
+    let pinned: Set<PeerId> | null = null;
     for (const entry of entries) {
-      if (entry.bits.length !== bytes) return { code: 'BITFIELD_LENGTH', detail: `bitfield of ${entry.bits.length} bytes, expected ${bytes}` };
-      if (entry.originId === self.id || reputation.isBanned(entry.originId) || !isDialable(entry)) continue;
+      const told = conn.heard.apply(entry);
+      if ('code' in told) return told;
+      if (told.id === self.id || reputation.isBanned(told.id) || !isDialable(told)) continue;
       if (entry.hops >= params.maxHops) continue;
-      if (seen.size < params.maxOriginsTracked) seen.add(entry.originId);
-      const result = cache.merge({ ...entry, bits: maskTail(entry.bits, blocks.count) }, conn.id, now, pinned);
+      if (entry.estimate && entry.hops === 0 && told.id === conn.peerId) {
+        this.d.sizes.report(now, told.id, entry.estimate.n, entry.estimate.ageS);
+      }
+      if (seen.size < params.maxOriginsTracked) seen.add(told.id);
+      pinned ??= this.d.mesh.connectedIds();
+      const result = cache.merge(
+        { originId: told.id, host: told.host, port: told.port, seq: told.seq, hops: told.hops, degree: told.degree, sourceBusy: told.sourceBusy, bits: told.bits },
+        conn.id,
+        now,
+        pinned,
+      );
       if (result === 'new' || result === 'newer' || result === 'rejected') {
-        estimator.observe(now, entry.originId, entry.degree, entry.hops + 1);
+        estimator.observe(now, told.id, told.degree, told.hops + 1);
       }
     }
     return null;
   }
 
-  private send(conn: Conn, own: UpdateEntry | null, forwarded: UpdateEntry[]): void {
-    const entries = own ? [own, ...forwarded] : forwarded;
-    if (entries.length === 0) return;
-    if (own) conn.ownSeqSent = own.seq;
-    this.d.out.send(conn.id, { type: 'UPDATE', entries });
+  // Brings our own record up to date; true if our bits or flags changed.
+  private refreshOwn(): boolean {
+    const own = this.own;
+    const advertised = this.d.blocks.advertised;
+    const degree = Math.min(255, this.d.mesh.neighborCount());
+    const busy = this.d.sourceBusy();
+    const added = addedBits(own.bits, advertised);
+    const bitsChanged = added === null || added.length > 0;
+    if (!bitsChanged && degree === own.degree && busy === own.sourceBusy) return false;
+    if (bitsChanged) own.bits = advertised.slice();
+    own.degree = degree;
+    own.sourceBusy = busy;
+    own.log.record(added);
+    return true;
+  }
+
+  // One entry telling `conn` what it has not had of `rec` from us.
+  private entry(conn: Conn, rec: Record, hops: number, estimate?: SizeEstimate): UpdateEntry {
+    const use = conn.told.use(rec.id);
+    let body: EntryBody;
+    const added = use.intro ? null : rec.log.since(use.since);
+    if (use.intro && isEmpty(rec.bits)) body = { kind: 'same' };
+    else if (added === null || added.length >= rec.bits.length) body = { kind: 'full', bits: rec.bits };
+    else body = added.length === 0 ? { kind: 'same' } : { kind: 'delta', added };
+    conn.told.sent(rec.id, rec.log.version, rec.seq);
+    return {
+      ref: use.ref,
+      ...(use.intro && { intro: { originId: rec.id, host: rec.host, port: rec.port } }),
+      seq: rec.seq,
+      hops,
+      degree: Math.min(255, rec.degree),
+      sourceBusy: rec.sourceBusy,
+      ...(estimate && { estimate }),
+      body,
+    };
+  }
+
+  private send(conn: Conn, entries: UpdateEntry[]): void {
+    if (entries.length > 0) this.d.out.send(conn.id, { type: 'UPDATE', entries });
   }
 }

@@ -104,10 +104,14 @@ export class Mesh {
       this.dial(candidates.pop() as PeerAddress, true);
       missing--;
     }
-    if (missing > 0 && now - this.lastNeedPeers >= this.d.params.needPeersEveryMs) {
-      this.lastNeedPeers = now;
-      this.d.out.push({ type: 'needPeers' });
-    }
+    if (missing > 0) this.requestPeers(now, this.d.params.needPeersEveryMs);
+  }
+
+  /** Asks the topology server again (fresh peers, a fresh count), at most once per `minGapMs`. */
+  requestPeers(now: number, minGapMs: number): void {
+    if (now - this.lastNeedPeers < minGapMs) return;
+    this.lastNeedPeers = now;
+    this.d.out.push({ type: 'needPeers' });
   }
 
   /** Every reconnect period, drop one idle outbound neighbor so the mesh keeps mixing. */
@@ -126,7 +130,8 @@ export class Mesh {
       return;
     }
     const wantNeighbor = outbound && (dial?.neighbor ?? false);
-    const conn = newConn(id, outbound, outbound ? (peerId ?? null) : null, wantNeighbor, now, 2 * this.d.params.updateEntryRate);
+    const blocks = Math.ceil(this.d.self.size / this.d.params.blockSize);
+    const conn = newConn(id, outbound, outbound ? (peerId ?? null) : null, wantNeighbor, now, { blocks, entryTokens: 2 * this.d.params.updateEntryRate });
     this.conns.set(id, conn);
     // The dialler speaks first; the acceptor answers once it knows what is asked.
     if (outbound) this.sendHello(conn, wantNeighbor);

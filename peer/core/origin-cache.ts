@@ -1,7 +1,22 @@
 // The U origins a peer keeps state for (PROTOCOL.md §5), each a leaf of the update tree.
-import type { PeerId, UpdateEntry } from './messages.ts';
+// Each origin keeps a short log of how its bitfield changed, so forwarding it to a neighbor
+// sends only what that neighbor has not had (origin-refs.ts).
 import type { ConnId } from './events.ts';
+import type { PeerId } from './messages.ts';
+import { addedBits, ChangeLog } from './origin-refs.ts';
 import { UpdateTree } from './update-tree.ts';
+
+/** An origin's state as heard from one connection (bits are copied when kept). */
+export interface OriginNews {
+  originId: PeerId;
+  host: string;
+  port: number;
+  seq: number;
+  hops: number;
+  degree: number;
+  sourceBusy: boolean;
+  bits: Uint8Array;
+}
 
 export interface Origin {
   id: PeerId;
@@ -10,11 +25,12 @@ export interface Origin {
   seq: number;
   distance: number; // mesh hops from us: 1 for a neighbor's own entry
   degree: number;
+  sourceBusy: boolean; // it has a Range GET running
   bits: Uint8Array;
   slot: number; // leaf in the update tree
   heardAt: number; // when we last accepted news of it
   learnedFrom: ConnId | null; // the link the freshest entry came over (not sent back there)
-  version: number; // bumps whenever seq/distance/bits change: drives forwarding
+  log: ChangeLog; // its version bumps whenever seq/distance/bits change: drives forwarding
 }
 
 // 'newer': the origin's seq advanced (it is alive); 'shorter': same state over a shorter path.
@@ -52,7 +68,7 @@ export class OriginCache {
    * Folds one received entry in. `pinned` origins (our connections) are never evicted
    * to make room; when the cache is full and nothing can go, the entry is rejected.
    */
-  merge(entry: UpdateEntry, from: ConnId | null, now: number, pinned: ReadonlySet<PeerId>): MergeResult {
+  merge(entry: OriginNews, from: ConnId | null, now: number, pinned: ReadonlySet<PeerId>): MergeResult {
     const distance = entry.hops + 1;
     const known = this.byId.get(entry.originId);
     if (known) {
@@ -63,15 +79,21 @@ export class OriginCache {
       if (!newer && !shorter) return 'same';
       known.distance = distance;
       known.learnedFrom = from;
-      known.version++;
-      if (!newer) return 'shorter';
+      if (!newer) {
+        known.log.record([]);
+        return 'shorter';
+      }
       known.host = entry.host;
       known.port = entry.port;
       known.seq = entry.seq;
       known.degree = entry.degree;
+      known.sourceBusy = entry.sourceBusy;
       known.heardAt = now;
-      known.bits = entry.bits;
-      this.tree.set(known.slot, entry.bits);
+      known.log.record(addedBits(known.bits, entry.bits));
+      if (!sameBits(known.bits, entry.bits)) {
+        known.bits = entry.bits.slice();
+        this.tree.set(known.slot, known.bits);
+      }
       return 'newer';
     }
     let slot = this.freeSlots.pop();
@@ -82,20 +104,23 @@ export class OriginCache {
       this.byId.delete(victim.id);
     }
     this.bySlot[slot] = entry.originId;
-    this.byId.set(entry.originId, {
+    const origin: Origin = {
       id: entry.originId,
       host: entry.host,
       port: entry.port,
       seq: entry.seq,
       distance,
       degree: entry.degree,
-      bits: entry.bits,
+      sourceBusy: entry.sourceBusy,
+      bits: entry.bits.slice(),
       slot,
       heardAt: now,
       learnedFrom: from,
-      version: 1,
-    });
-    this.tree.set(slot, entry.bits);
+      log: new ChangeLog(),
+    };
+    origin.log.record(null);
+    this.byId.set(entry.originId, origin);
+    this.tree.set(slot, origin.bits);
     return 'new';
   }
 
@@ -154,4 +179,10 @@ export class OriginCache {
     }
     return worst;
   }
+}
+
+function sameBits(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

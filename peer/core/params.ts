@@ -1,5 +1,9 @@
 // Protocol parameters, with the names and starting defaults of PROTOCOL.md §4.
 
+/** Where n for k/n comes from (PROTOCOL.md §8; estimation/swarm-size.ts says why). */
+export type GroupSizeMode = 'topology' | 'mean-hops' | 'paper';
+export const GROUP_SIZE_MODES: readonly GroupSizeMode[] = ['topology', 'mean-hops', 'paper'];
+
 export interface PeerParams {
   blockSize: number; // bytes per block
   beta: number; // peers the topology server returns
@@ -28,6 +32,8 @@ export interface PeerParams {
   endgameAfterMs: number; // in the endgame, a request outstanding this long is also asked of another holder
   updateEntryRate: number; // UPDATE entries/s one connection may send (honest: <= 10 (U+1)); more is a flood
   maxOriginsTracked: number; // distinct origins remembered for stats and the estimator (memory bound)
+  groupSize: GroupSizeMode; // topology: the server's count, gossiped; mean-hops and paper: from the mesh (ablations)
+  sizeMaxAgeMs: number; // a swarm-size observation older than this is not used
 }
 
 export const DEFAULT_PARAMS: PeerParams = {
@@ -58,6 +64,8 @@ export const DEFAULT_PARAMS: PeerParams = {
   endgameAfterMs: 2000,
   updateEntryRate: 1000,
   maxOriginsTracked: 8192,
+  groupSize: 'topology',
+  sizeMaxAgeMs: 45_000,
 };
 
 export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
@@ -67,6 +75,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
       throw new Error(`parameter ${key} must be a non-negative number, got ${value}`);
     }
   }
+  if (!GROUP_SIZE_MODES.includes(params.groupSize)) throw new Error(`parameter groupSize must be one of ${GROUP_SIZE_MODES.join(', ')}, got ${String(params.groupSize)}`);
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');
   return params;

@@ -18,7 +18,9 @@
 //   source-fetch.ts  SourceFetch: starts the runs the policy decides on, takes and returns their blocks
 //   reputation.ts    Reputation: strikes, probation, penalties, bans
 //   timers.ts        TimerTable: the named deadlines;  outbox.ts: the actions of one call
-//   estimation/      BandwidthController (§7) and GroupSizeEstimator (§8), pure
+//   group-size.ts    GroupSize: n for k/n from the estimators in estimation/ (swarm-size, group-size)
+//   origin-refs.ts   per-connection origin refs and change logs: UPDATEs carry only what changed
+//   estimation/      BandwidthController (§7) and the size estimators (§8), pure
 //
 // BLOCK LIFECYCLE (blocks.ts): missing -> requested (asked of a connection) or fromSource (in
 // a Range GET) -> storing (bytes handed to the driver) -> have. A timeout, REJECT, closed
@@ -49,13 +51,13 @@
 // Everything a peer sends is untrusted: the handlers check every field and length, and a
 // violation (violations.ts) closes the connection and bans the peer.
 import { BandwidthController } from '../../estimation/bandwidth.ts';
-import { GroupSizeEstimator } from '../../estimation/group-size.ts';
 import type { Rng } from '../../estimation/random.ts';
 import { BlockTable } from './blocks.ts';
 import { countAndNot } from './bits.ts';
 import { isOpen, type Conn } from './connection.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
+import { GroupSize } from './group-size.ts';
 import type { Message, PeerId } from './messages.ts';
 import { Mesh } from './mesh.ts';
 import { OriginCache } from './origin-cache.ts';
@@ -66,7 +68,7 @@ import { Scheduler } from './scheduler.ts';
 import { Uploads } from './serving.ts';
 import { SourceFetch } from './source-fetch.ts';
 import { SourcePolicy } from './source-policy.ts';
-import { RoundSamples, type PeerStats } from './stats.ts';
+import type { PeerStats } from './stats.ts';
 import { TimerTable } from './timers.ts';
 import type { CloseCode, Violation, ViolationCode } from './violations.ts';
 
@@ -88,7 +90,7 @@ export class PeerCore {
   readonly params: PeerParams;
   readonly blocks: number;
   private readonly id: PeerId;
-  private readonly size: number;
+  private readonly fileSize: number;
   private readonly out = new Outbox();
   private readonly timers = new TimerTable();
   private readonly table: BlockTable;
@@ -101,9 +103,8 @@ export class PeerCore {
   private readonly source: SourcePolicy;
   private readonly fetch: SourceFetch;
   private readonly bandwidth: BandwidthController;
-  private readonly estimator: GroupSizeEstimator;
+  private readonly size: GroupSize;
   private readonly seen = new Set<PeerId>();
-  private readonly estimates = new RoundSamples(); // one group-size estimate per round while downloading
   private readonly received = { fromSource: 0, fromPeers: 0 };
   private completed = false;
   private stopped = false; // left or gave up: no more actions
@@ -112,14 +113,13 @@ export class PeerCore {
     const params = resolveParams(cfg.params);
     this.params = params;
     this.id = cfg.id;
-    this.size = cfg.size;
+    this.fileSize = cfg.size;
     this.blocks = Math.ceil(cfg.size / params.blockSize);
     const self = { id: cfg.id, swarmId: cfg.swarmId, host: cfg.host, port: cfg.port, size: cfg.size };
     const out = this.out;
     this.table = new BlockTable(this.blocks, cfg.have);
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks);
     this.reputation = new Reputation(params);
-    this.estimator = new GroupSizeEstimator({ staleMs: params.staleMs, maxOrigins: params.maxOriginsTracked });
     this.bandwidth = new BandwidthController(
       {
         initialDataConnections: params.dataConnections,
@@ -135,6 +135,7 @@ export class PeerCore {
       { k: params.k, backoff: params.backoff, roundMs: params.roundMs, blockSize: params.blockSize, maxRun: params.maxSourceRun, maxFailures: params.maxSourceFailures },
       cfg.now,
     );
+    this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
     this.mesh = new Mesh({
       self, params, rng: cfg.rng, out, reputation: this.reputation,
       origins: () => this.cache.values(),
@@ -142,7 +143,9 @@ export class PeerCore {
     });
     this.flood = new Flood({
       self, params, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
-      reputation: this.reputation, estimator: this.estimator, seen: this.seen,
+      reputation: this.reputation, estimator: this.size.mesh, sizes: this.size.swarm, seen: this.seen,
+      sourceBusy: () => this.source.busy,
+      sizeReport: (now) => this.size.report(now),
     });
     this.scheduler = new Scheduler({
       params, rng: cfg.rng, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
@@ -155,7 +158,9 @@ export class PeerCore {
     this.fetch = new SourceFetch({
       policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads,
       blockLength: (i) => this.blockLength(i),
-      groupSize: (now) => this.groupSize(now),
+      groupSize: (now) => this.size.n(now),
+      starvingGroupSize: (now) => this.size.starvingN(now),
+      refresh: (now) => this.mesh.requestPeers(now, 2 * params.needPeersEveryMs),
       accept: (now, index, data) => this.accept(now, index, data, 'source'),
     });
     this.timers.set('flood', cfg.now);
@@ -168,7 +173,7 @@ export class PeerCore {
   }
 
   blockLength(index: number): number {
-    return Math.min(this.params.blockSize, this.size - index * this.params.blockSize);
+    return Math.min(this.params.blockSize, this.fileSize - index * this.params.blockSize);
   }
 
   /** When the driver should next call `handle(now, { type: 'tick' })`. */
@@ -196,8 +201,7 @@ export class PeerCore {
   }
 
   stats(now: number): PeerStats {
-    this.estimator.setOwnDegree(this.mesh.neighborCount());
-    const group = this.estimator.snapshot(now);
+    const group = this.size.meshSnapshot(now);
     return {
       meanDegree: group.meanDegree,
       diameter: group.diameter,
@@ -212,8 +216,8 @@ export class PeerCore {
       sourceRequests: this.source.requests,
       sourceRounds: this.source.roundsWon,
       peersSeen: this.seen.size,
-      groupSizeEstimate: this.estimates.length > 0 ? this.estimates.median() : this.groupSize(now),
-      groupSizeNow: this.groupSize(now),
+      groupSizeEstimate: this.size.typical(now),
+      groupSizeNow: this.size.n(now),
       neighbors: this.mesh.neighborCount(),
       connections: this.mesh.conns.size,
       blocks: this.blocks,
@@ -227,6 +231,7 @@ export class PeerCore {
       case 'tick':
         return this.onTick(now);
       case 'peers':
+        if (event.count !== undefined) this.size.observeCount(now, event.count);
         this.source.onPeers(now, event.peers.length === 0);
         this.mesh.learn(event.peers, now);
         return this.maintainNeighbors(now);
@@ -286,20 +291,13 @@ export class PeerCore {
   // often we flood, and how many neighbors we keep (PROTOCOL.md §7).
   private adapt(now: number): void {
     if (this.completed) return;
-    this.estimates.push(this.groupSize(now));
+    this.size.sample(now);
     const wantMore = countAndNot(this.cache.tree.root(), this.table.taken) > 0;
     this.bandwidth.evaluate(now, { wantMore, canAddDataConnection: wantMore && this.mesh.hasRoom() });
   }
 
   private maintainNeighbors(now: number): void {
     if (!this.completed) this.mesh.maintain(now, this.bandwidth.neighbors);
-  }
-
-  // n for the k/n draw (PROTOCOL.md §8): the diameter-based estimate from the degrees and
-  // hop counts in updates, never below the peers we know of plus us.
-  private groupSize(now: number): number {
-    this.estimator.setOwnDegree(this.mesh.neighborCount());
-    return Math.max(this.estimator.estimate(now), this.mesh.known.size + 1);
   }
 
   // ---- messages -------------------------------------------------------------------
@@ -311,7 +309,7 @@ export class PeerCore {
       if (msg.type === 'HELLO') {
         if (!this.mesh.handshake(now, conn, msg, this.completed)) return;
         this.seen.add(msg.peerId);
-        this.flood.greet(conn);
+        this.flood.greet(now, conn);
       } else if (msg.type === 'BYE') {
         this.mesh.close(id, 'REFUSED', `refused: ${msg.reason}`); // e.g. it is full
       } else {
@@ -393,7 +391,7 @@ export class PeerCore {
   }
 
   private forget(peerId: PeerId): void {
-    this.estimator.forget(peerId);
+    this.size.forget(peerId);
     this.cache.remove(peerId);
     this.mesh.forget(peerId);
   }

@@ -1,7 +1,7 @@
 // The source side of the block lifecycle: starting the Range GETs the source policy decides
 // on, taking their blocks (missing -> fromSource, advertised at once), accepting what arrives,
 // and giving back what did not come, telling whoever waited for it.
-import { countAndNot, countBits } from './bits.ts';
+import { countAndNot } from './bits.ts';
 import type { BlockTable } from './blocks.ts';
 import type { Flood } from './flood.ts';
 import type { OriginCache } from './origin-cache.ts';
@@ -18,6 +18,9 @@ export interface SourceFetchDeps {
   uploads: Uploads;
   blockLength: (index: number) => number;
   groupSize: (now: number) => number;
+  starvingGroupSize: (now: number) => number;
+  /** Ask the topology server again (rate-limited by the mesh). */
+  refresh: (now: number) => void;
   /** Bytes arrived: store them. */
   accept: (now: number, index: number, data: Uint8Array) => void;
 }
@@ -30,14 +33,16 @@ export class SourceFetch {
     const { blocks, cache, policy } = this.d;
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
     const tree = cache.tree;
+    const root = tree.root();
     const run = policy.decide(now, {
       blocks: blocks.count,
-      starved: countAndNot(tree.root(), blocks.taken) === 0,
+      starved: countAndNot(root, blocks.taken) === 0 && this.needsUnseen(root),
       groupSize: () => this.d.groupSize(now),
-      stillDownloading: () => 1 + this.incompleteOrigins(),
+      starvingGroupSize: () => this.d.starvingGroupSize(now),
       wanted: (i) => !blocks.isTaken(i),
       preferred: (i) => !tree.anyHas(i),
     });
+    if (policy.starving(now)) this.d.refresh(now); // a fresh count from the topology server
     if (!run) return;
     for (let i = run.first; i < run.first + run.count; i++) blocks.fromSource(i);
     this.d.flood.markDirty();
@@ -66,9 +71,14 @@ export class SourceFetch {
     return giveUp;
   }
 
-  private incompleteOrigins(): number {
-    let n = 0;
-    for (const o of this.d.cache.values()) if (countBits(o.bits) < this.d.blocks.count) n++;
-    return n;
+  // Some block we have not taken that no one in our view has.
+  private needsUnseen(root: ArrayLike<number>): boolean {
+    const { taken, count } = this.d.blocks;
+    for (let b = 0; b < taken.length; b++) {
+      let w = ~((root[b] ?? 0) | (taken[b] ?? 0)) & 0xff;
+      if (b === taken.length - 1 && count % 8 !== 0) w &= 0xff << (8 - (count % 8));
+      if (w !== 0) return true;
+    }
+    return false;
   }
 }

@@ -9,8 +9,12 @@
 // - What to fetch: a run of blocks no one in our view has (which also solves the last-block
 //   problem), else of any block we miss; runs start at one block and grow at most twofold,
 //   sized to keep the connection busy for the rest of the lease at the rate seen.
-// - Last-block rule: when for two rounds no one in our view has anything we still need,
-//   only the peers still downloading compete with us for the source: draw against them.
+// - Last-block rule: we need a block that no one in our view has or is bringing, and have
+//   nothing to ask of anyone, for two rounds: we are starving. That is normal while the
+//   source is the bottleneck, and also what a peer sees when the crowd has left and a block
+//   left with it. The draw uses the same n, but a starving peer refreshes it (asks the
+//   topology server again) and trusts its own fresh count over the gossip, so the last
+//   peers of a departing crowd go to the source as often as their number says.
 // - Failures: a GET that fails gives its blocks back and waits for the next round; after
 //   `maxFailures` failures in a row, or one the driver calls fatal (the file changed), the
 //   peer gives up (PeerCore emits `abort`).
@@ -24,12 +28,12 @@ export interface SourceRun {
 
 export interface SourceView {
   blocks: number;
-  /** No one in our view has any block we have not taken. */
+  /** We need a block no one in our view has or is bringing, and have nothing to ask of peers. */
   starved: boolean;
   /** The group-size estimate (n for k/n). */
   groupSize: () => number;
-  /** Peers in our view still downloading, plus us (n when starving). */
-  stillDownloading: () => number;
+  /** The same, for a starving peer (group-size.ts). */
+  starvingGroupSize: () => number;
   wanted: (i: number) => boolean; // missing and not already asked for
   preferred: (i: number) => boolean; // no one in our view has it
 }
@@ -64,6 +68,11 @@ export class SourcePolicy {
     this.opensAt = now + opts.roundMs;
   }
 
+  /** A Range GET of ours is running. */
+  get busy(): boolean {
+    return this.run !== null;
+  }
+
   /** The topology server answered: alone, open at once; else after one round. */
   onPeers(now: number, alone: boolean): void {
     this.opensAt = Math.min(this.opensAt, alone ? now : now + this.opts.roundMs);
@@ -72,6 +81,11 @@ export class SourcePolicy {
   /** When the policy next wants a tick, if we still need blocks from it. */
   deadline(): number {
     return this.run ? Infinity : Math.max(this.opensAt, this.nextDrawAt);
+  }
+
+  /** Starving for two rounds (see the header). */
+  starving(now: number): boolean {
+    return now - this.starvedSince >= 2 * this.opts.roundMs;
   }
 
   /** Called after every event; returns a run to fetch when the policy says so. */
@@ -83,8 +97,7 @@ export class SourcePolicy {
     if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
-      const starving = now - this.starvedSince >= 2 * this.opts.roundMs;
-      const n = starving ? view.stillDownloading() : view.groupSize();
+      const n = this.starving(now) ? view.starvingGroupSize() : view.groupSize();
       const stretch = Math.max(1, this.lastRunMs / this.opts.roundMs);
       if (!drawSourceRound(this.rng, this.opts.k, n * stretch, this.opts.backoff)) return null;
       this.roundsWon++;

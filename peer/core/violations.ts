@@ -12,6 +12,7 @@ export const VIOLATIONS = {
   BITFIELD_LENGTH: 'sent an UPDATE bitfield whose length does not match the file',
   BLOCK_LENGTH: "sent a BLOCK whose length is not that block's size",
   UPDATE_FLOOD: 'sent UPDATE entries faster than the per-connection budget allows',
+  UNKNOWN_REF: 'sent an UPDATE entry under a ref it never introduced',
   BAD_DATA: 'sent block bytes that failed verification',
 } as const;
 

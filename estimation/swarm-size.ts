@@ -1,0 +1,84 @@
+// The swarm-size estimate anchored on the topology server (PROTOCOL.md §8, issue #10).
+//
+// The topology server knows how many peers are registered in a swarm: every answer to a
+// registration carries that count, and a peer's registrations (on joining, then every
+// ttl/2) are its own observations. Between them, peers gossip: each puts its current
+// estimate, with the age of the observation under it, in its own UPDATE entry, and each
+// takes as its estimate the (f+1)-th largest of the fresh estimates its direct connections
+// report, never below its own observation. "Fresh" is an observation younger than maxAgeMs.
+//
+// Why this form (measured in the simulator, README "Scale"):
+// - It holds from 1 to 10^5 peers: the count is exact when made; in a flash crowd the late
+//   registrants' counts reach everyone within a few flood rounds, because each hop passes on
+//   the largest values it trusts.
+// - A liar cannot make it smaller: it is a maximum, and never below what the server said to
+//   us. It can make it larger only by getting f+1 of our direct connections to report the
+//   same inflation; one liar's number stops at its neighbors, who discard it, so it does not
+//   spread.
+// - It follows a shrinking swarm within maxAgeMs: stale large values age out; peers that
+//   run out of work re-register and so bring fresh, smaller counts (peer/core/size-estimate.ts).
+// The paper's (d̄ − 1)^d and its mean-hop correction (group-size.ts) cannot see past the
+// origins a peer caches: at 1,000 peers they read about 30x low. They stay as the fallback
+// without a topology server and as the ablation (--group-size paper|mean-hops).
+
+export interface SwarmSizeParams {
+  /** Observations older than this are not used. */
+  maxAgeMs: number;
+  /** This many direct connections may report too-large values without moving the estimate. */
+  tolerate: number;
+  /** Reports kept (one per direct connection); more are refused. */
+  maxSources: number;
+}
+
+export const DEFAULT_SWARM_SIZE_PARAMS: SwarmSizeParams = { maxAgeMs: 45_000, tolerate: 2, maxSources: 256 };
+
+/** An estimate of n and when the observation under it was made. */
+export interface Observation {
+  n: number;
+  at: number; // ms, the driver's clock
+}
+
+const MAX_N = 2 ** 32 - 1;
+
+export class SwarmSizeEstimator {
+  private readonly params: SwarmSizeParams;
+  private own: Observation | null = null;
+  private readonly reports = new Map<string, Observation>();
+
+  constructor(params: Partial<SwarmSizeParams> = {}) {
+    this.params = { ...DEFAULT_SWARM_SIZE_PARAMS, ...params };
+  }
+
+  /** A count from the topology server (peers registered in the swarm, us included). */
+  observe(now: number, count: number): void {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_N || !Number.isFinite(now)) return;
+    this.own = { n: count, at: now };
+  }
+
+  /** Our own latest observation, if fresher than `maxAgeMs`. */
+  ownObservation(now: number, maxAgeMs = this.params.maxAgeMs): Observation | null {
+    return this.own && now - this.own.at <= maxAgeMs ? this.own : null;
+  }
+
+  /** A direct connection's estimate, `ageS` seconds old when sent. */
+  report(now: number, from: string, n: number, ageS: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_N || !Number.isFinite(ageS) || ageS < 0) return;
+    if (!this.reports.has(from) && this.reports.size >= this.params.maxSources) return;
+    this.reports.set(from, { n, at: now - ageS * 1000 });
+  }
+
+  forget(from: string): void {
+    this.reports.delete(from);
+  }
+
+  /** The (f+1)-th largest fresh report, never below our own fresh observation; null if nothing is fresh. */
+  estimate(now: number): Observation | null {
+    const fresh: Observation[] = [];
+    for (const r of this.reports.values()) if (now - r.at <= this.params.maxAgeMs) fresh.push(r);
+    fresh.sort((a, b) => b.n - a.n || b.at - a.at);
+    const trusted = fresh[Math.min(this.params.tolerate, fresh.length - 1)];
+    const own = this.ownObservation(now);
+    if (!trusted) return own;
+    return own && own.n >= trusted.n ? own : trusted;
+  }
+}
