@@ -45,7 +45,8 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
     const swarmId = swarmIdOf(req.params.swarmId);
     const peer = registrationOf(req.body, req.socket.remoteAddress);
     const peers = await registry.register(swarmId, peer);
-    res.status(200).json({ peers, ttl: registry.ttl });
+    // count: how many are registered now, the caller included (the peers' swarm-size anchor).
+    res.status(200).json({ peers, ttl: registry.ttl, count: await registry.count(swarmId) });
   });
 
   app.delete(PEER_PATH, async (req: Request, res: Response) => {

@@ -2,8 +2,9 @@
 //
 // Each swarm is a doubly linked list in registration order (oldest at the head)
 // indexed by id, so refresh, removal, dropping the oldest and reading the newest k
-// are O(1) or O(k). The swarms sit in a Map re-inserted on every registration, so
-// its first key is always the least recently active swarm.
+// are O(1) or O(k); an array of the same entries (swap-remove) makes a uniform random
+// sample O(k) too. The swarms sit in a Map re-inserted on every registration, so its
+// first key is always the least recently active swarm.
 
 import type { Registrant, SwarmStore } from './store.ts';
 
@@ -11,10 +12,12 @@ interface Entry extends Registrant {
   at: number;
   older: Entry | undefined;
   newer: Entry | undefined;
+  slot: number; // index in Swarm.all
 }
 
 interface Swarm {
   byId: Map<string, Entry>;
+  all: Entry[];
   oldest: Entry | undefined;
   newest: Entry | undefined;
 }
@@ -26,12 +29,13 @@ export class MemoryStore implements SwarmStore {
   put(swarmId: string, peer: Registrant, at: number): void {
     let swarm = this.swarms.get(swarmId);
     if (swarm) this.swarms.delete(swarmId); // re-inserted below: now the most recently active
-    else swarm = { byId: new Map(), oldest: undefined, newest: undefined };
+    else swarm = { byId: new Map(), all: [], oldest: undefined, newest: undefined };
     this.swarms.set(swarmId, swarm);
 
     const old = swarm.byId.get(peer.id);
     if (old) this.unlink(swarm, old);
-    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, older: swarm.newest, newer: undefined };
+    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, older: swarm.newest, newer: undefined, slot: swarm.all.length };
+    swarm.all.push(entry);
     if (swarm.newest) swarm.newest.newer = entry;
     else swarm.oldest = entry;
     swarm.newest = entry;
@@ -44,6 +48,21 @@ export class MemoryStore implements SwarmStore {
     const swarm = this.swarms.get(swarmId);
     for (let e = swarm?.newest; e && out.length < limit && e.at > liveAfter; e = e.older) {
       if (e.id !== excludeId) out.push({ id: e.id, host: e.host, port: e.port });
+    }
+    return out;
+  }
+
+  sample(swarmId: string, limit: number, liveAfter: number, exclude: ReadonlySet<string>, random: () => number): Registrant[] {
+    const all = this.swarms.get(swarmId)?.all ?? [];
+    const out: Registrant[] = [];
+    const picked = new Set<string>();
+    // Rejection sampling: few draws while the swarm is much larger than the sample, and a
+    // bounded number of them when it is not (then the sample is just smaller).
+    for (let tries = 0; out.length < limit && tries < 4 * limit + 8 && all.length > 0; tries++) {
+      const e = all[Math.floor(random() * all.length)] as Entry;
+      if (e.at <= liveAfter || exclude.has(e.id) || picked.has(e.id)) continue;
+      picked.add(e.id);
+      out.push({ id: e.id, host: e.host, port: e.port });
     }
     return out;
   }
@@ -105,6 +124,11 @@ export class MemoryStore implements SwarmStore {
     if (entry.newer) entry.newer.older = entry.older;
     else swarm.newest = entry.older;
     entry.older = entry.newer = undefined;
+    const last = swarm.all.pop() as Entry;
+    if (last !== entry) {
+      swarm.all[entry.slot] = last;
+      last.slot = entry.slot;
+    }
     swarm.byId.delete(entry.id);
     this.registrations--;
   }

@@ -1,6 +1,9 @@
 // The topology registry (PROTOCOL.md §3): soft state with a TTL, answering each
-// registration with the last `beta` live registrants of the swarm — the paper's
-// reasoning is that the most recent ones are the likeliest to still be there.
+// registration with `beta` live registrants of the swarm. The paper answers with the last
+// beta (the likeliest to still be there): `answer: 'newest'`. In a flash crowd that links
+// each newcomer to the few who registered just before it, a mesh with a long diameter
+// through which floods and estimates crawl. `answer: 'mixed'` gives half the newest and half
+// drawn uniformly from the live registrants, so the mesh starts random (README, "Scale").
 //
 // Plain synchronous class; time comes from the injected `now` (ms, non-decreasing),
 // so tests drive expiry without sleeping. Memory is bounded three ways: expired
@@ -20,8 +23,14 @@ export interface RegistryOptions {
   maxSwarms?: number;
   /** Milliseconds; must not go backwards. */
   now?: () => number;
+  /** 'newest' (the paper's last β, the default here) or 'mixed' (half newest, half random). */
+  answer?: AnswerMode;
+  /** Uniform in [0, 1), for 'mixed' (inject a seeded one for reproducible runs). */
+  random?: () => number;
   store?: SwarmStore;
 }
+
+export type AnswerMode = 'newest' | 'mixed';
 
 export const REGISTRY_DEFAULTS = {
   beta: 10,
@@ -35,7 +44,9 @@ export class Registry implements TopologyRegistry {
   readonly ttl: number;
   readonly maxPerSwarm: number;
   readonly maxSwarms: number;
+  readonly answer: AnswerMode;
   private readonly now: () => number;
+  private readonly random: () => number;
   private readonly store: SwarmStore;
 
   constructor(options: RegistryOptions = {}) {
@@ -45,6 +56,9 @@ export class Registry implements TopologyRegistry {
     this.maxPerSwarm = positiveInteger('maxPerSwarm', options.maxPerSwarm ?? REGISTRY_DEFAULTS.maxPerSwarm);
     this.maxSwarms = positiveInteger('maxSwarms', options.maxSwarms ?? REGISTRY_DEFAULTS.maxSwarms);
     this.now = options.now ?? (() => performance.now());
+    this.answer = options.answer ?? 'newest';
+    if (this.answer !== 'newest' && this.answer !== 'mixed') throw new RangeError(`answer must be newest or mixed, got ${String(this.answer)}`);
+    this.random = options.random ?? Math.random;
     this.store = options.store ?? new MemoryStore();
   }
 
@@ -52,11 +66,18 @@ export class Registry implements TopologyRegistry {
     const now = this.now();
     const expiredUntil = now - this.ttl * 1000;
     this.store.dropUntil(swarmId, expiredUntil);
-    const answer = this.store.newest(swarmId, this.beta, expiredUntil, peer.id);
+    const answer = this.answerFor(swarmId, peer.id, expiredUntil);
     if (!this.store.has(swarmId) && this.store.swarmCount() >= this.maxSwarms) this.store.dropLeastActiveSwarm();
     this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now);
     this.store.trim(swarmId, this.maxPerSwarm);
     return answer;
+  }
+
+  private answerFor(swarmId: string, self: string, liveAfter: number): Registrant[] {
+    if (this.answer === 'newest') return this.store.newest(swarmId, this.beta, liveAfter, self);
+    const newest = this.store.newest(swarmId, Math.ceil(this.beta / 2), liveAfter, self);
+    const exclude = new Set([self, ...newest.map((r) => r.id)]);
+    return [...newest, ...this.store.sample(swarmId, this.beta - newest.length, liveAfter, exclude, this.random)];
   }
 
   deregister(swarmId: string, id: string): void {

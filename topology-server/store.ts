@@ -22,7 +22,7 @@ export type Awaitable<T> = T | Promise<T>;
 export interface TopologyRegistry {
   /** Seconds a registration lives unless renewed. */
   readonly ttl: number;
-  /** Up to beta most recent other live registrants, newest first; then registers or refreshes `peer`. */
+  /** Up to beta other live registrants (see Registry's `answer`); then registers or refreshes `peer`. */
   register(swarmId: string, peer: Registrant): Awaitable<Registrant[]>;
   deregister(swarmId: string, id: string): Awaitable<void>;
   /** Live registrations in the swarm (0 if unknown or expired). */
@@ -34,6 +34,8 @@ export interface SwarmStore {
   put(swarmId: string, peer: Registrant, at: number): void;
   /** Up to `limit` entries stamped after `liveAfter`, newest first, skipping `excludeId`. */
   newest(swarmId: string, limit: number, liveAfter: number, excludeId?: string): Registrant[];
+  /** Up to `limit` distinct entries stamped after `liveAfter` chosen uniformly at random, none in `exclude`. */
+  sample(swarmId: string, limit: number, liveAfter: number, exclude: ReadonlySet<string>, random: () => number): Registrant[];
   /** Removes one registration; a swarm left empty is removed. */
   remove(swarmId: string, id: string): void;
   /** Registrations held for the swarm, expired or not. */

@@ -6,6 +6,7 @@ interface TopologyArgs {
   port: number;
   beta: number;
   ttl: number;
+  answer: 'newest' | 'mixed';
 }
 
 export const topologyCommand: CommandModule<object, TopologyArgs> = {
@@ -13,11 +14,12 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
   describe: 'run the topology server that introduces the peers of each swarm to one another',
   builder: (y: Argv) =>
     y
-      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with the last --beta\npeers of its swarm and forgets a peer that has not renewed within --ttl seconds.\nThe first line on stdout is "listening on http://HOST:PORT".')
+      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with --beta peers of its\nswarm (--answer: half the newest and half at random, or the newest only) and how many\nare registered, and forgets a peer that has not renewed within --ttl seconds.\nThe first line on stdout is "listening on http://HOST:PORT".')
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
       .option('port', { type: 'number', default: 7070, describe: 'port to listen on (0: any free port, printed on the first line)' })
       .option('beta', { type: 'number', default: 10, describe: 'most recent peers of the swarm returned to each registering peer (β)' })
       .option('ttl', { type: 'number', default: 60, describe: 'seconds a registration lives unless the peer renews it' })
+      .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "which peers to return: half newest and half random (a random mesh from the start), or the newest only (the paper's)" })
       .check((a) => {
         if (typeof a.host !== 'string' || a.host.trim() === '') throw new Error('--host must be an address, e.g. 127.0.0.1');
         if (!isIntegerIn(a.port, 0, 65535)) throw new Error(`--port must be an integer from 0 to 65535, got ${show(a.port)}`);
@@ -39,6 +41,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         port: args.port,
         beta: args.beta,
         ttl: args.ttl,
+        answer: args.answer,
         log: (line) => process.stderr.write(`slurpie: ${line}\n`),
       });
     } catch (err) {

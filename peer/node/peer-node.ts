@@ -55,8 +55,16 @@ export class PeerNode {
     this.membership = membership;
     await this.register(true);
     const every = Math.max(1000, (ttlHint * 1000) / 2);
-    this.reregister = setInterval(() => void this.register(), every);
-    this.reregister.unref();
+    // Jittered, so a flash crowd that joined together does not renew (and refresh its counts) together.
+    const next = (): void => {
+      if (this.stopped) return;
+      this.reregister = setTimeout(() => {
+        void this.register();
+        next();
+      }, every * (0.75 + 0.5 * Math.random()));
+      this.reregister.unref();
+    };
+    next();
   }
 
   start(): void {
@@ -86,7 +94,7 @@ export class PeerNode {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.reregister) clearInterval(this.reregister);
+    if (this.reregister) clearTimeout(this.reregister);
     this.sourceAbort.abort();
     const m = this.membership;
     if (m) await m.client.deregister(m.swarmId, m.self.id).catch(() => {});
@@ -109,7 +117,7 @@ export class PeerNode {
     if (!m || this.stopped) return;
     try {
       const answer = await m.client.register(m.swarmId, m.self);
-      this.dispatch({ type: 'peers', peers: answer.peers });
+      this.dispatch(answer.count === undefined ? { type: 'peers', peers: answer.peers } : { type: 'peers', peers: answer.peers, count: answer.count });
     } catch (err) {
       if (first) {
         this.log('warn', `${(err as Error).message}: downloading alone`);

@@ -43,7 +43,8 @@ export class TopologyClient {
     this.maxPeers = opts.maxPeers ?? 100;
   }
 
-  async register(swarmId: string, peer: { id: string; host?: string; port: number }): Promise<{ peers: TopologyPeer[]; ttl: number }> {
+  /** Registers; the answer's peers, ttl, and (from servers that send it) how many are registered. */
+  async register(swarmId: string, peer: { id: string; host?: string; port: number }): Promise<{ peers: TopologyPeer[]; ttl: number; count?: number }> {
     const body = JSON.stringify(peer.host === undefined ? { id: peer.id, port: peer.port } : { id: peer.id, host: peer.host, port: peer.port });
     const answer = await this.request('POST', `v1/swarms/${encodeURIComponent(swarmId)}/peers`, body);
     const obj = asObject(answer);
@@ -62,7 +63,10 @@ export class TopologyClient {
         peers.push(p);
       }
     }
-    return { peers, ttl };
+    // An optional field (PROTOCOL.md §3 adds nothing; README protocol notes): ignored unless a sane count.
+    const count = obj.count;
+    const valid = typeof count === 'number' && Number.isSafeInteger(count) && count >= 1 && count < 2 ** 32;
+    return valid ? { peers, ttl, count } : { peers, ttl };
   }
 
   async deregister(swarmId: string, id: string): Promise<void> {
