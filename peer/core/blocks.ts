@@ -81,6 +81,11 @@ export class BlockTable {
     return this.haves;
   }
 
+  /** Blocks requested, coming from the source or being stored. */
+  get inFlightCount(): number {
+    return this.owners.size;
+  }
+
   get storingCount(): number {
     return this.storings;
   }

@@ -16,6 +16,9 @@ import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
 import type { CloseCode } from './violations.ts';
 
+/** How long a peer that refused us (it was full) is left alone. */
+const REFUSED_BACKOFF_MS = 10_000;
+
 export interface Self {
   id: PeerId;
   swarmId: string;
@@ -38,6 +41,8 @@ export interface MeshDeps {
 
 export class Mesh {
   readonly conns = new Map<ConnId, Conn>();
+  /** The connections past their handshake, in the order they opened. */
+  readonly open: Conn[] = [];
   readonly dialing = new Map<PeerId, { neighbor: boolean }>();
   readonly known = new Map<PeerId, PeerAddress>(); // from the topology server and HELLOs
   private lastNeedPeers = -Infinity;
@@ -118,7 +123,10 @@ export class Mesh {
   rewire(now: number): void {
     const idle = [...this.conns.values()].filter((c) => isNeighbor(c) && c.outbound && c.requests.size === 0);
     const victim = pick(this.d.rng, idle);
-    if (victim && this.candidates(now).length > 0) this.close(victim.id, 'REWIRE', 'reconnect');
+    if (!victim || this.candidates(now).length === 0) return;
+    // Not straight back to the same peer: the point is a new random link.
+    if (victim.peerId) this.d.reputation.penalize(victim.peerId, now, this.d.params.reconnectPeriodMs);
+    this.close(victim.id, 'REWIRE', 'reconnect');
   }
 
   onOpened(now: number, id: ConnId, outbound: boolean, peerId?: PeerId): void {
@@ -167,7 +175,15 @@ export class Mesh {
       this.sendHello(conn, neighbor);
     }
     moveConn(conn, neighbor ? 'neighbor' : 'open');
+    this.open.push(conn);
     return true;
+  }
+
+  /** It refused us (full): leave it alone for a while rather than knock again every round. */
+  refused(now: number, id: ConnId, reason: string): void {
+    const peerId = this.conns.get(id)?.peerId;
+    if (peerId) this.d.reputation.penalize(peerId, now, REFUSED_BACKOFF_MS);
+    this.close(id, 'REFUSED', `refused: ${reason}`);
   }
 
   /** Closes one connection (we initiate). */
@@ -187,6 +203,7 @@ export class Mesh {
     const conn = this.conns.get(id);
     if (!conn) return;
     this.conns.delete(id);
+    if (isOpen(conn)) this.open.splice(this.open.indexOf(conn), 1);
     moveConn(conn, 'closed');
     this.d.onDown(conn);
   }
@@ -198,6 +215,7 @@ export class Mesh {
       this.d.out.close(conn.id, 'LEAVING', reason);
     }
     this.conns.clear();
+    this.open.length = 0;
   }
 
   private refusal(now: number, hello: Hello): { code: CloseCode; why: string } | null {

@@ -311,7 +311,7 @@ export class PeerCore {
         this.seen.add(msg.peerId);
         this.flood.greet(now, conn);
       } else if (msg.type === 'BYE') {
-        this.mesh.close(id, 'REFUSED', `refused: ${msg.reason}`); // e.g. it is full
+        this.mesh.refused(now, id, msg.reason); // e.g. it is full
       } else {
         this.violation(id, { code: 'MESSAGE_BEFORE_HELLO', detail: `${msg.type} before HELLO` });
       }

@@ -40,8 +40,8 @@ export class Reputation {
     return true;
   }
 
-  penalize(id: PeerId, now: number): void {
-    this.penalties.set(id, now + this.params.penaltyMs);
+  penalize(id: PeerId, now: number, ms = this.params.penaltyMs): void {
+    this.penalties.set(id, Math.max(this.penalties.get(id) ?? 0, now + ms));
   }
 
   /** One more failure; true when the connection has failed too often and must go. */

@@ -5,7 +5,7 @@
 //   random one (the paper's rule).
 // - Data connections: up to `dataConnections` peers at once (the bandwidth controller sets
 //   it), `pipeline` requests outstanding on each; peers we already download from keep their
-//   place, idle ones fill the rest at random. Too few holders connected: dial one.
+//   place, idle ones fill the rest in turn from a random place. Too few holders connected: dial one.
 // - A request unanswered for `requestTimeoutMs` goes back to the pool and is a strike; a
 //   peer with strikes gets one request at a time (probation); `maxStrikes` drops it for a
 //   while (reputation.ts). REJECT busy: no requests to it for a round. REJECT missing: we
@@ -13,10 +13,10 @@
 // - Endgame: when nothing is left to ask for, a request outstanding for `endgameAfterMs` is
 //   asked once more of another idle holder; the first copy to arrive wins.
 import type { BandwidthController } from '../../estimation/bandwidth.ts';
-import { pick, randomInt, shuffle, type Rng } from '../../estimation/random.ts';
+import { pick, randomInt, type Rng } from '../../estimation/random.ts';
 import type { BlockTable } from './blocks.ts';
 import { countAndNot, hasBit, nthAndNot } from './bits.ts';
-import { isOpen, type Conn } from './connection.ts';
+import type { Conn } from './connection.ts';
 import type { PeerId, RejectReason } from './messages.ts';
 import type { Mesh } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
@@ -55,28 +55,45 @@ export class Scheduler {
 
   /** Keep up to `pipeline` requests on each of up to `dataConnections` peers that have what we miss. */
   fill(now: number): void {
-    const { params, rng, blocks, cache, mesh, out } = this.d;
+    const open = this.d.mesh.open;
     const target = this.d.bandwidth.dataConnections;
-    const ready = shuffle(rng, [...mesh.conns.values()].filter((c) => isOpen(c) && c.peerId && now >= c.busyUntil));
-    ready.sort((a, b) => Number(b.requests.size > 0) - Number(a.requests.size > 0));
+    const ready = (c: Conn): boolean => now >= c.busyUntil;
     let active = 0;
-    for (const conn of ready) {
+    // Peers we already download from keep their place...
+    for (const conn of open) {
       if (active >= target) break;
-      const bits = cache.get(conn.peerId as PeerId)?.bits;
-      // A peer whose request timed out is on probation: one request at a time until it delivers.
-      const pipeline = conn.strikes > 0 ? 1 : params.pipeline;
-      while (bits && conn.requests.size < pipeline) {
-        const index = pickBlock(rng, bits, blocks.taken);
-        if (index < 0) break;
-        blocks.request(index, conn.id);
-        conn.requests.set(index, now + params.requestTimeoutMs);
-        out.send(conn.id, { type: 'REQUEST', index });
-      }
+      if (conn.requests.size === 0 || !ready(conn)) continue;
+      this.topUp(now, conn);
+      active++;
+    }
+    // ...and idle ones fill the rest, taken in turn from a random place.
+    const n = open.length;
+    const start = n > 0 && active < target ? randomInt(this.d.rng, n) : 0;
+    for (let i = 0; i < n && active < target; i++) {
+      const conn = open[(start + i) % n] as Conn;
+      if (conn.requests.size > 0 || !ready(conn)) continue;
+      this.topUp(now, conn);
       if (conn.requests.size > 0) active++;
     }
     this.maxDataConnections = Math.max(this.maxDataConnections, active);
     if (active < target) this.dialHolder(now);
     this.endgame(now, ready);
+  }
+
+  // Requests to `conn` for blocks it has and we have not taken, up to its pipeline.
+  private topUp(now: number, conn: Conn): void {
+    const { params, rng, blocks, out } = this.d;
+    const bits = this.d.cache.get(conn.peerId as PeerId)?.bits;
+    if (!bits) return;
+    // A peer whose request timed out is on probation: one request at a time until it delivers.
+    const pipeline = conn.strikes > 0 ? 1 : params.pipeline;
+    while (conn.requests.size < pipeline) {
+      const index = pickBlock(rng, bits, blocks.taken);
+      if (index < 0) break;
+      blocks.request(index, conn.id);
+      conn.requests.set(index, now + params.requestTimeoutMs);
+      out.send(conn.id, { type: 'REQUEST', index });
+    }
   }
 
   /** Once a round: requests past their deadline go back to the pool, each a strike. */
@@ -130,12 +147,12 @@ export class Scheduler {
   // Endgame: nothing is left to ask for, only answers to wait for. A block awaited for
   // `endgameAfterMs` from one peer is asked once more of another idle holder, so a slow or
   // silent peer cannot hold the last blocks hostage; the first copy to arrive is kept.
-  private endgame(now: number, ready: Conn[]): void {
+  private endgame(now: number, ready: (c: Conn) => boolean): void {
     const { params, blocks, cache, mesh, out } = this.d;
-    if (countAndNot(cache.tree.root(), blocks.taken) > 0) return;
+    if (blocks.inFlightCount === 0 || countAndNot(cache.tree.root(), blocks.taken) > 0) return;
     const askedBefore = now - params.endgameAfterMs + params.requestTimeoutMs; // as a deadline
-    for (const conn of ready) {
-      if (conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;
+    for (const conn of mesh.open) {
+      if (!ready(conn) || conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;
       const bits = cache.get(conn.peerId as PeerId)?.bits;
       if (!bits) continue;
       for (const [index, owner] of blocks.inFlight()) {
