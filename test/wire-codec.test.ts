@@ -1,10 +1,12 @@
 // The wire codec (peer/wire): golden bytes against FORMAT.md, round trips at the edges, what
-// encode refuses, zero-copy BLOCK data and copied UPDATE bits, limits, and seeded properties
-// (round trip, hostile bytes never throw, prefixes are refused). Error codes: wire-errors.test.ts.
+// encode refuses, zero-copy BLOCK data and copied UPDATE bits, limits, what UPDATE v2 entries
+// cost, and seeded properties (round trip, hostile bytes never throw, prefixes are refused).
+// Error codes: wire-errors.test.ts.
 import test from 'ava';
 import fc from 'fast-check';
 import { deepStrictEqual } from 'node:assert/strict';
-import type { Message, UpdateEntry } from '../peer/core/messages.ts';
+import { readFileSync } from 'node:fs';
+import { MAX_REFS, type EntryBody, type Message, type OriginIntro, type SizeEstimate, type UpdateEntry } from '../peer/core/messages.ts';
 import { seedFrom } from '../estimation/random.ts';
 import {
   BLOCK_HEADER_BYTES,
@@ -12,18 +14,39 @@ import {
   MAX_BLOCK_SIZE,
   MAX_HOST_BYTES,
   MAX_PEER_ID_BYTES,
+  MAX_SKETCH_BYTES,
   MIN_BLOCK_SIZE,
   UPDATE_ENTRY_MAX_OVERHEAD,
   UPDATE_HEADER_BYTES,
+  UPDATE_INTRO_MAX_BYTES,
+  UPDATE_SKETCH_MAX_BYTES,
   WIRE_ERROR_CODES,
   blockCount,
   decode,
   encode,
   encodedLength,
   limitsFor,
+  maxUpdateBytes,
   updateEntryLength,
+  varintLength,
 } from '../peer/wire/index.ts';
-import { LOOSE, SWARM, ascii, be, codeOf, concat, entry, hello, hexBytes, patch, toHex } from './fixtures/wire-messages.ts';
+import {
+  LOOSE,
+  SWARM,
+  ascii,
+  be,
+  codeOf,
+  concat,
+  delta,
+  entry,
+  heartbeat,
+  hello,
+  hexBytes,
+  intro,
+  leb,
+  patch,
+  toHex,
+} from './fixtures/wire-messages.ts';
 
 const seed = seedFrom(process.env, 1);
 
@@ -35,7 +58,7 @@ test('every message has the byte layout FORMAT.md gives', (t) => {
     encode(h),
     concat(
       [0x01],
-      be(1, 4),
+      be(2, 4),
       hexBytes(SWARM),
       [8],
       hexBytes('0102030405060708'),
@@ -48,12 +71,26 @@ test('every message has the byte layout FORMAT.md gives', (t) => {
       [1],
     ),
   );
-  const e = entry();
+  // Two entries, field by field: an INTRO + FULL with an ESTIMATE, then a DELTA; and a sketch.
+  const e = entry({ seq: 2 ** 32 - 1, estimate: { n: 70000, ageS: 255 } });
+  const d = delta([127, 128, 16384 + 129], { ref: 255, seq: 128, hops: 255, degree: 255, sourceBusy: false });
   t.deepEqual(
-    encode({ type: 'UPDATE', entries: [e, e] }),
-    concat([0x02], be(2, 2), ...Array.from({ length: 2 }, () =>
-      concat([8], hexBytes(e.originId), [9], ascii('localhost'), be(9000, 2), be(7, 4), [2], be(4, 2), be(2, 4), [0xf0, 0x01]),
-    )),
+    encode({ type: 'UPDATE', entries: [e, d], sketch: Uint8Array.of(7, 8, 9) }),
+    concat(
+      [0x02, 0x01],
+      be(2, 2),
+      [0x15, 1, 8],
+      hexBytes('cd'.repeat(8)),
+      [9],
+      ascii('localhost'),
+      be(9000, 2),
+      [0xff, 0xff, 0xff, 0xff, 0x0f, 2, 4], // seq 2^32 - 1, hops, degree
+      [0xf0, 0xa2, 0x04, 0xff], // n 70000 = 0x11170, ageS
+      [2, 0xf0, 0x01],
+      [0x02, 255, 0x80, 0x01, 255, 255], // DELTA, ref, seq 128, hops, degree
+      [3, 0x7f, 0x00, 0x80, 0x80, 0x01], // 3 indexes: 127, gap 0, gap 16384
+      [3, 7, 8, 9],
+    ),
   );
   t.deepEqual(encode({ type: 'REQUEST', index: 0x01020304 }), Uint8Array.of(0x03, 1, 2, 3, 4));
   t.deepEqual(encode({ type: 'BLOCK', index: 3, data: Uint8Array.of(9, 8, 7) }), Uint8Array.of(0x04, 0, 0, 0, 3, 0, 0, 0, 3, 9, 8, 7));
@@ -62,7 +99,56 @@ test('every message has the byte layout FORMAT.md gives', (t) => {
   t.deepEqual(encode({ type: 'BYE', reason: 'done' }), concat([0x06], be(4, 2), ascii('done')));
 });
 
+/** FORMAT.md's examples, as written there (backquoted hex, groups joined). */
+const GOLDEN: [string, Message][] = [
+  ['05 00 00 00 03 02', { type: 'REJECT', index: 3, reason: 'busy' }],
+  ['06 00 04 64 6f 6e 65', { type: 'BYE', reason: 'done' }],
+  ['02 00 00 01` `00 03 ac 02 01 05', { type: 'UPDATE', entries: [heartbeat()] }],
+  ['02 00 00 01` `05 01 08 cd cd cd cd cd cd cd cd 09 6c 6f 63 61 6c 68 6f 73 74 23 28 07 02 04 02 f0 01', { type: 'UPDATE', entries: [entry()] }],
+  ['02 00 00 01` `0a 01 08 02 04 03 05 00 c1 01', { type: 'UPDATE', entries: [delta()] }],
+  [
+    '02 00 00 01` `12 00 01 00 03 e8 07 0c 01 00',
+    { type: 'UPDATE', entries: [{ ref: 0, seq: 1, hops: 0, degree: 3, sourceBusy: false, estimate: { n: 1000, ageS: 12 }, body: { kind: 'delta', added: [0] } }] },
+  ],
+  ['02 01 00 00 04 de ad be ef', { type: 'UPDATE', entries: [], sketch: Uint8Array.of(0xde, 0xad, 0xbe, 0xef) }],
+];
+
+test('the examples of FORMAT.md are the bytes the codec writes and reads', (t) => {
+  const format = readFileSync(new URL('../peer/wire/FORMAT.md', import.meta.url), 'utf8').replace(/\s*\n\s*/g, ' ');
+  for (const [written, msg] of GOLDEN) {
+    t.true(format.includes(`\`${written}\``), `FORMAT.md shows \`${written}\``);
+    const bytes = Uint8Array.from(hexBytes(written.replace(/[` ]/g, '')));
+    t.deepEqual(encode(msg), bytes, written);
+    t.deepEqual(decode(bytes), { ok: true, msg }, written);
+  }
+});
+
+test('varints are LEB128, shortest first, up to 2^32 - 1', (t) => {
+  const cases: [number, number[]][] = [
+    [0, [0x00]],
+    [127, [0x7f]],
+    [128, [0x80, 0x01]],
+    [300, [0xac, 0x02]],
+    [16383, [0xff, 0x7f]],
+    [16384, [0x80, 0x80, 0x01]],
+    [2 ** 21 - 1, [0xff, 0xff, 0x7f]],
+    [2 ** 28 - 1, [0xff, 0xff, 0xff, 0x7f]],
+    [2 ** 28, [0x80, 0x80, 0x80, 0x80, 0x01]],
+    [2 ** 32 - 1, [0xff, 0xff, 0xff, 0xff, 0x0f]],
+  ];
+  for (const [v, bytes] of cases) {
+    t.deepEqual(leb(v), bytes, `fixture spelling of ${v}`);
+    t.is(varintLength(v), bytes.length, `length of ${v}`);
+    // seq is the entry's first varint: form 0, ref 0, seq, hops 0, degree 0.
+    const frame = concat([0x02, 0, 0, 1, 0, 0], bytes, [0, 0]);
+    t.deepEqual(encode({ type: 'UPDATE', entries: [heartbeat({ ref: 0, seq: v, hops: 0, degree: 0 })] }), frame, `seq ${v}`);
+  }
+});
+
 // ---------------------------------------------------------------- round trips at the edges
+
+const longestIntro: OriginIntro = { originId: 'e'.repeat(64), host: 'x'.repeat(255), port: 65535 };
+const maxDeltaIndex = DEFAULT_LIMITS.maxBitfieldBytes * 8 - 1;
 
 const edgeMessages: Message[] = [
   hello(),
@@ -72,15 +158,25 @@ const edgeMessages: Message[] = [
   hello({ size: 2 ** 32 - 1 }),
   hello({ size: 2 ** 32 }),
   { type: 'UPDATE', entries: [] },
+  { type: 'UPDATE', entries: [], sketch: new Uint8Array(0) },
+  { type: 'UPDATE', entries: [heartbeat()], sketch: new Uint8Array(MAX_SKETCH_BYTES).fill(0xa5) },
   {
     type: 'UPDATE',
     entries: [
-      entry({ seq: 0, hops: 0, degree: 0, port: 1, bits: new Uint8Array(0), host: ' ' }),
-      entry({ seq: 2 ** 32 - 1, hops: 255, degree: 65535, port: 65535, originId: 'e'.repeat(64), host: 'x'.repeat(255) }),
-      entry({ bits: new Uint8Array(DEFAULT_LIMITS.maxBitfieldBytes).fill(0xff) }),
+      heartbeat({ ref: 0, seq: 0, hops: 0, degree: 0 }),
+      heartbeat({ ref: MAX_REFS - 1, seq: 2 ** 32 - 1, hops: 255, degree: 255, sourceBusy: true }),
+      entry({ intro: intro({ port: 1, host: ' ' }), body: { kind: 'full', bits: new Uint8Array(0) } }),
+      entry({ intro: longestIntro, estimate: { n: 2 ** 32 - 1, ageS: 255 }, seq: 2 ** 32 - 1 }),
+      { ref: 2, seq: 9, hops: 1, degree: 2, sourceBusy: false, estimate: { n: 1, ageS: 0 }, body: { kind: 'full', bits: Uint8Array.of(1) } },
+      entry({ body: { kind: 'full', bits: new Uint8Array(DEFAULT_LIMITS.maxBitfieldBytes).fill(0xff) } }),
+      delta([0]),
+      delta([maxDeltaIndex]),
+      delta([0, maxDeltaIndex]),
+      delta(Array.from({ length: 5000 }, (_, i) => i * 3)),
+      delta([1, 2], { intro: intro(), estimate: { n: 5, ageS: 1 } }),
     ],
   },
-  { type: 'UPDATE', entries: Array.from({ length: DEFAULT_LIMITS.maxEntries }, (_, i) => entry({ seq: i })) },
+  { type: 'UPDATE', entries: Array.from({ length: DEFAULT_LIMITS.maxEntries }, (_, i) => entry({ seq: i, ref: i })) },
   { type: 'REQUEST', index: 0 },
   { type: 'REQUEST', index: 2 ** 31 - 1 },
   { type: 'BLOCK', index: 0, data: Uint8Array.of(0) },
@@ -136,10 +232,33 @@ test('encode refuses messages the decoder would refuse, naming the field', (t) =
     [hello({ host: 'caf\u00e9' }), 'HELLO.host'],
     [hello({ host: 'a\tb' }), 'HELLO.host'],
     [{ type: 'UPDATE', entries: [{ ...e, seq: 2 ** 32 }] }, 'UPDATE.entries[0].seq'],
+    [{ type: 'UPDATE', entries: [{ ...e, seq: -1 }] }, 'UPDATE.entries[0].seq'],
+    [{ type: 'UPDATE', entries: [{ ...e, seq: 1.5 }] }, 'UPDATE.entries[0].seq'],
     [{ type: 'UPDATE', entries: [{ ...e, hops: 256 }] }, 'UPDATE.entries[0].hops'],
-    [{ type: 'UPDATE', entries: [{ ...e, degree: 65536 }] }, 'UPDATE.entries[0].degree'],
+    [{ type: 'UPDATE', entries: [{ ...e, degree: 256 }] }, 'UPDATE.entries[0].degree'],
     [{ type: 'UPDATE', entries: [{ ...e, degree: -1 }] }, 'UPDATE.entries[0].degree'],
-    [{ type: 'UPDATE', entries: [{ ...e, port: 0 }] }, 'UPDATE.entries[0].port'],
+    [{ type: 'UPDATE', entries: [{ ...e, ref: MAX_REFS }] }, 'UPDATE.entries[0].ref'],
+    [{ type: 'UPDATE', entries: [{ ...e, ref: -1 }] }, 'UPDATE.entries[0].ref'],
+    [{ type: 'UPDATE', entries: [e, { ...e, intro: intro({ port: 0 }) }] }, 'UPDATE.entries[1].intro.port'],
+    [{ type: 'UPDATE', entries: [{ ...e, intro: intro({ originId: 'ab'.repeat(7) }) }] }, 'UPDATE.entries[0].intro.originId'],
+    [{ type: 'UPDATE', entries: [{ ...e, intro: intro({ host: '' }) }] }, 'UPDATE.entries[0].intro.host'],
+    [{ type: 'UPDATE', entries: [{ ...e, sourceBusy: undefined as unknown as boolean }] }, 'UPDATE.entries[0].sourceBusy'],
+    [{ type: 'UPDATE', entries: [{ ...e, sourceBusy: 1 as unknown as boolean }] }, 'UPDATE.entries[0].sourceBusy'],
+    [{ type: 'UPDATE', entries: [{ ...e, estimate: { n: 0, ageS: 0 } }] }, 'UPDATE.entries[0].estimate.n'],
+    [{ type: 'UPDATE', entries: [{ ...e, estimate: { n: 2 ** 32, ageS: 0 } }] }, 'UPDATE.entries[0].estimate.n'],
+    [{ type: 'UPDATE', entries: [{ ...e, estimate: { n: 1, ageS: 256 } }] }, 'UPDATE.entries[0].estimate.ageS'],
+    [{ type: 'UPDATE', entries: [{ ...e, body: { kind: 'nope' } as unknown as EntryBody }] }, 'UPDATE.entries[0].body'],
+    [{ type: 'UPDATE', entries: [{ ...e, body: { kind: 'toString' } as unknown as EntryBody }] }, 'UPDATE.entries[0].body'],
+    [{ type: 'UPDATE', entries: [{ ...e, body: undefined as unknown as EntryBody }] }, 'UPDATE.entries[0].body'],
+    [{ type: 'UPDATE', entries: [{ ...e, body: { kind: 'full', bits: [1, 2] as unknown as Uint8Array } }] }, 'UPDATE.entries[0].body.bits'],
+    [{ type: 'UPDATE', entries: [delta([])] }, 'UPDATE.entries[0].body.added'],
+    [{ type: 'UPDATE', entries: [delta([3, 3])] }, 'UPDATE.entries[0].body.added'],
+    [{ type: 'UPDATE', entries: [delta([4, 2])] }, 'UPDATE.entries[0].body.added'],
+    [{ type: 'UPDATE', entries: [delta([-1])] }, 'UPDATE.entries[0].body.added'],
+    [{ type: 'UPDATE', entries: [delta([1.5])] }, 'UPDATE.entries[0].body.added'],
+    [{ type: 'UPDATE', entries: [delta([0, 2 ** 31])] }, 'UPDATE.entries[0].body.added'],
+    [{ type: 'UPDATE', entries: [], sketch: new Uint8Array(MAX_SKETCH_BYTES + 1) }, 'UPDATE.sketch'],
+    [{ type: 'UPDATE', entries: [], sketch: [1] as unknown as Uint8Array }, 'UPDATE.sketch'],
     [{ type: 'UPDATE', entries: Array.from({ length: 65536 }, () => e) }, 'UPDATE.entries'],
     [{ type: 'REQUEST', index: 2 ** 31 }, 'REQUEST.index'],
     [{ type: 'REQUEST', index: -1 }, 'REQUEST.index'],
@@ -159,16 +278,64 @@ test('encode refuses messages the decoder would refuse, naming the field', (t) =
 });
 
 test('the header sizes in limits.ts agree with the codec', (t) => {
+  t.is(MAX_REFS, 256, 'a ref is a u8: a smaller MAX_REFS needs a range check and a code');
   t.is(encodedLength({ type: 'UPDATE', entries: [] }), UPDATE_HEADER_BYTES);
   t.is(encodedLength({ type: 'BLOCK', index: 0, data: new Uint8Array(5) }), BLOCK_HEADER_BYTES + 5);
-  const longest = entry({ originId: 'ab'.repeat(MAX_PEER_ID_BYTES), host: 'h'.repeat(MAX_HOST_BYTES), bits: new Uint8Array(0) });
-  t.is(updateEntryLength(longest), UPDATE_ENTRY_MAX_OVERHEAD);
-  t.is(encodedLength({ type: 'UPDATE', entries: [longest, entry()] }), UPDATE_HEADER_BYTES + UPDATE_ENTRY_MAX_OVERHEAD + updateEntryLength(entry()));
+  t.is(encodedLength({ type: 'UPDATE', entries: [], sketch: new Uint8Array(MAX_SKETCH_BYTES) }), UPDATE_HEADER_BYTES + UPDATE_SKETCH_MAX_BYTES);
+  const longestIntro: OriginIntro = { originId: 'ab'.repeat(MAX_PEER_ID_BYTES), host: 'h'.repeat(MAX_HOST_BYTES), port: 1 };
+  const longest = entry({ intro: longestIntro, seq: 2 ** 32 - 1, estimate: { n: 2 ** 32 - 1, ageS: 0 }, body: { kind: 'full', bits: new Uint8Array(0) } });
+  // The bound counts B's varint at 5 bytes (B < 2^28); B = 0 takes 1.
+  t.is(updateEntryLength(longest), UPDATE_ENTRY_MAX_OVERHEAD - 4);
+  t.is(updateEntryLength(longest) - updateEntryLength({ ...longest, intro: undefined }), UPDATE_INTRO_MAX_BYTES);
+  t.is(encodedLength({ type: 'UPDATE', entries: [longest, entry()] }), UPDATE_HEADER_BYTES + updateEntryLength(longest) + updateEntryLength(entry()));
+  t.is(varintLength(DEFAULT_LIMITS.maxBitfieldBytes), 3);
+  t.is(varintLength(2 ** 28 - 1), 4, 'every B below 2^28 takes at most 4 bytes; the bound allows 5');
+  // intro: undefined is the same as no intro.
+  t.deepEqual(encode({ type: 'UPDATE', entries: [{ ...entry(), intro: undefined }] }), encode({ type: 'UPDATE', entries: [(({ intro: _, ...rest }) => rest)(entry())] }));
+});
+
+test('what UPDATE v2 entries cost: FORMAT.md\'s table, and a DELTA costs the same however large the file', (t) => {
+  const me: OriginIntro = { originId: 'ab'.repeat(32), host: '127.0.0.1', port: 40000 };
+  const seq = 1000; // a 2-byte varint, as the table assumes
+  const costs = {
+    heartbeat: updateEntryLength(heartbeat({ seq })),
+    'DELTA of 1 block': updateEntryLength(delta([1000], { seq })),
+    'DELTA of 4 blocks': updateEntryLength(delta([1000, 1001, 1050, 1100], { seq })),
+    'INTRO + FULL, 128 blocks': updateEntryLength(entry({ intro: me, seq, body: { kind: 'full', bits: new Uint8Array(16) } })),
+    'INTRO + FULL, 2048 blocks': updateEntryLength(entry({ intro: me, seq, body: { kind: 'full', bits: new Uint8Array(256) } })),
+    'FULL without INTRO, 2048 blocks': updateEntryLength({ ...heartbeat({ seq }), body: { kind: 'full', bits: new Uint8Array(256) } }),
+  };
+  t.log(Object.entries(costs).map(([k, v]) => `${k}: ${v} bytes`).join('; '));
+  t.deepEqual(costs, {
+    heartbeat: 6,
+    'DELTA of 1 block': 9,
+    'DELTA of 4 blocks': 12,
+    'INTRO + FULL, 128 blocks': 68,
+    'INTRO + FULL, 2048 blocks': 309,
+    'FULL without INTRO, 2048 blocks': 264,
+  });
+  // Two neighbouring new blocks, with seq of 2 bytes: 9 bytes in a 128-block file, 11 in a file
+  // of 2^21 blocks (512 GiB of 256 KiB blocks), 12 in one of 2^28 blocks; the file's size only
+  // enters through the varint of the first index. Never over 20 whatever seq and the indexes.
+  t.is(updateEntryLength(delta([100, 101], { seq })), 9);
+  t.is(updateEntryLength(delta([2 ** 21 - 2, 2 ** 21 - 1], { seq })), 11);
+  t.is(updateEntryLength(delta([2 ** 28 - 2, 2 ** 28 - 1], { seq })), 12);
+  t.is(updateEntryLength(delta([2 ** 28, 2 ** 29 + 1], { seq: 2 ** 32 - 1 })), 20); // index and gap of 5 bytes each
+  // One origin announcing each of b blocks as it gets it: version 1 sent 56 + b/8 bytes each
+  // time (b^2/8 in all), version 2 sends one INTRO + FULL, then deltas (about 9 bytes a block).
+  for (const blocks of [128, 2048, 32768]) {
+    const v1 = blocks * (15 + 32 + 9 + blocks / 8);
+    let v2 = updateEntryLength(entry({ intro: me, seq: 0, body: { kind: 'full', bits: new Uint8Array(blocks / 8) } }));
+    for (let i = 1; i < blocks; i++) v2 += updateEntryLength(delta([i], { seq: i }));
+    t.log(`${blocks} blocks: version 1 ${v1} bytes, version 2 ${v2} bytes (${(v2 / blocks).toFixed(1)} a block)`);
+    t.true(v2 / blocks < 12, `${blocks} blocks: ${v2} bytes`);
+    if (blocks >= 2048) t.true(v2 * 20 < v1);
+  }
 });
 
 // ---------------------------------------------------------------- memory: views, copies, offsets
 
-test('BLOCK data is a zero-copy view; UPDATE bits are copies; Buffer slices of a pool decode', (t) => {
+test('BLOCK data is a zero-copy view; UPDATE bits and sketches are copies; Buffer slices of a pool decode', (t) => {
   const pool = new ArrayBuffer(1 << 16);
   const place = (frame: Uint8Array, at: number): Buffer => {
     const b = Buffer.from(pool, at, frame.length);
@@ -184,14 +351,27 @@ test('BLOCK data is a zero-copy view; UPDATE bits are copies; Buffer slices of a
   t.is(Object.getPrototypeOf(decoded.msg.data), Uint8Array.prototype);
   t.deepEqual(decoded.msg.data, data);
 
-  const update = place(encode({ type: 'UPDATE', entries: [entry({ bits: Uint8Array.of(1, 2, 3) })] }), 30001);
+  const msg: Message = {
+    type: 'UPDATE',
+    entries: [entry({ body: { kind: 'full', bits: Uint8Array.of(1, 2, 3) } }), delta([4, 9])],
+    sketch: Uint8Array.of(5, 6),
+  };
+  const update = place(encode(msg), 30001);
   const u = decode(update);
   if (!u.ok || u.msg.type !== 'UPDATE') return t.fail(String(!u.ok && u.code));
-  const bits = u.msg.entries[0]?.bits;
+  const body = u.msg.entries[0]?.body;
+  const bits = body?.kind === 'full' ? body.bits : undefined;
+  const added = u.msg.entries[1]?.body;
+  const sketch = u.msg.sketch;
   t.deepEqual(bits, Uint8Array.of(1, 2, 3));
   t.is(Object.getPrototypeOf(bits), Uint8Array.prototype);
+  t.not(bits?.buffer, pool);
+  t.not(sketch?.buffer, pool);
+  t.is(Object.getPrototypeOf(added?.kind === 'delta' ? added.added : undefined), Array.prototype);
   update.fill(0);
   t.deepEqual(bits, Uint8Array.of(1, 2, 3));
+  t.deepEqual(sketch, Uint8Array.of(5, 6));
+  t.deepEqual(added, { kind: 'delta', added: [4, 9] });
 });
 
 // ---------------------------------------------------------------- limits
@@ -203,9 +383,30 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
   t.is(l.maxBitfieldBytes, 4096 / 8);
   t.is(l.maxEntries, DEFAULT_LIMITS.maxEntries);
   t.true(l.maxFrameBytes >= 256 * KiB + 9 && l.maxFrameBytes <= DEFAULT_LIMITS.maxFrameBytes);
-  const full = { type: 'UPDATE' as const, entries: Array.from({ length: l.maxEntries }, (_, i) =>
-    entry({ seq: i, originId: 'a'.repeat(64), host: 'h'.repeat(255), bits: new Uint8Array(l.maxBitfieldBytes) })) };
-  t.is(codeOf(encode(full), l), 'ok', 'a full UPDATE fits the frame limit');
+  // The largest UPDATE a sender sends: every entry an INTRO with the longest id and host, the
+  // longest seq and estimate and a FULL bitfield, and the largest sketch.
+  const largest = (limits: typeof l): Message => ({
+    type: 'UPDATE',
+    entries: Array.from({ length: limits.maxEntries }, (_, i) =>
+      entry({
+        ref: i % MAX_REFS,
+        seq: 2 ** 32 - 1 - i,
+        intro: { originId: 'a'.repeat(64), host: 'h'.repeat(255), port: 1 },
+        estimate: { n: 2 ** 32 - 1, ageS: 255 },
+        body: { kind: 'full', bits: new Uint8Array(limits.maxBitfieldBytes) },
+      })),
+    sketch: new Uint8Array(MAX_SKETCH_BYTES),
+  });
+  t.is(codeOf(encode(largest(l)), l), 'ok', 'the largest UPDATE fits the frame limit');
+  t.is(maxUpdateBytes(l.maxEntries, l.maxBitfieldBytes) - encodedLength(largest(l)), l.maxEntries * (5 - varintLength(l.maxBitfieldBytes)), 'the bound is tight but for B\'s varint');
+
+  // A file of many small blocks: the largest UPDATE sets the frame limit, not the block.
+  const small = limitsFor(64 * 1024 * KiB, KiB); // 65536 blocks, 8 KiB of bitfield
+  t.is(small.maxFrameBytes, maxUpdateBytes(256, 8192));
+  t.is(small.maxFrameBytes, 4 + 256 * (311 + 8192) + 4098);
+  t.is(codeOf(encode(largest(small)), small), 'ok');
+  t.is(limitsFor(64 * 1024 * KiB, 256 * KiB).maxFrameBytes, 256 * KiB + 9, 'big blocks: a BLOCK sets it');
+  t.is(limitsFor(1024 * 1024 * KiB, KiB).maxFrameBytes, DEFAULT_LIMITS.maxFrameBytes, 'capped by the base limit');
 
   t.is(limitsFor(8 * KiB + 1, KiB).maxBitfieldBytes, 2); // 9 blocks
   t.is(limitsFor(8 * KiB, KiB).maxBitfieldBytes, 1);
@@ -213,11 +414,16 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
   t.is(blockCount(Number.MAX_SAFE_INTEGER, 3 * KiB), Math.ceil(Number.MAX_SAFE_INTEGER / (3 * KiB)) + 0);
   t.is(blockCount(3 * KiB * 1000 + 1, 3 * KiB), 1001);
 
-  const tight = limitsFor(9 * 2048, 2048);
+  const tight = limitsFor(9 * 2048, 2048); // 9 blocks: 2 bytes of bitfield, DELTA indexes below 16
+  const update = (e: UpdateEntry): Uint8Array => encode({ type: 'UPDATE', entries: [e] });
   t.is(codeOf(encode({ type: 'BLOCK', index: 0, data: new Uint8Array(2048) }), tight), 'ok');
   t.is(codeOf(encode({ type: 'BLOCK', index: 0, data: new Uint8Array(2049) }), tight), 'BLOCK_TOO_LARGE');
-  t.is(codeOf(encode({ type: 'UPDATE', entries: [entry({ bits: new Uint8Array(3) })] }), tight), 'BITFIELD_TOO_LARGE');
-  t.is(codeOf(encode({ type: 'UPDATE', entries: [entry({ bits: new Uint8Array(2) })] }), tight), 'ok');
+  t.is(codeOf(update(entry({ body: { kind: 'full', bits: new Uint8Array(3) } })), tight), 'BITFIELD_TOO_LARGE');
+  t.is(codeOf(update(entry({ body: { kind: 'full', bits: new Uint8Array(2) } })), tight), 'ok');
+  t.is(codeOf(update(delta([15])), tight), 'ok');
+  t.is(codeOf(update(delta([16])), tight), 'DELTA_RANGE');
+  t.is(codeOf(update(delta(Array.from({ length: 16 }, (_, i) => i))), tight), 'ok');
+  t.is(codeOf(update(delta(Array.from({ length: 17 }, (_, i) => i))), tight), 'DELTA_RANGE');
 
   t.throws(() => limitsFor(-1, KiB), { instanceOf: RangeError });
   t.throws(() => limitsFor(1.5, KiB), { instanceOf: RangeError });
@@ -260,25 +466,52 @@ const helloArb: fc.Arbitrary<Message> = record({
   blockSize: edge(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE),
   flags: edge(0, 255),
 }).map((h) => ({ ...h, size: Math.min(h.size, h.blockSize * 2 ** 31) })); // at most 2^31 blocks
-const entryArb: fc.Arbitrary<UpdateEntry> = record({
-  originId: hexArb(8, 32),
-  host: hostArb,
-  port: edge(1, 65535),
-  seq: edge(0, 2 ** 32 - 1),
-  hops: edge(0, 255),
-  degree: edge(0, 65535),
-  bits: fc.uint8Array({ maxLength: 40 }),
-});
+/** Whole numbers of 0 .. 2^32 - 1, often at a varint's length boundaries. */
+const varintArb = (min = 0): fc.Arbitrary<number> =>
+  fc.oneof(
+    fc.constantFrom(...[0, 127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 32 - 1].filter((v) => v >= min)),
+    fc.integer({ min, max: 127 }),
+    fc.integer({ min, max: 2 ** 32 - 1 }),
+  );
+/** A DELTA's indexes: 1..20 distinct, ascending, some near each other and some anywhere below 2^31. */
+const addedArb: fc.Arbitrary<number[]> = fc
+  .uniqueArray(fc.oneof(fc.integer({ min: 0, max: 300 }), edge(0, 2 ** 31 - 1)), { minLength: 1, maxLength: 20 })
+  .map((a) => a.sort((x, y) => x - y));
+const bodyArb: fc.Arbitrary<EntryBody> = fc.oneof(
+  fc.constant({ kind: 'same' as const }),
+  record({ kind: fc.constant('full' as const), bits: fc.uint8Array({ maxLength: 40 }) }),
+  record({ kind: fc.constant('delta' as const), added: addedArb }),
+);
+const introArb: fc.Arbitrary<OriginIntro> = record({ originId: hexArb(8, 32), host: hostArb, port: edge(1, 65535) });
+const estimateArb: fc.Arbitrary<SizeEstimate> = record({ n: varintArb(1), ageS: edge(0, 255) });
+/** Optional keys are absent or present, never present and undefined: decode leaves absent keys out. */
+const entryArb: fc.Arbitrary<UpdateEntry> = fc.record(
+  {
+    ref: edge(0, MAX_REFS - 1),
+    intro: introArb,
+    seq: varintArb(),
+    hops: edge(0, 255),
+    degree: edge(0, 255),
+    sourceBusy: fc.boolean(),
+    estimate: estimateArb,
+    body: bodyArb,
+  },
+  { requiredKeys: ['ref', 'seq', 'hops', 'degree', 'sourceBusy', 'body'], noNullPrototype: true },
+);
+const updateArb: fc.Arbitrary<Message> = fc.record(
+  { type: fc.constant('UPDATE' as const), entries: fc.array(entryArb, { maxLength: 4 }), sketch: fc.uint8Array({ maxLength: 40 }) },
+  { requiredKeys: ['type', 'entries'], noNullPrototype: true },
+);
 const messageArb: fc.Arbitrary<Message> = fc.oneof(
   helloArb,
-  record({ type: fc.constant('UPDATE' as const), entries: fc.array(entryArb, { maxLength: 4 }) }),
+  updateArb,
   record({ type: fc.constant('REQUEST' as const), index: edge(0, 2 ** 31 - 1) }),
   record({ type: fc.constant('BLOCK' as const), index: edge(0, 2 ** 31 - 1), data: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
   record({ type: fc.constant('REJECT' as const), index: edge(0, 2 ** 31 - 1), reason: fc.constantFrom('missing' as const, 'busy' as const) }),
   record({ type: fc.constant('BYE' as const), reason: fc.oneof(asciiArb(0, 30), longAsciiArb(256)) }),
 );
 
-test('property: every valid message round-trips exactly', (t) => {
+test('property: every valid message round-trips exactly, and encodedLength is exact', (t) => {
   t.log(`seed ${seed} (replay with SLURPIE_SEED=${seed})`);
   fc.assert(
     fc.property(messageArb, (msg) => {
@@ -288,10 +521,36 @@ test('property: every valid message round-trips exactly', (t) => {
     }),
     { seed, numRuns: 1000 },
   );
+  fc.assert(
+    fc.property(updateArb, (msg) => {
+      const frame = encode(msg);
+      deepStrictEqual(frame.length, encodedLength(msg));
+      if (msg.type === 'UPDATE') {
+        const sum = msg.entries.reduce((n, e) => n + updateEntryLength(e), UPDATE_HEADER_BYTES);
+        deepStrictEqual(frame.length, sum + (msg.sketch ? varintLength(msg.sketch.length) + msg.sketch.length : 0));
+      }
+      deepStrictEqual(decode(frame, LOOSE), { ok: true, msg });
+    }),
+    { seed, numRuns: 1000 },
+  );
   t.pass();
 });
 
-/** Where a frame's length fields (and, lacking any, its index) sit: [offset, width]. */
+/** Offset just past the varint at `at`, and its value (the frame is one encode() wrote). */
+function skipVarint(f: Uint8Array, at: number): [end: number, value: number] {
+  let v = 0;
+  for (let i = 0, pos = at; pos < f.length; i++, pos++) {
+    const b = f[pos] as number;
+    v += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) return [pos + 1, v];
+  }
+  return [f.length, v];
+}
+
+/**
+ * Where a frame's length fields, flags and form bytes and varints (and, lacking any, its index)
+ * sit: [offset, width]. Patching a varint's first byte may lengthen or end it.
+ */
 function lengthFields(f: Uint8Array): [number, number][] {
   switch (f[0]) {
     case 0x01: {
@@ -299,15 +558,40 @@ function lengthFields(f: Uint8Array): [number, number][] {
       return [[37, 1], [38 + idLen, 1]];
     }
     case 0x02: {
-      const out: [number, number][] = [[1, 2]];
-      let pos = 3;
-      while (pos < f.length) {
-        const idPos = pos;
-        const hostPos = idPos + 1 + (f[idPos] ?? 0);
-        const bitsPos = hostPos + 1 + (f[hostPos] ?? 0) + 9;
-        out.push([idPos, 1], [hostPos, 1], [bitsPos, 4]);
-        pos = bitsPos + 4 + new DataView(f.buffer, f.byteOffset).getUint32(bitsPos);
+      const out: [number, number][] = [[1, 1], [2, 2]];
+      const count = ((f[2] ?? 0) << 8) | (f[3] ?? 0);
+      let pos = 4;
+      for (let e = 0; e < count && pos < f.length; e++) {
+        const form = f[pos] ?? 0;
+        out.push([pos, 1]);
+        pos += 2;
+        if (form & 0x04) {
+          out.push([pos, 1]);
+          pos += 1 + (f[pos] ?? 0);
+          out.push([pos, 1]);
+          pos += 1 + (f[pos] ?? 0) + 2;
+        }
+        out.push([pos, 1]); // seq
+        pos = skipVarint(f, pos)[0] + 2;
+        if (form & 0x10) {
+          out.push([pos, 1]); // n
+          pos = skipVarint(f, pos)[0] + 1;
+        }
+        if ((form & 3) === 1) {
+          out.push([pos, 1]); // B
+          const [end, b] = skipVarint(f, pos);
+          pos = end + b;
+        } else if ((form & 3) === 2) {
+          out.push([pos, 1]); // K
+          let [end, k] = skipVarint(f, pos);
+          for (; k > 0; k--) {
+            out.push([end, 1]);
+            end = skipVarint(f, end)[0];
+          }
+          pos = end;
+        }
       }
+      if ((f[1] ?? 0) & 1) out.push([pos, 1]); // L
       return out;
     }
     case 0x04:
@@ -322,6 +606,16 @@ function lengthFields(f: Uint8Array): [number, number][] {
 const hostileFrameArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 120 }),
   fc.tuple(fc.integer({ min: 0, max: 7 }), fc.uint8Array({ maxLength: 120 })).map(([type, rest]) => concat([type], rest)),
+  // UPDATE headers that read well, then bytes: random forms, refs, varints.
+  fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 80 })).map(([flags, n, rest]) =>
+    concat([0x02, flags, 0, n], rest)),
+  // UPDATEs with valid entries and then an entry made of plausible bytes.
+  fc.tuple(updateArb, fc.constantFrom(0x00, 0x01, 0x02, 0x05, 0x06, 0x12, 0x1e), fc.uint8Array({ maxLength: 24 })).map(([m, form, rest]) => {
+    const f = encode(m);
+    const out = concat(f, [form], rest);
+    out[3] = (out[3] as number) + 1; // one more entry (maxLength 4: no carry)
+    return out;
+  }),
   fc.tuple(messageArb, fc.nat()).map(([m, k]) => {
     const f = encode(m);
     return f.subarray(0, k % f.length);

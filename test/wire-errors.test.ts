@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import {
   DEFAULT_LIMITS,
   MAX_BLOCK_SIZE,
+  MAX_SKETCH_BYTES,
+  UPDATE_HEADER_BYTES,
   MIN_BLOCK_SIZE,
   WIRE_ERRORS,
   WIRE_ERROR_CODES,
@@ -14,7 +16,7 @@ import {
   type WireErrorCode,
   type WireLimits,
 } from '../peer/wire/index.ts';
-import { H, LOOSE, ascii, be, concat, entry, hello, patch } from './fixtures/wire-messages.ts';
+import { E, H, LOOSE, ascii, be, concat, delta, entry, heartbeat, hello, leb, patch, splice } from './fixtures/wire-messages.ts';
 
 type Case = { expect: WireErrorCode | 'ok'; what: string; frame: unknown; limits?: Partial<WireLimits> };
 const ok = (what: string, frame: unknown, limits?: Partial<WireLimits>): Case => ({ expect: 'ok', what, frame, limits });
@@ -34,11 +36,22 @@ const notFrames: Case[] = [
   bad('FRAME_TOO_LARGE', 'over the default limit', concat([0x04], new Uint8Array(DEFAULT_LIMITS.maxFrameBytes))),
 ];
 
+/** A peer's own entry with an ESTIMATE: FORMAT.md's fourth example; n is at frame offset 9. */
+const estimateFrame = encode({
+  type: 'UPDATE',
+  entries: [{ ref: 0, seq: 1, hops: 0, degree: 3, sourceBusy: false, estimate: { n: 1000, ageS: 12 }, body: { kind: 'delta', added: [0] } }],
+});
+
 /** One valid frame per type; with its last byte cut it is TRUNCATED, with a byte added TRAILING_BYTES. */
 const framesByType: [string, Uint8Array][] = [
   ['HELLO', helloFrame],
   ['UPDATE, no entries', encode({ type: 'UPDATE', entries: [] })],
-  ['UPDATE', encode({ type: 'UPDATE', entries: [entry()] })],
+  ['UPDATE, INTRO + FULL', encode({ type: 'UPDATE', entries: [entry()] })],
+  ['UPDATE, heartbeat', encode({ type: 'UPDATE', entries: [heartbeat()] })],
+  ['UPDATE, DELTA', encode({ type: 'UPDATE', entries: [delta()] })],
+  ['UPDATE, ESTIMATE', estimateFrame],
+  ['UPDATE, empty sketch', encode({ type: 'UPDATE', entries: [], sketch: new Uint8Array(0) })],
+  ['UPDATE, entries and sketch', encode({ type: 'UPDATE', entries: [heartbeat(), delta()], sketch: Uint8Array.of(1, 2, 3) })],
   ['REQUEST', encode({ type: 'REQUEST', index: 1 })],
   ['BLOCK', encode({ type: 'BLOCK', index: 1, data: Uint8Array.of(1, 2) })],
   ['REJECT', encode({ type: 'REJECT', index: 1, reason: 'busy' })],
@@ -52,9 +65,17 @@ const cutOrPadded: Case[] = [
     bad('TRUNCATED', `${what} cut by a byte`, f.subarray(0, f.length - 1)),
     bad('TRAILING_BYTES', `${what} and a byte more`, concat(f, [0])),
   ]),
-  bad('TRUNCATED', 'UPDATE without its count', Uint8Array.of(0x02)),
-  bad('TRUNCATED', 'UPDATE count 1, no entry', Uint8Array.of(0x02, 0, 1)),
-  bad('TRUNCATED', 'UPDATE count 2, one entry', patch(oneEntry, 1, 2, 2)),
+  bad('TRUNCATED', 'UPDATE without its flags', Uint8Array.of(0x02)),
+  bad('TRUNCATED', 'UPDATE without its count', Uint8Array.of(0x02, 0)),
+  bad('TRUNCATED', 'UPDATE count 1, no entry', Uint8Array.of(0x02, 0, 0, 1)),
+  bad('TRUNCATED', 'UPDATE count 2, one entry', patch(oneEntry, 2, 2, 2)),
+  bad('TRUNCATED', 'UPDATE SKETCH flag, no sketch', patch(oneEntry, 1, 1, 1)),
+  bad('TRUNCATED', 'UPDATE sketch length 5, 4 bytes', concat([0x02, 1, 0, 0], [5], [1, 2, 3, 4])),
+  bad('TRUNCATED', 'a varint cut after a continuation byte', Uint8Array.of(0x02, 0, 0, 1, 0, 0, 0x80)),
+  bad('TRUNCATED', 'a DELTA of 3 indexes with 2', Uint8Array.of(0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 3, 5, 0)),
+  bad('TRUNCATED', 'a DELTA count of maxBitfieldBytes × 8 and no index', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0], leb(DEFAULT_LIMITS.maxBitfieldBytes * 8))),
+  bad('TRUNCATED', 'an ESTIMATE form bit without the estimate', Uint8Array.of(0x02, 0, 0, 1, 0x10, 0, 0, 0, 0)),
+  bad('TRUNCATED', 'an INTRO whose originId is cut', Uint8Array.of(0x02, 0, 0, 1, 0x04, 0, 8, 0xab, 0xcd, 0, 0, 0)),
   bad('TRUNCATED', 'BYE length 2, one byte', patch(encode({ type: 'BYE', reason: 'x' }), 1, 2, 2)),
   bad('TRUNCATED', 'BLOCK length 2, one byte', patch(encode({ type: 'BLOCK', index: 0, data: Uint8Array.of(1) }), 5, 4, 2)),
 ];
@@ -85,22 +106,83 @@ const helloFields: Case[] = [
   bad('PORT_RANGE', 'port 0 and a byte more', concat(patch(helloFrame, H.port, 2, 0), [0])),
 ];
 
-// Three entries of entry(): originId 8 bytes, host 9 bytes. Entry 0 starts at 3: id length 3,
-// host length 12, host 13, port 22, bits length 31.
+// Three entries of entry() (an INTRO + FULL, 29 bytes each: offsets in E); the first starts at 4.
 const update3 = encode({ type: 'UPDATE', entries: [entry(), entry(), entry()] });
+const at = (field: keyof typeof E): number => UPDATE_HEADER_BYTES + E[field];
 
 const updateFields: Case[] = [
   bad('TOO_MANY_ENTRIES', '3 entries, 2 allowed', update3, { maxEntries: 2 }),
   ok('3 entries, 3 allowed', update3, { maxEntries: 3 }),
-  bad('TOO_MANY_ENTRIES', 'a count over the default, nothing after', patch(Uint8Array.of(2, 0, 0), 1, 2, DEFAULT_LIMITS.maxEntries + 1)),
+  bad('TOO_MANY_ENTRIES', 'a count over the default, nothing after', patch(Uint8Array.of(2, 0, 0, 0), 2, 2, DEFAULT_LIMITS.maxEntries + 1)),
   bad('BITFIELD_TOO_LARGE', '2-byte bitfields, 1 allowed', update3, { maxBitfieldBytes: 1 }),
   ok('2-byte bitfields, 2 allowed', update3, { maxBitfieldBytes: 2 }),
-  bad('BITFIELD_TOO_LARGE', 'a bits length over the default', patch(update3, 31, 4, DEFAULT_LIMITS.maxBitfieldBytes + 1)),
-  bad('PORT_RANGE', 'port 0', patch(update3, 22, 2, 0)),
-  bad('ID_LENGTH', 'originId 7 bytes', patch(update3, 3, 1, 7)),
-  bad('ID_LENGTH', 'originId 33 bytes', patch(update3, 3, 1, 33)),
-  bad('EMPTY_HOST', 'host length 0', patch(update3, 12, 1, 0)),
-  bad('NOT_ASCII', 'host byte 0x0a', patch(update3, 14, 1, 0x0a)),
+  bad('BITFIELD_TOO_LARGE', 'a bits length over the default', splice(update3, at('bitsLen'), 1, leb(DEFAULT_LIMITS.maxBitfieldBytes + 1))),
+  bad('BITFIELD_TOO_LARGE', 'a bits length of 2^32 - 1', splice(update3, at('bitsLen'), 1, leb(2 ** 32 - 1)), LOOSE),
+  bad('PORT_RANGE', 'INTRO port 0', patch(update3, at('port'), 2, 0)),
+  bad('PORT_RANGE', 'INTRO port 0, third entry', patch(update3, at('port') + 2 * 29, 2, 0)),
+  bad('ID_LENGTH', 'INTRO originId 7 bytes', patch(update3, at('idLen'), 1, 7)),
+  bad('ID_LENGTH', 'INTRO originId 33 bytes', patch(update3, at('idLen'), 1, 33)),
+  bad('EMPTY_HOST', 'INTRO host length 0', patch(update3, at('hostLen'), 1, 0)),
+  bad('NOT_ASCII', 'INTRO host byte 0x0a', patch(update3, at('host') + 2, 1, 0x0a)),
+
+  // The flags byte.
+  bad('BAD_FLAGS', 'flags bit 1', patch(update3, 1, 1, 0x02)),
+  bad('BAD_FLAGS', 'flags bit 7', patch(update3, 1, 1, 0x80)),
+  bad('BAD_FLAGS', 'flags 0xff', patch(update3, 1, 1, 0xff)),
+  bad('BAD_FLAGS', 'flags bit 1 and a count over maxEntries: flags come first', patch(patch(update3, 1, 1, 0x02), 2, 2, 0xffff)),
+  ok('flags 0x01 with a sketch', concat(patch(update3, 1, 1, 0x01), [0])),
+
+  // The form byte: FULL + INTRO is 0x05.
+  bad('BAD_FORM', 'body 3', patch(update3, at('form'), 1, 0x07)),
+  bad('BAD_FORM', 'body 3, no other bit', Uint8Array.of(0x02, 0, 0, 1, 0x03)),
+  bad('BAD_FORM', 'form bit 5', patch(update3, at('form'), 1, 0x25)),
+  bad('BAD_FORM', 'form bit 6', patch(update3, at('form'), 1, 0x45)),
+  bad('BAD_FORM', 'form bit 7, third entry', patch(update3, at('form') + 2 * 29, 1, 0x85)),
+  ok('SOURCE_BUSY set', patch(update3, at('form'), 1, 0x0d)),
+
+  // Varints, in seq (frame offset 6 of a heartbeat of ref 0: 02 00 00 01 00 00 <seq> 00 00).
+  ...(
+    [
+      ['VARINT_OVERLONG', '0 in 2 bytes', [0x80, 0x00]],
+      ['VARINT_OVERLONG', '1 in 2 bytes', [0x81, 0x00]],
+      ['VARINT_OVERLONG', '0 in 5 bytes', [0x80, 0x80, 0x80, 0x80, 0x00]],
+      ['VARINT_OVERLONG', '2^21 in 4 bytes', [0x80, 0x80, 0x80, 0x01 | 0x80, 0x00]],
+      ['ok', '2^32 - 1', [0xff, 0xff, 0xff, 0xff, 0x0f]],
+      ['ok', '2^28', [0x80, 0x80, 0x80, 0x80, 0x01]],
+      ['VARINT_RANGE', '2^32', [0x80, 0x80, 0x80, 0x80, 0x10]],
+      ['VARINT_RANGE', 'a 5th byte 0x7f', [0xff, 0xff, 0xff, 0xff, 0x7f]],
+      ['VARINT_RANGE', 'a 5th byte with a continuation', [0x80, 0x80, 0x80, 0x80, 0x80, 0x01]],
+      ['VARINT_RANGE', '0 in 6 bytes', [0x80, 0x80, 0x80, 0x80, 0x80, 0x00]],
+    ] as const
+  ).map(([code, what, seq]) => ({ expect: code, what: `seq ${what}`, frame: concat([0x02, 0, 0, 1, 0, 0], seq, [0, 0]) })),
+  bad('VARINT_OVERLONG', 'an overlong DELTA gap', splice(encode({ type: 'UPDATE', entries: [delta()] }), 11, 1, [0x80, 0x00])),
+  bad('VARINT_RANGE', 'a bits length of 2^32', splice(update3, at('bitsLen'), 1, [0x80, 0x80, 0x80, 0x80, 0x10])),
+
+  // ESTIMATE n.
+  bad('ESTIMATE_RANGE', 'n 0', splice(estimateFrame, 9, 2, [0])),
+  ok('n 1', splice(estimateFrame, 9, 2, [1])),
+  ok('n 2^32 - 1', splice(estimateFrame, 9, 2, leb(2 ** 32 - 1))),
+  bad('VARINT_RANGE', 'n 2^32', splice(estimateFrame, 9, 2, [0x80, 0x80, 0x80, 0x80, 0x10])),
+
+  // DELTA: 02 00 00 01 | 0a 01 08 02 04 | 03 05 00 c1 01 (count at 9: blocks 5, 6, 200).
+  bad('DELTA_RANGE', 'count 0', patch(encode({ type: 'UPDATE', entries: [delta()] }), 9, 1, 0)),
+  bad('DELTA_RANGE', 'count 0, nothing after', Uint8Array.of(0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 0)),
+  bad('DELTA_RANGE', 'count over maxBitfieldBytes × 8', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0], leb(DEFAULT_LIMITS.maxBitfieldBytes * 8 + 1))),
+  bad('DELTA_RANGE', 'any DELTA when maxBitfieldBytes is 0', encode({ type: 'UPDATE', entries: [delta([0])] }), { maxBitfieldBytes: 0 }),
+  bad('DELTA_RANGE', 'index 200, maxBitfieldBytes 25 (below 200)', encode({ type: 'UPDATE', entries: [delta()] }), { maxBitfieldBytes: 25 }),
+  ok('index 200, maxBitfieldBytes 26 (below 208)', encode({ type: 'UPDATE', entries: [delta()] }), { maxBitfieldBytes: 26 }),
+  bad('DELTA_RANGE', 'a first index of 2^31', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 1], leb(2 ** 31)), LOOSE),
+  ok('a first index of 2^31 - 1', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 1], leb(2 ** 31 - 1)), LOOSE),
+  bad('DELTA_RANGE', 'a gap of 0 after 2^31 - 1', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 2], leb(2 ** 31 - 1), [0]), LOOSE),
+  bad('DELTA_RANGE', 'a gap past maxBitfieldBytes × 8', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 5], leb(DEFAULT_LIMITS.maxBitfieldBytes * 8 - 6))),
+  ok('a gap to the last index of maxBitfieldBytes × 8', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 5], leb(DEFAULT_LIMITS.maxBitfieldBytes * 8 - 7))),
+  bad('DELTA_RANGE', 'gaps of 2^32 - 1 add past 2^31', concat([0x02, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0], leb(2 ** 32 - 1)), LOOSE),
+
+  // The sketch.
+  bad('SKETCH_TOO_LARGE', 'a sketch of 4097 bytes', concat([0x02, 1, 0, 0], leb(MAX_SKETCH_BYTES + 1), new Uint8Array(MAX_SKETCH_BYTES + 1))),
+  ok('a sketch of 4096 bytes', concat([0x02, 1, 0, 0], leb(MAX_SKETCH_BYTES), new Uint8Array(MAX_SKETCH_BYTES))),
+  bad('SKETCH_TOO_LARGE', 'a sketch length of 2^32 - 1, nothing after', concat([0x02, 1, 0, 0], leb(2 ** 32 - 1))),
+  bad('TRAILING_BYTES', 'sketch bytes without the SKETCH flag', concat([0x02, 0, 0, 0], [1, 9])),
 ];
 
 const indexed = [

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
-import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Message } from '../../peer/core/messages.ts';
+import { HELLO_NEIGHBOR, MAX_REFS, PROTOCOL_VERSION, type EntryBody, type Message, type UpdateEntry } from '../../peer/core/messages.ts';
 import { decode, encode } from '../../peer/wire/codec.ts';
 import type { WireErrorCode } from '../../peer/wire/errors.ts';
 import { limitsFor } from '../../peer/wire/limits.ts';
@@ -121,12 +121,35 @@ function helloFrame(swarmId: string, size: number): Uint8Array {
   });
 }
 
-/** Frames of four kinds: random bytes, truncated valid frames, oversized frames, mutated valid frames. */
+/**
+ * Frames of four kinds: random bytes, truncated valid frames, oversized frames, mutated valid
+ * frames. UPDATEs are version 2 (FORMAT.md): mutations hit form bytes, refs and varints.
+ */
 function frameArbitrary(swarmId: string, size: number, maxFrameBytes: number): fc.Arbitrary<Uint8Array> {
   const blocks = Math.ceil(size / BLOCK_SIZE);
   const hex = (min: number, max: number): fc.Arbitrary<string> =>
     fc.uint8Array({ minLength: min, maxLength: max }).map((b) => Buffer.from(b).toString('hex'));
   const index = fc.oneof(fc.integer({ min: 0, max: blocks - 1 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }));
+  // UPDATE v2 entries: refs, with or without INTRO, bodies SAME / FULL (the file's bitfield
+  // length) / DELTA (ascending indexes, mostly of this file), SOURCE_BUSY, ESTIMATE.
+  const body: fc.Arbitrary<EntryBody> = fc.oneof(
+    fc.constant({ kind: 'same' as const }),
+    fc.record({ kind: fc.constant('full' as const), bits: fc.uint8Array({ minLength: Math.ceil(blocks / 8), maxLength: Math.ceil(blocks / 8) }) }),
+    fc.record({
+      kind: fc.constant('delta' as const),
+      added: fc.uniqueArray(fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: blocks - 1 }) }, { weight: 1, arbitrary: index }), {
+        minLength: 1, maxLength: 16,
+      }).map((a) => a.sort((x, y) => x - y)),
+    }),
+  );
+  const updateEntry: fc.Arbitrary<UpdateEntry> = fc.record({
+    ref: fc.integer({ min: 0, max: MAX_REFS - 1 }),
+    intro: fc.record({ originId: hex(8, 32), host: fc.constant('127.0.0.1'), port: fc.integer({ min: 1, max: 65535 }) }),
+    seq: fc.integer({ min: 0, max: 2 ** 32 - 1 }), hops: fc.integer({ min: 0, max: 255 }), degree: fc.integer({ min: 0, max: 255 }),
+    sourceBusy: fc.boolean(),
+    estimate: fc.record({ n: fc.integer({ min: 1, max: 2 ** 32 - 1 }), ageS: fc.integer({ min: 0, max: 255 }) }),
+    body,
+  }, { requiredKeys: ['ref', 'seq', 'hops', 'degree', 'sourceBusy', 'body'] });
   const message: fc.Arbitrary<Message> = fc.oneof(
     fc.record({
       type: fc.constant('HELLO' as const), version: fc.oneof(fc.constant(PROTOCOL_VERSION), fc.integer({ min: 0, max: 255 })),
@@ -134,14 +157,7 @@ function frameArbitrary(swarmId: string, size: number, maxFrameBytes: number): f
       port: fc.integer({ min: 1, max: 65535 }), size: fc.oneof(fc.constant(size), fc.integer({ min: 0, max: 2 ** 40 })),
       blockSize: fc.oneof(fc.constant(BLOCK_SIZE), fc.integer({ min: 1024, max: 1 << 20 })), flags: fc.integer({ min: 0, max: 255 }),
     }),
-    fc.record({
-      type: fc.constant('UPDATE' as const),
-      entries: fc.array(fc.record({
-        originId: hex(8, 32), host: fc.constant('127.0.0.1'), port: fc.integer({ min: 1, max: 65535 }),
-        seq: fc.integer({ min: 0, max: 2 ** 32 - 1 }), hops: fc.integer({ min: 0, max: 255 }), degree: fc.integer({ min: 0, max: 65535 }),
-        bits: fc.uint8Array({ minLength: Math.ceil(blocks / 8), maxLength: Math.ceil(blocks / 8) }),
-      }), { maxLength: 4 }),
-    }),
+    fc.record({ type: fc.constant('UPDATE' as const), entries: fc.array(updateEntry, { maxLength: 4 }), sketch: fc.uint8Array({ maxLength: 64 }) }, { requiredKeys: ['type', 'entries'] }),
     fc.record({ type: fc.constant('REQUEST' as const), index }),
     fc.record({ type: fc.constant('BLOCK' as const), index, data: fc.uint8Array({ maxLength: 2048 }) }),
     fc.record({ type: fc.constant('REJECT' as const), index, reason: fc.constantFrom('missing' as const, 'busy' as const) }),

@@ -4,8 +4,13 @@
 // throws on a message our own code got wrong.
 //
 // Decoded byte fields: BLOCK data is a zero-copy view of the frame (blocks are big; keep it
-// only if nobody reuses the frame's memory — ws does not); UPDATE bits are copies, since they
-// are kept in caches for long and a view would pin the whole frame.
+// only if nobody reuses the frame's memory — ws does not); UPDATE FULL bits and sketches are
+// copies, since they are kept for long and a view would pin the whole frame; DELTA indexes
+// are a plain number array.
+//
+// The codec is stateless: it checks each frame alone. UPDATE refs name origins per
+// connection; which ref means which origin (and so whether an entry without INTRO names a
+// known origin, or a DELTA applies to a known bitfield) is the core's business.
 //
 // This file only dispatches: each message's layout is one entry of messages.ts, built from
 // the field codecs of fields.ts.
@@ -17,7 +22,7 @@ import { DEFAULT_LIMITS, type WireLimits } from './limits.ts';
 import { MESSAGES, TYPE_CODES, type MessageCodec } from './messages.ts';
 
 export { REJECT_CODES } from './fields.ts';
-export { TYPE_CODES, updateEntryLength } from './messages.ts';
+export { FORM, TYPE_CODES, UPDATE_FLAGS, updateEntryLength } from './messages.ts';
 
 export type DecodeResult = { ok: true; msg: Message } | WireError;
 
@@ -55,7 +60,7 @@ function codecOf(msg: Message): MessageCodec<Message> {
   return MESSAGES[type as Message['type']] as MessageCodec<Message>;
 }
 
-/** Bytes encode(msg) returns for a valid msg; lets a sender split UPDATEs to fit maxFrameBytes. */
+/** Bytes encode(msg) returns for a valid msg, exactly; lets a sender split UPDATEs to fit maxFrameBytes. */
 export function encodedLength(msg: Message): number {
   return codecOf(msg).encodedLength(msg);
 }

@@ -1,10 +1,13 @@
 // The wire's field codecs (FORMAT.md "General rules"), each written once as a
-// { length, encode, decode } triple, and record/entryList to put fields back to back.
+// { length, encode, decode } triple, and the composites that put fields back to back:
+// record (fixed fields), flagged (a flags byte that says which optional fields follow, and
+// which case of a union) and entryList (a counted list).
 // messages.ts builds every message out of these; no other code writes a byte layout (the
 // header sizes in limits.ts are checked against these by test/wire-codec.test.ts).
 //
-// A Reader or Writer remembers which field it is in, so a failure names it: decoding
-// throws Malformed (a code and a detail, caught by decode()), encoding throws RangeError.
+// A Reader or Writer remembers which field it is in (a dotted path such as intro.port), so a
+// failure names it: decoding throws Malformed (a code and a detail, caught by decode()),
+// encoding throws RangeError.
 
 import type { RejectReason } from '../core/messages.ts';
 import type { WireErrorCode } from './errors.ts';
@@ -17,6 +20,8 @@ import {
   MAX_FILE_SIZE,
   MAX_HOST_BYTES,
   MAX_PEER_ID_BYTES,
+  MAX_SKETCH_BYTES,
+  MAX_VARINT,
   MIN_BLOCK_SIZE,
   MIN_PEER_ID_BYTES,
   type WireLimits,
@@ -49,9 +54,21 @@ class Cursor {
   constructor(readonly what: string) {}
 
   where(): string {
-    if (this.field === '') return this.what;
-    return this.item < 0 ? `${this.what}.${this.field}` : `${this.what}.${this.list}[${this.item}].${this.field}`;
+    const at = this.item < 0 ? this.field : this.field === '' ? `${this.list}[${this.item}]` : `${this.list}[${this.item}].${this.field}`;
+    return at === '' ? this.what : `${this.what}.${at}`;
   }
+}
+
+/** The path of `key` inside the field `base` (which is '' at the top of a message or list item). */
+function path(base: string, key: string): string {
+  return base === '' ? key : `${base}.${key}`;
+}
+
+const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
+
+/** Bytes of v as an unsigned LEB128 varint (v a whole number in 0 .. 2^32 - 1). */
+export function varintLength(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
 export class Reader extends Cursor {
@@ -89,6 +106,26 @@ export class Reader extends Cursor {
     return (b[at] as number) * 2 ** 24 + (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number));
   }
 
+  /**
+   * An unsigned LEB128 varint (7 bits a byte, least significant first, bit 7 set on every
+   * byte but the last): at most 5 bytes and 2^32 - 1 (VARINT_RANGE), in its shortest
+   * encoding (VARINT_OVERLONG: a last byte of 0x00 after the first).
+   */
+  varint(): number {
+    const b = this.bytes;
+    let v = 0;
+    for (let i = 0; ; i++) {
+      const byte = b[this.take(1)] as number;
+      // The 5th byte holds bits 28-31: anything over 0x0f (a continuation included) is 2^32 or more.
+      if (i === 4 && byte > 0x0f) this.fail('VARINT_RANGE', `over 2^32 - 1 (byte 5 is 0x${hex2(byte)})`);
+      v += (byte & 0x7f) * 2 ** (7 * i);
+      if (byte < 0x80) {
+        if (byte === 0 && i > 0) this.fail('VARINT_OVERLONG', `${v} in ${i + 1} bytes, ${varintLength(v)} needed`);
+        return v;
+      }
+    }
+  }
+
   end(): void {
     const extra = this.bytes.length - this.pos;
     if (extra !== 0) throw new Malformed('TRAILING_BYTES', `${this.what}: ${extra} bytes after the last field`);
@@ -109,6 +146,17 @@ export class Writer extends Cursor {
     if (!Number.isInteger(v) || v < min || v > max) this.bad();
     for (let i = size - 1, x = v; i >= 0; i--, x = Math.floor(x / 256)) this.out[this.pos + i] = x % 256;
     this.pos += size;
+  }
+
+  /** An unsigned LEB128 varint in its shortest encoding, checked to be a whole number in [min, max] (max <= 2^32 - 1). */
+  varint(v: number, min: number, max: number): void {
+    if (!Number.isInteger(v) || v < min || v > max || v > MAX_VARINT) this.bad();
+    let x = v;
+    while (x >= 0x80) {
+      this.out[this.pos++] = (x % 0x80) | 0x80;
+      x = Math.floor(x / 0x80);
+    }
+    this.out[this.pos++] = x;
   }
 }
 
@@ -136,6 +184,21 @@ export const u32 = uint(4);
 export const blockIndex = uint(4, { min: 0, max: MAX_BLOCKS - 1, code: 'INDEX_RANGE' });
 export const port = uint(2, { min: 1, max: 0xffff, code: 'PORT_RANGE' });
 export const blockSize = uint(4, { min: MIN_BLOCK_SIZE, max: MAX_BLOCK_SIZE, code: 'BLOCK_SIZE_RANGE' });
+
+/** An unsigned LEB128 varint (0 .. 2^32 - 1); a value outside `range` is refused as range.code. */
+export function varint(range?: { min: number; max: number; code: WireErrorCode }): Field<number> {
+  const min = range?.min ?? 0;
+  const max = range?.max ?? MAX_VARINT;
+  return {
+    length: (v) => varintLength(v),
+    encode: (w, v) => w.varint(v, min, max),
+    decode(r) {
+      const v = r.varint();
+      if (range && (v < min || v > max)) r.fail(range.code, v);
+      return v;
+    },
+  };
+}
 
 const TWO_32 = 2 ** 32;
 /** High word of a size: sizes are safe integers, below 2^53. */
@@ -233,27 +296,31 @@ export const byeReason = ascii(uint(2, { min: 0, max: MAX_BYE_REASON_BYTES, code
 // ---------------------------------------------------------------- byte strings
 
 interface BytesRule {
+  prefix: 'u32' | 'varint'; // how the length is written
   min: number;
   max: number; // the protocol's bound, checked by encode
-  limit: 'maxBlockBytes' | 'maxBitfieldBytes'; // the receiver's bound, checked by decode
+  limit: (r: Reader) => number; // the receiver's bound, checked by decode
   tooLarge: WireErrorCode;
   tooSmall?: WireErrorCode;
   copy: boolean;
 }
 
-/** Raw bytes after a u32 length. Decoded as a view of the frame, or as a copy when rule.copy. */
+/** Raw bytes after their length. Decoded as a view of the frame, or as a copy when rule.copy. */
 function bytes(rule: BytesRule): Field<Uint8Array> {
+  const varintPrefix = rule.prefix === 'varint';
   return {
-    length: (v) => 4 + v.length,
+    length: (v) => (varintPrefix ? varintLength(v.length) : 4) + v.length,
     encode(w, v) {
       if (!(v instanceof Uint8Array)) w.bad();
-      w.uint(v.length, 4, rule.min, rule.max);
+      if (varintPrefix) w.varint(v.length, rule.min, rule.max);
+      else w.uint(v.length, 4, rule.min, rule.max);
       w.out.set(v, w.pos);
       w.pos += v.length;
     },
     decode(r) {
-      const n = r.uint(4);
-      if (n > r.limit(rule.limit)) r.fail(rule.tooLarge, `${n} bytes, limit ${r.limit(rule.limit)}`);
+      const n = varintPrefix ? r.varint() : r.uint(4);
+      const limit = rule.limit(r);
+      if (n > limit) r.fail(rule.tooLarge, `${n} bytes, limit ${limit}`);
       if (n < rule.min) r.fail(rule.tooSmall ?? 'INTERNAL', `${n} bytes`);
       const at = r.take(n);
       // A plain Uint8Array even when the frame is a Buffer (whose slice() is a view).
@@ -265,10 +332,59 @@ function bytes(rule: BytesRule): Field<Uint8Array> {
 
 /** Zero-copy: blocks are big and are written out soon (see codec.ts). */
 export const blockData = bytes({
-  min: 1, max: MAX_BLOCK_SIZE, limit: 'maxBlockBytes', tooLarge: 'BLOCK_TOO_LARGE', tooSmall: 'EMPTY_BLOCK', copy: false,
+  prefix: 'u32', min: 1, max: MAX_BLOCK_SIZE, limit: (r) => r.limit('maxBlockBytes'), tooLarge: 'BLOCK_TOO_LARGE', tooSmall: 'EMPTY_BLOCK', copy: false,
 });
-/** Copied: bitfields stay in caches for long, and a view would pin the whole frame. */
-export const bitfield = bytes({ min: 0, max: MAX_BITFIELD_BYTES, limit: 'maxBitfieldBytes', tooLarge: 'BITFIELD_TOO_LARGE', copy: true });
+/** A FULL body's bitfield. Copied: bitfields stay in caches for long, and a view would pin the whole frame. */
+export const bitfield = bytes({
+  prefix: 'varint', min: 0, max: MAX_BITFIELD_BYTES, limit: (r) => r.limit('maxBitfieldBytes'), tooLarge: 'BITFIELD_TOO_LARGE', copy: true,
+});
+/** An UPDATE's sketch, opaque here (estimation/ decodes it). Copied, for the same reason. */
+export const sketch = bytes({
+  prefix: 'varint', min: 0, max: MAX_SKETCH_BYTES, limit: () => MAX_SKETCH_BYTES, tooLarge: 'SKETCH_TOO_LARGE', copy: true,
+});
+
+/**
+ * A DELTA body's block indexes, strictly ascending: a varint count (at least 1), then the
+ * first index and, for each next one, the gap to it (index - previous - 1), as varints.
+ * Every index is below 2^31 and below maxBitfieldBytes * 8 (DELTA_RANGE); the gaps make
+ * them ascending and distinct whatever the bytes say.
+ */
+export const blockDelta: Field<number[]> = {
+  length(v) {
+    let n = varintLength(v.length);
+    let prev = -1;
+    for (const i of v) {
+      n += varintLength(i - prev - 1);
+      prev = i;
+    }
+    return n;
+  },
+  encode(w, v) {
+    if (!Array.isArray(v)) w.bad();
+    w.varint(v.length, 1, MAX_BLOCKS);
+    let prev = -1;
+    for (const i of v) {
+      if (!Number.isInteger(i) || i <= prev || i >= MAX_BLOCKS) w.bad();
+      w.varint(i - prev - 1, 0, MAX_VARINT);
+      prev = i;
+    }
+  },
+  decode(r) {
+    const end = Math.min(MAX_BLOCKS, r.limit('maxBitfieldBytes') * 8); // indexes are below end
+    const count = r.varint();
+    if (count < 1 || count > end) r.fail('DELTA_RANGE', `count ${count}, must be 1 .. ${end}`);
+    // No allocation up front: each index takes at least one byte, so the frame bounds the work.
+    const out: number[] = [];
+    let prev = -1;
+    for (let k = 0; k < count; k++) {
+      const i = prev + 1 + r.varint();
+      if (i >= end) r.fail('DELTA_RANGE', `index ${i} (item ${k}), must be below ${end}`);
+      out.push(i);
+      prev = i;
+    }
+    return out;
+  },
+};
 
 // ---------------------------------------------------------------- enums and composites
 
@@ -301,19 +417,154 @@ export function record<T extends object>(fields: Fields<T>): Field<T> {
       return n;
     },
     encode(w, v) {
+      const base = w.field;
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i] as keyof T & string;
-        w.field = key;
+        w.field = path(base, key);
         (codecs[i] as Field<unknown>).encode(w, v[key]);
       }
+      w.field = base;
     },
     decode(r) {
+      const base = r.field;
       const out: Partial<T> = {};
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i] as keyof T & string;
-        r.field = key;
+        r.field = path(base, key);
         out[key] = (codecs[i] as Field<unknown>).decode(r) as T[typeof key];
       }
+      r.field = base;
+      return out as T;
+    },
+  };
+}
+
+/**
+ * One member of a flagged record: some bits of its flags byte (`mask`), some bytes after
+ * it, or both. A plain Field is a member with no bits.
+ */
+export interface Part<V> {
+  readonly mask: number;
+  /** v's bits in the flags byte (0 for a value encode will refuse: encode says why). */
+  bits(v: V): number;
+  length(v: V): number;
+  /** Writes v's bytes (none for a bit); w.bad() when v breaks the rule. */
+  encode(w: Writer, v: V): void;
+  /** Whether the flags byte's bits under `mask` mean something (a union's tag may not). */
+  valid?(flags: number): boolean;
+  /** Reads v's bytes, if the flags say there are any; undefined: absent, the key is left out. */
+  decode(r: Reader, flags: number): V | undefined;
+}
+
+/** A boolean that is one bit of the flags byte, with no bytes. */
+export function bit(mask: number): Part<boolean> {
+  return {
+    mask,
+    bits: (v) => (v === true ? mask : 0),
+    length: () => 0,
+    encode(w, v) {
+      if (typeof v !== 'boolean') w.bad();
+    },
+    decode: (_r, flags) => (flags & mask) !== 0,
+  };
+}
+
+/** An optional field: present (its bytes follow, at its place) exactly when its bit is set. */
+export function when<V>(mask: number, field: Field<V>): Part<V | undefined> {
+  return {
+    mask,
+    bits: (v) => (v === undefined ? 0 : mask),
+    length: (v) => (v === undefined ? 0 : field.length(v)),
+    encode(w, v) {
+      if (v !== undefined) field.encode(w, v);
+    },
+    decode: (r, flags) => ((flags & mask) !== 0 ? field.decode(r) : undefined),
+  };
+}
+
+type Cases<U extends { kind: string }> = {
+  readonly [K in U['kind']]: readonly [tag: number, fields: Field<Omit<Extract<U, { kind: K }>, 'kind'>>];
+};
+
+/**
+ * A union discriminated by `kind`: the case's tag is the bits under `mask` of the flags byte,
+ * and the case's fields follow at the union's place. A tag that names no case is refused.
+ */
+export function union<U extends { kind: string }>(mask: number, cases: Cases<U>): Part<U> {
+  const low = mask & -mask; // the tag's unit
+  const kinds = Object.keys(cases) as U['kind'][];
+  const byTag = new Map<number, U['kind']>(kinds.map((k) => [cases[k][0], k]));
+  const caseOf = (v: U): (typeof cases)[U['kind']] | undefined =>
+    v !== null && typeof v === 'object' && Object.hasOwn(cases, v.kind) ? cases[v.kind as U['kind']] : undefined;
+  return {
+    mask,
+    bits: (v) => (caseOf(v)?.[0] ?? 0) * low,
+    length: (v) => (caseOf(v)?.[1].length(v as never) ?? 0),
+    encode(w, v) {
+      const c = caseOf(v);
+      if (c === undefined) return w.bad();
+      c[1].encode(w, v as never);
+    },
+    valid: (flags) => byTag.has((flags & mask) / low),
+    decode(r, flags) {
+      const kind = byTag.get((flags & mask) / low) as U['kind']; // valid() has checked it
+      return { kind, ...cases[kind][1].decode(r) } as unknown as U;
+    },
+  };
+}
+
+export type Parts<T> = { readonly [K in keyof T]-?: Part<T[K]> | Field<T[K]> };
+
+const isPart = (p: Part<unknown> | Field<unknown>): p is Part<unknown> => 'mask' in p;
+
+/**
+ * A flags byte (named `name`), then the members' bytes in the order of the keys of `parts`.
+ * Each bit of the flags byte belongs to one member (a bit, an optional field, a union's tag);
+ * a flags byte with a bit no member owns, or a union tag that names no case, is refused as `code`.
+ */
+export function flagged<T extends object>(name: string, code: WireErrorCode, parts: Parts<T>): Field<T> {
+  const keys = Object.keys(parts) as (keyof T & string)[];
+  const members: Part<unknown>[] = keys.map((k) => {
+    const p = parts[k] as Part<unknown> | Field<unknown>;
+    return isPart(p) ? p : { mask: 0, bits: () => 0, length: (v) => p.length(v), encode: (w, v) => p.encode(w, v), decode: (r) => p.decode(r) };
+  });
+  let owned = 0;
+  for (const m of members) {
+    if ((owned & m.mask) !== 0) throw new Error(`internal: ${name} has a bit owned twice`);
+    owned |= m.mask;
+  }
+  return {
+    length(v) {
+      let n = 1;
+      for (let i = 0; i < keys.length; i++) n += (members[i] as Part<unknown>).length(v[keys[i] as keyof T]);
+      return n;
+    },
+    encode(w, v) {
+      const base = w.field;
+      let flags = 0;
+      for (let i = 0; i < keys.length; i++) flags |= (members[i] as Part<unknown>).bits(v[keys[i] as keyof T]);
+      w.field = path(base, name);
+      w.uint(flags, 1, 0, 0xff);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as keyof T & string;
+        w.field = path(base, key);
+        (members[i] as Part<unknown>).encode(w, v[key]);
+      }
+      w.field = base;
+    },
+    decode(r) {
+      const base = r.field;
+      r.field = path(base, name);
+      const flags = r.uint(1);
+      if ((flags & ~owned) !== 0 || members.some((m) => m.valid !== undefined && !m.valid(flags))) r.fail(code, `0x${hex2(flags)}`);
+      const out: Partial<T> = {};
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as keyof T & string;
+        r.field = path(base, key);
+        const value = (members[i] as Part<unknown>).decode(r, flags);
+        if (value !== undefined) out[key] = value as T[typeof key];
+      }
+      r.field = base;
       return out as T;
     },
   };
@@ -330,23 +581,29 @@ export function entryList<T>(entry: Field<T>): Field<T[]> {
     encode(w, v) {
       if (!Array.isArray(v)) w.bad();
       w.uint(v.length, 2, 0, 0xffff);
-      w.list = w.field;
+      const base = w.field;
+      w.list = base;
+      w.field = '';
       v.forEach((e, i) => {
         w.item = i;
         entry.encode(w, e);
       });
       w.item = -1;
+      w.field = base;
     },
     decode(r) {
       const count = r.uint(2);
       if (count > r.limit('maxEntries')) r.fail('TOO_MANY_ENTRIES', `${count} entries, limit ${r.limit('maxEntries')}`);
-      r.list = r.field;
+      const base = r.field;
+      r.list = base;
+      r.field = '';
       const out: T[] = [];
       for (let i = 0; i < count; i++) {
         r.item = i;
         out.push(entry.decode(r));
       }
       r.item = -1;
+      r.field = base;
       return out;
     },
   };

@@ -4,10 +4,13 @@ export {
   encode,
   encodedLength,
   updateEntryLength,
+  FORM,
   REJECT_CODES,
   TYPE_CODES,
+  UPDATE_FLAGS,
   type DecodeResult,
 } from './codec.ts';
+export { varintLength } from './fields.ts';
 export { WIRE_ERRORS, WIRE_ERROR_CODES, type WireError, type WireErrorCode } from './errors.ts';
 export {
   blockCount,
@@ -21,9 +24,14 @@ export {
   MAX_FILE_SIZE,
   MAX_HOST_BYTES,
   MAX_PEER_ID_BYTES,
+  MAX_SKETCH_BYTES,
+  MAX_VARINT,
   MIN_BLOCK_SIZE,
   MIN_PEER_ID_BYTES,
   UPDATE_ENTRY_MAX_OVERHEAD,
   UPDATE_HEADER_BYTES,
+  UPDATE_INTRO_MAX_BYTES,
+  UPDATE_SKETCH_MAX_BYTES,
+  maxUpdateBytes,
   type WireLimits,
 } from './limits.ts';

@@ -16,13 +16,26 @@ export const MIN_PEER_ID_BYTES = 8;
 export const MAX_PEER_ID_BYTES = 32;
 export const MAX_HOST_BYTES = 255;
 export const MAX_BYE_REASON_BYTES = 256;
+/** Largest value of a varint field (unsigned LEB128, at most 5 bytes). */
+export const MAX_VARINT = 2 ** 32 - 1;
+/** Longest sketch an UPDATE may carry (opaque to the codec; estimation/ must fit in it). */
+export const MAX_SKETCH_BYTES = 4096;
 
 /** Bytes before a BLOCK's data: type, index, length. */
 export const BLOCK_HEADER_BYTES = 9;
-/** Bytes before an UPDATE's entries: type, entry count. */
-export const UPDATE_HEADER_BYTES = 3;
-/** An UPDATE entry's bytes besides its bitfield, at most (longest id and host). */
-export const UPDATE_ENTRY_MAX_OVERHEAD = 1 + MAX_PEER_ID_BYTES + 1 + MAX_HOST_BYTES + 2 + 4 + 1 + 2 + 4;
+/** Bytes before an UPDATE's entries: type, flags, entry count. */
+export const UPDATE_HEADER_BYTES = 4;
+/** An INTRO's bytes at most: originId length and 32 bytes, host length and 255 bytes, port. */
+export const UPDATE_INTRO_MAX_BYTES = 1 + MAX_PEER_ID_BYTES + 1 + MAX_HOST_BYTES + 2;
+/**
+ * An UPDATE entry's bytes besides its bitfield, at most: form, ref, intro, seq (a 5-byte
+ * varint), hops, degree, estimate (5-byte varint n, ageS), and the FULL length B as a 5-byte
+ * varint (B < 2^28 always; it is 1 byte below 128, 2 below 16 KiB, 3 below 2 MiB).
+ * A DELTA entry is bounded by the frame only: a sender sends FULL when that is shorter.
+ */
+export const UPDATE_ENTRY_MAX_OVERHEAD = 1 + 1 + UPDATE_INTRO_MAX_BYTES + 5 + 1 + 1 + (5 + 1) + 5;
+/** An UPDATE's sketch at most: its length (varint of 4096: 2 bytes) and its bytes. */
+export const UPDATE_SKETCH_MAX_BYTES = 2 + MAX_SKETCH_BYTES;
 
 export interface WireLimits {
   /** Longest frame of any type; give ws the same number as maxPayload. */
@@ -31,7 +44,10 @@ export interface WireLimits {
   maxBlockBytes: number;
   /** Most entries in one UPDATE. */
   maxEntries: number;
-  /** Longest bitfield in an UPDATE entry; a HELLO whose file needs more is refused. */
+  /**
+   * Longest FULL bitfield in an UPDATE entry, and a DELTA's indexes are below 8 times it; a
+   * HELLO whose file needs more is refused.
+   */
   maxBitfieldBytes: number;
 }
 
@@ -50,9 +66,19 @@ export function blockCount(size: number, blockSize: number): number {
 }
 
 /**
+ * Bytes of the largest UPDATE whose entries all carry an INTRO and a FULL bitfield of
+ * bitfieldBytes, plus the largest sketch:
+ * UPDATE_HEADER_BYTES + maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes) + UPDATE_SKETCH_MAX_BYTES.
+ */
+export function maxUpdateBytes(maxEntries: number, bitfieldBytes: number): number {
+  return UPDATE_HEADER_BYTES + maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes) + UPDATE_SKETCH_MAX_BYTES;
+}
+
+/**
  * Limits once a HELLO has fixed the file: blocks of exactly blockSize at most, bitfields of
- * exactly ceil(blocks / 8) bytes at most, and frames just big enough for either (never above
- * base.maxFrameBytes: a sender with huge bitfields splits its UPDATE, see encodedLength).
+ * exactly ceil(blocks / 8) bytes at most, and frames just big enough for either a BLOCK or
+ * the largest UPDATE of maxUpdateBytes (never above base.maxFrameBytes: a sender with huge
+ * bitfields splits its UPDATE, see encodedLength).
  * Throws RangeError when size or blockSize is invalid or the file does not fit `base`.
  */
 export function limitsFor(size: number, blockSize: number, base: WireLimits = DEFAULT_LIMITS): WireLimits {
@@ -67,7 +93,7 @@ export function limitsFor(size: number, blockSize: number, base: WireLimits = DE
   }
   if (blockSize > base.maxBlockBytes) throw new RangeError(`blockSize ${blockSize} is over the wire limit`);
   const blockFrame = BLOCK_HEADER_BYTES + blockSize;
-  const updateFrame = UPDATE_HEADER_BYTES + base.maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes);
+  const updateFrame = maxUpdateBytes(base.maxEntries, bitfieldBytes);
   return {
     maxFrameBytes: Math.min(base.maxFrameBytes, Math.max(blockFrame, updateFrame)),
     maxBlockBytes: blockSize,

@@ -1,29 +1,49 @@
 // Every message's layout, written once: its type byte, then its fields in wire order (the
 // tables of FORMAT.md), built from the field codecs of fields.ts. encodedLength, encode and
 // decode all follow from the one list, in the manner of hypercore's lib/messages.js.
-// HELLO adds the one rule that spans fields: the file it announces must fit.
+// HELLO adds the one rule that spans fields: the file it announces must fit. UPDATE (v2)
+// is a flags byte and its entries; each entry a form byte whose bits say which optional
+// fields follow and how the bitfield travels (FULL, DELTA or SAME).
 
-import type { Block, Bye, Hello, Message, MessageType, Reject, Request, Update, UpdateEntry } from '../core/messages.ts';
-import { MAX_BLOCKS, blockCount } from './limits.ts';
+import type {
+  Block,
+  Bye,
+  EntryBody,
+  Hello,
+  Message,
+  MessageType,
+  OriginIntro,
+  Reject,
+  Request,
+  SizeEstimate,
+  Update,
+  UpdateEntry,
+} from '../core/messages.ts';
+import { MAX_BLOCKS, MAX_VARINT, blockCount } from './limits.ts';
 import {
+  bit,
   bitfield,
   blockData,
+  blockDelta,
   blockIndex,
   blockSize,
   byeReason,
   entryList,
   fileSize,
+  flagged,
   host,
   peerId,
   port,
   record,
   rejectReason,
+  sketch,
   swarmId,
-  u16,
-  u32,
   u8,
+  u32,
+  union,
+  varint,
+  when,
   type Field,
-  type Fields,
   type Reader,
   type Writer,
 } from './fields.ts';
@@ -53,23 +73,20 @@ interface CrossCheck<M> {
   decode(r: Reader, m: M): void;
 }
 
-function message<M extends Message>(type: M['type'], fields: Fields<Omit<M, 'type'>>, check?: CrossCheck<M>): MessageCodec<M> {
+/** A message: its type byte, then `body`, then the cross-field check if any. */
+function message<M extends Message>(type: M['type'], body: Field<Omit<M, 'type'>>, check?: CrossCheck<M>): MessageCodec<M> {
   const code = TYPE_CODES[type];
-  const typeByte: Field<M['type']> = {
-    length: () => 1,
-    encode: (w) => w.uint(code, 1, code, code),
-    decode: (r) => (r.uint(1), type), // decode() has dispatched on it already
-  };
-  const layout = record<M>({ type: typeByte, ...fields } as unknown as Fields<M>);
   return {
     type,
-    encodedLength: (m) => layout.length(m),
+    encodedLength: (m) => 1 + body.length(m),
     encode(w, m) {
-      layout.encode(w, m);
+      w.uint(code, 1, code, code);
+      body.encode(w, m);
       check?.encode(w, m);
     },
     decode(r) {
-      const m = layout.decode(r);
+      r.uint(1); // decode() has dispatched on the type byte already
+      const m = { type, ...body.decode(r) } as M;
       r.field = '';
       r.end();
       check?.decode(r, m);
@@ -100,14 +117,33 @@ const helloFile: CrossCheck<Hello> = {
   },
 };
 
-const updateEntry = record<UpdateEntry>({
-  originId: peerId,
-  host,
-  port,
-  seq: u32,
+/** UPDATE flags byte: bit 0, a sketch follows the entries; bits 1-7 reserved (BAD_FLAGS). */
+export const UPDATE_FLAGS = { SKETCH: 0x01 } as const;
+
+/**
+ * UPDATE entry form byte: bits 0-1 the body (0 SAME, 1 FULL, 2 DELTA; 3 is BAD_FORM), then
+ * one bit each for INTRO, SOURCE_BUSY and ESTIMATE; bits 5-7 reserved (BAD_FORM).
+ */
+export const FORM = { BODY: 0x03, SAME: 0, FULL: 1, DELTA: 2, INTRO: 0x04, SOURCE_BUSY: 0x08, ESTIMATE: 0x10 } as const;
+
+const originIntro = record<OriginIntro>({ originId: peerId, host, port });
+const sizeEstimate = record<SizeEstimate>({ n: varint({ min: 1, max: MAX_VARINT, code: 'ESTIMATE_RANGE' }), ageS: u8 });
+const entryBody = union<EntryBody>(FORM.BODY, {
+  same: [FORM.SAME, record({})],
+  full: [FORM.FULL, record({ bits: bitfield })],
+  delta: [FORM.DELTA, record({ added: blockDelta })],
+});
+
+/** One UPDATE entry: the form byte, then these in this order (a `bit` takes no bytes). */
+const updateEntry = flagged<UpdateEntry>('form', 'BAD_FORM', {
+  ref: u8, // < MAX_REFS = 256: every u8 is a ref
+  intro: when(FORM.INTRO, originIntro),
+  seq: varint(),
   hops: u8,
-  degree: u16,
-  bits: bitfield,
+  degree: u8,
+  sourceBusy: bit(FORM.SOURCE_BUSY),
+  estimate: when(FORM.ESTIMATE, sizeEstimate),
+  body: entryBody,
 });
 
 type ByType = { readonly [T in MessageType]: MessageCodec<Extract<Message, { type: T }>> };
@@ -115,17 +151,24 @@ type ByType = { readonly [T in MessageType]: MessageCodec<Extract<Message, { typ
 export const MESSAGES: ByType = {
   HELLO: message<Hello>(
     'HELLO',
-    { version: u32, swarmId, peerId, host, port, size: fileSize, blockSize, flags: u8 },
+    record({ version: u32, swarmId, peerId, host, port, size: fileSize, blockSize, flags: u8 }),
     helloFile,
   ),
-  UPDATE: message<Update>('UPDATE', { entries: entryList(updateEntry) }),
-  REQUEST: message<Request>('REQUEST', { index: blockIndex }),
-  BLOCK: message<Block>('BLOCK', { index: blockIndex, data: blockData }),
-  REJECT: message<Reject>('REJECT', { index: blockIndex, reason: rejectReason }),
-  BYE: message<Bye>('BYE', { reason: byeReason }),
+  UPDATE: message<Update>(
+    'UPDATE',
+    flagged('flags', 'BAD_FLAGS', { entries: entryList(updateEntry), sketch: when(UPDATE_FLAGS.SKETCH, sketch) }),
+  ),
+  REQUEST: message<Request>('REQUEST', record({ index: blockIndex })),
+  BLOCK: message<Block>('BLOCK', record({ index: blockIndex, data: blockData })),
+  REJECT: message<Reject>('REJECT', record({ index: blockIndex, reason: rejectReason })),
+  BYE: message<Bye>('BYE', record({ reason: byeReason })),
 };
 
-/** Bytes one entry adds to an UPDATE frame. */
+/**
+ * Bytes one entry adds to an UPDATE frame, exactly (FORMAT.md: 5 + varint(seq) at least, a
+ * heartbeat; INTRO, ESTIMATE and the body add theirs). A sender may compare a FULL and a
+ * DELTA body with it and send the shorter.
+ */
 export function updateEntryLength(e: UpdateEntry): number {
   return updateEntry.length(e);
 }
