@@ -92,6 +92,11 @@ test.serial('the file changes at the source mid-download: every peer stops with 
     const out = join(dir, `p${i}.bin`);
     return { out, child: slurpie(t, ['get', url, '-o', out, '--topology', topology.url, '--no-progress', '--block-size', '64KiB']) };
   });
+  // Every peer has probed the old version (a peer registers after its probe; probes are never
+  // held): one that probed the new version would download it as a swarm of its own.
+  const { validator } = await probeSource(source.url);
+  const swarmId = swarmIdFor(url, size, validator);
+  await until(() => topology.registry.list(swarmId).length === peers.length, 'every peer to register', { ms: 60_000, everyMs: 20 });
   await within(proxy.stalled, 'the peers to take 1 MiB from the source', 60_000);
   const sentAtChange = source.stats().bytesSent;
   await source.replace(content(size).fill(1, 0, 10));
