@@ -186,14 +186,14 @@ function estimatesAt(g: Graph, node: number): { estimator: number; meanHops: num
 // The loose factor: (d̄ − 1)^h̄ measured 0.44x–1.6x of n (10th–90th percentiles, degrees 4–8,
 // 10 to 100,000 nodes: experiments/bench/group-size.ts). [n/4, 4n] leaves room for the tails and
 // for other seeds, and still catches the paper's exponent (up to 60x) or a wrong base.
+// Four orders of magnitude here; `npm run bench:group-size` checks the same bound up to 100,000.
 const LOW = 1 / 4;
 const HIGH = 4;
 
-test('random r-regular graphs of 10 to 100,000 nodes: estimate within [n/4, 4n] for most nodes', (t) => {
-  t.timeout(180_000);
+test('random r-regular graphs of 10 to 10,000 nodes: estimate within [n/4, 4n] for most nodes', (t) => {
   t.log(`seed ${SEED}; estimate / n as p10 / p50 / p90 (ours = (d̄-1)^mean hops, raw; paper = (d̄-1)^max hops)`);
   const rng = new SeededRng(SEED);
-  for (const n of [10, 100, 1000, 10_000, 100_000]) {
+  for (const n of [10, 100, 1000, 10_000]) {
     const ours: number[] = [];
     const paper: number[] = [];
     let inRange = 0;
@@ -201,7 +201,7 @@ test('random r-regular graphs of 10 to 100,000 nodes: estimate within [n/4, 4n] 
     for (let r = 4; r <= 8; r++) {
       if (r >= n || (n * r) % 2 !== 0) continue;
       const g = randomRegularGraph(rng, n, r);
-      const samples = n >= 100_000 ? 2 : n >= 10_000 ? 4 : 10;
+      const samples = n >= 10_000 ? 4 : 10;
       for (let k = 0; k < samples; k++) {
         const e = estimatesAt(g, randomInt(rng, n));
         ours.push(e.meanHops / n);

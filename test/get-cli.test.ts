@@ -1,13 +1,21 @@
 // `slurpie get` as a user meets it: real processes, a real Range server, real files.
+// Serial: every test starts `slurpie` processes, and a burst of start-ups starves a small machine.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
+import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
+import { swarmIdFor } from '../peer/node/swarm-id.ts';
+import { loadBlockMap } from '../peer/storage/block-map.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
+import { startGatedProxy } from './fixtures/gated-proxy.ts';
+import { until, within } from './fixtures/wait.ts';
 
 const seed = seedFrom(process.env, 7);
+
+test.after.always(() => closeSourceClients());
 
 function content(size: number, s = seed): Buffer {
   const rng = new SeededRng(s);
@@ -18,7 +26,7 @@ function content(size: number, s = seed): Buffer {
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
-test('alone, like curl: the file arrives verified, stats JSON written, no .part left', async (t) => {
+test.serial('alone, like curl: the file arrives verified, stats JSON written, no .part left', async (t) => {
   t.timeout(60_000);
   t.log(`seed ${seed}`);
   const data = content(1_000_000);
@@ -39,7 +47,7 @@ test('alone, like curl: the file arrives verified, stats JSON written, no .part 
   t.regex(r.stdout, /verified/);
 });
 
-test('a wrong --sha256: exit 6, one line, no final file, the .part kept', async (t) => {
+test.serial('a wrong --sha256: exit 6, one line, no final file, the .part kept', async (t) => {
   t.timeout(60_000);
   const data = content(300_000);
   const source = await startSourceServer({ data, name: 'f.bin' });
@@ -53,7 +61,7 @@ test('a wrong --sha256: exit 6, one line, no final file, the .part kept', async 
   t.true(await exists(`${out}.part`));
 });
 
-test('bad input: a bad URL, a 404, a bad flag — clear one-line errors and non-zero exits', async (t) => {
+test.serial('bad input: a bad URL, a 404, a bad flag — clear one-line errors and non-zero exits', async (t) => {
   t.timeout(60_000);
   const source = await startSourceServer({ data: content(1000), name: 'x.bin' });
   t.teardown(() => source.close());
@@ -73,7 +81,7 @@ test('bad input: a bad URL, a 404, a bad flag — clear one-line errors and non-
   t.deepEqual(await readdir(dir), [], 'nothing written');
 });
 
-test('a source without Range support: falls back to a plain download and says so', async (t) => {
+test.serial('a source without Range support: falls back to a plain download and says so', async (t) => {
   t.timeout(60_000);
   const data = content(200_000);
   const source = await startSourceServer({ data, name: 'plain.bin', ranges: false });
@@ -86,7 +94,7 @@ test('a source without Range support: falls back to a plain download and says so
   t.is(sha(await readFile(out)), sha(data));
 });
 
-test('an unreachable topology server: downloads alone and says so', async (t) => {
+test.serial('an unreachable topology server: downloads alone and says so', async (t) => {
   t.timeout(60_000);
   const data = content(200_000);
   const source = await startSourceServer({ data, name: 'alone.bin' });
@@ -100,29 +108,40 @@ test('an unreachable topology server: downloads alone and says so', async (t) =>
   t.is(sha(await readFile(out)), sha(data));
 });
 
-test('resume after kill -9: the rerun fetches only what was not on disk', async (t) => {
+test.serial('resume after kill -9: the rerun fetches only what was not on disk', async (t) => {
   t.timeout(90_000);
   const size = 3 * 1024 * 1024;
+  const blockSize = 65536;
   const data = content(size);
-  const source = await startSourceServer({ data, name: 'big.bin', rate: 1024 * 1024 });
+  const source = await startSourceServer({ data, name: 'big.bin' });
   t.teardown(() => source.close());
+  // The source stalls half-way until released: the first run cannot finish, whatever the machine.
+  const proxy = await startGatedProxy(t, source.port, size / 2);
+  const url = `${proxy.base}/big.bin`;
+  const { validator } = await probeSource(source.url);
+  const identity = { url, size, blockSize, validator, swarmId: swarmIdFor(url, size, validator) };
   const dir = await scratch(t);
   const out = join(dir, 'big.bin');
-  const args = ['get', source.url, '-o', out, '--sha256', sha(data), '--no-progress', '--block-size', '64KiB', '--stats-json', join(dir, 's.json')];
+  const args = ['get', url, '-o', out, '--sha256', sha(data), '--no-progress', '--block-size', '64KiB', '--stats-json', join(dir, 's.json')];
   const first = slurpie(t, args);
-  // Wait (bounded) until the sidecar exists and the source has sent a good part of the file.
-  for (let i = 0; i < 200 && !((await exists(`${out}.part.map`)) && source.stats().bytesSent > size / 3); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await within(proxy.stalled, 'the first run to take half the file from the source', 60_000);
+  const atStall = proxy.passed();
+  // The sidecar records blocks on its timed flush: wait until it holds some, then kill.
+  let recorded = 0;
+  await until(async () => {
+    const map = await loadBlockMap(`${out}.part.map`, identity);
+    recorded = 0;
+    if (map.ok) for (let i = 0; i < size / blockSize; i++) if (map.have.get(i)) recorded++;
+    return recorded > 0;
+  }, 'the sidecar to record blocks', { ms: 60_000, everyMs: 50 });
   process.kill(first.pid, 'SIGKILL');
-  await first.exited;
-  const sentBefore = source.stats().bytesSent;
-  t.true(sentBefore < size, 'killed before the end');
+  t.is((await first.exited).signal, 'SIGKILL', 'killed, not finished');
+  proxy.release();
   const second = await runSlurpie(t, args);
   t.is(second.code, 0, second.stderr);
   t.is(sha(await readFile(out)), sha(data));
   const stats = JSON.parse(await readFile(join(dir, 's.json'), 'utf8'));
-  t.true(stats.resumedBlocks > 0, 'some blocks were kept');
-  t.is(stats.fromSource, size - stats.resumedBlocks * 65536, 'the rerun fetched exactly the missing blocks');
-  t.log(`first run: ${sentBefore} bytes from the source; resumed ${stats.resumedBlocks} blocks; rerun fetched ${stats.fromSource}`);
+  t.true(stats.resumedBlocks >= recorded, `kept ${stats.resumedBlocks} blocks, the sidecar had ${recorded}`);
+  t.is(stats.fromSource, size - stats.resumedBlocks * blockSize, 'the rerun fetched exactly the missing blocks');
+  t.log(`first run: the source stalled after ${atStall} bytes; resumed ${stats.resumedBlocks} blocks; rerun fetched ${stats.fromSource}`);
 });

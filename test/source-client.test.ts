@@ -10,7 +10,8 @@ import type { SourceServer, SourceServerOptions } from '../experiments/source/ra
 import { isSlurpieError } from '../peer/errors.ts';
 import type { ErrorCode } from '../peer/errors.ts';
 import { closeSourceClients, fetchBlocks, fetchWhole, parseSidecar, probeSource } from '../peer/node/source-client.ts';
-import type { SourceInfo } from '../peer/node/source-client.ts';
+import type { SourceInfo, WatchdogTimers } from '../peer/node/source-client.ts';
+import { until } from './fixtures/wait.ts';
 
 const SEED = seedFrom(process.env, 1356981);
 
@@ -55,6 +56,39 @@ async function expectCode(t: ExecutionContext, promise: Promise<unknown>, code: 
 }
 
 const noDelay = async (): Promise<void> => {};
+
+/** The idle watchdog's clock, moved by the test: a source is "silent for 30 s" when the test says so. */
+class ManualTimers implements WatchdogTimers {
+  private next = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now = 0;
+  /** How many times a timer was set. */
+  arms = 0;
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    this.arms++;
+    this.pending.set(this.next, { at: this.now + ms, fn });
+    return this.next++;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+
+  get armed(): number {
+    return this.pending.size;
+  }
+
+  /** Moves the clock on by `ms`, firing what falls due. */
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [id, timer] of [...this.pending].sort((a, b) => a[1].at - b[1].at)) {
+      if (timer.at > this.now || !this.pending.has(id)) continue;
+      this.pending.delete(id);
+      timer.fn();
+    }
+  }
+}
 
 /** Collects fetchBlocks output as index -> bytes. */
 async function collect(info: SourceInfo, first: number, count: number, blockSize: number, opts = {}): Promise<Map<number, Uint8Array>> {
@@ -182,9 +216,10 @@ test('fetchBlocks assembles exact blocks, including a short last block', async (
 test('fetchBlocks waits for a slow consumer without calling it idle', async (t) => {
   t.timeout(20_000);
   const data = randomBytes(new SeededRng(SEED + 3), 40_000);
-  // Rate-limited so the response is still running while the consumer works.
-  const server = await serve(t, { data, rate: 100_000 });
+  const server = await serve(t, { data });
   const info = await probeSource(server.url);
+  const idleMs = 30_000;
+  const timers = new ManualTimers();
   let busy = 0;
   const blocks: Uint8Array[] = [];
   await fetchBlocks(
@@ -194,13 +229,16 @@ test('fetchBlocks waits for a slow consumer without calling it idle', async (t) 
     10_000,
     async (i, d) => {
       t.is(busy++, 0, 'onBlock is awaited, never called twice at once');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      t.is(timers.armed, 0, 'no idle timer runs while the consumer works');
+      timers.advance(10 * idleMs); // the consumer takes ten idle periods over each block
+      await new Promise((resolve) => setImmediate(resolve)); // and the source's bytes keep coming meanwhile
       blocks[i] = d;
       busy--;
     },
-    { idleTimeoutMs: 150 },
+    { idleTimeoutMs: idleMs, timers },
   );
   t.true(Buffer.concat(blocks).equals(Buffer.from(data)));
+  t.true(timers.arms >= 4, `the watchdog watched the source between blocks (${timers.arms} arms)`);
 });
 
 test('a file changed at the source aborts with SOURCE_CHANGED (ETag and Last-Modified)', async (t) => {
@@ -252,19 +290,24 @@ test('503s are retried with backoff and then succeed; too many give SOURCE_HTTP'
 
 test('a body that stops keeps the blocks delivered and fails with SOURCE_UNREACHABLE', async (t) => {
   t.timeout(20_000);
+  // Exactly one block, then silence: once block 0 is delivered the source has nothing more to say.
   const url = await rawServer(t, (_req, res) => {
     res.writeHead(206, { 'Content-Range': 'bytes 0-2999/3000', 'Content-Length': 3000 });
-    res.write(Buffer.alloc(1500, 7)); // one block and a half, then silence
+    res.write(Buffer.alloc(1000, 7));
   });
   const info: SourceInfo = { url: `${url}/f`, size: 3000, validator: null, ranges: true };
+  const timers = new ManualTimers();
   const delivered: number[] = [];
-  const message = await expectCode(
-    t,
-    fetchBlocks(info, 0, 3, 1000, (i) => void delivered.push(i), { idleTimeoutMs: 200, delay: noDelay }),
-    'SOURCE_UNREACHABLE',
-    `${url}/f`,
-  );
-  t.true(message.includes('silent'), message);
+  let armsAtBlock0 = Number.POSITIVE_INFINITY;
+  const fetching = fetchBlocks(info, 0, 3, 1000, (i) => {
+    delivered.push(i);
+    armsAtBlock0 = timers.arms;
+  }, { idleTimeoutMs: 30_000, delay: noDelay, timers });
+  await until(() => delivered.length === 1 && timers.arms > armsAtBlock0, 'block 0, then the watchdog waiting on the source');
+  t.is(timers.armed, 1);
+  timers.advance(30_000); // the source stays silent for the whole idle timeout
+  const message = await expectCode(t, fetching, 'SOURCE_UNREACHABLE', `${url}/f`);
+  t.true(message.includes('silent for 30 s'), message);
   t.deepEqual(delivered, [0]);
 });
 
@@ -279,18 +322,22 @@ test('an abort stops a probe, a block fetch and a whole fetch with the abort rea
   const info = await probeSource(server.url);
   const ac = new AbortController();
   const seen: number[] = [];
-  const started = performance.now();
   const run = fetchBlocks(info, 0, 20, 10_000, (i) => {
     seen.push(i);
     if (i === 0) ac.abort(new Error('user pressed Ctrl-C'));
   }, { signal: ac.signal });
   await t.throwsAsync(run, { message: 'user pressed Ctrl-C' });
-  t.true(seen.length < 20);
+  t.deepEqual(seen, [0]);
 
+  // Mid-stream: aborted on its first bytes, with most of the body still to come.
   const whole = new AbortController();
-  setTimeout(() => whole.abort(new Error('enough')), 200);
-  await t.throwsAsync(fetchWhole(info, () => {}, { signal: whole.signal }), { message: 'enough' });
-  t.log(`aborted after ${(performance.now() - started).toFixed(0)} ms`);
+  let received = 0;
+  const streaming = fetchWhole(info, (_offset, chunk) => {
+    received += chunk.length;
+    whole.abort(new Error('enough'));
+  }, { signal: whole.signal });
+  await t.throwsAsync(streaming, { message: 'enough' });
+  t.true(received > 0 && received < data.length, `aborted after ${received} of ${data.length} bytes`);
 });
 
 test('fetchWhole streams a source without Range, or without a Content-Length, in order', async (t) => {
@@ -312,7 +359,7 @@ test('fetchWhole streams a source without Range, or without a Content-Length, in
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' }); // chunked: no length
     if (req.method === 'HEAD') return void res.end();
     res.write(data.subarray(0, 1000));
-    setTimeout(() => res.end(data.subarray(1000, 5000)), 20);
+    res.end(data.subarray(1000, 5000));
   });
   const unsized = await probeSource(`${chunked}/f`);
   t.like(unsized, { size: null, ranges: false, validator: null });

@@ -1,4 +1,5 @@
 // Real swarms on loopback: separate processes for the source, the topology server and peers.
+// Serial: each test is a swarm of processes; two at once on a small machine would measure the machine.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -8,14 +9,18 @@ import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { killChild } from '../experiments/swarm/processes.ts';
 import { runSwarm } from '../experiments/swarm/run-swarm.ts';
-import { probeSource } from '../peer/node/source-client.ts';
+import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
 import { swarmIdFor } from '../peer/node/swarm-id.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { scratch, slurpie } from './fixtures/cli-run.ts';
+import { startGatedProxy } from './fixtures/gated-proxy.ts';
+import { until, within } from './fixtures/wait.ts';
 import { startFakePeer } from '../experiments/faults/fake-peer.ts';
 
 const seed = seedFrom(process.env, 11);
 const MiB = 1024 * 1024;
+
+test.after.always(() => closeSourceClients());
 
 function content(size: number): Buffer {
   const rng = new SeededRng(seed);
@@ -26,7 +31,7 @@ function content(size: number): Buffer {
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
-test('a swarm of 8 peers: every output verifies, no .part left, the source serves about one copy', async (t) => {
+test.serial('a swarm of 8 peers: every output verifies, no .part left, the source serves about one copy', async (t) => {
   t.timeout(120_000);
   t.log(`seed ${seed}`);
   const result = await runSwarm({
@@ -40,52 +45,67 @@ test('a swarm of 8 peers: every output verifies, no .part left, the source serve
   t.true(result.sourceRatio < 3, `source served ${result.sourceRatio.toFixed(2)}x the file`);
 });
 
-test('a lying peer: its bad blocks are caught at verification, replaced from the source, the output verifies', async (t) => {
+test.serial('a lying peer: its bad blocks are caught at verification, replaced from the source, the output verifies', async (t) => {
   t.timeout(90_000);
   const data = content(2 * MiB);
   const blockSize = 64 * 1024;
-  const source = await startSourceServer({ data, name: 'lie.bin', rate: MiB });
+  const source = await startSourceServer({ data, name: 'lie.bin' });
   t.teardown(() => source.close());
+  // The source stalls after a quarter of the file until the liar has been asked for blocks,
+  // so the peer cannot get it all from the source first, however slowly it meets the liar.
+  const proxy = await startGatedProxy(t, source.port, data.length / 4);
+  const url = `${proxy.base}/lie.bin`;
   const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
   t.teardown(() => topology.close());
-  const info = await probeSource(source.url);
+  const { validator } = await probeSource(source.url);
   const liar = await startFakePeer({
-    topology: topology.url, swarmId: swarmIdFor(info.url, data.length, info.validator), data, blockSize,
+    topology: topology.url, swarmId: swarmIdFor(url, data.length, validator), data, blockSize,
     behavior: { kind: 'liar', corrupt: (i) => i % 3 === 0 },
   });
   t.teardown(() => liar.close());
   const dir = await scratch(t);
   const out = join(dir, 'lie.bin');
-  const peer = slurpie(t, ['get', source.url, '-o', out, '--topology', topology.url, '--sha256', sha(data), '--block-size', '64KiB', '--no-progress', '--stats-json', join(dir, 's.json')]);
+  const peer = slurpie(t, ['get', url, '-o', out, '--topology', topology.url, '--sha256', sha(data), '--block-size', '64KiB', '--no-progress', '--stats-json', join(dir, 's.json')]);
+  await until(() => liar.requests() > 0 || peer.proc.exitCode !== null, 'the peer to ask the liar for blocks', { ms: 60_000, everyMs: 20 });
+  t.true(liar.requests() > 0, `the liar was asked for blocks (peer: ${peer.stderr()})`);
+  proxy.release();
   const { code } = await peer.exited;
   t.is(code, 0, peer.stderr());
-  t.true(liar.requests() > 0, 'the liar was asked for blocks');
   t.is(sha(await readFile(out)), sha(data));
   t.regex(peer.stderr(), /banned peer|lying/);
 });
 
-test('the file changes at the source mid-download: every peer stops with a clear error, no final file', async (t) => {
+test.serial('the file changes at the source mid-download: every peer stops with a clear error, no final file', async (t) => {
   t.timeout(90_000);
-  // Big enough that runs already streaming when the file changes cannot finish anyone.
-  const data = content(8 * MiB);
-  const source = await startSourceServer({ data, name: 'moving.bin', rate: MiB });
+  const size = 8 * MiB;
+  const data = content(size);
+  const source = await startSourceServer({ data, name: 'moving.bin' });
   t.teardown(() => source.close());
+  // The source stalls after 1 MiB; the file changes while it is stalled, then it goes on. What
+  // was already streaming is far from the whole file, so no one can finish the old version.
+  const proxy = await startGatedProxy(t, source.port, MiB);
+  const url = `${proxy.base}/moving.bin`;
   const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
   t.teardown(() => topology.close());
   const dir = await scratch(t);
   const peers = [0, 1, 2].map((i) => {
     const out = join(dir, `p${i}.bin`);
-    return { out, child: slurpie(t, ['get', source.url, '-o', out, '--topology', topology.url, '--no-progress', '--block-size', '64KiB']) };
+    return { out, child: slurpie(t, ['get', url, '-o', out, '--topology', topology.url, '--no-progress', '--block-size', '64KiB']) };
   });
-  // Change the file once the peers are well into it (bounded wait: start-up may be slow on a busy machine).
-  for (let i = 0; i < 600 && source.stats().bytesSent < MiB / 2; i++) await new Promise((r) => setTimeout(r, 50));
+  // Every peer has probed the old version (a peer registers after its probe; probes are never
+  // held): one that probed the new version would download it as a swarm of its own.
+  const { validator } = await probeSource(source.url);
+  const swarmId = swarmIdFor(url, size, validator);
+  await until(() => topology.registry.list(swarmId).length === peers.length, 'every peer to register', { ms: 60_000, everyMs: 20 });
+  await within(proxy.stalled, 'the peers to take 1 MiB from the source', 60_000);
   const sentAtChange = source.stats().bytesSent;
-  t.true(sentAtChange >= MiB / 2 && sentAtChange < 2 * MiB, `replaced after ${sentAtChange} bytes`);
-  await source.replace(content(8 * MiB).fill(1, 0, 10));
+  await source.replace(content(size).fill(1, 0, 10));
+  proxy.release();
   for (const p of peers) {
     const { code } = await p.child.exited;
     t.is(code, 5, p.child.stderr());
     t.regex(p.child.stderr(), /changed/);
     t.false(await exists(p.out), 'no final file');
   }
+  t.log(`replaced after the source had sent ${sentAtChange} bytes`);
 });

@@ -16,6 +16,11 @@ export interface TopologyServerOptions extends RegistryOptions {
   sweepIntervalMs?: number;
   /** How long close() lets in-flight requests finish before cutting connections. */
   closeGraceMs?: number;
+  /**
+   * Starts the periodic sweep and returns what stops it; default an unref'd setInterval.
+   * Injectable so a test runs the sweeps itself instead of waiting for them.
+   */
+  sweepTimer?: (sweep: () => void, everyMs: number) => () => void;
   log?: (line: string) => void;
 }
 
@@ -57,8 +62,7 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
   const port = typeof address === 'object' && address !== null ? address.port : 0;
 
   const sweepMs = options.sweepIntervalMs ?? Math.min(60_000, Math.max(100, (registry.ttl * 1000) / 2));
-  const sweeper = setInterval(() => registry.sweep(), sweepMs);
-  sweeper.unref();
+  const stopSweeping = (options.sweepTimer ?? realSweepTimer)(() => registry.sweep(), sweepMs);
 
   // Tracked so close() can cut whatever is still open after the grace period.
   const sockets = new Set<Socket>();
@@ -79,7 +83,7 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      clearInterval(sweeper);
+      stopSweeping();
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       // Stops accepting; Node 19+ also closes idle keep-alive sockets here.
       server.close(() => resolve());
@@ -94,4 +98,10 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return { url: `http://${urlHost}:${port}`, port, registry, close };
+}
+
+function realSweepTimer(sweep: () => void, everyMs: number): () => void {
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

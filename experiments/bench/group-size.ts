@@ -3,6 +3,7 @@
 // the 10th/50th/90th percentiles of estimate / n for the paper's formula ((d̄ − 1)^max hops)
 // and ours ((d̄ − 1)^mean hops), both without the floor (full flooding makes "origins seen + 1"
 // exact, which would hide the formula), and of the estimator as shipped. Last, the issue's bar: a 24-peer eta=4 mesh, share in [8, 72].
+// Exits 1 if an r-regular size breaks the [n/4, 4n] bound the unit test checks at smaller sizes.
 // Run: node --import tsx experiments/bench/group-size.ts   (SLURPIE_SEED=… to change the seed)
 import { GroupSizeEstimator, estimateGroupSize } from '../../estimation/group-size.ts';
 import { SeededRng, randomInt, seedFrom } from '../../estimation/random.ts';
@@ -34,7 +35,14 @@ function spread(ratios: number[]): string {
   return [0.1, 0.5, 0.9].map((p) => quantile(s, p).toFixed(2).padStart(6)).join(' ');
 }
 
-function row(label: string, graphs: () => Graph, graphCount: number, perGraph: number): void {
+// The bound test/estimation-group-size.test.ts checks up to 10,000 nodes, checked here at
+// every size: on r-regular graphs most sampled nodes estimate within [n/4, 4n] with
+// (d̄ − 1)^mean hops, and every one does with the estimator as shipped.
+const LOW = 1 / 4;
+const HIGH = 4;
+const outOfBound: string[] = [];
+
+function row(label: string, graphs: () => Graph, graphCount: number, perGraph: number, checked = false): void {
   const paper: number[] = [];
   const ours: number[] = [];
   const full: number[] = [];
@@ -48,6 +56,10 @@ function row(label: string, graphs: () => Graph, graphCount: number, perGraph: n
     }
   }
   console.log(`${label.padEnd(20)} ${String(paper.length).padStart(7)}  ${spread(paper)}   ${spread(ours)}   ${spread(full)}`);
+  if (!checked) return;
+  const within = (x: number): boolean => x >= LOW && x <= HIGH;
+  if (ours.filter(within).length <= ours.length / 2) outOfBound.push(`${label}: (d̄-1)^mean hops within [n/4, 4n] for only ${ours.filter(within).length}/${ours.length}`);
+  if (!full.every(within)) outOfBound.push(`${label}: the estimator left [n/4, 4n] for ${full.filter((x) => !within(x)).length}/${full.length}`);
 }
 
 console.log(`seed ${seed}; estimate / n: p10 p50 p90 over sampled nodes`);
@@ -58,7 +70,7 @@ for (const n of [10, 100, 1000, 10_000, 100_000]) {
   for (const r of [4, 5, 6, 7, 8]) {
     if (r >= n || (n * r) % 2 !== 0) continue;
     const small = n <= 1000;
-    row(`${r}-regular n=${n}`, () => randomRegularGraph(rng, n, r), small ? 10 : 2, small ? 10 : 5);
+    row(`${r}-regular n=${n}`, () => randomRegularGraph(rng, n, r), small ? 10 : 2, small ? 10 : 5, true);
   }
   row(`mesh eta=4 n=${n}`, () => randomMeshGraph(rng, n, 4), n <= 1000 ? 10 : 2, n <= 1000 ? 10 : 5);
 }
@@ -80,3 +92,9 @@ console.log(
   `24 peers, eta=4 mesh, ${trials} meshes, share of peers with an estimate in [8, 72]: ` +
     `paper ${pct(hits.paper)}, ours ${pct(hits.meanHops)}, estimator ${pct(hits.estimator)}`,
 );
+if (outOfBound.length > 0) {
+  console.log(`out of the [n/4, 4n] bound:\n  ${outOfBound.join('\n  ')}`);
+  process.exitCode = 1;
+} else {
+  console.log('every r-regular size within the [n/4, 4n] bound');
+}

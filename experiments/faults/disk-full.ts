@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FaultOptions, FaultRow } from './fault-row.ts';
-import { BLOCK_SIZE, MiB, durableBlocks, exists, exitOf, lastLine, readStats, startScene, verified } from './scene.ts';
+import { BLOCK_SIZE, MiB, durableBlocks, durableButLost, exists, exitOf, lastLine, lostByFinisher, readStats, startScene, verified } from './scene.ts';
 
 const exec = promisify(execFile);
 
@@ -22,7 +22,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     await exec('mount', ['-t', 'tmpfs', '-o', `size=${(size * 3) / 4}`, 'tmpfs', mnt]);
   } catch (err) {
     await scene.close();
-    return { ...row, observed: `skipped: cannot mount a tmpfs (${lastLine((err as { stderr?: string }).stderr ?? (err as Error).message)})`, bytesLost: 0, pass: true, skipped: true };
+    return { ...row, observed: `skipped: cannot mount a tmpfs (${lastLine((err as { stderr?: string }).stderr ?? (err as Error).message)})`, bytesLost: null, pass: true, skipped: true };
   }
   try {
     // The file inside the tmpfs, the stats outside it.
@@ -32,13 +32,16 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const errLines = first.child.stderr().trim().split('\n').filter((l) => l.trim() !== '');
     const partKept = await exists(`${inMount.output}.part`);
     const durable = await durableBlocks(scene, inMount.output);
+    const damaged = await durableButLost(scene, inMount.output);
     await exec('mount', ['-o', `remount,size=${size * 2}`, mnt]);
     const second = scene.rerun(inMount);
     const code2 = await exitOf(second.child, 60_000);
     const stats = await readStats(second);
     const resumed = typeof stats?.resumedBlocks === 'number' ? stats.resumedBlocks : 0;
     const ok = await verified(scene, second);
-    const bytesLost = Math.max(0, durable - resumed) * BLOCK_SIZE;
+    // Durable blocks the rerun did not keep, durable blocks whose bytes were wrong after the
+    // failure, and what the rerun fetched twice or got wrong.
+    const bytesLost = Math.max(0, durable - resumed) * BLOCK_SIZE + damaged + (await lostByFinisher(scene, second));
     const pass = code === 7 && errLines.length === 1 && partKept && code2 === 0 && ok && resumed > 0 && bytesLost === 0;
     return {
       ...row,

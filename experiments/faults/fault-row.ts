@@ -5,9 +5,13 @@ export interface FaultRow {
   fault: string;
   expected: string;
   observed: string;
-  bytesLost: number; // bytes that were durable before the fault but fetched again; must be 0
+  // Bytes the row saw lost, from what it observed (scene.ts: lostByFinisher, durableButLost):
+  // durable or verified data gone or wrong, blocks fetched twice beyond what the row allows,
+  // outputs missing or wrong. Must be 0. null: not measured (the row downloads no file, was
+  // skipped, or failed before it could count).
+  bytesLost: number | null;
   pass: boolean;
-  skipped?: boolean; // the row could not run here (e.g. no permission to mount); pass is then true
+  skipped?: boolean; // the row could not run here (e.g. no permission to mount); pass is then true, and a test must report a skip
 }
 
 export interface FaultOptions {

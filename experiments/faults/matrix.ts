@@ -40,7 +40,7 @@ export async function runRow(name: string, run: FaultRun, opts: { short: boolean
     const row = await run({ ...opts, dir: join(opts.dir, name), track: (c) => children.push(c) });
     return { ...row, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
-    return { fault: name, expected: '-', observed: `error: ${(err as Error).message.split('\n')[0]}`, bytesLost: 0, pass: false, seconds: (performance.now() - started) / 1000 };
+    return { fault: name, expected: '-', observed: `error: ${(err as Error).message.split('\n')[0]}`, bytesLost: null, pass: false, seconds: (performance.now() - started) / 1000 };
   } finally {
     for (const c of children) killChild(c, 'SIGKILL');
     await Promise.all(children.map((c) => c.exited));
@@ -48,7 +48,7 @@ export async function runRow(name: string, run: FaultRun, opts: { short: boolean
 }
 
 export function formatMatrix(rows: (FaultRow & { seconds?: number })[]): string {
-  const cells = rows.map((r) => [r.fault, r.expected, r.observed, String(r.bytesLost), r.skipped ? 'skip' : r.pass ? 'pass' : 'FAIL', r.seconds?.toFixed(0) ?? '']);
+  const cells = rows.map((r) => [r.fault, r.expected, r.observed, r.bytesLost === null ? 'n/a' : String(r.bytesLost), r.skipped ? 'skip' : r.pass && r.bytesLost !== null && r.bytesLost > 0 ? 'FAIL (bytes lost)' : r.pass ? 'pass' : 'FAIL', r.seconds?.toFixed(0) ?? '']);
   const head = ['fault', 'expected', 'observed', 'bytes lost', 'pass', 's'];
   const lines = [head, head.map(() => '---'), ...cells].map((c) => `| ${c.join(' | ')} |`);
   return lines.join('\n');
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   }
   await rm(dir, { recursive: true, force: true });
   process.stdout.write(formatMatrix(rows) + '\n');
-  const failed = rows.filter((r) => !r.pass || r.bytesLost !== 0);
+  const failed = rows.filter((r) => !r.pass || (r.bytesLost ?? 0) !== 0);
   process.stdout.write(`${rows.length - failed.length}/${rows.length} rows pass in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   process.exit(failed.length ? 1 : 0); // pooled HTTP clients would otherwise hold the process open
 }

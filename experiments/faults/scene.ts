@@ -106,6 +106,57 @@ export async function durableBlocks(scene: Scene, output: string): Promise<numbe
   return n;
 }
 
+// ---- bytes lost (FaultRow.bytesLost) ----
+
+/** The length of block `i` of the scene's file. */
+function blockLength(scene: Scene, i: number): number {
+  return Math.min(BLOCK_SIZE, scene.data.length - i * BLOCK_SIZE);
+}
+
+/**
+ * What a peer that was meant to finish lost: the whole file if its output is missing or
+ * wrong (or it left no stats to account for its bytes); else the bytes it stored beyond
+ * what it lacked at start (blocks fetched twice) past `allowance` bytes.
+ */
+export async function lostByFinisher(scene: Scene, p: ScenePeer, allowance = 0): Promise<number> {
+  const size = scene.data.length;
+  if (!(await verified(scene, p))) return size;
+  const stats = await readStats(p);
+  if (stats === null || typeof stats.fromSource !== 'number' || typeof stats.fromPeers !== 'number') return size;
+  const resumed = typeof stats.resumedBlocks === 'number' ? stats.resumedBlocks : 0;
+  let lacked = size;
+  for (let i = 0; i < resumed; i++) lacked -= blockLength(scene, i); // resumed blocks count as full ones but the last
+  const fetched = stats.fromSource + stats.fromPeers;
+  return Math.max(0, fetched - Math.max(0, lacked) - allowance);
+}
+
+/**
+ * What a stopped peer's disk no longer holds of what its sidecar claims: the bytes of every
+ * block recorded as durable whose bytes in the .part differ from the source's (all of them if
+ * the .part is gone), or the whole file if a sidecar is there but cannot be read (a rerun would
+ * start over). No sidecar: nothing was claimed, nothing is lost.
+ */
+export async function durableButLost(scene: Scene, output: string): Promise<number> {
+  const mapPath = `${output}.part.map`;
+  if (!(await exists(mapPath))) return 0;
+  const map = await loadBlockMap(mapPath, scene.identity);
+  if (!map.ok) return scene.data.length;
+  const part = await readFile(`${output}.part`).catch(() => null);
+  let lost = 0;
+  for (let i = 0; i < Math.ceil(scene.data.length / BLOCK_SIZE); i++) {
+    if (!map.have.get(i)) continue;
+    const start = i * BLOCK_SIZE;
+    const end = start + blockLength(scene, i);
+    if (part === null || part.length < end || !part.subarray(start, end).equals(scene.data.subarray(start, end))) lost += end - start;
+  }
+  return lost;
+}
+
+/** Like waitFor, but a condition not reached within `ms` is an error naming `what`: no silent time-outs. */
+export async function mustReach(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  if (!(await waitFor(cond, ms))) throw new Error(`not reached within ${(ms / 1000).toFixed(0)} s: ${what}`);
+}
+
 /** Polls `cond` every 50 ms up to `ms`; true if it held. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = performance.now() + ms;
@@ -116,9 +167,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
   return cond();
 }
 
-/** A child's exit within `ms`, or null (then it was killed). */
+/** A child's exit code within `ms`, or 'timeout' (then it was killed). */
 export async function exitOf(child: Child, ms: number): Promise<number | null | 'timeout'> {
-  const r = await Promise.race([child.exited, sleep(ms).then(() => 'timeout' as const)]);
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  // The guard is cleared once the child is gone: a pending timer would hold the process (and
+  // an ava worker) open for the rest of its `ms`.
+  const r = await Promise.race([child.exited, guard]).finally(() => clearTimeout(timer));
   if (r === 'timeout') {
     try {
       process.kill(child.pid, 'SIGKILL');

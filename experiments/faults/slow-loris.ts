@@ -3,7 +3,7 @@
 // its download completes, verified.
 import type { FaultOptions, FaultRow } from './fault-row.ts';
 import { startFakePeer } from './fake-peer.ts';
-import { BLOCK_SIZE, MiB, exitOf, startScene, verified } from './scene.ts';
+import { BLOCK_SIZE, MiB, exitOf, lostByFinisher, startScene, verified } from './scene.ts';
 
 export async function run(opts: FaultOptions): Promise<FaultRow> {
   const size = opts.short ? 2 * MiB : 16 * MiB;
@@ -17,12 +17,14 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const seconds = (performance.now() - started) / 1000;
     const ok = await Promise.all(victims.map((p) => verified(scene, p)));
     const dropped = victims.filter((p) => /too slow|timed out|does not have/.test(p.child.stderr())).length;
-    const pass = codes.every((c) => c === 0) && ok.every(Boolean) && loris.requests() > 0;
+    // A request the loris held and that timed out is asked elsewhere, never stored twice.
+    const bytesLost = (await Promise.all(victims.map((p) => lostByFinisher(scene, p)))).reduce((a, b) => a + b, 0);
+    const pass = codes.every((c) => c === 0) && ok.every(Boolean) && loris.requests() > 0 && bytesLost === 0;
     return {
       ...row,
       observed: `loris held ${loris.requests()} requests; exits ${codes.join(',')} after ${seconds.toFixed(0)} s (source alone: ${(size / (opts.short ? 1 : 4) / MiB).toFixed(0)} s); ` +
         `verified ${ok.filter(Boolean).length}/${victims.length}; ${dropped} logged dropping it`,
-      bytesLost: 0,
+      bytesLost,
       pass,
     };
   } finally {

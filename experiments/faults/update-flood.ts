@@ -4,7 +4,7 @@
 import { peakRss } from '../swarm/processes.ts';
 import type { FaultOptions, FaultRow } from './fault-row.ts';
 import { startFakePeer } from './fake-peer.ts';
-import { BLOCK_SIZE, MiB, exitOf, startScene, verified, waitFor } from './scene.ts';
+import { BLOCK_SIZE, MiB, exitOf, lostByFinisher, startScene, verified, waitFor } from './scene.ts';
 
 const RSS_BOUND = 256 * MiB;
 
@@ -37,12 +37,13 @@ async function flood(opts: FaultOptions, answer: boolean): Promise<FaultRow> {
     await sampling;
     const ok = await Promise.all(victims.map((p) => verified(scene, p)));
     const peak = Math.max(...rss);
-    const pass = codes.every((c) => c === 0) && ok.every(Boolean) && flooder.updatesSent() > 100 && peak > 0 && peak < RSS_BOUND;
+    const bytesLost = (await Promise.all(victims.map((p) => lostByFinisher(scene, p)))).reduce((a, b) => a + b, 0);
+    const pass = codes.every((c) => c === 0) && ok.every(Boolean) && flooder.updatesSent() > 100 && peak > 0 && peak < RSS_BOUND && bytesLost === 0;
     return {
       ...row,
       observed: `${flooder.updatesSent()} UPDATEs sent on ${flooder.connections()} connections; exits ${codes.join(',')}; ` +
         `verified ${ok.filter(Boolean).length}/${victims.length}; peak RSS ${(peak / MiB).toFixed(0)} MiB`,
-      bytesLost: 0,
+      bytesLost,
       pass,
     };
   } finally {

@@ -43,7 +43,19 @@ export interface ProbeOptions extends RetryOptions {
 export interface FetchOptions extends RetryOptions {
   /** Longest wait for headers or for the next body bytes (default 30 s). */
   idleTimeoutMs?: number;
+  /** The idle watchdog's timer (default the real one); injectable so tests need not wait. */
+  timers?: WatchdogTimers;
 }
+
+export interface WatchdogTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: WatchdogTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 const MAX_REDIRECTS = 5;
 const SIDECAR_MAX_BYTES = 4096;
@@ -132,7 +144,7 @@ export async function fetchBlocks(
   let delivered = 0;
 
   await withRetries(opts, async () => {
-    const watchdog = new Watchdog(idleMs);
+    const watchdog = new Watchdog(idleMs, opts.timers);
     const signal = anySignal(opts.signal, watchdog.signal);
     const caller: { failed: boolean; err?: unknown } = { failed: false };
     let received = 0;
@@ -193,7 +205,7 @@ export async function fetchWhole(
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   let offset = 0;
   await withRetries(opts, async () => {
-    const watchdog = new Watchdog(idleMs);
+    const watchdog = new Watchdog(idleMs, opts.timers);
     const signal = anySignal(opts.signal, watchdog.signal);
     const caller: { failed: boolean; err?: unknown } = { failed: false };
     try {
@@ -456,10 +468,13 @@ function describeNetworkError(err: unknown): string {
 /** Aborts when nothing arrives for `ms`; paused while the caller works on a block. */
 class Watchdog {
   private readonly controller = new AbortController();
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: unknown = null;
   fired = false;
 
-  constructor(readonly ms: number) {}
+  constructor(
+    readonly ms: number,
+    private readonly timers: WatchdogTimers = realTimers,
+  ) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -467,14 +482,14 @@ class Watchdog {
 
   arm(): void {
     this.disarm();
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.setTimeout(() => {
       this.fired = true;
       this.controller.abort(new Error('idle'));
     }, this.ms);
   }
 
   disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
   }
 }

@@ -1,0 +1,48 @@
+// The test suites (issue #9), in one place. Every test/*.test.ts belongs to exactly one;
+// test/suite-split.test.ts fails when a file is in neither or both.
+//
+// unit         no processes, no sockets, no servers: pure modules, the scripted core, the
+//              simulator, the codec, and files in a temp dir. `npm run test:unit`, < 60 s.
+// integration  real processes and sockets on 127.0.0.1 (port 0). `npm run test:integration`.
+//
+// Naming a new test file: one of the unit prefixes below makes it unit with no edit here
+// (those modules are pure, so their tests are too); anything else goes by name into UNIT
+// or INTEGRATION. The rule: a file that spawns a process, opens a socket or starts a
+// server (even an in-process HTTP server on port 0) is integration.
+//
+// `npx ava` with this file runs both suites; `ava --config ava.unit.config.js` or
+// `ava.integration.config.js` one of them.
+
+export const UNIT = {
+  prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
+  files: ['topology-registry', 'storage-prefix-hash', 'storage-part-file', 'source-token-bucket', 'suite-split'],
+};
+
+export const INTEGRATION = {
+  prefixes: [],
+  files: ['source-client', 'source-server', 'topology-api', 'topology-cli', 'get-cli', 'swarm', 'storage-crash', 'storage-disk-full', 'faults'],
+};
+
+/** True if `name` (a file name such as "core-peer.test.ts") is in `suite`. */
+export function inSuite(suite, name) {
+  const stem = name.replace(/\.test\.ts$/, '');
+  return suite.prefixes.some((p) => stem.startsWith(p)) || suite.files.includes(stem);
+}
+
+function globs(suite) {
+  return [...suite.prefixes.map((p) => `test/${p}*.test.ts`), ...suite.files.map((f) => `test/${f}.test.ts`)];
+}
+
+/** The ava settings every suite shares: TypeScript through tsx, child processes (not worker threads), a default timeout. */
+export function suiteConfig(suites, extra = {}) {
+  return {
+    files: suites.flatMap(globs),
+    extensions: { ts: 'module' },
+    nodeArguments: ['--import=tsx'],
+    workerThreads: false,
+    timeout: '60s',
+    ...extra,
+  };
+}
+
+export default suiteConfig([UNIT, INTEGRATION]);
