@@ -51,12 +51,14 @@ export async function startFakePeer(opts: {
       // Bounded per tick (the event loop must breathe: the source may share this process),
       // and the socket's buffer kept short: the point is the victim's work, not our memory.
       for (let n = 0; n < 50 && ws.readyState === ws.OPEN && ws.bufferedAmount < 256 * 1024; n++) {
-        const entries: UpdateEntry[] = [{ originId: id, host: '127.0.0.1', port, seq: seq++, hops: 0, degree: 12, bits: all }];
+        const entries: UpdateEntry[] = [{ ref: 0, seq: seq++, hops: 0, degree: 12, sourceBusy: false, body: { kind: 'same' } }];
+        // Made-up origins, each introduced under a fresh ref (refs 1..255 over and over).
         for (let i = 0; i < 8; i++) {
           entries.push({
-            originId: randomBytes(16).toString('hex'), host: '127.0.0.1', port: 1 + Math.floor(rng.next() * 1023),
-            seq: 1 + Math.floor(rng.next() * 1000), hops: 1 + Math.floor(rng.next() * 4), degree: 1 + Math.floor(rng.next() * 20),
-            bits: randomBytes(all.length).map((x, j) => (j === all.length - 1 ? x & (all[j] ?? 0) : x)),
+            ref: 1 + ((seq * 8 + i) % 255),
+            intro: { originId: randomBytes(16).toString('hex'), host: '127.0.0.1', port: 1 + Math.floor(rng.next() * 1023) },
+            seq: 1 + Math.floor(rng.next() * 1000), hops: 1 + Math.floor(rng.next() * 4), degree: 1 + Math.floor(rng.next() * 20), sourceBusy: false,
+            body: { kind: 'full', bits: randomBytes(all.length).map((x, j) => (j === all.length - 1 ? x & (all[j] ?? 0) : x)) },
           });
         }
         send(ws, { type: 'UPDATE', entries });
@@ -82,7 +84,7 @@ export async function startFakePeer(opts: {
           type: 'HELLO', version: PROTOCOL_VERSION, swarmId: opts.swarmId, peerId: id, host: '127.0.0.1', port,
           size: opts.data.length, blockSize: opts.blockSize, flags: msg.flags & HELLO_NEIGHBOR,
         });
-        send(ws, { type: 'UPDATE', entries: [{ originId: id, host: '127.0.0.1', port, seq: 1, hops: 0, degree: 1, bits: all }] });
+        send(ws, { type: 'UPDATE', entries: [{ ref: 0, intro: { originId: id, host: '127.0.0.1', port }, seq: 1, hops: 0, degree: 1, sourceBusy: false, body: { kind: 'full', bits: all } }] });
         if (b.kind === 'flood') flood(ws);
       } else if (msg.type === 'REQUEST') {
         requests++;
