@@ -51,7 +51,10 @@ export type SketchDecodeError =
 export type SketchDecodeResult = { ok: true; msg: SketchMessage } | { ok: false; code: SketchDecodeError; reason: string };
 
 export interface MergeOptions {
-  /** Defence (b): entries ranked above this are refused (see rankCap). */
+  /**
+   * Defence (b): ranks above this are lowered to it (see rankCap). Lowered, not refused: a refused
+   * entry can leave a register empty, which costs far more than a register held at the cap.
+   */
   maxRank?: number;
   /** Added to every received age: transit time the sender could not know. Default 0. */
   hopAllowanceMs?: number;
@@ -60,8 +63,8 @@ export interface MergeOptions {
 export interface MergeResult {
   /** Entries that changed this sketch's fronts. */
   admitted: number;
-  /** Entries refused by maxRank. */
-  refused: number;
+  /** Entries whose rank maxRank lowered. */
+  clipped: number;
 }
 
 // ---- hashing: a hand-written 2×32-bit murmur3-style hash of the id's UTF-16 code units ----
@@ -193,8 +196,12 @@ export class PeerCountSketch {
   readonly windowMs: number;
   readonly ageUnitMs: number;
   private readonly q: number;
-  /** Per register: [rank, stamp, version] triples, oldest first; ranks strictly fall, stamps strictly rise. */
-  private readonly fronts: number[][];
+  // All fronts in three flat arrays (a few KB, not m small arrays): register j's entries are
+  // [start[j], start[j + 1]), oldest first; within a register ranks strictly fall, stamps strictly rise.
+  private readonly start: Uint32Array;
+  private rank = new Uint8Array(64);
+  private stamp = new Float64Array(64);
+  private vers = new Float64Array(64);
   private ver = 0;
 
   constructor(params: SketchParams) {
@@ -210,7 +217,7 @@ export class PeerCountSketch {
     this.q = maxRank(log2m);
     this.windowMs = windowMs;
     this.ageUnitMs = unit;
-    this.fronts = Array.from({ length: this.m }, () => []);
+    this.start = new Uint32Array(this.m + 1);
   }
 
   /** Grows by one for every entry admitted; pass the value seen at a send to encodeDelta next time. */
@@ -227,7 +234,7 @@ export class PeerCountSketch {
 
   /** Merge a decoded message received at `now` (per-register max over unexpired entries, by front). */
   merge(now: number, msg: SketchMessage, options: MergeOptions = {}): MergeResult {
-    const result: MergeResult = { admitted: 0, refused: 0 };
+    const result: MergeResult = { admitted: 0, clipped: 0 };
     if (msg.log2m !== this.log2m) return result;
     const cap = options.maxRank ?? this.q;
     const allowance = Math.max(0, options.hopAllowanceMs ?? 0);
@@ -238,10 +245,10 @@ export class PeerCountSketch {
       last = j;
       const age = (msg.ageUnits[i] as number) * msg.ageUnitMs + allowance;
       if (age > this.windowMs) continue;
-      const rank = msg.rank[i] as number;
+      let rank = msg.rank[i] as number;
       if (rank > cap) {
-        result.refused++;
-        continue;
+        rank = cap;
+        result.clipped++;
       }
       if (this.admit(j, rank, now - age)) result.admitted++;
     }
@@ -254,10 +261,9 @@ export class PeerCountSketch {
     let admitted = 0;
     for (let j = 0; j < this.m; j++) {
       this.expireRegister(j, now);
-      const f = other.fronts[j] as number[];
-      for (let i = 0; i < f.length; i += 3) {
-        const stamp = f[i + 1] as number;
-        if (now - stamp <= this.windowMs && this.admit(j, f[i] as number, stamp)) admitted++;
+      for (let i = other.start[j] as number; i < (other.start[j + 1] as number); i++) {
+        const stamp = other.stamp[i] as number;
+        if (now - stamp <= this.windowMs && this.admit(j, other.rank[i] as number, stamp)) admitted++;
       }
     }
     return admitted;
@@ -272,7 +278,7 @@ export class PeerCountSketch {
   registers(now: number): Uint8Array {
     this.expire(now);
     const out = new Uint8Array(this.m);
-    for (let j = 0; j < this.m; j++) out[j] = (this.fronts[j] as number[])[0] ?? 0;
+    for (let j = 0; j < this.m; j++) out[j] = this.start[j] === this.start[j + 1] ? 0 : (this.rank[this.start[j] as number] as number);
     return out;
   }
 
@@ -283,18 +289,16 @@ export class PeerCountSketch {
 
   /** Front entries held (memory: each is a rank, a stamp and a version). */
   entryCount(): number {
-    let n = 0;
-    for (const f of this.fronts) n += f.length / 3;
-    return n;
+    return this.start[this.m] as number;
   }
 
   /** Every live entry as [register, rank, age in ms], oldest first per register (for tests and tools). */
   entries(now: number): Array<[number, number, number]> {
     this.expire(now);
     const out: Array<[number, number, number]> = [];
-    this.fronts.forEach((f, j) => {
-      for (let i = 0; i < f.length; i += 3) out.push([j, f[i] as number, now - (f[i + 1] as number)]);
-    });
+    for (let j = 0; j < this.m; j++) {
+      for (let i = this.start[j] as number; i < (this.start[j + 1] as number); i++) out.push([j, this.rank[i] as number, now - (this.stamp[i] as number)]);
+    }
     return out;
   }
 
@@ -316,15 +320,14 @@ export class PeerCountSketch {
     const groups: Array<{ j: number; words: number[] }> = [];
     let size = HEADER_BYTES;
     for (let j = 0; j < this.m; j++) {
-      const f = this.fronts[j] as number[];
       let words: number[] | null = null;
       let prevUnits = -1;
-      for (let i = 0; i < f.length; i += 3) {
-        if ((f[i + 2] as number) <= since) continue;
-        const units = Math.min(MAX_AGE_UNITS, Math.max(0, Math.ceil((now - (f[i + 1] as number)) / unit - 1e-9)));
+      for (let i = this.start[j] as number; i < (this.start[j + 1] as number); i++) {
+        if ((this.vers[i] as number) <= since) continue;
+        const units = Math.min(MAX_AGE_UNITS, Math.max(0, Math.ceil((now - (this.stamp[i] as number)) / unit - 1e-9)));
         if (units === prevUnits) continue;
         prevUnits = units;
-        (words ??= []).push(((f[i] as number) << 10) | units);
+        (words ??= []).push(((this.rank[i] as number) << 10) | units);
       }
       if (words) {
         groups.push({ j, words });
@@ -351,26 +354,61 @@ export class PeerCountSketch {
   }
 
   private expireRegister(j: number, now: number): void {
-    const f = this.fronts[j] as number[];
-    let k = 0;
-    while (k < f.length && now - (f[k + 1] as number) > this.windowMs) k += 3;
-    if (k > 0) f.splice(0, k);
+    const a = this.start[j] as number;
+    const end = this.start[j + 1] as number;
+    const stamps = this.stamp;
+    const oldest = now - this.windowMs;
+    let b = a;
+    while (b < end && (stamps[b] as number) < oldest) b++;
+    if (b > a) this.replace(j, a, b, 0, 0);
   }
 
   /** Put (rank, stamp) on register j's front unless an entry at least as high and as young is there. */
   private admit(j: number, rank: number, stamp: number): boolean {
-    const f = this.fronts[j] as number[];
-    const len = f.length;
-    let i = 0;
-    while (i < len && (f[i + 1] as number) < stamp) i += 3;
+    const lo = this.start[j] as number;
+    const hi = this.start[j + 1] as number;
+    const stamps = this.stamp;
+    const ranks = this.rank;
+    let i = lo;
+    while (i < hi && (stamps[i] as number) < stamp) i++;
     // Entries from i on are at least as young; the first of them is the highest.
-    if (i < len && (f[i] as number) >= rank) return false;
-    let start = i;
-    while (start > 0 && (f[start - 3] as number) <= rank) start -= 3; // older and not higher: dominated
-    let end = i;
-    if (end < len && f[end + 1] === stamp) end += 3; // same stamp, lower rank: dominated
-    f.splice(start, end - start, rank, stamp, ++this.ver);
+    if (i < hi && (ranks[i] as number) >= rank) return false;
+    let a = i;
+    while (a > lo && (ranks[a - 1] as number) <= rank) a--; // older and not higher: dominated
+    const b = i < hi && stamps[i] === stamp ? i + 1 : i; // same stamp, lower rank: dominated
+    this.replace(j, a, b, rank, stamp);
     return true;
+  }
+
+  /** Replace entries [a, b) of register j by (rank, stamp) at the next version, or by nothing if rank is 0. */
+  private replace(j: number, a: number, b: number, rank: number, stamp: number): void {
+    const put = rank > 0 ? 1 : 0;
+    const shift = put - (b - a);
+    const total = this.start[this.m] as number;
+    if (total + shift > this.rank.length) this.grow(2 * (total + shift));
+    if (shift !== 0) {
+      this.rank.copyWithin(b + shift, b, total);
+      this.stamp.copyWithin(b + shift, b, total);
+      this.vers.copyWithin(b + shift, b, total);
+      for (let k = j + 1; k <= this.m; k++) this.start[k] = (this.start[k] as number) + shift;
+    }
+    if (put) {
+      this.rank[a] = rank;
+      this.stamp[a] = stamp;
+      this.vers[a] = ++this.ver;
+    }
+  }
+
+  private grow(capacity: number): void {
+    const rank = new Uint8Array(capacity);
+    const stamp = new Float64Array(capacity);
+    const vers = new Float64Array(capacity);
+    rank.set(this.rank);
+    stamp.set(this.stamp);
+    vers.set(this.vers);
+    this.rank = rank;
+    this.stamp = stamp;
+    this.vers = vers;
   }
 }
 

@@ -383,22 +383,22 @@ test('the largest legal message (every register, a front of every rank) is exact
 
 // ---- merge options and the defences' helpers ----
 
-test('merge options: maxRank refuses high entries, hopAllowance ages what arrives, another m merges nothing', (t) => {
+test('merge options: maxRank lowers high entries, hopAllowance ages what arrives, another m merges nothing', (t) => {
   const msg = decodeSketch(craft([[1, [[30, 0]]], [2, [[3, 10]]]]), { log2m: LOG2M });
   if (!msg.ok) return t.fail();
   const s = sketch();
-  t.deepEqual(s.merge(NOW, msg.msg, { maxRank: 10 }), { admitted: 1, refused: 1 });
-  t.deepEqual(s.entries(NOW), [[2, 3, 10 * UNIT]]);
+  t.deepEqual(s.merge(NOW, msg.msg, { maxRank: 10 }), { admitted: 2, clipped: 1 });
+  t.deepEqual(s.entries(NOW), [[1, 10, 0], [2, 3, 10 * UNIT]]);
   const aged = sketch();
   aged.merge(NOW, msg.msg, { hopAllowanceMs: 5 });
   t.deepEqual(aged.entries(NOW), [[1, 30, 5], [2, 3, 10 * UNIT + 5]]);
-  t.deepEqual(sketch(6).merge(NOW, msg.msg), { admitted: 0, refused: 0 });
+  t.deepEqual(sketch(6).merge(NOW, msg.msg), { admitted: 0, clipped: 0 });
   t.throws(() => new PeerCountSketch({ log2m: 9, windowMs: 1000 }), { instanceOf: RangeError });
   t.throws(() => new PeerCountSketch({ log2m: 7, windowMs: 0 }), { instanceOf: RangeError });
   t.throws(() => new PeerCountSketch({ log2m: 7, windowMs: 100_000, ageUnitMs: 10 }), { instanceOf: RangeError });
 });
 
-test('one lying peer with every register at the top rank: astronomic estimate; rankCap and clampToAnchor bound it', (t) => {
+test('one lying peer with every register at the top rank: astronomic estimate; rankCap limits one merge to about 2^(slack+1), clampToAnchor bounds it', (t) => {
   const honest = sketch();
   for (let i = 0; i < 1000; i++) honest.insert(NOW, `h-${i}`);
   const q = maxRank(LOG2M);
@@ -408,7 +408,9 @@ test('one lying peer with every register at the top rank: astronomic estimate; r
   capped.mergeSketch(NOW, honest);
   const cap = rankCap(capped.estimate(NOW), LOG2M, 4);
   t.true(cap >= 7 && cap <= 10, `cap ${cap}`);
-  t.is(capped.merge(NOW, lie.msg, { maxRank: cap }).refused, 128);
+  t.is(capped.merge(NOW, lie.msg, { maxRank: cap }).clipped, 128);
+  const ratio = capped.estimate(NOW) / 1000;
+  t.true(ratio > 2 ** 4 && ratio < 2 ** 7, `one capped merge: x${ratio.toFixed(1)}`);
   honest.merge(NOW, lie.msg);
   t.true(honest.estimate(NOW) > 1e17);
   t.is(clampToAnchor(honest.estimate(NOW), 1000, 2), 2000);
