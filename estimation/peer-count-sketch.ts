@@ -185,15 +185,19 @@ export class PeerCountSketch {
     return this.admit(register, rank, now);
   }
 
-  /** Merge a decoded message received at `now` (per-register max over unexpired entries, by front). */
+  /**
+   * Merge a message received at `now` (per-register max over unexpired entries, by front). Meant for
+   * decodeSketch's output; entries of a hand-made message outside the ranges are skipped.
+   */
   merge(now: number, msg: SketchMessage, options: MergeOptions = {}): MergeResult {
     const result: MergeResult = { admitted: 0, clipped: 0 };
     if (msg.log2m !== this.log2m) return result;
-    const cap = options.maxRank ?? this.q;
+    const cap = Number.isFinite(options.maxRank) ? Math.max(1, Math.min(this.q, Math.floor(options.maxRank as number))) : this.q;
     const allowance = Math.max(0, options.hopAllowanceMs ?? 0);
     let last = -1;
     for (let i = 0; i < msg.register.length; i++) {
       const j = msg.register[i] as number;
+      if (j >= this.m || !((msg.rank[i] as number) >= 1)) continue;
       if (j !== last) this.expireRegister(j, now);
       last = j;
       const age = (msg.ageUnits[i] as number) * msg.ageUnitMs + allowance;

@@ -393,6 +393,14 @@ test('merge options: maxRank lowers high entries, hopAllowance ages what arrives
   aged.merge(NOW, msg.msg, { hopAllowanceMs: 5 });
   t.deepEqual(aged.entries(NOW), [[1, 30, 5], [2, 3, 10 * UNIT + 5]]);
   t.deepEqual(sketch(6).merge(NOW, msg.msg), { admitted: 0, clipped: 0 });
+  // A hand-made message out of range, or a nonsense cap: skipped or bounded, fronts stay valid.
+  const junk = { kind: 'full' as const, log2m: LOG2M, ageUnitMs: 1, register: Uint8Array.from([5, 6, 7, 200]), rank: Uint8Array.from([0, 99, 3, 4]), ageUnits: new Uint16Array(4) };
+  for (const maxRank of [0, -3, Number.NaN, 1e9, undefined]) {
+    const j = sketch();
+    j.merge(NOW, junk, maxRank === undefined ? {} : { maxRank });
+    for (const [reg, rank] of j.entries(NOW)) t.true(reg < 128 && rank >= 1 && rank <= 57);
+    t.true(j.entryCount() <= 2);
+  }
   t.throws(() => new PeerCountSketch({ log2m: 9, windowMs: 1000 }), { instanceOf: RangeError });
   t.throws(() => new PeerCountSketch({ log2m: 7, windowMs: 0 }), { instanceOf: RangeError });
   t.throws(() => new PeerCountSketch({ log2m: 7, windowMs: 100_000, ageUnitMs: 10 }), { instanceOf: RangeError });
