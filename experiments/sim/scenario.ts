@@ -56,6 +56,9 @@ export function checkScenario(s: SimScenario): void {
   nonNegative('latencyMs', s.latencyMs);
   for (const key of ['arrivalSpreadMs', 'lingerMs', 'diskMs'] as const) if (s[key] !== undefined) nonNegative(key, s[key]);
   for (const key of ['maxSimSeconds', 'stallMs', 'reregisterMs', 'blockSize'] as const) if (s[key] !== undefined) positive(key, s[key]);
+  // β is also the simulated topology server's answer size, and that server takes whole peers only.
+  const beta = s.params?.beta;
+  if (beta !== undefined && !(Number.isSafeInteger(beta) && beta >= 1)) throw new RangeError(`scenario.params.beta must be a positive integer, got ${beta}`);
 }
 
 export function resolveScenario(s: SimScenario): SimConfig {

@@ -6,8 +6,9 @@
 //
 // - Arrivals: all at t = 0 (a flash crowd) or uniform over `arrivalSpreadMs`. A newcomer
 //   registers L later; its first tick comes with the answer.
-// - Topology server: answers each registration with the last β live registrants (newest
-//   first), then registers the caller; answers take 2L. Peers re-register every
+// - Topology server: topology-server/registry.ts itself, on virtual time: it answers each
+//   registration with the last β live registrants (newest first), then registers the
+//   caller; answers take 2L. Peers re-register every
 //   `reregisterMs` (the node does every ttl/2) and when the core asks (`needPeers`).
 // - Disk writes take `diskMs`. A finished peer lingers `lingerMs`, then gets `leave`,
 //   deregisters and disappears (dials to it fail, its connections close, its GETs end).
@@ -19,9 +20,10 @@
 // Randomness: one seed; the world's stream (arrivals, ids) and each core's stream are
 // split from it, so a run replays exactly.
 import { SeededRng } from '../../estimation/random.ts';
-import type { ConnId, PeerAction, PeerAddress, PeerEvent } from '../../peer/core/events.ts';
+import type { ConnId, PeerAction, PeerEvent } from '../../peer/core/events.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
 import { PeerCore, type PeerStats } from '../../peer/core/peer.ts';
+import { Registry } from '../../topology-server/registry.ts';
 import { EventQueue } from './event-queue.ts';
 import { buildResult, fmt, Metrics } from './metrics.ts';
 import { Network, type End, type PeerStepper } from './network.ts';
@@ -79,50 +81,11 @@ export class Agenda extends EventQueue<SimEvent> {
   now = 0;
 }
 
-/** The last β live registrants, newest first, as the topology server answers. */
-class Registry {
-  private readonly order: (SimPeer | null)[] = [];
-  private readonly at = new Map<PeerId, number>();
-
-  answer(self: SimPeer, beta: number): PeerAddress[] {
-    const out: PeerAddress[] = [];
-    for (let i = this.order.length - 1; i >= 0 && out.length < beta; i--) {
-      const p = this.order[i];
-      if (p && p !== self) out.push({ id: p.id, host: p.host, port: p.port });
-    }
-    return out;
-  }
-
-  register(p: SimPeer): void {
-    this.remove(p.id);
-    this.at.set(p.id, this.order.length);
-    this.order.push(p);
-    if (this.order.length > 64 && this.order.length > 2 * this.at.size) this.compact();
-  }
-
-  remove(id: PeerId): void {
-    const i = this.at.get(id);
-    if (i === undefined) return;
-    this.order[i] = null;
-    this.at.delete(id);
-  }
-
-  private compact(): void {
-    const live = this.order.filter((p): p is SimPeer => p !== null);
-    this.order.length = 0;
-    this.at.clear();
-    for (const p of live) {
-      this.at.set(p.id, this.order.length);
-      this.order.push(p);
-    }
-  }
-}
-
 export class World implements PeerStepper {
   private readonly agenda = new Agenda();
   private readonly zero: ZeroBlocks;
   private readonly peers: SimPeer[] = [];
-  private readonly registry = new Registry();
+  private readonly registry: Registry; // the topology server's own, on virtual time
   private readonly metrics: Metrics;
   private readonly net: Network;
   readonly source: SourceModel;
@@ -142,6 +105,10 @@ export class World implements PeerStepper {
     this.zero = new ZeroBlocks(c);
     this.net = new Network(c, this.agenda, this, this.metrics);
     this.source = new SourceModel(c, this.agenda, this.zero);
+    // A live peer re-registers every reregisterMs, so with the node's ttl (twice that) it
+    // never expires; a peer that leaves deregisters. Each peer holds one registration at
+    // most, so a cap of `peers` never trims anyone.
+    this.registry = new Registry({ beta: c.params.beta, ttl: (2 * c.reregisterMs) / 1000, maxPerSwarm: s.peers, now: () => this.agenda.now });
     const world = new SeededRng(streamSeed(s.seed, -1));
     const spread = s.arrivalSpreadMs ?? 0;
     const arrivals = Array.from({ length: s.peers }, () => (spread > 0 ? world.next() * spread : 0)).sort((a, b) => a - b);
@@ -279,8 +246,7 @@ export class World implements PeerStepper {
   private register(p: SimPeer, why: 'join' | 'periodic' | 'asked'): void {
     if (p.gone) return;
     const now = this.agenda.now;
-    const peers = this.registry.answer(p, this.c.params.beta);
-    this.registry.register(p);
+    const peers = this.registry.register(SWARM_ID, p); // the answer, then p registered
     const at = now + this.c.L;
     this.agenda.push(at, { k: 'deliver', p, ev: { type: 'peers', peers } });
     if (why === 'join') this.agenda.push(at, { k: 'deliver', p, ev: { type: 'tick' } });
@@ -383,7 +349,7 @@ export class World implements PeerStepper {
 
   private leave(p: SimPeer): void {
     if (p.gone || !p.core) return;
-    this.registry.remove(p.id);
+    this.registry.deregister(SWARM_ID, p.id);
     this.step(p, { type: 'leave', reason: 'finished' });
     p.stats = p.core.stats(this.agenda.now);
     this.remove(p);
