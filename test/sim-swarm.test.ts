@@ -33,9 +33,15 @@ test('the event queue pops by time, and equal times in the order they were pushe
       const q = new EventQueue<number>();
       times.forEach((time, i) => q.push(time, i));
       const out: number[] = [];
-      for (let e = q.pop(); e; e = q.pop()) out.push(e.item);
+      let last = -Infinity;
+      while (q.size > 0) {
+        const time = q.peekTime();
+        if (time < last) return false;
+        last = time;
+        out.push(q.pop() as number);
+      }
       const expected = times.map((time, i) => ({ time, i })).sort((a, b) => a.time - b.time || a.i - b.i).map((x) => x.i);
-      return q.size === 0 && JSON.stringify(out) === JSON.stringify(expected);
+      return q.pop() === undefined && q.peekTime() === Infinity && JSON.stringify(out) === JSON.stringify(expected);
     }),
     { seed },
   );

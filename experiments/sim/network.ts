@@ -35,6 +35,26 @@ export interface End {
   asked: Map<number, number> | null; // block -> when this end sent REQUEST for it
 }
 
+/**
+ * A message in flight, booked twice as the same object (one allocation per message):
+ * `wire` when its first byte reaches the receiver (`end` is the sender's end), then `msg`
+ * when all of it has (`end` is the receiver's).
+ */
+export interface Transit {
+  k: 'wire' | 'msg';
+  end: End;
+  msg: Message;
+  bytes: number;
+  sentAt: number; // when its last byte left the sender
+}
+
+/** A close in flight, likewise: `fin` from the closer's end, then `closed` at the other end. */
+export interface Hangup {
+  k: 'fin' | 'closed';
+  end: End;
+  reason: string;
+}
+
 /** What the network tells the world: an event for one peer's core. */
 export interface PeerStepper {
   step(p: SimPeer, ev: PeerEvent): void;
@@ -61,7 +81,9 @@ export function messageBytes(msg: Message): number {
 }
 
 export class Network {
-  private readonly byAddr = new Map<string, SimPeer>(); // host:port -> a peer that accepts there
+  // host -> the peer that accepts there. Every simulated peer has a host of its own, and the
+  // host strings handed to the cores are these very strings: a lookup hashes nothing new.
+  private readonly byHost = new Map<string, SimPeer>();
 
   constructor(
     private readonly c: SimConfig,
@@ -72,20 +94,20 @@ export class Network {
 
   /** The peer accepts connections from now on. */
   listen(p: SimPeer): void {
-    this.byAddr.set(`${p.host}:${p.port}`, p);
+    this.byHost.set(p.host, p);
   }
 
   /** The peer is gone: dials to it fail, and whatever it had not closed itself closes now. */
   unlisten(p: SimPeer): void {
-    this.byAddr.delete(`${p.host}:${p.port}`);
+    this.byHost.delete(p.host);
     for (const end of [...p.ends.values()]) this.localClose(p, end.conn, 'peer left');
   }
 
   connect(p: SimPeer, peerId: PeerId, host: string, port: number): void {
     const now = this.agenda.now;
     const L = this.c.L;
-    const target = this.byAddr.get(`${host}:${port}`);
-    if (!target || target.gone) {
+    const target = this.byHost.get(host);
+    if (!target || target.port !== port || target.gone) {
       this.agenda.push(now + 2 * L, { k: 'connectFailed', p, peerId });
       return;
     }
@@ -125,7 +147,8 @@ export class Network {
     if (msg.type === 'REQUEST') (end.asked ??= new Map()).set(msg.index, now);
     p.upFreeAt = upEnd;
     end.lastSent = upEnd;
-    this.agenda.push(upStart + this.c.L, { k: 'wire', from: end, msg, bytes, sentAt: upEnd });
+    const transit: Transit = { k: 'wire', end, msg, bytes, sentAt: upEnd };
+    this.agenda.push(upStart + this.c.L, transit);
     return upEnd;
   }
 
@@ -137,20 +160,24 @@ export class Network {
 
   // The first byte reaches the receiver: its downlink books messages in the order their
   // first bytes reach it.
-  wire(from: End, msg: Message, bytes: number, sentAt: number): void {
+  wire(t: Transit): void {
+    const from = t.end;
     const to = from.other as End;
     if (to.peer.gone) return;
     const now = this.agenda.now;
     const downStart = Math.max(now, to.peer.downFreeAt);
-    const downEnd = downStart + bytes * this.c.downMsPerByte;
+    const downEnd = downStart + t.bytes * this.c.downMsPerByte;
     to.peer.downFreeAt = downEnd;
-    const arrive = Math.max(sentAt + this.c.L, downEnd, from.lastArrival);
+    const arrive = Math.max(t.sentAt + this.c.L, downEnd, from.lastArrival);
     from.lastArrival = arrive;
-    this.agenda.push(arrive, { k: 'msg', end: to, msg });
+    t.k = 'msg';
+    t.end = to;
+    this.agenda.push(arrive, t);
   }
 
   /** The whole message is there. */
-  arrived(end: End, msg: Message): void {
+  arrived(t: Transit): void {
+    const { end, msg } = t;
     if (end.state !== 'open' || end.peer.gone) {
       this.metrics.dropped++;
       return;
@@ -170,15 +197,20 @@ export class Network {
     if (!end || end.state === 'closed') return;
     end.state = 'closed';
     p.ends.delete(conn);
-    this.agenda.push(Math.max(this.agenda.now, end.lastSent) + this.c.L, { k: 'fin', from: end, reason });
+    const hangup: Hangup = { k: 'fin', end, reason };
+    this.agenda.push(Math.max(this.agenda.now, end.lastSent) + this.c.L, hangup);
   }
 
   // Every message sent before the close has been booked by now: arrive after the last.
-  fin(from: End, reason: string): void {
-    this.agenda.push(Math.max(this.agenda.now, from.lastArrival), { k: 'closed', end: from.other as End, reason });
+  fin(h: Hangup): void {
+    const from = h.end;
+    h.k = 'closed';
+    h.end = from.other as End;
+    this.agenda.push(Math.max(this.agenda.now, from.lastArrival), h);
   }
 
-  remoteClosed(end: End, reason: string): void {
+  remoteClosed(h: Hangup): void {
+    const { end, reason } = h;
     if (end.state === 'closed') return;
     const was = end.state;
     end.state = 'closed';

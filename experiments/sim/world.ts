@@ -26,7 +26,7 @@ import { PeerCore, type PeerStats } from '../../peer/core/peer.ts';
 import { Registry } from '../../topology-server/registry.ts';
 import { EventQueue } from './event-queue.ts';
 import { buildResult, fmt, Metrics } from './metrics.ts';
-import { Network, type End, type PeerStepper } from './network.ts';
+import { Network, type End, type Hangup, type PeerStepper, type Transit } from './network.ts';
 import { blockLength, type SimConfig } from './scenario.ts';
 import type { SimOptions, SimResult } from './simulate.ts';
 import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
@@ -34,6 +34,7 @@ import { Tracer } from './trace.ts';
 
 const SPIN_CLAMP_MS = 1; // like setTimeout's minimum: a deadline that never moves still lets time pass
 const SWARM_ID = '5a'.repeat(32);
+const TICK: PeerEvent = Object.freeze({ type: 'tick' }); // one for all: a core must not change its events
 
 /** The driver's record of one peer; the network owns `ends` to `downFreeAt`. */
 export interface SimPeer {
@@ -66,11 +67,9 @@ export type SimEvent =
   | { k: 'deliver'; p: SimPeer; ev: PeerEvent }
   | { k: 'stored'; p: SimPeer; index: number }
   | { k: 'opened'; end: End }
-  | { k: 'wire'; from: End; msg: Message; bytes: number; sentAt: number } // first byte at the receiver
-  | { k: 'msg'; end: End; msg: Message }
-  | { k: 'fin'; from: End; reason: string } // a close, behind the data sent before it
+  | Transit // 'wire': its first byte at the receiver; 'msg': all of it
+  | Hangup // 'fin': a close, behind the data sent before it; 'closed': heard at the other end
   | { k: 'served'; end: End; index: number; bytes: number }
-  | { k: 'closed'; end: End; reason: string }
   | { k: 'connectFailed'; p: SimPeer; peerId: PeerId }
   | { k: 'sourceStart'; flow: Flow }
   | { k: 'sourceStep'; token: number }
@@ -150,22 +149,23 @@ export class World implements PeerStepper {
     const livelockEvents = 1_000_000 + 1000 * peers;
     for (;;) {
       if (this.completed === peers) break;
+      const time = agenda.peekTime();
       const next = agenda.pop();
-      if (!next) {
+      if (next === undefined) {
         outcome = 'stalled';
         problem = `nothing left to happen at t=${fmt(agenda.now)} ms with ${peers - this.completed} peers unfinished`;
         break;
       }
-      if (next.time > c.maxMs) {
+      if (time > c.maxMs) {
         this.metrics.sample(c.maxMs, c.maxMs, this);
         agenda.now = c.maxMs;
         outcome = 'timeout';
         problem = `virtual time limit of ${fmt(c.maxMs / 1000)} s reached with ${peers - this.completed} peers unfinished`;
         break;
       }
-      if (next.time > agenda.now) {
-        this.metrics.sample(next.time, c.maxMs, this);
-        agenda.now = next.time;
+      if (time > agenda.now) {
+        this.metrics.sample(time, c.maxMs, this);
+        agenda.now = time;
         this.eventsAtNow = 0;
       }
       if (agenda.now - this.lastProgressAt > c.stallMs) {
@@ -179,7 +179,7 @@ export class World implements PeerStepper {
         break;
       }
       this.events++;
-      this.dispatch(next.item);
+      this.dispatch(next);
     }
     const end = { outcome, problem, now: agenda.now, events: this.events, completed: this.completed, wallMs: performance.now() - started, peers: this.peers };
     return buildResult(c, end, this.source, this.metrics);
@@ -193,7 +193,7 @@ export class World implements PeerStepper {
         if (e.p.gone || e.at !== e.p.tickAt) return;
         e.p.tickAt = Infinity;
         e.p.lastTickAt = this.agenda.now;
-        return this.step(e.p, { type: 'tick' });
+        return this.step(e.p, TICK);
       case 'register':
         return this.register(e.p, e.why);
       case 'deliver':
@@ -203,15 +203,15 @@ export class World implements PeerStepper {
       case 'opened':
         return this.net.opened(e.end);
       case 'msg':
-        return this.net.arrived(e.end, e.msg);
+        return this.net.arrived(e);
       case 'served':
         return this.net.served(e.end, e.index, e.bytes);
       case 'wire':
-        return this.net.wire(e.from, e.msg, e.bytes, e.sentAt);
+        return this.net.wire(e);
       case 'fin':
-        return this.net.fin(e.from, e.reason);
+        return this.net.fin(e);
       case 'closed':
-        return this.net.remoteClosed(e.end, e.reason);
+        return this.net.remoteClosed(e);
       case 'connectFailed':
         return this.step(e.p, { type: 'connectFailed', peerId: e.peerId, reason: 'connection refused' });
       case 'sourceStart':
@@ -249,7 +249,7 @@ export class World implements PeerStepper {
     const peers = this.registry.register(SWARM_ID, p); // the answer, then p registered
     const at = now + this.c.L;
     this.agenda.push(at, { k: 'deliver', p, ev: { type: 'peers', peers } });
-    if (why === 'join') this.agenda.push(at, { k: 'deliver', p, ev: { type: 'tick' } });
+    if (why === 'join') this.agenda.push(at, { k: 'deliver', p, ev: TICK });
     if (why !== 'asked') this.agenda.push(now + this.c.reregisterMs, { k: 'register', p, why: 'periodic' });
   }
 
