@@ -15,11 +15,16 @@ import { pathToFileURL } from 'node:url';
 export const MACHINE_FIELDS = ['wallMs', 'memory'] as const;
 const MAX_PATHS = 10;
 
-/** The JSON text of a result as the CLI writes it (2-space indent), minus the machine fields. */
-export function canonical(result: Record<string, unknown>): string {
+/** A shallow copy without the machine fields. */
+export function modelFields(result: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...result };
   for (const key of MACHINE_FIELDS) delete copy[key];
-  return JSON.stringify(copy, null, 2);
+  return copy;
+}
+
+/** The JSON text of a result as the CLI writes it (2-space indent), minus the machine fields. */
+export function canonical(result: Record<string, unknown>): string {
+  return JSON.stringify(modelFields(result), null, 2);
 }
 
 /** Paths (a.b[3].c) where two JSON values differ, at most `limit` of them; key order counts. */
@@ -56,11 +61,7 @@ export function compareFiles(a: string, b: string): string[] {
   const ra = JSON.parse(readFileSync(a, 'utf8')) as Record<string, unknown>;
   const rb = JSON.parse(readFileSync(b, 'utf8')) as Record<string, unknown>;
   if (canonical(ra) === canonical(rb)) return [];
-  for (const key of MACHINE_FIELDS) {
-    delete ra[key];
-    delete rb[key];
-  }
-  const paths = differences(ra, rb);
+  const paths = differences(modelFields(ra), modelFields(rb));
   return paths.length > 0 ? paths : ['the texts differ (number formatting?) but no value does'];
 }
 
