@@ -1,10 +1,13 @@
 // The simulator: unchanged peer cores in virtual time, small swarms with seeds.
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
 import { canonical, differences, modelFields } from '../experiments/sim/compare-results.ts';
 import { EventQueue } from '../experiments/sim/event-queue.ts';
 import { simulate, type SimResult, type SimScenario } from '../experiments/sim/simulate.ts';
+import { runSlurpie, scratch } from './fixtures/cli-run.ts';
 
 const seed = seedFrom(process.env, 7);
 const MiB = 1024 * 1024;
@@ -217,4 +220,19 @@ test('a scenario that makes no sense is refused in one line', (t) => {
     const err = t.throws(() => simulate({ ...small, ...bad }), { instanceOf: RangeError }, JSON.stringify(bad));
     t.false(err?.message.includes('\n'));
   }
+});
+
+test('slurpie sim --json: the fields scripts read, and the memory the process used', async (t) => {
+  const dir = await scratch(t);
+  const out = join(dir, 'r.json');
+  const r = await runSlurpie(t, ['sim', '--peers', '4', '--size', '2MiB', '--source-rate', '4MiB', '--latency-ms', '2', '--seed', String(seed), '--no-live', '--json', out]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /completed 4\/4/);
+  t.regex(r.stdout, /events\/s\); peak RSS [\d.]+ MiB/);
+  const json = JSON.parse(await readFile(out, 'utf8'));
+  t.is(json.scenario.peers, 4);
+  t.is(json.completed, 4);
+  for (const key of ['meanRatio', 'maxRatio', 'sourceRatio', 'peakSourceRuns', 'wallMs']) t.is(typeof json[key], 'number', key);
+  for (const type of ['HELLO', 'UPDATE', 'REQUEST', 'BLOCK']) t.true(json.messages[type].bytes > 0, type);
+  t.true(json.memory.peakRssBytes > json.memory.heapUsedBytes && json.memory.heapUsedBytes > 0);
 });

@@ -112,7 +112,8 @@ export function summary(s: SimScenario, r: SimResult): string {
       `peak ${r.peakSourceRuns} at once (mean ${r.meanSourceRuns.toFixed(1)} while busy), busy ${(100 * r.sourceBusyFraction).toFixed(1)}% of the time`,
     `peers' uplinks busy ${(100 * r.peerUploadUtilization).toFixed(1)}% of their time; a REQUEST is answered in ${ms(r.requestLatencyMs.p50)} ` +
       `(p90 ${ms(r.requestLatencyMs.p90)}, max ${ms(r.requestLatencyMs.max)})`,
-    `${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s wall for ${r.simSeconds.toFixed(1)} s virtual`,
+    `${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s wall for ${r.simSeconds.toFixed(1)} s virtual ` +
+      `(${Math.round(r.events / Math.max(r.wallMs / 1000, 1e-3))} events/s); peak RSS ${formatBytes(r.memory.peakRssBytes)}, heap ${formatBytes(r.memory.heapUsedBytes)} at the end`,
   ];
   if (r.spinTicks > 0) lines.push(`${r.spinTicks} ticks the core asked for again at once (its deadline did not move), first: ${r.spins[0]}`);
   if (r.anomalies.length > 0) lines.push(`driver checks failed:\n  ${r.anomalies.join('\n  ')}`);

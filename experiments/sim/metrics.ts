@@ -7,7 +7,7 @@
 // JSON's, which compare-results.ts checks byte for byte.
 import type { PeerCore } from '../../peer/core/peer.ts';
 import type { SimConfig } from './scenario.ts';
-import type { LatencySummary, SimMessageCount, SimOptions, SimPeerResult, SimResult, SimSample } from './simulate.ts';
+import type { LatencySummary, SimMemory, SimMessageCount, SimOptions, SimPeerResult, SimResult, SimSample } from './simulate.ts';
 import type { SourceModel } from './source-model.ts';
 import type { SimPeer } from './world.ts';
 
@@ -161,7 +161,13 @@ export function buildResult(c: SimConfig, end: RunEnd, source: SourceModel, m: M
     warnings: m.warnings,
     warningCount: m.warningCount,
     timeline: m.timeline,
+    memory: memoryNow(),
   };
+}
+
+// Two cheap calls (no heap walk): the goal of 10^5 peers is a memory goal.
+function memoryNow(): SimMemory {
+  return { peakRssBytes: process.resourceUsage().maxRSS * 1024, heapUsedBytes: process.memoryUsage().heapUsed };
 }
 
 /** Σ peers' uplink busy time / Σ their time in the swarm. */

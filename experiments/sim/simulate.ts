@@ -71,7 +71,7 @@ export interface SimResult {
   requestLatencyMs: LatencySummary; // REQUEST sent -> its BLOCK arrived (queueing at the server, and waiting for a block it has coming from the source)
   simSeconds: number;
   events: number; // popped from the agenda, stale ticks and source steps included
-  wallMs: number;
+  wallMs: number; // the machine's: left out of comparisons, as is `memory`
   messages: Record<string, SimMessageCount>; // sent, by type
   droppedMessages: number; // arrived at a closed connection
   spinTicks: number; // ticks the core asked for again at once (deadline not moved on)
@@ -80,6 +80,12 @@ export interface SimResult {
   warnings: string[]; // the cores' `log warn` lines (first few)
   warningCount: number;
   timeline: SimSample[]; // one sample per virtual second
+  memory: SimMemory; // of the process, at the end (like wallMs, the machine's, not the model's)
+}
+
+export interface SimMemory {
+  peakRssBytes: number; // the process's peak resident set so far (everything it ran, not only this run)
+  heapUsedBytes: number; // V8 heap in use at the end of the run, garbage not yet collected included
 }
 
 export interface LatencySummary {
