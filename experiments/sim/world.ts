@@ -8,8 +8,8 @@
 //   registers L later; its first tick comes with the answer.
 // - Topology server: topology-server/registry.ts itself, on virtual time: it answers each
 //   registration with the last β live registrants (newest first), then registers the
-//   caller; answers take 2L. Peers re-register every
-//   `reregisterMs` (the node does every ttl/2) and when the core asks (`needPeers`).
+//   caller; answers take 2L. Peers re-register every `reregisterMs` (the node does every
+//   ttl/2) and when the core asks (`needPeers`).
 // - Disk writes take `diskMs`. A finished peer lingers `lingerMs`, then gets `leave`,
 //   deregisters and disappears (dials to it fail, its connections close, its GETs end).
 // - Ticks: a peer is ticked at its core's nextDeadline(); a deadline at or before the last
@@ -260,7 +260,10 @@ export class World implements PeerStepper {
     const now = this.agenda.now;
     const actions = core.handle(now, ev);
     if (this.tracer.active && this.tracer.wants(p)) this.tracer.log(now, p, ev, actions);
-    for (const a of actions) this.act(p, a);
+    for (const a of actions) {
+      this.act(p, a);
+      if (p.gone) break; // an action that removes the peer (a give-up) ends its batch
+    }
     if (p.gone) return;
     const deadline = core.nextDeadline();
     if (!Number.isFinite(deadline)) return;
@@ -349,14 +352,14 @@ export class World implements PeerStepper {
 
   private leave(p: SimPeer): void {
     if (p.gone || !p.core) return;
-    this.registry.deregister(SWARM_ID, p.id);
     this.step(p, { type: 'leave', reason: 'finished' });
     p.stats = p.core.stats(this.agenda.now);
     this.remove(p);
   }
 
-  /** Takes a peer out of the world: its process is gone, with its connections and GETs. */
+  /** Takes a peer out of the world: it deregisters, and its process is gone with its connections and GETs. */
   private remove(p: SimPeer): void {
+    this.registry.deregister(SWARM_ID, p.id);
     p.gone = true;
     p.leftAt = this.agenda.now;
     this.net.unlisten(p);
