@@ -1,8 +1,8 @@
 // Memory per simulated peer, for the goal of 10^5 peers in one process under 16 GiB.
 // Runs a swarm until virtual second `at` (0: just after every peer arrived, idle cores;
 // later: cores with connections, origin caches and requests in flight), stops the world
-// there, collects garbage and divides what is live by the peer count. The baseline is
-// taken the same way with one peer, so the modules and the process itself cancel out.
+// there, collects garbage and divides what is live by the peer count. The baseline is one
+// idle peer taken the same way, so the modules and the process itself cancel out.
 //
 // Run: node --expose-gc --import tsx experiments/sim/memory-per-peer.ts [peers=10000] [at=0]
 // Prints heap (JS objects) and external (typed-array buffers: bitfields, block maps) per peer.
@@ -30,14 +30,14 @@ function liveAt(peers: number, at: number): Live {
       live = { heap: m.heapUsed, external: m.external }; // external includes the ArrayBuffers
     },
   });
-  if (!live) throw new Error(`no sample at t=${at}`);
+  if (!live) throw new Error(`the run ended before t=${at} s`);
   return live;
 }
 
 const peers = Number(process.argv[2] ?? 10_000);
 const at = Number(process.argv[3] ?? 0);
-liveAt(1, at); // warm up: load and compile everything once
-const base = liveAt(1, at);
+liveAt(1, 0); // warm up: load and compile everything once
+const base = liveAt(1, 0);
 const many = liveAt(peers, at);
 const heap = (many.heap - base.heap) / (peers - 1);
 const external = (many.external - base.external) / (peers - 1);
