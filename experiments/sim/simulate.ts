@@ -10,7 +10,10 @@
 //   world.ts         the event loop: arrival, topology registration, ticks, actions, leave
 //   metrics.ts       counters, latency histogram, timeline, driver checks, the result
 //   event-queue.ts   the agenda (a heap; equal times in push order)
-// This file is the entry point and the shape of the result.
+//   trace.ts         a readable log of chosen peers' events and actions
+// This file is the entry point and the shape of the result. Tools beside it:
+// compare-results.ts (are two --json results the same run?), memory-per-peer.ts,
+// profile-summary.ts (driver vs core in a CPU profile).
 import type { PeerId } from '../../peer/core/messages.ts';
 import type { PeerStats } from '../../peer/core/peer.ts';
 import { checkScenario, resolveScenario, type SimScenario } from './scenario.ts';
