@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
+import { GROUP_SIZE_MODES, type GroupSizeMode } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
 
 interface SimArgs {
@@ -17,6 +18,8 @@ interface SimArgs {
   lingerMs: number;
   maxSimSeconds?: number;
   backoff: boolean;
+  groupSize: GroupSizeMode;
+  answer: 'newest' | 'mixed';
   live: boolean;
   json?: string;
 }
@@ -41,6 +44,8 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('linger-ms', { type: 'number', default: 0, describe: 'a finished peer keeps serving this long' })
       .option('max-sim-seconds', { type: 'number', describe: 'virtual time limit (default: max(3600, 100 x the fluid bound))' })
       .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: every round, for ablation)' })
+      .option('group-size', { type: 'string', choices: [...GROUP_SIZE_MODES], default: 'topology', describe: "where n for k/n comes from: the topology server's count (gossiped), or the mesh: mean-hops, paper (ablations)" })
+      .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "the topology server's answers: half newest and half random, or the newest only (the paper's)" })
       .option('live', { type: 'boolean', default: true, describe: 'print progress on stderr every 10 virtual seconds (--no-live to hide)' })
       .option('json', { type: 'string', describe: 'also write the full result (per peer, timeline) as JSON to this file' })
       .check((raw) => {
@@ -73,7 +78,8 @@ export const simCommand: CommandModule<object, SimArgs> = {
       arrivalSpreadMs: args.spreadMs,
       lingerMs: args.lingerMs,
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
-      params: { backoff: args.backoff },
+      answer: args.answer,
+      params: { backoff: args.backoff, groupSize: args.groupSize },
     };
     process.stdout.write(`${describe(scenario)}\n`);
     const result = simulate(scenario, {
@@ -112,8 +118,24 @@ export function summary(s: SimScenario, r: SimResult): string {
       `peak ${r.peakSourceRuns} at once (mean ${r.meanSourceRuns.toFixed(1)} while busy), busy ${(100 * r.sourceBusyFraction).toFixed(1)}% of the time`,
     `peers' uplinks busy ${(100 * r.peerUploadUtilization).toFixed(1)}% of their time; a REQUEST is answered in ${ms(r.requestLatencyMs.p50)} ` +
       `(p90 ${ms(r.requestLatencyMs.p90)}, max ${ms(r.requestLatencyMs.max)})`,
-    `${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s wall for ${r.simSeconds.toFixed(1)} s virtual`,
+    `${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s wall for ${r.simSeconds.toFixed(1)} s virtual ` +
+      `(${Math.round(r.events / Math.max(r.wallMs / 1000, 1e-3))} events/s); peak RSS ${formatBytes(r.memory.peakRssBytes)}, heap ${formatBytes(r.memory.heapUsedBytes)} at the end`,
   ];
+  const sc = r.scale;
+  const e = sc.estimateError;
+  lines.push(
+    `group-size estimate / live peers: p10 ${e.p10.toFixed(2)}, p50 ${e.p50.toFixed(2)}, p90 ${e.p90.toFixed(2)} over ${e.samples} samples; ` +
+      `UPDATE ${Math.round(sc.updateBytesPerPeerSecond)} B per peer per second, ${(100 * sc.updateShareOfBlocks).toFixed(2)}% of BLOCK bytes; ` +
+      `${sc.registrations} registrations, peak ${sc.peakRegistrationsPerSecond}/s`,
+  );
+  if (sc.mesh) {
+    const m = sc.mesh;
+    lines.push(
+      `mesh at t=${m.atSeconds.toFixed(0)} s: ${m.peers} peers, degree ${m.meanDegree.toFixed(1)}, diameter >= ${m.diameter} ` +
+        `(log_{d-1} n = ${m.logDiameter.toFixed(1)}), mean distance ${m.meanDistance.toFixed(2)}${m.unreachable > 0 ? `, ${(100 * m.unreachable).toFixed(1)}% unreachable` : ''}`,
+    );
+  }
+  if (r.failed > 0) lines.push(`${r.failed} peers gave up`);
   if (r.spinTicks > 0) lines.push(`${r.spinTicks} ticks the core asked for again at once (its deadline did not move), first: ${r.spins[0]}`);
   if (r.anomalies.length > 0) lines.push(`driver checks failed:\n  ${r.anomalies.join('\n  ')}`);
   if (r.warningCount > 0) lines.push(`${r.warningCount} core warnings, first: ${r.warnings[0]}`);

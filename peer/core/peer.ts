@@ -200,6 +200,16 @@ export class PeerCore {
     return this.out.take();
   }
 
+  /** n as the k/n draw would use it now. */
+  groupSizeNow(now: number): number {
+    return this.size.n(now);
+  }
+
+  /** Our mesh neighbors' ids (to measure the mesh from outside). */
+  neighborIds(): PeerId[] {
+    return this.mesh.open.filter((c) => c.state === 'neighbor').map((c) => c.peerId as PeerId);
+  }
+
   stats(now: number): PeerStats {
     const group = this.size.meshSnapshot(now);
     return {

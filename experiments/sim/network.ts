@@ -1,0 +1,221 @@
+// The simulated network between peers: connection ends, links, latency, message sizes.
+//
+// - Every hop has the same one-way latency L (ms).
+// - A peer's uplink is a FIFO at `peerUp` bytes/s: its outgoing messages leave one after
+//   another. Its downlink is a FIFO at `peerDown` bytes/s that books each message when
+//   its first byte gets there (upload start + L). A message arrives at max(end of upload
+//   + L, end of download) (cut-through): the slower of the two links sets the pace.
+//   Messages on one connection arrive in order.
+// - Message sizes: BLOCK = data + 8, UPDATE = Σ(bitfield + 40) + 4, others a few bytes
+//   (close to peer/wire's frames; only their order of magnitude matters here).
+// - Connecting takes one round trip: the acceptor sees `opened` after L, the dialler
+//   after 2L; a dial to a peer that left (or never was) gets `connectFailed` after 2L.
+// - A close reaches the other side after the data already sent on that connection: the
+//   `fin` leaves when the closer's uplink has sent everything before it, and is then held
+//   until the last message sent from that end has arrived.
+// - A message that reaches a closed end is dropped (counted, never delivered).
+import type { ConnId, PeerEvent } from '../../peer/core/events.ts';
+import { encodedLength } from '../../peer/wire/codec.ts';
+import type { Message, PeerId } from '../../peer/core/messages.ts';
+import type { Metrics } from './metrics.ts';
+import type { SimConfig } from './scenario.ts';
+import type { Agenda, SimPeer } from './world.ts';
+
+export type EndState = 'pending' | 'open' | 'closed';
+
+/** One side of a connection, as its peer's driver holds it. */
+export interface End {
+  peer: SimPeer;
+  conn: ConnId;
+  outbound: boolean;
+  dialled: PeerId; // outbound: the id we were asked to dial
+  state: EndState;
+  other: End | null;
+  lastSent: number; // when the last byte sent from this end left its uplink
+  lastArrival: number; // latest arrival time of a message sent from this end
+  asked: Map<number, number> | null; // block -> when this end sent REQUEST for it
+}
+
+/**
+ * A message in flight, booked twice as the same object (one allocation per message):
+ * `wire` when its first byte reaches the receiver (`end` is the sender's end), then `msg`
+ * when all of it has (`end` is the receiver's).
+ */
+export interface Transit {
+  k: 'wire' | 'msg';
+  end: End;
+  msg: Message;
+  bytes: number;
+  sentAt: number; // when its last byte left the sender
+}
+
+/** A close in flight, likewise: `fin` from the closer's end, then `closed` at the other end. */
+export interface Hangup {
+  k: 'fin' | 'closed';
+  end: End;
+  reason: string;
+}
+
+/** What the network tells the world: an event for one peer's core. */
+export interface PeerStepper {
+  step(p: SimPeer, ev: PeerEvent): void;
+}
+
+/**
+ * Bytes a message takes on the wire: the codec's exact frame length, plus the 2 bytes of a
+ * WebSocket frame header (a server-to-client frame under 126 bytes; larger frames take 4 or
+ * 10, which this model leaves out).
+ */
+export function messageBytes(msg: Message): number {
+  return encodedLength(msg) + 2;
+}
+
+export class Network {
+  // host -> the peer that accepts there. Every simulated peer has a host of its own, and the
+  // host strings handed to the cores are these very strings: a lookup hashes nothing new.
+  private readonly byHost = new Map<string, SimPeer>();
+
+  constructor(
+    private readonly c: SimConfig,
+    private readonly agenda: Agenda,
+    private readonly world: PeerStepper,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** The peer accepts connections from now on. */
+  listen(p: SimPeer): void {
+    this.byHost.set(p.host, p);
+  }
+
+  /** The peer is gone: dials to it fail, and whatever it had not closed itself closes now. */
+  unlisten(p: SimPeer): void {
+    this.byHost.delete(p.host);
+    for (const end of [...p.ends.values()]) this.localClose(p, end.conn, 'peer left');
+  }
+
+  connect(p: SimPeer, peerId: PeerId, host: string, port: number): void {
+    const now = this.agenda.now;
+    const L = this.c.L;
+    const target = this.byHost.get(host);
+    if (!target || target.port !== port || target.gone) {
+      this.agenda.push(now + 2 * L, { k: 'connectFailed', p, peerId });
+      return;
+    }
+    const mine: End = { peer: p, conn: p.nextConn++, outbound: true, dialled: peerId, state: 'pending', other: null, lastSent: 0, lastArrival: 0, asked: null };
+    const theirs: End = { peer: target, conn: target.nextConn++, outbound: false, dialled: '', state: 'pending', other: mine, lastSent: 0, lastArrival: 0, asked: null };
+    mine.other = theirs;
+    p.ends.set(mine.conn, mine);
+    target.ends.set(theirs.conn, theirs);
+    this.agenda.push(now + L, { k: 'opened', end: theirs });
+    this.agenda.push(now + 2 * L, { k: 'opened', end: mine });
+  }
+
+  /** The end of `conn` if it is open, else null. */
+  openEnd(p: SimPeer, conn: ConnId): End | null {
+    const end = p.ends.get(conn);
+    return end && end.state === 'open' ? end : null;
+  }
+
+  opened(end: End): void {
+    if (end.state !== 'pending' || end.peer.gone) return;
+    end.state = 'open';
+    this.world.step(
+      end.peer,
+      end.outbound ? { type: 'opened', conn: end.conn, outbound: true, peerId: end.dialled } : { type: 'opened', conn: end.conn, outbound: false },
+    );
+  }
+
+  /** Puts a message on the wire; returns when its last byte left the sender. */
+  send(end: End, msg: Message): number {
+    const p = end.peer;
+    const now = this.agenda.now;
+    const bytes = messageBytes(msg);
+    this.metrics.countMessage(msg.type, bytes);
+    const upStart = Math.max(now, p.upFreeAt);
+    const upEnd = upStart + bytes * this.c.upMsPerByte;
+    p.upBusyMs += upEnd - upStart;
+    if (msg.type === 'REQUEST') (end.asked ??= new Map()).set(msg.index, now);
+    p.upFreeAt = upEnd;
+    end.lastSent = upEnd;
+    const transit: Transit = { k: 'wire', end, msg, bytes, sentAt: upEnd };
+    this.agenda.push(upStart + this.c.L, transit);
+    return upEnd;
+  }
+
+  /** Sends a BLOCK and tells the server's core when its last byte has left. */
+  serve(end: End, index: number, data: Uint8Array): void {
+    const sentAt = this.send(end, { type: 'BLOCK', index, data });
+    this.agenda.push(sentAt, { k: 'served', end, index, bytes: data.length });
+  }
+
+  // The first byte reaches the receiver: its downlink books messages in the order their
+  // first bytes reach it.
+  wire(t: Transit): void {
+    const from = t.end;
+    const to = from.other as End;
+    if (to.peer.gone) return;
+    const now = this.agenda.now;
+    const downStart = Math.max(now, to.peer.downFreeAt);
+    const downEnd = downStart + t.bytes * this.c.downMsPerByte;
+    to.peer.downFreeAt = downEnd;
+    const arrive = Math.max(t.sentAt + this.c.L, downEnd, from.lastArrival);
+    from.lastArrival = arrive;
+    t.k = 'msg';
+    t.end = to;
+    this.agenda.push(arrive, t);
+  }
+
+  /** The whole message is there. */
+  arrived(t: Transit): void {
+    const { end, msg } = t;
+    if (end.state !== 'open' || end.peer.gone) {
+      this.metrics.dropped++;
+      return;
+    }
+    if (msg.type === 'BLOCK' || msg.type === 'REJECT') this.answered(end, msg.index, msg.type === 'BLOCK');
+    this.world.step(end.peer, { type: 'message', conn: end.conn, msg });
+  }
+
+  served(end: End, index: number, bytes: number): void {
+    if (end.state !== 'open') return;
+    this.world.step(end.peer, { type: 'served', conn: end.conn, index, bytes });
+  }
+
+  /** The peer closes its end; the other side hears of it behind the data sent before. */
+  localClose(p: SimPeer, conn: ConnId, reason: string): void {
+    const end = p.ends.get(conn);
+    if (!end || end.state === 'closed') return;
+    end.state = 'closed';
+    p.ends.delete(conn);
+    const hangup: Hangup = { k: 'fin', end, reason };
+    this.agenda.push(Math.max(this.agenda.now, end.lastSent) + this.c.L, hangup);
+  }
+
+  // Every message sent before the close has been booked by now: arrive after the last.
+  fin(h: Hangup): void {
+    const from = h.end;
+    h.k = 'closed';
+    h.end = from.other as End;
+    this.agenda.push(Math.max(this.agenda.now, from.lastArrival), h);
+  }
+
+  remoteClosed(h: Hangup): void {
+    const { end, reason } = h;
+    if (end.state === 'closed') return;
+    const was = end.state;
+    end.state = 'closed';
+    end.peer.ends.delete(end.conn);
+    if (was === 'open') this.world.step(end.peer, { type: 'closed', conn: end.conn, reason });
+    else if (end.outbound) this.world.step(end.peer, { type: 'connectFailed', peerId: end.dialled, reason });
+    // An acceptor that never saw the connection has nothing to hear.
+  }
+
+  // REQUEST sent -> its BLOCK arrived: queueing at the server, and waiting for a block it
+  // has coming from the source. A REJECT ends the wait without a sample.
+  private answered(end: End, index: number, served: boolean): void {
+    const at = end.asked?.get(index);
+    if (at === undefined) return;
+    end.asked?.delete(index);
+    if (served) this.metrics.latency.add(this.agenda.now - at);
+  }
+}

@@ -1,0 +1,97 @@
+// What a simulation is asked to run (SimScenario), checked at the edge and resolved once
+// into the constants the rest of the model reads (SimConfig): the protocol parameters, the
+// block count, per-byte link times and the defaults for every optional field.
+//
+// The defaults and why:
+// - lingerMs 0: a finished peer leaves at once (the paper's peers leave when done).
+// - stallMs 60 s: no block stored anywhere for that long means the swarm is stuck.
+// - diskMs 0.5 ms: a block write on a local disk; never the bottleneck.
+// - reregisterMs 30 s: the node re-registers every ttl/2 with the topology server's 60 s ttl.
+// - maxSimSeconds: max(3600 s, 100 x the fluid bound), so a slow but live run still ends.
+import { resolveParams, type PeerParams } from '../../peer/core/params.ts';
+
+export interface SimScenario {
+  peers: number;
+  size: number; // file bytes
+  blockSize?: number; // overrides params.blockSize
+  sourceRate: number; // bytes/s
+  peerUp: number; // bytes/s
+  peerDown: number; // bytes/s
+  latencyMs: number; // one way, every hop
+  seed: number;
+  arrivalSpreadMs?: number; // 0 (default): a flash crowd at t = 0; else arrivals uniform in [0, spread)
+  params?: Partial<PeerParams>;
+  maxSimSeconds?: number; // virtual time limit (default: max(3600 s, 100 × the fluid bound))
+  lingerMs?: number; // a finished peer keeps serving this long (default 0)
+  stallMs?: number; // no block stored anywhere for this long = a stall (default 60 s)
+  diskMs?: number; // time to write a block (default 0.5 ms)
+  reregisterMs?: number; // periodic re-registration (default 30 s, as the node with ttl 60 s), jittered ±25%
+  answer?: 'newest' | 'mixed'; // the topology server's answers (default mixed, as `slurpie topology`)
+}
+
+/** The scenario with every default filled in and the derived constants computed once. */
+export interface SimConfig {
+  readonly scenario: SimScenario;
+  readonly params: PeerParams;
+  readonly blocks: number;
+  readonly L: number; // one-way latency, ms
+  readonly upMsPerByte: number;
+  readonly downMsPerByte: number;
+  readonly lingerMs: number;
+  readonly stallMs: number;
+  readonly diskMs: number;
+  readonly reregisterMs: number;
+  readonly maxMs: number; // virtual time limit
+  readonly tMinSeconds: number; // F / u_s
+  readonly fluidBoundSeconds: number; // max(F/u_s, F/d, N F / (u_s + N u))
+}
+
+/** Throws a one-line RangeError for a scenario that makes no sense. */
+export function checkScenario(s: SimScenario): void {
+  if (!Number.isInteger(s.peers) || s.peers < 1) throw new RangeError(`scenario.peers must be a positive integer, got ${s.peers}`);
+  if (!Number.isSafeInteger(s.size) || s.size < 1) throw new RangeError(`scenario.size must be a positive integer, got ${s.size}`);
+  if (!Number.isInteger(s.seed)) throw new RangeError(`scenario.seed must be an integer, got ${s.seed}`);
+  positive('sourceRate', s.sourceRate);
+  positive('peerUp', s.peerUp);
+  positive('peerDown', s.peerDown);
+  nonNegative('latencyMs', s.latencyMs);
+  for (const key of ['arrivalSpreadMs', 'lingerMs', 'diskMs'] as const) if (s[key] !== undefined) nonNegative(key, s[key]);
+  for (const key of ['maxSimSeconds', 'stallMs', 'reregisterMs', 'blockSize'] as const) if (s[key] !== undefined) positive(key, s[key]);
+  // β is also the simulated topology server's answer size, and that server takes whole peers only.
+  const beta = s.params?.beta;
+  if (beta !== undefined && !(Number.isSafeInteger(beta) && beta >= 1)) throw new RangeError(`scenario.params.beta must be a positive integer, got ${beta}`);
+}
+
+export function resolveScenario(s: SimScenario): SimConfig {
+  const params = resolveParams({ ...s.params, ...(s.blockSize !== undefined && { blockSize: s.blockSize }) });
+  const tMinSeconds = s.size / s.sourceRate;
+  const fluidBoundSeconds = Math.max(tMinSeconds, s.size / s.peerDown, (s.peers * s.size) / (s.sourceRate + s.peers * s.peerUp));
+  return {
+    scenario: s,
+    params,
+    blocks: Math.ceil(s.size / params.blockSize),
+    L: s.latencyMs,
+    upMsPerByte: 1000 / s.peerUp,
+    downMsPerByte: 1000 / s.peerDown,
+    lingerMs: s.lingerMs ?? 0,
+    stallMs: s.stallMs ?? 60_000,
+    diskMs: s.diskMs ?? 0.5,
+    reregisterMs: s.reregisterMs ?? 30_000,
+    maxMs: (s.maxSimSeconds ?? Math.max(3600, 100 * fluidBoundSeconds)) * 1000,
+    tMinSeconds,
+    fluidBoundSeconds,
+  };
+}
+
+/** Bytes in block `index` (the last one may be short). */
+export function blockLength(c: SimConfig, index: number): number {
+  return Math.min(c.params.blockSize, c.scenario.size - index * c.params.blockSize);
+}
+
+function positive(name: string, v: number): void {
+  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`scenario.${name} must be a positive number, got ${v}`);
+}
+
+function nonNegative(name: string, v: number): void {
+  if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`scenario.${name} must be a non-negative number, got ${v}`);
+}

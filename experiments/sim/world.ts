@@ -1,0 +1,440 @@
+// The simulated world's event loop: peers arrive, register with the topology server, are
+// fed events by their cores' deadlines and by the network and the source, act, finish and
+// leave. Each peer is an unchanged PeerCore; this file is the driver around it (the same
+// contract peer/node keeps with sockets, HTTP and files) and checks that the core keeps
+// its side of it.
+//
+// - Arrivals: all at t = 0 (a flash crowd) or uniform over `arrivalSpreadMs`. A newcomer
+//   registers L later; its first tick comes with the answer.
+// - Topology server: topology-server/registry.ts itself, on virtual time: it answers each
+//   registration with the last β live registrants (newest first), then registers the
+//   caller; answers take 2L. Peers re-register every `reregisterMs` (the node does every
+//   ttl/2) and when the core asks (`needPeers`).
+// - Disk writes take `diskMs`. A finished peer lingers `lingerMs`, then gets `leave`,
+//   deregisters and disappears (dials to it fail, its connections close, its GETs end).
+// - Ticks: a peer is ticked at its core's nextDeadline(); a deadline at or before the last
+//   tick is a spin, clamped to 1 ms later so that time still moves (and reported).
+// - Ends: every peer completes (`complete`), or nothing is left to happen, or no block is
+//   stored anywhere for `stallMs` (a stall), or too many events pass without time moving
+//   (a livelock), or the virtual time limit is reached.
+// Randomness: one seed; the world's stream (arrivals, ids) and each core's stream are
+// split from it, so a run replays exactly.
+import { SeededRng } from '../../estimation/random.ts';
+import type { ConnId, PeerAction, PeerEvent } from '../../peer/core/events.ts';
+import type { Message, PeerId } from '../../peer/core/messages.ts';
+import { PeerCore, type PeerStats } from '../../peer/core/peer.ts';
+import { Registry } from '../../topology-server/registry.ts';
+import { EstimateSampler, probeMesh, type MeshShape } from './scale-metrics.ts';
+import { EventQueue } from './event-queue.ts';
+import { buildResult, fmt, Metrics } from './metrics.ts';
+import { Network, type End, type Hangup, type PeerStepper, type Transit } from './network.ts';
+import { blockLength, type SimConfig } from './scenario.ts';
+import type { SimOptions, SimResult } from './simulate.ts';
+import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
+import { Tracer } from './trace.ts';
+
+const SPIN_CLAMP_MS = 1; // like setTimeout's minimum: a deadline that never moves still lets time pass
+const SWARM_ID = '5a'.repeat(32);
+const TICK: PeerEvent = Object.freeze({ type: 'tick' }); // one for all: a core must not change its events
+
+/** The driver's record of one peer; the network owns `ends` to `downFreeAt`. */
+export interface SimPeer {
+  index: number;
+  id: PeerId;
+  host: string;
+  port: number;
+  arrivedAt: number;
+  core: PeerCore | null; // created on arrival
+  ends: Map<ConnId, End>;
+  nextConn: ConnId;
+  upFreeAt: number;
+  upBusyMs: number;
+  downFreeAt: number;
+  tickAt: number; // the tick event that counts (others are stale)
+  lastTickAt: number;
+  storedBits: Uint8Array; // blocks the driver has stored (duplicate check)
+  stored: number;
+  doneAt: number | null;
+  at95: number | null;
+  gone: boolean;
+  leftAt: number | null;
+  stats: PeerStats | null;
+}
+
+export type SimEvent =
+  | { k: 'arrive'; p: SimPeer }
+  | { k: 'tick'; p: SimPeer; at: number }
+  | { k: 'register'; p: SimPeer; why: 'join' | 'periodic' | 'asked' }
+  | { k: 'deliver'; p: SimPeer; ev: PeerEvent }
+  | { k: 'stored'; p: SimPeer; index: number }
+  | { k: 'opened'; end: End }
+  | Transit // 'wire': its first byte at the receiver; 'msg': all of it
+  | Hangup // 'fin': a close, behind the data sent before it; 'closed': heard at the other end
+  | { k: 'served'; end: End; index: number; bytes: number }
+  | { k: 'connectFailed'; p: SimPeer; peerId: PeerId }
+  | { k: 'sourceStart'; flow: Flow }
+  | { k: 'sourceStep'; token: number }
+  | { k: 'leave'; p: SimPeer };
+
+/** The queue of what happens next, and the virtual time now (ms): every part of the model books here. */
+export class Agenda extends EventQueue<SimEvent> {
+  now = 0;
+}
+
+export class World implements PeerStepper {
+  private readonly agenda = new Agenda();
+  private readonly zero: ZeroBlocks;
+  private readonly peers: SimPeer[] = [];
+  private readonly registry: Registry; // the topology server's own, on virtual time
+  private readonly metrics: Metrics;
+  private readonly net: Network;
+  readonly source: SourceModel;
+  private readonly tracer: Tracer;
+  private events = 0;
+  private readonly renewals: SeededRng; // jitter of the periodic re-registrations
+  completed = 0;
+  failed = 0; // peers whose core gave up (abort)
+  private left = 0;
+  private readonly estimates: EstimateSampler;
+  private mesh: MeshShape | null = null;
+  private nextSecond = 1000;
+  private readonly probeAtMs: number;
+  arrived = 0;
+  private lastProgressAt = 0;
+  private eventsAtNow = 0;
+
+  constructor(
+    private readonly c: SimConfig,
+    options: SimOptions,
+  ) {
+    const s = c.scenario;
+    this.metrics = new Metrics(options.onSample);
+    this.zero = new ZeroBlocks(c);
+    this.net = new Network(c, this.agenda, this, this.metrics);
+    this.source = new SourceModel(c, this.agenda, this.zero);
+    // A live peer re-registers every reregisterMs, so with the node's ttl (twice that) it
+    // never expires; a peer that leaves deregisters. Each peer holds one registration at
+    // most, so a cap of `peers` never trims anyone.
+    const answers = new SeededRng(streamSeed(s.seed, -2));
+    this.registry = new Registry({
+      beta: c.params.beta, ttl: (2 * c.reregisterMs) / 1000, maxPerSwarm: s.peers, now: () => this.agenda.now,
+      answer: s.answer ?? 'mixed', random: () => answers.next(),
+    });
+    this.renewals = new SeededRng(streamSeed(s.seed, -3));
+    this.estimates = new EstimateSampler(streamSeed(s.seed, -4));
+    // The mesh is measured at mid-download: half of T_min after the arrivals' midpoint.
+    this.probeAtMs = (s.arrivalSpreadMs ?? 0) / 2 + (c.tMinSeconds * 1000) / 2;
+    const world = new SeededRng(streamSeed(s.seed, -1));
+    const spread = s.arrivalSpreadMs ?? 0;
+    const arrivals = Array.from({ length: s.peers }, () => (spread > 0 ? world.next() * spread : 0)).sort((a, b) => a - b);
+    for (let i = 0; i < s.peers; i++) {
+      const p: SimPeer = {
+        index: i,
+        id: hexId(world),
+        host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        port: 7000,
+        arrivedAt: arrivals[i] as number,
+        core: null,
+        ends: new Map(),
+        nextConn: 1,
+        upFreeAt: 0,
+        upBusyMs: 0,
+        downFreeAt: 0,
+        tickAt: Infinity,
+        lastTickAt: -Infinity,
+        storedBits: new Uint8Array(Math.ceil(c.blocks / 8)),
+        stored: 0,
+        doneAt: null,
+        at95: null,
+        gone: false,
+        leftAt: null,
+        stats: null,
+      };
+      this.peers.push(p);
+      this.agenda.push(p.arrivedAt, { k: 'arrive', p });
+    }
+    this.tracer = new Tracer(options.trace, this.peers);
+  }
+
+  run(): SimResult {
+    const started = performance.now();
+    const { c, agenda } = this;
+    const peers = c.scenario.peers;
+    let outcome: SimResult['outcome'] = 'complete';
+    let problem: string | null = null;
+    const livelockEvents = 1_000_000 + 1000 * peers;
+    for (;;) {
+      if (this.completed + this.failed === peers) break;
+      const time = agenda.peekTime();
+      const next = agenda.pop();
+      if (next === undefined) {
+        outcome = 'stalled';
+        problem = `nothing left to happen at t=${fmt(agenda.now)} ms with ${peers - this.completed - this.failed} peers unfinished`;
+        break;
+      }
+      if (time > c.maxMs) {
+        this.metrics.sample(c.maxMs, c.maxMs, this);
+        agenda.now = c.maxMs;
+        outcome = 'timeout';
+        problem = `virtual time limit of ${fmt(c.maxMs / 1000)} s reached with ${peers - this.completed - this.failed} peers unfinished`;
+        break;
+      }
+      if (time > agenda.now) {
+        this.metrics.sample(time, c.maxMs, this);
+        if (time >= this.nextSecond) this.everySecond(time);
+        agenda.now = time;
+        this.eventsAtNow = 0;
+      }
+      if (agenda.now - this.lastProgressAt > c.stallMs) {
+        outcome = 'stalled';
+        problem = `no block stored anywhere from t=${fmt(this.lastProgressAt)} ms to t=${fmt(agenda.now)} ms; ${peers - this.completed - this.failed} peers unfinished`;
+        break;
+      }
+      if (++this.eventsAtNow > livelockEvents) {
+        outcome = 'stalled';
+        problem = `livelock: over ${livelockEvents} events at t=${fmt(agenda.now)} ms without time moving`;
+        break;
+      }
+      this.events++;
+      this.dispatch(next);
+    }
+    const end = {
+      outcome, problem, now: agenda.now, events: this.events, completed: this.completed, failed: this.failed,
+      wallMs: performance.now() - started, peers: this.peers, estimateError: this.estimates.quantiles(), mesh: this.mesh,
+    };
+    return buildResult(c, end, this.source, this.metrics);
+  }
+
+  private dispatch(e: SimEvent): void {
+    switch (e.k) {
+      case 'arrive':
+        return this.arrive(e.p);
+      case 'tick':
+        if (e.p.gone || e.at !== e.p.tickAt) return;
+        e.p.tickAt = Infinity;
+        e.p.lastTickAt = this.agenda.now;
+        return this.step(e.p, TICK);
+      case 'register':
+        return this.register(e.p, e.why);
+      case 'deliver':
+        return this.step(e.p, e.ev);
+      case 'stored':
+        return this.stored(e.p, e.index);
+      case 'opened':
+        return this.net.opened(e.end);
+      case 'msg':
+        return this.net.arrived(e);
+      case 'served':
+        return this.net.served(e.end, e.index, e.bytes);
+      case 'wire':
+        return this.net.wire(e);
+      case 'fin':
+        return this.net.fin(e);
+      case 'closed':
+        return this.net.remoteClosed(e);
+      case 'connectFailed':
+        return this.step(e.p, { type: 'connectFailed', peerId: e.peerId, reason: 'connection refused' });
+      case 'sourceStart':
+        return this.source.start(e.flow);
+      case 'sourceStep':
+        return this.source.step(e.token);
+      case 'leave':
+        return this.leave(e.p);
+    }
+  }
+
+  private arrive(p: SimPeer): void {
+    const now = this.agenda.now;
+    this.arrived++;
+    this.lastProgressAt = Math.max(this.lastProgressAt, now); // a newcomer is progress too
+    p.core = new PeerCore({
+      id: p.id,
+      swarmId: SWARM_ID,
+      host: p.host,
+      port: p.port,
+      size: this.c.scenario.size,
+      params: this.c.params,
+      rng: new SeededRng(streamSeed(this.c.scenario.seed, p.index)),
+      now,
+    });
+    this.net.listen(p);
+    // The node registers first, then starts ticking.
+    this.agenda.push(now + this.c.L, { k: 'register', p, why: 'join' });
+  }
+
+  // The request reaches the topology server after L; the answer comes back after L more.
+  private register(p: SimPeer, why: 'join' | 'periodic' | 'asked'): void {
+    if (p.gone) return;
+    const now = this.agenda.now;
+    const peers = this.registry.register(SWARM_ID, p); // the answer, then p registered
+    const count = this.registry.count(SWARM_ID);
+    const at = now + this.c.L;
+    this.metrics.registration(now);
+    this.agenda.push(at, { k: 'deliver', p, ev: { type: 'peers', peers, count } });
+    if (why === 'join') this.agenda.push(at, { k: 'deliver', p, ev: TICK });
+    // Jittered like the node's, so a crowd that joined together does not renew together.
+    const every = this.c.reregisterMs * (0.75 + 0.5 * this.renewals.next());
+    if (why !== 'asked') this.agenda.push(now + every, { k: 'register', p, why: 'periodic' });
+  }
+
+  /** Feeds one event to a peer's core, carries out its actions, and books its next tick. */
+  step(p: SimPeer, ev: PeerEvent): void {
+    const core = p.core;
+    if (p.gone || !core) return;
+    const now = this.agenda.now;
+    const actions = core.handle(now, ev);
+    if (this.tracer.active && this.tracer.wants(p)) this.tracer.log(now, p, ev, actions);
+    for (const a of actions) {
+      this.act(p, a);
+      if (p.gone) break; // an action that removes the peer (a give-up) ends its batch
+    }
+    if (p.gone) return;
+    const deadline = core.nextDeadline();
+    if (!Number.isFinite(deadline)) return;
+    let at = Math.max(deadline, now);
+    if (at <= p.lastTickAt) {
+      // The core wants a tick again at a time it has already been ticked at.
+      at = p.lastTickAt + SPIN_CLAMP_MS;
+      if (at === p.tickAt) return;
+      this.metrics.spin(now, p, ev.type, deadline);
+    }
+    if (at !== p.tickAt) {
+      p.tickAt = at;
+      this.agenda.push(at, { k: 'tick', p, at });
+    }
+  }
+
+  // One small function per action, so a new action is one more case and one more function.
+  private act(p: SimPeer, a: PeerAction): void {
+    switch (a.type) {
+      case 'connect':
+        return this.net.connect(p, a.peerId, a.host, a.port);
+      case 'send':
+        return this.send(p, a.conn, a.msg);
+      case 'close':
+        return this.net.localClose(p, a.conn, a.reason);
+      case 'serve':
+        return this.serve(p, a.conn, a.index);
+      case 'store':
+        return this.store(p, a.index, a.data);
+      case 'fetchSource':
+        return this.fetchSource(p, a.first, a.count);
+      case 'needPeers':
+        this.agenda.push(this.agenda.now + this.c.L, { k: 'register', p, why: 'asked' });
+        return;
+      case 'complete':
+        return this.complete(p);
+      case 'abort':
+        return this.abort(p, `${a.code}: ${a.reason}`);
+      case 'log':
+        if (a.level === 'warn') this.metrics.warn(this.agenda.now, p, a.msg);
+        return;
+    }
+  }
+
+  private send(p: SimPeer, conn: ConnId, msg: Message): void {
+    const end = this.net.openEnd(p, conn);
+    if (!end) return this.anomaly(p, `send ${msg.type} on conn ${conn}, which is not open`);
+    this.net.send(end, msg);
+  }
+
+  private serve(p: SimPeer, conn: ConnId, index: number): void {
+    const end = this.net.openEnd(p, conn);
+    if (!end) return this.anomaly(p, `serve on conn ${conn}, which is not open`);
+    if (!hasBit(p.storedBits, index)) this.anomaly(p, `serves block ${index} it has not stored`);
+    this.net.serve(end, index, this.zero.get(index));
+  }
+
+  private store(p: SimPeer, index: number, data: Uint8Array): void {
+    if (data.length !== blockLength(this.c, index)) this.anomaly(p, `stores block ${index} with ${data.length} bytes`);
+    this.agenda.push(this.agenda.now + this.c.diskMs, { k: 'stored', p, index });
+  }
+
+  private fetchSource(p: SimPeer, first: number, count: number): void {
+    if (count < 1 || first < 0 || first + count > this.c.blocks) return this.anomaly(p, `fetchSource ${first}+${count} out of range`);
+    this.source.fetch(p, first, count);
+  }
+
+  private complete(p: SimPeer): void {
+    if (p.doneAt !== null) return this.anomaly(p, 'said complete twice');
+    if (p.stored !== this.c.blocks) this.anomaly(p, `complete with ${p.stored}/${this.c.blocks} blocks stored`);
+    p.doneAt = this.agenda.now;
+    this.completed++;
+    this.agenda.push(this.agenda.now + this.c.lingerMs, { k: 'leave', p });
+  }
+
+  // The core gave up (the simulated source never fails, so this is a finding).
+  private abort(p: SimPeer, why: string): void {
+    this.anomaly(p, `gave up: ${why}`);
+    this.failed++;
+    if (p.core) p.stats = p.core.stats(this.agenda.now);
+    this.remove(p);
+  }
+
+  private stored(p: SimPeer, index: number): void {
+    if (p.gone) return;
+    if (hasBit(p.storedBits, index)) {
+      this.anomaly(p, `block ${index} stored twice`);
+    } else {
+      setBit(p.storedBits, index);
+      p.stored++;
+      this.lastProgressAt = this.agenda.now;
+      if (p.at95 === null && p.stored >= Math.ceil(0.95 * this.c.blocks)) p.at95 = this.agenda.now;
+    }
+    this.step(p, { type: 'stored', index });
+  }
+
+  private leave(p: SimPeer): void {
+    if (p.gone || !p.core) return;
+    this.step(p, { type: 'leave', reason: 'finished' });
+    p.stats = p.core.stats(this.agenda.now);
+    this.remove(p);
+  }
+
+  // Once per virtual second (state as of the last event before `time`): scale measures.
+  private everySecond(time: number): void {
+    const now = this.agenda.now;
+    this.estimates.sample(now, this.peers, this.arrived - this.left);
+    if (this.mesh === null && time >= this.probeAtMs) this.mesh = probeMesh(now, this.peers, streamSeed(this.c.scenario.seed, -5));
+    this.nextSecond = (Math.floor(time / 1000) + 1) * 1000;
+  }
+
+  /** Takes a peer out of the world: it deregisters, and its process is gone with its connections and GETs. */
+  private remove(p: SimPeer): void {
+    this.left++;
+    this.registry.deregister(SWARM_ID, p.id);
+    p.gone = true;
+    p.leftAt = this.agenda.now;
+    this.net.unlisten(p);
+    this.source.drop(p);
+  }
+
+  private anomaly(p: SimPeer, what: string): void {
+    this.metrics.anomaly(this.agenda.now, p, what);
+  }
+}
+
+/** A 32-bit seed for stream `i` of a run seeded with `seed` (murmur3's finalizer). */
+function streamSeed(seed: number, i: number): number {
+  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function hexId(rng: SeededRng): PeerId {
+  let s = '';
+  for (let i = 0; i < 4; i++) s += ((rng.next() * 2 ** 32) >>> 0).toString(16).padStart(8, '0');
+  return s;
+}
+
+function hasBit(bits: Uint8Array, i: number): boolean {
+  return ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
+}
+
+function setBit(bits: Uint8Array, i: number): void {
+  bits[i >> 3] = (bits[i >> 3] ?? 0) | (0x80 >> (i & 7));
+}
