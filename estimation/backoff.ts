@@ -5,8 +5,6 @@
 import type { Rng } from './random.ts';
 import { randomInt } from './random.ts';
 
-export const DEFAULT_SOURCE_K = 3;
-
 /** min(1, k/n); any nonsense (n < 1, k <= 0, non-finite) gives 1, so a peer is never starved of the source. */
 export function sourceProbability(k: number, n: number): number {
   if (!Number.isFinite(k) || !Number.isFinite(n) || n < 1 || k <= 0) return 1;

@@ -1,6 +1,5 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
 import { seedFrom } from '../estimation/random.ts';
 import { UpdateTree } from '../peer/core/update-tree.ts';
 
@@ -13,29 +12,14 @@ function fromBlocks(blocks: number, set: number[]): Uint8Array {
   return bits;
 }
 
-function listWanted(tree: UpdateTree, have: Uint8Array): number[] {
-  const out: number[] = [];
-  tree.forEachWanted(have, (i) => out.push(i));
-  return out;
-}
-
-function listMissing(tree: UpdateTree, have: Uint8Array): number[] {
-  const out: number[] = [];
-  tree.forEachMissingFromAll(have, (i) => out.push(i));
-  return out;
-}
-
 test('an empty tree has nothing and misses everything', (t) => {
   const tree = new UpdateTree(32, 20);
   const none = new Uint8Array(3);
   t.deepEqual([...tree.root()], [0, 0, 0]);
   t.false(tree.anyHas(0));
   t.deepEqual(tree.holders(19), []);
-  t.deepEqual(listWanted(tree, none), []);
   t.is(tree.countWanted(none), 0);
   t.is(tree.firstMissingFromAll(none), 0);
-  t.deepEqual(listMissing(tree, none), Array.from({ length: 20 }, (_, i) => i));
-  t.false(tree.has(0));
 });
 
 test('one leaf: root equals it, holders finds its slot, the leaf is copied', (t) => {
@@ -43,13 +27,11 @@ test('one leaf: root equals it, holders finds its slot, the leaf is copied', (t)
   const bits = fromBlocks(16, [0, 9, 15]);
   tree.set(17, bits);
   bits[0] = 0xff; // the tree copied; changing the caller's buffer changes nothing
-  t.true(tree.has(17));
   t.deepEqual([...tree.root()], [...fromBlocks(16, [0, 9, 15])]);
   t.deepEqual(tree.holders(9), [17]);
   t.deepEqual(tree.holders(1), []);
   t.true(tree.anyHas(15));
   t.false(tree.anyHas(14));
-  t.deepEqual(listWanted(tree, fromBlocks(16, [9])), [0, 15]);
   t.is(tree.countWanted(fromBlocks(16, [9])), 2);
   t.is(tree.firstMissingFromAll(fromBlocks(16, [1, 2])), 3);
   t.is(tree.firstMissingFromAll(new Uint8Array(2), 9), 10);
@@ -60,7 +42,6 @@ test('clear removes a leaf and its contribution to the root', (t) => {
   tree.set(0, fromBlocks(8, [1, 2]));
   tree.set(3, fromBlocks(8, [2, 5]));
   tree.clear(0);
-  t.false(tree.has(0));
   t.deepEqual([...tree.root()], [...fromBlocks(8, [2, 5])]);
   t.deepEqual(tree.holders(2), [3]);
   t.deepEqual(tree.holders(1), []);
@@ -76,9 +57,9 @@ test('bits past the last block are ignored', (t) => {
   const tree = new UpdateTree(2, 10); // 2 bytes, 6 unused bits in the second
   tree.set(1, Uint8Array.of(0x00, 0xff));
   t.deepEqual([...tree.root()], [0x00, 0xc0]);
-  t.deepEqual(listWanted(tree, new Uint8Array(2)), [8, 9]);
+  t.is(tree.countWanted(new Uint8Array(2)), 2);
   // A `have` with junk in the unused bits does not make up blocks either.
-  t.deepEqual(listMissing(tree, Uint8Array.of(0x0f, 0x3f)), [0, 1, 2, 3]);
+  t.is(tree.firstMissingFromAll(Uint8Array.of(0xf0, 0x3f)), 4);
   t.is(tree.firstMissingFromAll(Uint8Array.of(0xff, 0x00)), -1);
   t.throws(() => tree.anyHas(10), { instanceOf: RangeError });
 });
@@ -92,11 +73,6 @@ test('bad slots, lengths and indices throw RangeError', (t) => {
   t.throws(() => tree.holders(-1), { instanceOf: RangeError });
   t.throws(() => tree.countWanted(new Uint8Array(1)), { instanceOf: RangeError });
   t.throws(() => new UpdateTree(0, 10), { instanceOf: RangeError });
-});
-
-test('update-tree.ts stays pure (no node: imports, clock or Math.random)', (t) => {
-  const src = readFileSync(new URL('../peer/core/update-tree.ts', import.meta.url), 'utf8');
-  t.notRegex(src, /from ['"]node:|Date\.now|Math\.random|setTimeout|performance\./);
 });
 
 type Op = { kind: 'set'; slot: number; bits: Uint8Array } | { kind: 'clear'; slot: number };
@@ -149,10 +125,7 @@ test('property: random set/clear sequences agree with a naive model', (t) => {
           if (holders.length === 0 && !bitOf(have, i)) missing.push(i);
         }
         for (let b = Math.ceil(blocks / 8) * 8 - 1; b >= blocks; b--) if (bitOf(root, b)) return false;
-        for (let s = 0; s < capacity; s++) if (tree.has(s) !== (model[s] !== undefined)) return false;
-        if (listWanted(tree, have).join() !== wanted.join()) return false;
         if (tree.countWanted(have) !== wanted.length) return false;
-        if (listMissing(tree, have).join() !== missing.join()) return false;
         if (tree.firstMissingFromAll(have) !== (missing[0] ?? -1)) return false;
         const from = missing.length > 1 ? (missing[0] as number) + 1 : 0;
         if (tree.firstMissingFromAll(have, from) !== (missing.find((i) => i >= from) ?? -1)) return false;

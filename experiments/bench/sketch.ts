@@ -139,7 +139,7 @@ function oracleRegisters(ids: string[], log2m: number): Uint8Array {
  * with τ ≤ t − max(0, d(u,v) − 1) has arrived; it counts while t − τ ≤ W. `lag` = 1 gives the
  * state u encodes at round t (τ ≤ t − d), for counting what a delta holds.
  */
-function closedForm(g: Graph, dist: Int32Array, u: number, t: number, sw: { R: number; W: number; log2m: number; phase: Int32Array; ids: string[] }, lag: 0 | 1): PeerCountSketch {
+function closedForm(g: Graph, dist: Int32Array, _u: number, t: number, sw: { R: number; W: number; log2m: number; phase: Int32Array; ids: string[] }, lag: 0 | 1): PeerCountSketch {
   const s = new PeerCountSketch({ log2m: sw.log2m, windowMs: sw.W * ROUND_MS, ageUnitMs: unitFor(sw.W) });
   const events: Array<[number, number]> = [];
   for (let v = 0; v < g.n; v++) {

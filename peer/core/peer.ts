@@ -53,7 +53,6 @@
 import { BandwidthController } from '../../estimation/bandwidth.ts';
 import type { Rng } from '../../estimation/random.ts';
 import { BlockTable } from './blocks.ts';
-import { countAndNot } from './bits.ts';
 import { isOpen, type Conn } from './connection.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
@@ -302,7 +301,7 @@ export class PeerCore {
   private adapt(now: number): void {
     if (this.completed) return;
     this.size.sample(now);
-    const wantMore = countAndNot(this.cache.tree.root(), this.table.taken) > 0;
+    const wantMore = this.cache.tree.countWanted(this.table.taken) > 0;
     this.bandwidth.evaluate(now, { wantMore, canAddDataConnection: wantMore && this.mesh.hasRoom() });
   }
 

@@ -149,7 +149,7 @@ export class Scheduler {
   // silent peer cannot hold the last blocks hostage; the first copy to arrive is kept.
   private endgame(now: number, ready: (c: Conn) => boolean): void {
     const { params, blocks, cache, mesh, out } = this.d;
-    if (blocks.inFlightCount === 0 || countAndNot(cache.tree.root(), blocks.taken) > 0) return;
+    if (blocks.inFlightCount === 0 || cache.tree.countWanted(blocks.taken) > 0) return;
     const askedBefore = now - params.endgameAfterMs + params.requestTimeoutMs; // as a deadline
     for (const conn of mesh.open) {
       if (!ready(conn) || conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;

@@ -1,7 +1,6 @@
 // The source side of the block lifecycle: starting the Range GETs the source policy decides
 // on, taking their blocks (missing -> fromSource, advertised at once), accepting what arrives,
 // and giving back what did not come, telling whoever waited for it.
-import { countAndNot } from './bits.ts';
 import type { BlockTable } from './blocks.ts';
 import type { Flood } from './flood.ts';
 import type { OriginCache } from './origin-cache.ts';
@@ -33,10 +32,10 @@ export class SourceFetch {
     const { blocks, cache, policy } = this.d;
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
     const tree = cache.tree;
-    const root = tree.root();
     const run = policy.decide(now, {
       blocks: blocks.count,
-      starved: countAndNot(root, blocks.taken) === 0 && this.needsUnseen(root),
+      // Nothing to ask of anyone, and a block we need that no one in our view has.
+      starved: tree.countWanted(blocks.taken) === 0 && tree.firstMissingFromAll(blocks.taken) >= 0,
       groupSize: () => this.d.groupSize(now),
       starvingGroupSize: () => this.d.starvingGroupSize(now),
       wanted: (i) => !blocks.isTaken(i),
@@ -69,16 +68,5 @@ export class SourceFetch {
     }
     if (!ok && !giveUp) this.d.out.log('warn', `source: ${reason ?? 'the request failed'}`);
     return giveUp;
-  }
-
-  // Some block we have not taken that no one in our view has.
-  private needsUnseen(root: ArrayLike<number>): boolean {
-    const { taken, count } = this.d.blocks;
-    for (let b = 0; b < taken.length; b++) {
-      let w = ~((root[b] ?? 0) | (taken[b] ?? 0)) & 0xff;
-      if (b === taken.length - 1 && count % 8 !== 0) w &= 0xff << (8 - (count % 8));
-      if (w !== 0) return true;
-    }
-    return false;
   }
 }

@@ -27,7 +27,6 @@ export class UpdateTree {
   private readonly strideWords: number; // each node padded to whole 32-bit words
   private readonly words: Uint32Array; // node n at words [n * strideWords, …)
   private readonly octets: Uint8Array; // the same memory, byte-wise
-  private readonly present: Uint8Array; // 1 where a slot holds a leaf
   private readonly tailMask: number; // valid bits of the last byte
 
   constructor(capacity: number, blocks: number) {
@@ -43,7 +42,6 @@ export class UpdateTree {
     // Node 0 is unused so that node n's children are 2n and 2n + 1.
     this.words = new Uint32Array(2 * size * this.strideWords);
     this.octets = new Uint8Array(this.words.buffer);
-    this.present = new Uint8Array(capacity);
     const rest = blocks % 8;
     this.tailMask = rest === 0 ? 0xff : (0xff << (8 - rest)) & 0xff;
   }
@@ -61,7 +59,6 @@ export class UpdateTree {
     this.octets.set(bits, at);
     const last = at + this.bytes - 1;
     this.octets[last] = (this.octets[last] ?? 0) & this.tailMask;
-    this.present[slot] = 1;
     this.recompute(slot);
   }
 
@@ -70,13 +67,7 @@ export class UpdateTree {
     this.checkSlot(slot);
     const at = this.strideWords * (this.leafBase + slot);
     this.words.fill(0, at, at + this.strideWords);
-    this.present[slot] = 0;
     this.recompute(slot);
-  }
-
-  has(slot: number): boolean {
-    this.checkSlot(slot);
-    return this.present[slot] === 1;
   }
 
   /** OR of all leaves, as a live read-only view (see BitsView). */
@@ -112,16 +103,6 @@ export class UpdateTree {
     return out;
   }
 
-  /** Calls fn for each block some leaf has and `have` lacks, ascending. */
-  forEachWanted(have: Uint8Array, fn: (index: number) => void): void {
-    this.checkHave(have);
-    const at = this.offset(1);
-    for (let b = 0; b < this.bytes; b++) {
-      const w = (this.octets[at + b] ?? 0) & ~(have[b] ?? 0) & 0xff;
-      if (w !== 0) eachBit(w, b, fn);
-    }
-  }
-
   /** How many blocks some leaf has and `have` lacks. */
   countWanted(have: Uint8Array): number {
     this.checkHave(have);
@@ -146,17 +127,6 @@ export class UpdateTree {
       if (w !== 0) return b * 8 + Math.clz32(w) - 24;
     }
     return -1;
-  }
-
-  /** Calls fn for each block that no leaf has and `have` lacks, ascending. */
-  forEachMissingFromAll(have: Uint8Array, fn: (index: number) => void): void {
-    this.checkHave(have);
-    const at = this.offset(1);
-    for (let b = 0; b < this.bytes; b++) {
-      let w = ~((this.octets[at + b] ?? 0) | (have[b] ?? 0)) & 0xff;
-      if (b === this.bytes - 1) w &= this.tailMask;
-      if (w !== 0) eachBit(w, b, fn);
-    }
   }
 
   private recompute(slot: number): void {
@@ -194,14 +164,5 @@ export class UpdateTree {
 
   private checkHave(have: Uint8Array): void {
     if (have.length !== this.bytes) throw new RangeError(`have has ${have.length} bytes, expected ${this.bytes}`);
-  }
-}
-
-// Calls fn(byte * 8 + bit) for each set bit of w, MSB first.
-function eachBit(w: number, byte: number, fn: (index: number) => void): void {
-  while (w !== 0) {
-    const lead = Math.clz32(w) - 24;
-    fn(byte * 8 + lead);
-    w &= ~(0x80 >> lead);
   }
 }

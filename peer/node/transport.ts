@@ -101,11 +101,6 @@ export class Transport {
     ws.send(encode(msg), { binary: true }, sent);
   }
 
-  /** Bytes queued on a connection and not yet handed to the kernel. */
-  buffered(conn: ConnId): number {
-    return this.sockets.get(conn)?.bufferedAmount ?? 0;
-  }
-
   close(conn: ConnId, reason: string): void {
     const ws = this.sockets.get(conn);
     if (!ws) return;
