@@ -18,6 +18,18 @@ export function drawSourceRound(rng: Rng, k: number, n: number, backoff: boolean
   return p >= 1 || rng.next() < p;
 }
 
+/**
+ * k, scaled down when the GETs already running in the swarm exceed it: `running` is the
+ * share of our view that flags a GET (averaged over rounds: one view is a small sample)
+ * times n. Independent k/n draws give Poisson(k) starts a round, and GETs that last several
+ * rounds pile up; a peer that sees the source busier than k draws proportionally less. The
+ * source is never left idle by it (the result stays above 0), and at large n, where a view
+ * rarely shows a GET, it is k.
+ */
+export function sourceHeadroom(k: number, running: number): number {
+  return running > k ? (k * k) / running : k;
+}
+
 export interface SourceRun {
   first: number;
   count: number;
@@ -25,27 +37,29 @@ export interface SourceRun {
 
 /**
  * The blocks to ask the source for: start at a uniformly random block that is wanted and
- * preferred (no one in my view has it), extend forward while blocks stay so, up to maxRun.
- * With no preferred block, the same over wanted blocks; null when nothing is wanted.
- * Two passes over the blocks at most, one random draw.
+ * passes the first preference that any wanted block passes (the caller lists them best
+ * first: no one in the swarm has it, then no one in my view has it), extend forward while
+ * blocks stay so, up to maxRun. With no preferred block, the same over wanted blocks; null
+ * when nothing is wanted. At most two passes over the blocks per preference, one random draw.
  */
 export function chooseSourceRun(
   rng: Rng,
   blocks: number,
   wanted: (i: number) => boolean,
-  preferred: (i: number) => boolean,
+  preferred: ((i: number) => boolean) | readonly ((i: number) => boolean)[],
   maxRun: number,
 ): SourceRun | null {
   if (!Number.isInteger(blocks) || blocks <= 0) return null;
   const limit = Number.isNaN(maxRun) || maxRun < 1 ? 1 : Math.floor(maxRun);
-  const isPreferred = (i: number): boolean => wanted(i) && preferred(i);
-  let eligible = isPreferred;
-  let count = countWhere(blocks, isPreferred);
-  if (count === 0) {
-    eligible = wanted;
-    count = countWhere(blocks, wanted);
-    if (count === 0) return null;
+  const tiers = [...(typeof preferred === 'function' ? [preferred] : preferred), () => true];
+  let eligible: (i: number) => boolean = wanted;
+  let count = 0;
+  for (const tier of tiers) {
+    eligible = (i: number): boolean => wanted(i) && tier(i);
+    count = countWhere(blocks, eligible);
+    if (count > 0) break;
   }
+  if (count === 0) return null;
   let skip = randomInt(rng, count);
   let first = -1;
   for (let i = 0; i < blocks && first < 0; i++) {

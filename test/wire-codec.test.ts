@@ -14,11 +14,13 @@ import {
   MAX_BLOCK_SIZE,
   MAX_HOST_BYTES,
   MAX_PEER_ID_BYTES,
+  MAX_KNOWN_PER_UPDATE,
   MAX_SKETCH_BYTES,
   MIN_BLOCK_SIZE,
   UPDATE_ENTRY_MAX_OVERHEAD,
   UPDATE_HEADER_BYTES,
   UPDATE_INTRO_MAX_BYTES,
+  UPDATE_KNOWN_MAX_BYTES,
   UPDATE_SKETCH_MAX_BYTES,
   WIRE_ERROR_CODES,
   blockCount,
@@ -384,7 +386,8 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
   t.is(l.maxEntries, DEFAULT_LIMITS.maxEntries);
   t.true(l.maxFrameBytes >= 256 * KiB + 9 && l.maxFrameBytes <= DEFAULT_LIMITS.maxFrameBytes);
   // The largest UPDATE a sender sends: every entry an INTRO with the longest id and host, the
-  // longest seq and estimate and a FULL bitfield, and the largest sketch.
+  // longest seq and estimate and a FULL bitfield, the most known blocks (the largest indexes
+  // below the bitfield's end: no gap shorter), and the largest sketch.
   const largest = (limits: typeof l): Message => ({
     type: 'UPDATE',
     entries: Array.from({ length: limits.maxEntries }, (_, i) =>
@@ -395,15 +398,18 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
         estimate: { n: 2 ** 32 - 1, ageS: 255 },
         body: { kind: 'full', bits: new Uint8Array(limits.maxBitfieldBytes) },
       })),
+    known: Array.from({ length: Math.min(MAX_KNOWN_PER_UPDATE, limits.maxBitfieldBytes * 8) }, (_, i) => i),
     sketch: new Uint8Array(MAX_SKETCH_BYTES),
   });
   t.is(codeOf(encode(largest(l)), l), 'ok', 'the largest UPDATE fits the frame limit');
-  t.is(maxUpdateBytes(l.maxEntries, l.maxBitfieldBytes) - encodedLength(largest(l)), l.maxEntries * (5 - varintLength(l.maxBitfieldBytes)), 'the bound is tight but for B\'s varint');
+  const known = (largest(l) as { known: number[] }).known;
+  const knownSlack = UPDATE_KNOWN_MAX_BYTES - (varintLength(known.length) + known.length); // gaps of 0: one byte each
+  t.is(maxUpdateBytes(l.maxEntries, l.maxBitfieldBytes) - encodedLength(largest(l)), l.maxEntries * (5 - varintLength(l.maxBitfieldBytes)) + knownSlack, 'the bound is tight but for varints');
 
   // A file of many small blocks: the largest UPDATE sets the frame limit, not the block.
   const small = limitsFor(64 * 1024 * KiB, KiB); // 65536 blocks, 8 KiB of bitfield
   t.is(small.maxFrameBytes, maxUpdateBytes(256, 8192));
-  t.is(small.maxFrameBytes, 4 + 256 * (311 + 8192) + 4098);
+  t.is(small.maxFrameBytes, 4 + 256 * (311 + 8192) + (2 + 5 * 1024) + 4098);
   t.is(codeOf(encode(largest(small)), small), 'ok');
   t.is(limitsFor(64 * 1024 * KiB, 256 * KiB).maxFrameBytes, 256 * KiB + 9, 'big blocks: a BLOCK sets it');
   t.is(limitsFor(1024 * 1024 * KiB, KiB).maxFrameBytes, DEFAULT_LIMITS.maxFrameBytes, 'capped by the base limit');

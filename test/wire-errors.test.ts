@@ -126,11 +126,14 @@ const updateFields: Case[] = [
   bad('NOT_ASCII', 'INTRO host byte 0x0a', patch(update3, at('host') + 2, 1, 0x0a)),
 
   // The flags byte.
-  bad('BAD_FLAGS', 'flags bit 1', patch(update3, 1, 1, 0x02)),
+  bad('BAD_FLAGS', 'flags bit 2', patch(update3, 1, 1, 0x04)),
   bad('BAD_FLAGS', 'flags bit 7', patch(update3, 1, 1, 0x80)),
   bad('BAD_FLAGS', 'flags 0xff', patch(update3, 1, 1, 0xff)),
-  bad('BAD_FLAGS', 'flags bit 1 and a count over maxEntries: flags come first', patch(patch(update3, 1, 1, 0x02), 2, 2, 0xffff)),
+  bad('BAD_FLAGS', 'flags bit 2 and a count over maxEntries: flags come first', patch(patch(update3, 1, 1, 0x04), 2, 2, 0xffff)),
   ok('flags 0x01 with a sketch', concat(patch(update3, 1, 1, 0x01), [0])),
+  ok('flags 0x02 with known blocks 3 and 5', concat(patch(update3, 1, 1, 0x02), [2, 3, 1])),
+  ok('flags 0x03: known blocks, then a sketch', concat(patch(update3, 1, 1, 0x03), [1, 0, 0])),
+  bad('DELTA_RANGE', 'known blocks: a count of 0', concat(patch(update3, 1, 1, 0x02), [0])),
 
   // The form byte: FULL + INTRO is 0x05.
   bad('BAD_FORM', 'body 3', patch(update3, at('form'), 1, 0x07)),

@@ -9,7 +9,7 @@
 // A connection we close is gone at once (the driver's later `closed` finds nothing).
 import type { ConnId } from './events.ts';
 import type { Hello, PeerId } from './messages.ts';
-import { InboundRefs, OutboundRefs } from './origin-refs.ts';
+import { InboundRefs, ToldRefs } from './origin-refs.ts';
 
 export type ConnState = 'helloSent' | 'awaitingHello' | 'open' | 'neighbor' | 'closed';
 
@@ -39,8 +39,9 @@ export interface Conn {
   serving: number; // its requests we are serving or holding
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
-  told: OutboundRefs; // what we told it, origin by origin (UPDATE refs)
+  told: ToldRefs; // what we told it, by ref (UPDATE refs)
   heard: InboundRefs; // what it told us, by its refs
+  knownTold: Uint8Array | null; // the swarm's known blocks it has had from us or told us (swarm-known.ts)
   entryTokens: number; // UPDATE entries it may still send (token bucket: floods get it banned)
   tokensAt: number;
 }
@@ -62,8 +63,9 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     serving: 0,
     strikes: 0,
     busyUntil: 0,
-    told: new OutboundRefs(),
+    told: new ToldRefs(Math.ceil(limits.blocks / 8)),
     heard: new InboundRefs(limits.blocks, Math.ceil(limits.blocks / 8)),
+    knownTold: null,
     entryTokens: limits.entryTokens,
     tokensAt: now,
   };

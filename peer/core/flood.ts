@@ -8,7 +8,8 @@
 // it has not had from us and has not told us itself (not back where it came from, not past
 // `maxHops`). Entries carry only what changed since we last told that connection
 // (origin-refs.ts): cost follows change, not file size. Received entries fold into the
-// origin cache (its update tree) and feed the estimators.
+// origin cache (its update tree) and feed the estimators. Neighbors also pass on which
+// blocks exist in the swarm at all (swarm-known.ts).
 //
 // Budget: a connection may send `updateEntryRate` entries per second (a token bucket of
 // two seconds); an honest peer sends at most about 10 (U + 1). Past that it is flooding,
@@ -18,14 +19,18 @@ import type { SwarmSizeEstimator } from '../../estimation/swarm-size.ts';
 import { isDialable } from './address.ts';
 import type { BlockTable } from './blocks.ts';
 import { isNeighbor, isOpen, type Conn } from './connection.ts';
-import type { EntryBody, PeerId, SizeEstimate, UpdateEntry } from './messages.ts';
+import type { PeerId, SizeEstimate, Update, UpdateEntry } from './messages.ts';
 import type { Mesh, Self } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
-import { addedBits, ChangeLog, isEmpty } from './origin-refs.ts';
+import { addedBits, type Tellable } from './origin-refs.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
+import type { SwarmKnown } from './swarm-known.ts';
 import type { Violation } from './violations.ts';
+
+/** Our own entry's ref on every connection; cached origins follow at their slot + 1. */
+const OWN_REF = 0;
 
 export interface FloodDeps {
   self: Self;
@@ -38,32 +43,21 @@ export interface FloodDeps {
   estimator: GroupSizeEstimator;
   sizes: SwarmSizeEstimator;
   seen: Set<PeerId>; // every origin heard of (stats), bounded by maxOriginsTracked
+  known: SwarmKnown; // blocks someone in the swarm has or is fetching
   /** Whether a Range GET of ours is running. */
   sourceBusy: () => boolean;
   /** Our swarm-size estimate for our own entry, if we have one to share. */
   sizeReport: (now: number) => SizeEstimate | undefined;
 }
 
-/** What is needed to tell a connection about an origin. */
-interface Record {
-  id: PeerId;
-  host: string;
-  port: number;
-  seq: number;
-  degree: number;
-  sourceBusy: boolean;
-  bits: Uint8Array; // replaced, never changed in place: a queued message keeps its snapshot
-  log: ChangeLog;
-}
-
 export class Flood {
-  private readonly own: Record;
+  private readonly own: Tellable; // its bits are replaced, never changed in place: a queued message keeps its snapshot
   private dirty = true;
   private lastAnnounce = -Infinity;
 
   constructor(private readonly d: FloodDeps) {
     const { self } = d;
-    this.own = { id: self.id, host: self.host, port: self.port, seq: 0, degree: 0, sourceBusy: false, bits: d.blocks.advertised.slice(), log: new ChangeLog() };
+    this.own = { id: self.id, host: self.host, port: self.port, seq: 0, degree: 0, sourceBusy: false, bits: d.blocks.advertised.slice() };
   }
 
   /** Our advertised state changed: the next flood carries a new seq. */
@@ -73,7 +67,7 @@ export class Flood {
 
   /** A connection just opened: it gets our state at once. */
   greet(now: number, conn: Conn): void {
-    this.send(conn, [this.entry(conn, this.own, 0, this.d.sizeReport(now))]);
+    this.send(conn, [conn.told.entry(OWN_REF, this.own, 0, this.d.sizeReport(now))]);
   }
 
   flood(now: number): void {
@@ -81,36 +75,43 @@ export class Flood {
     const changed = this.refreshOwn();
     if (changed || this.dirty || now - this.lastAnnounce >= this.d.params.heartbeatMs) {
       own.seq = (own.seq + 1) >>> 0;
-      if (!changed) own.log.record([]);
       this.dirty = false;
       this.lastAnnounce = now;
     }
     const estimate = this.d.sizeReport(now);
-    const { params, cache } = this.d;
+    const { params, cache, known } = this.d;
+    known.addAll(own.bits);
+    known.addAll(cache.tree.root());
     for (const conn of this.d.mesh.conns.values()) {
       if (!isOpen(conn)) continue;
       const entries: UpdateEntry[] = [];
-      if (conn.told.seqTold(own.id) !== own.seq) entries.push(this.entry(conn, own, 0, estimate));
+      if (!conn.told.isCurrent(OWN_REF, own.id, own.seq, 0)) entries.push(conn.told.entry(OWN_REF, own, 0, estimate));
       if (isNeighbor(conn)) {
         for (const o of cache.values()) {
           if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= params.maxHops) continue;
-          if (conn.told.versionTold(o.id) === o.log.version) continue;
-          if (conn.heard.seqOf(o.id) >= o.seq) continue; // it told us as much itself
-          entries.push(this.entry(conn, o, o.distance));
+          if (o.heardFrom.includes(conn.id)) continue; // it told us as much itself
+          const ref = o.slot + 1;
+          if (conn.told.isCurrent(ref, o.id, o.seq, o.distance)) continue;
+          entries.push(conn.told.entry(ref, o, o.distance));
         }
+        const news = known.news(conn);
+        if (news.length > 0 || entries.length > 0) this.d.out.send(conn.id, { type: 'UPDATE', entries, ...(news.length > 0 && { known: news }) });
+        continue;
       }
       this.send(conn, entries);
     }
   }
 
-  /** Entries from `conn`; returns a violation when it must be banned. */
-  receive(now: number, conn: Conn, entries: UpdateEntry[]): Violation | null {
+  /** An UPDATE from `conn`; returns a violation when it must be banned. */
+  receive(now: number, conn: Conn, update: Update): Violation | null {
     const { params, cache, reputation, estimator, seen, self } = this.d;
+    const entries = update.entries;
     const rate = params.updateEntryRate;
     conn.entryTokens = Math.min(2 * rate, conn.entryTokens + ((now - conn.tokensAt) / 1000) * rate);
     conn.tokensAt = now;
-    conn.entryTokens -= entries.length;
+    conn.entryTokens -= Math.max(1, entries.length); // an UPDATE of no entries is not free either
     if (conn.entryTokens < 0) return { code: 'UPDATE_FLOOD', detail: 'flooding updates' };
+    if (update.known && !this.d.known.heard(conn, update.known)) return { code: 'INDEX_RANGE', detail: 'a known block past the end of the file' };
     let pinned: Set<PeerId> | null = null;
     for (const entry of entries) {
       const told = conn.heard.apply(entry);
@@ -147,29 +148,7 @@ export class Flood {
     if (bitsChanged) own.bits = advertised.slice();
     own.degree = degree;
     own.sourceBusy = busy;
-    own.log.record(added);
     return true;
-  }
-
-  // One entry telling `conn` what it has not had of `rec` from us.
-  private entry(conn: Conn, rec: Record, hops: number, estimate?: SizeEstimate): UpdateEntry {
-    const use = conn.told.use(rec.id);
-    let body: EntryBody;
-    const added = use.intro ? null : rec.log.since(use.since);
-    if (use.intro && isEmpty(rec.bits)) body = { kind: 'same' };
-    else if (added === null || added.length >= rec.bits.length) body = { kind: 'full', bits: rec.bits };
-    else body = added.length === 0 ? { kind: 'same' } : { kind: 'delta', added };
-    conn.told.sent(rec.id, rec.log.version, rec.seq);
-    return {
-      ref: use.ref,
-      ...(use.intro && { intro: { originId: rec.id, host: rec.host, port: rec.port } }),
-      seq: rec.seq,
-      hops,
-      degree: Math.min(255, rec.degree),
-      sourceBusy: rec.sourceBusy,
-      ...(estimate && { estimate }),
-      body,
-    };
   }
 
   private send(conn: Conn, entries: UpdateEntry[]): void {

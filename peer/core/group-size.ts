@@ -7,18 +7,15 @@
 // - 'paper': (d̄ − 1)^d with d the largest hop count heard: the paper's form, for ablation.
 // Whatever the source, n is never below the peers we know of plus us.
 //
-// A starving peer (estimation cannot tell it from a swarm that mostly left: see
-// source-policy.ts) asks the topology server again and, for its draw, trusts its own
-// fresh count when that is smaller: the gossip may still carry the larger numbers of a
-// crowd that has gone.
+// A starving peer (it cannot tell a busy source from a swarm that mostly left: see
+// source-policy.ts) asks the topology server again and, for its draw, trusts a count it got
+// since it began to starve when that is smaller: the gossip may still carry the larger
+// numbers of a crowd that has gone.
 import { GroupSizeEstimator, type GroupSizeSnapshot } from '../../estimation/group-size.ts';
 import { SwarmSizeEstimator } from '../../estimation/swarm-size.ts';
 import type { PeerId, SizeEstimate } from './messages.ts';
 import type { PeerParams } from './params.ts';
 import { RoundSamples } from './stats.ts';
-
-/** How fresh our own count must be for a starving peer to prefer it. */
-const STARVING_FRESH_MS = 10_000;
 
 export class GroupSize {
   readonly mesh: GroupSizeEstimator;
@@ -57,11 +54,11 @@ export class GroupSize {
     return Math.max(this.mesh.estimate(now), this.floor());
   }
 
-  /** n for a peer that has been starving: its own fresh count wins when smaller. */
-  starvingN(now: number): number {
+  /** n for a peer starving since `since`: a count the server gave since then wins when smaller. */
+  starvingN(now: number, since: number): number {
     const n = this.n(now);
-    const own = this.swarm.ownObservation(now, STARVING_FRESH_MS);
-    return own ? Math.min(n, Math.max(own.n, this.floor())) : n;
+    const own = this.swarm.ownObservation(now);
+    return own && own.at >= since ? Math.min(n, own.n) : n;
   }
 
   /** What we put in our own UPDATE entry, if we have a count-based estimate to share. */

@@ -66,6 +66,7 @@ export const MAX_REFS = 256;
 export interface Update {
   type: 'UPDATE';
   entries: UpdateEntry[];
+  known?: number[]; // blocks someone in the swarm has or is fetching, new since the sender's last UPDATE here (ascending)
   sketch?: Uint8Array; // an opaque peer-count sketch (estimation/), validated by its decoder
 }
 

@@ -1,9 +1,7 @@
 // The U origins a peer keeps state for (PROTOCOL.md §5), each a leaf of the update tree.
-// Each origin keeps a short log of how its bitfield changed, so forwarding it to a neighbor
-// sends only what that neighbor has not had (origin-refs.ts).
+// An origin's slot also names it on the wire (origin-refs.ts: ref = slot + 1).
 import type { ConnId } from './events.ts';
 import type { PeerId } from './messages.ts';
-import { addedBits, ChangeLog } from './origin-refs.ts';
 import { UpdateTree } from './update-tree.ts';
 
 /** An origin's state as heard from one connection (bits are copied when kept). */
@@ -30,7 +28,7 @@ export interface Origin {
   slot: number; // leaf in the update tree
   heardAt: number; // when we last accepted news of it
   learnedFrom: ConnId | null; // the link the freshest entry came over (not sent back there)
-  log: ChangeLog; // its version bumps whenever seq/distance/bits change: drives forwarding
+  heardFrom: ConnId[]; // connections that told us this seq: they need not hear it back
 }
 
 // 'newer': the origin's seq advanced (it is alive); 'shorter': same state over a shorter path.
@@ -74,22 +72,20 @@ export class OriginCache {
     if (known) {
       const newer = entry.seq > known.seq;
       const shorter = entry.seq === known.seq && distance < known.distance;
+      if (entry.seq === known.seq && from !== null && !known.heardFrom.includes(from)) known.heardFrom.push(from);
       // Only a rising seq proves the origin alive: old news travelling new paths must not
       // keep a departed peer in everyone's view (it would inflate n and draw dials).
       if (!newer && !shorter) return 'same';
       known.distance = distance;
       known.learnedFrom = from;
-      if (!newer) {
-        known.log.record([]);
-        return 'shorter';
-      }
+      if (!newer) return 'shorter';
       known.host = entry.host;
       known.port = entry.port;
       known.seq = entry.seq;
       known.degree = entry.degree;
       known.sourceBusy = entry.sourceBusy;
       known.heardAt = now;
-      known.log.record(addedBits(known.bits, entry.bits));
+      known.heardFrom = from === null ? [] : [from];
       if (!sameBits(known.bits, entry.bits)) {
         known.bits = entry.bits.slice();
         this.tree.set(known.slot, known.bits);
@@ -116,9 +112,8 @@ export class OriginCache {
       slot,
       heardAt: now,
       learnedFrom: from,
-      log: new ChangeLog(),
+      heardFrom: from === null ? [] : [from],
     };
-    origin.log.record(null);
     this.byId.set(entry.originId, origin);
     this.tree.set(slot, origin.bits);
     return 'new';

@@ -4,16 +4,19 @@
 // connection: a delta of newly set blocks, or nothing but the new seq (a heartbeat). Both
 // ends keep a table per connection: the receiver what it was told under each ref (so a
 // delta always has a base), the sender which ref and which version it told.
+//
+// Memory matters here (a peer has tens of connections; the simulator runs 10^5 peers): both
+// ends keep every ref's bitfield in one growing buffer and its numbers in typed arrays.
 import { setBit } from './bits.ts';
-import { MAX_REFS, type PeerId, type UpdateEntry } from './messages.ts';
+import { MAX_REFS, type EntryBody, type PeerId, type SizeEstimate, type UpdateEntry } from './messages.ts';
 import type { Violation } from './violations.ts';
 
-/** An origin as one connection has told it to us. */
+/** An origin as one connection has told it to us (a view: valid until the next apply). */
 export interface ToldOrigin {
   id: PeerId;
   host: string;
   port: number;
-  bits: Uint8Array; // updated in place by deltas: copy it to keep it
+  bits: Uint8Array; // a view into the table: copy it to keep it
   seq: number;
   hops: number;
   degree: number;
@@ -21,139 +24,149 @@ export interface ToldOrigin {
 }
 
 export class InboundRefs {
-  private readonly byRef = new Map<number, ToldOrigin>();
-  private readonly refOf = new Map<PeerId, number>();
+  private ids: (PeerId | undefined)[] = [];
+  private hosts: string[] = [];
+  private ports = new Uint16Array(0);
+  private seqs = new Float64Array(0);
+  private small = new Uint8Array(0); // per ref: hops, degree, busy
+  private bits = new Uint8Array(0); // per ref: `bytes` bytes
 
   constructor(
     private readonly blocks: number,
     private readonly bytes: number,
   ) {}
 
-  /** The seq this connection last told us for `id`, or -1. */
-  seqOf(id: PeerId): number {
-    const ref = this.refOf.get(id);
-    return ref === undefined ? -1 : (this.byRef.get(ref)?.seq ?? -1);
-  }
-
   /** Applies one entry; returns what the origin now looks like, or a violation. */
   apply(entry: UpdateEntry): ToldOrigin | Violation {
-    let told = this.byRef.get(entry.ref);
+    const ref = entry.ref;
     if (entry.intro) {
       const { originId, host, port } = entry.intro;
-      if (told) this.refOf.delete(told.id); // the ref now names another origin
-      const previous = this.refOf.get(originId);
-      if (previous !== undefined && previous !== entry.ref) this.byRef.delete(previous);
-      told = { id: originId, host, port, bits: new Uint8Array(this.bytes), seq: -1, hops: 0, degree: 0, sourceBusy: false };
-      this.byRef.set(entry.ref, told);
-      this.refOf.set(originId, entry.ref);
-    } else if (!told) {
-      return { code: 'UNKNOWN_REF', detail: `ref ${entry.ref} was never introduced` };
+      this.grow(ref);
+      this.ids[ref] = originId; // a ref may name another origin now: it starts afresh
+      this.hosts[ref] = host;
+      this.ports[ref] = port;
+      this.bits.fill(0, ref * this.bytes, (ref + 1) * this.bytes);
+    } else if (this.ids[ref] === undefined) {
+      return { code: 'UNKNOWN_REF', detail: `ref ${ref} was never introduced` };
     }
+    const bits = this.bits.subarray(ref * this.bytes, (ref + 1) * this.bytes);
     const body = entry.body;
     if (body.kind === 'full') {
       if (body.bits.length !== this.bytes) return { code: 'BITFIELD_LENGTH', detail: `bitfield of ${body.bits.length} bytes, expected ${this.bytes}` };
-      told.bits.set(body.bits);
+      bits.set(body.bits);
       const spare = this.bytes * 8 - this.blocks; // peers may send junk past the last block
-      if (spare > 0) told.bits[this.bytes - 1] = (told.bits[this.bytes - 1] ?? 0) & (0xff << spare);
+      if (spare > 0) bits[this.bytes - 1] = (bits[this.bytes - 1] ?? 0) & (0xff << spare);
     } else if (body.kind === 'delta') {
       for (const index of body.added) {
         if (index >= this.blocks) return { code: 'INDEX_RANGE', detail: `delta names block ${index} of ${this.blocks}` };
-        setBit(told.bits, index);
+        setBit(bits, index);
       }
     }
-    told.seq = entry.seq;
-    told.hops = entry.hops;
-    told.degree = entry.degree;
-    told.sourceBusy = entry.sourceBusy;
-    return told;
+    this.seqs[ref] = entry.seq;
+    this.small[3 * ref] = entry.hops;
+    this.small[3 * ref + 1] = entry.degree;
+    this.small[3 * ref + 2] = entry.sourceBusy ? 1 : 0;
+    return {
+      id: this.ids[ref] as PeerId,
+      host: this.hosts[ref] as string,
+      port: this.ports[ref] as number,
+      bits,
+      seq: entry.seq,
+      hops: entry.hops,
+      degree: entry.degree,
+      sourceBusy: entry.sourceBusy,
+    };
+  }
+
+  // Room for refs 0..ref (doubling, at most MAX_REFS).
+  private grow(ref: number): void {
+    if (ref < this.ports.length) return;
+    const n = Math.min(MAX_REFS, Math.max(4, 2 * this.ports.length, ref + 1));
+    const widen = <T extends Uint8Array | Uint16Array | Float64Array>(old: T, make: (len: number) => T, per: number): T => {
+      const next = make(n * per);
+      next.set(old);
+      return next;
+    };
+    this.ports = widen(this.ports, (l) => new Uint16Array(l), 1);
+    this.seqs = widen(this.seqs, (l) => new Float64Array(l).fill(-1), 1);
+    this.small = widen(this.small, (l) => new Uint8Array(l), 3);
+    this.bits = widen(this.bits, (l) => new Uint8Array(l), this.bytes);
   }
 }
 
-/** What we told one connection about one origin. */
-interface Told {
-  ref: number;
-  version: number; // the origin record's version we sent
+/** What the sender needs to know of an origin to tell it. */
+export interface Tellable {
+  id: PeerId;
+  host: string;
+  port: number;
   seq: number;
-}
-
-export class OutboundRefs {
-  // Insertion order = least recently used first (re-inserted on every use).
-  private readonly told = new Map<PeerId, Told>();
-  private nextRef = 0;
-
-  constructor(private readonly maxRefs = MAX_REFS) {}
-
-  versionTold(id: PeerId): number {
-    return this.told.get(id)?.version ?? -1;
-  }
-
-  seqTold(id: PeerId): number {
-    return this.told.get(id)?.seq ?? -1;
-  }
-
-  /**
-   * The ref to use for `id`, and whether it must be introduced (first time, or its ref was
-   * given to another origin when the table was full).
-   */
-  use(id: PeerId): { ref: number; intro: boolean; since: number } {
-    const known = this.told.get(id);
-    if (known) {
-      this.told.delete(id);
-      this.told.set(id, known);
-      return { ref: known.ref, intro: false, since: known.version };
-    }
-    let ref: number;
-    if (this.nextRef < this.maxRefs) {
-      ref = this.nextRef++;
-    } else {
-      const [oldest, told] = this.told.entries().next().value as [PeerId, Told];
-      this.told.delete(oldest);
-      ref = told.ref;
-    }
-    this.told.set(id, { ref, version: -1, seq: -1 });
-    return { ref, intro: true, since: -1 };
-  }
-
-  /** Records that `id` was sent at `version`/`seq`. */
-  sent(id: PeerId, version: number, seq: number): void {
-    const t = this.told.get(id);
-    if (t) {
-      t.version = version;
-      t.seq = seq;
-    }
-  }
+  degree: number;
+  sourceBusy: boolean;
+  bits: Uint8Array;
 }
 
 /**
- * The recent changes of one origin's bitfield, by version, so that a connection told version
- * v is sent only what changed since. A change that cleared bits (rare: a source GET that failed
- * un-advertises its blocks) cannot be a delta: whoever is behind it gets the full bitfield.
+ * What we told one connection, by ref. Refs are fixed by where the origin lives with us:
+ * ref 0 is our own entry, ref s + 1 the origin in cache slot s (origin-cache.ts), so no
+ * map is needed; when a slot holds another origin, its ref is introduced again. For each ref
+ * we keep the id, seq and hops we sent and the bitfield as told, so the next entry carries
+ * exactly the blocks set since (a delta), or nothing but news of seq (a heartbeat).
  */
-export class ChangeLog {
-  version = 0;
-  private changes: { version: number; added: number[] | null }[] = [];
+export class ToldRefs {
+  private ids: (PeerId | undefined)[] = [];
+  private seqs = new Float64Array(0);
+  private hops = new Uint8Array(0);
+  private bits = new Uint8Array(0);
 
-  constructor(private readonly keep = 32) {}
+  constructor(private readonly bytes: number) {}
 
-  /** A new version: these blocks were set (null: some were cleared too). */
-  record(added: number[] | null): void {
-    this.version++;
-    this.changes.push({ version: this.version, added });
-    if (this.changes.length > this.keep) this.changes.shift();
+  /** Whether `ref` was last told about `id` at this seq and distance. */
+  isCurrent(ref: number, id: PeerId, seq: number, hops: number): boolean {
+    return this.ids[ref] === id && this.seqs[ref] === seq && this.hops[ref] === hops;
   }
 
-  /** What changed after version `told`: indices (maybe none), or null for "send it all". */
-  since(told: number): number[] | null {
-    if (told >= this.version) return [];
-    const first = this.changes[0];
-    if (told < 0 || !first || first.version > told + 1) return null;
-    const added: number[] = [];
-    for (const c of this.changes) {
-      if (c.version <= told) continue;
-      if (c.added === null) return null;
-      for (const i of c.added) added.push(i);
+  /** The entry telling this connection about `rec` under `ref`, and records it as told. */
+  entry(ref: number, rec: Tellable, hops: number, estimate?: SizeEstimate): UpdateEntry {
+    this.grow(ref);
+    const intro = this.ids[ref] !== rec.id;
+    const told = this.bits.subarray(ref * this.bytes, (ref + 1) * this.bytes);
+    if (intro) {
+      told.fill(0);
+      this.ids[ref] = rec.id;
     }
-    return added.length > 1 ? added.sort((a, b) => a - b) : added;
+    const added = addedBits(told, rec.bits);
+    let body: EntryBody;
+    // A delta costs 1–5 bytes a block: past one per byte of bitfield, the whole bitfield is cheaper.
+    if (added === null || added.length >= this.bytes) body = { kind: 'full', bits: rec.bits };
+    else body = added.length === 0 ? { kind: 'same' } : { kind: 'delta', added };
+    told.set(rec.bits);
+    this.seqs[ref] = rec.seq;
+    this.hops[ref] = hops;
+    return {
+      ref,
+      ...(intro && { intro: { originId: rec.id, host: rec.host, port: rec.port } }),
+      seq: rec.seq,
+      hops,
+      degree: Math.min(255, rec.degree),
+      sourceBusy: rec.sourceBusy,
+      ...(estimate && { estimate }),
+      body,
+    };
+  }
+
+  // Room for refs 0..ref (doubling, at most MAX_REFS).
+  private grow(ref: number): void {
+    if (ref < this.seqs.length) return;
+    const n = Math.min(MAX_REFS, Math.max(4, 2 * this.seqs.length, ref + 1));
+    const seqs = new Float64Array(n).fill(-1);
+    seqs.set(this.seqs);
+    const hops = new Uint8Array(n);
+    hops.set(this.hops);
+    const bits = new Uint8Array(n * this.bytes);
+    bits.set(this.bits);
+    this.seqs = seqs;
+    this.hops = hops;
+    this.bits = bits;
   }
 }
 
@@ -173,9 +186,3 @@ export function addedBits(before: Uint8Array, now: Uint8Array): number[] | null 
   }
   return added;
 }
-
-export function isEmpty(bits: Uint8Array): boolean {
-  for (const b of bits) if (b !== 0) return false;
-  return true;
-}
-

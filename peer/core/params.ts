@@ -63,7 +63,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   needPeersEveryMs: 5000,
   endgameAfterMs: 2000,
   updateEntryRate: 1000,
-  maxOriginsTracked: 8192,
+  maxOriginsTracked: 256,
   groupSize: 'topology',
   sizeMaxAgeMs: 45_000,
 };
@@ -77,6 +77,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
   }
   if (!GROUP_SIZE_MODES.includes(params.groupSize)) throw new Error(`parameter groupSize must be one of ${GROUP_SIZE_MODES.join(', ')}, got ${String(params.groupSize)}`);
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
+  if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');
   return params;
 }

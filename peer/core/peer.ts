@@ -19,7 +19,8 @@
 //   reputation.ts    Reputation: strikes, probation, penalties, bans
 //   timers.ts        TimerTable: the named deadlines;  outbox.ts: the actions of one call
 //   group-size.ts    GroupSize: n for k/n from the estimators in estimation/ (swarm-size, group-size)
-//   origin-refs.ts   per-connection origin refs and change logs: UPDATEs carry only what changed
+//   origin-refs.ts   per-connection origin refs: UPDATEs carry only what changed
+//   swarm-known.ts   SwarmKnown: blocks someone in the swarm has or is fetching (gossiped)
 //   estimation/      BandwidthController (§7) and the size estimators (§8), pure
 //
 // BLOCK LIFECYCLE (blocks.ts): missing -> requested (asked of a connection) or fromSource (in
@@ -64,6 +65,7 @@ import { Outbox } from './outbox.ts';
 import { resolveParams, type PeerParams } from './params.ts';
 import { Reputation } from './reputation.ts';
 import { Scheduler } from './scheduler.ts';
+import { SwarmKnown } from './swarm-known.ts';
 import { Uploads } from './serving.ts';
 import { SourceFetch } from './source-fetch.ts';
 import { SourcePolicy } from './source-policy.ts';
@@ -104,6 +106,7 @@ export class PeerCore {
   private readonly bandwidth: BandwidthController;
   private readonly size: GroupSize;
   private readonly seen = new Set<PeerId>();
+  private readonly known: SwarmKnown;
   private readonly received = { fromSource: 0, fromPeers: 0 };
   private completed = false;
   private stopped = false; // left or gave up: no more actions
@@ -117,6 +120,7 @@ export class PeerCore {
     const self = { id: cfg.id, swarmId: cfg.swarmId, host: cfg.host, port: cfg.port, size: cfg.size };
     const out = this.out;
     this.table = new BlockTable(this.blocks, cfg.have);
+    this.known = new SwarmKnown(this.blocks);
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks);
     this.reputation = new Reputation(params);
     this.bandwidth = new BandwidthController(
@@ -142,7 +146,7 @@ export class PeerCore {
     });
     this.flood = new Flood({
       self, params, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
-      reputation: this.reputation, estimator: this.size.mesh, sizes: this.size.swarm, seen: this.seen,
+      reputation: this.reputation, estimator: this.size.mesh, sizes: this.size.swarm, seen: this.seen, known: this.known,
       sourceBusy: () => this.source.busy,
       sizeReport: (now) => this.size.report(now),
     });
@@ -155,10 +159,11 @@ export class PeerCore {
     });
     this.uploads = new Uploads(params, out, this.table, this.mesh);
     this.fetch = new SourceFetch({
-      policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads,
+      policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads, known: this.known,
       blockLength: (i) => this.blockLength(i),
       groupSize: (now) => this.size.n(now),
-      starvingGroupSize: (now) => this.size.starvingN(now),
+      starvingGroupSize: (now, since) => this.size.starvingN(now, since),
+      roundMs: params.roundMs,
       refresh: (now) => this.mesh.requestPeers(now, 2 * params.needPeersEveryMs),
       accept: (now, index, data) => this.accept(now, index, data, 'source'),
     });
@@ -266,7 +271,7 @@ export class PeerCore {
         this.stopped = true;
         return this.out.push({ type: 'abort', code: 'SOURCE_FAILED', reason: event.reason ?? 'the source keeps failing' });
       case 'stored':
-        return this.onStored(event.index);
+        return this.onStored(now, event.index);
       case 'ban':
         return this.ban(event.peerId, 'BAD_DATA', event.reason);
       case 'leave':
@@ -332,7 +337,7 @@ export class PeerCore {
         violation = { code: 'SECOND_HELLO', detail: 'second HELLO' };
         break;
       case 'UPDATE':
-        violation = this.flood.receive(now, conn, msg.entries);
+        violation = this.flood.receive(now, conn, msg);
         break;
       case 'REQUEST':
         violation = this.uploads.onRequest(conn, msg.index);
@@ -361,9 +366,10 @@ export class PeerCore {
     this.out.push({ type: 'store', index, data, from });
   }
 
-  private onStored(index: number): void {
+  private onStored(now: number, index: number): void {
     if (this.table.state(index) !== 'storing') return;
     this.table.stored(index);
+    this.fetch.progressed(now);
     this.flood.markDirty();
     this.uploads.onStored(index);
     if (this.table.complete && !this.completed) {

@@ -7,6 +7,7 @@ import type { OriginCache } from './origin-cache.ts';
 import type { Outbox } from './outbox.ts';
 import type { Uploads } from './serving.ts';
 import type { SourcePolicy } from './source-policy.ts';
+import type { SwarmKnown } from './swarm-known.ts';
 
 export interface SourceFetchDeps {
   policy: SourcePolicy;
@@ -15,9 +16,11 @@ export interface SourceFetchDeps {
   cache: OriginCache;
   flood: Flood;
   uploads: Uploads;
+  known: SwarmKnown;
   blockLength: (index: number) => number;
   groupSize: (now: number) => number;
-  starvingGroupSize: (now: number) => number;
+  starvingGroupSize: (now: number, since: number) => number;
+  roundMs: number;
   /** Ask the topology server again (rate-limited by the mesh). */
   refresh: (now: number) => void;
   /** Bytes arrived: store them. */
@@ -25,21 +28,37 @@ export interface SourceFetchDeps {
 }
 
 export class SourceFetch {
+  private lastProgress = -Infinity; // when a block last arrived (from anyone)
+
   constructor(private readonly d: SourceFetchDeps) {}
+
+  /** A block arrived. */
+  progressed(now: number): void {
+    this.lastProgress = now;
+  }
 
   /** After every event while downloading: start a run if the policy says so. */
   maybeFetch(now: number): void {
     const { blocks, cache, policy } = this.d;
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
     const tree = cache.tree;
+    if (this.lastProgress === -Infinity) this.lastProgress = now;
+    const stuck = now - this.lastProgress >= this.d.roundMs && !policy.busy;
     const run = policy.decide(now, {
       blocks: blocks.count,
-      // Nothing to ask of anyone, and a block we need that no one in our view has.
-      starved: tree.countWanted(blocks.taken) === 0 && tree.firstMissingFromAll(blocks.taken) >= 0,
+      // Nothing to ask of anyone while a block we need is in no one's hands we know of; or
+      // nothing arrives at all (the holders we know of may be gone).
+      starved: stuck || (tree.countWanted(blocks.taken) === 0 && tree.firstMissingFromAll(blocks.taken) >= 0),
       groupSize: () => this.d.groupSize(now),
-      starvingGroupSize: () => this.d.starvingGroupSize(now),
+      starvingGroupSize: (since) => this.d.starvingGroupSize(now, since),
+      view: () => {
+        let busy = 0;
+        for (const o of cache.values()) if (o.sourceBusy) busy++;
+        return { size: cache.size, busy };
+      },
       wanted: (i) => !blocks.isTaken(i),
-      preferred: (i) => !tree.anyHas(i),
+      // Best, a block no one in the swarm has yet; else one no one in our view has.
+      preferred: [(i) => !tree.anyHas(i) && !this.d.known.has(i), (i) => !tree.anyHas(i)],
     });
     if (policy.starving(now)) this.d.refresh(now); // a fresh count from the topology server
     if (!run) return;
@@ -54,6 +73,7 @@ export class SourceFetch {
     if (data.length !== this.d.blockLength(index) || !policy.accept(index, data.length)) return;
     if (blocks.state(index) !== 'fromSource') return;
     blocks.storing(index, 'source');
+    this.progressed(now);
     this.d.accept(now, index, data);
   }
 

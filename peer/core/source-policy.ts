@@ -5,20 +5,22 @@
 // - The draw: each round a peer that still misses blocks draws; with probability min(1, k/n)
 //   it wins a lease of one round, during which it keeps one Range GET busy, run after run.
 //   k/n keeps about k GETs *starting* per round; when GETs last longer than a round (a
-//   crowded source), n is scaled up so that about k are *running* at once.
+//   crowded source), n is scaled up so that about k are *running* at once; and when our view
+//   shows more than k running (scaled to n), k shrinks in proportion (backoff.ts, sourceHeadroom).
 // - What to fetch: a run of blocks no one in our view has (which also solves the last-block
 //   problem), else of any block we miss; runs start at one block and grow at most twofold,
 //   sized to keep the connection busy for the rest of the lease at the rate seen.
-// - Last-block rule: we need a block that no one in our view has or is bringing, and have
-//   nothing to ask of anyone, for two rounds: we are starving. That is normal while the
-//   source is the bottleneck, and also what a peer sees when the crowd has left and a block
-//   left with it. The draw uses the same n, but a starving peer refreshes it (asks the
-//   topology server again) and trusts its own fresh count over the gossip, so the last
-//   peers of a departing crowd go to the source as often as their number says.
+// - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
+//   no one in our view has, or no block has arrived at all: we are starving. That happens
+//   while the source is the bottleneck, and to the last peers of a crowd that has left (with
+//   a block, or with stale news of who has it). The draw uses the same n, but a starving
+//   peer refreshes it (asks the topology server again) and trusts a count it got since it
+//   began to starve over the gossip, so the last peers go to the source as often as their
+//   number says.
 // - Failures: a GET that fails gives its blocks back and waits for the next round; after
 //   `maxFailures` failures in a row, or one the driver calls fatal (the file changed), the
 //   peer gives up (PeerCore emits `abort`).
-import { chooseSourceRun, drawSourceRound } from '../../estimation/backoff.ts';
+import { chooseSourceRun, drawSourceRound, sourceHeadroom } from '../../estimation/backoff.ts';
 import type { Rng } from '../../estimation/random.ts';
 
 export interface SourceRun {
@@ -28,14 +30,16 @@ export interface SourceRun {
 
 export interface SourceView {
   blocks: number;
-  /** We need a block no one in our view has or is bringing, and have nothing to ask of peers. */
+  /** Nothing to ask of peers while needing a block no one in our view has, or no progress for a round. */
   starved: boolean;
   /** The group-size estimate (n for k/n). */
   groupSize: () => number;
-  /** The same, for a starving peer (group-size.ts). */
-  starvingGroupSize: () => number;
+  /** The same, for a peer starving since `since` (group-size.ts). */
+  starvingGroupSize: (since: number) => number;
+  /** Origins in our view, and how many of them flag a Range GET running. */
+  view: () => { size: number; busy: number };
   wanted: (i: number) => boolean; // missing and not already asked for
-  preferred: (i: number) => boolean; // no one in our view has it
+  preferred: readonly ((i: number) => boolean)[]; // best first: no one in the swarm has it, no one in our view has it
 }
 
 export interface SourceOptions {
@@ -57,6 +61,7 @@ export class SourcePolicy {
   private lastRunMs = 0; // how long our last run held the source
   private lastRunCount = 0; // blocks in our last run: the next may be at most twice as long
   private failures = 0; // in a row
+  private busyShare: number | null = null; // share of our view with a GET running (EWMA over draws)
   roundsWon = 0;
   requests = 0;
 
@@ -97,9 +102,12 @@ export class SourcePolicy {
     if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
-      const n = this.starving(now) ? view.starvingGroupSize() : view.groupSize();
+      const n = this.starving(now) ? view.starvingGroupSize(this.starvedSince) : view.groupSize();
       const stretch = Math.max(1, this.lastRunMs / this.opts.roundMs);
-      if (!drawSourceRound(this.rng, this.opts.k, n * stretch, this.opts.backoff)) return null;
+      const seen = view.view();
+      if (seen.size > 0) this.busyShare = this.busyShare === null ? seen.busy / seen.size : 0.8 * this.busyShare + 0.2 * (seen.busy / seen.size);
+      const k = sourceHeadroom(this.opts.k, (this.busyShare ?? 0) * n);
+      if (!drawSourceRound(this.rng, k, n * stretch, this.opts.backoff)) return null;
       this.roundsWon++;
       this.leaseUntil = now + this.opts.roundMs;
     }

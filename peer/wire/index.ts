@@ -32,6 +32,8 @@ export {
   UPDATE_HEADER_BYTES,
   UPDATE_INTRO_MAX_BYTES,
   UPDATE_SKETCH_MAX_BYTES,
+  UPDATE_KNOWN_MAX_BYTES,
+  MAX_KNOWN_PER_UPDATE,
   maxUpdateBytes,
   type WireLimits,
 } from './limits.ts';

@@ -36,6 +36,10 @@ export const UPDATE_INTRO_MAX_BYTES = 1 + MAX_PEER_ID_BYTES + 1 + MAX_HOST_BYTES
 export const UPDATE_ENTRY_MAX_OVERHEAD = 1 + 1 + UPDATE_INTRO_MAX_BYTES + 5 + 1 + 1 + (5 + 1) + 5;
 /** An UPDATE's sketch at most: its length (varint of 4096: 2 bytes) and its bytes. */
 export const UPDATE_SKETCH_MAX_BYTES = 2 + MAX_SKETCH_BYTES;
+/** Known-block indexes a sender puts in one UPDATE (more go in the next); the frame limit counts them. */
+export const MAX_KNOWN_PER_UPDATE = 1024;
+/** An UPDATE's known section at most: its count (2 bytes) and MAX_KNOWN_PER_UPDATE 5-byte varints. */
+export const UPDATE_KNOWN_MAX_BYTES = 2 + 5 * MAX_KNOWN_PER_UPDATE;
 
 export interface WireLimits {
   /** Longest frame of any type; give ws the same number as maxPayload. */
@@ -67,11 +71,11 @@ export function blockCount(size: number, blockSize: number): number {
 
 /**
  * Bytes of the largest UPDATE whose entries all carry an INTRO and a FULL bitfield of
- * bitfieldBytes, plus the largest sketch:
- * UPDATE_HEADER_BYTES + maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes) + UPDATE_SKETCH_MAX_BYTES.
+ * bitfieldBytes, plus the largest known section and sketch:
+ * UPDATE_HEADER_BYTES + maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes) + UPDATE_KNOWN_MAX_BYTES + UPDATE_SKETCH_MAX_BYTES.
  */
 export function maxUpdateBytes(maxEntries: number, bitfieldBytes: number): number {
-  return UPDATE_HEADER_BYTES + maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes) + UPDATE_SKETCH_MAX_BYTES;
+  return UPDATE_HEADER_BYTES + maxEntries * (UPDATE_ENTRY_MAX_OVERHEAD + bitfieldBytes) + UPDATE_KNOWN_MAX_BYTES + UPDATE_SKETCH_MAX_BYTES;
 }
 
 /**

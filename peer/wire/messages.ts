@@ -117,8 +117,11 @@ const helloFile: CrossCheck<Hello> = {
   },
 };
 
-/** UPDATE flags byte: bit 0, a sketch follows the entries; bits 1-7 reserved (BAD_FLAGS). */
-export const UPDATE_FLAGS = { SKETCH: 0x01 } as const;
+/**
+ * UPDATE flags byte: bit 0, a sketch follows; bit 1, blocks known to exist in the swarm
+ * follow the entries (a block delta, before any sketch); bits 2-7 reserved (BAD_FLAGS).
+ */
+export const UPDATE_FLAGS = { SKETCH: 0x01, KNOWN: 0x02 } as const;
 
 /**
  * UPDATE entry form byte: bits 0-1 the body (0 SAME, 1 FULL, 2 DELTA; 3 is BAD_FORM), then
@@ -156,7 +159,7 @@ export const MESSAGES: ByType = {
   ),
   UPDATE: message<Update>(
     'UPDATE',
-    flagged('flags', 'BAD_FLAGS', { entries: entryList(updateEntry), sketch: when(UPDATE_FLAGS.SKETCH, sketch) }),
+    flagged('flags', 'BAD_FLAGS', { entries: entryList(updateEntry), known: when(UPDATE_FLAGS.KNOWN, blockDelta), sketch: when(UPDATE_FLAGS.SKETCH, sketch) }),
   ),
   REQUEST: message<Request>('REQUEST', record({ index: blockIndex })),
   BLOCK: message<Block>('BLOCK', record({ index: blockIndex, data: blockData })),

@@ -1,0 +1,60 @@
+// Blocks known to exist somewhere in the swarm: someone has them, or is fetching them from
+// the source. Each peer ORs in what it sees (its own advertised bits, its view's update
+// tree, what its neighbors tell it) and passes on to each neighbor the indexes that neighbor
+// has not had from it (UPDATE `known`, FORMAT.md): each index crosses each mesh link once, a
+// few bytes per block per link for the whole download. A peer going to the source then picks
+// blocks no one in the swarm has yet, not merely blocks no one in its view has, so the source
+// is not asked twice for a block that exists far away (source-fetch.ts).
+//
+// It only grows, and a liar can claim every block: then nothing looks new anywhere and the
+// choice falls back to "no one in my view has it", the paper's rule. No worse than without.
+import { hasBit, setBit } from './bits.ts';
+import type { Conn } from './connection.ts';
+
+/** Indexes per UPDATE (FORMAT.md: MAX_KNOWN_PER_UPDATE); more go in the next flood. */
+const MAX_PER_UPDATE = 1024;
+
+export class SwarmKnown {
+  readonly bits: Uint8Array;
+
+  constructor(private readonly blocks: number) {
+    this.bits = new Uint8Array(Math.ceil(blocks / 8));
+  }
+
+  has(index: number): boolean {
+    return hasBit(this.bits, index);
+  }
+
+  /** ORs in a bitfield of the same length (ours, or our view's union). */
+  addAll(other: ArrayLike<number>): void {
+    for (let b = 0; b < this.bits.length; b++) this.bits[b] = (this.bits[b] ?? 0) | (other[b] ?? 0);
+  }
+
+  /** Indexes `conn` told us; false if one is out of range (a violation). */
+  heard(conn: Conn, indexes: readonly number[]): boolean {
+    const told = (conn.knownTold ??= new Uint8Array(this.bits.length));
+    for (const i of indexes) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.blocks) return false;
+      setBit(this.bits, i);
+      setBit(told, i); // it knows: no need to tell it back
+    }
+    return true;
+  }
+
+  /** The indexes `conn` has not had from us (at most one UPDATE's worth), now counted as told. */
+  news(conn: Conn): number[] {
+    const told = (conn.knownTold ??= new Uint8Array(this.bits.length));
+    const out: number[] = [];
+    for (let b = 0; b < this.bits.length && out.length < MAX_PER_UPDATE; b++) {
+      let fresh = (this.bits[b] ?? 0) & ~(told[b] ?? 0) & 0xff;
+      while (fresh !== 0 && out.length < MAX_PER_UPDATE) {
+        const lead = Math.clz32(fresh) - 24;
+        const i = b * 8 + lead;
+        out.push(i);
+        told[b] = (told[b] ?? 0) | (0x80 >> lead);
+        fresh &= ~(0x80 >> lead);
+      }
+    }
+    return out;
+  }
+}
