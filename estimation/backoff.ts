@@ -39,8 +39,8 @@ export interface SourceRun {
  * The blocks to ask the source for: start at a uniformly random block that is wanted and
  * passes the first preference that any wanted block passes (the caller lists them best
  * first: no one in the swarm has it, then no one in my view has it), extend forward while
- * blocks stay so, up to maxRun. With no preferred block, the same over wanted blocks; null
- * when nothing is wanted. At most two passes over the blocks per preference, one random draw.
+ * blocks stay so, up to maxRun. With no preferred block, the same over wanted blocks (unless
+ * `strict`: then null); null when nothing is wanted. At most two passes over the blocks per preference, one random draw.
  */
 export function chooseSourceRun(
   rng: Rng,
@@ -48,10 +48,11 @@ export function chooseSourceRun(
   wanted: (i: number) => boolean,
   preferred: ((i: number) => boolean) | readonly ((i: number) => boolean)[],
   maxRun: number,
+  strict = false,
 ): SourceRun | null {
   if (!Number.isInteger(blocks) || blocks <= 0) return null;
   const limit = Number.isNaN(maxRun) || maxRun < 1 ? 1 : Math.floor(maxRun);
-  const tiers = [...(typeof preferred === 'function' ? [preferred] : preferred), () => true];
+  const tiers = [...(typeof preferred === 'function' ? [preferred] : preferred), ...(strict ? [] : [() => true])];
   let eligible: (i: number) => boolean = wanted;
   let count = 0;
   for (const tier of tiers) {

@@ -5,7 +5,7 @@ import { SeededRng } from '../../estimation/random.ts';
 import type { PeerId } from '../../peer/core/messages.ts';
 import type { SimPeer } from './world.ts';
 
-/** Peers sampled per virtual second for the estimate error. */
+/** Peers sampled per virtual second for the estimate error, when all are downloading. */
 const ESTIMATES_PER_SECOND = 128;
 /** Ratios kept (a reservoir): enough for stable p10/p90. */
 const MAX_RATIOS = 50_000;
@@ -29,7 +29,11 @@ export interface MeshShape {
   unreachable: number; // share of (source, peer) pairs with no path
 }
 
-/** estimate / live peers, sampled over downloading peers each virtual second. */
+/**
+ * estimate / live peers, over the peer-seconds of downloading: each virtual second a number of
+ * draws in proportion to the peers downloading then (a second when few are left weighs less),
+ * as each downloading peer draws for the source once a round with its estimate.
+ */
 export class EstimateSampler {
   private readonly ratios: number[] = [];
   private seen = 0;
@@ -42,7 +46,8 @@ export class EstimateSampler {
   sample(now: number, peers: readonly SimPeer[], live: number): void {
     if (live < 1) return;
     const downloading = peers.filter((p) => p.core && !p.gone && p.doneAt === null);
-    for (let i = 0; i < ESTIMATES_PER_SECOND && downloading.length > 0; i++) {
+    const draws = Math.ceil((ESTIMATES_PER_SECOND * downloading.length) / peers.length);
+    for (let i = 0; i < draws && downloading.length > 0; i++) {
       const p = downloading[Math.floor(this.rng.next() * downloading.length)] as SimPeer;
       const ratio = (p.core as NonNullable<SimPeer['core']>).groupSizeNow(now) / live;
       // Reservoir: every ratio ever drawn has the same chance to be kept.

@@ -111,7 +111,11 @@ export class Flood {
     conn.tokensAt = now;
     conn.entryTokens -= Math.max(1, entries.length); // an UPDATE of no entries is not free either
     if (conn.entryTokens < 0) return { code: 'UPDATE_FLOOD', detail: 'flooding updates' };
-    if (update.known && !this.d.known.heard(conn, update.known)) return { code: 'INDEX_RANGE', detail: 'a known block past the end of the file' };
+    if (update.known) {
+      const heard = this.d.known.heard(conn, update.known);
+      if (heard === 'bad') return { code: 'INDEX_RANGE', detail: 'a known block past the end of the file' };
+      if (heard === 'new') this.spreadKnown();
+    }
     let pinned: Set<PeerId> | null = null;
     for (const entry of entries) {
       const told = conn.heard.apply(entry);
@@ -134,6 +138,15 @@ export class Flood {
       }
     }
     return null;
+  }
+
+  /** Passes news of known blocks to every neighbor now, without waiting for the flood. */
+  spreadKnown(): void {
+    for (const conn of this.d.mesh.open) {
+      if (!isNeighbor(conn)) continue;
+      const news = this.d.known.news(conn);
+      if (news.length > 0) this.d.out.send(conn.id, { type: 'UPDATE', entries: [], known: news });
+    }
   }
 
   // Brings our own record up to date; true if our bits or flags changed.

@@ -142,7 +142,11 @@ export class PeerCore {
     this.mesh = new Mesh({
       self, params, rng: cfg.rng, out, reputation: this.reputation,
       origins: () => this.cache.values(),
-      onDown: (conn) => this.scheduler.onDown(conn),
+      onDown: (conn) => {
+        this.scheduler.onDown(conn);
+        // Its size report was a direct connection's: once we are not connected, it no longer counts.
+        if (conn.peerId) this.size.swarm.forget(conn.peerId);
+      },
     });
     this.flood = new Flood({
       self, params, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
@@ -164,7 +168,7 @@ export class PeerCore {
       groupSize: (now) => this.size.n(now),
       starvingGroupSize: (now, since) => this.size.starvingN(now, since),
       roundMs: params.roundMs,
-      refresh: (now) => this.mesh.requestPeers(now, 2 * params.needPeersEveryMs),
+      refresh: (now) => this.mesh.requestPeers(now, params.needPeersEveryMs),
       accept: (now, index, data) => this.accept(now, index, data, 'source'),
     });
     this.timers.set('flood', cfg.now);

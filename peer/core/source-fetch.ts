@@ -57,13 +57,18 @@ export class SourceFetch {
         return { size: cache.size, busy };
       },
       wanted: (i) => !blocks.isTaken(i),
-      // Best, a block no one in the swarm has yet; else one no one in our view has.
+      // Best, a block no one in the swarm has yet; else (starving) one no one in our view has.
       preferred: [(i) => !tree.anyHas(i) && !this.d.known.has(i), (i) => !tree.anyHas(i)],
+      strict: true,
     });
     if (policy.starving(now)) this.d.refresh(now); // a fresh count from the topology server
     if (!run) return;
-    for (let i = run.first; i < run.first + run.count; i++) blocks.fromSource(i);
+    for (let i = run.first; i < run.first + run.count; i++) {
+      blocks.fromSource(i);
+      this.d.known.add(i);
+    }
     this.d.flood.markDirty();
+    this.d.flood.spreadKnown(); // at once: a peer about to pick the same block should hear first
     this.d.out.push({ type: 'fetchSource', first: run.first, count: run.count });
   }
 

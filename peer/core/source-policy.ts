@@ -7,9 +7,10 @@
 //   k/n keeps about k GETs *starting* per round; when GETs last longer than a round (a
 //   crowded source), n is scaled up so that about k are *running* at once; and when our view
 //   shows more than k running (scaled to n), k shrinks in proportion (backoff.ts, sourceHeadroom).
-// - What to fetch: a run of blocks no one in our view has (which also solves the last-block
-//   problem), else of any block we miss; runs start at one block and grow at most twofold,
-//   sized to keep the connection busy for the rest of the lease at the rate seen.
+// - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
+//   our view has; nothing else, unless we are starving: then blocks no one in our view has,
+//   else any block we miss (the holders may be gone). Runs start at one block and grow at
+//   most twofold, sized to keep the connection busy for the rest of the lease at the rate seen.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
 //   no one in our view has, or no block has arrived at all: we are starving. That happens
 //   while the source is the bottleneck, and to the last peers of a crowd that has left (with
@@ -40,6 +41,8 @@ export interface SourceView {
   view: () => { size: number; busy: number };
   wanted: (i: number) => boolean; // missing and not already asked for
   preferred: readonly ((i: number) => boolean)[]; // best first: no one in the swarm has it, no one in our view has it
+  /** Only preferred blocks: never fetch from the source what the swarm has (unless starving). */
+  strict: boolean;
 }
 
 export interface SourceOptions {
@@ -111,7 +114,7 @@ export class SourcePolicy {
       this.roundsWon++;
       this.leaseUntil = now + this.opts.roundMs;
     }
-    const run = chooseSourceRun(this.rng, view.blocks, view.wanted, view.preferred, this.runLength(now));
+    const run = chooseSourceRun(this.rng, view.blocks, view.wanted, view.preferred, this.runLength(now), view.strict && !this.starving(now));
     if (!run) {
       this.leaseUntil = -Infinity;
       return null;

@@ -2,9 +2,11 @@
 // the source. Each peer ORs in what it sees (its own advertised bits, its view's update
 // tree, what its neighbors tell it) and passes on to each neighbor the indexes that neighbor
 // has not had from it (UPDATE `known`, FORMAT.md): each index crosses each mesh link once, a
-// few bytes per block per link for the whole download. A peer going to the source then picks
-// blocks no one in the swarm has yet, not merely blocks no one in its view has, so the source
-// is not asked twice for a block that exists far away (source-fetch.ts).
+// few bytes per block per link for the whole download. News of a block starting from the
+// source is passed on at once, not at the next flood, so it crosses the mesh in a few link
+// latencies. A peer going to the source then picks blocks no one in the swarm has yet, not
+// merely blocks no one in its view has, so the source is not asked twice for a block that
+// exists far away (source-fetch.ts).
 //
 // It only grows, and a liar can claim every block: then nothing looks new anywhere and the
 // choice falls back to "no one in my view has it", the paper's rule. No worse than without.
@@ -25,20 +27,30 @@ export class SwarmKnown {
     return hasBit(this.bits, index);
   }
 
+  /** One block is known to exist (we are fetching it from the source). */
+  add(index: number): void {
+    setBit(this.bits, index);
+  }
+
   /** ORs in a bitfield of the same length (ours, or our view's union). */
   addAll(other: ArrayLike<number>): void {
     for (let b = 0; b < this.bits.length; b++) this.bits[b] = (this.bits[b] ?? 0) | (other[b] ?? 0);
   }
 
-  /** Indexes `conn` told us; false if one is out of range (a violation). */
-  heard(conn: Conn, indexes: readonly number[]): boolean {
+  /**
+   * Indexes `conn` told us: 'new' if any was new to us (worth passing on at once), 'none', or
+   * 'bad' if one is out of range (a violation).
+   */
+  heard(conn: Conn, indexes: readonly number[]): 'new' | 'none' | 'bad' {
     const told = (conn.knownTold ??= new Uint8Array(this.bits.length));
+    let fresh = false;
     for (const i of indexes) {
-      if (!Number.isInteger(i) || i < 0 || i >= this.blocks) return false;
+      if (!Number.isInteger(i) || i < 0 || i >= this.blocks) return 'bad';
+      fresh ||= !hasBit(this.bits, i);
       setBit(this.bits, i);
       setBit(told, i); // it knows: no need to tell it back
     }
-    return true;
+    return fresh ? 'new' : 'none';
   }
 
   /** The indexes `conn` has not had from us (at most one UPDATE's worth), now counted as told. */
