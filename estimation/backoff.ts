@@ -23,12 +23,18 @@ export function drawSourceRound(rng: Rng, k: number, n: number, backoff: boolean
  * share of our view that flags a GET (averaged over rounds: one view is a small sample)
  * times n. Independent k/n draws give Poisson(k) starts a round, and GETs that last several
  * rounds pile up; a peer that sees the source busier than k draws proportionally less. The
- * source is never left idle by it (the result stays above 0), and at large n, where a view
- * rarely shows a GET, it is k.
+ * source is never left idle by it (the result stays above 0). It matters where Poisson peaks
+ * matter most and the view is a good sample: tens to a few hundred peers; beyond, it is k.
  */
-export function sourceHeadroom(k: number, running: number): number {
+export function sourceHeadroom(k: number, running: number, coverage: number): number {
+  // A view of a small share of the swarm sees a GET or none: scaled up, one sighting reads as
+  // tens of GETs. Only a view that covers a good share of the swarm is worth believing.
+  if (coverage < MIN_COVERAGE) return k;
   return running > k ? (k * k) / running : k;
 }
+
+/** Below this share of the swarm in view, sourceHeadroom does not condition on it. */
+export const MIN_COVERAGE = 0.25;
 
 export interface SourceRun {
   first: number;

@@ -159,7 +159,7 @@ test('the source run prefers blocks no one in the view has (last-block rule)', (
 
 test('with n known peers the source is visited in about k/n of the rounds', (t) => {
   // Every run is failed at once to end it; the core must not give up on the source for that.
-  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40, maxSourceFailures: 1e9 });
+  const s = new Script(1024 * 64, { roundMs: 1000, k: 3, pipeline: 0, U: 40, maxSourceFailures: 1e9, sourceLeaseRounds: 1 });
   // 29 origins known through a neighbor -> n = 30, so p = 0.1.
   s.feed({ type: 'opened', conn: 1, outbound: false });
   s.msg(1, s.hello(1));
@@ -235,7 +235,7 @@ test('blocks streaming from the source are advertised; requests for them wait an
 test('last-block rule: a starving peer asks for a fresh count and draws with it, not with the crowd the gossip remembers', (t) => {
   // Busy: the neighbors have every block and answer one request a round, so blocks keep arriving.
   const run = (busy: boolean): { won: number; refreshes: number } => {
-    const s = new Script(1024 * 256, { roundMs: 1000, k: 3, pipeline: busy ? 1 : 0, dataConnections: 1, maxSourceFailures: 1e9, eta: 4 });
+    const s = new Script(1024 * 256, { roundMs: 1000, k: 3, pipeline: busy ? 1 : 0, dataConnections: 1, maxSourceFailures: 1e9, eta: 4, sourceLeaseRounds: 1 });
     const all = Array.from({ length: 256 }, (_, i) => i);
     // Four neighbor dials that stay pending: the mesh has its neighbors and asks for no more peers.
     s.feed({ type: 'peers', peers: [11, 12, 13, 14].map((n) => ({ id: peerId(n), host: '127.0.0.1', port: 9000 + n })) });

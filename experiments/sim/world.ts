@@ -324,6 +324,9 @@ export class World implements PeerStepper {
         return;
       case 'complete':
         return this.complete(p);
+      case 'depart':
+        this.agenda.push(this.agenda.now + this.c.lingerMs, { k: 'leave', p });
+        return;
       case 'abort':
         return this.abort(p, `${a.code}: ${a.reason}`);
       case 'log':
@@ -359,8 +362,7 @@ export class World implements PeerStepper {
     if (p.doneAt !== null) return this.anomaly(p, 'said complete twice');
     if (p.stored !== this.c.blocks) this.anomaly(p, `complete with ${p.stored}/${this.c.blocks} blocks stored`);
     p.doneAt = this.agenda.now;
-    this.completed++;
-    this.agenda.push(this.agenda.now + this.c.lingerMs, { k: 'leave', p });
+    this.completed++; // it leaves when its core says it may depart (the hand-over), plus lingerMs
   }
 
   // The core gave up (the simulated source never fails, so this is a finding).

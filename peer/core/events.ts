@@ -37,6 +37,7 @@ export type PeerAction =
   | { type: 'store'; index: number; data: Uint8Array; from: PeerId | 'source' }
   | { type: 'fetchSource'; first: number; count: number } // one Range GET of a run of blocks
   | { type: 'needPeers' } // register again with the topology server for fresh peers
-  | { type: 'complete' } // every block is stored: verify, then send 'leave'
+  | { type: 'complete' } // every block is stored: verify the file
+  | { type: 'depart' } // the hand-over is done: once the file is verified, send 'leave'
   | { type: 'abort'; code: 'SOURCE_FAILED'; reason: string } // the download cannot go on: stop and report
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; msg: string };

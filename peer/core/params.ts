@@ -27,6 +27,9 @@ export interface PeerParams {
   maxConnections: number; // all connections, in and out
   maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
   maxSourceRun: number; // blocks in one Range GET
+  sourceLeaseRounds: number; // a won draw holds the source this many rounds (drawn with probability k / (n L))
+  handoverMs: number; // a finished peer stays until no one has asked it for a block this long
+  maxHandoverMs: number; // ...but no longer than this after finishing
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
   endgameAfterMs: number; // in the endgame, a request outstanding this long is also asked of another holder
@@ -59,6 +62,9 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxConnections: 48,
   maxNeighbors: 12,
   maxSourceRun: 64,
+  sourceLeaseRounds: 4,
+  handoverMs: 2000,
+  maxHandoverMs: 10_000,
   maxSourceFailures: 5,
   needPeersEveryMs: 5000,
   endgameAfterMs: 2000,
@@ -76,6 +82,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
     }
   }
   if (!GROUP_SIZE_MODES.includes(params.groupSize)) throw new Error(`parameter groupSize must be one of ${GROUP_SIZE_MODES.join(', ')}, got ${String(params.groupSize)}`);
+  if (!(params.sourceLeaseRounds >= 1)) throw new Error('parameter sourceLeaseRounds must be at least 1');
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');

@@ -109,6 +109,9 @@ export class PeerCore {
   private readonly known: SwarmKnown;
   private readonly received = { fromSource: 0, fromPeers: 0 };
   private completed = false;
+  private completedAt = Infinity;
+  private lastAskedAt = -Infinity; // a peer last asked us for a block
+  private departed = false;
   private stopped = false; // left or gave up: no more actions
 
   constructor(cfg: PeerConfig) {
@@ -135,7 +138,10 @@ export class PeerCore {
     );
     this.source = new SourcePolicy(
       cfg.rng,
-      { k: params.k, backoff: params.backoff, roundMs: params.roundMs, blockSize: params.blockSize, maxRun: params.maxSourceRun, maxFailures: params.maxSourceFailures },
+      {
+        k: params.k, backoff: params.backoff, roundMs: params.roundMs, leaseRounds: params.sourceLeaseRounds,
+        blockSize: params.blockSize, maxRun: params.maxSourceRun, maxFailures: params.maxSourceFailures,
+      },
       cfg.now,
     );
     this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
@@ -189,6 +195,7 @@ export class PeerCore {
     if (this.stopped) return Infinity;
     const sourceIdle = this.completed || this.table.haveCount + this.table.storingCount >= this.blocks;
     this.timers.set('source', sourceIdle ? Infinity : this.source.deadline());
+    this.timers.set('depart', this.departAt());
     return this.timers.next();
   }
 
@@ -197,8 +204,7 @@ export class PeerCore {
     this.dispatch(now, event);
     if (!this.stopped) {
       if (!this.completed && this.table.complete) {
-        this.completed = true; // e.g. resumed with every block already on disk
-        this.out.push({ type: 'complete' });
+        this.onComplete(now); // e.g. resumed with every block already on disk
       }
       if (!this.completed) {
         this.scheduler.fill(now);
@@ -288,6 +294,7 @@ export class PeerCore {
 
   private onTick(now: number): void {
     const { timers, params } = this;
+    this.maybeDepart(now);
     if (timers.due('flood', now)) {
       this.flood.flood(now);
       timers.set('flood', now + this.bandwidth.updateIntervalMs);
@@ -303,6 +310,30 @@ export class PeerCore {
       }
       this.maintainNeighbors(now);
     }
+  }
+
+  // Every block is stored: say so (the driver verifies), and from now on only serve.
+  private onComplete(now: number): void {
+    this.completed = true;
+    this.completedAt = now;
+    this.out.push({ type: 'complete' });
+    this.maybeDepart(now);
+  }
+
+  // Hand-over: a finished peer leaves once no one has asked it for a block for handoverMs
+  // (at most maxHandoverMs after finishing; at once if it has no connection). A crowd that
+  // finishes together would otherwise leave its stragglers without anyone to ask for the
+  // last blocks, and send them to the source for copies the swarm had a moment ago.
+  private departAt(): number {
+    if (!this.completed || this.departed) return Infinity;
+    if (this.mesh.open.length === 0) return this.completedAt;
+    return Math.min(Math.max(this.completedAt, this.lastAskedAt) + this.params.handoverMs, this.completedAt + this.params.maxHandoverMs);
+  }
+
+  private maybeDepart(now: number): void {
+    if (now < this.departAt()) return;
+    this.departed = true;
+    this.out.push({ type: 'depart' });
   }
 
   // Once a round: the three-state estimator sets how many peers we download from, how
@@ -344,6 +375,7 @@ export class PeerCore {
         violation = this.flood.receive(now, conn, msg);
         break;
       case 'REQUEST':
+        this.lastAskedAt = now;
         violation = this.uploads.onRequest(conn, msg.index);
         break;
       case 'BLOCK':
@@ -376,10 +408,7 @@ export class PeerCore {
     this.fetch.progressed(now);
     this.flood.markDirty();
     this.uploads.onStored(index);
-    if (this.table.complete && !this.completed) {
-      this.completed = true;
-      this.out.push({ type: 'complete' });
-    }
+    if (this.table.complete && !this.completed) this.onComplete(now);
   }
 
   // ---- reputation -----------------------------------------------------------------

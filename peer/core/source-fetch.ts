@@ -27,6 +27,9 @@ export interface SourceFetchDeps {
   accept: (now: number, index: number, data: Uint8Array) => void;
 }
 
+/** Rounds without a single block arriving that make a peer starving whatever its view says. */
+const STUCK_ROUNDS = 4;
+
 export class SourceFetch {
   private lastProgress = -Infinity; // when a block last arrived (from anyone)
 
@@ -43,7 +46,7 @@ export class SourceFetch {
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
     const tree = cache.tree;
     if (this.lastProgress === -Infinity) this.lastProgress = now;
-    const stuck = now - this.lastProgress >= this.d.roundMs && !policy.busy;
+    const stuck = now - this.lastProgress >= STUCK_ROUNDS * this.d.roundMs && !policy.busy;
     const run = policy.decide(now, {
       blocks: blocks.count,
       // Nothing to ask of anyone while a block we need is in no one's hands we know of; or

@@ -2,11 +2,14 @@
 //
 // - Opening: alone (the topology server named no one), at once; otherwise after one round,
 //   so the mesh can tell us how many we are before a crowd stampedes the source.
-// - The draw: each round a peer that still misses blocks draws; with probability min(1, k/n)
-//   it wins a lease of one round, during which it keeps one Range GET busy, run after run.
-//   k/n keeps about k GETs *starting* per round; when GETs last longer than a round (a
-//   crowded source), n is scaled up so that about k are *running* at once; and when our view
-//   shows more than k running (scaled to n), k shrinks in proportion (backoff.ts, sourceHeadroom).
+// - The draw: each round a peer that still misses blocks draws; with probability
+//   min(1, k / (n L)) it wins a lease of L rounds (`sourceLeaseRounds`), during which it keeps
+//   one Range GET busy, run after run. So about k peers hold a lease at any time, each
+//   streaming: the source is busy whenever one does (1 − e^-k, 95% at k = 3) and about k GETs
+//   run at once. (A lease of one round made of one-block GETs left the source idle a third
+//   of the time: GETs arriving at random into a shared link make a queue that is empty
+//   1 − ρ of the time.) When our view covers a good share of the swarm and shows more than k
+//   leases running, k shrinks in proportion (backoff.ts, sourceHeadroom).
 // - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
 //   our view has; nothing else, unless we are starving: then blocks no one in our view has,
 //   else any block we miss (the holders may be gone). Runs start at one block and grow at
@@ -49,6 +52,7 @@ export interface SourceOptions {
   k: number;
   backoff: boolean;
   roundMs: number;
+  leaseRounds: number;
   blockSize: number;
   maxRun: number;
   maxFailures: number;
@@ -61,7 +65,6 @@ export class SourcePolicy {
   private nextDrawAt = -Infinity;
   private starvedSince = Infinity;
   private rate = 0; // bytes/s seen on our recent runs (EWMA); 0 = unknown
-  private lastRunMs = 0; // how long our last run held the source
   private lastRunCount = 0; // blocks in our last run: the next may be at most twice as long
   private failures = 0; // in a row
   private busyShare: number | null = null; // share of our view with a GET running (EWMA over draws)
@@ -106,13 +109,14 @@ export class SourcePolicy {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
       const n = this.starving(now) ? view.starvingGroupSize(this.starvedSince) : view.groupSize();
-      const stretch = Math.max(1, this.lastRunMs / this.opts.roundMs);
       const seen = view.view();
       if (seen.size > 0) this.busyShare = this.busyShare === null ? seen.busy / seen.size : 0.8 * this.busyShare + 0.2 * (seen.busy / seen.size);
-      const k = sourceHeadroom(this.opts.k, (this.busyShare ?? 0) * n);
-      if (!drawSourceRound(this.rng, k, n * stretch, this.opts.backoff)) return null;
+      const k = sourceHeadroom(this.opts.k, (this.busyShare ?? 0) * n, seen.size / n);
+      // n <= k: every peer should hold the source (alone: at once, like a plain download).
+      const leases = n <= k ? n : n * this.opts.leaseRounds;
+      if (!drawSourceRound(this.rng, k, leases, this.opts.backoff)) return null;
       this.roundsWon++;
-      this.leaseUntil = now + this.opts.roundMs;
+      this.leaseUntil = now + this.opts.leaseRounds * this.opts.roundMs;
     }
     const run = chooseSourceRun(this.rng, view.blocks, view.wanted, view.preferred, this.runLength(now), view.strict && !this.starving(now));
     if (!run) {
@@ -143,7 +147,6 @@ export class SourcePolicy {
     if (!run) return { missed: [], giveUp: false };
     this.run = null;
     const seconds = (now - run.startedAt) / 1000;
-    this.lastRunMs = now - run.startedAt;
     if (ok) {
       this.failures = 0;
       if (run.bytes > 0 && seconds > 0) {

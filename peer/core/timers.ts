@@ -11,6 +11,8 @@ export const TIMERS = {
   rewire: { wakes: false },
   /** The next source draw or run (derived from the source policy; Infinity when idle). */
   source: { wakes: true },
+  /** A finished peer's hand-over is over: it may leave (derived; see PeerCore.departAt). */
+  depart: { wakes: true },
 } as const;
 
 export type TimerName = keyof typeof TIMERS;
@@ -21,7 +23,7 @@ export class TimerTable {
   private readonly at: Record<TimerName, number>;
 
   constructor() {
-    this.at = { flood: Infinity, round: Infinity, rewire: Infinity, source: Infinity };
+    this.at = { flood: Infinity, round: Infinity, rewire: Infinity, source: Infinity, depart: Infinity };
   }
 
   set(name: TimerName, at: number): void {

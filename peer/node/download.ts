@@ -158,23 +158,22 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       mode: membership ? 'swarm' : 'alone',
       sha256: digest, ok: true,
     };
-    if (options.linger && options.linger > 0) {
-      // The .part is now the verified final file: serve from it while lingering.
-      const final = await open(output, 'r');
-      node.serveFrom(async (index) => {
-        const length = Math.min(blockSize, size - index * blockSize);
-        const { buffer } = await final.read(Buffer.alloc(length), 0, length, index * blockSize);
-        return buffer;
-      });
-      try {
-        await sleep(options.linger * 1000, options.signal);
-      } finally {
-        await node.leave('finished');
-        await final.close();
-      }
+    // The file is in place. Serve from it through the hand-over (those still downloading may
+    // need our blocks: the core says when no one has asked for a while), then --linger more.
+    const final = await open(output, 'r');
+    node.serveFrom(async (index) => {
+      const length = Math.min(blockSize, size - index * blockSize);
+      const { buffer } = await final.read(Buffer.alloc(length), 0, length, index * blockSize);
+      return buffer;
+    });
+    try {
+      await raceAbort(node.whenDepartable(), options.signal);
+      if (options.linger && options.linger > 0) await sleep(options.linger * 1000, options.signal);
+    } finally {
+      await node.leave('finished');
+      await final.close();
     }
     result.uploaded = core.stats(performance.now()).uploaded;
-    await node.leave('finished'); // a no-op when lingering already left
     return result;
   } catch (err) {
     await node?.stop();
@@ -254,5 +253,16 @@ function localAddressToward(topology: string): Promise<string> {
     });
     socket.once('timeout', () => socket.destroy(new Error('timeout')));
     socket.once('error', reject);
+  });
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (its reason). */
+function raceAbort(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }

@@ -25,6 +25,8 @@ export class PeerNode {
   private readonly sourceAbort = new AbortController();
   private stopped = false;
   private completeWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private departed = false;
+  private departWaiters: (() => void)[] = [];
   private completed = false;
   private failure: Error | null = null;
   private sourceError: Error | null = null; // the last failed GET's error, reported if the core gives up
@@ -78,6 +80,12 @@ export class PeerNode {
     return new Promise((resolve, reject) => this.completeWaiters.push({ resolve, reject }));
   }
 
+  /** Resolves when the core's hand-over is done (it may leave), or once stopped. */
+  whenDepartable(): Promise<void> {
+    if (this.departed || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.departWaiters.push(resolve));
+  }
+
   dispatch(event: PeerEvent): void {
     if (this.stopped) return;
     this.execute(this.core.handle(this.now(), event));
@@ -93,6 +101,7 @@ export class PeerNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const w of this.departWaiters.splice(0)) w();
     if (this.timer) clearTimeout(this.timer);
     if (this.reregister) clearTimeout(this.reregister);
     this.sourceAbort.abort();
@@ -164,6 +173,10 @@ export class PeerNode {
           break;
         case 'abort':
           this.fail(this.sourceError ?? new SlurpieError('SOURCE_HTTP', action.reason));
+          break;
+        case 'depart':
+          this.departed = true;
+          for (const w of this.departWaiters.splice(0)) w();
           break;
         case 'complete':
           this.completed = true;
