@@ -16,8 +16,9 @@ test('our own entry: a new seq when our state changed, else only at the heartbea
     s.tick(at);
     for (const e of other.take(1)) if (e.id === SELF) seqs.push([at, e.seq]);
   }
-  // Sent only when the seq changed: at the first flood, then every heartbeat.
-  t.deepEqual(seqs.map(([at]) => at), [0, 2000, 4000]);
+  // Sent only when the seq changed, then every heartbeat; a finished peer's links are data-only,
+  // so the first change (at the first flood) waits for dataUpdateMs after the greeting.
+  t.deepEqual(seqs.map(([at]) => at), [1000, 2000, 4000]);
   t.deepEqual(seqs.map(([, seq]) => seq), [1, 2, 3]);
   // A block stored makes the next flood carry a new seq at once.
   const s2 = new Script(SIZE, { updateIntervalMs: 100, heartbeatMs: 2000, pipeline: 1 });

@@ -39,6 +39,8 @@ export interface Conn {
   serving: number; // its requests we are serving or holding
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
+  lastUsedAt: number; // a REQUEST or BLOCK last went either way (idle data links are closed)
+  ownSentAt: number; // our own entry last went out here
   told: ToldRefs; // what we told it, by ref (UPDATE refs)
   heard: InboundRefs; // what it told us, by its refs
   knownTold: Uint8Array | null; // the swarm's known blocks it has had from us or told us (swarm-known.ts)
@@ -63,6 +65,8 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     serving: 0,
     strikes: 0,
     busyUntil: 0,
+    lastUsedAt: now,
+    ownSentAt: -Infinity,
     told: new ToldRefs(Math.ceil(limits.blocks / 8)),
     heard: new InboundRefs(limits.blocks, Math.ceil(limits.blocks / 8)),
     knownTold: null,

@@ -51,6 +51,8 @@ export interface FloodDeps {
 }
 
 export class Flood {
+  /** Whether the last UPDATE received changed what anyone in our view holds. */
+  changedView = false;
   private readonly own: Tellable; // its bits are replaced, never changed in place: a queued message keeps its snapshot
   private dirty = true;
   private lastAnnounce = -Infinity;
@@ -67,6 +69,7 @@ export class Flood {
 
   /** A connection just opened: it gets our state at once. */
   greet(now: number, conn: Conn): void {
+    conn.ownSentAt = now;
     this.send(conn, [conn.told.entry(OWN_REF, this.own, 0, this.d.sizeReport(now))]);
   }
 
@@ -85,7 +88,13 @@ export class Flood {
     for (const conn of this.d.mesh.conns.values()) {
       if (!isOpen(conn)) continue;
       const entries: UpdateEntry[] = [];
-      if (!conn.told.isCurrent(OWN_REF, own.id, own.seq, 0)) entries.push(conn.told.entry(OWN_REF, own, 0, estimate));
+      // A data-only link hears of us at most every dataUpdateMs: it is there for blocks, and
+      // its far end follows us through the mesh too.
+      const due = isNeighbor(conn) || now - conn.ownSentAt >= params.dataUpdateMs;
+      if (due && !conn.told.isCurrent(OWN_REF, own.id, own.seq, 0)) {
+        entries.push(conn.told.entry(OWN_REF, own, 0, estimate));
+        conn.ownSentAt = now;
+      }
       if (isNeighbor(conn)) {
         for (const o of cache.values()) {
           if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= params.maxHops) continue;
@@ -117,6 +126,7 @@ export class Flood {
       if (heard === 'new') this.spreadKnown();
     }
     let pinned: Set<PeerId> | null = null;
+    this.changedView = update.known !== undefined;
     for (const entry of entries) {
       const told = conn.heard.apply(entry);
       if ('code' in told) return told;
@@ -136,6 +146,7 @@ export class Flood {
       if (result === 'new' || result === 'newer' || result === 'rejected') {
         estimator.observe(now, told.id, told.degree, told.hops + 1);
       }
+      if ((result === 'new' || result === 'newer') && cache.bitsChanged) this.changedView = true;
     }
     return null;
   }

@@ -119,6 +119,14 @@ export class Mesh {
     this.d.out.push({ type: 'needPeers' });
   }
 
+  /** Closes data-only links that carried nothing for `idleMs`: each costs updates and a slot. */
+  closeIdle(now: number, idleMs: number): void {
+    for (const conn of [...this.open]) {
+      if (isNeighbor(conn) || conn.requests.size > 0 || conn.serving > 0 || now - conn.lastUsedAt < idleMs) continue;
+      this.close(conn.id, 'IDLE', 'idle data link');
+    }
+  }
+
   /** Every reconnect period, drop one idle outbound neighbor so the mesh keeps mixing. */
   rewire(now: number): void {
     const idle = [...this.conns.values()].filter((c) => isNeighbor(c) && c.outbound && c.requests.size === 0);
@@ -175,6 +183,7 @@ export class Mesh {
       this.sendHello(conn, neighbor);
     }
     moveConn(conn, neighbor ? 'neighbor' : 'open');
+    conn.lastUsedAt = now;
     this.open.push(conn);
     return true;
   }

@@ -36,6 +36,8 @@ export type MergeResult = 'new' | 'newer' | 'shorter' | 'same' | 'rejected';
 
 export class OriginCache {
   readonly tree: UpdateTree;
+  /** Whether the last merge that returned 'new' or 'newer' changed what the origin holds. */
+  bitsChanged = false;
   private readonly byId = new Map<PeerId, Origin>();
   private readonly bySlot: (PeerId | undefined)[];
   private readonly freeSlots: number[];
@@ -86,7 +88,8 @@ export class OriginCache {
       known.sourceBusy = entry.sourceBusy;
       known.heardAt = now;
       known.heardFrom = from === null ? [] : [from];
-      if (!sameBits(known.bits, entry.bits)) {
+      this.bitsChanged = !sameBits(known.bits, entry.bits);
+      if (this.bitsChanged) {
         known.bits = entry.bits.slice();
         this.tree.set(known.slot, known.bits);
       }
@@ -116,6 +119,7 @@ export class OriginCache {
     };
     this.byId.set(entry.originId, origin);
     this.tree.set(slot, origin.bits);
+    this.bitsChanged = true;
     return 'new';
   }
 

@@ -29,6 +29,8 @@ export interface PeerParams {
   maxSourceRun: number; // blocks in one Range GET
   sourceLeaseRounds: number; // a won draw holds the source this many rounds (drawn with probability k / (n L))
   handoverMs: number; // a finished peer stays until no one has asked it for a block this long
+  idleLinkMs: number; // a data-only link with no request or block either way for this long is closed
+  dataUpdateMs: number; // our own entry goes to a data-only link at most this often (neighbors: every flood)
   maxHandoverMs: number; // ...but no longer than this after finishing
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
@@ -64,6 +66,8 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxSourceRun: 64,
   sourceLeaseRounds: 4,
   handoverMs: 2000,
+  idleLinkMs: 10_000,
+  dataUpdateMs: 1000,
   maxHandoverMs: 10_000,
   maxSourceFailures: 5,
   needPeersEveryMs: 5000,

@@ -112,6 +112,7 @@ export class PeerCore {
   private completedAt = Infinity;
   private lastAskedAt = -Infinity; // a peer last asked us for a block
   private departed = false;
+  private schedule = true; // something the scheduler depends on may have changed
   private stopped = false; // left or gave up: no more actions
 
   constructor(cfg: PeerConfig) {
@@ -207,7 +208,10 @@ export class PeerCore {
         this.onComplete(now); // e.g. resumed with every block already on disk
       }
       if (!this.completed) {
-        this.scheduler.fill(now);
+        // The scheduler runs only when something it depends on may have changed: most
+        // events are UPDATEs that change nothing for it, and it looks at every connection.
+        if (this.schedule) this.scheduler.fill(now);
+        this.schedule = false;
         this.fetch.maybeFetch(now);
       }
     }
@@ -251,6 +255,9 @@ export class PeerCore {
   }
 
   private dispatch(now: number, event: PeerEvent): void {
+    // Uploads and news that changes no one's holdings leave the scheduler's inputs alone.
+    const quiet = event.type === 'served' || event.type === 'serveFailed' || (event.type === 'message' && (event.msg.type === 'REQUEST' || event.msg.type === 'UPDATE'));
+    if (!quiet) this.schedule = true;
     switch (event.type) {
       case 'tick':
         return this.onTick(now);
@@ -304,6 +311,7 @@ export class PeerCore {
       this.adapt(now);
       this.scheduler.expireRequests(now);
       for (const id of this.cache.expire(now, params.staleMs, this.mesh.connectedIds())) this.mesh.forget(id);
+      this.mesh.closeIdle(now, params.idleLinkMs);
       if (timers.due('rewire', now)) {
         timers.set('rewire', now + params.reconnectPeriodMs);
         this.mesh.rewire(now);
@@ -373,9 +381,11 @@ export class PeerCore {
         break;
       case 'UPDATE':
         violation = this.flood.receive(now, conn, msg);
+        if (this.flood.changedView) this.schedule = true;
         break;
       case 'REQUEST':
         this.lastAskedAt = now;
+        conn.lastUsedAt = now;
         violation = this.uploads.onRequest(conn, msg.index);
         break;
       case 'BLOCK':

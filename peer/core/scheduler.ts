@@ -92,6 +92,7 @@ export class Scheduler {
       if (index < 0) break;
       blocks.request(index, conn.id);
       conn.requests.set(index, now + params.requestTimeoutMs);
+      conn.lastUsedAt = now;
       out.send(conn.id, { type: 'REQUEST', index });
     }
   }
@@ -116,6 +117,7 @@ export class Scheduler {
     if (index >= blocks.count) return { code: 'INDEX_RANGE', detail: `block ${index} out of range` };
     const expected = this.d.blockLength(index);
     if (data.length !== expected) return { code: 'BLOCK_LENGTH', detail: `sent block ${index} with ${data.length} bytes, expected ${expected}` };
+    conn.lastUsedAt = now;
     if (conn.requests.size > 0 && conn.requests.delete(index)) this.d.reputation.delivered(conn);
     const state = blocks.state(index);
     if (state === 'have' || state === 'storing' || state === 'fromSource') return null;

@@ -25,6 +25,7 @@ export const CLOSE_REASONS = {
   TOO_MANY_CONNECTIONS: 'the connection cap is reached',
   FEWER_NEIGHBORS: 'the bandwidth controller lowered the neighbor target',
   REWIRE: 'periodic rewiring drops an idle neighbor',
+  IDLE: 'a data-only link carried no request or block for a while',
   PEER_LEFT: 'it said BYE',
   REFUSED: 'it said BYE before HELLO (for example, it is full)',
   TOO_SLOW: 'its requests kept timing out',
