@@ -83,8 +83,8 @@ export class Flood {
     }
     const estimate = this.d.sizeReport(now);
     const { params, cache, known } = this.d;
-    known.addAll(own.bits);
-    known.addAll(cache.tree.root());
+    known.addAll(now, own.bits);
+    known.addAll(now, cache.tree.root());
     for (const conn of this.d.mesh.conns.values()) {
       if (!isOpen(conn)) continue;
       const entries: UpdateEntry[] = [];
@@ -121,7 +121,7 @@ export class Flood {
     conn.entryTokens -= Math.max(1, entries.length); // an UPDATE of no entries is not free either
     if (conn.entryTokens < 0) return { code: 'UPDATE_FLOOD', detail: 'flooding updates' };
     if (update.known) {
-      const heard = this.d.known.heard(conn, update.known);
+      const heard = this.d.known.heard(now, conn, update.known);
       if (heard === 'bad') return { code: 'INDEX_RANGE', detail: 'a known block past the end of the file' };
       if (heard === 'new') this.spreadKnown();
     }

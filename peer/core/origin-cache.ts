@@ -46,6 +46,7 @@ export class OriginCache {
     readonly capacity: number,
     readonly bitfieldBytes: number,
     readonly blocks: number,
+    private readonly quietMs = 4000, // an origin not heard of for this long may be replaced by any newcomer
   ) {
     this.tree = new UpdateTree(capacity, blocks);
     this.freeSlots = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
@@ -97,7 +98,7 @@ export class OriginCache {
     }
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
-      const victim = this.victim(pinned);
+      const victim = this.victim(pinned, distance, now);
       if (!victim) return 'rejected';
       slot = victim.slot;
       this.byId.delete(victim.id);
@@ -163,20 +164,21 @@ export class OriginCache {
     return ids;
   }
 
-  // Evict the least recently heard, farthest origin that is not one of our connections.
-  private victim(pinned: ReadonlySet<PeerId>): Origin | undefined {
+  // The origin to make room for one `distance` hops away at `now`, if any: the farthest one
+  // that is not one of our connections (the least recently heard among those), and only if
+  // it is farther than the newcomer or has gone quiet. Without the second rule a peer that
+  // hears of more than U origins replaces live ones all the time, and each replacement is a
+  // fresh introduction, bitfield and all, on every link it is forwarded over.
+  private victim(pinned: ReadonlySet<PeerId>, distance: number, now: number): Origin | undefined {
     let worst: Origin | undefined;
     for (const origin of this.byId.values()) {
       if (pinned.has(origin.id)) continue;
-      if (
-        !worst ||
-        origin.heardAt < worst.heardAt ||
-        (origin.heardAt === worst.heardAt && origin.distance > worst.distance)
-      ) {
+      if (!worst || origin.distance > worst.distance || (origin.distance === worst.distance && origin.heardAt < worst.heardAt)) {
         worst = origin;
       }
     }
-    return worst;
+    if (!worst) return undefined;
+    return worst.distance > distance || now - worst.heardAt > this.quietMs ? worst : undefined;
   }
 }
 

@@ -27,6 +27,9 @@ export interface SourceFetchDeps {
   accept: (now: number, index: number, data: Uint8Array) => void;
 }
 
+/** Rounds without news of a block started from the source, while some remain, that mean it is idle. */
+const QUIET_ROUNDS = 2;
+
 /** Rounds without a single block arriving that make a peer starving whatever its view says. */
 const STUCK_ROUNDS = 4;
 
@@ -63,12 +66,14 @@ export class SourceFetch {
       // Best, a block no one in the swarm has yet; else (starving) one no one in our view has.
       preferred: [(i) => !tree.anyHas(i) && !this.d.known.has(i), (i) => !tree.anyHas(i)],
       strict: true,
+      // Blocks still to fetch from the source, yet none announced for a while: it is idle.
+      sourceQuiet: this.d.known.incomplete() && now - this.d.known.grewAt > QUIET_ROUNDS * this.d.roundMs,
     });
     if (policy.starving(now)) this.d.refresh(now); // a fresh count from the topology server
     if (!run) return;
     for (let i = run.first; i < run.first + run.count; i++) {
       blocks.fromSource(i);
-      this.d.known.add(i);
+      this.d.known.add(now, i);
     }
     this.d.flood.markDirty();
     this.d.flood.spreadKnown(); // at once: a peer about to pick the same block should hear first

@@ -9,7 +9,9 @@
 //   run at once. (A lease of one round made of one-block GETs left the source idle a third
 //   of the time: GETs arriving at random into a shared link make a queue that is empty
 //   1 − ρ of the time.) When our view covers a good share of the swarm and shows more than k
-//   leases running, k shrinks in proportion (backoff.ts, sourceHeadroom).
+//   leases running, k shrinks in proportion (backoff.ts, sourceHeadroom). When no run has been
+//   announced anywhere for two rounds (swarm-known.ts) though blocks remain, the source is
+//   idle: the draw is k/n until one starts, so a run of bad luck does not leave it idle.
 // - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
 //   our view has; nothing else, unless we are starving: then blocks no one in our view has,
 //   else any block we miss (the holders may be gone). Runs start at one block and grow at
@@ -46,6 +48,8 @@ export interface SourceView {
   preferred: readonly ((i: number) => boolean)[]; // best first: no one in the swarm has it, no one in our view has it
   /** Only preferred blocks: never fetch from the source what the swarm has (unless starving). */
   strict: boolean;
+  /** No news of a source run for a while though blocks remain: the source is likely idle. */
+  sourceQuiet: boolean;
 }
 
 export interface SourceOptions {
@@ -112,8 +116,9 @@ export class SourcePolicy {
       const seen = view.view();
       if (seen.size > 0) this.busyShare = this.busyShare === null ? seen.busy / seen.size : 0.8 * this.busyShare + 0.2 * (seen.busy / seen.size);
       const k = sourceHeadroom(this.opts.k, (this.busyShare ?? 0) * n, seen.size / n);
-      // n <= k: every peer should hold the source (alone: at once, like a plain download).
-      const leases = n <= k ? n : n * this.opts.leaseRounds;
+      // n <= k: every peer should hold the source (alone: at once, like a plain download). A
+      // quiet source is restarted fast: draws at k/n, as if leases lasted one round.
+      const leases = n <= k ? n : view.sourceQuiet ? n : n * this.opts.leaseRounds;
       if (!drawSourceRound(this.rng, k, leases, this.opts.backoff)) return null;
       this.roundsWon++;
       this.leaseUntil = now + this.opts.leaseRounds * this.opts.roundMs;

@@ -18,6 +18,8 @@ const MAX_PER_UPDATE = 1024;
 
 export class SwarmKnown {
   readonly bits: Uint8Array;
+  /** When the set last grew: in the main phase, every source run announces its blocks here. */
+  grewAt = -Infinity;
 
   constructor(private readonly blocks: number) {
     this.bits = new Uint8Array(Math.ceil(blocks / 8));
@@ -28,20 +30,32 @@ export class SwarmKnown {
   }
 
   /** One block is known to exist (we are fetching it from the source). */
-  add(index: number): void {
+  add(now: number, index: number): void {
+    if (!hasBit(this.bits, index)) this.grewAt = now;
     setBit(this.bits, index);
   }
 
   /** ORs in a bitfield of the same length (ours, or our view's union). */
-  addAll(other: ArrayLike<number>): void {
-    for (let b = 0; b < this.bits.length; b++) this.bits[b] = (this.bits[b] ?? 0) | (other[b] ?? 0);
+  addAll(now: number, other: ArrayLike<number>): void {
+    for (let b = 0; b < this.bits.length; b++) {
+      const next = (this.bits[b] ?? 0) | (other[b] ?? 0);
+      if (next !== this.bits[b]) this.grewAt = now;
+      this.bits[b] = next;
+    }
+  }
+
+  /** Whether some block is not known to exist anywhere. */
+  incomplete(): boolean {
+    const full = this.blocks % 8 === 0 ? 0xff : (0xff << (8 - (this.blocks % 8))) & 0xff;
+    for (let b = 0; b < this.bits.length; b++) if ((this.bits[b] ?? 0) !== (b === this.bits.length - 1 ? full : 0xff)) return true;
+    return false;
   }
 
   /**
    * Indexes `conn` told us: 'new' if any was new to us (worth passing on at once), 'none', or
    * 'bad' if one is out of range (a violation).
    */
-  heard(conn: Conn, indexes: readonly number[]): 'new' | 'none' | 'bad' {
+  heard(now: number, conn: Conn, indexes: readonly number[]): 'new' | 'none' | 'bad' {
     const told = (conn.knownTold ??= new Uint8Array(this.bits.length));
     let fresh = false;
     for (const i of indexes) {
@@ -50,6 +64,7 @@ export class SwarmKnown {
       setBit(this.bits, i);
       setBit(told, i); // it knows: no need to tell it back
     }
+    if (fresh) this.grewAt = now;
     return fresh ? 'new' : 'none';
   }
 
