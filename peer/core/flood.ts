@@ -16,7 +16,6 @@
 // which is a violation (UPDATE_FLOOD).
 import type { GroupSizeEstimator } from '../../estimation/group-size.ts';
 import type { SwarmSizeEstimator } from '../../estimation/swarm-size.ts';
-import { isDialable } from './address.ts';
 import type { BlockTable } from './blocks.ts';
 import { isNeighbor, isOpen, type Conn } from './connection.ts';
 import type { PeerId, SizeEstimate, Update, UpdateEntry } from './messages.ts';
@@ -46,6 +45,8 @@ export interface FloodDeps {
   known: SwarmKnown; // blocks someone in the swarm has or is fetching
   /** Whether a Range GET of ours is running. */
   sourceBusy: () => boolean;
+  /** Whether the mesh-based estimator is in use (it need not be fed otherwise). */
+  meshEstimate: (now: number) => boolean;
   /** Our swarm-size estimate for our own entry, if we have one to share. */
   sizeReport: (now: number) => SizeEstimate | undefined;
 }
@@ -130,20 +131,15 @@ export class Flood {
     for (const entry of entries) {
       const told = conn.heard.apply(entry);
       if ('code' in told) return told;
-      if (told.id === self.id || reputation.isBanned(told.id) || !isDialable(told)) continue;
+      if (told.id === self.id || !told.dialable || reputation.isBanned(told.id)) continue;
       if (entry.hops >= params.maxHops) continue;
       if (entry.estimate && entry.hops === 0 && told.id === conn.peerId) {
         this.d.sizes.report(now, told.id, entry.estimate.n, entry.estimate.ageS);
       }
       if (seen.size < params.maxOriginsTracked) seen.add(told.id);
       pinned ??= this.d.mesh.connectedIds();
-      const result = cache.merge(
-        { originId: told.id, host: told.host, port: told.port, seq: told.seq, hops: told.hops, degree: told.degree, sourceBusy: told.sourceBusy, bits: told.bits },
-        conn.id,
-        now,
-        pinned,
-      );
-      if (result === 'new' || result === 'newer' || result === 'rejected') {
+      const result = cache.merge(told, conn.id, now, pinned);
+      if ((result === 'new' || result === 'newer' || result === 'rejected') && this.d.meshEstimate(now)) {
         estimator.observe(now, told.id, told.degree, told.hops + 1);
       }
       if ((result === 'new' || result === 'newer') && cache.bitsChanged) this.changedView = true;

@@ -45,6 +45,14 @@ export class GroupSize {
     this.swarm.forget(peerId);
   }
 
+  /**
+   * Whether the mesh estimator is in use and must be fed: in 'topology' mode only while we
+   * have no count of our own (no topology server, or one that does not send it).
+   */
+  usesMesh(now: number): boolean {
+    return this.params.groupSize !== 'topology' || this.swarm.ownObservation(now) === null;
+  }
+
   n(now: number): number {
     if (this.params.groupSize === 'topology') {
       const gossip = this.swarm.estimate(now);

@@ -6,7 +6,7 @@ import { UpdateTree } from './update-tree.ts';
 
 /** An origin's state as heard from one connection (bits are copied when kept). */
 export interface OriginNews {
-  originId: PeerId;
+  id: PeerId;
   host: string;
   port: number;
   seq: number;
@@ -71,7 +71,7 @@ export class OriginCache {
    */
   merge(entry: OriginNews, from: ConnId | null, now: number, pinned: ReadonlySet<PeerId>): MergeResult {
     const distance = entry.hops + 1;
-    const known = this.byId.get(entry.originId);
+    const known = this.byId.get(entry.id);
     if (known) {
       const newer = entry.seq > known.seq;
       const shorter = entry.seq === known.seq && distance < known.distance;
@@ -103,9 +103,9 @@ export class OriginCache {
       slot = victim.slot;
       this.byId.delete(victim.id);
     }
-    this.bySlot[slot] = entry.originId;
+    this.bySlot[slot] = entry.id;
     const origin: Origin = {
-      id: entry.originId,
+      id: entry.id,
       host: entry.host,
       port: entry.port,
       seq: entry.seq,
@@ -118,7 +118,7 @@ export class OriginCache {
       learnedFrom: from,
       heardFrom: from === null ? [] : [from],
     };
-    this.byId.set(entry.originId, origin);
+    this.byId.set(entry.id, origin);
     this.tree.set(slot, origin.bits);
     this.bitsChanged = true;
     return 'new';

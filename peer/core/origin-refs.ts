@@ -7,6 +7,7 @@
 //
 // Memory matters here (a peer has tens of connections; the simulator runs 10^5 peers): both
 // ends keep every ref's bitfield in one growing buffer and its numbers in typed arrays.
+import { isDialable } from './address.ts';
 import { setBit } from './bits.ts';
 import { MAX_REFS, type EntryBody, type PeerId, type SizeEstimate, type UpdateEntry } from './messages.ts';
 import type { Violation } from './violations.ts';
@@ -16,6 +17,7 @@ export interface ToldOrigin {
   id: PeerId;
   host: string;
   port: number;
+  dialable: boolean; // its address is a hostname or IP literal (checked once, at its introduction)
   bits: Uint8Array; // a view into the table: copy it to keep it
   seq: number;
   hops: number;
@@ -26,6 +28,7 @@ export interface ToldOrigin {
 export class InboundRefs {
   private ids: (PeerId | undefined)[] = [];
   private hosts: string[] = [];
+  private dialable: boolean[] = [];
   private ports = new Uint16Array(0);
   private seqs = new Float64Array(0);
   private small = new Uint8Array(0); // per ref: hops, degree, busy
@@ -45,6 +48,7 @@ export class InboundRefs {
       this.ids[ref] = originId; // a ref may name another origin now: it starts afresh
       this.hosts[ref] = host;
       this.ports[ref] = port;
+      this.dialable[ref] = isDialable(entry.intro);
       this.bits.fill(0, ref * this.bytes, (ref + 1) * this.bytes);
     } else if (this.ids[ref] === undefined) {
       return { code: 'UNKNOWN_REF', detail: `ref ${ref} was never introduced` };
@@ -70,6 +74,7 @@ export class InboundRefs {
       id: this.ids[ref] as PeerId,
       host: this.hosts[ref] as string,
       port: this.ports[ref] as number,
+      dialable: this.dialable[ref] === true,
       bits,
       seq: entry.seq,
       hops: entry.hops,
@@ -142,16 +147,10 @@ export class ToldRefs {
     told.set(rec.bits);
     this.seqs[ref] = rec.seq;
     this.hops[ref] = hops;
-    return {
-      ref,
-      ...(intro && { intro: { originId: rec.id, host: rec.host, port: rec.port } }),
-      seq: rec.seq,
-      hops,
-      degree: Math.min(255, rec.degree),
-      sourceBusy: rec.sourceBusy,
-      ...(estimate && { estimate }),
-      body,
-    };
+    const entry: UpdateEntry = { ref, seq: rec.seq, hops, degree: Math.min(255, rec.degree), sourceBusy: rec.sourceBusy, body };
+    if (intro) entry.intro = { originId: rec.id, host: rec.host, port: rec.port };
+    if (estimate) entry.estimate = estimate;
+    return entry;
   }
 
   // Room for refs 0..ref (doubling, at most MAX_REFS).

@@ -159,6 +159,7 @@ export class PeerCore {
       self, params, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
       reputation: this.reputation, estimator: this.size.mesh, sizes: this.size.swarm, seen: this.seen, known: this.known,
       sourceBusy: () => this.source.busy,
+      meshEstimate: (now) => this.size.usesMesh(now),
       sizeReport: (now) => this.size.report(now),
     });
     this.scheduler = new Scheduler({
