@@ -56,6 +56,7 @@ export class Flood {
   changedView = false;
   private readonly own: Tellable; // its bits are replaced, never changed in place: a queued message keeps its snapshot
   private dirty = true;
+  private readonly pinned = (id: PeerId): boolean => this.d.mesh.isConnected(id);
   private lastAnnounce = -Infinity;
 
   constructor(private readonly d: FloodDeps) {
@@ -126,7 +127,7 @@ export class Flood {
       if (heard === 'bad') return { code: 'INDEX_RANGE', detail: 'a known block past the end of the file' };
       if (heard === 'new') this.spreadKnown();
     }
-    let pinned: Set<PeerId> | null = null;
+    const pinned = this.pinned;
     this.changedView = update.known !== undefined;
     for (const entry of entries) {
       const told = conn.heard.apply(entry);
@@ -137,7 +138,6 @@ export class Flood {
         this.d.sizes.report(now, told.id, entry.estimate.n, entry.estimate.ageS);
       }
       if (seen.size < params.maxOriginsTracked) seen.add(told.id);
-      pinned ??= this.d.mesh.connectedIds();
       const result = cache.merge(told, conn.id, now, pinned);
       if ((result === 'new' || result === 'newer' || result === 'rejected') && this.d.meshEstimate(now)) {
         estimator.observe(now, told.id, told.degree, told.hops + 1);

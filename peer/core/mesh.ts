@@ -45,6 +45,7 @@ export class Mesh {
   readonly open: Conn[] = [];
   readonly dialing = new Map<PeerId, { neighbor: boolean }>();
   readonly known = new Map<PeerId, PeerAddress>(); // from the topology server and HELLOs
+  private readonly linked = new Map<PeerId, number>();
   private lastNeedPeers = -Infinity;
 
   constructor(private readonly d: MeshDeps) {}
@@ -61,9 +62,20 @@ export class Mesh {
 
   /** Peers we are connected to or handshaking with (the cache never evicts these). */
   connectedIds(): Set<PeerId> {
-    const ids = new Set<PeerId>();
-    for (const c of this.conns.values()) if (c.peerId) ids.add(c.peerId);
-    return ids;
+    return new Set(this.linked.keys());
+  }
+
+  /** Whether we are connected to (or handshaking with) `id`: no allocation, for hot paths. */
+  isConnected(id: PeerId): boolean {
+    return this.linked.has(id);
+  }
+
+  // Connections by the peer they lead to (a count: two may exist for a moment, dialled both ways).
+  private link(id: PeerId | null, by: number): void {
+    if (id === null) return;
+    const n = (this.linked.get(id) ?? 0) + by;
+    if (n > 0) this.linked.set(id, n);
+    else this.linked.delete(id);
   }
 
   /** Room for one more connection, dials included. */
@@ -149,6 +161,7 @@ export class Mesh {
     const blocks = Math.ceil(this.d.self.size / this.d.params.blockSize);
     const conn = newConn(id, outbound, outbound ? (peerId ?? null) : null, wantNeighbor, now, { blocks, entryTokens: 2 * this.d.params.updateEntryRate });
     this.conns.set(id, conn);
+    this.link(conn.peerId, 1);
     // The dialler speaks first; the acceptor answers once it knows what is asked.
     if (outbound) this.sendHello(conn, wantNeighbor);
   }
@@ -172,6 +185,10 @@ export class Mesh {
       if (loser === conn) return false;
     }
     conn.hello = hello;
+    if (conn.peerId !== hello.peerId) {
+      this.link(conn.peerId, -1);
+      this.link(hello.peerId, 1);
+    }
     conn.peerId = hello.peerId;
     this.known.set(hello.peerId, { id: hello.peerId, host: hello.host, port: hello.port });
     const asked = (hello.flags & HELLO_NEIGHBOR) !== 0;
@@ -212,6 +229,7 @@ export class Mesh {
     const conn = this.conns.get(id);
     if (!conn) return;
     this.conns.delete(id);
+    this.link(conn.peerId, -1);
     if (isOpen(conn)) this.open.splice(this.open.indexOf(conn), 1);
     moveConn(conn, 'closed');
     this.d.onDown(conn);
@@ -224,6 +242,7 @@ export class Mesh {
       this.d.out.close(conn.id, 'LEAVING', reason);
     }
     this.conns.clear();
+    this.linked.clear();
     this.open.length = 0;
   }
 

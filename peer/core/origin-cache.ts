@@ -36,6 +36,7 @@ export type MergeResult = 'new' | 'newer' | 'shorter' | 'same' | 'rejected';
 
 export class OriginCache {
   readonly tree: UpdateTree;
+  private readonly distCount = new Int32Array(257); // cached origins by distance (hops + 1 <= 256)
   /** Whether the last merge that returned 'new' or 'newer' changed what the origin holds. */
   bitsChanged = false;
   private readonly byId = new Map<PeerId, Origin>();
@@ -46,7 +47,6 @@ export class OriginCache {
     readonly capacity: number,
     readonly bitfieldBytes: number,
     readonly blocks: number,
-    private readonly quietMs = 4000, // an origin not heard of for this long may be replaced by any newcomer
   ) {
     this.tree = new UpdateTree(capacity, blocks);
     this.freeSlots = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
@@ -69,7 +69,7 @@ export class OriginCache {
    * Folds one received entry in. `pinned` origins (our connections) are never evicted
    * to make room; when the cache is full and nothing can go, the entry is rejected.
    */
-  merge(entry: OriginNews, from: ConnId | null, now: number, pinned: ReadonlySet<PeerId>): MergeResult {
+  merge(entry: OriginNews, from: ConnId | null, now: number, pinned: (id: PeerId) => boolean): MergeResult {
     const distance = entry.hops + 1;
     const known = this.byId.get(entry.id);
     if (known) {
@@ -79,7 +79,7 @@ export class OriginCache {
       // Only a rising seq proves the origin alive: old news travelling new paths must not
       // keep a departed peer in everyone's view (it would inflate n and draw dials).
       if (!newer && !shorter) return 'same';
-      known.distance = distance;
+      this.setDistance(known, distance);
       known.learnedFrom = from;
       if (!newer) return 'shorter';
       known.host = entry.host;
@@ -98,10 +98,11 @@ export class OriginCache {
     }
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
-      const victim = this.victim(pinned, distance, now);
+      const victim = this.victim(pinned, distance);
       if (!victim) return 'rejected';
       slot = victim.slot;
       this.byId.delete(victim.id);
+      this.count(victim.distance, -1);
     }
     this.bySlot[slot] = entry.id;
     const origin: Origin = {
@@ -119,6 +120,7 @@ export class OriginCache {
       heardFrom: from === null ? [] : [from],
     };
     this.byId.set(entry.id, origin);
+    this.count(distance, 1);
     this.tree.set(slot, origin.bits);
     this.bitsChanged = true;
     return 'new';
@@ -138,6 +140,7 @@ export class OriginCache {
     const origin = this.byId.get(id);
     if (!origin) return false;
     this.byId.delete(id);
+    this.count(origin.distance, -1);
     this.bySlot[origin.slot] = undefined;
     this.tree.clear(origin.slot);
     this.freeSlots.push(origin.slot);
@@ -164,21 +167,34 @@ export class OriginCache {
     return ids;
   }
 
-  // The origin to make room for one `distance` hops away at `now`, if any: the farthest one
-  // that is not one of our connections (the least recently heard among those), and only if
-  // it is farther than the newcomer or has gone quiet. Without the second rule a peer that
-  // hears of more than U origins replaces live ones all the time, and each replacement is a
-  // fresh introduction, bitfield and all, on every link it is forwarded over.
-  private victim(pinned: ReadonlySet<PeerId>, distance: number, now: number): Origin | undefined {
+  // The origin to make room for one `distance` hops away, if any: the farthest one that is
+  // not one of our connections (the least recently heard among those), and only if it is
+  // farther than the newcomer; departed ones free their slot when they go stale (expire).
+  // Without that rule a peer that hears of more than U origins replaces live ones all the
+  // time, and each replacement is a fresh introduction, bitfield and all, on every link it is
+  // forwarded over. Most calls end at the count by distance, without a scan.
+  private victim(pinned: (id: PeerId) => boolean, distance: number): Origin | undefined {
+    let farther = 0;
+    for (let d = distance + 1; d < this.distCount.length; d++) farther += this.distCount[d] ?? 0;
+    if (farther === 0) return undefined;
     let worst: Origin | undefined;
     for (const origin of this.byId.values()) {
-      if (pinned.has(origin.id)) continue;
+      if (origin.distance <= distance || pinned(origin.id)) continue;
       if (!worst || origin.distance > worst.distance || (origin.distance === worst.distance && origin.heardAt < worst.heardAt)) {
         worst = origin;
       }
     }
-    if (!worst) return undefined;
-    return worst.distance > distance || now - worst.heardAt > this.quietMs ? worst : undefined;
+    return worst;
+  }
+
+  private count(distance: number, by: number): void {
+    this.distCount[distance] = (this.distCount[distance] ?? 0) + by;
+  }
+
+  private setDistance(origin: Origin, distance: number): void {
+    this.count(origin.distance, -1);
+    this.count(distance, 1);
+    origin.distance = distance;
   }
 }
 

@@ -12,7 +12,7 @@ import { setBit } from './bits.ts';
 import { MAX_REFS, type EntryBody, type PeerId, type SizeEstimate, type UpdateEntry } from './messages.ts';
 import type { Violation } from './violations.ts';
 
-/** An origin as one connection has told it to us (a view: valid until the next apply). */
+/** An origin as one connection has told it to us (the same object each time: valid until the next apply). */
 export interface ToldOrigin {
   id: PeerId;
   host: string;
@@ -33,6 +33,9 @@ export class InboundRefs {
   private seqs = new Float64Array(0);
   private small = new Uint8Array(0); // per ref: hops, degree, busy
   private bits = new Uint8Array(0); // per ref: `bytes` bytes
+  private views: (Uint8Array | undefined)[] = []; // per ref, a view into `bits` (rebuilt when it grows)
+  // One object handed out by every apply (the caller uses it at once): no garbage per entry.
+  private readonly told: ToldOrigin = { id: '', host: '', port: 0, dialable: false, bits: new Uint8Array(0), seq: 0, hops: 0, degree: 0, sourceBusy: false };
 
   constructor(
     private readonly blocks: number,
@@ -53,7 +56,7 @@ export class InboundRefs {
     } else if (this.ids[ref] === undefined) {
       return { code: 'UNKNOWN_REF', detail: `ref ${ref} was never introduced` };
     }
-    const bits = this.bits.subarray(ref * this.bytes, (ref + 1) * this.bytes);
+    const bits = (this.views[ref] ??= this.bits.subarray(ref * this.bytes, (ref + 1) * this.bytes));
     const body = entry.body;
     if (body.kind === 'full') {
       if (body.bits.length !== this.bytes) return { code: 'BITFIELD_LENGTH', detail: `bitfield of ${body.bits.length} bytes, expected ${this.bytes}` };
@@ -70,17 +73,17 @@ export class InboundRefs {
     this.small[3 * ref] = entry.hops;
     this.small[3 * ref + 1] = entry.degree;
     this.small[3 * ref + 2] = entry.sourceBusy ? 1 : 0;
-    return {
-      id: this.ids[ref] as PeerId,
-      host: this.hosts[ref] as string,
-      port: this.ports[ref] as number,
-      dialable: this.dialable[ref] === true,
-      bits,
-      seq: entry.seq,
-      hops: entry.hops,
-      degree: entry.degree,
-      sourceBusy: entry.sourceBusy,
-    };
+    const told = this.told;
+    told.id = this.ids[ref] as PeerId;
+    told.host = this.hosts[ref] as string;
+    told.port = this.ports[ref] as number;
+    told.dialable = this.dialable[ref] === true;
+    told.bits = bits;
+    told.seq = entry.seq;
+    told.hops = entry.hops;
+    told.degree = entry.degree;
+    told.sourceBusy = entry.sourceBusy;
+    return told;
   }
 
   // Room for refs 0..ref (doubling, at most MAX_REFS).
@@ -96,6 +99,7 @@ export class InboundRefs {
     this.seqs = widen(this.seqs, (l) => new Float64Array(l).fill(-1), 1);
     this.small = widen(this.small, (l) => new Uint8Array(l), 3);
     this.bits = widen(this.bits, (l) => new Uint8Array(l), this.bytes);
+    this.views = [];
   }
 }
 

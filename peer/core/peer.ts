@@ -125,7 +125,7 @@ export class PeerCore {
     const out = this.out;
     this.table = new BlockTable(this.blocks, cfg.have);
     this.known = new SwarmKnown(this.blocks);
-    this.cache = new OriginCache(params.U, this.table.have.length, this.blocks, 2 * params.heartbeatMs);
+    this.cache = new OriginCache(params.U, this.table.have.length, this.blocks);
     this.reputation = new Reputation(params);
     this.bandwidth = new BandwidthController(
       {

@@ -66,9 +66,10 @@ export class Scheduler {
       this.topUp(now, conn);
       active++;
     }
-    // ...and idle ones fill the rest, taken in turn from a random place.
-    const n = open.length;
-    const start = n > 0 && active < target ? randomInt(this.d.rng, n) : 0;
+    // ...and idle ones fill the rest, taken in turn from a random place (if anyone in our view
+    // has a block we have not taken: often, while the source is the bottleneck, no one has).
+    const n = active < target && this.d.cache.tree.countWanted(this.d.blocks.taken) > 0 ? open.length : 0;
+    const start = n > 0 ? randomInt(this.d.rng, n) : 0;
     for (let i = 0; i < n && active < target; i++) {
       const conn = open[(start + i) % n] as Conn;
       if (conn.requests.size > 0 || !ready(conn)) continue;
@@ -76,7 +77,7 @@ export class Scheduler {
       if (conn.requests.size > 0) active++;
     }
     this.maxDataConnections = Math.max(this.maxDataConnections, active);
-    if (active < target) this.dialHolder(now);
+    if (active < target && n > 0) this.dialHolder(now);
     this.endgame(now, ready);
   }
 
@@ -152,15 +153,21 @@ export class Scheduler {
   private endgame(now: number, ready: (c: Conn) => boolean): void {
     const { params, blocks, cache, mesh, out } = this.d;
     if (blocks.inFlightCount === 0 || cache.tree.countWanted(blocks.taken) > 0) return;
+    // The requests that have waited long enough, asked of one peer only (usually none).
     const askedBefore = now - params.endgameAfterMs + params.requestTimeoutMs; // as a deadline
+    const stuck: [number, number][] = []; // block, the connection it was asked of
+    for (const [index, owner] of blocks.inFlight()) {
+      if (blocks.state(index) !== 'requested' || blocks.askedTwice(index)) continue;
+      const deadline = mesh.get(owner as number)?.requests.get(index);
+      if (deadline !== undefined && deadline <= askedBefore) stuck.push([index, owner as number]);
+    }
+    if (stuck.length === 0) return;
     for (const conn of mesh.open) {
       if (!ready(conn) || conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;
       const bits = cache.get(conn.peerId as PeerId)?.bits;
       if (!bits) continue;
-      for (const [index, owner] of blocks.inFlight()) {
-        if (blocks.state(index) !== 'requested' || owner === conn.id || blocks.askedTwice(index) || !hasBit(bits, index)) continue;
-        const deadline = mesh.get(owner as number)?.requests.get(index);
-        if (deadline === undefined || deadline > askedBefore) continue;
+      for (const [index, owner] of stuck) {
+        if (owner === conn.id || blocks.askedTwice(index) || !hasBit(bits, index)) continue;
         blocks.markAskedTwice(index);
         conn.requests.set(index, now + params.requestTimeoutMs);
         out.send(conn.id, { type: 'REQUEST', index });
