@@ -176,7 +176,7 @@ test('the topology server hands out every live peer and only those, up to beta',
       const peers = (m?.[3] ?? '').split(' ').filter(Boolean).map((x) => Number(x.slice(1)));
       return m ? [{ at: Number(m[1]) - lan.latencyMs, asker: Number(m[2]), peers }] : [];
     });
-    const leftAt = (i: number): number => r.peers[i]?.doneMs ?? Infinity; // lingerMs 0: leaves when done
+    const leftAt = (i: number): number => r.peers[i]?.leftMs ?? Infinity; // after its hand-over
     const registeredAt = (i: number): number => (r.peers[i]?.arrivedMs as number) + lan.latencyMs;
     let checked = 0;
     for (const { at, asker, peers } of answers) {

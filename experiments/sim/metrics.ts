@@ -128,6 +128,7 @@ export function buildResult(c: SimConfig, end: RunEnd, source: SourceModel, m: M
     id: p.id,
     arrivedMs: p.arrivedAt,
     doneMs: p.doneAt,
+    leftMs: p.leftAt,
     seconds: p.doneAt === null ? null : (p.doneAt - p.arrivedAt) / 1000,
     tailSeconds: p.doneAt === null || p.at95 === null ? null : (p.doneAt - p.at95) / 1000,
     upBusySeconds: p.upBusyMs / 1000,

@@ -40,6 +40,7 @@ export interface SimPeerResult {
   id: PeerId;
   arrivedMs: number;
   doneMs: number | null; // when the core said `complete`
+  leftMs: number | null; // when it left the swarm (after its hand-over, and lingerMs), if it did
   seconds: number | null; // doneMs - arrivedMs
   tailSeconds: number | null; // from holding 95% of the blocks to done (the last-block problem)
   upBusySeconds: number; // time its uplink spent sending
