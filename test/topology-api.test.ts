@@ -96,7 +96,7 @@ test('register answers the last beta others newest first, refreshes, deregisters
   const ids = [1, 2, 3, 4, 5].map((n) => hexId(n));
   const first = await s.send('POST', `/v1/swarms/${SWARM}/peers`, register(ids[0]!, 4001));
   t.is(first.status, 200);
-  t.deepEqual(first.json, { peers: [], ttl: 45 });
+  t.deepEqual(first.json, { peers: [], ttl: 45, count: 1 }, 'count: registered now, the caller included');
   for (let i = 1; i < 5; i++) await s.send('POST', `/v1/swarms/${SWARM}/peers`, register(ids[i]!, 4001 + i, { host: `peer${i}.example` }));
 
   // A newcomer gets the last 3, newest first; the default host is the caller's address.
@@ -108,6 +108,7 @@ test('register answers the last beta others newest first, refreshes, deregisters
       { id: ids[2], host: 'peer2.example', port: 4003 },
     ],
     ttl: 45,
+    count: 6,
   });
   t.deepEqual(s.registry.list(SWARM)[0], { id: hexId(6), host: '127.0.0.1', port: 4006 });
 
@@ -300,7 +301,7 @@ test('300 registrations across 10 concurrent swarms are all answered correctly',
           .slice(Math.max(0, k - 10), k)
           .reverse()
           .map((id) => ({ id, host: '127.0.0.1', port: 1 + ids.indexOf(id) }));
-        if (res.status !== 200 || JSON.stringify(body) !== JSON.stringify({ peers: expected, ttl: 60 })) wrong++;
+        if (res.status !== 200 || JSON.stringify(body) !== JSON.stringify({ peers: expected, ttl: 60, count: k + 1 })) wrong++;
       }
     }),
   );
@@ -328,7 +329,7 @@ test('registrations expire after ttl (injected clock) and the sweep frees them',
   clock.t += 10_000; // peer 1 is 30 s old: gone
   t.deepEqual((await s.send('GET', `/v1/swarms/${SWARM}`)).json, { peers: 1 });
   const answer = await s.send('POST', `/v1/swarms/${SWARM}/peers`, register(hexId(4), 4004));
-  t.deepEqual(answer.json, { peers: [{ id: hexId(2), host: '127.0.0.1', port: 4002 }], ttl: 30 });
+  t.deepEqual(answer.json, { peers: [{ id: hexId(2), host: '127.0.0.1', port: 4002 }], ttl: 30, count: 2 });
   clock.t += 30_000;
   t.deepEqual((await s.send('GET', `/v1/swarms/${SWARM}`)).json, { peers: 0 });
   // The other swarm was never touched again; it is still held until the periodic sweep.
@@ -382,7 +383,7 @@ test('close() lets an in-flight request finish and ends keep-alive sockets', asy
   req.end(`{"id":"${hexId(1)}","port":9}`); // the body only arrives after close() began
   const res = await answer;
   t.is(res.status, 200);
-  t.deepEqual(res.json, { peers: [], ttl: 60 });
+  t.deepEqual(res.json, { peers: [], ttl: 60, count: 1 });
   t.is(res.headers.connection, 'close', 'the answer ends its keep-alive socket');
   await closing; // both sockets are gone without the grace period (else the test times out)
   await t.throwsAsync(fetch(`${s.url}/healthz`), undefined, 'no longer accepting');
@@ -394,7 +395,7 @@ test('TopologyClient registers, counts and deregisters against the real server',
   t.timeout(30_000);
   const s = await start(t, { beta: 2, ttl: 40 });
   const client = new TopologyClient(`${s.url}/`);
-  t.deepEqual(await client.register(SWARM, { id: hexId(1), port: 7001 }), { peers: [], ttl: 40 });
+  t.deepEqual(await client.register(SWARM, { id: hexId(1), port: 7001 }), { peers: [], ttl: 40, count: 1 });
   await client.register(SWARM, { id: hexId(2), host: 'peer2.example', port: 7002 });
   t.deepEqual(await client.register(SWARM, { id: hexId(3), port: 7003 }), {
     peers: [
@@ -402,6 +403,7 @@ test('TopologyClient registers, counts and deregisters against the real server',
       { id: hexId(1), host: '127.0.0.1', port: 7001 },
     ],
     ttl: 40,
+    count: 3,
   });
   t.is(await client.count(SWARM), 3);
   await client.deregister(SWARM, hexId(2));

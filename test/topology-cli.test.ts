@@ -47,9 +47,9 @@ function firstLine(run: Run, ms: number): Promise<string> {
   );
 }
 
-async function post(url: string, id: string, port: number): Promise<{ status: number; body: { peers: unknown[]; ttl: number } }> {
+async function post(url: string, id: string, port: number): Promise<{ status: number; body: { peers: unknown[]; ttl: number; count: number } }> {
   const res = await fetch(`${url}/v1/swarms/${SWARM}/peers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, port }) });
-  return { status: res.status, body: (await res.json()) as { peers: unknown[]; ttl: number } };
+  return { status: res.status, body: (await res.json()) as { peers: unknown[]; ttl: number; count: number } };
 }
 
 async function count(url: string): Promise<number> {
@@ -72,8 +72,8 @@ test('slurpie topology --port 0 --ttl 7: prints its URL, serves with that ttl, e
   t.deepEqual((await fetch(`${url}/healthz`).then((r) => r.json())) as unknown, { ok: true });
   const a = '0'.repeat(15) + 'a';
   const b = '0'.repeat(15) + 'b';
-  t.deepEqual(await post(url, a, 4001), { status: 200, body: { peers: [], ttl: 7 } });
-  t.deepEqual(await post(url, b, 4002), { status: 200, body: { peers: [{ id: a, host: '127.0.0.1', port: 4001 }], ttl: 7 } });
+  t.deepEqual(await post(url, a, 4001), { status: 200, body: { peers: [], ttl: 7, count: 1 } });
+  t.deepEqual(await post(url, b, 4002), { status: 200, body: { peers: [{ id: a, host: '127.0.0.1', port: 4001 }], ttl: 7, count: 2 } });
   t.is(await count(url), 2);
 
   run.proc.kill('SIGTERM');
@@ -86,7 +86,7 @@ test('without --ttl the server says 60 s', async (t) => {
   t.timeout(90_000);
   const run = topology(t, ['--port', '0']);
   const url = /^listening on (\S+)$/.exec(await firstLine(run, 60_000))?.[1] ?? '';
-  t.deepEqual(await post(url, '0'.repeat(15) + 'c', 4003), { status: 200, body: { peers: [], ttl: 60 } });
+  t.deepEqual(await post(url, '0'.repeat(15) + 'c', 4003), { status: 200, body: { peers: [], ttl: 60, count: 1 } });
 });
 
 test('SIGINT also stops it with exit 0', async (t) => {

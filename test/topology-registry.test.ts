@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Registry } from '../topology-server/registry.ts';
 import type { RegistryOptions } from '../topology-server/registry.ts';
 import type { Registrant } from '../topology-server/store.ts';
-import { seedFrom } from '../estimation/random.ts';
+import { SeededRng, seedFrom } from '../estimation/random.ts';
 
 const SWARM_A = 'a'.repeat(64);
 const SWARM_B = 'b'.repeat(64);
@@ -266,4 +266,27 @@ test('property: the registry answers exactly like a naive model', (t) => {
     { seed, numRuns: 300 },
   );
   t.pass();
+});
+
+test("answer 'mixed': half the newest, half drawn uniformly from the other live registrants", (t) => {
+  const seed = seedFrom(process.env, 5);
+  t.log(`seed ${seed}`);
+  const rng = new SeededRng(seed);
+  const { registry, clock } = setup({ beta: 10, answer: 'mixed', random: () => rng.next() });
+  for (let n = 1; n <= 200; n++) registry.register(SWARM_A, peer(n));
+  const counts = new Map<string, number>();
+  const draws = 400;
+  for (let i = 0; i < draws; i++) {
+    clock.t += 1;
+    const answer = registry.register(SWARM_A, peer(1000 + i));
+    t.is(answer.length, 10);
+    t.is(new Set(ids(answer)).size, 10, 'no one twice');
+    t.false(ids(answer).includes(peer(1000 + i).id), 'never the caller');
+    t.deepEqual(ids(answer.slice(0, 5)), ids(registry.list(SWARM_A, 6).slice(1)), 'the first half: the newest others, newest first');
+    for (const p of answer.slice(5)) counts.set(p.id, (counts.get(p.id) ?? 0) + 1);
+  }
+  // The random half reaches all over the swarm, the oldest registrants included.
+  const old = [...counts.keys()].filter((id) => parseInt(id, 16) <= 200).length;
+  t.true(old > 100, `${old} of the 200 first registrants were drawn`);
+  t.throws(() => new Registry({ answer: 'random' as 'mixed' }), { instanceOf: RangeError });
 });
