@@ -56,6 +56,7 @@ export class Flood {
   changedView = false;
   private readonly own: Tellable; // its bits are replaced, never changed in place: a queued message keeps its snapshot
   private dirty = true;
+  private knownAt = Infinity; // news of known blocks to pass on at this time
   private readonly pinned = (id: PeerId): boolean => this.d.mesh.isConnected(id);
   private lastAnnounce = -Infinity;
 
@@ -125,7 +126,7 @@ export class Flood {
     if (update.known) {
       const heard = this.d.known.heard(now, conn, update.known);
       if (heard === 'bad') return { code: 'INDEX_RANGE', detail: 'a known block past the end of the file' };
-      if (heard === 'new') this.spreadKnown();
+      if (heard === 'new') this.knownDue(now);
     }
     const pinned = this.pinned;
     this.changedView = update.known !== undefined;
@@ -147,8 +148,24 @@ export class Flood {
     return null;
   }
 
-  /** Passes news of known blocks to every neighbor now, without waiting for the flood. */
-  spreadKnown(): void {
+  /**
+   * News of known blocks is passed on `knownSpreadMs` after it arrives, not at the next flood
+   * (a few link latencies across the mesh instead of a flood period per hop); news arriving
+   * in between goes in the same UPDATE.
+   */
+  knownDue(now: number): void {
+    if (this.knownAt === Infinity) this.knownAt = now + this.d.params.knownSpreadMs;
+  }
+
+  /** When news of known blocks is due to be passed on (Infinity: none waiting). */
+  knownDeadline(): number {
+    return this.knownAt;
+  }
+
+  /** Passes news of known blocks to every neighbor, if due. */
+  spreadKnown(now: number): void {
+    if (now < this.knownAt) return;
+    this.knownAt = Infinity;
     for (const conn of this.d.mesh.open) {
       if (!isNeighbor(conn)) continue;
       const news = this.d.known.news(conn);

@@ -31,6 +31,7 @@ export interface PeerParams {
   handoverMs: number; // a finished peer stays until no one has asked it for a block this long
   idleLinkMs: number; // a data-only link with no request or block either way for this long is closed
   dataUpdateMs: number; // our own entry goes to a data-only link at most this often (neighbors: every flood)
+  knownSpreadMs: number; // news of blocks known to exist goes to the neighbors this soon after it arrives
   maxHandoverMs: number; // ...but no longer than this after finishing
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
@@ -51,7 +52,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   k: 3,
   backoff: true,
   maxHops: 16,
-  updateIntervalMs: 250,
+  updateIntervalMs: 500,
   heartbeatMs: 2000,
   staleMs: 10_000,
   dataConnections: 4,
@@ -68,6 +69,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   handoverMs: 2000,
   idleLinkMs: 10_000,
   dataUpdateMs: 1000,
+  knownSpreadMs: 0,
   maxHandoverMs: 10_000,
   maxSourceFailures: 5,
   needPeersEveryMs: 5000,

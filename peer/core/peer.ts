@@ -198,6 +198,7 @@ export class PeerCore {
     const sourceIdle = this.completed || this.table.haveCount + this.table.storingCount >= this.blocks;
     this.timers.set('source', sourceIdle ? Infinity : this.source.deadline());
     this.timers.set('depart', this.departAt());
+    this.timers.set('known', this.flood.knownDeadline());
     return this.timers.next();
   }
 
@@ -303,6 +304,7 @@ export class PeerCore {
   private onTick(now: number): void {
     const { timers, params } = this;
     this.maybeDepart(now);
+    this.flood.spreadKnown(now);
     if (timers.due('flood', now)) {
       this.flood.flood(now);
       timers.set('flood', now + this.bandwidth.updateIntervalMs);

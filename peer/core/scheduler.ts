@@ -57,12 +57,11 @@ export class Scheduler {
   fill(now: number): void {
     const open = this.d.mesh.open;
     const target = this.d.bandwidth.dataConnections;
-    const ready = (c: Conn): boolean => now >= c.busyUntil;
     let active = 0;
     // Peers we already download from keep their place...
     for (const conn of open) {
       if (active >= target) break;
-      if (conn.requests.size === 0 || !ready(conn)) continue;
+      if (conn.requests.size === 0 || now < conn.busyUntil) continue;
       this.topUp(now, conn);
       active++;
     }
@@ -72,13 +71,13 @@ export class Scheduler {
     const start = n > 0 ? randomInt(this.d.rng, n) : 0;
     for (let i = 0; i < n && active < target; i++) {
       const conn = open[(start + i) % n] as Conn;
-      if (conn.requests.size > 0 || !ready(conn)) continue;
+      if (conn.requests.size > 0 || now < conn.busyUntil) continue;
       this.topUp(now, conn);
       if (conn.requests.size > 0) active++;
     }
     this.maxDataConnections = Math.max(this.maxDataConnections, active);
     if (active < target && n > 0) this.dialHolder(now);
-    this.endgame(now, ready);
+    this.endgame(now);
   }
 
   // Requests to `conn` for blocks it has and we have not taken, up to its pipeline.
@@ -150,7 +149,7 @@ export class Scheduler {
   // Endgame: nothing is left to ask for, only answers to wait for. A block awaited for
   // `endgameAfterMs` from one peer is asked once more of another idle holder, so a slow or
   // silent peer cannot hold the last blocks hostage; the first copy to arrive is kept.
-  private endgame(now: number, ready: (c: Conn) => boolean): void {
+  private endgame(now: number): void {
     const { params, blocks, cache, mesh, out } = this.d;
     if (blocks.inFlightCount === 0 || cache.tree.countWanted(blocks.taken) > 0) return;
     // The requests that have waited long enough, asked of one peer only (usually none).
@@ -163,7 +162,7 @@ export class Scheduler {
     }
     if (stuck.length === 0) return;
     for (const conn of mesh.open) {
-      if (!ready(conn) || conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;
+      if (now < conn.busyUntil || conn.strikes > 0 || conn.requests.size >= params.pipeline) continue;
       const bits = cache.get(conn.peerId as PeerId)?.bits;
       if (!bits) continue;
       for (const [index, owner] of stuck) {

@@ -6,7 +6,7 @@ import type { Flood } from './flood.ts';
 import type { OriginCache } from './origin-cache.ts';
 import type { Outbox } from './outbox.ts';
 import type { Uploads } from './serving.ts';
-import type { SourcePolicy } from './source-policy.ts';
+import type { SourcePolicy, SourceView } from './source-policy.ts';
 import type { SwarmKnown } from './swarm-known.ts';
 
 export interface SourceFetchDeps {
@@ -33,10 +33,19 @@ const QUIET_ROUNDS = 2;
 /** Rounds without a single block arriving that make a peer starving whatever its view says. */
 const STUCK_ROUNDS = 4;
 
-export class SourceFetch {
+export class SourceFetch implements SourceView {
+  readonly blocks: number;
+  readonly strict = true;
+  // Best, a block no one in the swarm has yet; else (starving) one no one in our view has.
+  readonly preferred: readonly ((i: number) => boolean)[];
+  private now = 0; // of the decision being made
   private lastProgress = -Infinity; // when a block last arrived (from anyone)
 
-  constructor(private readonly d: SourceFetchDeps) {}
+  constructor(private readonly d: SourceFetchDeps) {
+    this.blocks = d.blocks.count;
+    const tree = d.cache.tree;
+    this.preferred = [(i) => !tree.anyHas(i) && !d.known.has(i), (i) => !tree.anyHas(i)];
+  }
 
   /** A block arrived. */
   progressed(now: number): void {
@@ -45,30 +54,11 @@ export class SourceFetch {
 
   /** After every event while downloading: start a run if the policy says so. */
   maybeFetch(now: number): void {
-    const { blocks, cache, policy } = this.d;
+    const { blocks, policy } = this.d;
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
-    const tree = cache.tree;
     if (this.lastProgress === -Infinity) this.lastProgress = now;
-    const stuck = now - this.lastProgress >= STUCK_ROUNDS * this.d.roundMs && !policy.busy;
-    const run = policy.decide(now, {
-      blocks: blocks.count,
-      // Nothing to ask of anyone while a block we need is in no one's hands we know of; or
-      // nothing arrives at all (the holders we know of may be gone).
-      starved: stuck || (tree.countWanted(blocks.taken) === 0 && tree.firstMissingFromAll(blocks.taken) >= 0),
-      groupSize: () => this.d.groupSize(now),
-      starvingGroupSize: (since) => this.d.starvingGroupSize(now, since),
-      view: () => {
-        let busy = 0;
-        for (const o of cache.values()) if (o.sourceBusy) busy++;
-        return { size: cache.size, busy };
-      },
-      wanted: (i) => !blocks.isTaken(i),
-      // Best, a block no one in the swarm has yet; else (starving) one no one in our view has.
-      preferred: [(i) => !tree.anyHas(i) && !this.d.known.has(i), (i) => !tree.anyHas(i)],
-      strict: true,
-      // Blocks still to fetch from the source, yet none announced for a while: it is idle.
-      sourceQuiet: this.d.known.incomplete() && now - this.d.known.grewAt > QUIET_ROUNDS * this.d.roundMs,
-    });
+    this.now = now;
+    const run = policy.decide(now, this);
     if (policy.starving(now)) this.d.refresh(now); // a fresh count from the topology server
     if (!run) return;
     for (let i = run.first; i < run.first + run.count; i++) {
@@ -76,8 +66,41 @@ export class SourceFetch {
       this.d.known.add(now, i);
     }
     this.d.flood.markDirty();
-    this.d.flood.spreadKnown(); // at once: a peer about to pick the same block should hear first
+    this.d.flood.knownDue(now); // soon: a peer about to pick the same block should hear first
     this.d.out.push({ type: 'fetchSource', first: run.first, count: run.count });
+  }
+
+  // ---- SourceView: what the policy asks, only when it asks --------------------------
+
+  // Nothing to ask of anyone while a block we need is in no one's hands we know of; or
+  // nothing arrives at all (the holders we know of may be gone).
+  starved(): boolean {
+    const { blocks, cache, policy } = this.d;
+    if (this.now - this.lastProgress >= STUCK_ROUNDS * this.d.roundMs && !policy.busy) return true;
+    return cache.tree.countWanted(blocks.taken) === 0 && cache.tree.firstMissingFromAll(blocks.taken) >= 0;
+  }
+
+  groupSize(): number {
+    return this.d.groupSize(this.now);
+  }
+
+  starvingGroupSize(since: number): number {
+    return this.d.starvingGroupSize(this.now, since);
+  }
+
+  view(): { size: number; busy: number } {
+    let busy = 0;
+    for (const o of this.d.cache.values()) if (o.sourceBusy) busy++;
+    return { size: this.d.cache.size, busy };
+  }
+
+  wanted(i: number): boolean {
+    return !this.d.blocks.isTaken(i);
+  }
+
+  // Blocks still to fetch from the source, yet none announced for a while: it is idle.
+  sourceQuiet(): boolean {
+    return this.d.known.incomplete() && this.now - this.d.known.grewAt > QUIET_ROUNDS * this.d.roundMs;
   }
 
   onBlock(now: number, index: number, data: Uint8Array): void {

@@ -34,22 +34,25 @@ export interface SourceRun {
   count: number;
 }
 
+/** What the policy asks of the rest of the peer; asked only as far as a decision needs it. */
 export interface SourceView {
-  blocks: number;
-  /** Nothing to ask of peers while needing a block no one in our view has, or no progress for a round. */
-  starved: boolean;
+  readonly blocks: number;
+  /** Nothing to ask of peers while needing a block no one in our view has, or no progress for a while. */
+  starved(): boolean;
   /** The group-size estimate (n for k/n). */
-  groupSize: () => number;
+  groupSize(): number;
   /** The same, for a peer starving since `since` (group-size.ts). */
-  starvingGroupSize: (since: number) => number;
+  starvingGroupSize(since: number): number;
   /** Origins in our view, and how many of them flag a Range GET running. */
-  view: () => { size: number; busy: number };
-  wanted: (i: number) => boolean; // missing and not already asked for
-  preferred: readonly ((i: number) => boolean)[]; // best first: no one in the swarm has it, no one in our view has it
+  view(): { size: number; busy: number };
+  /** Missing and not already asked for. */
+  wanted(i: number): boolean;
+  /** Best first: no one in the swarm has it, no one in our view has it. */
+  readonly preferred: readonly ((i: number) => boolean)[];
   /** Only preferred blocks: never fetch from the source what the swarm has (unless starving). */
-  strict: boolean;
+  readonly strict: boolean;
   /** No news of a source run for a while though blocks remain: the source is likely idle. */
-  sourceQuiet: boolean;
+  sourceQuiet(): boolean;
 }
 
 export interface SourceOptions {
@@ -106,7 +109,7 @@ export class SourcePolicy {
   /** Called after every event; returns a run to fetch when the policy says so. */
   decide(now: number, view: SourceView): SourceRun | null {
     if (now < this.opensAt) return null;
-    if (!view.starved) this.starvedSince = Infinity;
+    if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
     if (this.run) return null;
     if (now >= this.leaseUntil) {
@@ -118,12 +121,12 @@ export class SourcePolicy {
       const k = sourceHeadroom(this.opts.k, (this.busyShare ?? 0) * n, seen.size / n);
       // n <= k: every peer should hold the source (alone: at once, like a plain download). A
       // quiet source is restarted fast: draws at k/n, as if leases lasted one round.
-      const leases = n <= k ? n : view.sourceQuiet ? n : n * this.opts.leaseRounds;
+      const leases = n <= k ? n : view.sourceQuiet() ? n : n * this.opts.leaseRounds;
       if (!drawSourceRound(this.rng, k, leases, this.opts.backoff)) return null;
       this.roundsWon++;
       this.leaseUntil = now + this.opts.leaseRounds * this.opts.roundMs;
     }
-    const run = chooseSourceRun(this.rng, view.blocks, view.wanted, view.preferred, this.runLength(now), view.strict && !this.starving(now));
+    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), view.preferred, this.runLength(now), view.strict && !this.starving(now));
     if (!run) {
       this.leaseUntil = -Infinity;
       return null;

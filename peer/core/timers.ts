@@ -13,6 +13,8 @@ export const TIMERS = {
   source: { wakes: true },
   /** A finished peer's hand-over is over: it may leave (derived; see PeerCore.departAt). */
   depart: { wakes: true },
+  /** News of blocks known to exist is due to go to the neighbors (derived; see Flood.knownDue). */
+  known: { wakes: true },
 } as const;
 
 export type TimerName = keyof typeof TIMERS;
@@ -23,7 +25,7 @@ export class TimerTable {
   private readonly at: Record<TimerName, number>;
 
   constructor() {
-    this.at = { flood: Infinity, round: Infinity, rewire: Infinity, source: Infinity, depart: Infinity };
+    this.at = { flood: Infinity, round: Infinity, rewire: Infinity, source: Infinity, depart: Infinity, known: Infinity };
   }
 
   set(name: TimerName, at: number): void {
