@@ -88,7 +88,8 @@ export class OriginCache {
       known.degree = entry.degree;
       known.sourceBusy = entry.sourceBusy;
       known.heardAt = now;
-      known.heardFrom = from === null ? [] : [from];
+      known.heardFrom.length = 0; // reused: this runs for most entries of most UPDATEs
+      if (from !== null) known.heardFrom.push(from);
       this.bitsChanged = !sameBits(known.bits, entry.bits);
       if (this.bitsChanged) {
         known.bits = entry.bits.slice();
