@@ -13,7 +13,7 @@ import type { WireErrorCode } from '../../peer/wire/errors.ts';
 import { limitsFor } from '../../peer/wire/limits.ts';
 import { peakRss } from '../swarm/processes.ts';
 import type { FaultOptions, FaultRow } from './fault-row.ts';
-import { BLOCK_SIZE, MiB, exitOf, readStats, startScene, verified, waitFor } from './scene.ts';
+import { BLOCK_SIZE, MiB, exitOf, lostByFinisher, readStats, startScene, verified, waitFor } from './scene.ts';
 
 const RSS_BOUND = 256 * MiB;
 const CONCURRENCY = 8;
@@ -73,16 +73,18 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const uploaded = (await readStats(victim))?.uploaded ?? 0;
     const fromPeers = (await readStats(witness))?.fromPeers ?? 0;
 
+    // Nothing the fuzz did may cost data: both outputs whole and verified, no block fetched twice.
+    const bytesLost = (await lostByFinisher(scene, victim)) + (await lostByFinisher(scene, witness));
     const internal = codes.get('INTERNAL') ?? 0;
     const pass = internal === 0 && aliveAfterFuzz && rss > 0 && rss < RSS_BOUND && notClosed === 0 && malformedConns > 0 && sent >= frames &&
-      victimOk && victimCode === 0 && witnessCode === 0 && witnessOk && uploaded > 0;
+      victimOk && victimCode === 0 && witnessCode === 0 && witnessOk && uploaded > 0 && bytesLost === 0;
     return {
       ...row,
       observed: `${sent} frames on ${batch} connections in ${fuzzSeconds.toFixed(1)} s; ${closedByPeer}/${malformedConns} with a bad frame closed by the peer; ` +
         `${codes.size} distinct codes${internal > 0 ? `, ${internal} INTERNAL` : ''} (${[...codes].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([c, n]) => `${c} ${n}`).join(', ')}…); ` +
         `victim ${aliveAfterFuzz ? 'alive' : `DIED (${lastLine(victim.child.stderr())})`}, peak RSS ${(rss / MiB).toFixed(0)} MiB, verified ${victimOk}, exit ${victimCode}; ` +
         `victim uploaded ${(uploaded / MiB).toFixed(1)} MiB; other peer exit ${witnessCode}, verified ${witnessOk}, ${(fromPeers / MiB).toFixed(1)} MiB from peers`,
-      bytesLost: 0,
+      bytesLost,
       pass,
     };
   } finally {
