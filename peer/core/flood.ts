@@ -25,6 +25,7 @@ import { addedBits, type Tellable } from './origin-refs.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
+import type { DistinctCount } from './stats.ts';
 import type { SwarmKnown } from './swarm-known.ts';
 import type { Violation } from './violations.ts';
 
@@ -41,7 +42,7 @@ export interface FloodDeps {
   reputation: Reputation;
   estimator: GroupSizeEstimator;
   sizes: SwarmSizeEstimator;
-  seen: Set<PeerId>; // every origin heard of (stats), bounded by maxOriginsTracked
+  seen: DistinctCount; // every origin heard of (stats)
   known: SwarmKnown; // blocks someone in the swarm has or is fetching
   /** Whether a Range GET of ours is running. */
   sourceBusy: () => boolean;
@@ -138,8 +139,8 @@ export class Flood {
       if (entry.estimate && entry.hops === 0 && told.id === conn.peerId) {
         this.d.sizes.report(now, told.id, entry.estimate.n, entry.estimate.ageS);
       }
-      if (seen.size < params.maxOriginsTracked) seen.add(told.id);
       const result = cache.merge(told, conn.id, now, pinned);
+      if (result === 'new' || result === 'rejected') seen.add(told.id); // an origin already cached was counted
       if ((result === 'new' || result === 'newer' || result === 'rejected') && this.d.meshEstimate(now)) {
         estimator.observe(now, told.id, told.degree, told.hops + 1);
       }

@@ -4,7 +4,10 @@ import type { ConnId } from './events.ts';
 import type { PeerId } from './messages.ts';
 import { UpdateTree } from './update-tree.ts';
 
-/** An origin's state as heard from one connection (bits are copied when kept). */
+/**
+ * An origin's state as heard from one connection. Its bitfield is `bytes` bytes of `arena`
+ * from `offset` (the connection's table: origin-refs.ts); it is copied when kept.
+ */
 export interface OriginNews {
   id: PeerId;
   host: string;
@@ -13,7 +16,8 @@ export interface OriginNews {
   hops: number;
   degree: number;
   sourceBusy: boolean;
-  bits: Uint8Array;
+  arena: Uint8Array;
+  offset: number;
 }
 
 export interface Origin {
@@ -90,9 +94,9 @@ export class OriginCache {
       known.heardAt = now;
       known.heardFrom.length = 0; // reused: this runs for most entries of most UPDATEs
       if (from !== null) known.heardFrom.push(from);
-      this.bitsChanged = !sameBits(known.bits, entry.bits);
+      this.bitsChanged = !sameBits(known.bits, entry.arena, entry.offset);
       if (this.bitsChanged) {
-        known.bits = entry.bits.slice();
+        known.bits = entry.arena.slice(entry.offset, entry.offset + this.bitfieldBytes);
         this.tree.set(known.slot, known.bits);
       }
       return 'newer';
@@ -114,7 +118,7 @@ export class OriginCache {
       distance,
       degree: entry.degree,
       sourceBusy: entry.sourceBusy,
-      bits: entry.bits.slice(),
+      bits: entry.arena.slice(entry.offset, entry.offset + this.bitfieldBytes),
       slot,
       heardAt: now,
       learnedFrom: from,
@@ -199,8 +203,7 @@ export class OriginCache {
   }
 }
 
-function sameBits(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameBits(a: Uint8Array, arena: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== arena[offset + i]) return false;
   return true;
 }

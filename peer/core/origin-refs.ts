@@ -8,7 +8,6 @@
 // Memory matters here (a peer has tens of connections; the simulator runs 10^5 peers): both
 // ends keep every ref's bitfield in one growing buffer and its numbers in typed arrays.
 import { isDialable } from './address.ts';
-import { setBit } from './bits.ts';
 import { MAX_REFS, type EntryBody, type PeerId, type SizeEstimate, type UpdateEntry } from './messages.ts';
 import type { Violation } from './violations.ts';
 
@@ -18,7 +17,8 @@ export interface ToldOrigin {
   host: string;
   port: number;
   dialable: boolean; // its address is a hostname or IP literal (checked once, at its introduction)
-  bits: Uint8Array; // a view into the table: copy it to keep it
+  arena: Uint8Array; // its bitfield is `bytes` bytes of this, from `offset`: copy it to keep it
+  offset: number;
   seq: number;
   hops: number;
   degree: number;
@@ -33,9 +33,8 @@ export class InboundRefs {
   private seqs = new Float64Array(0);
   private small = new Uint8Array(0); // per ref: hops, degree, busy
   private bits = new Uint8Array(0); // per ref: `bytes` bytes
-  private views: (Uint8Array | undefined)[] = []; // per ref, a view into `bits` (rebuilt when it grows)
   // One object handed out by every apply (the caller uses it at once): no garbage per entry.
-  private readonly told: ToldOrigin = { id: '', host: '', port: 0, dialable: false, bits: new Uint8Array(0), seq: 0, hops: 0, degree: 0, sourceBusy: false };
+  private readonly told: ToldOrigin = { id: '', host: '', port: 0, dialable: false, arena: new Uint8Array(0), offset: 0, seq: 0, hops: 0, degree: 0, sourceBusy: false };
 
   constructor(
     private readonly blocks: number,
@@ -56,17 +55,20 @@ export class InboundRefs {
     } else if (this.ids[ref] === undefined) {
       return { code: 'UNKNOWN_REF', detail: `ref ${ref} was never introduced` };
     }
-    const bits = (this.views[ref] ??= this.bits.subarray(ref * this.bytes, (ref + 1) * this.bytes));
+    const offset = ref * this.bytes;
+    const arena = this.bits;
     const body = entry.body;
     if (body.kind === 'full') {
       if (body.bits.length !== this.bytes) return { code: 'BITFIELD_LENGTH', detail: `bitfield of ${body.bits.length} bytes, expected ${this.bytes}` };
-      bits.set(body.bits);
+      arena.set(body.bits, offset);
       const spare = this.bytes * 8 - this.blocks; // peers may send junk past the last block
-      if (spare > 0) bits[this.bytes - 1] = (bits[this.bytes - 1] ?? 0) & (0xff << spare);
+      const last = offset + this.bytes - 1;
+      if (spare > 0) arena[last] = (arena[last] ?? 0) & (0xff << spare);
     } else if (body.kind === 'delta') {
       for (const index of body.added) {
         if (index >= this.blocks) return { code: 'INDEX_RANGE', detail: `delta names block ${index} of ${this.blocks}` };
-        setBit(bits, index);
+        const at = offset + (index >> 3);
+        arena[at] = (arena[at] ?? 0) | (0x80 >> (index & 7));
       }
     }
     this.seqs[ref] = entry.seq;
@@ -78,7 +80,8 @@ export class InboundRefs {
     told.host = this.hosts[ref] as string;
     told.port = this.ports[ref] as number;
     told.dialable = this.dialable[ref] === true;
-    told.bits = bits;
+    told.arena = arena;
+    told.offset = offset;
     told.seq = entry.seq;
     told.hops = entry.hops;
     told.degree = entry.degree;
@@ -99,7 +102,6 @@ export class InboundRefs {
     this.seqs = widen(this.seqs, (l) => new Float64Array(l).fill(-1), 1);
     this.small = widen(this.small, (l) => new Uint8Array(l), 3);
     this.bits = widen(this.bits, (l) => new Uint8Array(l), this.bytes);
-    this.views = [];
   }
 }
 

@@ -69,7 +69,7 @@ import { SwarmKnown } from './swarm-known.ts';
 import { Uploads } from './serving.ts';
 import { SourceFetch } from './source-fetch.ts';
 import { SourcePolicy } from './source-policy.ts';
-import type { PeerStats } from './stats.ts';
+import { DistinctCount, type PeerStats } from './stats.ts';
 import { TimerTable } from './timers.ts';
 import type { CloseCode, Violation, ViolationCode } from './violations.ts';
 
@@ -105,7 +105,7 @@ export class PeerCore {
   private readonly fetch: SourceFetch;
   private readonly bandwidth: BandwidthController;
   private readonly size: GroupSize;
-  private readonly seen = new Set<PeerId>();
+  private readonly seen = new DistinctCount();
   private readonly known: SwarmKnown;
   private readonly received = { fromSource: 0, fromPeers: 0 };
   private completed = false;
@@ -245,7 +245,7 @@ export class PeerCore {
       maxDataConnections: this.scheduler.maxDataConnections,
       sourceRequests: this.source.requests,
       sourceRounds: this.source.roundsWon,
-      peersSeen: this.seen.size,
+      peersSeen: this.seen.count,
       groupSizeEstimate: this.size.typical(now),
       groupSizeNow: this.size.n(now),
       neighbors: this.mesh.neighborCount(),

@@ -1,5 +1,6 @@
 // What a peer reports about itself (PROTOCOL.md §10 stats JSON, and the simulator).
 import type { BandwidthState } from '../../estimation/bandwidth.ts';
+import { estimateFromRegisters, hashId, registerAndRank } from '../../estimation/hyperloglog.ts';
 
 export interface PeerStats {
   meanDegree: number; // d̄ seen in updates
@@ -14,7 +15,7 @@ export interface PeerStats {
   maxDataConnections: number;
   sourceRequests: number;
   sourceRounds: number;
-  peersSeen: number;
+  peersSeen: number; // distinct peers heard of: exact up to about 10, then within about 13% (a 64-register HyperLogLog)
   groupSizeEstimate: number; // median of the per-round estimates while downloading
   groupSizeNow: number; // the estimate at this moment (drops as peers leave)
   neighbors: number;
@@ -42,5 +43,22 @@ export class RoundSamples {
   median(): number {
     const sorted = [...this.values].sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] as number;
+  }
+}
+
+/**
+ * How many distinct peers we heard of, in 64 bytes whatever the swarm's size (a HyperLogLog:
+ * exact for a handful, within about 13% beyond; a set of ids would cost kilobytes a peer).
+ */
+export class DistinctCount {
+  private readonly registers = new Uint8Array(64);
+
+  add(id: string): void {
+    const { register, rank } = registerAndRank(hashId(id), 6);
+    if (rank > (this.registers[register] ?? 0)) this.registers[register] = rank;
+  }
+
+  get count(): number {
+    return Math.round(estimateFromRegisters(this.registers, 6));
   }
 }
