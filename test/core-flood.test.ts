@@ -35,7 +35,7 @@ test('our own entry: a new seq when our state changed, else only at the heartbea
 });
 
 test('entries are not kept or forwarded at or past maxHops', (t) => {
-  const s = new Script(SIZE, { updateIntervalMs: 100, maxHops: 3 });
+  const s = new Script(SIZE, { updateIntervalMs: 100, maxHops: 3, forwardEveryMs: 0 });
   const other = new Listener(s);
   s.link(1, 1, []);
   s.link(2, 2, []);
@@ -73,4 +73,26 @@ test('origins whose seq stops rising age out after staleMs; a repeated seq does 
   // News with a rising seq brings them back.
   s.msg(1, { type: 'UPDATE', entries: far(2) });
   t.true(s.core.stats(14_000).groupSizeNow >= 21);
+});
+
+test("others' entries go to a neighbor at most every forwardEveryMs; our own entry every flood", (t) => {
+  const s = new Script(SIZE, { updateIntervalMs: 100, forwardEveryMs: 1000, pipeline: 0 });
+  const other = new Listener(s);
+  s.link(1, 1, []);
+  s.link(2, 2, []);
+  s.tick(0);
+  other.take(2);
+  const forwardedAt: number[] = [];
+  const ownAt: number[] = [];
+  for (let at = 100; at <= 3000; at += 100) {
+    // Origin 7 changes every 100 ms (a rising seq), and so do we (a block arrives... or not: a heartbeat every 2 s).
+    s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [at % 10], { seq: at, hops: 1 })] });
+    s.tick(at);
+    for (const e of other.take(2)) {
+      if (e.id === peerId(7)) forwardedAt.push(at);
+      if (e.id === SELF) ownAt.push(at);
+    }
+  }
+  t.deepEqual(forwardedAt, [1000, 2000, 3000], 'news of origin 7 at most once a second');
+  t.true(ownAt.length >= 1);
 });

@@ -178,7 +178,7 @@ test('with n known peers the source is visited in about k/n of the rounds', (t) 
 });
 
 test('updates are flooded to other neighbors with hops + 1, not back, and old news is not forwarded', (t) => {
-  const s = new Script(SIZE, { updateIntervalMs: 100 });
+  const s = new Script(SIZE, { updateIntervalMs: 100, forwardEveryMs: 0 });
   const other = new Listener(s);
   s.link(1, 1, [0]);
   s.link(2, 2, []);

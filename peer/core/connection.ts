@@ -41,6 +41,7 @@ export interface Conn {
   busyUntil: number; // it said busy: no requests to it before this
   lastUsedAt: number; // a REQUEST or BLOCK last went either way (idle data links are closed)
   ownSentAt: number; // our own entry last went out here
+  forwardedAt: number; // others' entries last went out here
   told: ToldRefs; // what we told it, by ref (UPDATE refs)
   heard: InboundRefs; // what it told us, by its refs
   knownTold: Uint8Array | null; // the swarm's known blocks it has had from us or told us (swarm-known.ts)
@@ -67,6 +68,7 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     busyUntil: 0,
     lastUsedAt: now,
     ownSentAt: -Infinity,
+    forwardedAt: -Infinity,
     told: new ToldRefs(Math.ceil(limits.blocks / 8)),
     heard: new InboundRefs(limits.blocks, Math.ceil(limits.blocks / 8)),
     knownTold: null,

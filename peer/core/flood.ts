@@ -100,7 +100,12 @@ export class Flood {
         conn.ownSentAt = now;
       }
       if (isNeighbor(conn)) {
-        for (const o of cache.values()) {
+        // Others' news goes on at most every forwardEveryMs: each cached origin changes with
+        // every block it gets, and a far origin's latest block matters little here (the blocks
+        // that exist at all travel as `known`, at once). Our own entry goes every flood.
+        const forward = now - conn.forwardedAt >= params.forwardEveryMs;
+        if (forward) conn.forwardedAt = now;
+        for (const o of forward ? cache.values() : []) {
           if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= params.maxHops) continue;
           if (o.heardFrom.includes(conn.id)) continue; // it told us as much itself
           const ref = o.slot + 1;

@@ -32,6 +32,7 @@ export interface PeerParams {
   idleLinkMs: number; // a data-only link with no request or block either way for this long is closed
   dataUpdateMs: number; // our own entry goes to a data-only link at most this often (neighbors: every flood)
   knownSpreadMs: number; // news of blocks known to exist goes to the neighbors this soon after it arrives
+  forwardEveryMs: number; // others' entries go to a neighbor at most this often (our own: every flood)
   maxHandoverMs: number; // ...but no longer than this after finishing
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
@@ -70,6 +71,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   idleLinkMs: 10_000,
   dataUpdateMs: 1000,
   knownSpreadMs: 0,
+  forwardEveryMs: 2000,
   maxHandoverMs: 10_000,
   maxSourceFailures: 5,
   needPeersEveryMs: 5000,
