@@ -160,7 +160,12 @@ export class Flood {
    * in between goes in the same UPDATE.
    */
   knownDue(now: number): void {
-    if (this.knownAt === Infinity) this.knownAt = now + this.d.params.knownSpreadMs;
+    if (this.d.params.knownSpreadMs === 0) {
+      this.knownAt = now;
+      this.spreadKnown(now); // at once, in this very step
+    } else if (this.knownAt === Infinity) {
+      this.knownAt = now + this.d.params.knownSpreadMs;
+    }
   }
 
   /** When news of known blocks is due to be passed on (Infinity: none waiting). */

@@ -62,6 +62,11 @@ export class GroupSize {
     return Math.max(this.mesh.estimate(now), this.floor());
   }
 
+  /** Whether our own count is older than `ms` (a starving peer then asks for a fresh one). */
+  countOlderThan(now: number, ms: number): boolean {
+    return this.swarm.ownObservation(now, ms) === null;
+  }
+
   /** n for a peer starving since `since`: a count the server gave since then wins when smaller. */
   starvingN(now: number, since: number): number {
     const n = this.n(now);

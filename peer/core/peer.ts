@@ -176,7 +176,11 @@ export class PeerCore {
       groupSize: (now) => this.size.n(now),
       starvingGroupSize: (now, since) => this.size.starvingN(now, since),
       roundMs: params.roundMs,
-      refresh: (now) => this.mesh.requestPeers(now, params.needPeersEveryMs),
+      // A fresh count for a starving peer, unless its own is fresh enough: at 10^4 peers many
+      // starve at once while the source is the bottleneck, and the topology server is one.
+      refresh: (now) => {
+        if (this.size.countOlderThan(now, 2 * params.needPeersEveryMs)) this.mesh.requestPeers(now, params.needPeersEveryMs);
+      },
       accept: (now, index, data) => this.accept(now, index, data, 'source'),
     });
     this.timers.set('flood', cfg.now);

@@ -13,8 +13,8 @@
 //   announced anywhere for two rounds (swarm-known.ts) though blocks remain, the source is
 //   idle: the draw is k/n until one starts, so a run of bad luck does not leave it idle.
 // - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
-//   our view has; nothing else, unless we are starving: then blocks no one in our view has,
-//   else any block we miss (the holders may be gone). Runs start at one block and grow at
+//   our view has; nothing else, unless we have been starving for six rounds: then blocks no
+//   one in our view has, else any block we miss (the holders may be gone). Runs start at one block and grow at
 //   most twofold, sized to keep the connection busy for the rest of the lease at the rate seen.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
 //   no one in our view has, or no block has arrived at all: we are starving. That happens
@@ -28,6 +28,9 @@
 //   peer gives up (PeerCore emits `abort`).
 import { chooseSourceRun, drawSourceRound, sourceHeadroom } from '../../estimation/backoff.ts';
 import type { Rng } from '../../estimation/random.ts';
+
+/** Rounds of starving after which a peer fetches from the source blocks the swarm has. */
+const DESPERATE_ROUNDS = 6;
 
 export interface SourceRun {
   first: number;
@@ -49,7 +52,7 @@ export interface SourceView {
   wanted(i: number): boolean;
   /** Best first: no one in the swarm has it, no one in our view has it. */
   readonly preferred: readonly ((i: number) => boolean)[];
-  /** Only preferred blocks: never fetch from the source what the swarm has (unless starving). */
+  /** Only preferred blocks: never fetch from the source what the swarm has (unless starving long). */
   readonly strict: boolean;
   /** No news of a source run for a while though blocks remain: the source is likely idle. */
   sourceQuiet(): boolean;
@@ -103,7 +106,12 @@ export class SourcePolicy {
 
   /** Starving for two rounds (see the header). */
   starving(now: number): boolean {
-    return now - this.starvedSince >= 2 * this.opts.roundMs;
+    return this.starvedFor(now, 2);
+  }
+
+  /** Starved for at least this many rounds. */
+  starvedFor(now: number, rounds: number): boolean {
+    return now - this.starvedSince >= rounds * this.opts.roundMs;
   }
 
   /** Called after every event; returns a run to fetch when the policy says so. */
@@ -126,7 +134,10 @@ export class SourcePolicy {
       this.roundsWon++;
       this.leaseUntil = now + this.opts.leaseRounds * this.opts.roundMs;
     }
-    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), view.preferred, this.runLength(now), view.strict && !this.starving(now));
+    // Blocks the swarm already has come from the source only for a peer starving long
+    // (their holders may be gone); a while of waiting is cheaper than a second copy.
+    const strict = view.strict && !this.starvedFor(now, DESPERATE_ROUNDS);
+    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), view.preferred, this.runLength(now), strict);
     if (!run) {
       this.leaseUntil = -Infinity;
       return null;
