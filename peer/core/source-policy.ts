@@ -1,7 +1,8 @@
 // When to go to the source and what to ask it for (PROTOCOL.md §6).
 //
-// - Opening: alone (the topology server named no one), at once; otherwise after one round,
-//   so the mesh can tell us how many we are before a crowd stampedes the source.
+// - Opening: alone (the topology server named no one), at once; otherwise after one to two
+//   rounds (at random: a crowd's draws must not fall in step), so the mesh can tell us how
+//   many we are before a crowd stampedes the source.
 // - The draw: each round a peer that still misses blocks draws; with probability
 //   min(1, k / (n L)) it wins a lease of L rounds (`sourceLeaseRounds`), during which it keeps
 //   one Range GET busy, run after run. So about k peers hold a lease at any time, each
@@ -86,7 +87,7 @@ export class SourcePolicy {
     private readonly opts: SourceOptions,
     now: number,
   ) {
-    this.opensAt = now + opts.roundMs;
+    this.opensAt = now + 2 * opts.roundMs; // without any answer from the topology server
   }
 
   /** A Range GET of ours is running. */
@@ -96,7 +97,10 @@ export class SourcePolicy {
 
   /** The topology server answered: alone, open at once; else after one round. */
   onPeers(now: number, alone: boolean): void {
-    this.opensAt = Math.min(this.opensAt, alone ? now : now + this.opts.roundMs);
+    // Not alone: the first draw comes at a random point of the round after next, so that a
+    // crowd that arrived together does not draw in step (winners in the same instant cannot
+    // hear of each other's blocks, and fetch the same ones).
+    this.opensAt = Math.min(this.opensAt, alone ? now : now + this.opts.roundMs * (1 + this.rng.next()));
   }
 
   /** When the policy next wants a tick, if we still need blocks from it. */
