@@ -1,4 +1,5 @@
 // Protocol parameters, with the names and starting defaults of PROTOCOL.md §4.
+import { BandwidthController } from '../../estimation/bandwidth.ts';
 
 /** Where n for k/n comes from (PROTOCOL.md §8; estimation/swarm-size.ts says why). */
 export type GroupSizeMode = 'topology' | 'mean-hops' | 'paper';
@@ -95,4 +96,18 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');
   return params;
+}
+
+/** The three-state bandwidth controller (PROTOCOL.md §7) starting from these parameters. */
+export function bandwidthControllerFor(params: PeerParams, now: number): BandwidthController {
+  return new BandwidthController(
+    {
+      initialDataConnections: params.dataConnections,
+      maxDataConnections: params.maxDataConnections,
+      initialUpdateIntervalMs: params.updateIntervalMs,
+      initialNeighbors: params.eta,
+      windowMs: 2 * params.roundMs,
+    },
+    now,
+  );
 }

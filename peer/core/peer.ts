@@ -16,6 +16,7 @@
 //   serving.ts       Uploads: requests from others, the serve cap, waiting for source blocks
 //   source-policy.ts SourcePolicy: k/n draws, leases, runs, the last-block rule, giving up
 //   source-fetch.ts  SourceFetch: starts the runs the policy decides on, takes and returns their blocks
+//   handover.ts      Handover: when a finished peer may leave
 //   reputation.ts    Reputation: strikes, probation, penalties, bans
 //   timers.ts        TimerTable: the named deadlines;  outbox.ts: the actions of one call
 //   group-size.ts    GroupSize: n for k/n from the estimators in estimation/ (swarm-size, group-size)
@@ -51,27 +52,28 @@
 //   from the topology server (an empty list: we are alone).
 // Everything a peer sends is untrusted: the handlers check every field and length, and a
 // violation (violations.ts) closes the connection and bans the peer.
-import { BandwidthController } from '../../estimation/bandwidth.ts';
+import type { BandwidthController } from '../../estimation/bandwidth.ts';
 import type { Rng } from '../../estimation/random.ts';
 import { BlockTable } from './blocks.ts';
-import { isOpen, type Conn } from './connection.ts';
+import { isOpen } from './connection.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
+import { Handover } from './handover.ts';
 import { GroupSize } from './group-size.ts';
 import type { Message, PeerId } from './messages.ts';
 import { Mesh } from './mesh.ts';
 import { OriginCache } from './origin-cache.ts';
 import { Outbox } from './outbox.ts';
-import { resolveParams, type PeerParams } from './params.ts';
-import { Reputation } from './reputation.ts';
+import { bandwidthControllerFor, resolveParams, type PeerParams } from './params.ts';
+import { Discipline, Reputation } from './reputation.ts';
 import { Scheduler } from './scheduler.ts';
 import { SwarmKnown } from './swarm-known.ts';
 import { Uploads } from './serving.ts';
 import { SourceFetch } from './source-fetch.ts';
-import { SourcePolicy } from './source-policy.ts';
+import { sourcePolicyFor, type SourcePolicy } from './source-policy.ts';
 import { DistinctCount, type PeerStats } from './stats.ts';
 import { TimerTable } from './timers.ts';
-import type { CloseCode, Violation, ViolationCode } from './violations.ts';
+import type { Violation } from './violations.ts';
 
 export type { PeerStats } from './stats.ts';
 
@@ -90,7 +92,6 @@ export interface PeerConfig {
 export class PeerCore {
   readonly params: PeerParams;
   readonly blocks: number;
-  private readonly id: PeerId;
   private readonly fileSize: number;
   private readonly out = new Outbox();
   private readonly timers = new TimerTable();
@@ -109,16 +110,14 @@ export class PeerCore {
   private readonly known: SwarmKnown;
   private readonly received = { fromSource: 0, fromPeers: 0 };
   private completed = false;
-  private completedAt = Infinity;
-  private lastAskedAt = -Infinity; // a peer last asked us for a block
-  private departed = false;
+  private readonly handover: Handover;
+  private readonly discipline: Discipline;
   private schedule = true; // something the scheduler depends on may have changed
   private stopped = false; // left or gave up: no more actions
 
   constructor(cfg: PeerConfig) {
     const params = resolveParams(cfg.params);
     this.params = params;
-    this.id = cfg.id;
     this.fileSize = cfg.size;
     this.blocks = Math.ceil(cfg.size / params.blockSize);
     const self = { id: cfg.id, swarmId: cfg.swarmId, host: cfg.host, port: cfg.port, size: cfg.size };
@@ -127,24 +126,9 @@ export class PeerCore {
     this.known = new SwarmKnown(this.blocks);
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks);
     this.reputation = new Reputation(params);
-    this.bandwidth = new BandwidthController(
-      {
-        initialDataConnections: params.dataConnections,
-        maxDataConnections: params.maxDataConnections,
-        initialUpdateIntervalMs: params.updateIntervalMs,
-        initialNeighbors: params.eta,
-        windowMs: 2 * params.roundMs,
-      },
-      cfg.now,
-    );
-    this.source = new SourcePolicy(
-      cfg.rng,
-      {
-        k: params.k, backoff: params.backoff, roundMs: params.roundMs, leaseRounds: params.sourceLeaseRounds,
-        blockSize: params.blockSize, maxRun: params.maxSourceRun, maxFailures: params.maxSourceFailures,
-      },
-      cfg.now,
-    );
+    this.bandwidth = bandwidthControllerFor(params, cfg.now);
+    this.source = sourcePolicyFor(cfg.rng, params, cfg.now);
+    this.handover = new Handover(params, () => this.mesh.open.length);
     this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
     this.mesh = new Mesh({
       self, params, rng: cfg.rng, out, reputation: this.reputation,
@@ -167,9 +151,10 @@ export class PeerCore {
       reputation: this.reputation, bandwidth: this.bandwidth,
       blockLength: (i) => this.blockLength(i),
       accept: (now, index, data, from) => this.accept(now, index, data, from),
-      penalize: (now, conn, code, reason) => this.penalize(now, conn, code, reason),
+      penalize: (now, conn, code, reason) => this.discipline.penalize(now, conn, code, reason),
     });
     this.uploads = new Uploads(params, out, this.table, this.mesh);
+    this.discipline = new Discipline({ self: cfg.id, params, out, reputation: this.reputation, mesh: this.mesh, cache: this.cache, size: this.size });
     this.fetch = new SourceFetch({
       policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads, known: this.known,
       blockLength: (i) => this.blockLength(i),
@@ -201,7 +186,7 @@ export class PeerCore {
     if (this.stopped) return Infinity;
     const sourceIdle = this.completed || this.table.haveCount + this.table.storingCount >= this.blocks;
     this.timers.set('source', sourceIdle ? Infinity : this.source.deadline());
-    this.timers.set('depart', this.departAt());
+    this.timers.set('depart', this.handover.deadline());
     this.timers.set('known', this.flood.knownDeadline());
     return this.timers.next();
   }
@@ -276,11 +261,11 @@ export class PeerCore {
         return this.mesh.onOpened(now, event.conn, event.outbound, event.peerId);
       case 'connectFailed':
         this.mesh.onConnectFailed(event.peerId);
-        return this.forget(event.peerId);
+        return this.discipline.forget(event.peerId);
       case 'message':
         return this.onMessage(now, event.conn, event.msg);
       case 'malformed':
-        return this.violation(event.conn, { code: 'MALFORMED_FRAME', detail: `${event.code}: ${event.detail}` });
+        return this.discipline.violation(event.conn, { code: 'MALFORMED_FRAME', detail: `${event.code}: ${event.detail}` });
       case 'closed':
         return this.mesh.onClosed(event.conn);
       case 'served':
@@ -296,7 +281,7 @@ export class PeerCore {
       case 'stored':
         return this.onStored(now, event.index);
       case 'ban':
-        return this.ban(event.peerId, 'BAD_DATA', event.reason);
+        return this.discipline.ban(event.peerId, 'BAD_DATA', event.reason);
       case 'leave':
         this.stopped = true;
         return this.mesh.leave(event.reason);
@@ -330,25 +315,13 @@ export class PeerCore {
   // Every block is stored: say so (the driver verifies), and from now on only serve.
   private onComplete(now: number): void {
     this.completed = true;
-    this.completedAt = now;
+    this.handover.completed(now);
     this.out.push({ type: 'complete' });
     this.maybeDepart(now);
   }
 
-  // Hand-over: a finished peer leaves once no one has asked it for a block for handoverMs
-  // (at most maxHandoverMs after finishing; at once if it has no connection). A crowd that
-  // finishes together would otherwise leave its stragglers without anyone to ask for the
-  // last blocks, and send them to the source for copies the swarm had a moment ago.
-  private departAt(): number {
-    if (!this.completed || this.departed) return Infinity;
-    if (this.mesh.open.length === 0) return this.completedAt;
-    return Math.min(Math.max(this.completedAt, this.lastAskedAt) + this.params.handoverMs, this.completedAt + this.params.maxHandoverMs);
-  }
-
   private maybeDepart(now: number): void {
-    if (now < this.departAt()) return;
-    this.departed = true;
-    this.out.push({ type: 'depart' });
+    if (this.handover.due(now)) this.out.push({ type: 'depart' });
   }
 
   // Once a round: the three-state estimator sets how many peers we download from, how
@@ -377,7 +350,7 @@ export class PeerCore {
       } else if (msg.type === 'BYE') {
         this.mesh.refused(now, id, msg.reason); // e.g. it is full
       } else {
-        this.violation(id, { code: 'MESSAGE_BEFORE_HELLO', detail: `${msg.type} before HELLO` });
+        this.discipline.violation(id, { code: 'MESSAGE_BEFORE_HELLO', detail: `${msg.type} before HELLO` });
       }
       return;
     }
@@ -391,7 +364,7 @@ export class PeerCore {
         if (this.flood.changedView) this.schedule = true;
         break;
       case 'REQUEST':
-        this.lastAskedAt = now;
+        this.handover.asked(now);
         conn.lastUsedAt = now;
         violation = this.uploads.onRequest(conn, msg.index);
         break;
@@ -402,11 +375,11 @@ export class PeerCore {
         this.scheduler.onReject(now, conn, msg.index, msg.reason);
         break;
       case 'BYE':
-        if (conn.peerId) this.forget(conn.peerId);
+        if (conn.peerId) this.discipline.forget(conn.peerId);
         this.mesh.close(id, 'PEER_LEFT', `peer left: ${msg.reason}`);
         break;
     }
-    if (violation) this.violation(id, violation);
+    if (violation) this.discipline.violation(id, violation);
   }
 
   // ---- blocks ---------------------------------------------------------------------
@@ -426,38 +399,5 @@ export class PeerCore {
     this.flood.markDirty();
     this.uploads.onStored(index);
     if (this.table.complete && !this.completed) this.onComplete(now);
-  }
-
-  // ---- reputation -----------------------------------------------------------------
-
-  /** A protocol violation: ban the peer, or just close if we do not know who it is yet. */
-  private violation(id: ConnId, v: Violation): void {
-    const conn = this.mesh.get(id);
-    if (!conn) return;
-    if (conn.peerId) this.ban(conn.peerId, v.code, v.detail);
-    else this.mesh.close(id, v.code, v.detail);
-  }
-
-  private ban(peerId: PeerId, code: ViolationCode, detail: string): void {
-    if (!peerId || peerId === this.id) return;
-    this.reputation.ban(peerId);
-    this.forget(peerId);
-    this.out.log('warn', `banned peer ${peerId.slice(0, 8)}: ${code}: ${detail}`);
-    this.mesh.closePeer(peerId, code, `banned: ${detail}`);
-  }
-
-  // Drops a peer that wastes our requests and keeps it out for a while (it may just be busy).
-  private penalize(now: number, conn: Conn, code: CloseCode, reason: string): void {
-    if (conn.peerId) {
-      this.reputation.penalize(conn.peerId, now);
-      this.out.log('info', `avoiding peer ${conn.peerId.slice(0, 8)} for ${this.params.penaltyMs / 1000} s: ${reason}`);
-    }
-    this.mesh.close(conn.id, code, reason);
-  }
-
-  private forget(peerId: PeerId): void {
-    this.size.forget(peerId);
-    this.cache.remove(peerId);
-    this.mesh.forget(peerId);
   }
 }

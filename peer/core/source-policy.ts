@@ -29,6 +29,13 @@
 //   peer gives up (PeerCore emits `abort`).
 import { chooseSourceRun, drawSourceRound, sourceHeadroom } from '../../estimation/backoff.ts';
 import type { Rng } from '../../estimation/random.ts';
+import type { PeerParams } from './params.ts';
+
+/** The policy with a peer's parameters. */
+export function sourcePolicyFor(rng: Rng, params: PeerParams, now: number): SourcePolicy {
+  const { k, backoff, roundMs, sourceLeaseRounds, blockSize, maxSourceRun, maxSourceFailures } = params;
+  return new SourcePolicy(rng, { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures }, now);
+}
 
 /** Rounds of starving after which a peer fetches from the source blocks the swarm has. */
 const DESPERATE_ROUNDS = 6;

@@ -1,0 +1,42 @@
+// The hand-over: a finished peer leaves once no one has asked it for a block for
+// `handoverMs` (at most `maxHandoverMs` after finishing; at once if it has no connection).
+// A crowd that finishes together would otherwise leave its stragglers with no one to ask
+// for the last blocks, and send them to the source for copies the swarm had a moment ago.
+// Measured at 1,000 simulated peers: without it, the last peers took up to 3.3 T_min and the
+// source served 1.44 copies; with it, 1.14 T_min and 1.07 copies.
+import type { PeerParams } from './params.ts';
+
+export class Handover {
+  private completedAt = Infinity;
+  private lastAskedAt = -Infinity; // a peer last asked us for a block
+  private departed = false;
+
+  constructor(
+    private readonly params: Pick<PeerParams, 'handoverMs' | 'maxHandoverMs'>,
+    private readonly openConnections: () => number,
+  ) {}
+
+  /** Every block is stored. */
+  completed(now: number): void {
+    this.completedAt = now;
+  }
+
+  /** Someone asked us for a block. */
+  asked(now: number): void {
+    this.lastAskedAt = now;
+  }
+
+  /** When we may leave (Infinity: not finished, or gone already). */
+  deadline(): number {
+    if (this.completedAt === Infinity || this.departed) return Infinity;
+    if (this.openConnections() === 0) return this.completedAt;
+    return Math.min(Math.max(this.completedAt, this.lastAskedAt) + this.params.handoverMs, this.completedAt + this.params.maxHandoverMs);
+  }
+
+  /** True once, when the hand-over is over at `now`. */
+  due(now: number): boolean {
+    if (now < this.deadline()) return false;
+    this.departed = true;
+    return true;
+  }
+}
