@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { SlurpieError } from '../errors.ts';
-import { toDiskError } from '../storage/part-file.ts';
+import { toDiskError } from '../storage/disk-error.ts';
 import { fetchWhole, type SourceInfo } from './source-client.ts';
 
 export async function plainDownload(

@@ -3,38 +3,22 @@
 // are durable (fdatasync, then an atomic sidecar replace), so a crash loses at most the
 // blocks written since the last flush and never claims one that is not on disk. The final
 // name appears only by an atomic rename after the digest is checked.
+//
+// This file holds the PartFile's life once open: writes and reads, the flushes that make
+// blocks durable, finish and close. Opening (resume or start over) is part-open.ts, the
+// final rename and the deletions part-finish.ts, the sidecar's format block-map.ts.
 
 import type { FileHandle } from 'node:fs/promises';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import BitField from 'bitfield';
 import { SlurpieError } from '../errors.ts';
-import type { BlockMapIdentity } from './block-map.ts';
-import {
-  SupplierTable,
-  blockCount,
-  encodeBlockMap,
-  isSupplierName,
-  loadBlockMap,
-  saveBlockMap,
-} from './block-map.ts';
+import type { BlockMapIdentity, SupplierTable } from './block-map.ts';
+import { blockCount, encodeBlockMap, isSupplierName, saveBlockMap } from './block-map.ts';
+import { diskOp } from './disk-error.ts';
+import { checkExpectedSha256, moveIntoPlace, removePart } from './part-finish.ts';
+import { openPart, type PartFileOptions } from './part-open.ts';
 import { PrefixHash } from './prefix-hash.ts';
 
-export interface PartFileOptions {
-  /** The final output path; the work happens in `path.part` and `path.part.map`. */
-  path: string;
-  size: number;
-  blockSize: number;
-  identity: { url: string; validator: string | null; swarmId: string };
-  /** Longest time a written block waits to be made durable (default 500 ms). */
-  flushIntervalMs?: number;
-  /** Flush at once when this many written blocks wait (default 64). */
-  flushBlocks?: number;
-}
-
-// 2^24 blocks: 2 MiB of bitfield and 32 MiB of supplier indices; 4 TiB at 256 KiB blocks.
-const MAX_BLOCKS = 2 ** 24;
-const MAX_BLOCK_SIZE = 2 ** 30;
+export type { PartFileOptions } from './part-open.ts';
 
 export class PartFile {
   /** Blocks written and readable (a superset of what the sidecar records). Do not mutate. */
@@ -99,41 +83,8 @@ export class PartFile {
 
   /** Opens `path.part`, resuming it if its sidecar matches exactly; otherwise starts over. */
   static async open(options: PartFileOptions): Promise<PartFile> {
-    const identity = checkOptions(options);
-    const { path } = options;
-    const partPath = `${path}.part`;
-    const mapPath = `${path}.part.map`;
-    const blocks = blockCount(identity.size, identity.blockSize);
-
-    const target = await statOrNull(path);
-    if (target?.isDirectory()) throw new SlurpieError('DISK', `cannot write ${path}: it is a directory`);
-
-    let freshReason: string | null = null;
-    const loaded = await loadBlockMap(mapPath, identity);
-    if (loaded.ok) {
-      const part = await statOrNull(partPath);
-      if (!part) freshReason = 'no .part file';
-      else if (!part.isFile() || part.size !== identity.size) freshReason = '.part file has the wrong size';
-    } else freshReason = loaded.reason;
-
-    if (freshReason === null && loaded.ok) {
-      const fh = await diskOp('open', partPath, () => open(partPath, 'r+'));
-      return new PartFile(fh, path, identity, loaded.suppliers, loaded.have, null, options);
-    }
-
-    // Start over. The empty sidecar lands first, so no crash can leave an old map
-    // pointing into a truncated or different file.
-    const durable = new BitField(blocks);
-    const suppliers = new SupplierTable(blocks);
-    await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers })));
-    const fh = await diskOp('create', partPath, () => open(partPath, 'w+'));
-    try {
-      await diskOp('allocate', partPath, () => fh.truncate(identity.size)); // sparse
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
-    return new PartFile(fh, path, identity, suppliers, durable, freshReason, options);
+    const { fh, identity, suppliers, durable, freshReason } = await openPart(options);
+    return new PartFile(fh, options.path, identity, suppliers, durable, freshReason, options);
   }
 
   get haveCount(): number {
@@ -319,13 +270,7 @@ export class PartFile {
    */
   async finish(expectedSha256?: string): Promise<{ sha256: string }> {
     this.checkUsable();
-    let expected: string | undefined;
-    if (expectedSha256 !== undefined) {
-      expected = expectedSha256.trim().toLowerCase();
-      if (!/^[0-9a-f]{64}$/.test(expected)) {
-        throw new SlurpieError('BAD_INPUT', `expected sha256 is not 64 hex digits: ${JSON.stringify(expectedSha256)}`);
-      }
-    }
+    const expected = checkExpectedSha256(expectedSha256);
     this.finishing = true;
     try {
       return await this.verifyAndRename(expected);
@@ -346,12 +291,7 @@ export class PartFile {
     }
     await diskOp('sync', this.partPath, () => this.fh.sync());
     await this.shutdown(async () => undefined);
-    await diskOp('rename', this.partPath, () => rename(this.partPath, this.path));
-    await syncDir(dirname(this.path));
-    await diskOp('remove', this.mapPath, async () => {
-      await rm(this.mapPath, { force: true });
-      await rm(`${this.mapPath}.tmp`, { force: true });
-    });
+    await moveIntoPlace(this.partPath, this.path, this.mapPath);
     return { sha256 };
   }
 
@@ -369,11 +309,7 @@ export class PartFile {
   /** Closes and deletes `.part` and its sidecar. */
   async discard(): Promise<void> {
     if (!this.closed) await this.shutdown(() => this.flushRunning);
-    await diskOp('remove', this.partPath, async () => {
-      await rm(this.partPath, { force: true });
-      await rm(this.mapPath, { force: true });
-      await rm(`${this.mapPath}.tmp`, { force: true });
-    });
+    await removePart(this.partPath, this.mapPath);
   }
 
   // No new work, let running writes end, run `last`, then release the file handle.
@@ -418,78 +354,4 @@ export class PartFile {
       throw new RangeError(`block index ${index} out of range (0..${this.blocks - 1})`);
     }
   }
-}
-
-function checkOptions(options: PartFileOptions): BlockMapIdentity {
-  const { path, size, blockSize, identity } = options;
-  if (typeof path !== 'string' || path === '') throw new SlurpieError('BAD_INPUT', 'output path is empty');
-  if (!Number.isSafeInteger(size) || size < 0) throw new SlurpieError('BAD_INPUT', `bad file size: ${size}`);
-  if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
-    throw new SlurpieError('BAD_INPUT', `bad block size: ${blockSize} (1 byte to 1 GiB)`);
-  }
-  if (blockCount(size, blockSize) > MAX_BLOCKS) {
-    throw new SlurpieError('BAD_INPUT', `block size ${blockSize} is too small for ${size} bytes (at most ${MAX_BLOCKS} blocks)`);
-  }
-  const { url, validator, swarmId } = identity;
-  if (typeof url !== 'string' || typeof swarmId !== 'string' || !(validator === null || typeof validator === 'string')) {
-    throw new SlurpieError('BAD_INPUT', 'bad download identity (url, validator, swarmId)');
-  }
-  return { url, size, blockSize, validator, swarmId };
-}
-
-async function statOrNull(path: string) {
-  try {
-    return await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw toDiskError(err, 'stat', path);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    // Some file systems cannot fsync a directory; the rename itself has happened.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EINVAL' || code === 'ENOTSUP' || code === 'EISDIR' || code === 'EPERM') return;
-    throw toDiskError(err, 'sync', dir);
-  }
-}
-
-async function diskOp<T>(what: string, path: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw toDiskError(err, what, path);
-  }
-}
-
-const REASONS: Record<string, string> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'a parent is not a directory',
-  ENOENT: 'no such file or directory',
-  EFBIG: 'file too large',
-  EIO: 'I/O error',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files',
-};
-
-/** A file-system error as SlurpieError('DISK', one line saying what failed on which path). */
-export function toDiskError(err: unknown, what: string, path: string): unknown {
-  if (err instanceof SlurpieError) return err;
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('E')) return err;
-  const reason = REASONS[code] ?? code;
-  return new SlurpieError('DISK', `cannot ${what} ${path}: ${reason} (${code})`, { cause: err });
 }

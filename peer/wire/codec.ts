@@ -17,7 +17,7 @@
 
 import type { Message } from '../core/messages.ts';
 import type { WireError, WireErrorCode } from './errors.ts';
-import { Malformed, Reader, Writer } from './fields.ts';
+import { Malformed, Reader, Writer } from './reader-writer.ts';
 import { DEFAULT_LIMITS, type WireLimits } from './limits.ts';
 import { MESSAGES, TYPE_CODES, type MessageCodec } from './messages.ts';
 

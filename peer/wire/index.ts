@@ -10,7 +10,7 @@ export {
   UPDATE_FLAGS,
   type DecodeResult,
 } from './codec.ts';
-export { varintLength } from './fields.ts';
+export { varintLength } from './reader-writer.ts';
 export { WIRE_ERRORS, WIRE_ERROR_CODES, type WireError, type WireErrorCode } from './errors.ts';
 export {
   blockCount,

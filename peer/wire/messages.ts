@@ -20,33 +20,26 @@ import type {
   UpdateEntry,
 } from '../core/messages.ts';
 import { MAX_BLOCKS, MAX_VARINT, blockCount } from './limits.ts';
+import { bit, entryList, flagged, record, union, when } from './combinators.ts';
 import {
-  bit,
   bitfield,
   blockData,
   blockDelta,
   blockIndex,
   blockSize,
   byeReason,
-  entryList,
   fileSize,
-  flagged,
   host,
   peerId,
   port,
-  record,
   rejectReason,
   sketch,
   swarmId,
   u8,
   u32,
-  union,
   varint,
-  when,
-  type Field,
-  type Reader,
-  type Writer,
 } from './fields.ts';
+import type { Field, Reader, Writer } from './reader-writer.ts';
 
 export const TYPE_CODES = {
   HELLO: 0x01,
