@@ -14,7 +14,7 @@
 import type { WatchdogTimers } from './watchdog.ts';
 
 export { closeSourceClients } from './source-http.ts';
-export { fetchBlocks, fetchWhole } from './source-fetch.ts';
+export { fetchBlocks, fetchWhole } from './source-get.ts';
 export { parseSidecar, probeSource } from './source-probe.ts';
 export type { WatchdogTimers } from './watchdog.ts';
 
