@@ -7,7 +7,7 @@
 // already delivered stay delivered). An aborted signal rejects with the signal's reason.
 //
 // This file is the client's face: its types and entry points. The work is in source-probe.ts
-// (the HEAD), source-fetch.ts (Range and plain GETs), source-change.ts (is it still the
+// (the HEAD), source-get.ts (Range and plain GETs), source-change.ts (is it still the
 // pinned version?), source-retry.ts (retries and errors), watchdog.ts (the idle timer) and
 // source-http.ts (pools, redirects, reading an answer).
 
