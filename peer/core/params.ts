@@ -34,6 +34,7 @@ export interface PeerParams {
   dataUpdateMs: number; // our own entry goes to a data-only link at most this often (neighbors: every flood)
   knownSpreadMs: number; // news of blocks known to exist goes to the neighbors this soon after it arrives
   forwardEveryMs: number; // others' entries go to a neighbor at most this often (our own: every flood)
+  knownFanout: number; // news of known blocks goes at once to this many neighbors (the rest: next flood)
   maxHandoverMs: number; // ...but no longer than this after finishing
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
@@ -73,6 +74,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   dataUpdateMs: 1000,
   knownSpreadMs: 0,
   forwardEveryMs: 2000,
+  knownFanout: 64,
   maxHandoverMs: 10_000,
   maxSourceFailures: 5,
   needPeersEveryMs: 5000,

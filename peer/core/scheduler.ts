@@ -57,17 +57,19 @@ export class Scheduler {
   fill(now: number): void {
     const open = this.d.mesh.open;
     const target = this.d.bandwidth.dataConnections;
+    const wanted = this.d.cache.tree.countWanted(this.d.blocks.taken);
+    if (wanted === 0 && this.d.blocks.inFlightCount === 0) return; // no one we know has anything for us
     let active = 0;
     // Peers we already download from keep their place...
     for (const conn of open) {
       if (active >= target) break;
       if (conn.requests.size === 0 || now < conn.busyUntil) continue;
-      this.topUp(now, conn);
+      if (wanted > 0) this.topUp(now, conn);
       active++;
     }
     // ...and idle ones fill the rest, taken in turn from a random place (if anyone in our view
     // has a block we have not taken: often, while the source is the bottleneck, no one has).
-    const n = active < target && this.d.cache.tree.countWanted(this.d.blocks.taken) > 0 ? open.length : 0;
+    const n = active < target && wanted > 0 ? open.length : 0;
     const start = n > 0 ? randomInt(this.d.rng, n) : 0;
     for (let i = 0; i < n && active < target; i++) {
       const conn = open[(start + i) % n] as Conn;
@@ -77,7 +79,7 @@ export class Scheduler {
     }
     this.maxDataConnections = Math.max(this.maxDataConnections, active);
     if (active < target && n > 0) this.dialHolder(now);
-    this.endgame(now);
+    if (wanted === 0) this.endgame(now);
   }
 
   // Requests to `conn` for blocks it has and we have not taken, up to its pipeline.
@@ -151,7 +153,7 @@ export class Scheduler {
   // silent peer cannot hold the last blocks hostage; the first copy to arrive is kept.
   private endgame(now: number): void {
     const { params, blocks, cache, mesh, out } = this.d;
-    if (blocks.inFlightCount === 0 || cache.tree.countWanted(blocks.taken) > 0) return;
+    if (blocks.inFlightCount === 0) return; // (called when no one in view has anything else for us)
     // The requests that have waited long enough, asked of one peer only (usually none).
     const askedBefore = now - params.endgameAfterMs + params.requestTimeoutMs; // as a deadline
     const stuck: [number, number][] = []; // block, the connection it was asked of

@@ -40,6 +40,7 @@ export class SourceFetch implements SourceView {
   readonly preferred: readonly ((i: number) => boolean)[];
   private now = 0; // of the decision being made
   private lastProgress = -Infinity; // when a block last arrived (from anyone)
+  private nextRefreshCheck = -Infinity; // starving: ask for a fresh count at most once a round
 
   constructor(private readonly d: SourceFetchDeps) {
     this.blocks = d.blocks.count;
@@ -59,7 +60,10 @@ export class SourceFetch implements SourceView {
     if (this.lastProgress === -Infinity) this.lastProgress = now;
     this.now = now;
     const run = policy.decide(now, this);
-    if (policy.starving(now)) this.d.refresh(now); // a fresh count from the topology server
+    if (now >= this.nextRefreshCheck && policy.starving(now)) {
+      this.nextRefreshCheck = now + this.d.roundMs;
+      this.d.refresh(now); // a fresh count from the topology server
+    }
     if (!run) return;
     for (let i = run.first; i < run.first + run.count; i++) {
       blocks.fromSource(i);
