@@ -1,6 +1,6 @@
-// The fault matrix's short rows that no other test covers (issue 6): fuzzed frames, the
+// The fault matrix's short rows that no other test covers (issues 6, 11): fuzzed frames, the
 // topology server restarted, churn, a slow-loris peer, an UPDATE flood, garbage at the
-// topology server, and a full disk where a tmpfs can be mounted. Each row starts real
+// topology server, lying and pushing peers, and a full disk where a tmpfs can be mounted. Each row starts real
 // processes on loopback; `npm run faults` runs the whole matrix, bigger.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +18,8 @@ import { run as slowLoris } from '../experiments/faults/slow-loris.ts';
 import { run as updateFlood } from '../experiments/faults/update-flood.ts';
 import { run as topologyGarbage } from '../experiments/faults/topology-garbage.ts';
 import { run as diskFull } from '../experiments/faults/disk-full.ts';
+import { run as lyingPeer, runConsistent as lyingPeerConsistent } from '../experiments/faults/lying-peer.ts';
+import { run as pushingPeer } from '../experiments/faults/pushing-peer.ts';
 
 const seed = seedFrom(process.env, 6);
 
@@ -65,4 +67,7 @@ row('churn: 30% of peers killed', churn, 60_000);
 row('slow-loris peer', slowLoris, 120_000); // 15 s request time-outs, a few rounds of them
 row('UPDATE flood', updateFlood, 60_000);
 row('topology server: garbage and a burst', topologyGarbage, 60_000);
+row('lying peer: wrong bytes, right digests', lyingPeer, 120_000);
+row('lying peer: wrong bytes under their own digests', lyingPeerConsistent, 120_000);
+row('peer pushing unrequested BLOCKs', pushingPeer, 60_000);
 row('disk full', diskFull, 60_000, canMountTmpfs ? undefined : 'no right to mount a tmpfs here');

@@ -60,7 +60,7 @@ test.serial('a lying peer: its bad blocks are caught at verification, replaced f
   const { validator } = await probeSource(source.url);
   const liar = await startFakePeer({
     topology: topology.url, swarmId: swarmIdFor(url, data.length, validator), data, blockSize,
-    behavior: { kind: 'liar', corrupt: (i) => i % 3 === 0 },
+    behavior: { kind: 'liar', corrupt: (i) => i % 3 === 0, digests: 'consistent' },
   });
   t.teardown(() => liar.close());
   const dir = await scratch(t);

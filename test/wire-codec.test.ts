@@ -50,6 +50,9 @@ import {
   toHex,
 } from './fixtures/wire-messages.ts';
 
+/** A BLOCK's digest in these frames (the codec does not check it against the data). */
+const DIGEST = new Uint8Array(16).map((_, i) => 0xd0 + i);
+
 const seed = seedFrom(process.env, 1);
 
 // ---------------------------------------------------------------- layout (FORMAT.md)
@@ -60,7 +63,7 @@ test('every message has the byte layout FORMAT.md gives', (t) => {
     encode(h),
     concat(
       [0x01],
-      be(2, 4),
+      be(3, 4),
       hexBytes(SWARM),
       [8],
       hexBytes('0102030405060708'),
@@ -95,7 +98,7 @@ test('every message has the byte layout FORMAT.md gives', (t) => {
     ),
   );
   t.deepEqual(encode({ type: 'REQUEST', index: 0x01020304 }), Uint8Array.of(0x03, 1, 2, 3, 4));
-  t.deepEqual(encode({ type: 'BLOCK', index: 3, data: Uint8Array.of(9, 8, 7) }), Uint8Array.of(0x04, 0, 0, 0, 3, 0, 0, 0, 3, 9, 8, 7));
+  t.deepEqual(encode({ type: 'BLOCK', index: 3, digest: DIGEST, data: Uint8Array.of(9, 8, 7) }), Uint8Array.of(0x04, 0, 0, 0, 3, ...DIGEST, 0, 0, 0, 3, 9, 8, 7));
   t.deepEqual(encode({ type: 'REJECT', index: 3, reason: 'missing' }), Uint8Array.of(0x05, 0, 0, 0, 3, 1));
   t.deepEqual(encode({ type: 'REJECT', index: 3, reason: 'busy' }), Uint8Array.of(0x05, 0, 0, 0, 3, 2));
   t.deepEqual(encode({ type: 'BYE', reason: 'done' }), concat([0x06], be(4, 2), ascii('done')));
@@ -181,8 +184,8 @@ const edgeMessages: Message[] = [
   { type: 'UPDATE', entries: Array.from({ length: DEFAULT_LIMITS.maxEntries }, (_, i) => entry({ seq: i, ref: i })) },
   { type: 'REQUEST', index: 0 },
   { type: 'REQUEST', index: 2 ** 31 - 1 },
-  { type: 'BLOCK', index: 0, data: Uint8Array.of(0) },
-  { type: 'BLOCK', index: 2 ** 31 - 1, data: new Uint8Array(MAX_BLOCK_SIZE).fill(0x5a) },
+  { type: 'BLOCK', index: 0, digest: DIGEST, data: Uint8Array.of(0) },
+  { type: 'BLOCK', index: 2 ** 31 - 1, digest: DIGEST, data: new Uint8Array(MAX_BLOCK_SIZE).fill(0x5a) },
   { type: 'REJECT', index: 2 ** 31 - 1, reason: 'busy' },
   { type: 'REJECT', index: 0, reason: 'missing' },
   { type: 'BYE', reason: '' },
@@ -264,8 +267,8 @@ test('encode refuses messages the decoder would refuse, naming the field', (t) =
     [{ type: 'UPDATE', entries: Array.from({ length: 65536 }, () => e) }, 'UPDATE.entries'],
     [{ type: 'REQUEST', index: 2 ** 31 }, 'REQUEST.index'],
     [{ type: 'REQUEST', index: -1 }, 'REQUEST.index'],
-    [{ type: 'BLOCK', index: 0, data: new Uint8Array(0) }, 'BLOCK.data'],
-    [{ type: 'BLOCK', index: 0, data: new Uint8Array(MAX_BLOCK_SIZE + 1) }, 'BLOCK.data'],
+    [{ type: 'BLOCK', index: 0, digest: DIGEST, data: new Uint8Array(0) }, 'BLOCK.data'],
+    [{ type: 'BLOCK', index: 0, digest: DIGEST, data: new Uint8Array(MAX_BLOCK_SIZE + 1) }, 'BLOCK.data'],
     [{ type: 'REJECT', index: 0, reason: 'nope' as 'busy' }, 'REJECT.reason'],
     [{ type: 'REJECT', index: 0, reason: 'toString' as 'busy' }, 'REJECT.reason'],
     [{ type: 'BYE', reason: 'x'.repeat(257) }, 'BYE.reason'],
@@ -282,7 +285,7 @@ test('encode refuses messages the decoder would refuse, naming the field', (t) =
 test('the header sizes in limits.ts agree with the codec', (t) => {
   t.is(MAX_REFS, 256, 'a ref is a u8: a smaller MAX_REFS needs a range check and a code');
   t.is(encodedLength({ type: 'UPDATE', entries: [] }), UPDATE_HEADER_BYTES);
-  t.is(encodedLength({ type: 'BLOCK', index: 0, data: new Uint8Array(5) }), BLOCK_HEADER_BYTES + 5);
+  t.is(encodedLength({ type: 'BLOCK', index: 0, digest: DIGEST, data: new Uint8Array(5) }), BLOCK_HEADER_BYTES + 5);
   t.is(encodedLength({ type: 'UPDATE', entries: [], sketch: new Uint8Array(MAX_SKETCH_BYTES) }), UPDATE_HEADER_BYTES + UPDATE_SKETCH_MAX_BYTES);
   const longestIntro: OriginIntro = { originId: 'ab'.repeat(MAX_PEER_ID_BYTES), host: 'h'.repeat(MAX_HOST_BYTES), port: 1 };
   const longest = entry({ intro: longestIntro, seq: 2 ** 32 - 1, estimate: { n: 2 ** 32 - 1, ageS: 0 }, body: { kind: 'full', bits: new Uint8Array(0) } });
@@ -345,11 +348,11 @@ test('BLOCK data is a zero-copy view; UPDATE bits and sketches are copies; Buffe
     return b;
   };
   const data = new Uint8Array(4096).map((_, i) => i % 251);
-  const block = place(encode({ type: 'BLOCK', index: 9, data }), 13);
+  const block = place(encode({ type: 'BLOCK', index: 9, digest: DIGEST, data }), 13);
   const decoded = decode(block);
   if (!decoded.ok || decoded.msg.type !== 'BLOCK') return t.fail(String(!decoded.ok && decoded.code));
   t.is(decoded.msg.data.buffer, pool);
-  t.is(decoded.msg.data.byteOffset, 13 + 9);
+  t.is(decoded.msg.data.byteOffset, 13 + 25);
   t.is(Object.getPrototypeOf(decoded.msg.data), Uint8Array.prototype);
   t.deepEqual(decoded.msg.data, data);
 
@@ -384,7 +387,7 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
   t.is(l.maxBlockBytes, 256 * KiB);
   t.is(l.maxBitfieldBytes, 4096 / 8);
   t.is(l.maxEntries, DEFAULT_LIMITS.maxEntries);
-  t.true(l.maxFrameBytes >= 256 * KiB + 9 && l.maxFrameBytes <= DEFAULT_LIMITS.maxFrameBytes);
+  t.true(l.maxFrameBytes >= 256 * KiB + BLOCK_HEADER_BYTES && l.maxFrameBytes <= DEFAULT_LIMITS.maxFrameBytes);
   // The largest UPDATE a sender sends: every entry an INTRO with the longest id and host, the
   // longest seq and estimate and a FULL bitfield, the most known blocks (the largest indexes
   // below the bitfield's end: no gap shorter), and the largest sketch.
@@ -411,7 +414,7 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
   t.is(small.maxFrameBytes, maxUpdateBytes(256, 8192));
   t.is(small.maxFrameBytes, 4 + 256 * (311 + 8192) + (2 + 5 * 1024) + 4098);
   t.is(codeOf(encode(largest(small)), small), 'ok');
-  t.is(limitsFor(64 * 1024 * KiB, 256 * KiB).maxFrameBytes, 256 * KiB + 9, 'big blocks: a BLOCK sets it');
+  t.is(limitsFor(64 * 1024 * KiB, 256 * KiB).maxFrameBytes, 256 * KiB + BLOCK_HEADER_BYTES, 'big blocks: a BLOCK sets it');
   t.is(limitsFor(1024 * 1024 * KiB, KiB).maxFrameBytes, DEFAULT_LIMITS.maxFrameBytes, 'capped by the base limit');
 
   t.is(limitsFor(8 * KiB + 1, KiB).maxBitfieldBytes, 2); // 9 blocks
@@ -422,8 +425,8 @@ test('limitsFor fixes block and bitfield sizes to the file', (t) => {
 
   const tight = limitsFor(9 * 2048, 2048); // 9 blocks: 2 bytes of bitfield, DELTA indexes below 16
   const update = (e: UpdateEntry): Uint8Array => encode({ type: 'UPDATE', entries: [e] });
-  t.is(codeOf(encode({ type: 'BLOCK', index: 0, data: new Uint8Array(2048) }), tight), 'ok');
-  t.is(codeOf(encode({ type: 'BLOCK', index: 0, data: new Uint8Array(2049) }), tight), 'BLOCK_TOO_LARGE');
+  t.is(codeOf(encode({ type: 'BLOCK', index: 0, digest: DIGEST, data: new Uint8Array(2048) }), tight), 'ok');
+  t.is(codeOf(encode({ type: 'BLOCK', index: 0, digest: DIGEST, data: new Uint8Array(2049) }), tight), 'BLOCK_TOO_LARGE');
   t.is(codeOf(update(entry({ body: { kind: 'full', bits: new Uint8Array(3) } })), tight), 'BITFIELD_TOO_LARGE');
   t.is(codeOf(update(entry({ body: { kind: 'full', bits: new Uint8Array(2) } })), tight), 'ok');
   t.is(codeOf(update(delta([15])), tight), 'ok');
@@ -512,7 +515,12 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   helloArb,
   updateArb,
   record({ type: fc.constant('REQUEST' as const), index: edge(0, 2 ** 31 - 1) }),
-  record({ type: fc.constant('BLOCK' as const), index: edge(0, 2 ** 31 - 1), data: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  record({ type: fc.constant('BLOCK' as const), index: edge(0, 2 ** 31 - 1), digest: fc.uint8Array({ minLength: 16, maxLength: 16 }), data: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  record({
+    type: fc.constant('DIGESTS' as const),
+    blocks: fc.uniqueArray(record({ index: edge(0, 2 ** 31 - 1), digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) }), { minLength: 1, maxLength: 6, selector: (d) => d.index })
+      .map((a) => a.sort((x, y) => x.index - y.index)),
+  }),
   record({ type: fc.constant('REJECT' as const), index: edge(0, 2 ** 31 - 1), reason: fc.constantFrom('missing' as const, 'busy' as const) }),
   record({ type: fc.constant('BYE' as const), reason: fc.oneof(asciiArb(0, 30), longAsciiArb(256)) }),
 );

@@ -18,6 +18,9 @@ import {
 } from '../peer/wire/index.ts';
 import { E, H, LOOSE, ascii, be, concat, delta, entry, heartbeat, hello, leb, patch, splice } from './fixtures/wire-messages.ts';
 
+/** A BLOCK's digest in these frames (the codec does not check it against the data). */
+const DIGEST = new Uint8Array(16).map((_, i) => 0xd0 + i);
+
 type Case = { expect: WireErrorCode | 'ok'; what: string; frame: unknown; limits?: Partial<WireLimits> };
 const ok = (what: string, frame: unknown, limits?: Partial<WireLimits>): Case => ({ expect: 'ok', what, frame, limits });
 const bad = (expect: WireErrorCode, what: string, frame: unknown, limits?: Partial<WireLimits>): Case => ({ expect, what, frame, limits });
@@ -29,7 +32,7 @@ const notFrames: Case[] = [
   bad('EMPTY_FRAME', 'no bytes', new Uint8Array(0)),
   bad('UNKNOWN_TYPE', '0x7f', Uint8Array.of(0x7f)),
   bad('UNKNOWN_TYPE', '0x00 with a body', Uint8Array.of(0x00, 0, 0, 0, 0)),
-  bad('UNKNOWN_TYPE', '0x07, one past BYE', Uint8Array.of(0x07, 0, 0)),
+  bad('UNKNOWN_TYPE', '0x08, one past DIGESTS', Uint8Array.of(0x08, 0, 0)),
   bad('UNKNOWN_TYPE', '0xff', Uint8Array.of(0xff)),
   bad('FRAME_TOO_LARGE', 'one byte over maxFrameBytes', helloFrame, { maxFrameBytes: helloFrame.length - 1 }),
   ok('exactly maxFrameBytes', helloFrame, { maxFrameBytes: helloFrame.length }),
@@ -53,7 +56,7 @@ const framesByType: [string, Uint8Array][] = [
   ['UPDATE, empty sketch', encode({ type: 'UPDATE', entries: [], sketch: new Uint8Array(0) })],
   ['UPDATE, entries and sketch', encode({ type: 'UPDATE', entries: [heartbeat(), delta()], sketch: Uint8Array.of(1, 2, 3) })],
   ['REQUEST', encode({ type: 'REQUEST', index: 1 })],
-  ['BLOCK', encode({ type: 'BLOCK', index: 1, data: Uint8Array.of(1, 2) })],
+  ['BLOCK', encode({ type: 'BLOCK', index: 1, digest: DIGEST, data: Uint8Array.of(1, 2) })],
   ['REJECT', encode({ type: 'REJECT', index: 1, reason: 'busy' })],
   ['BYE', encode({ type: 'BYE', reason: 'bye' })],
 ];
@@ -77,7 +80,7 @@ const cutOrPadded: Case[] = [
   bad('TRUNCATED', 'an ESTIMATE form bit without the estimate', Uint8Array.of(0x02, 0, 0, 1, 0x10, 0, 0, 0, 0)),
   bad('TRUNCATED', 'an INTRO whose originId is cut', Uint8Array.of(0x02, 0, 0, 1, 0x04, 0, 8, 0xab, 0xcd, 0, 0, 0)),
   bad('TRUNCATED', 'BYE length 2, one byte', patch(encode({ type: 'BYE', reason: 'x' }), 1, 2, 2)),
-  bad('TRUNCATED', 'BLOCK length 2, one byte', patch(encode({ type: 'BLOCK', index: 0, data: Uint8Array.of(1) }), 5, 4, 2)),
+  bad('TRUNCATED', 'BLOCK length 2, one byte', patch(encode({ type: 'BLOCK', index: 0, digest: DIGEST, data: Uint8Array.of(1) }), 21, 4, 2)),
 ];
 
 const shortId = encode(hello({ peerId: '11'.repeat(8) }));
@@ -190,11 +193,11 @@ const updateFields: Case[] = [
 
 const indexed = [
   encode({ type: 'REQUEST', index: 5 }),
-  encode({ type: 'BLOCK', index: 5, data: Uint8Array.of(1) }),
+  encode({ type: 'BLOCK', index: 5, digest: DIGEST, data: Uint8Array.of(1) }),
   encode({ type: 'REJECT', index: 5, reason: 'missing' }),
 ];
 const reject = encode({ type: 'REJECT', index: 5, reason: 'busy' });
-const block2k = encode({ type: 'BLOCK', index: 5, data: new Uint8Array(2048) });
+const block2k = encode({ type: 'BLOCK', index: 5, digest: DIGEST, data: new Uint8Array(2048) });
 
 const otherFields: Case[] = [
   ...indexed.flatMap((f) => [
@@ -206,8 +209,13 @@ const otherFields: Case[] = [
   bad('REJECT_REASON', 'reason 3', patch(reject, 5, 1, 3)),
   bad('BLOCK_TOO_LARGE', '2048 bytes, 2047 allowed', block2k, { maxBlockBytes: 2047 }),
   ok('2048 bytes, 2048 allowed', block2k, { maxBlockBytes: 2048 }),
-  bad('BLOCK_TOO_LARGE', 'a length of 2^32 - 1', Uint8Array.of(4, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff)),
-  bad('EMPTY_BLOCK', 'length 0', Uint8Array.of(4, 0, 0, 0, 0, 0, 0, 0, 0)),
+  bad('BLOCK_TOO_LARGE', 'a length of 2^32 - 1', concat([4, 0, 0, 0, 0], DIGEST, [0xff, 0xff, 0xff, 0xff])),
+  bad('DIGESTS_RANGE', 'DIGESTS of 0 blocks', Uint8Array.of(0x07, 0)),
+  bad('DIGESTS_RANGE', 'DIGESTS of 1025 blocks', concat([0x07], leb(1025))),
+  bad('DIGESTS_RANGE', 'a DIGESTS index past the bitfield limit', concat([0x07, 1], leb(16), DIGEST), { maxBitfieldBytes: 2 }),
+  ok('a DIGESTS index just inside the bitfield limit', concat([0x07, 1], leb(15), DIGEST), { maxBitfieldBytes: 2 }),
+  bad('TRUNCATED', 'a DIGESTS digest cut short', concat([0x07, 1, 0], DIGEST.subarray(0, 15))),
+  bad('EMPTY_BLOCK', 'length 0', concat([4, 0, 0, 0, 0], DIGEST, [0, 0, 0, 0])),
   bad('BYE_TOO_LONG', '257 bytes', concat([6], be(257, 2), ascii('a'.repeat(257)))),
   ok('256 bytes', concat([6], be(256, 2), ascii('a'.repeat(256)))),
   bad('NOT_ASCII', 'BYE byte 0x00', concat([6], be(2, 2), [0x61, 0x00])),

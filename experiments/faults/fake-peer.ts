@@ -1,18 +1,27 @@
 // A misbehaving peer for the fault matrix: registers with the topology server, answers
 // HELLO, claims every block, then misbehaves as asked:
-//  - 'liar':  serves wrong bytes for the blocks `corrupt` picks (right ones otherwise);
+//  - 'liar':  serves wrong bytes for the blocks `corrupt` picks (right ones otherwise). With
+//    digests 'honest' it sends the right digest with them (a faulty disk or sender: the
+//    receiver sees the mismatch); with 'consistent' the digest of the wrong bytes, and it
+//    vouches for them in DIGESTS too (a liar that knows the protocol);
+//  - 'pusher': sends every block, wrong bytes under their own digests, without being asked;
 //  - 'loris': accepts requests and never answers them;
 //  - 'flood': sends UPDATEs as fast as it may (new seq, made-up origins); serves right
 //    bytes when `answer`, else holds requests like a loris.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Message, type UpdateEntry } from '../../peer/core/messages.ts';
+import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type BlockDigest, type Message, type UpdateEntry } from '../../peer/core/messages.ts';
+import { blockDigest } from '../../peer/storage/verify.ts';
 import { TopologyClient } from '../../peer/node/topology-client.ts';
 import { decode, encode } from '../../peer/wire/codec.ts';
 import { SeededRng } from '../../estimation/random.ts';
 
-export type FakeBehavior = { kind: 'liar'; corrupt: (index: number) => boolean } | { kind: 'loris' } | { kind: 'flood'; seed: number; answer: boolean };
+export type FakeBehavior =
+  | { kind: 'liar'; corrupt: (index: number) => boolean; digests: 'honest' | 'consistent' }
+  | { kind: 'pusher' }
+  | { kind: 'loris' }
+  | { kind: 'flood'; seed: number; answer: boolean };
 
 export interface FakePeer {
   id: string;
@@ -72,6 +81,18 @@ export async function startFakePeer(opts: {
     timers.add(timer);
   };
 
+  // A block's bytes as this peer sends them, and the digest it puts on them.
+  const served = (index: number, wrong: boolean): { digest: Uint8Array; data: Uint8Array } => {
+    const start = index * opts.blockSize;
+    const right = Buffer.from(opts.data.subarray(start, Math.min(start + opts.blockSize, opts.data.length)));
+    if (!wrong) return { digest: blockDigest(right), data: right };
+    const data = Buffer.from(right).fill(0x5a);
+    return { digest: blockDigest(b.kind === 'liar' && b.digests === 'honest' ? right : data), data };
+  };
+  // What a consistent liar vouches for: its version of every block (the ones it corrupts too).
+  const vouched = (): BlockDigest[] =>
+    Array.from({ length: Math.min(blocks, 1024) }, (_, index) => ({ index, digest: served(index, b.kind === 'liar' && b.corrupt(index)).digest }));
+
   server.on('connection', (ws) => {
     accepted++;
     ws.on('error', () => {});
@@ -86,13 +107,12 @@ export async function startFakePeer(opts: {
         });
         send(ws, { type: 'UPDATE', entries: [{ ref: 0, intro: { originId: id, host: '127.0.0.1', port }, seq: 1, hops: 0, degree: 1, sourceBusy: false, body: { kind: 'full', bits: all } }] });
         if (b.kind === 'flood') flood(ws);
+        if (b.kind === 'liar' && b.digests === 'consistent') send(ws, { type: 'DIGESTS', blocks: vouched() });
+        if (b.kind === 'pusher') for (let i = 0; i < blocks; i++) send(ws, { type: 'BLOCK', index: i, ...served(i, true) });
       } else if (msg.type === 'REQUEST') {
         requests++;
         if (b.kind === 'loris' || (b.kind === 'flood' && !b.answer)) return; // hold it forever
-        const start = msg.index * opts.blockSize;
-        const block = Buffer.from(opts.data.subarray(start, Math.min(start + opts.blockSize, opts.data.length)));
-        if (b.kind === 'liar' && b.corrupt(msg.index)) block.fill(0x5a);
-        send(ws, { type: 'BLOCK', index: msg.index, data: block });
+        send(ws, { type: 'BLOCK', index: msg.index, ...served(msg.index, b.kind === 'liar' && b.corrupt(msg.index)) });
       }
     });
   });

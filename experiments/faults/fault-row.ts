@@ -10,6 +10,7 @@ export interface FaultRow {
   // outputs missing or wrong. Must be 0. null: not measured (the row downloads no file, was
   // skipped, or failed before it could count).
   bytesLost: number | null;
+  sourceBytes?: number; // bytes the source served in the row, counted at the source (rows that download)
   pass: boolean;
   skipped?: boolean; // the row could not run here (e.g. no permission to mount); pass is then true, and a test must report a skip
 }

@@ -161,7 +161,12 @@ function frameArbitrary(swarmId: string, size: number, maxFrameBytes: number): f
     }),
     fc.record({ type: fc.constant('UPDATE' as const), entries: fc.array(updateEntry, { maxLength: 4 }), sketch: fc.uint8Array({ maxLength: 64 }) }, { requiredKeys: ['type', 'entries'] }),
     fc.record({ type: fc.constant('REQUEST' as const), index }),
-    fc.record({ type: fc.constant('BLOCK' as const), index, data: fc.uint8Array({ maxLength: 2048 }) }),
+    fc.record({ type: fc.constant('BLOCK' as const), index, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }), data: fc.uint8Array({ maxLength: 2048 }) }),
+    fc.record({
+      type: fc.constant('DIGESTS' as const),
+      blocks: fc.uniqueArray(fc.record({ index, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) }), { minLength: 1, maxLength: 8, selector: (d) => d.index })
+        .map((a) => a.sort((x, y) => x.index - y.index)),
+    }),
     fc.record({ type: fc.constant('REJECT' as const), index, reason: fc.constantFrom('missing' as const, 'busy' as const) }),
     fc.record({ type: fc.constant('BYE' as const), reason: fc.string({ maxLength: 40 }) }),
   );

@@ -9,7 +9,8 @@ import { killChild, type Child } from '../swarm/processes.ts';
 import type { FaultRow, FaultRun } from './fault-row.ts';
 import { run as killResume } from './kill-resume.ts';
 import { run as sourceChanged } from './source-changed.ts';
-import { run as lyingPeer } from './lying-peer.ts';
+import { run as lyingPeer, runConsistent as lyingPeerConsistent } from './lying-peer.ts';
+import { run as pushingPeer } from './pushing-peer.ts';
 import { run as fuzzFrames } from './fuzz-frames.ts';
 import { run as topologyRestart } from './topology-restart.ts';
 import { run as churn } from './churn.ts';
@@ -22,6 +23,8 @@ export const ROWS: Record<string, FaultRun> = {
   'kill-resume': killResume,
   'source-changed': sourceChanged,
   'lying-peer': lyingPeer,
+  'lying-peer-consistent': lyingPeerConsistent,
+  'pushing-peer': pushingPeer,
   'fuzz-frames': fuzzFrames,
   'topology-restart': topologyRestart,
   churn,
@@ -48,8 +51,8 @@ export async function runRow(name: string, run: FaultRun, opts: { short: boolean
 }
 
 export function formatMatrix(rows: (FaultRow & { seconds?: number })[]): string {
-  const cells = rows.map((r) => [r.fault, r.expected, r.observed, r.bytesLost === null ? 'n/a' : String(r.bytesLost), r.skipped ? 'skip' : r.pass && r.bytesLost !== null && r.bytesLost > 0 ? 'FAIL (bytes lost)' : r.pass ? 'pass' : 'FAIL', r.seconds?.toFixed(0) ?? '']);
-  const head = ['fault', 'expected', 'observed', 'bytes lost', 'pass', 's'];
+  const cells = rows.map((r) => [r.fault, r.expected, r.observed, r.bytesLost === null ? 'n/a' : String(r.bytesLost), r.sourceBytes === undefined ? 'n/a' : `${(r.sourceBytes / 2 ** 20).toFixed(1)} MiB`, r.skipped ? 'skip' : r.pass && r.bytesLost !== null && r.bytesLost > 0 ? 'FAIL (bytes lost)' : r.pass ? 'pass' : 'FAIL', r.seconds?.toFixed(0) ?? '']);
+  const head = ['fault', 'expected', 'observed', 'bytes lost', 'source bytes', 'pass', 's'];
   const lines = [head, head.map(() => '---'), ...cells].map((c) => `| ${c.join(' | ')} |`);
   return lines.join('\n');
 }

@@ -18,6 +18,7 @@
 //   `fin` leaves when the closer's uplink has sent everything before it, and is then held
 //   until the last message sent from that end has arrived.
 // - A message that reaches a closed end is dropped (counted, never delivered).
+import { simDigest } from './block-digest.ts';
 import type { ConnId, PeerEvent } from '../../peer/core/events.ts';
 import { encodedLength } from '../../peer/wire/codec.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
@@ -159,7 +160,7 @@ export class Network {
 
   /** Sends a BLOCK and tells the server's core when its last byte has left. */
   serve(end: End, index: number, data: Uint8Array): void {
-    const sentAt = this.send(end, { type: 'BLOCK', index, data });
+    const sentAt = this.send(end, { type: 'BLOCK', index, digest: simDigest(index), data });
     this.agenda.push(sentAt, { k: 'served', end, index, bytes: data.length });
   }
 
@@ -188,7 +189,7 @@ export class Network {
       return;
     }
     if (msg.type === 'BLOCK' || msg.type === 'REJECT') this.answered(end, msg.index, msg.type === 'BLOCK');
-    this.world.step(end.peer, { type: 'message', conn: end.conn, msg });
+    this.world.step(end.peer, msg.type === 'BLOCK' ? { type: 'message', conn: end.conn, msg, digest: simDigest(msg.index) } : { type: 'message', conn: end.conn, msg });
   }
 
   served(end: End, index: number, bytes: number): void {

@@ -13,6 +13,7 @@
 // Between events the shares do not change, so one `sourceStep` is booked for the moment
 // the first active block finishes; any start or stop rebooks it (older bookings carry a
 // stale token and are ignored).
+import { simDigest } from './block-digest.ts';
 import type { Agenda, SimPeer } from './world.ts';
 import { blockLength, type SimConfig } from './scenario.ts';
 
@@ -140,7 +141,7 @@ export class SourceModel {
       const length = blockLength(this.c, f.next);
       this.bytes += length;
       this.sent[f.next] = (this.sent[f.next] ?? 0) + 1;
-      this.agenda.push(at, { k: 'deliver', p: f.peer, ev: { type: 'sourceBlock', index: f.next, data: this.zero.get(f.next) } });
+      this.agenda.push(at, { k: 'deliver', p: f.peer, ev: { type: 'sourceBlock', index: f.next, data: this.zero.get(f.next), digest: simDigest(f.next) } });
       f.next++;
       if (f.next < f.first + f.count) {
         f.remaining = blockLength(this.c, f.next);

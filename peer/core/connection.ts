@@ -36,6 +36,7 @@ export interface Conn {
   hello: Hello | null;
   wantNeighbor: boolean; // we dialled it as a mesh neighbor
   requests: Map<number, number>; // block -> deadline: what we asked of it
+  asked: Map<number, number>; // block -> REQUESTs for it not yet answered, past a timeout too (a late BLOCK is an answer)
   serving: number; // its requests we are serving or holding
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
@@ -63,6 +64,7 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     hello: null,
     wantNeighbor,
     requests: new Map(),
+    asked: new Map(),
     serving: 0,
     strikes: 0,
     busyUntil: 0,
@@ -89,4 +91,18 @@ export function isOpen(conn: Conn): boolean {
 
 export function isNeighbor(conn: Conn): boolean {
   return conn.state === 'neighbor';
+}
+
+/** We sent it a REQUEST for this block (again, perhaps: each REQUEST may bring one BLOCK). */
+export function noteAsked(conn: Conn, index: number): void {
+  conn.asked.set(index, (conn.asked.get(index) ?? 0) + 1);
+}
+
+/** A BLOCK or REJECT for this block came: one REQUEST answered. False when none was open. */
+export function noteAnswered(conn: Conn, index: number): boolean {
+  const n = conn.asked.get(index);
+  if (n === undefined) return false;
+  if (n <= 1) conn.asked.delete(index);
+  else conn.asked.set(index, n - 1);
+  return true;
 }

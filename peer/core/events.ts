@@ -18,12 +18,12 @@ export type PeerEvent =
   | { type: 'peers'; peers: PeerAddress[]; count?: number } // an answer from the topology server; count: peers registered
   | { type: 'opened'; conn: ConnId; outbound: boolean; peerId?: PeerId } // outbound: the id we dialled
   | { type: 'connectFailed'; peerId: PeerId; reason: string }
-  | { type: 'message'; conn: ConnId; msg: Message }
+  | { type: 'message'; conn: ConnId; msg: Message; digest?: Uint8Array } // digest: for a BLOCK, of msg.data (blockDigest), required
   | { type: 'malformed'; conn: ConnId; code: string; detail: string } // a frame peer/wire refused
   | { type: 'closed'; conn: ConnId; reason: string }
   | { type: 'served'; conn: ConnId; index: number; bytes: number } // a BLOCK we served went out
   | { type: 'serveFailed'; conn: ConnId; index: number; reason: string } // the block could not be read
-  | { type: 'sourceBlock'; index: number; data: Uint8Array }
+  | { type: 'sourceBlock'; index: number; data: Uint8Array; digest: Uint8Array } // digest of data (blockDigest)
   | { type: 'sourceEnd'; ok: boolean; reason?: string; fatal?: boolean } // fatal: retrying cannot help (the file changed)
   | { type: 'stored'; index: number } // a block is written to storage
   | { type: 'ban'; peerId: PeerId; reason: string } // it sent bytes that failed verification
@@ -33,8 +33,9 @@ export type PeerAction =
   | { type: 'connect'; peerId: PeerId; host: string; port: number }
   | { type: 'send'; conn: ConnId; msg: Message }
   | { type: 'close'; conn: ConnId; code: CloseCode; reason: string }
-  | { type: 'serve'; conn: ConnId; index: number } // read the block and send it as BLOCK
-  | { type: 'store'; index: number; data: Uint8Array; from: PeerId | 'source' }
+  | { type: 'serve'; conn: ConnId; index: number; digest?: Uint8Array } // read the block, send it as BLOCK with this digest (none: hash what was read)
+  // witnessed: another peer's digest matched (a whole-file check that fails suspects the others first)
+  | { type: 'store'; index: number; data: Uint8Array; from: PeerId | 'source'; witnessed: boolean }
   | { type: 'fetchSource'; first: number; count: number } // one Range GET of a run of blocks
   | { type: 'needPeers' } // register again with the topology server for fresh peers
   | { type: 'complete' } // every block is stored: verify the file

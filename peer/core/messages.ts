@@ -2,7 +2,11 @@
 // peer/wire encodes and decodes them; peer/core consumes and produces them.
 
 // 2: UPDATE entries name origins by per-connection refs and carry deltas (issue #10).
-export const PROTOCOL_VERSION = 2;
+// 3: BLOCK carries its sender's digest of the block; DIGESTS vouches for blocks (issue #11).
+export const PROTOCOL_VERSION = 3;
+
+/** Bytes of a block digest: the first 16 of the block's SHA-256 (computed by the driver). */
+export const DIGEST_LENGTH = 16;
 
 /** Peer ids are lowercase hex, 16–64 characters (8–32 bytes); slurpie generates 32. */
 export type PeerId = string;
@@ -78,7 +82,23 @@ export interface Request {
 export interface Block {
   type: 'BLOCK';
   index: number;
+  digest: Uint8Array; // DIGEST_LENGTH bytes: what the sender holds this block to be
   data: Uint8Array;
+}
+
+/** A block and its digest, as a peer vouches for it. */
+export interface BlockDigest {
+  index: number;
+  digest: Uint8Array; // DIGEST_LENGTH bytes
+}
+
+/**
+ * Blocks the sender holds and vouches for (it fetched them from the source, or their digest
+ * matched another peer's), new since its last DIGESTS on this connection; ascending.
+ */
+export interface Digests {
+  type: 'DIGESTS';
+  blocks: BlockDigest[];
 }
 
 export type RejectReason = 'missing' | 'busy';
@@ -94,5 +114,5 @@ export interface Bye {
   reason: string;
 }
 
-export type Message = Hello | Update | Request | Block | Reject | Bye;
+export type Message = Hello | Update | Request | Block | Reject | Bye | Digests;
 export type MessageType = Message['type'];

@@ -31,6 +31,7 @@ export interface PeerParams {
   sourceLeaseRounds: number; // a won draw holds the source this many rounds (drawn with probability k / (n L))
   handoverMs: number; // a finished peer stays until no one has asked it for a block this long
   idleLinkMs: number; // a data-only link with no request or block either way for this long is closed
+  digestEveryMs: number; // DIGESTS (the blocks we vouch for) go to a connection at most this often
   dataUpdateMs: number; // our own entry goes to a data-only link at most this often (neighbors: every flood)
   knownSpreadMs: number; // news of blocks known to exist goes to the neighbors this soon after it arrives
   forwardEveryMs: number; // others' entries go to a neighbor at most this often (our own: every flood)
@@ -71,6 +72,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   sourceLeaseRounds: 4,
   handoverMs: 2000,
   idleLinkMs: 10_000,
+  digestEveryMs: 1000,
   dataUpdateMs: 1000,
   knownSpreadMs: 0,
   forwardEveryMs: 2000,

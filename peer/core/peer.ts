@@ -16,6 +16,7 @@
 //   serving.ts       Uploads: requests from others, the serve cap, waiting for source blocks
 //   source-policy.ts SourcePolicy: k/n draws, leases, runs, the last-block rule, giving up
 //   source-fetch.ts  SourceFetch: starts the runs the policy decides on, takes and returns their blocks
+//   digests.ts       BlockDigests: per-block integrity: BLOCK digests, vouching, disputes the source settles
 //   handover.ts      Handover: when a finished peer may leave
 //   reputation.ts    Reputation: strikes, probation, penalties, bans
 //   timers.ts        TimerTable: the named deadlines;  outbox.ts: the actions of one call
@@ -26,7 +27,9 @@
 //
 // BLOCK LIFECYCLE (blocks.ts): missing -> requested (asked of a connection) or fromSource (in
 // a Range GET) -> storing (bytes handed to the driver) -> have. A timeout, REJECT, closed
-// connection or short GET sends a block back to missing. Blocks streaming from the source are
+// connection or short GET sends a block back to missing. A BLOCK is kept only if we asked
+// for it and its bytes match its digest and no other connection's (digests.ts); a disputed
+// block goes to fromSource instead, fetched alone to settle who lied. Blocks streaming from the source are
 // advertised at once, so requests for them queue with us (serving.ts) instead of reaching the
 // source again.
 //
@@ -43,7 +46,10 @@
 //   report inbound connections as `opened` (outbound false), every decoded frame as
 //   `message`, every refused frame as `malformed`, and every closed connection as `closed`
 //   (a connection the core closed itself may be reported or not; it is gone either way);
-// - answer `serve` with `served` once the BLOCK is sent, or `serveFailed` if it cannot read it;
+// - pass with every BLOCK message, and every `sourceBlock`, the digest of its bytes: the first
+//   16 bytes of their SHA-256 (the core never hashes);
+// - answer `serve` with `served` once the BLOCK is sent (with the action's digest, or the
+//   digest of what it read when the action has none), or `serveFailed` if it cannot read it;
 // - answer `store` with `stored` once the block is durable (a failed write ends the download);
 // - answer `fetchSource` with that run's blocks as `sourceBlock`s, in any order, then exactly
 //   one `sourceEnd` (ok false when the GET failed; fatal when retrying cannot help);
@@ -56,6 +62,7 @@ import type { BandwidthController } from '../../estimation/bandwidth.ts';
 import type { Rng } from '../../estimation/random.ts';
 import { BlockTable } from './blocks.ts';
 import { isOpen } from './connection.ts';
+import { BlockDigests, type Claim } from './digests.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
 import { Handover } from './handover.ts';
@@ -96,6 +103,7 @@ export class PeerCore {
   private readonly out = new Outbox();
   private readonly timers = new TimerTable();
   private readonly table: BlockTable;
+  private readonly digests: BlockDigests;
   private readonly cache: OriginCache;
   private readonly reputation: Reputation;
   private readonly mesh: Mesh;
@@ -123,6 +131,7 @@ export class PeerCore {
     const self = { id: cfg.id, swarmId: cfg.swarmId, host: cfg.host, port: cfg.port, size: cfg.size };
     const out = this.out;
     this.table = new BlockTable(this.blocks, cfg.have);
+    this.digests = new BlockDigests(this.blocks);
     this.known = new SwarmKnown(this.blocks);
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks);
     this.reputation = new Reputation(params);
@@ -148,12 +157,13 @@ export class PeerCore {
     });
     this.scheduler = new Scheduler({
       params, rng: cfg.rng, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
-      reputation: this.reputation, bandwidth: this.bandwidth,
+      reputation: this.reputation, bandwidth: this.bandwidth, digests: this.digests,
       blockLength: (i) => this.blockLength(i),
-      accept: (now, index, data, from) => this.accept(now, index, data, from),
+      accept: (now, index, data, from, digest, witnessed) => this.accept(now, index, data, from, digest, witnessed),
+      dispute: (now, index, claims) => this.dispute(now, index, claims),
       penalize: (now, conn, code, reason) => this.discipline.penalize(now, conn, code, reason),
     });
-    this.uploads = new Uploads(params, out, this.table, this.mesh);
+    this.uploads = new Uploads(params, out, this.table, this.mesh, this.digests);
     this.discipline = new Discipline({ self: cfg.id, params, out, reputation: this.reputation, mesh: this.mesh, cache: this.cache, size: this.size });
     this.fetch = new SourceFetch({
       policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads, known: this.known,
@@ -166,7 +176,8 @@ export class PeerCore {
       refresh: (now) => {
         if (this.size.countOlderThan(now, 2 * params.needPeersEveryMs)) this.mesh.requestPeers(now, params.needPeersEveryMs);
       },
-      accept: (now, index, data) => this.accept(now, index, data, 'source'),
+      accept: (now, index, data, digest) => this.accept(now, index, data, 'source', digest, false),
+      unsettled: (index) => this.digests.drop(index),
     });
     this.timers.set('flood', cfg.now);
     this.timers.set('round', cfg.now);
@@ -242,6 +253,8 @@ export class PeerCore {
       blocks: this.blocks,
       blocksHave: this.table.haveCount,
       bannedPeers: this.reputation.bannedCount,
+      disputes: this.digests.disputesOpened,
+      badDigests: this.digests.badDigests,
     };
   }
 
@@ -263,7 +276,7 @@ export class PeerCore {
         this.mesh.onConnectFailed(event.peerId);
         return this.discipline.forget(event.peerId);
       case 'message':
-        return this.onMessage(now, event.conn, event.msg);
+        return this.onMessage(now, event.conn, event.msg, event.digest);
       case 'malformed':
         return this.discipline.violation(event.conn, { code: 'MALFORMED_FRAME', detail: `${event.code}: ${event.detail}` });
       case 'closed':
@@ -273,7 +286,7 @@ export class PeerCore {
       case 'serveFailed':
         return this.uploads.onServeFailed(event.conn, event.index, event.reason);
       case 'sourceBlock':
-        return this.fetch.onBlock(now, event.index, event.data);
+        return this.fetch.onBlock(now, event.index, event.data, event.digest);
       case 'sourceEnd':
         if (!this.fetch.onEnd(now, event.ok, event.fatal ?? false, event.reason)) return;
         this.stopped = true;
@@ -296,6 +309,9 @@ export class PeerCore {
     this.flood.spreadKnown(now);
     if (timers.due('flood', now)) {
       this.flood.flood(now);
+      for (const { conn, blocks } of this.digests.announce(now, this.mesh.open, params.digestEveryMs)) {
+        this.out.send(conn.id, { type: 'DIGESTS', blocks });
+      }
       timers.set('flood', now + this.bandwidth.updateIntervalMs);
     }
     if (timers.due('round', now)) {
@@ -339,7 +355,7 @@ export class PeerCore {
 
   // ---- messages -------------------------------------------------------------------
 
-  private onMessage(now: number, id: ConnId, msg: Message): void {
+  private onMessage(now: number, id: ConnId, msg: Message, digest: Uint8Array | undefined): void {
     const conn = this.mesh.get(id);
     if (!conn) return;
     if (!isOpen(conn)) {
@@ -369,7 +385,11 @@ export class PeerCore {
         violation = this.uploads.onRequest(conn, msg.index);
         break;
       case 'BLOCK':
-        violation = this.scheduler.onBlock(now, conn, msg.index, msg.data);
+        if (!digest) throw new Error('driver contract: a BLOCK message comes with the digest of its bytes');
+        violation = this.scheduler.onBlock(now, conn, msg, digest);
+        break;
+      case 'DIGESTS':
+        violation = this.digests.onClaims(conn, msg.blocks);
         break;
       case 'REJECT':
         this.scheduler.onReject(now, conn, msg.index, msg.reason);
@@ -384,12 +404,25 @@ export class PeerCore {
 
   // ---- blocks ---------------------------------------------------------------------
 
-  /** Bytes of a block arrived and are handed to the driver to store. */
-  private accept(now: number, index: number, data: Uint8Array, from: PeerId | 'source'): void {
+  /** Bytes of a block arrived, checked, and are handed to the driver to store. */
+  private accept(now: number, index: number, data: Uint8Array, from: PeerId | 'source', digest: Uint8Array, witnessed: boolean): void {
     this.bandwidth.recordBytes(now, data.length);
     if (from === 'source') this.received.fromSource += data.length;
     else this.received.fromPeers += data.length;
-    this.out.push({ type: 'store', index, data, from });
+    this.digests.record(index, digest, from === 'source' || witnessed);
+    this.out.push({ type: 'store', index, data, from, witnessed });
+    if (from !== 'source') return;
+    // The source's bytes settle any dispute about this block: whoever claimed otherwise lied.
+    for (const liar of this.digests.settle(index, digest)) {
+      this.discipline.ban(liar, 'FALSE_DIGEST', `its digest for block ${index} is not the source's`);
+    }
+  }
+
+  // Peers disagree about a block's digest: fetch that block alone from the source.
+  private dispute(now: number, index: number, claims: readonly Claim[]): void {
+    this.digests.open(index, claims);
+    this.out.log('warn', `peers disagree about block ${index}: asking the source`);
+    this.fetch.settle(now, index);
   }
 
   private onStored(now: number, index: number): void {

@@ -12,12 +12,16 @@
 //   believe it, clear the bit, and count a strike.
 // - Endgame: when nothing is left to ask for, a request outstanding for `endgameAfterMs` is
 //   asked once more of another idle holder; the first copy to arrive wins.
+// - A BLOCK is checked before it is kept (digests.ts): one we never asked for, or whose bytes
+//   do not match the digest its sender put on it, gets the sender banned and is dropped; one
+//   another connection contradicts is disputed and fetched from the source instead.
 import type { BandwidthController } from '../../estimation/bandwidth.ts';
 import { pick, randomInt, type Rng } from '../../estimation/random.ts';
 import type { BlockTable } from './blocks.ts';
 import { countAndNot, hasBit, nthAndNot } from './bits.ts';
-import type { Conn } from './connection.ts';
-import type { PeerId, RejectReason } from './messages.ts';
+import { noteAnswered, noteAsked, type Conn } from './connection.ts';
+import { digestsEqual, type BlockDigests, type Claim } from './digests.ts';
+import type { Block, PeerId, RejectReason } from './messages.ts';
 import type { Mesh } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
 import type { Outbox } from './outbox.ts';
@@ -41,9 +45,12 @@ export interface SchedulerDeps {
   mesh: Mesh;
   reputation: Reputation;
   bandwidth: BandwidthController;
+  digests: BlockDigests;
   blockLength: (index: number) => number;
-  /** The bytes of a block arrived from a peer: store them. */
-  accept: (now: number, index: number, data: Uint8Array, from: PeerId) => void;
+  /** The bytes of a block arrived from a peer, checked: store them. */
+  accept: (now: number, index: number, data: Uint8Array, from: PeerId, digest: Uint8Array, witnessed: boolean) => void;
+  /** Peers disagree about a block: fetch it from the source to settle who lied. */
+  dispute: (now: number, index: number, claims: readonly Claim[]) => void;
   /** Drop a connection that wastes our requests, and keep its peer away for a while. */
   penalize: (now: number, conn: Conn, code: CloseCode, reason: string) => void;
 }
@@ -94,6 +101,7 @@ export class Scheduler {
       if (index < 0) break;
       blocks.request(index, conn.id);
       conn.requests.set(index, now + params.requestTimeoutMs);
+      noteAsked(conn, index);
       conn.lastUsedAt = now;
       out.send(conn.id, { type: 'REQUEST', index });
     }
@@ -114,24 +122,39 @@ export class Scheduler {
   }
 
   /** A BLOCK from `conn`. Returns a violation when it must be banned. */
-  onBlock(now: number, conn: Conn, index: number, data: Uint8Array): Violation | null {
-    const { blocks } = this.d;
+  onBlock(now: number, conn: Conn, msg: Block, actual: Uint8Array): Violation | null {
+    const { blocks, digests } = this.d;
+    const { index, data } = msg;
     if (index >= blocks.count) return { code: 'INDEX_RANGE', detail: `block ${index} out of range` };
     const expected = this.d.blockLength(index);
     if (data.length !== expected) return { code: 'BLOCK_LENGTH', detail: `sent block ${index} with ${data.length} bytes, expected ${expected}` };
+    // Pushed at us: it would cancel someone else's request for the block. Nothing of it is kept.
+    if (!noteAnswered(conn, index)) return { code: 'UNREQUESTED_BLOCK', detail: `sent block ${index}, which we never asked of it` };
     conn.lastUsedAt = now;
-    if (conn.requests.size > 0 && conn.requests.delete(index)) this.d.reputation.delivered(conn);
+    if (conn.requests.delete(index)) this.d.reputation.delivered(conn);
+    if (!digestsEqual(msg.digest, actual)) {
+      digests.badDigests++;
+      blocks.release(index, conn.id); // (if it still held the request)
+      return { code: 'BAD_DIGEST', detail: `block ${index}: the bytes do not match the digest it sent with them` };
+    }
     const state = blocks.state(index);
     if (state === 'have' || state === 'storing' || state === 'fromSource') return null;
     // Asked of another peer too (endgame), or a late answer after a timeout: first one wins.
     const owner = blocks.owner(index);
     if (state === 'requested' && owner !== conn.id) this.d.mesh.get(owner as number)?.requests.delete(index);
+    const witness = digests.witness(index, actual, conn, this.d.mesh.open);
+    if (witness.verdict === 'disputed') {
+      if (state === 'requested') blocks.release(index, owner as number);
+      this.d.dispute(now, index, [{ peerId: conn.peerId as PeerId, digest: actual }, ...witness.against]);
+      return null;
+    }
     blocks.storing(index, conn.id);
-    this.d.accept(now, index, data, conn.peerId as PeerId);
+    this.d.accept(now, index, data, conn.peerId as PeerId, actual, witness.verdict === 'witnessed');
     return null;
   }
 
   onReject(now: number, conn: Conn, index: number, reason: RejectReason): void {
+    noteAnswered(conn, index);
     if (!conn.requests.delete(index)) return;
     this.d.blocks.release(index, conn.id);
     if (reason === 'busy') {
@@ -171,6 +194,7 @@ export class Scheduler {
         if (owner === conn.id || blocks.askedTwice(index) || !hasBit(bits, index)) continue;
         blocks.markAskedTwice(index);
         conn.requests.set(index, now + params.requestTimeoutMs);
+        noteAsked(conn, index);
         out.send(conn.id, { type: 'REQUEST', index });
         break;
       }

@@ -5,7 +5,8 @@
 // are served or queued at once; more are refused `busy`.
 import type { BlockTable } from './blocks.ts';
 import type { Conn } from './connection.ts';
-import type { ConnId } from './events.ts';
+import type { BlockDigests } from './digests.ts';
+import type { ConnId, PeerAction } from './events.ts';
 import type { Mesh } from './mesh.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
@@ -20,6 +21,7 @@ export class Uploads {
     private readonly out: Outbox,
     private readonly blocks: BlockTable,
     private readonly mesh: Mesh,
+    private readonly digests: BlockDigests,
   ) {}
 
   onRequest(conn: Conn, index: number): Violation | null {
@@ -36,7 +38,7 @@ export class Uploads {
       this.waiting.set(index, [...(this.waiting.get(index) ?? []), conn.id]);
     } else {
       conn.serving++;
-      out.push({ type: 'serve', conn: conn.id, index });
+      out.push(this.serve(conn.id, index));
     }
     return null;
   }
@@ -60,9 +62,16 @@ export class Uploads {
   /** The block is on disk: serve whoever waited for it. */
   onStored(index: number): void {
     for (const id of this.waiting.get(index) ?? []) {
-      if (this.mesh.get(id)) this.out.push({ type: 'serve', conn: id, index });
+      if (this.mesh.get(id)) this.out.push(this.serve(id, index));
     }
     this.waiting.delete(index);
+  }
+
+  // The BLOCK goes with the digest we accepted the block under: if the disk has changed the
+  // bytes since, the receiver sees the mismatch. A block resumed from disk has none yet.
+  private serve(conn: ConnId, index: number): PeerAction {
+    const digest = this.digests.of(index);
+    return digest ? { type: 'serve', conn, index, digest: digest.slice() } : { type: 'serve', conn, index };
   }
 
   /** A block we advertised as coming will not come: whoever waits for it hears so. */

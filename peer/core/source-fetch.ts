@@ -1,6 +1,7 @@
 // The source side of the block lifecycle: starting the Range GETs the source policy decides
 // on, taking their blocks (missing -> fromSource, advertised at once), accepting what arrives,
-// and giving back what did not come, telling whoever waited for it.
+// and giving back what did not come, telling whoever waited for it. Blocks peers disagree
+// about (digests.ts) wait here, taken (fromSource), for a one-block GET that settles them.
 import type { BlockTable } from './blocks.ts';
 import type { Flood } from './flood.ts';
 import type { OriginCache } from './origin-cache.ts';
@@ -24,7 +25,9 @@ export interface SourceFetchDeps {
   /** Ask the topology server again (rate-limited by the mesh). */
   refresh: (now: number) => void;
   /** Bytes arrived: store them. */
-  accept: (now: number, index: number, data: Uint8Array) => void;
+  accept: (now: number, index: number, data: Uint8Array, digest: Uint8Array) => void;
+  /** A settling GET did not bring its block: the dispute is off (the block is missing again). */
+  unsettled: (index: number) => void;
 }
 
 /** Rounds without news of a block started from the source, while some remain, that mean it is idle. */
@@ -41,6 +44,8 @@ export class SourceFetch implements SourceView {
   private now = 0; // of the decision being made
   private lastProgress = -Infinity; // when a block last arrived (from anyone)
   private nextRefreshCheck = -Infinity; // starving: ask for a fresh count at most once a round
+  private readonly toSettle: number[] = []; // disputed blocks, taken, waiting for their GET
+  private settling = -1; // the disputed block in the running GET
 
   constructor(private readonly d: SourceFetchDeps) {
     this.blocks = d.blocks.count;
@@ -53,9 +58,24 @@ export class SourceFetch implements SourceView {
     this.lastProgress = now;
   }
 
+  /** A block peers disagree about: take it now, fetch it alone as soon as we can. */
+  settle(now: number, index: number): void {
+    this.d.blocks.fromSource(index);
+    this.toSettle.push(index);
+    this.d.flood.markDirty();
+    this.maybeFetch(now);
+  }
+
   /** After every event while downloading: start a run if the policy says so. */
   maybeFetch(now: number): void {
     const { blocks, policy } = this.d;
+    const next = this.toSettle[0];
+    if (next !== undefined && policy.settle(now, next)) {
+      this.toSettle.shift();
+      this.settling = next;
+      this.d.out.push({ type: 'fetchSource', first: next, count: 1 });
+      return;
+    }
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
     if (this.lastProgress === -Infinity) this.lastProgress = now;
     this.now = now;
@@ -107,20 +127,23 @@ export class SourceFetch implements SourceView {
     return this.d.known.incomplete() && this.now - this.d.known.grewAt > QUIET_ROUNDS * this.d.roundMs;
   }
 
-  onBlock(now: number, index: number, data: Uint8Array): void {
+  onBlock(now: number, index: number, data: Uint8Array, digest: Uint8Array): void {
     const { blocks, policy } = this.d;
     if (!Number.isInteger(index) || index < 0 || index >= blocks.count) return;
     if (data.length !== this.d.blockLength(index) || !policy.accept(index, data.length)) return;
     if (blocks.state(index) !== 'fromSource') return;
     blocks.storing(index, 'source');
     this.progressed(now);
-    this.d.accept(now, index, data);
+    this.d.accept(now, index, data, digest);
   }
 
   /** The run ended; returns true when the policy gives up on the source. */
   onEnd(now: number, ok: boolean, fatal: boolean, reason: string | undefined): boolean {
     const { missed, giveUp } = this.d.policy.end(now, ok, fatal);
+    const settling = this.settling;
+    this.settling = -1;
     for (const index of missed) {
+      if (index === settling) this.d.unsettled(index);
       // A block we advertised as coming will not come: whoever waits for it hears so.
       if (!this.d.blocks.release(index, 'source')) continue;
       this.d.flood.markDirty();

@@ -24,6 +24,8 @@
 //   peer refreshes it (asks the topology server again) and trusts a count it got since it
 //   began to starve over the gossip, so the last peers go to the source as often as their
 //   number says.
+// - Settling: a block peers disagree about (digests.ts) is fetched alone, outside the draw,
+//   as soon as no run of ours is going: one block per dispute, and disputes cost liars a ban.
 // - Failures: a GET that fails gives its blocks back and waits for the next round; after
 //   `maxFailures` failures in a row, or one the driver calls fatal (the file changed), the
 //   peer gives up (PeerCore emits `abort`).
@@ -153,10 +155,20 @@ export class SourcePolicy {
       this.leaseUntil = -Infinity;
       return null;
     }
+    this.lastRunCount = run.count;
+    return this.start(now, run);
+  }
+
+  /** A one-block run to settle a dispute (digests.ts): no draw, but only when no run is going. */
+  settle(now: number, index: number): SourceRun | null {
+    if (this.run) return null;
+    return this.start(now, { first: index, count: 1 });
+  }
+
+  private start(now: number, run: SourceRun): SourceRun {
     const pending = new Set<number>();
     for (let i = run.first; i < run.first + run.count; i++) pending.add(i);
     this.run = { ...run, pending, startedAt: now, bytes: 0 };
-    this.lastRunCount = run.count;
     this.requests++;
     return run;
   }

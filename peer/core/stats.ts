@@ -23,6 +23,8 @@ export interface PeerStats {
   blocks: number;
   blocksHave: number;
   bannedPeers: number;
+  disputes: number; // blocks fetched from the source to settle whose digest was right
+  badDigests: number; // BLOCKs whose bytes did not match the digest sent with them
 }
 
 /** One sample a round, in bounded memory: past `max` samples, every other one is dropped. */

@@ -14,6 +14,9 @@ export const VIOLATIONS = {
   UPDATE_FLOOD: 'sent UPDATE entries faster than the per-connection budget allows',
   UNKNOWN_REF: 'sent an UPDATE entry under a ref it never introduced',
   BAD_DATA: 'sent block bytes that failed verification',
+  UNREQUESTED_BLOCK: 'sent a BLOCK we never asked it for',
+  BAD_DIGEST: 'sent a BLOCK whose bytes do not match the digest it sent with them',
+  FALSE_DIGEST: 'claimed a digest for a block that the source contradicted',
 } as const;
 
 export const CLOSE_REASONS = {

@@ -196,11 +196,19 @@ async function verify(
     return await part.finish(sha256);
   } catch (err) {
     if (!(err instanceof SlurpieError) || err.code !== 'INTEGRITY_FAILED') throw err;
-    log('warn', `${err.message}: checking the blocks that came from peers against the source`);
-    const { checked, replaced, liars } = await repairFromSource(part, info, signal);
-    for (const peerId of liars) node.dispatch({ type: 'ban', peerId, reason: 'sent blocks that failed verification' });
-    log('warn', `checked ${checked} blocks, replaced ${replaced}, from ${liars.size} lying peer(s)`);
-    return await part.finish(sha256);
+    log('warn', `${err.message}: checking the blocks that came from peers against the source, unvouched ones first`);
+    // Narrowed first to the blocks no other peer vouched for; all of them only if that was not it.
+    for (const trusted of [node.vouched, new Set<number>()]) {
+      const { checked, replaced, liars } = await repairFromSource(part, info, signal, trusted);
+      for (const peerId of liars) node.dispatch({ type: 'ban', peerId, reason: 'sent blocks that failed verification' });
+      log('warn', `checked ${checked} blocks, replaced ${replaced}, from ${liars.size} lying peer(s)`);
+      try {
+        return await part.finish(sha256);
+      } catch (again) {
+        if (!(again instanceof SlurpieError) || again.code !== 'INTEGRITY_FAILED' || trusted.size === 0) throw again;
+      }
+    }
+    throw err;
   }
 }
 

@@ -6,6 +6,7 @@ import type { PeerAction, PeerEvent } from '../core/events.ts';
 import type { PeerId } from '../core/messages.ts';
 import { isSlurpieError, SlurpieError } from '../errors.ts';
 import type { PartFile } from '../storage/part-file.ts';
+import { blockDigest } from '../storage/verify.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 import type { TopologyClient } from './topology-client.ts';
 import type { Transport } from './transport.ts';
@@ -30,6 +31,8 @@ export class PeerNode {
   private completed = false;
   private failure: Error | null = null;
   private sourceError: Error | null = null; // the last failed GET's error, reported if the core gives up
+  /** Blocks stored this run whose digest another peer confirmed, or that came from the source. */
+  readonly vouched = new Set<number>();
 
   constructor(
     readonly core: PeerCore,
@@ -42,7 +45,7 @@ export class PeerNode {
       opened: (conn, outbound, peerId) =>
         this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
       connectFailed: (peerId, reason) => this.dispatch({ type: 'connectFailed', peerId, reason }),
-      message: (conn, msg) => this.dispatch({ type: 'message', conn, msg }),
+      message: (conn, msg) => this.dispatch(msg.type === 'BLOCK' ? { type: 'message', conn, msg, digest: blockDigest(msg.data) } : { type: 'message', conn, msg }),
       malformed: (conn, code, detail) => this.dispatch({ type: 'malformed', conn, code, detail }),
       closed: (conn, reason) => this.dispatch({ type: 'closed', conn, reason }),
     });
@@ -160,9 +163,11 @@ export class PeerNode {
           this.transport?.close(action.conn, action.reason);
           break;
         case 'serve':
-          void this.serve(action.conn, action.index);
+          void this.serve(action.conn, action.index, action.digest);
           break;
         case 'store':
+          if (action.from === 'source' || action.witnessed) this.vouched.add(action.index);
+          else this.vouched.delete(action.index);
           void this.store(action.index, action.data, action.from);
           break;
         case 'fetchSource':
@@ -196,10 +201,10 @@ export class PeerNode {
 
   private readBlock = (index: number): Promise<Uint8Array> => this.part.readBlock(index);
 
-  private async serve(conn: number, index: number): Promise<void> {
+  private async serve(conn: number, index: number, digest: Uint8Array | undefined): Promise<void> {
     try {
       const data = await this.readBlock(index);
-      this.transport?.send(conn, { type: 'BLOCK', index, data }, (err) => {
+      this.transport?.send(conn, { type: 'BLOCK', index, digest: digest ?? blockDigest(data), data }, (err) => {
         if (!err) this.dispatch({ type: 'served', conn, index, bytes: data.length });
       });
     } catch (err) {
@@ -219,7 +224,7 @@ export class PeerNode {
   private async fetchSource(first: number, count: number): Promise<void> {
     try {
       await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
-        this.dispatch({ type: 'sourceBlock', index, data });
+        this.dispatch({ type: 'sourceBlock', index, data, digest: blockDigest(data) });
       }, { signal: this.sourceAbort.signal });
       this.dispatch({ type: 'sourceEnd', ok: true });
     } catch (err) {

@@ -1,6 +1,8 @@
-// When the finished file fails its digest: fetch every block that came from a peer again
-// from the source, compare, keep the source's bytes and name the peers that lied
-// (PROTOCOL.md §9). Costs source traffic only for the peer-supplied blocks of this peer.
+// When the finished file fails its digest: fetch blocks that came from peers again from the
+// source, compare, keep the source's bytes and name the peers that lied (PROTOCOL.md §9).
+// First only the suspects: blocks no one vouched for besides their sender (peer/core/digests.ts);
+// blocks another peer confirmed are left out (`trusted`). Only if the file still fails does
+// the caller try again with every peer-supplied block.
 import type { PartFile } from '../storage/part-file.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 
@@ -10,11 +12,12 @@ export async function repairFromSource(
   part: PartFile,
   source: SourceInfo,
   signal?: AbortSignal,
+  trusted: ReadonlySet<number> = new Set(),
 ): Promise<{ checked: number; replaced: number; liars: Set<string> }> {
   const suspects = new Map<number, string | null>();
   for (const [who, blocks] of part.suppliers()) {
     if (who === 'source') continue;
-    for (const b of blocks) suspects.set(b, who);
+    for (const b of blocks) if (!trusted.has(b)) suspects.set(b, who);
   }
   const sorted = [...suspects.keys()].sort((a, b) => a - b);
   const liars = new Set<string>();

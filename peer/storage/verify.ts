@@ -4,6 +4,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
+/** A block's digest on the wire (PROTOCOL v3): the first 16 bytes of its SHA-256. */
+export function blockDigest(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(data).digest().subarray(0, 16));
+}
+
 /** Lowercase hex sha256 of a file, streamed (memory does not grow with the file). */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

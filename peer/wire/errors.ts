@@ -29,6 +29,7 @@ export const WIRE_ERRORS = {
   ESTIMATE_RANGE: 'an UPDATE entry size estimate n of 0',
   DELTA_RANGE: 'an UPDATE DELTA count of 0 or over maxBitfieldBytes × 8, or an index of 2^31 or more, or of maxBitfieldBytes × 8 or more',
   SKETCH_TOO_LARGE: 'an UPDATE sketch over MAX_SKETCH_BYTES (4096)',
+  DIGESTS_RANGE: 'a DIGESTS count of 0 or over 1024, or an index of 2^31 or more, or of maxBitfieldBytes × 8 or more',
   REJECT_REASON: 'a REJECT reason byte other than 0x01 (missing) or 0x02 (busy)',
   BYE_TOO_LONG: 'a BYE reason over 256 bytes',
   INTERNAL: 'a bug in the decoder, not in the frame (tests check that frames never cause it)',

@@ -12,6 +12,8 @@ import {
   MAX_BLOCKS,
   MAX_BLOCK_SIZE,
   MAX_BYE_REASON_BYTES,
+  DIGEST_BYTES,
+  MAX_DIGESTS_PER_MESSAGE,
   MAX_FILE_SIZE,
   MAX_HOST_BYTES,
   MAX_PEER_ID_BYTES,
@@ -243,6 +245,63 @@ export const blockDelta: Field<number[]> = {
       if (i >= end) r.fail('DELTA_RANGE', `index ${i} (item ${k}), must be below ${end}`);
       out.push(i);
       prev = i;
+    }
+    return out;
+  },
+};
+
+/** A block digest: DIGEST_BYTES raw bytes, copied (digests are kept long after the frame). */
+export const digest: Field<Uint8Array> = {
+  length: () => DIGEST_BYTES,
+  encode(w, v) {
+    if (!(v instanceof Uint8Array) || v.length !== DIGEST_BYTES) w.bad();
+    w.out.set(v, w.pos);
+    w.pos += DIGEST_BYTES;
+  },
+  decode(r) {
+    const at = r.take(DIGEST_BYTES);
+    return r.bytes.slice(at, at + DIGEST_BYTES);
+  },
+};
+
+/**
+ * A DIGESTS message's (index, digest) pairs, indexes strictly ascending: a varint count
+ * (1 .. MAX_DIGESTS_PER_MESSAGE), then for each pair the gap to the index before it (as in a
+ * DELTA) and DIGEST_BYTES of digest. Indexes are below maxBitfieldBytes * 8 (DIGESTS_RANGE).
+ */
+export const blockDigests: Field<{ index: number; digest: Uint8Array }[]> = {
+  length(v) {
+    let n = varintLength(v.length);
+    let prev = -1;
+    for (const { index } of v) {
+      n += varintLength(index - prev - 1) + DIGEST_BYTES;
+      prev = index;
+    }
+    return n;
+  },
+  encode(w, v) {
+    if (!Array.isArray(v)) w.bad();
+    w.varint(v.length, 1, MAX_DIGESTS_PER_MESSAGE);
+    let prev = -1;
+    for (const item of v) {
+      const i = item?.index;
+      if (!Number.isInteger(i) || i <= prev || i >= MAX_BLOCKS) w.bad();
+      w.varint(i - prev - 1, 0, MAX_VARINT);
+      digest.encode(w, item.digest);
+      prev = i;
+    }
+  },
+  decode(r) {
+    const end = Math.min(MAX_BLOCKS, r.limit('maxBitfieldBytes') * 8);
+    const count = r.varint();
+    if (count < 1 || count > MAX_DIGESTS_PER_MESSAGE) r.fail('DIGESTS_RANGE', `count ${count}, must be 1 .. ${MAX_DIGESTS_PER_MESSAGE}`);
+    const out: { index: number; digest: Uint8Array }[] = [];
+    let prev = -1;
+    for (let k = 0; k < count; k++) {
+      const index = prev + 1 + r.varint();
+      if (index >= end) r.fail('DIGESTS_RANGE', `index ${index} (item ${k}), must be below ${end}`);
+      out.push({ index, digest: digest.decode(r) });
+      prev = index;
     }
     return out;
   },

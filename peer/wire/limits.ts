@@ -21,8 +21,12 @@ export const MAX_VARINT = 2 ** 32 - 1;
 /** Longest sketch an UPDATE may carry (opaque to the codec; estimation/ must fit in it). */
 export const MAX_SKETCH_BYTES = 4096;
 
-/** Bytes before a BLOCK's data: type, index, length. */
-export const BLOCK_HEADER_BYTES = 9;
+/** A block digest: the first 16 bytes of the block's SHA-256 (v3). */
+export const DIGEST_BYTES = 16;
+/** Bytes before a BLOCK's data: type, index, digest, length. */
+export const BLOCK_HEADER_BYTES = 9 + DIGEST_BYTES;
+/** Digests one DIGESTS message carries at most (more go in the next). */
+export const MAX_DIGESTS_PER_MESSAGE = 1024;
 /** Bytes before an UPDATE's entries: type, flags, entry count. */
 export const UPDATE_HEADER_BYTES = 4;
 /** An INTRO's bytes at most: originId length and 32 bytes, host length and 255 bytes, port. */

@@ -8,6 +8,7 @@
 import type {
   Block,
   Bye,
+  Digests,
   EntryBody,
   Hello,
   Message,
@@ -25,9 +26,11 @@ import {
   bitfield,
   blockData,
   blockDelta,
+  blockDigests,
   blockIndex,
   blockSize,
   byeReason,
+  digest,
   fileSize,
   host,
   peerId,
@@ -48,6 +51,7 @@ export const TYPE_CODES = {
   BLOCK: 0x04,
   REJECT: 0x05,
   BYE: 0x06,
+  DIGESTS: 0x07,
 } as const satisfies Record<MessageType, number>;
 
 export interface MessageCodec<M extends Message> {
@@ -155,9 +159,10 @@ export const MESSAGES: ByType = {
     flagged('flags', 'BAD_FLAGS', { entries: entryList(updateEntry), known: when(UPDATE_FLAGS.KNOWN, blockDelta), sketch: when(UPDATE_FLAGS.SKETCH, sketch) }),
   ),
   REQUEST: message<Request>('REQUEST', record({ index: blockIndex })),
-  BLOCK: message<Block>('BLOCK', record({ index: blockIndex, data: blockData })),
+  BLOCK: message<Block>('BLOCK', record({ index: blockIndex, digest, data: blockData })),
   REJECT: message<Reject>('REJECT', record({ index: blockIndex, reason: rejectReason })),
   BYE: message<Bye>('BYE', record({ reason: byeReason })),
+  DIGESTS: message<Digests>('DIGESTS', record({ blocks: blockDigests })),
 };
 
 /**
