@@ -134,3 +134,37 @@ test('DIGESTS naming a block past the end of the file is a violation', (t) => {
   s.link(1, 1, []);
   t.deepEqual(closes(s.msg(1, { type: 'DIGESTS', blocks: [{ index: 10, digest: new Uint8Array(16) }] })), ['INDEX_RANGE']);
 });
+
+test('colluding liars that contradict every block cost one settling fetch in all, then nothing', (t) => {
+  const s = new Script(SIZE, { pipeline: 1 });
+  s.link(1, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // honest: has everything
+  for (const liar of [2, 3, 4]) {
+    s.link(liar, liar, []);
+    s.msg(liar, { type: 'DIGESTS', blocks: Array.from({ length: 10 }, (_, i) => ({ index: i, digest: blockDigest(bad(i)) })) });
+  }
+  let fetches = 0;
+  let stored = 0;
+  const asked = requests(s.log, 1);
+  for (let at = 1; asked.length > 0 && at < 100; at++) {
+    const i = asked.shift()!;
+    const out = s.msg(1, { type: 'BLOCK', index: i, data: good(i) });
+    const runs = ofType(out, 'fetchSource');
+    fetches += runs.length;
+    for (const run of runs) {
+      const settled = s.feed({ type: 'sourceBlock', index: run.first, data: good(run.first) }, at);
+      t.deepEqual(closes(settled).sort(), ['FALSE_DIGEST', 'FALSE_DIGEST', 'FALSE_DIGEST']);
+      asked.push(...requests(s.feed({ type: 'stored', index: run.first }, at), 1));
+      asked.push(...requests(s.feed({ type: 'sourceEnd', ok: true }, at), 1));
+      stored++;
+    }
+    for (const a of ofType(out, 'store')) {
+      stored++;
+      asked.push(...requests(s.feed({ type: 'stored', index: a.index }, at), 1));
+    }
+    asked.push(...requests(out, 1));
+  }
+  t.is(fetches, 1, 'one block from the source settled it for every liar');
+  t.is(stored, 10);
+  t.true(s.core.isComplete);
+  t.is(s.core.stats(0).bannedPeers, 3);
+});
