@@ -1,7 +1,8 @@
-// The fault matrix's short rows that no other test covers (issues 6, 11): fuzzed frames, the
-// topology server restarted, churn, a slow-loris peer, an UPDATE flood, garbage at the
-// topology server, lying and pushing peers, and a full disk where a tmpfs can be mounted. Each row starts real
-// processes on loopback; `npm run faults` runs the whole matrix, bigger.
+// The fault matrix's short rows that no other test covers (issues 6, 11): kill -9 and rerun
+// with the source's bytes counted, fuzzed frames, the topology server restarted, churn, a
+// slow-loris peer, an UPDATE flood, garbage at the topology server, lying and pushing peers,
+// and a full disk where a tmpfs can be mounted. Each row starts real processes on loopback;
+// `npm run faults` runs the whole matrix, bigger.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmdirSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
 import { killChild } from '../experiments/swarm/processes.ts';
 import type { FaultRun } from '../experiments/faults/fault-row.ts';
+import { run as killResume } from '../experiments/faults/kill-resume.ts';
 import { run as fuzzFrames } from '../experiments/faults/fuzz-frames.ts';
 import { run as topologyRestart } from '../experiments/faults/topology-restart.ts';
 import { run as churn } from '../experiments/faults/churn.ts';
@@ -61,6 +63,7 @@ function row(name: string, run: FaultRun, timeoutMs: number, skip?: string): voi
   });
 }
 
+row('kill -9 at ~40%, rerun: the source serves at most F + 2 MiB', killResume, 60_000);
 row('fuzzed frames at a live peer', fuzzFrames, 60_000);
 row('topology server restarted mid-swarm', topologyRestart, 60_000);
 row('churn: 30% of peers killed', churn, 60_000);

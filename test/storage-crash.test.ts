@@ -1,8 +1,8 @@
-// A real crash: a child process writing blocks is SIGKILLed; the sidecar it leaves behind
-// must claim only blocks whose bytes are on disk, and the download must resume to a
-// verified file.
+// A real crash: a child process writing blocks is SIGKILLed; the sidecar and journal it
+// leaves behind must keep every block it had finished writing, claim only blocks whose
+// bytes are on disk, and the download must resume to a verified file.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -15,7 +15,14 @@ import { WRITER_IDENTITY, blockPattern } from './fixtures/storage-writer.ts';
 
 const WRITER = fileURLToPath(new URL('./fixtures/storage-writer.ts', import.meta.url));
 
-test('a SIGKILLed writer leaves a sidecar that claims only durable blocks, and resume finishes', async (t) => {
+for (const [flush, title] of [
+  ['20', 'flushes every 20 ms'],
+  ['never', 'no flush at all: everything kept is the journal\'s'],
+] as const) {
+  test(`a SIGKILLed writer keeps every block it finished and claims none it did not, and resume finishes (${title})`, async (t) => crashAndResume(t, flush));
+}
+
+async function crashAndResume(t: ExecutionContext, flush: string): Promise<void> {
   t.timeout(60_000);
   const seed = seedFrom(process.env, 0x5eed_c0de);
   t.log(`SLURPIE_SEED=${seed}`);
@@ -26,7 +33,7 @@ test('a SIGKILLed writer leaves a sidecar that claims only durable blocks, and r
   const size = 4096 * blockSize - 1234; // short last block
   const blocks = Math.ceil(size / blockSize);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, out, String(size), String(blockSize), String(seed)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, out, String(size), String(blockSize), String(seed), flush], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => {
@@ -36,7 +43,7 @@ test('a SIGKILLed writer leaves a sidecar that claims only durable blocks, and r
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<string | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
 
-  // Kill once the sidecar on disk records a quarter of the blocks (mid-stream, usually).
+  // Kill once a kill would keep a quarter of the blocks (mid-stream, usually).
   let reported = 0;
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
@@ -56,13 +63,14 @@ test('a SIGKILLed writer leaves a sidecar that claims only durable blocks, and r
     void exited.then(() => reject(new Error(`writer exited early: ${stderr.trim()}`)));
   });
   t.is(await exited, 'SIGKILL');
-  t.log(`killed after the sidecar recorded ${reported} of ${blocks} blocks`);
+  t.log(`killed after ${reported} of ${blocks} blocks were recorded`);
 
   const part = await PartFile.open({ path: out, size, blockSize, identity: WRITER_IDENTITY });
   t.teardown(() => part.close());
   t.true(part.resumed, part.freshReason ?? '');
-  t.true(part.haveCount >= reported, `sidecar lost blocks: ${part.haveCount} < ${reported}`);
-  t.log(`resumed with ${part.haveCount} blocks`);
+  t.true(part.haveCount >= reported, `blocks lost: ${part.haveCount} < ${reported}`);
+  t.log(`resumed with ${part.haveCount} blocks, ${part.durableCount} of them from the sidecar`);
+  if (flush === 'never') t.is(part.durableCount, 0, 'nothing was flushed: all came from the journal');
 
   let wrong = 0;
   for (let i = 0; i < blocks; i++) {
@@ -83,4 +91,4 @@ test('a SIGKILLed writer leaves a sidecar that claims only durable blocks, and r
   t.deepEqual(await part.finish(expected), { sha256: expected });
   t.is(await sha256File(out), expected);
   t.deepEqual(await readdir(dir), ['crash.bin']);
-});
+}

@@ -125,7 +125,7 @@ test('concurrent writes of all blocks are all kept, and the same block twice kee
   for (const i of order) t.deepEqual(Buffer.from(await again.readBlock(i)), Buffer.from(data[i] as Uint8Array));
 });
 
-test('after a crash (no close) a reopen keeps the flushed blocks and claims none that were not', async (t) => {
+test('after a crash (no close) a reopen keeps the flushed blocks and the journaled ones, and claims none other', async (t) => {
   const seed = seedFrom(process.env, 303);
   t.log(`SLURPIE_SEED=${seed}`);
   const dir = await tempDir(t);
@@ -143,17 +143,21 @@ test('after a crash (no close) a reopen keeps the flushed blocks and claims none
   for (const i of unflushed) await crashed.writeBlock(i, data[i] as Uint8Array, 'source');
   t.is(crashed.haveCount, 40);
   t.is(crashed.durableCount, 20, 'written blocks wait for the batch flush');
+  t.is(crashed.keptCount, 40, 'but the journal has them');
   // Not closed: its timer would fire only after a minute; close it after the checks.
 
   const part = await openPart(t, options);
   t.teardown(() => crashed.close().catch(() => undefined));
   t.true(part.resumed);
-  t.is(part.haveCount, 20);
-  for (let i = 0; i < part.blocks; i++) t.is(part.have.get(i), flushed.includes(i), `block ${i}`);
-  for (const i of flushed) {
+  t.is(part.haveCount, 40);
+  t.is(part.durableCount, 20, 'the journal\'s blocks are not durable until the next flush');
+  for (let i = 0; i < part.blocks; i++) t.is(part.have.get(i), flushed.includes(i) || unflushed.includes(i), `block ${i}`);
+  for (const i of [...flushed, ...unflushed]) {
     t.deepEqual(Buffer.from(await part.readBlock(i)), Buffer.from(data[i] as Uint8Array));
-    t.is(part.supplierOf(i), i % 3 === 0 ? PEER : 'source');
+    t.is(part.supplierOf(i), flushed.includes(i) && i % 3 === 0 ? PEER : 'source');
   }
+  await part.flush();
+  t.is(part.durableCount, 40);
 });
 
 // Fake timers (setTimeout only, the one PartFile uses), so "after the interval" is the
@@ -328,7 +332,7 @@ test('a wrong digest throws INTEGRITY_FAILED, keeps everything, and a repaired f
   }
   const err = await t.throwsAsync(() => part.finish(digest));
   t.true(err instanceof SlurpieError && err.code === 'INTEGRITY_FAILED' && !err.message.includes('\n'), String(err));
-  t.deepEqual((await readdir(dir)).sort(), ['f.bin.part', 'f.bin.part.map']);
+  t.deepEqual((await readdir(dir)).sort(), ['f.bin.part', 'f.bin.part.journal', 'f.bin.part.map']);
   await t.throwsAsync(() => part.finish('zz'), { message: /64 hex/ });
 
   // The repair the node does: re-check peers' blocks against the source, rewrite the bad one.

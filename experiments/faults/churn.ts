@@ -1,8 +1,8 @@
 // 30% of the peers killed (SIGKILL) at seeded random points of the download: every remaining
-// peer finishes, verified, and every killed peer's disk still holds what its sidecar claims.
+// peer finishes, verified, and every killed peer's disk still holds what it claims (sidecar, journal).
 import { SeededRng, shuffle } from '../../estimation/random.ts';
 import type { FaultOptions, FaultRow } from './fault-row.ts';
-import { MiB, durableButLost, exitOf, lostByFinisher, mustReach, startScene, verified } from './scene.ts';
+import { MiB, keptButLost, exitOf, lostByFinisher, mustReach, startScene, verified } from './scene.ts';
 
 export async function run(opts: FaultOptions): Promise<FaultRow> {
   const n = opts.short ? 6 : 12;
@@ -32,9 +32,9 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const ends = await Promise.all(doomed.map(async (i) => (await peers[i]!.child.exited).signal));
     const killedMidway = ends.filter((s) => s === 'SIGKILL').length;
     // Survivors: a missing or wrong output, or blocks stored twice. Killed peers: blocks their
-    // sidecar records as durable that their .part no longer holds.
+    // sidecar or journal claims that their .part no longer holds.
     const lostSurvivors = (await Promise.all(survivors.map((p) => lostByFinisher(scene, p)))).reduce((a, b) => a + b, 0);
-    const lostKilled = (await Promise.all(doomed.map((i) => durableButLost(scene, peers[i]!.output)))).reduce((a, b) => a + b, 0);
+    const lostKilled = (await Promise.all(doomed.map((i) => keptButLost(scene, peers[i]!.output)))).reduce((a, b) => a + b, 0);
     const bytesLost = lostSurvivors + lostKilled;
     const pass = codes.every((c) => c === 0) && ok.every(Boolean) && killedMidway === doomed.length && bytesLost === 0;
     return {

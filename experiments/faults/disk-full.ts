@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FaultOptions, FaultRow } from './fault-row.ts';
-import { BLOCK_SIZE, MiB, durableBlocks, durableButLost, exists, exitOf, lastLine, lostByFinisher, readStats, startScene, verified } from './scene.ts';
+import { BLOCK_SIZE, MiB, keptCount, keptButLost, exists, exitOf, lastLine, lostByFinisher, readStats, startScene, verified } from './scene.ts';
 
 const exec = promisify(execFile);
 
@@ -31,21 +31,21 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const code = await exitOf(first.child, 60_000);
     const errLines = first.child.stderr().trim().split('\n').filter((l) => l.trim() !== '');
     const partKept = await exists(`${inMount.output}.part`);
-    const durable = await durableBlocks(scene, inMount.output);
-    const damaged = await durableButLost(scene, inMount.output);
+    const kept = await keptCount(scene, inMount.output);
+    const damaged = await keptButLost(scene, inMount.output);
     await exec('mount', ['-o', `remount,size=${size * 2}`, mnt]);
     const second = scene.rerun(inMount);
     const code2 = await exitOf(second.child, 60_000);
     const stats = await readStats(second);
     const resumed = typeof stats?.resumedBlocks === 'number' ? stats.resumedBlocks : 0;
     const ok = await verified(scene, second);
-    // Durable blocks the rerun did not keep, durable blocks whose bytes were wrong after the
-    // failure, and what the rerun fetched twice or got wrong.
-    const bytesLost = Math.max(0, durable - resumed) * BLOCK_SIZE + damaged + (await lostByFinisher(scene, second));
+    // Blocks recorded (sidecar or journal) the rerun did not keep, recorded blocks whose bytes
+    // were wrong after the failure, and what the rerun fetched twice or got wrong.
+    const bytesLost = Math.max(0, kept - resumed) * BLOCK_SIZE + damaged + (await lostByFinisher(scene, second));
     const pass = code === 7 && errLines.length === 1 && partKept && code2 === 0 && ok && resumed > 0 && bytesLost === 0;
     return {
       ...row,
-      observed: `exit ${code}: "${errLines.join(' / ').slice(0, 120)}"; .part ${partKept ? 'kept' : 'GONE'}, ${durable} blocks durable; ` +
+      observed: `exit ${code}: "${errLines.join(' / ').slice(0, 120)}"; .part ${partKept ? 'kept' : 'GONE'}, ${kept} blocks recorded; ` +
         `after remount exit ${code2}, resumed ${resumed} blocks, verified ${ok}`,
       bytesLost,
       pass,

@@ -5,7 +5,7 @@ export interface FaultRow {
   fault: string;
   expected: string;
   observed: string;
-  // Bytes the row saw lost, from what it observed (scene.ts: lostByFinisher, durableButLost):
+  // Bytes the row saw lost, from what it observed (scene.ts: lostByFinisher, keptButLost):
   // durable or verified data gone or wrong, blocks fetched twice beyond what the row allows,
   // outputs missing or wrong. Must be 0. null: not measured (the row downloads no file, was
   // skipped, or failed before it could count).

@@ -9,7 +9,8 @@ import { startSourceServer, type SourceServer } from '../source/range-server.ts'
 import { startTopologyServer, type TopologyServer } from '../../topology-server/server.ts';
 import { probeSource } from '../../peer/node/source-client.ts';
 import { swarmIdFor } from '../../peer/node/swarm-id.ts';
-import { loadBlockMap, type BlockMapIdentity } from '../../peer/storage/block-map.ts';
+import type { BlockMapIdentity } from '../../peer/storage/block-map.ts';
+import { keptBlocks } from '../../peer/storage/part-open.ts';
 import { spawnSlurpie, type Child } from '../swarm/processes.ts';
 import type { FaultOptions } from './fault-row.ts';
 
@@ -50,7 +51,9 @@ export const sha256Of = (b: Uint8Array): string => createHash('sha256').update(b
 export const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function startScene(opts: FaultOptions & { size: number; rate: number; topology?: boolean }): Promise<Scene> {
+/** `blockSize`: every peer's --block-size (default BLOCK_SIZE). */
+export async function startScene(opts: FaultOptions & { size: number; rate: number; topology?: boolean; blockSize?: number }): Promise<Scene> {
+  const blockSize = opts.blockSize ?? BLOCK_SIZE;
   await rm(opts.dir, { recursive: true, force: true });
   await mkdir(opts.dir, { recursive: true });
   const data = testData(opts.size, opts.seed);
@@ -62,14 +65,14 @@ export async function startScene(opts: FaultOptions & { size: number; rate: numb
   let peers = 0; // each peer its own seed: identical seeds would make identical choices
   const scene: Scene = {
     data, sha256, source, topology, swarmId, topologyPort: topology?.port ?? 0,
-    identity: { url: info.url, size: data.length, blockSize: BLOCK_SIZE, validator: info.validator, swarmId },
+    identity: { url: info.url, size: data.length, blockSize, validator: info.validator, swarmId },
     async peer(name, extra = [], output = join(opts.dir, name, 'file.bin')) {
       const dir = join(opts.dir, name);
       await mkdir(dir, { recursive: true });
       const statsFile = join(dir, 'stats.json');
       const args = [
         'get', source.url, '-o', output, '--sha256', sha256, '--stats-json', statsFile, '--no-progress',
-        '--block-size', `${BLOCK_SIZE / KiB}KiB`, '--seed', String(opts.seed * 1000 + peers++),
+        '--block-size', `${blockSize / KiB}KiB`, '--seed', String(opts.seed * 1000 + peers++),
         ...(scene.topologyPort ? ['--topology', `http://127.0.0.1:${scene.topologyPort}`] : []), ...extra,
       ];
       return scene.rerun({ child: null as unknown as Child, output, statsFile, args });
@@ -97,20 +100,33 @@ export async function readStats(p: ScenePeer): Promise<any> {
   return JSON.parse(await readFile(p.statsFile, 'utf8').catch(() => 'null'));
 }
 
-/** Blocks the sidecar records as durable (what a rerun may keep). */
-export async function durableBlocks(scene: Scene, output: string): Promise<number> {
-  const map = await loadBlockMap(`${output}.part.map`, scene.identity);
-  if (!map.ok) return 0;
-  let n = 0;
-  for (let i = 0; i < Math.ceil(scene.data.length / BLOCK_SIZE); i++) if (map.have.get(i)) n++;
-  return n;
+/** Blocks a rerun would keep: those the sidecar records, with what its journal adds and takes away. */
+export async function keptCount(scene: Scene, output: string): Promise<number> {
+  return (await keptCounts(scene, output)).kept;
+}
+
+/** keptCount, and how many of those blocks the sidecar alone records. */
+export async function keptCounts(scene: Scene, output: string): Promise<{ kept: number; sidecar: number }> {
+  const claims = await keptBlocks(output, scene.identity).catch(() => null);
+  const out = { kept: 0, sidecar: 0 };
+  if (!claims) return out;
+  for (let i = 0; i < blockCountOf(scene); i++) {
+    if (claims.kept.get(i)) out.kept++;
+    if (claims.sidecar.get(i)) out.sidecar++;
+  }
+  return out;
 }
 
 // ---- bytes lost (FaultRow.bytesLost) ----
 
 /** The length of block `i` of the scene's file. */
 function blockLength(scene: Scene, i: number): number {
-  return Math.min(BLOCK_SIZE, scene.data.length - i * BLOCK_SIZE);
+  const { blockSize } = scene.identity;
+  return Math.min(blockSize, scene.data.length - i * blockSize);
+}
+
+export function blockCountOf(scene: Scene): number {
+  return Math.ceil(scene.data.length / scene.identity.blockSize);
 }
 
 /**
@@ -131,21 +147,20 @@ export async function lostByFinisher(scene: Scene, p: ScenePeer, allowance = 0):
 }
 
 /**
- * What a stopped peer's disk no longer holds of what its sidecar claims: the bytes of every
- * block recorded as durable whose bytes in the .part differ from the source's (all of them if
- * the .part is gone), or the whole file if a sidecar is there but cannot be read (a rerun would
- * start over). No sidecar: nothing was claimed, nothing is lost.
+ * What a stopped peer's disk no longer holds of what it claims (its sidecar, and the blocks its
+ * journal adds): the bytes of every block claimed whose bytes in the .part differ from the
+ * source's, or the whole file if a sidecar is there but a rerun would start over (it cannot be
+ * read, or the .part is gone). No sidecar: nothing was claimed, nothing is lost.
  */
-export async function durableButLost(scene: Scene, output: string): Promise<number> {
-  const mapPath = `${output}.part.map`;
-  if (!(await exists(mapPath))) return 0;
-  const map = await loadBlockMap(mapPath, scene.identity);
-  if (!map.ok) return scene.data.length;
+export async function keptButLost(scene: Scene, output: string): Promise<number> {
+  if (!(await exists(`${output}.part.map`))) return 0;
+  const claims = await keptBlocks(output, scene.identity).catch(() => null);
+  if (!claims) return scene.data.length;
   const part = await readFile(`${output}.part`).catch(() => null);
   let lost = 0;
-  for (let i = 0; i < Math.ceil(scene.data.length / BLOCK_SIZE); i++) {
-    if (!map.have.get(i)) continue;
-    const start = i * BLOCK_SIZE;
+  for (let i = 0; i < blockCountOf(scene); i++) {
+    if (!claims.kept.get(i)) continue;
+    const start = i * scene.identity.blockSize;
     const end = start + blockLength(scene, i);
     if (part === null || part.length < end || !part.subarray(start, end).equals(scene.data.subarray(start, end))) lost += end - start;
   }

@@ -1,7 +1,9 @@
 // The sidecar `FILE.part.map`: which blocks of `FILE.part` are durably on disk, for which
 // version of which file, and who supplied each (so an integrity failure can blame peers).
 // JSON, bitfield in base64 (BitTorrent bit order), suppliers run-length encoded. It is
-// only ever replaced atomically, and a sidecar that is not exactly right is ignored.
+// only ever replaced atomically, and a sidecar that is not exactly right is ignored. It
+// names the journal (journal.ts) whose records extend it; without that name (an older
+// sidecar, or a journal that failed) no journal is read.
 
 import { open, readFile, rename, stat } from 'node:fs/promises';
 import BitField from 'bitfield';
@@ -154,7 +156,11 @@ export interface BlockMapContents {
   /** Blocks durably on disk. */
   have: BitField;
   suppliers: SupplierTable;
+  /** The id of the journal that extends this map (journal.ts); null or absent: none. */
+  journal?: string | null;
 }
+
+const JOURNAL_ID = /^[0-9a-f]{32}$/;
 
 export function encodeBlockMap(identity: BlockMapIdentity, contents: BlockMapContents): string {
   const { suppliers, from } = contents.suppliers.encode(contents.have);
@@ -168,10 +174,11 @@ export function encodeBlockMap(identity: BlockMapIdentity, contents: BlockMapCon
     have: Buffer.from(contents.have.buffer).toString('base64'),
     suppliers,
     from,
+    journal: contents.journal ?? null,
   });
 }
 
-export type DecodedBlockMap = ({ ok: true } & BlockMapContents) | { ok: false; reason: string };
+export type DecodedBlockMap = ({ ok: true; journal: string | null } & BlockMapContents) | { ok: false; reason: string };
 
 /** Parses a sidecar and checks every field against the identity we expect. */
 export function decodeBlockMap(text: string, expected: BlockMapIdentity): DecodedBlockMap {
@@ -202,7 +209,12 @@ export function decodeBlockMap(text: string, expected: BlockMapIdentity): Decode
   const have = new BitField(new Uint8Array(haveBytes));
   const suppliers = SupplierTable.decode(blocks, have, map['suppliers'], map['from']);
   if (!suppliers) return { ok: false, reason: 'sidecar supplier list is malformed' };
-  return { ok: true, have, suppliers };
+  // Absent in sidecars written before the journal: then there is none to read.
+  const journal = map['journal'] ?? null;
+  if (journal !== null && (typeof journal !== 'string' || !JOURNAL_ID.test(journal))) {
+    return { ok: false, reason: 'sidecar journal id is malformed' };
+  }
+  return { ok: true, have, suppliers, journal };
 }
 
 /** Reads and decodes a sidecar; a missing, oversized or unreadable one is a reason, not an error. */

@@ -1,12 +1,16 @@
-// The download's on-disk state: `FILE.part` (sparse, final size, blocks at their offsets)
-// and its sidecar `FILE.part.map`. A block is recorded in the sidecar only after its bytes
-// are durable (fdatasync, then an atomic sidecar replace), so a crash loses at most the
-// blocks written since the last flush and never claims one that is not on disk. The final
-// name appears only by an atomic rename after the digest is checked.
+// The download's on-disk state: `FILE.part` (sparse, final size, blocks at their offsets),
+// its sidecar `FILE.part.map` and the sidecar's journal `FILE.part.journal`. A block is
+// recorded in the sidecar only after its bytes are durable (fdatasync, then an atomic
+// sidecar replace), so a power failure loses at most the blocks written since the last
+// flush and never claims one that is not on disk. Each block written is also appended to
+// the journal at once, with a checksum of its bytes, so a killed process loses only the
+// blocks it had not finished writing. The final name appears only by an atomic rename
+// after the digest is checked.
 //
 // This file holds the PartFile's life once open: writes and reads, the flushes that make
 // blocks durable, finish and close. Opening (resume or start over) is part-open.ts, the
-// final rename and the deletions part-finish.ts, the sidecar's format block-map.ts.
+// journal journal.ts, the final rename and the deletions part-finish.ts, the sidecar's
+// format block-map.ts.
 
 import type { FileHandle } from 'node:fs/promises';
 import BitField from 'bitfield';
@@ -14,8 +18,9 @@ import { SlurpieError } from '../errors.ts';
 import type { BlockMapIdentity, SupplierTable } from './block-map.ts';
 import { blockCount, encodeBlockMap, isSupplierName, saveBlockMap } from './block-map.ts';
 import { diskOp } from './disk-error.ts';
+import { blockCrc, type Journal } from './journal.ts';
 import { checkExpectedSha256, moveIntoPlace, removePart } from './part-finish.ts';
-import { openPart, type PartFileOptions } from './part-open.ts';
+import { journalPathOf, openPart, type OpenedPart, type PartFileOptions } from './part-open.ts';
 import { PrefixHash } from './prefix-hash.ts';
 
 export type { PartFileOptions } from './part-open.ts';
@@ -28,6 +33,7 @@ export class PartFile {
   readonly blockSize: number;
   readonly partPath: string;
   readonly mapPath: string;
+  readonly journalPath: string;
   /** Whether the open resumed earlier work; if not, why not (e.g. "the file's validator differs"). */
   readonly resumed: boolean;
   readonly freshReason: string | null;
@@ -37,6 +43,8 @@ export class PartFile {
   private readonly durable: BitField;
   private durableTotal = 0;
   private recordedTotal = 0; // durable blocks the saved sidecar claims
+  private savedClaims: BitField; // what the saved sidecar claims
+  private savedJournalId: string | null; // the journal the saved sidecar names
   // Written blocks awaiting fdatasync, with the write's sequence number so a block rewritten
   // during a flush is not taken as durable.
   private readonly pending = new Map<number, number>();
@@ -54,22 +62,26 @@ export class PartFile {
   private readonly flushIntervalMs: number;
   private readonly flushBlocks: number;
   private readonly prefix: PrefixHash;
+  private readonly fh: FileHandle;
+  private readonly identity: BlockMapIdentity;
+  private readonly suppliersTable: SupplierTable;
+  private readonly journal: Journal;
 
-  private constructor(
-    private readonly fh: FileHandle,
-    readonly path: string,
-    private readonly identity: BlockMapIdentity,
-    private readonly suppliersTable: SupplierTable,
-    durable: BitField,
-    freshReason: string | null,
-    options: PartFileOptions,
-  ) {
+  private constructor(readonly path: string, opened: OpenedPart, options: PartFileOptions) {
+    const { fh, identity, suppliers, durable, written, journal, freshReason } = opened;
+    this.fh = fh;
+    this.identity = identity;
+    this.suppliersTable = suppliers;
+    this.journal = journal;
     this.size = identity.size;
     this.blockSize = identity.blockSize;
     this.blocks = blockCount(identity.size, identity.blockSize);
     this.partPath = `${path}.part`;
     this.mapPath = `${path}.part.map`;
+    this.journalPath = journalPathOf(path);
     this.durable = durable;
+    this.savedClaims = new BitField(new Uint8Array(durable.buffer));
+    this.savedJournalId = journal.id;
     this.have = new BitField(new Uint8Array(durable.buffer));
     for (let b = 0; b < this.blocks; b++) if (durable.get(b)) this.durableTotal++;
     this.haveTotal = this.durableTotal;
@@ -79,21 +91,33 @@ export class PartFile {
     this.flushIntervalMs = options.flushIntervalMs ?? 500;
     this.flushBlocks = options.flushBlocks ?? 64;
     this.prefix = new PrefixHash(this.blocks, (i) => this.have.get(i), (i) => this.readBlock(i));
+    // Blocks the journal kept are on disk but perhaps not durable: the next flush syncs and records them.
+    for (const { index, from } of written) {
+      this.have.set(index, true);
+      this.haveTotal++;
+      this.suppliersTable.set(index, from);
+      this.pending.set(index, ++this.seq);
+    }
+    if (written.length > 0) this.scheduleFlush();
   }
 
   /** Opens `path.part`, resuming it if its sidecar matches exactly; otherwise starts over. */
   static async open(options: PartFileOptions): Promise<PartFile> {
-    const { fh, identity, suppliers, durable, freshReason } = await openPart(options);
-    return new PartFile(fh, options.path, identity, suppliers, durable, freshReason, options);
+    return new PartFile(options.path, await openPart(options), options);
   }
 
   get haveCount(): number {
     return this.haveTotal;
   }
 
-  /** Blocks the sidecar on disk records (a crash now would keep exactly these). */
+  /** Blocks the sidecar on disk records (a power failure now would keep exactly these). */
   get durableCount(): number {
     return this.recordedTotal;
+  }
+
+  /** Blocks a killed process would keep: the sidecar's, with what the journal adds and takes away. */
+  get keptCount(): number {
+    return this.recordedTotal + this.journal.keptBeyond(this.savedClaims);
   }
 
   get complete(): boolean {
@@ -144,6 +168,8 @@ export class PartFile {
     this.suppliersTable.set(index, from);
     this.pending.set(index, ++this.seq);
     this.scheduleFlush();
+    // Recorded at once, so a kill from here on keeps the block; the sidecar waits for the flush.
+    await this.journal.written(index, blockCrc(data), from);
   }
 
   // Takes a block out of `have` and, if the sidecar records it, out of the sidecar durably,
@@ -153,6 +179,7 @@ export class PartFile {
     this.have.set(index, false);
     this.haveTotal--;
     this.pending.delete(index);
+    await this.journal.forgotten(index); // no journal record may claim the old bytes back
     if (this.durable.get(index)) {
       this.durable.set(index, false);
       this.durableTotal--;
@@ -213,7 +240,8 @@ export class PartFile {
     if (this.released) return;
     if (this.failure) throw this.failure;
     const batch = [...this.pending];
-    if (batch.length === 0 && !this.mapDirty) return;
+    const journalId = this.journal.sidecarId; // null once the journal failed: the sidecar lets it go
+    if (batch.length === 0 && !this.mapDirty && journalId === this.savedJournalId) return;
     try {
       if (batch.length > 0) {
         try {
@@ -238,11 +266,16 @@ export class PartFile {
         }
       }
       this.mapDirty = true;
-      const text = encodeBlockMap(this.identity, { have: this.durable, suppliers: this.suppliersTable });
+      const text = encodeBlockMap(this.identity, { have: this.durable, suppliers: this.suppliersTable, journal: journalId });
+      const claims = new BitField(new Uint8Array(this.durable.buffer));
       const recorded = this.durableTotal;
       await diskOp('write', this.mapPath, () => saveBlockMap(this.mapPath, text));
       this.mapDirty = false;
       this.recordedTotal = recorded;
+      this.savedClaims = claims;
+      this.savedJournalId = journalId;
+      this.journal.covered(claims);
+      await this.journal.compact();
     } catch (err) {
       // Sticky: a background flush has no caller to tell, so the next call does.
       this.failure = err instanceof SlurpieError ? err : new SlurpieError('DISK', `cannot flush ${this.partPath}`, { cause: err });
@@ -291,7 +324,7 @@ export class PartFile {
     }
     await diskOp('sync', this.partPath, () => this.fh.sync());
     await this.shutdown(async () => undefined);
-    await moveIntoPlace(this.partPath, this.path, this.mapPath);
+    await moveIntoPlace(this.partPath, this.path, this.mapPath, this.journalPath);
     return { sha256 };
   }
 
@@ -309,7 +342,7 @@ export class PartFile {
   /** Closes and deletes `.part` and its sidecar. */
   async discard(): Promise<void> {
     if (!this.closed) await this.shutdown(() => this.flushRunning);
-    await removePart(this.partPath, this.mapPath);
+    await removePart(this.partPath, this.mapPath, this.journalPath);
   }
 
   // No new work, let running writes end, run `last`, then release the file handle.
@@ -323,6 +356,7 @@ export class PartFile {
     } finally {
       this.released = true;
       await this.fh.close().catch(() => undefined);
+      await this.journal.close();
     }
   }
 

@@ -1,7 +1,7 @@
 // The end of a download's files, apart from the PartFile's state: the expected digest as a
 // person typed it, checked; a verified `.part` moved to its final name (rename, fsync of the
-// directory so the rename survives a crash, then the sidecar removed); an abandoned `.part`
-// and its sidecar deleted. PartFile.finish and PartFile.discard (part-file.ts) call these.
+// directory so the rename survives a crash, then the sidecar and journal removed); an
+// abandoned `.part`, its sidecar and journal deleted. PartFile.finish and PartFile.discard (part-file.ts) call these.
 
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -20,23 +20,23 @@ export function checkExpectedSha256(expectedSha256: string | undefined): string 
   return expected;
 }
 
-/** Renames the (closed, synced) `.part` to `path`, makes the rename durable, deletes the sidecar. */
-export async function moveIntoPlace(partPath: string, path: string, mapPath: string): Promise<void> {
+/** Renames the (closed, synced) `.part` to `path`, makes the rename durable, deletes the sidecar and journal. */
+export async function moveIntoPlace(partPath: string, path: string, mapPath: string, journalPath: string): Promise<void> {
   await diskOp('rename', partPath, () => rename(partPath, path));
   await syncDir(dirname(path));
-  await diskOp('remove', mapPath, async () => {
-    await rm(mapPath, { force: true });
-    await rm(`${mapPath}.tmp`, { force: true });
+  await diskOp('remove', mapPath, () => removeAside(mapPath, journalPath));
+}
+
+/** Deletes `.part`, its sidecar and journal (and a replace of either left half done). */
+export async function removePart(partPath: string, mapPath: string, journalPath: string): Promise<void> {
+  await diskOp('remove', partPath, async () => {
+    await rm(partPath, { force: true });
+    await removeAside(mapPath, journalPath);
   });
 }
 
-/** Deletes `.part` and its sidecar (and a sidecar replace left half done). */
-export async function removePart(partPath: string, mapPath: string): Promise<void> {
-  await diskOp('remove', partPath, async () => {
-    await rm(partPath, { force: true });
-    await rm(mapPath, { force: true });
-    await rm(`${mapPath}.tmp`, { force: true });
-  });
+async function removeAside(mapPath: string, journalPath: string): Promise<void> {
+  for (const file of [mapPath, `${mapPath}.tmp`, journalPath, `${journalPath}.tmp`]) await rm(file, { force: true });
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -1,14 +1,16 @@
 // Opening a download's files: the options checked, then `FILE.part` resumed if its sidecar
-// matches exactly, or else started over. PartFile.open (part-file.ts) builds the PartFile
-// around what openPart returns; everything after the open is the PartFile's.
+// matches exactly (with the blocks its journal adds, checked), or else started over.
+// PartFile.open (part-file.ts) builds the PartFile around what openPart returns; everything
+// after the open is the PartFile's.
 
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
 import BitField from 'bitfield';
 import { SlurpieError } from '../errors.ts';
-import type { BlockMapIdentity } from './block-map.ts';
+import type { BlockMapIdentity, DecodedBlockMap } from './block-map.ts';
 import { SupplierTable, blockCount, encodeBlockMap, loadBlockMap, saveBlockMap } from './block-map.ts';
 import { diskOp, toDiskError } from './disk-error.ts';
+import { Journal, loadJournal, newJournalId, replayJournal, type Replayed } from './journal.ts';
 
 export interface PartFileOptions {
   /** The final output path; the work happens in `path.part` and `path.part.map`. */
@@ -31,9 +33,16 @@ export interface OpenedPart {
   fh: FileHandle;
   identity: BlockMapIdentity;
   suppliers: SupplierTable;
+  /** What the sidecar on disk claims. */
   durable: BitField;
+  /** Blocks the journal adds (bytes checked), not yet known durable. */
+  written: { index: number; from: string }[];
+  journal: Journal;
   freshReason: string | null;
 }
+
+export const journalPathOf = (path: string): string => `${path}.part.journal`;
+const partPathOf = (journalPath: string): string => journalPath.slice(0, -'.journal'.length);
 
 /** Opens `path.part`, resuming it if its sidecar matches exactly; otherwise starts over. */
 export async function openPart(options: PartFileOptions): Promise<OpenedPart> {
@@ -56,22 +65,99 @@ export async function openPart(options: PartFileOptions): Promise<OpenedPart> {
 
   if (freshReason === null && loaded.ok) {
     const fh = await diskOp('open', partPath, () => open(partPath, 'r+'));
-    return { fh, identity, suppliers: loaded.suppliers, durable: loaded.have, freshReason: null };
+    try {
+      return { fh, ...(await resume(fh, identity, loaded, mapPath, journalPathOf(path))) };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
   }
 
   // Start over. The empty sidecar lands first, so no crash can leave an old map
-  // pointing into a truncated or different file.
+  // pointing into a truncated or different file; it names a new journal, so an old one
+  // left behind counts for nothing.
   const durable = new BitField(blocks);
   const suppliers = new SupplierTable(blocks);
-  await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers })));
-  const fh = await diskOp('create', partPath, () => open(partPath, 'w+'));
+  const id = newJournalId();
+  await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers, journal: id })));
+  const journal = await diskOp('write', journalPathOf(path), () => Journal.start(journalPathOf(path), id, new Map()));
   try {
-    await diskOp('allocate', partPath, () => fh.truncate(identity.size)); // sparse
+    const fh = await diskOp('create', partPath, () => open(partPath, 'w+'));
+    try {
+      await diskOp('allocate', partPath, () => fh.truncate(identity.size)); // sparse
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return { fh, identity, suppliers, durable, written: [], journal, freshReason };
   } catch (err) {
-    await fh.close();
+    await journal.close();
     throw err;
   }
-  return { fh, identity, suppliers, durable, freshReason };
+}
+
+type Loaded = Extract<DecodedBlockMap, { ok: true }>;
+
+// The sidecar's blocks, less those its journal says were forgotten since, plus those its
+// journal says were written whose bytes check out; the journal goes on with what counts.
+async function resume(fh: FileHandle, identity: BlockMapIdentity, loaded: Loaded, mapPath: string, journalPath: string) {
+  const { have: durable, suppliers } = loaded;
+  const replayed = await replayFor(fh, identity, loaded, journalPath);
+  for (const index of replayed.forgotten) {
+    durable.set(index, false);
+    suppliers.clear(index);
+  }
+  const id = loaded.journal ?? newJournalId(); // none: a sidecar from before the journal, or one let go
+  const journal = await diskOp('write', journalPath, () => Journal.start(journalPath, id, replayed.live));
+  if (replayed.forgotten.length > 0 || loaded.journal === null) {
+    // The sidecar must name the journal before its records count, and stop claiming what was forgotten.
+    try {
+      await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers, journal: id })));
+    } catch (err) {
+      await journal.close();
+      throw err;
+    }
+  }
+  return { identity, suppliers, durable, written: replayed.written, journal, freshReason: null };
+}
+
+async function replayFor(fh: FileHandle, identity: BlockMapIdentity, loaded: Loaded, journalPath: string): Promise<Replayed> {
+  const blocks = blockCount(identity.size, identity.blockSize);
+  const records = loaded.journal === null ? [] : await loadJournal(journalPath, loaded.journal, blocks);
+  // The blocks only the journal claims are read back for their CRC: a few, those written since the last flush.
+  return diskOp('read', partPathOf(journalPath), () => replayJournal(records, loaded.have, (index) => readBlockAt(fh, identity, index)));
+}
+
+async function readBlockAt(fh: FileHandle, identity: BlockMapIdentity, index: number): Promise<Uint8Array> {
+  const position = index * identity.blockSize;
+  const length = Math.min(identity.blockSize, identity.size - position);
+  const buffer = Buffer.alloc(length);
+  for (let done = 0; done < length; ) {
+    const { bytesRead } = await fh.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) break; // short: the CRC will not match
+    done += bytesRead;
+  }
+  return buffer;
+}
+
+/**
+ * What a resume of `path` would keep, read only (for tools and tests): the blocks the sidecar
+ * claims, and those with what its journal adds and takes away. Null: it would start over.
+ */
+export async function keptBlocks(path: string, identity: BlockMapIdentity): Promise<{ sidecar: BitField; kept: BitField } | null> {
+  const loaded = await loadBlockMap(`${path}.part.map`, identity);
+  const part = await statOrNull(`${path}.part`);
+  if (!loaded.ok || !part?.isFile() || part.size !== identity.size) return null;
+  const sidecar = new BitField(new Uint8Array(loaded.have.buffer));
+  const fh = await open(`${path}.part`, 'r');
+  try {
+    const replayed = await replayFor(fh, identity, loaded, journalPathOf(path));
+    for (const index of replayed.forgotten) loaded.have.set(index, false);
+    for (const { index } of replayed.written) loaded.have.set(index, true);
+    return { sidecar, kept: loaded.have };
+  } finally {
+    await fh.close();
+  }
 }
 
 function checkOptions(options: PartFileOptions): BlockMapIdentity {
