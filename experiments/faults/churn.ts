@@ -42,6 +42,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       observed: `killed ${killedMidway}/${doomed.length} mid-download at ${points.map((p) => `${(p.share * 100).toFixed(0)}%`).join(', ')} of the file sent; ` +
         `survivors exit ${codes.join(',')}, verified ${ok.filter(Boolean).length}/${survivors.length}; killed peers lost ${lostKilled} B of what they recorded`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

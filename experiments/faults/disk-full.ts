@@ -48,6 +48,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       observed: `exit ${code}: "${errLines.join(' / ').slice(0, 120)}"; .part ${partKept ? 'kept' : 'GONE'}, ${kept} blocks recorded; ` +
         `after remount exit ${code2}, resumed ${resumed} blocks, verified ${ok}`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

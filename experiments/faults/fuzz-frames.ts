@@ -85,6 +85,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
         `victim ${aliveAfterFuzz ? 'alive' : `DIED (${lastLine(victim.child.stderr())})`}, peak RSS ${(rss / MiB).toFixed(0)} MiB, verified ${victimOk}, exit ${victimCode}; ` +
         `victim uploaded ${(uploaded / MiB).toFixed(1)} MiB; other peer exit ${witnessCode}, verified ${witnessOk}, ${(fromPeers / MiB).toFixed(1)} MiB from peers`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

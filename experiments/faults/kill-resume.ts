@@ -56,6 +56,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
         `(${kept - sidecar} only in the journal), ${mib(Math.max(0, servedAtKill - kept * blockSize))} MiB in flight; ` +
         `rerun exit ${code}, resumed ${resumed}, verified ${ok}; source served ${mib(served)} MiB for ${mib(size)} MiB (+${mib(served - size)} MiB, limit +${mib(SLACK)})`,
       bytesLost,
+      sourceBytes: served,
       pass,
     };
   } finally {

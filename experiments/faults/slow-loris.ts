@@ -25,6 +25,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       observed: `loris held ${loris.requests()} requests; exits ${codes.join(',')} after ${seconds.toFixed(0)} s (source alone: ${(size / (opts.short ? 1 : 4) / MiB).toFixed(0)} s); ` +
         `verified ${ok.filter(Boolean).length}/${victims.length}; ${dropped} logged dropping it`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

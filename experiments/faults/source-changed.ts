@@ -39,6 +39,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       observed: `replaced after ${(sentAtChange / MiB).toFixed(1)} MiB; exits ${outcomes.map((o) => o.code).join(',')}; ` +
         `named the change ${outcomes.filter((o) => o.named).length}/${outcomes.length}; leftovers ${outcomes.filter((o) => o.leftovers).length}`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

@@ -26,6 +26,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       ...row,
       observed: `down for 1.5 s after ${(sentAtKill / MiB).toFixed(1)} MiB from the source; exits ${codes.join(',')} (last joined after the restart); verified ${ok.filter(Boolean).length}/${all.length}`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

@@ -44,6 +44,7 @@ async function flood(opts: FaultOptions, answer: boolean): Promise<FaultRow> {
       observed: `${flooder.updatesSent()} UPDATEs sent on ${flooder.connections()} connections; exits ${codes.join(',')}; ` +
         `verified ${ok.filter(Boolean).length}/${victims.length}; peak RSS ${(peak / MiB).toFixed(0)} MiB`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {
