@@ -1,0 +1,83 @@
+// Issue #11 ("Trust"): holes a few liars could use, closed through the scripted core (and the
+// Mesh or OriginCache on their own where that is shorter). Time is the script's; randomness
+// the seeded Rng (SLURPIE_SEED replays a run).
+import test from 'ava';
+import type { UpdateEntry } from '../peer/core/messages.ts';
+import { maxDegree, resolveParams } from '../peer/core/params.ts';
+import { closes, Listener, peerId, Script } from './fixtures/scripted-core.ts';
+
+const SIZE = 10 * 1024; // 10 blocks of 1 KiB
+const TIMEOUT = 10_000; // ms: each test is a few scripted seconds, well under one real one
+
+// ---- 1. group-size inputs -----------------------------------------------------------
+
+test('an entry cannot claim more neighbors than an honest peer can have', (t) => {
+  t.timeout(TIMEOUT);
+  const s = new Script(SIZE, { updateIntervalMs: 100, forwardEveryMs: 0, pipeline: 0 });
+  const other = new Listener(s);
+  const ceiling = maxDegree(resolveParams({}));
+  t.is(ceiling, 20, 'maxNeighbors inbound plus the bandwidth controller’s 8 outbound');
+  s.link(1, 1, []);
+  s.link(2, 2, []);
+  s.tick(0);
+  other.take(2);
+  // Neighbor 1 makes up three origins one hop behind it, each claiming 255 neighbors.
+  s.msg(1, { type: 'UPDATE', entries: [100, 101, 102].map((n) => s.entry(n, [], { hops: 1, degree: 255 })) });
+  const stats = s.core.stats(0);
+  t.true(stats.meanDegree <= ceiling, `mean degree ${stats.meanDegree}`);
+  t.true(stats.groupSizeNow <= (ceiling - 1) ** 2, `n ${stats.groupSizeNow}: no more than honest peers at full degree`);
+  s.tick(200);
+  const forwarded = other.take(2).filter((e) => e.id === peerId(100));
+  t.deepEqual(forwarded.map((e) => e.degree), [ceiling], 'passed on clamped too');
+});
+
+test('origins the cache turns away, or pushes out in the same UPDATE, do not feed the mesh estimate', (t) => {
+  t.timeout(TIMEOUT);
+  // U = 4: neighbor 1 and three origins one hop from us fill it.
+  const s = new Script(SIZE, { U: 4, pipeline: 0 });
+  s.link(1, 1, []);
+  s.msg(1, { type: 'UPDATE', entries: [10, 11].map((n) => s.entry(n, [], { hops: 0 })) });
+  t.is(s.core.stats(0).diameter, 1);
+  // A far origin takes the last free slot and a near one pushes it out again, in one UPDATE.
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(20, [], { hops: 6, degree: 20 }), s.entry(12, [], { hops: 0 })] });
+  t.is(s.core.stats(0).diameter, 1, 'the origin pushed out at once was not counted');
+  // The cache is full of nearer origins: farther ones are turned away, and not counted either.
+  const before = s.core.stats(0).groupSizeNow;
+  s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 30 }, (_, i) => s.entry(100 + i, [], { hops: 5, degree: 20 })) });
+  const after = s.core.stats(0);
+  t.is(after.diameter, 1);
+  t.is(after.groupSizeNow, before, `n ${after.groupSizeNow}`);
+});
+
+test('an UPDATE that breaks the rules or the budget feeds no estimate, not even its first entries', (t) => {
+  t.timeout(TIMEOUT);
+  const s = new Script(SIZE, { pipeline: 0, updateEntryRate: 10 });
+  s.link(1, 1, []);
+  const n = s.core.stats(0).groupSizeNow;
+  const far = Array.from({ length: 5 }, (_, i) => s.entry(100 + i, [], { hops: 4, degree: 20 }));
+  const unknownRef: UpdateEntry = { ref: 200, seq: 1, hops: 0, degree: 4, sourceBusy: false, body: { kind: 'same' } };
+  t.deepEqual(closes(s.msg(1, { type: 'UPDATE', entries: [...far, unknownRef] })), ['UNKNOWN_REF']);
+  // (The ban forgets peer 1 itself; the origins it made up are what must not count.)
+  t.is(s.core.stats(0).diameter, 0, 'the entries before the bad one are not counted');
+  t.true(s.core.stats(0).groupSizeNow <= n);
+  const s2 = new Script(SIZE, { pipeline: 0, updateEntryRate: 10 });
+  s2.link(2, 2, []);
+  const many = Array.from({ length: 30 }, (_, i) => s2.entry(100 + i, [], { hops: 4, degree: 20 }));
+  t.deepEqual(closes(s2.msg(2, { type: 'UPDATE', entries: many })), ['UPDATE_FLOOD']);
+  t.is(s2.core.stats(0).diameter, 0, 'over the budget: nothing counted');
+});
+
+test('a size report in an entry the cache turned away is not used', (t) => {
+  t.timeout(TIMEOUT);
+  // U = 4 holds at most 3 of our connections (pinReserve): links 1–4 fill that and more.
+  const s = new Script(SIZE, { U: 4, pipeline: 0 });
+  for (const n of [1, 2, 3, 4]) s.link(n, n, []);
+  // Three more say the swarm has a million peers: the third largest report would be believed.
+  for (const n of [5, 6, 7]) {
+    s.feed({ type: 'opened', conn: n, outbound: false });
+    s.msg(n, s.hello(n, 0));
+    s.msg(n, { type: 'UPDATE', entries: [s.entry(n, [], { estimate: { n: 1_000_000, ageS: 0 } })] });
+  }
+  const n = s.core.stats(0).groupSizeNow;
+  t.true(n <= 8, `n ${n}: the seven peers we know of and us`);
+});
