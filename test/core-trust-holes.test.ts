@@ -2,12 +2,19 @@
 // Mesh or OriginCache on their own where that is shorter). Time is the script's; randomness
 // the seeded Rng (SLURPIE_SEED replays a run).
 import test from 'ava';
-import type { UpdateEntry } from '../peer/core/messages.ts';
+import { SeededRng } from '../estimation/random.ts';
+import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type UpdateEntry } from '../peer/core/messages.ts';
+import { Mesh } from '../peer/core/mesh.ts';
+import { Outbox } from '../peer/core/outbox.ts';
 import { maxDegree, resolveParams } from '../peer/core/params.ts';
-import { closes, Listener, peerId, Script } from './fixtures/scripted-core.ts';
+import { Reputation } from '../peer/core/reputation.ts';
+import { closes, Listener, ofType, peerId, SEED, SELF, Script, SWARM } from './fixtures/scripted-core.ts';
 
 const SIZE = 10 * 1024; // 10 blocks of 1 KiB
 const TIMEOUT = 10_000; // ms: each test is a few scripted seconds, well under one real one
+
+const dialsTo = (s: Script, n: number): { host: string; port: number }[] =>
+  ofType(s.log, 'connect').filter((c) => c.peerId === peerId(n)).map((c) => ({ host: c.host, port: c.port }));
 
 // ---- 1. group-size inputs -----------------------------------------------------------
 
@@ -80,4 +87,56 @@ test('a size report in an entry the cache turned away is not used', (t) => {
   }
   const n = s.core.stats(0).groupSizeNow;
   t.true(n <= 8, `n ${n}: the seven peers we know of and us`);
+});
+
+// ---- 2. addresses -------------------------------------------------------------------
+
+test('a forwarded intro cannot move an origin we already hold to another address', (t) => {
+  t.timeout(TIMEOUT);
+  t.log(`seed ${SEED}`);
+  const s = new Script(SIZE, { forwardEveryMs: 0, updateIntervalMs: 100 });
+  const other = new Listener(s);
+  s.link(1, 1, []);
+  s.link(2, 2, []);
+  s.link(3, 3, []);
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [], { hops: 1, seq: 1 })] }); // 127.0.0.1:9007
+  // Neighbor 2 relays newer news of 7 (block 3, which we want) with another address.
+  const out = s.msg(2, { type: 'UPDATE', entries: [s.entry(7, [3], { hops: 1, seq: 2, host: '10.6.6.6', port: 6666 })] });
+  t.deepEqual(closes(out), [], 'relaying is not misbehaviour: no close, no ban');
+  t.is(s.core.stats(0).bannedPeers, 0);
+  t.true(ofType(out, 'log').some((l) => l.level === 'debug' && /another address/.test(l.msg)), 'noted');
+  t.deepEqual(dialsTo(s, 7), [{ host: '127.0.0.1', port: 9007 }], 'dialled (for block 3) where it was first heard of');
+  s.tick(100);
+  const told = other.take(3).filter((e) => e.id === peerId(7));
+  t.true(told.length > 0);
+  t.true(told.every((e) => e.host === '127.0.0.1' && e.port === 9007), 'and passed on with that address');
+});
+
+test("an origin's own HELLO binds its address: a relayed intro with another does not replace it", (t) => {
+  t.timeout(TIMEOUT);
+  const s = new Script(SIZE);
+  s.link(1, 1, []);
+  // Peer 7 connects itself, at 127.0.0.1:9007, and leaves again.
+  s.feed({ type: 'opened', conn: 7, outbound: false });
+  s.msg(7, s.hello(7, 0));
+  s.feed({ type: 'closed', conn: 7, reason: 'gone' });
+  // Neighbor 1 then introduces 7, with block 3, at another address.
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(7, [3], { hops: 1, seq: 5, host: '10.6.6.6', port: 6666 })] });
+  t.deepEqual(dialsTo(s, 7), [{ host: '127.0.0.1', port: 9007 }]);
+});
+
+test('a topology answer binds an address only to an id that has none; a HELLO rebinds it', (t) => {
+  t.timeout(TIMEOUT);
+  const params = resolveParams({ blockSize: 1024 });
+  const mesh = new Mesh({
+    self: { id: SELF, swarmId: SWARM, host: '127.0.0.1', port: 9000, size: SIZE },
+    params, rng: new SeededRng(SEED), out: new Outbox(), reputation: new Reputation(params), origins: () => [], onDown: () => {},
+  });
+  mesh.learn([{ id: peerId(7), host: '127.0.0.1', port: 9007 }], 0);
+  mesh.learn([{ id: peerId(7), host: '10.6.6.6', port: 6666 }], 0);
+  t.deepEqual(mesh.known.get(peerId(7)), { id: peerId(7), host: '127.0.0.1', port: 9007 });
+  mesh.onOpened(0, 1, false);
+  const hello = { type: 'HELLO' as const, version: PROTOCOL_VERSION, swarmId: SWARM, peerId: peerId(7), host: '127.0.0.7', port: 7007, size: SIZE, blockSize: 1024, flags: HELLO_NEIGHBOR };
+  t.true(mesh.handshake(0, mesh.get(1)!, hello, false));
+  t.deepEqual(mesh.known.get(peerId(7)), { id: peerId(7), host: '127.0.0.7', port: 7007 });
 });

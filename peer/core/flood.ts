@@ -22,7 +22,7 @@ import { isNeighbor, isOpen, type Conn } from './connection.ts';
 import type { PeerId, SizeEstimate, Update, UpdateEntry } from './messages.ts';
 import type { Mesh, Self } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
-import { addedBits, type Tellable } from './origin-refs.ts';
+import { addedBits, type Tellable, type ToldOrigin } from './origin-refs.ts';
 import type { Outbox } from './outbox.ts';
 import { maxDegree, type PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
@@ -64,6 +64,8 @@ export class Flood {
   private lastAnnounce = -Infinity;
   private readonly merged: PeerId[] = []; // origins new or newer in the UPDATE being received (reused)
   private readonly maxDegree: number;
+  /** Forwarded intros that named another address for an origin whose address we hold. */
+  addressConflicts = 0;
 
   constructor(private readonly d: FloodDeps) {
     const { self } = d;
@@ -150,6 +152,7 @@ export class Flood {
       if (told.id === self.id || !told.dialable || reputation.isBanned(told.id)) continue;
       if (entry.hops >= params.maxHops) continue;
       told.degree = Math.min(told.degree, this.maxDegree);
+      this.bindAddress(conn, told);
       if (entry.estimate && entry.hops === 0 && told.id === conn.peerId) report = entry.estimate;
       const result = cache.merge(told, conn.id, now, pinned);
       if (result === 'new' || result === 'rejected') seen.add(told.id); // an origin already cached was counted
@@ -177,6 +180,20 @@ export class Flood {
       const origin = cache.get(id);
       if (origin) estimator.observe(now, id, origin.degree, origin.distance);
     }
+  }
+
+  // An origin's address is the one its own HELLO gave (mesh.known) or, failing that, the one
+  // we first cached it with; a forwarded intro cannot move it elsewhere (to point our dials,
+  // and everyone we forward it to, at a third party). A differing one is only noted: an honest
+  // forwarder may be relaying someone else's lie. `told` is the refs table's scratch record,
+  // refilled by the next apply(), so it may be corrected in place.
+  private bindAddress(conn: Conn, told: ToldOrigin): void {
+    const bound = this.d.mesh.known.get(told.id) ?? this.d.cache.get(told.id);
+    if (!bound || (bound.host === told.host && bound.port === told.port)) return;
+    this.addressConflicts++;
+    this.d.out.log('debug', `peer ${(conn.peerId ?? '?').slice(0, 8)} relayed another address for ${told.id.slice(0, 8)}: ignored`);
+    told.host = bound.host;
+    told.port = bound.port;
   }
 
   /**
