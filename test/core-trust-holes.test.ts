@@ -5,6 +5,7 @@ import test from 'ava';
 import { SeededRng } from '../estimation/random.ts';
 import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type UpdateEntry } from '../peer/core/messages.ts';
 import { Mesh } from '../peer/core/mesh.ts';
+import { OriginCache, pinReserve, type OriginNews } from '../peer/core/origin-cache.ts';
 import { Outbox } from '../peer/core/outbox.ts';
 import { maxDegree, resolveParams } from '../peer/core/params.ts';
 import { Reputation } from '../peer/core/reputation.ts';
@@ -139,4 +140,44 @@ test('a topology answer binds an address only to an id that has none; a HELLO re
   const hello = { type: 'HELLO' as const, version: PROTOCOL_VERSION, swarmId: SWARM, peerId: peerId(7), host: '127.0.0.7', port: 7007, size: SIZE, blockSize: 1024, flags: HELLO_NEIGHBOR };
   t.true(mesh.handshake(0, mesh.get(1)!, hello, false));
   t.deepEqual(mesh.known.get(peerId(7)), { id: peerId(7), host: '127.0.0.7', port: 7007 });
+});
+
+// ---- 3. the pinned reserve ----------------------------------------------------------
+
+test('our connections cannot fill the origin cache: a far origin still gets in', (t) => {
+  t.timeout(TIMEOUT);
+  t.log(`seed ${SEED}`);
+  // U = 8 (a reserve of 1) and ten connections, each with its own entry.
+  const s = new Script(SIZE, { U: 8 });
+  for (let n = 1; n <= 10; n++) s.link(n, n, []);
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(100, [5], { hops: 2 })] });
+  t.is(dialsTo(s, 100).length, 1, 'held, so dialled for block 5');
+});
+
+test('connecting to origins already cached does not eat the reserve either', (t) => {
+  t.timeout(TIMEOUT);
+  const s = new Script(SIZE, { U: 8, eta: 1 });
+  s.link(1, 1, []);
+  // Seven origins one hop from us fill the cache; then we connect to each of them.
+  s.msg(1, { type: 'UPDATE', entries: Array.from({ length: 7 }, (_, i) => s.entry(10 + i, [], { hops: 0 })) });
+  for (let i = 0; i < 7; i++) s.feed({ type: 'opened', conn: 10 + i, outbound: true, peerId: peerId(10 + i) });
+  s.msg(1, { type: 'UPDATE', entries: [s.entry(100, [5], { hops: 2 })] });
+  t.is(dialsTo(s, 100).length, 1, 'held, so dialled for block 5');
+});
+
+test('the pinned limit: pinned newcomers stop at U minus the reserve, free slots or not', (t) => {
+  t.timeout(TIMEOUT);
+  t.is(pinReserve(32), 4);
+  t.is(pinReserve(4), 1);
+  t.is(pinReserve(1), 0, 'a one-slot cache keeps its slot for a connection');
+  const cache = new OriginCache(8, 1, 8, pinReserve(8));
+  const news = (n: number, hops: number): OriginNews => ({
+    id: peerId(n), host: '127.0.0.1', port: 9000 + n, seq: 1, hops, degree: 4, sourceBusy: false, arena: new Uint8Array(1), offset: 0,
+  });
+  const pinned = (id: string): boolean => Number.parseInt(id, 16) < 100;
+  const results = Array.from({ length: 8 }, (_, n) => cache.merge(news(n + 1, 0), null, 0, pinned));
+  t.deepEqual(results, ['new', 'new', 'new', 'new', 'new', 'new', 'new', 'rejected']);
+  t.is(cache.merge(news(100, 3), null, 0, pinned), 'new', 'the reserved slot');
+  t.is(cache.merge(news(101, 2), null, 0, pinned), 'new', 'a nearer one replaces it (the usual rule)');
+  t.is(cache.get(peerId(100)), undefined);
 });

@@ -37,6 +37,8 @@ export interface MeshDeps {
   origins: () => Iterable<PeerAddress>;
   /** A connection went away: whatever it owed us goes back to the pool. */
   onDown: (conn: Conn) => void;
+  /** We are now connected (or handshaking) with `id`, and were not a moment ago. */
+  onLinked?: (id: PeerId) => void;
 }
 
 export class Mesh {
@@ -78,6 +80,7 @@ export class Mesh {
     const n = (this.linked.get(id) ?? 0) + by;
     if (n > 0) this.linked.set(id, n);
     else this.linked.delete(id);
+    if (n === 1 && by > 0) this.d.onLinked?.(id);
   }
 
   /** Room for one more connection, dials included. */
