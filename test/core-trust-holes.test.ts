@@ -9,7 +9,7 @@ import { OriginCache, pinReserve, type OriginNews } from '../peer/core/origin-ca
 import { Outbox } from '../peer/core/outbox.ts';
 import { maxDegree, resolveParams } from '../peer/core/params.ts';
 import { Reputation } from '../peer/core/reputation.ts';
-import { closes, Listener, ofType, peerId, SEED, SELF, Script, SWARM } from './fixtures/scripted-core.ts';
+import { closes, Listener, ofType, peerId, requests, SEED, SELF, Script, SWARM } from './fixtures/scripted-core.ts';
 
 const SIZE = 10 * 1024; // 10 blocks of 1 KiB
 const TIMEOUT = 10_000; // ms: each test is a few scripted seconds, well under one real one
@@ -180,4 +180,42 @@ test('the pinned limit: pinned newcomers stop at U minus the reserve, free slots
   t.is(cache.merge(news(100, 3), null, 0, pinned), 'new', 'the reserved slot');
   t.is(cache.merge(news(101, 2), null, 0, pinned), 'new', 'a nearer one replaces it (the usual rule)');
   t.is(cache.get(peerId(100)), undefined);
+});
+
+// ---- 4. waiting on the source -------------------------------------------------------
+
+test('a peer streaming from the source is not struck for the wait; a silent or idle one is', (t) => {
+  t.timeout(TIMEOUT);
+  const params = { pipeline: 4, requestTimeoutMs: 2000, roundMs: 1000, maxStrikes: 3, staleMs: 10_000, penaltyMs: 60_000 };
+  const busy = (s: Script, n: number, seq: number, blocks: number[], sourceBusy = true): UpdateEntry => ({ ...s.entry(n, blocks, { seq }), sourceBusy });
+  const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  // Peer 1 advertises the blocks of its Range GET at once and says it is fetching: our
+  // requests wait with it (serving.ts) while its entries keep coming, for 20 s.
+  const s = new Script(SIZE, params);
+  s.feed({ type: 'opened', conn: 1, outbound: false });
+  s.msg(1, s.hello(1));
+  t.is(requests(s.msg(1, { type: 'UPDATE', entries: [busy(s, 1, 1, all)] }), 1).length, 4);
+  for (let at = 1000; at <= 20_000; at += 1000) {
+    s.msg(1, { type: 'UPDATE', entries: [busy(s, 1, 1 + at / 1000, all)] });
+    const out = s.tick(at);
+    t.deepEqual(closes(out), [], `kept at ${at} ms`);
+  }
+  t.is(s.core.stats(20_000).connections, 1);
+  t.true(requests(s.log, 1).length > 4, 'asked again after each timeout');
+  t.is(requests(s.tick(22_000), 1).length, 4, 'no probation: a full pipeline');
+  // The same claim from a peer gone silent (no fresh entry for staleMs) is no excuse.
+  const silent = new Script(SIZE, params);
+  silent.feed({ type: 'opened', conn: 1, outbound: false });
+  silent.msg(1, silent.hello(1));
+  silent.msg(1, { type: 'UPDATE', entries: [busy(silent, 1, 1, all)] });
+  const struck: string[] = [];
+  for (let at = 1000; at <= 20_000 && struck.length === 0; at += 1000) struck.push(...closes(silent.tick(at)));
+  t.deepEqual(struck, ['TOO_SLOW']);
+  // Nor is a fresh entry that does not say it is fetching.
+  const idle = new Script(SIZE, params);
+  idle.feed({ type: 'opened', conn: 1, outbound: false });
+  idle.msg(1, idle.hello(1));
+  idle.msg(1, { type: 'UPDATE', entries: [busy(idle, 1, 1, all, false)] });
+  idle.msg(1, { type: 'UPDATE', entries: [busy(idle, 1, 2, all, false)] });
+  t.deepEqual(closes(idle.tick(3000)), ['TOO_SLOW']);
 });
