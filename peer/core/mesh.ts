@@ -37,6 +37,8 @@ export interface MeshDeps {
   origins: () => Iterable<PeerAddress>;
   /** A connection went away: whatever it owed us goes back to the pool. */
   onDown: (conn: Conn) => void;
+  /** We are now connected (or handshaking) with `id`, and were not a moment ago. */
+  onLinked?: (id: PeerId) => void;
 }
 
 export class Mesh {
@@ -44,7 +46,9 @@ export class Mesh {
   /** The connections past their handshake, in the order they opened. */
   readonly open: Conn[] = [];
   readonly dialing = new Map<PeerId, { neighbor: boolean }>();
-  readonly known = new Map<PeerId, PeerAddress>(); // from the topology server and HELLOs
+  // Addresses from the topology server and HELLOs. A HELLO (the peer itself) rebinds its id;
+  // otherwise the first address heard for an id stays (flood.ts: forwarded intros never move it).
+  readonly known = new Map<PeerId, PeerAddress>();
   private readonly linked = new Map<PeerId, number>();
   private lastNeedPeers = -Infinity;
 
@@ -76,6 +80,7 @@ export class Mesh {
     const n = (this.linked.get(id) ?? 0) + by;
     if (n > 0) this.linked.set(id, n);
     else this.linked.delete(id);
+    if (n === 1 && by > 0) this.d.onLinked?.(id);
   }
 
   /** Room for one more connection, dials included. */
@@ -83,10 +88,10 @@ export class Mesh {
     return this.conns.size + this.dialing.size < this.d.params.maxConnections;
   }
 
-  /** An answer from the topology server. */
+  /** An answer from the topology server: it binds an address to an id only if none is bound yet. */
   learn(peers: PeerAddress[], now: number): void {
     for (const p of peers) {
-      if (p.id !== this.d.self.id && !this.d.reputation.avoided(p.id, now) && isDialable(p)) this.known.set(p.id, p);
+      if (p.id !== this.d.self.id && !this.known.has(p.id) && !this.d.reputation.avoided(p.id, now) && isDialable(p)) this.known.set(p.id, p);
     }
   }
 
@@ -281,7 +286,8 @@ export class Mesh {
       if (p.id !== this.d.self.id && !busy.has(p.id) && !this.dialing.has(p.id) && !this.d.reputation.avoided(p.id, now)) out.set(p.id, p);
     };
     for (const p of this.known.values()) add(p);
-    for (const o of this.d.origins()) add({ id: o.id, host: o.host, port: o.port });
+    // A known address (its own HELLO, or the first we were told) wins over a cached origin's.
+    for (const o of this.d.origins()) if (!out.has(o.id)) add({ id: o.id, host: o.host, port: o.port });
     return [...out.values()];
   }
 }

@@ -1,5 +1,5 @@
 // Protocol parameters, with the names and starting defaults of PROTOCOL.md §4.
-import { BandwidthController } from '../../estimation/bandwidth.ts';
+import { BandwidthController, DEFAULT_BANDWIDTH_PARAMS } from '../../estimation/bandwidth.ts';
 
 /** Where n for k/n comes from (PROTOCOL.md §8; estimation/swarm-size.ts says why). */
 export type GroupSizeMode = 'topology' | 'mean-hops' | 'paper';
@@ -100,6 +100,16 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');
   return params;
+}
+
+/**
+ * The most mesh neighbors an honest peer can have, hence the largest degree its entry can
+ * report: inbound neighbor links are granted only below `maxNeighbors`, and on top of those
+ * it dials up to the bandwidth controller's ceiling on η. A larger claim is a lie that
+ * would inflate the mesh estimate of n (group-size.ts).
+ */
+export function maxDegree(params: PeerParams): number {
+  return Math.min(params.maxConnections, params.maxNeighbors + DEFAULT_BANDWIDTH_PARAMS.maxNeighbors);
 }
 
 /** The three-state bandwidth controller (PROTOCOL.md §7) starting from these parameters. */

@@ -69,7 +69,7 @@ import { Handover } from './handover.ts';
 import { GroupSize } from './group-size.ts';
 import type { Message, PeerId } from './messages.ts';
 import { Mesh } from './mesh.ts';
-import { OriginCache } from './origin-cache.ts';
+import { OriginCache, pinReserve } from './origin-cache.ts';
 import { Outbox } from './outbox.ts';
 import { bandwidthControllerFor, resolveParams, type PeerParams } from './params.ts';
 import { Discipline, Reputation } from './reputation.ts';
@@ -133,7 +133,7 @@ export class PeerCore {
     this.table = new BlockTable(this.blocks, cfg.have);
     this.digests = new BlockDigests(this.blocks);
     this.known = new SwarmKnown(this.blocks);
-    this.cache = new OriginCache(params.U, this.table.have.length, this.blocks);
+    this.cache = new OriginCache(params.U, this.table.have.length, this.blocks, pinReserve(params.U));
     this.reputation = new Reputation(params);
     this.bandwidth = bandwidthControllerFor(params, cfg.now);
     this.source = sourcePolicyFor(cfg.rng, params, cfg.now);
@@ -147,6 +147,7 @@ export class PeerCore {
         // Its size report was a direct connection's: once we are not connected, it no longer counts.
         if (conn.peerId) this.size.swarm.forget(conn.peerId);
       },
+      onLinked: (id) => this.cache.pinnedNow(id, (p) => this.mesh.isConnected(p)),
     });
     this.flood = new Flood({
       self, params, out, blocks: this.table, cache: this.cache, mesh: this.mesh,

@@ -6,7 +6,8 @@
 // - Data connections: up to `dataConnections` peers at once (the bandwidth controller sets
 //   it), `pipeline` requests outstanding on each; peers we already download from keep their
 //   place, idle ones fill the rest in turn from a random place. Too few holders connected: dial one.
-// - A request unanswered for `requestTimeoutMs` goes back to the pool and is a strike; a
+// - A request unanswered for `requestTimeoutMs` goes back to the pool and is a strike (not
+//   while the peer's fresh entry says it is fetching from the source: expireRequests); a
 //   peer with strikes gets one request at a time (probation); `maxStrikes` drops it for a
 //   while (reputation.ts). REJECT busy: no requests to it for a round. REJECT missing: we
 //   believe it, clear the bit, and count a strike.
@@ -107,15 +108,27 @@ export class Scheduler {
     }
   }
 
-  /** Once a round: requests past their deadline go back to the pool, each a strike. */
+  // Whether `conn` has requests out and its fresh entry says it is fetching from the source.
+  private waitsOnSource(now: number, conn: Conn): boolean {
+    const origin = conn.requests.size > 0 && conn.peerId ? this.d.cache.get(conn.peerId) : undefined;
+    return origin !== undefined && origin.sourceBusy && now - origin.heardAt <= this.d.params.staleMs;
+  }
+
+  /**
+   * Once a round: requests past their deadline go back to the pool, each a strike, unless
+   * the peer's fresh entry says it is fetching from the source: it advertises those blocks
+   * from the start of its GET and serves our requests as they arrive (serving.ts), so a slow
+   * source is not its fault. A silent peer sends no fresh entries and is struck.
+   */
   expireRequests(now: number): void {
     const { blocks, reputation } = this.d;
     for (const conn of this.d.mesh.conns.values()) {
+      const excused = this.waitsOnSource(now, conn);
       for (const [index, deadline] of conn.requests) {
         if (deadline > now) continue;
         conn.requests.delete(index);
         blocks.release(index, conn.id);
-        conn.strikes++;
+        if (!excused) conn.strikes++;
       }
       if (reputation.outOfStrikes(conn)) this.d.penalize(now, conn, 'TOO_SLOW', 'too slow: requests timed out');
     }
