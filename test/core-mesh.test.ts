@@ -106,7 +106,7 @@ test('when the neighbor target falls, one idle outbound neighbor goes each round
   t.is(dialled.length, 3);
   dialled.forEach((id, i) => {
     mesh.onOpened(0, i + 1, true, id);
-    t.true(mesh.handshake(0, mesh.get(i + 1)!, hello(parseInt(id, 16)), false));
+    t.is(mesh.handshake(0, mesh.get(i + 1)!, hello(parseInt(id, 16)), false), 'open');
   });
   mesh.get(1)!.requests.set(0, 10_000); // busy: not the one to go
   t.is(mesh.neighborCount(), 3);

@@ -138,7 +138,7 @@ test('a topology answer binds an address only to an id that has none; a HELLO re
   t.deepEqual(mesh.known.get(peerId(7)), { id: peerId(7), host: '127.0.0.1', port: 9007 });
   mesh.onOpened(0, 1, false);
   const hello = { type: 'HELLO' as const, version: PROTOCOL_VERSION, swarmId: SWARM, peerId: peerId(7), host: '127.0.0.7', port: 7007, size: SIZE, blockSize: 1024, flags: HELLO_NEIGHBOR };
-  t.true(mesh.handshake(0, mesh.get(1)!, hello, false));
+  t.is(mesh.handshake(0, mesh.get(1)!, hello, false), 'open');
   t.deepEqual(mesh.known.get(peerId(7)), { id: peerId(7), host: '127.0.0.7', port: 7007 });
 });
 

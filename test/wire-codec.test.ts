@@ -516,6 +516,8 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   updateArb,
   record({ type: fc.constant('REQUEST' as const), index: edge(0, 2 ** 31 - 1) }),
   record({ type: fc.constant('BLOCK' as const), index: edge(0, 2 ** 31 - 1), digest: fc.uint8Array({ minLength: 16, maxLength: 16 }), data: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  record({ type: fc.constant('CHALLENGE' as const), nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }) }),
+  record({ type: fc.constant('PROOF' as const), mac: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
   record({
     type: fc.constant('DIGESTS' as const),
     blocks: fc.uniqueArray(record({ index: edge(0, 2 ** 31 - 1), digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) }), { minLength: 1, maxLength: 6, selector: (d) => d.index })

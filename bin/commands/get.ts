@@ -13,6 +13,7 @@ interface GetArgs {
   host?: string;
   port: number;
   sha256?: string;
+  swarmSecret?: string;
   blockSize: number;
   statsJson?: string;
   progress: boolean;
@@ -34,6 +35,10 @@ export const getCommand: CommandModule<object, GetArgs> = {
       .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server)' })
       .option('port', { type: 'number', default: 0, describe: 'port to accept peers on (0: any free port)' })
       .option('sha256', { type: 'string', describe: 'expected SHA-256 of the file (default: URL.sha256 if the source has one)' })
+      .option('swarm-secret', {
+        type: 'string',
+        describe: 'join a private swarm: only peers with the same secret find it and get blocks from it (also SLURPIE_SWARM_SECRET)',
+      })
       .option('block-size', { type: 'string', default: '256KiB', coerce: (v: unknown) => parseBytes(v, 'block-size'), describe: 'block size' })
       .option('stats-json', { type: 'string', describe: 'write the download\'s stats (JSON) to this file' })
       .option('progress', { type: 'boolean', default: true, describe: 'show a progress bar on a terminal (--no-progress to hide)' })
@@ -46,6 +51,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
         if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be 0–65535, got ${a.port}`);
         if (!(a.linger >= 0)) throw new Error(`--linger must be a number of seconds >= 0, got ${a.linger}`);
         if (!((a.sourceK as number) > 0)) throw new Error(`--source-k must be positive, got ${a.sourceK}`);
+        if (a.swarmSecret === '') throw new Error('--swarm-secret must not be empty');
         return true;
       }) as unknown as Argv<GetArgs>,
   handler: async (args: ArgumentsCamelCase<GetArgs>) => {
@@ -65,6 +71,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
         ...(args.topology !== undefined && { topology: args.topology }),
         ...(args.host !== undefined && { host: args.host }),
         ...(args.sha256 !== undefined && { sha256: args.sha256 }),
+        ...(secretOf(args) !== undefined && { swarmSecret: secretOf(args) as string }),
         ...(args.seed !== undefined && { seed: args.seed }),
         port: args.port,
         blockSize: args.blockSize,
@@ -104,4 +111,10 @@ function summary(s: DownloadStats): string {
   const share = s.size > 0 ? ((100 * s.fromSource) / s.size).toFixed(0) : '0';
   return `${s.output}: ${mib(s.size)} MiB in ${s.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s), ` +
     `${share}% from the source, ${mib(s.fromPeers)} MiB from ${s.peersSeen} peers, ${mib(s.uploaded)} MiB uploaded, sha256 ${s.sha256.slice(0, 16)}… verified`;
+}
+
+// The flag wins over the environment (an empty variable is unset; an empty flag is refused).
+function secretOf(args: { swarmSecret?: string }): string | undefined {
+  const secret = args.swarmSecret ?? process.env.SLURPIE_SWARM_SECRET;
+  return secret === '' ? undefined : secret;
 }

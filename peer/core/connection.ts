@@ -3,6 +3,7 @@
 //   (dialling: a `connect` action is out; the mesh keeps it by peer id until `opened`)
 //   outbound:  opened ──► helloSent ──HELLO──► open | neighbor ──► closed
 //   inbound:   opened ──► awaitingHello ──HELLO (we answer with ours)──► open | neighbor ──► closed
+//   private swarms (swarm-auth.ts): after HELLO, proving ──both PROOFs──► open | neighbor
 //
 // `neighbor` is a mesh link (both sides agreed in HELLO): it carries flooded UPDATEs.
 // `open` is a data-only link: it carries requests, blocks and the two ends' own entries.
@@ -10,12 +11,14 @@
 import type { ConnId } from './events.ts';
 import type { Hello, PeerId } from './messages.ts';
 import { InboundRefs, ToldRefs } from './origin-refs.ts';
+import type { Proving } from './swarm-auth.ts';
 
-export type ConnState = 'helloSent' | 'awaitingHello' | 'open' | 'neighbor' | 'closed';
+export type ConnState = 'helloSent' | 'awaitingHello' | 'proving' | 'open' | 'neighbor' | 'closed';
 
 export const CONN_TRANSITIONS: Readonly<Record<ConnState, readonly ConnState[]>> = {
-  helloSent: ['open', 'neighbor', 'closed'],
-  awaitingHello: ['open', 'neighbor', 'closed'],
+  helloSent: ['proving', 'open', 'neighbor', 'closed'],
+  awaitingHello: ['proving', 'open', 'neighbor', 'closed'],
+  proving: ['open', 'neighbor', 'closed'],
   open: ['closed'],
   neighbor: ['closed'],
   closed: [],
@@ -34,6 +37,7 @@ export interface Conn {
   state: ConnState;
   peerId: PeerId | null; // known once HELLO arrives (outbound: the id we dialled until then)
   hello: Hello | null;
+  proving: Proving | null; // a private swarm's handshake under way (swarm-auth.ts)
   wantNeighbor: boolean; // we dialled it as a mesh neighbor
   requests: Map<number, number>; // block -> deadline: what we asked of it
   asked: Map<number, number>; // block -> REQUESTs for it not yet answered, past a timeout too (a late BLOCK is an answer)
@@ -62,6 +66,7 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     state: outbound ? 'helloSent' : 'awaitingHello',
     peerId,
     hello: null,
+    proving: null,
     wantNeighbor,
     requests: new Map(),
     asked: new Map(),

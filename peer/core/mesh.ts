@@ -14,7 +14,8 @@ import { HELLO_NEIGHBOR, PROTOCOL_VERSION, type Hello, type PeerId } from './mes
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
-import type { CloseCode } from './violations.ts';
+import { ourProof, proofHolds, type SwarmAuth } from './swarm-auth.ts';
+import type { CloseCode, Violation } from './violations.ts';
 
 /** How long a peer that refused us (it was full) is left alone. */
 const REFUSED_BACKOFF_MS = 10_000;
@@ -39,6 +40,8 @@ export interface MeshDeps {
   onDown: (conn: Conn) => void;
   /** We are now connected (or handshaking) with `id`, and were not a moment ago. */
   onLinked?: (id: PeerId) => void;
+  /** A private swarm: connections open only once both sides proved they hold the key. */
+  auth?: SwarmAuth;
 }
 
 export class Mesh {
@@ -172,14 +175,15 @@ export class Mesh {
   }
 
   /**
-   * Their HELLO. Returns true when the connection is now open (the caller sends our own
-   * entry); false when it was refused or lost the duplicate tie-break (and is closed).
+   * Their HELLO. Returns 'open' when the connection is now open (the caller sends our own
+   * entry), 'proving' when a private swarm's proofs come first, null when it was refused or
+   * lost the duplicate tie-break (and is closed).
    */
-  handshake(now: number, conn: Conn, hello: Hello, completed: boolean): boolean {
+  handshake(now: number, conn: Conn, hello: Hello, completed: boolean): 'open' | 'proving' | null {
     const refusal = this.refusal(now, hello);
     if (refusal) {
       this.close(conn.id, refusal.code, `HELLO refused: ${refusal.why}`);
-      return false;
+      return null;
     }
     // One connection per pair: when both dialled at once, keep the one opened by the smaller id.
     for (const other of this.conns.values()) {
@@ -187,7 +191,7 @@ export class Mesh {
       const openerOf = (c: Conn): PeerId => (c.outbound ? this.d.self.id : hello.peerId);
       const loser = openerOf(conn) < openerOf(other) ? other : conn;
       this.close(loser.id, 'DUPLICATE', 'duplicate connection');
-      if (loser === conn) return false;
+      if (loser === conn) return null;
     }
     conn.hello = hello;
     if (conn.peerId !== hello.peerId) {
@@ -204,10 +208,40 @@ export class Mesh {
       neighbor = asked && this.neighborCount() < this.d.params.maxNeighbors && !completed;
       this.sendHello(conn, neighbor);
     }
+    conn.lastUsedAt = now;
+    if (conn.proving) {
+      conn.proving.pending = neighbor ? 'neighbor' : 'open';
+      moveConn(conn, 'proving');
+      return 'proving';
+    }
     moveConn(conn, neighbor ? 'neighbor' : 'open');
+    this.open.push(conn);
+    return 'open';
+  }
+
+  /**
+   * A private swarm's CHALLENGE or PROOF (swarm-auth.ts). Returns 'open' when the connection
+   * has just opened, null while proving goes on, or the violation.
+   */
+  prove(now: number, conn: Conn, nonce: Uint8Array | null, mac: Uint8Array | null): 'open' | Violation | null {
+    const { auth, self } = this.d;
+    const p = conn.proving;
+    if (!auth || !p || conn.state !== 'proving') return { code: 'UNAUTHENTICATED', detail: 'CHALLENGE or PROOF out of place' };
+    if (nonce) {
+      if (p.theirs) return { code: 'UNAUTHENTICATED', detail: 'second CHALLENGE' };
+      p.theirs = nonce;
+      p.sent = true;
+      this.d.out.send(conn.id, { type: 'PROOF', mac: ourProof(auth, self.swarmId, conn.outbound, p) });
+      return null;
+    }
+    if (!p.sent || !mac || !proofHolds(auth, self.swarmId, conn.outbound, p, mac)) {
+      return { code: 'BAD_PROOF', detail: p.sent ? 'its PROOF does not show the swarm key' : 'PROOF before our CHALLENGE was answered' };
+    }
+    conn.proving = null;
+    moveConn(conn, p.pending);
     conn.lastUsedAt = now;
     this.open.push(conn);
-    return true;
+    return 'open';
   }
 
   /** It refused us (full): leave it alone for a while rather than knock again every round. */
@@ -275,6 +309,12 @@ export class Mesh {
       blockSize: params.blockSize,
       flags: neighbor ? HELLO_NEIGHBOR : 0,
     });
+    // A private swarm: our challenge right behind our HELLO (swarm-auth.ts).
+    const auth = this.d.auth;
+    if (auth) {
+      conn.proving = { mine: auth.nonce(), theirs: null, sent: false, pending: 'open' };
+      this.d.out.send(conn.id, { type: 'CHALLENGE', nonce: conn.proving.mine });
+    }
   }
 
   // Peers we could dial: known ones and cached origins, minus ourselves, those we are

@@ -114,5 +114,17 @@ export interface Bye {
   reason: string;
 }
 
-export type Message = Hello | Update | Request | Block | Reject | Bye | Digests;
+/** A private swarm's handshake (swarm-auth.ts): our nonce, sent after HELLO. */
+export interface Challenge {
+  type: 'CHALLENGE';
+  nonce: Uint8Array; // 16 bytes
+}
+
+/** A private swarm's handshake: HMAC-SHA256 proving we hold the swarm key (swarm-auth.ts). */
+export interface Proof {
+  type: 'PROOF';
+  mac: Uint8Array; // 32 bytes
+}
+
+export type Message = Hello | Update | Request | Block | Reject | Bye | Digests | Challenge | Proof;
 export type MessageType = Message['type'];

@@ -74,6 +74,7 @@ import { Outbox } from './outbox.ts';
 import { bandwidthControllerFor, resolveParams, type PeerParams } from './params.ts';
 import { Discipline, Reputation } from './reputation.ts';
 import { Scheduler } from './scheduler.ts';
+import type { SwarmAuth } from './swarm-auth.ts';
 import { SwarmKnown } from './swarm-known.ts';
 import { Uploads } from './serving.ts';
 import { SourceFetch } from './source-fetch.ts';
@@ -94,6 +95,7 @@ export interface PeerConfig {
   rng: Rng;
   now: number;
   have?: Uint8Array; // blocks already on disk (resume)
+  auth?: SwarmAuth; // a private swarm: peers prove they hold its key before anything else (swarm-auth.ts)
 }
 
 export class PeerCore {
@@ -141,6 +143,7 @@ export class PeerCore {
     this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
     this.mesh = new Mesh({
       self, params, rng: cfg.rng, out, reputation: this.reputation,
+      ...(cfg.auth && { auth: cfg.auth }),
       origins: () => this.cache.values(),
       onDown: (conn) => {
         this.scheduler.onDown(conn);
@@ -360,12 +363,19 @@ export class PeerCore {
     const conn = this.mesh.get(id);
     if (!conn) return;
     if (!isOpen(conn)) {
-      if (msg.type === 'HELLO') {
-        if (!this.mesh.handshake(now, conn, msg, this.completed)) return;
+      if (msg.type === 'HELLO' && conn.state !== 'proving') {
+        const opened = this.mesh.handshake(now, conn, msg, this.completed);
+        if (!opened) return;
         this.seen.add(msg.peerId);
-        this.flood.greet(now, conn);
+        if (opened === 'open') this.flood.greet(now, conn);
+      } else if (conn.state === 'proving' && (msg.type === 'CHALLENGE' || msg.type === 'PROOF')) {
+        const proved = this.mesh.prove(now, conn, msg.type === 'CHALLENGE' ? msg.nonce : null, msg.type === 'PROOF' ? msg.mac : null);
+        if (proved === 'open') this.flood.greet(now, conn);
+        else if (proved) this.discipline.violation(id, proved);
       } else if (msg.type === 'BYE') {
         this.mesh.refused(now, id, msg.reason); // e.g. it is full
+      } else if (conn.state === 'proving') {
+        this.discipline.violation(id, { code: 'UNAUTHENTICATED', detail: `${msg.type} before proving it holds the swarm key` });
       } else {
         this.discipline.violation(id, { code: 'MESSAGE_BEFORE_HELLO', detail: `${msg.type} before HELLO` });
       }

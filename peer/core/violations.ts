@@ -16,6 +16,8 @@ export const VIOLATIONS = {
   BAD_DATA: 'sent block bytes that failed verification',
   UNREQUESTED_BLOCK: 'sent a BLOCK we never asked it for',
   BAD_DIGEST: 'sent a BLOCK whose bytes do not match the digest it sent with them',
+  UNAUTHENTICATED: 'sent a message other than CHALLENGE, PROOF or BYE before proving it holds the swarm key',
+  BAD_PROOF: 'sent a PROOF that does not show the swarm key',
   FALSE_DIGEST: 'claimed a digest for a block that the source contradicted',
 } as const;
 

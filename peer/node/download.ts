@@ -15,7 +15,7 @@ import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
 import { probeSource, type SourceInfo } from './source-client.ts';
-import { swarmIdFor } from './swarm-id.ts';
+import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { Transport } from './transport.ts';
 
@@ -25,6 +25,7 @@ export interface DownloadOptions {
   host?: string; // address to accept peers on and advertise (default: the one facing the topology server)
   port?: number; // default 0: any free port
   sha256?: string;
+  swarmSecret?: string; // a private swarm: only peers with the same secret find and serve each other
   blockSize?: number;
   linger?: number; // seconds to keep serving after finishing
   params?: Partial<PeerParams>;
@@ -89,7 +90,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
 
   const size = info.size;
   const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
-  const swarmId = swarmIdFor(info.url, size, info.validator);
+  const swarmId = swarmIdFor(info.url, size, info.validator, options.swarmSecret);
   const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
   const resumedBlocks = part.haveCount;
   if (resumedBlocks > 0) log('info', `resuming: ${resumedBlocks} of ${part.blocks} blocks already on disk`);
@@ -116,6 +117,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
     core = new PeerCore({
       id, swarmId, host, port, size, params: { ...options.params, blockSize }, rng: new SeededRng(seed),
       now: performance.now(), have: part.have.buffer,
+      ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
     node = new PeerNode(core, part, info, log, transport);
     if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port } }, membership.ttl);

@@ -250,19 +250,27 @@ export const blockDelta: Field<number[]> = {
   },
 };
 
-/** A block digest: DIGEST_BYTES raw bytes, copied (digests are kept long after the frame). */
-export const digest: Field<Uint8Array> = {
-  length: () => DIGEST_BYTES,
-  encode(w, v) {
-    if (!(v instanceof Uint8Array) || v.length !== DIGEST_BYTES) w.bad();
-    w.out.set(v, w.pos);
-    w.pos += DIGEST_BYTES;
-  },
-  decode(r) {
-    const at = r.take(DIGEST_BYTES);
-    return r.bytes.slice(at, at + DIGEST_BYTES);
-  },
-};
+/** Exactly `size` raw bytes, no length; copied (digests and nonces outlive the frame). */
+export function fixedBytes(size: number): Field<Uint8Array> {
+  return {
+    length: () => size,
+    encode(w, v) {
+      if (!(v instanceof Uint8Array) || v.length !== size) w.bad();
+      w.out.set(v, w.pos);
+      w.pos += size;
+    },
+    decode(r) {
+      const at = r.take(size);
+      return r.bytes.slice(at, at + size);
+    },
+  };
+}
+
+/** A block digest: DIGEST_BYTES raw bytes. */
+export const digest = fixedBytes(DIGEST_BYTES);
+/** A private swarm's CHALLENGE nonce and PROOF MAC (peer/core/swarm-auth.ts). */
+export const nonce = fixedBytes(16);
+export const mac = fixedBytes(32);
 
 /**
  * A DIGESTS message's (index, digest) pairs, indexes strictly ascending: a varint count

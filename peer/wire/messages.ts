@@ -8,12 +8,14 @@
 import type {
   Block,
   Bye,
+  Challenge,
   Digests,
   EntryBody,
   Hello,
   Message,
   MessageType,
   OriginIntro,
+  Proof,
   Reject,
   Request,
   SizeEstimate,
@@ -33,6 +35,8 @@ import {
   digest,
   fileSize,
   host,
+  mac,
+  nonce,
   peerId,
   port,
   rejectReason,
@@ -52,6 +56,8 @@ export const TYPE_CODES = {
   REJECT: 0x05,
   BYE: 0x06,
   DIGESTS: 0x07,
+  CHALLENGE: 0x08,
+  PROOF: 0x09,
 } as const satisfies Record<MessageType, number>;
 
 export interface MessageCodec<M extends Message> {
@@ -163,6 +169,8 @@ export const MESSAGES: ByType = {
   REJECT: message<Reject>('REJECT', record({ index: blockIndex, reason: rejectReason })),
   BYE: message<Bye>('BYE', record({ reason: byeReason })),
   DIGESTS: message<Digests>('DIGESTS', record({ blocks: blockDigests })),
+  CHALLENGE: message<Challenge>('CHALLENGE', record({ nonce })),
+  PROOF: message<Proof>('PROOF', record({ mac })),
 };
 
 /**
