@@ -15,7 +15,7 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['topology-registry', 'storage-prefix-hash', 'storage-part-file', 'source-token-bucket', 'suite-split'],
+  files: ['topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'source-token-bucket', 'suite-split'],
 };
 
 export const INTEGRATION = {
