@@ -119,6 +119,42 @@ test('TopologyClient: refused connections and timeouts are TOPOLOGY_UNREACHABLE'
   t.throws(() => new TopologyClient('ftp://127.0.0.1/'), { instanceOf: SlurpieError });
 });
 
+test('TopologyClient sends its token, names its host on DELETE, and retries a 429 only after a short Retry-After', async (t) => {
+  t.timeout(30_000);
+  const seen: { method: string; url: string; auth: string | undefined; at: number }[] = [];
+  let answers: [number, Record<string, string>, string][] = [];
+  const { url: fake } = await listen(t, (req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, at: performance.now() });
+    const [status, headers, body] = answers.shift() ?? [204, {}, ''];
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  });
+  const client = new TopologyClient(fake, { token: 's3cret' });
+  const busy: [number, Record<string, string>, string] = [429, { 'retry-after': '1' }, '{"error": "too many registrations from your address"}'];
+  answers = [busy, [200, {}, '{"peers": [], "ttl": 60, "count": 1}']];
+  t.deepEqual(await client.register(SWARM, { id: hexId(1), host: '127.0.0.1', port: 7001 }), { peers: [], ttl: 60, count: 1 });
+  t.is(seen.length, 2, 'asked again');
+  t.true(seen[1]!.at - seen[0]!.at >= 900, `after the Retry-After (${(seen[1]!.at - seen[0]!.at).toFixed(0)} ms)`);
+  t.true(seen.every((r) => r.auth === 'Bearer s3cret'), 'the token with every request');
+  await client.deregister(SWARM, hexId(1));
+  t.is(seen[2]?.url, `/v1/swarms/${SWARM}/peers/${hexId(1)}?host=127.0.0.1`);
+
+  // A long Retry-After (the id quota's: the ttl) is not waited for; nor is a third 429.
+  seen.length = 0;
+  answers = [[429, { 'retry-after': '60' }, '{"error": "your address already holds 32 live ids in this swarm"}']];
+  const started = performance.now();
+  const long = await t.throwsAsync(client.register(SWARM, { id: hexId(2), port: 7002 }), { instanceOf: SlurpieError });
+  t.true(performance.now() - started < 5000);
+  t.regex(long?.message ?? '', /answered 429: your address already holds 32 live ids/);
+  t.is(seen.length, 1);
+  seen.length = 0;
+  answers = [busy, busy, busy];
+  const again = await t.throwsAsync(new TopologyClient(fake, { maxRetryWaitMs: 1000 }).register(SWARM, { id: hexId(3), port: 7003 }), { instanceOf: SlurpieError });
+  t.regex(again?.message ?? '', /answered 429/);
+  t.is(seen.length, 3, 'two retries at most');
+  t.is(seen[0]!.auth, undefined, 'no token, no header');
+});
+
 /** A plain HTTP server standing in for a misbehaving topology server. */
 async function listen(t: ExecutionContext, handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
   const server = createServer(handler);
