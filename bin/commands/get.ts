@@ -1,4 +1,5 @@
 // `slurpie get URL`: download one file, with a swarm when --topology is given.
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
@@ -10,6 +11,8 @@ interface GetArgs {
   url: string;
   output?: string;
   topology?: string;
+  topologyTokenFile?: string;
+  topologyToken?: string; // from the file, else SLURPIE_TOPOLOGY_TOKEN (set by check())
   host?: string;
   port: number;
   sha256?: string;
@@ -31,6 +34,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
       .option('output', { alias: 'o', type: 'string', describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
       .option('topology', { type: 'string', describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
+      .option('topology-token-file', { type: 'string', describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
       .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server)' })
       .option('port', { type: 'number', default: 0, describe: 'port to accept peers on (0: any free port)' })
       .option('sha256', { type: 'string', describe: 'expected SHA-256 of the file (default: URL.sha256 if the source has one)' })
@@ -46,6 +50,8 @@ export const getCommand: CommandModule<object, GetArgs> = {
         if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be 0–65535, got ${a.port}`);
         if (!(a.linger >= 0)) throw new Error(`--linger must be a number of seconds >= 0, got ${a.linger}`);
         if (!((a.sourceK as number) > 0)) throw new Error(`--source-k must be positive, got ${a.sourceK}`);
+        const token = a.topologyTokenFile === undefined ? process.env.SLURPIE_TOPOLOGY_TOKEN : readToken(a.topologyTokenFile);
+        if (token !== undefined && token.trim() !== '') a.topologyToken = checkToken(token.trim(), a.topologyTokenFile as string | undefined);
         return true;
       }) as unknown as Argv<GetArgs>,
   handler: async (args: ArgumentsCamelCase<GetArgs>) => {
@@ -63,6 +69,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       const stats = await download(args.url, {
         ...(args.output !== undefined && { output: args.output }),
         ...(args.topology !== undefined && { topology: args.topology }),
+        ...(args.topologyToken !== undefined && { topologyToken: args.topologyToken }),
         ...(args.host !== undefined && { host: args.host }),
         ...(args.sha256 !== undefined && { sha256: args.sha256 }),
         ...(args.seed !== undefined && { seed: args.seed }),
@@ -97,6 +104,21 @@ export const getCommand: CommandModule<object, GetArgs> = {
     }
   },
 };
+
+function readToken(file: unknown): string {
+  if (typeof file !== 'string' || file === '') throw new Error('--topology-token-file needs a file name');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`--topology-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** One word of printable ASCII, as a Bearer token must be (and as `slurpie topology --token-file` requires). */
+function checkToken(token: string, file: string | undefined): string {
+  if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new Error(`${file === undefined ? 'SLURPIE_TOPOLOGY_TOKEN' : `--topology-token-file ${file}`} must hold one token of printable ASCII without spaces`);
+  return token;
+}
 
 function summary(s: DownloadStats): string {
   const mib = (b: number): string => (b / 1048576).toFixed(1);
