@@ -1,6 +1,7 @@
 // The fault matrix's short rows that no other test covers (issue 6): fuzzed frames, the
 // topology server restarted, churn, a slow-loris peer, an UPDATE flood, garbage at the
-// topology server, and a full disk where a tmpfs can be mounted. Each row starts real
+// topology server, reflection, id takeover and a Sybil flood at the topology server
+// (issue #15), and a full disk where a tmpfs can be mounted. Each row starts real
 // processes on loopback; `npm run faults` runs the whole matrix, bigger.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -17,6 +18,9 @@ import { run as churn } from '../experiments/faults/churn.ts';
 import { run as slowLoris } from '../experiments/faults/slow-loris.ts';
 import { run as updateFlood } from '../experiments/faults/update-flood.ts';
 import { run as topologyGarbage } from '../experiments/faults/topology-garbage.ts';
+import { run as topologyReflection } from '../experiments/faults/topology-reflection.ts';
+import { run as topologyTakeover } from '../experiments/faults/topology-takeover.ts';
+import { run as topologySybil } from '../experiments/faults/topology-sybil.ts';
 import { run as diskFull } from '../experiments/faults/disk-full.ts';
 
 const seed = seedFrom(process.env, 6);
@@ -65,4 +69,7 @@ row('churn: 30% of peers killed', churn, 60_000);
 row('slow-loris peer', slowLoris, 120_000); // 15 s request time-outs, a few rounds of them
 row('UPDATE flood', updateFlood, 60_000);
 row('topology server: garbage and a burst', topologyGarbage, 60_000);
+row('topology server: reflection (a host field naming a victim)', topologyReflection, 60_000);
+row('topology server: id takeover from another address', topologyTakeover, 60_000);
+row('topology server: Sybil flood from one address', topologySybil, 60_000);
 row('disk full', diskFull, 60_000, canMountTmpfs ? undefined : 'no right to mount a tmpfs here');
