@@ -11,8 +11,9 @@
 // Whom to believe (issue #15). The registrant's address is the one the server sees on the
 // socket. A `host` field naming anything else (another IP, any hostname) is ignored and
 // the seen address stored: a peer cannot make the swarm dial a third party (reflection),
-// while a peer behind NAT, whose own idea of its address is private, still joins (peers
-// dial out to it fail, it dials out to them). A 400 instead would leave such peers alone.
+// while a peer behind NAT, whose own idea of its address is private, still joins (others
+// reach it only if its port is forwarded, but it dials out to them). A 400 instead would
+// leave such peers downloading alone.
 // `trustHostField` (behind a proxy that sets `host`, or on a LAN one trusts) believes the
 // field: it is then the caller's address for binding and quotas, and DELETE may name it in
 // `?host=` (a proxy's own address would otherwise own every id). The caller's address binds

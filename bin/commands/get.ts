@@ -35,7 +35,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
       .option('topology', { type: 'string', describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
       .option('topology-token-file', { type: 'string', describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
-      .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server)' })
+      .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server, which hands out the address it sees unless it runs with --trust-host-field)' })
       .option('port', { type: 'number', default: 0, describe: 'port to accept peers on (0: any free port)' })
       .option('sha256', { type: 'string', describe: 'expected SHA-256 of the file (default: URL.sha256 if the source has one)' })
       .option('block-size', { type: 'string', default: '256KiB', coerce: (v: unknown) => parseBytes(v, 'block-size'), describe: 'block size' })
