@@ -1,10 +1,10 @@
 // `slurpie get URL`: download one file, with a swarm when --topology is given.
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { parseBytes } from '../units.ts';
+import { checkToken, tokenFromFile } from '../token.ts';
 import { ProgressView } from '../progress-view.ts';
 
 interface GetArgs {
@@ -50,8 +50,9 @@ export const getCommand: CommandModule<object, GetArgs> = {
         if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be 0–65535, got ${a.port}`);
         if (!(a.linger >= 0)) throw new Error(`--linger must be a number of seconds >= 0, got ${a.linger}`);
         if (!((a.sourceK as number) > 0)) throw new Error(`--source-k must be positive, got ${a.sourceK}`);
-        const token = a.topologyTokenFile === undefined ? process.env.SLURPIE_TOPOLOGY_TOKEN : readToken(a.topologyTokenFile);
-        if (token !== undefined && token.trim() !== '') a.topologyToken = checkToken(token.trim(), a.topologyTokenFile as string | undefined);
+        const env = process.env.SLURPIE_TOPOLOGY_TOKEN;
+        if (a.topologyTokenFile !== undefined) a.topologyToken = tokenFromFile(a.topologyTokenFile, '--topology-token-file');
+        else if (env !== undefined && env.trim() !== '') a.topologyToken = checkToken(env, 'SLURPIE_TOPOLOGY_TOKEN');
         return true;
       }) as unknown as Argv<GetArgs>,
   handler: async (args: ArgumentsCamelCase<GetArgs>) => {
@@ -104,21 +105,6 @@ export const getCommand: CommandModule<object, GetArgs> = {
     }
   },
 };
-
-function readToken(file: unknown): string {
-  if (typeof file !== 'string' || file === '') throw new Error('--topology-token-file needs a file name');
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`--topology-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-/** One word of printable ASCII, as a Bearer token must be (and as `slurpie topology --token-file` requires). */
-function checkToken(token: string, file: string | undefined): string {
-  if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new Error(`${file === undefined ? 'SLURPIE_TOPOLOGY_TOKEN' : `--topology-token-file ${file}`} must hold one token of printable ASCII without spaces`);
-  return token;
-}
 
 function summary(s: DownloadStats): string {
   const mib = (b: number): string => (b / 1048576).toFixed(1);

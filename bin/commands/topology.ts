@@ -1,8 +1,8 @@
 // `slurpie topology`: run the topology server (PROTOCOL.md §3) until SIGINT/SIGTERM.
-import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_QUOTA_RATE } from '../../topology-server/rate-limit.ts';
 import { REGISTRY_DEFAULTS } from '../../topology-server/registry.ts';
+import { tokenFromFile } from '../token.ts';
 
 interface TopologyArgs {
   host: string;
@@ -41,7 +41,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         if (!isIntegerIn(a.ttl, 1, 86_400)) throw new Error(`--ttl must be a whole number of seconds from 1 to 86400, got ${show(a.ttl)}`);
         if (!isIntegerIn(a.quotaIds, 0, 1_000_000)) throw new Error(`--quota-ids must be a whole number from 0 to 1000000, got ${show(a.quotaIds)}`);
         if (typeof a.quotaRate !== 'number' || !(a.quotaRate >= 0 && a.quotaRate <= 1e6)) throw new Error(`--quota-rate must be a number from 0 to 1000000, got ${show(a.quotaRate)}`);
-        if (a.tokenFile !== undefined) a.token = readToken(a.tokenFile);
+        if (a.tokenFile !== undefined) a.token = tokenFromFile(a.tokenFile, '--token-file');
         return true;
       })
       // One line and exit 2 for a bad flag, whatever the root's failure handler does.
@@ -86,20 +86,6 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
     process.on('SIGTERM', stop);
   },
 };
-
-/** The token in `file` (surrounding whitespace dropped): one word of printable ASCII, as a Bearer token must be. */
-function readToken(file: unknown): string {
-  if (typeof file !== 'string' || file === '') throw new Error('--token-file needs a file name');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`--token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const token = text.trim();
-  if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new Error(`--token-file ${file} must hold one token of printable ASCII without spaces`);
-  return token;
-}
 
 function isIntegerIn(value: unknown, min: number, max: number): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
