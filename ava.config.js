@@ -15,12 +15,12 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['topology-registry', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
+  files: ['topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
 };
 
 export const INTEGRATION = {
   prefixes: [],
-  files: ['source-client', 'source-server', 'topology-api', 'topology-cli', 'get-cli', 'swarm', 'storage-crash', 'storage-disk-full', 'faults', 'private-swarm'],
+  files: ['source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'get-cli', 'swarm', 'storage-crash', 'storage-disk-full', 'faults', 'private-swarm'],
 };
 
 /** True if `name` (a file name such as "core-peer.test.ts") is in `suite`. */

@@ -1,8 +1,9 @@
-// The fault matrix's short rows that no other test covers (issues 6, 11): kill -9 and rerun
-// with the source's bytes counted, fuzzed frames, the topology server restarted, churn, a
-// slow-loris peer, an UPDATE flood, garbage at the topology server, lying and pushing peers,
-// and a full disk where a tmpfs can be mounted. Each row starts real processes on loopback;
-// `npm run faults` runs the whole matrix, bigger.
+// The fault matrix's short rows that no other test covers (issues 6, 11, 15): kill -9 and
+// rerun with the source's bytes counted, fuzzed frames, the topology server restarted, churn,
+// a slow-loris peer, an UPDATE flood, garbage at the topology server, lying and pushing peers,
+// reflection, id takeover and a Sybil flood at the topology server, and a full disk where a
+// tmpfs can be mounted. Each row starts real processes on loopback; `npm run faults` runs the
+// whole matrix, bigger.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmdirSync } from 'node:fs';
@@ -19,6 +20,9 @@ import { run as churn } from '../experiments/faults/churn.ts';
 import { run as slowLoris } from '../experiments/faults/slow-loris.ts';
 import { run as updateFlood } from '../experiments/faults/update-flood.ts';
 import { run as topologyGarbage } from '../experiments/faults/topology-garbage.ts';
+import { run as topologyReflection } from '../experiments/faults/topology-reflection.ts';
+import { run as topologyTakeover } from '../experiments/faults/topology-takeover.ts';
+import { run as topologySybil } from '../experiments/faults/topology-sybil.ts';
 import { run as diskFull } from '../experiments/faults/disk-full.ts';
 import { run as lyingPeer, runConsistent as lyingPeerConsistent } from '../experiments/faults/lying-peer.ts';
 import { run as pushingPeer } from '../experiments/faults/pushing-peer.ts';
@@ -73,4 +77,7 @@ row('topology server: garbage and a burst', topologyGarbage, 60_000);
 row('lying peer: wrong bytes, right digests', lyingPeer, 120_000);
 row('lying peer: wrong bytes under their own digests', lyingPeerConsistent, 120_000);
 row('peer pushing unrequested BLOCKs', pushingPeer, 60_000);
+row('topology server: reflection (a host field naming a victim)', topologyReflection, 60_000);
+row('topology server: id takeover from another address', topologyTakeover, 60_000);
+row('topology server: Sybil flood from one address', topologySybil, 60_000);
 row('disk full', diskFull, 60_000, canMountTmpfs ? undefined : 'no right to mount a tmpfs here');

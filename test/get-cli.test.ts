@@ -2,11 +2,12 @@
 // Serial: every test starts `slurpie` processes, and a burst of start-ups starves a small machine.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
+import { startTopologyServer } from '../topology-server/server.ts';
 import { swarmIdFor } from '../peer/node/swarm-id.ts';
 import { loadBlockMap } from '../peer/storage/block-map.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
@@ -106,6 +107,40 @@ test.serial('an unreachable topology server: downloads alone and says so', async
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /alone/);
   t.is(sha(await readFile(out)), sha(data));
+});
+
+test.serial('a topology server that needs a token: --topology-token-file or SLURPIE_TOPOLOGY_TOKEN sends it; without, 401 and alone', async (t) => {
+  t.timeout(90_000);
+  const data = content(200_000);
+  const source = await startSourceServer({ data, name: 'tok.bin' });
+  t.teardown(() => source.close());
+  const topology = await startTopologyServer({ host: '127.0.0.1', port: 0, token: 'opensesame' });
+  t.teardown(() => topology.close());
+  const registered = new Set<string>(); // the peers' ids (a peer may register again, asking for a fresh count)
+  const register = topology.registry.register.bind(topology.registry);
+  topology.registry.register = (swarmId, peer, caller) => {
+    registered.add(peer.id);
+    return register(swarmId, peer, caller);
+  };
+  const dir = await scratch(t);
+  await writeFile(join(dir, 'token'), 'opensesame\n');
+  const get = (name: string, extra: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> =>
+    runSlurpie(t, ['get', source.url, '-o', join(dir, name), '--sha256', sha(data), '--topology', topology.url, '--no-progress', ...extra], env);
+
+  const withFile = await get('a.bin', ['--topology-token-file', join(dir, 'token')], { SLURPIE_TOPOLOGY_TOKEN: 'wrong' });
+  t.is(withFile.code, 0, withFile.stderr);
+  t.false(/alone|401/.test(withFile.stderr), `the file's token, not the environment's: ${withFile.stderr}`);
+  t.is(registered.size, 1, 'registered');
+  const withEnv = await get('b.bin', [], { SLURPIE_TOPOLOGY_TOKEN: 'opensesame' });
+  t.is(withEnv.code, 0, withEnv.stderr);
+  t.is(registered.size, 2, 'registered with the environment\'s token');
+  const without = await get('c.bin', [], { SLURPIE_TOPOLOGY_TOKEN: '' });
+  t.is(without.code, 0, without.stderr);
+  t.regex(without.stderr, /answered 401: .*downloading alone/);
+  t.is(registered.size, 2, 'the server did not get as far as the registry');
+  const badFile = await get('d.bin', ['--topology-token-file', join(dir, 'missing')]);
+  t.is(badFile.code, 2);
+  t.regex(badFile.stderr, /--topology-token-file .*ENOENT/);
 });
 
 test.serial('resume after kill -9: the rerun fetches only what was not on disk', async (t) => {

@@ -3,7 +3,10 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { within } from './fixtures/wait.ts';
@@ -109,6 +112,9 @@ test('bad flags: a one-line error and a non-zero exit, nothing on stdout', async
     [['--ttl', '0'], /--ttl/],
     [['--host', ''], /--host/],
     [['--frobnicate'], /frobnicate/],
+    [['--quota-ids', '-1'], /--quota-ids/],
+    [['--quota-rate', 'abc'], /--quota-rate/],
+    [['--token-file', '/nonexistent/slurpie-token'], /--token-file .*ENOENT/],
   ];
   // One after another: each start-up compiles the CLI, and a parallel burst starves the machine.
   for (const [args, mentions] of cases) {
@@ -139,5 +145,23 @@ test('--help describes every flag', async (t) => {
   t.timeout(90_000);
   const run = topology(t, ['--help']);
   t.is((await run.exited).code, 0);
-  for (const flag of ['--host', '--port', '--beta', '--ttl']) t.true(run.stdout().includes(flag), flag);
+  for (const flag of ['--host', '--port', '--beta', '--ttl', '--trust-host-field', '--quota-ids', '--quota-rate', '--quota-loopback', '--token-file']) {
+    t.true(run.stdout().includes(flag), flag);
+  }
+});
+
+test('--token-file, --quota-ids and --quota-loopback reach the server', async (t) => {
+  t.timeout(90_000);
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-token-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'token'), 'pa55word\n'); // surrounding whitespace is not part of it
+  const run = topology(t, ['--port', '0', '--token-file', join(dir, 'token'), '--quota-ids', '1', '--quota-loopback']);
+  const url = /^listening on (\S+)$/.exec(await firstLine(run, 60_000))?.[1] ?? '';
+  const register = (id: string, headers: Record<string, string>): Promise<Response> =>
+    fetch(`${url}/v1/swarms/${SWARM}/peers`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ id, port: 4000 }) });
+  t.is((await register('0'.repeat(15) + 'd', {})).status, 401);
+  t.is((await register('0'.repeat(15) + 'd', { authorization: 'Bearer pa55word' })).status, 200);
+  const over = await register('0'.repeat(15) + 'e', { authorization: 'Bearer pa55word' });
+  t.is(over.status, 429, 'one id per address, loopback included');
+  t.is(over.headers.get('retry-after'), '60');
 });

@@ -3,7 +3,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import { Registry } from '../topology-server/registry.ts';
 import type { RegistryOptions } from '../topology-server/registry.ts';
-import type { Registrant } from '../topology-server/store.ts';
+import { Refused } from '../topology-server/store.ts';
+import type { Caller, Registrant } from '../topology-server/store.ts';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
 
 const SWARM_A = 'a'.repeat(64);
@@ -129,6 +130,84 @@ test('deregister removes one registrant; unknown ones are ignored', (t) => {
   t.deepEqual(registry.stats(), { swarms: 0, registrations: 0 });
 });
 
+// --- binding and quotas (issue #15) ------------------------------------------------
+
+const from = (address: string, limited = true): Caller => ({ address, group: address, limited });
+
+test('an id is bound to the address that registered it until it expires or that address deletes it', (t) => {
+  const { registry, clock } = setup({ ttl: 60 });
+  const a = from('10.0.0.1');
+  const b = from('10.0.0.2');
+  registry.register(SWARM_A, peer(1), a);
+  const before = JSON.stringify(registry.list(SWARM_A));
+  const moved = t.throws(() => registry.register(SWARM_A, { ...peer(1), host: '10.0.0.2', port: 9 }, b), { instanceOf: Refused });
+  t.is(moved?.status, 409);
+  t.regex(moved?.message ?? '', /registered from another address/);
+  const deleted = t.throws(() => registry.deregister(SWARM_A, peer(1).id, b), { instanceOf: Refused });
+  t.is(deleted?.status, 403);
+  t.is(JSON.stringify(registry.list(SWARM_A)), before, 'neither changed anything');
+  t.is(registry.count(SWARM_A), 1);
+
+  registry.register(SWARM_A, { ...peer(1), port: 4242 }, a); // its owner renews, and may move its port
+  t.is(registry.list(SWARM_A)[0]?.port, 4242);
+  registry.register(SWARM_A, peer(1), a);
+  clock.t += 60_000; // expired: the id is no one's
+  registry.register(SWARM_A, { ...peer(1), port: 7 }, b);
+  t.is(registry.list(SWARM_A)[0]?.port, 7);
+  t.throws(() => registry.deregister(SWARM_A, peer(1).id, a), { instanceOf: Refused }, 'now bound to b');
+  registry.deregister(SWARM_A, peer(1).id, b);
+  t.is(registry.count(SWARM_A), 0);
+  t.notThrows(() => registry.deregister(SWARM_A, peer(1).id, a), 'an unknown id: nothing to refuse');
+  // Binding is per swarm: the same id elsewhere is another registration.
+  registry.register(SWARM_A, peer(2), a);
+  t.notThrows(() => registry.register(SWARM_B, peer(2), b));
+});
+
+test('quota: an address holds at most quotaIds live ids per swarm; renewals and other swarms unaffected', (t) => {
+  const { registry, clock } = setup({ ttl: 60, quotaIds: 3 });
+  const a = from('10.0.0.1');
+  for (let n = 1; n <= 3; n++) registry.register(SWARM_A, peer(n), a);
+  const over = t.throws(() => registry.register(SWARM_A, peer(4), a), { instanceOf: Refused });
+  t.is(over?.status, 429);
+  t.is(over?.retryAfter, 60, 'Retry-After: by then every id held now has expired unless renewed');
+  t.is(registry.count(SWARM_A), 3, 'nothing changed');
+  t.notThrows(() => registry.register(SWARM_A, peer(2), a), 'a renewal is not a new id');
+  t.notThrows(() => registry.register(SWARM_B, peer(4), a), 'the quota is per swarm');
+  t.notThrows(() => registry.register(SWARM_A, peer(5), from('10.0.0.2')), 'and per address');
+  t.notThrows(() => registry.register(SWARM_A, peer(6), from('127.0.0.1', false)), 'an exempt caller (loopback) is not held to it');
+  registry.deregister(SWARM_A, peer(1).id, a);
+  t.notThrows(() => registry.register(SWARM_A, peer(7), a), 'a deleted id frees a place');
+  clock.t += 30_000;
+  registry.register(SWARM_A, peer(2), a);
+  clock.t += 30_000; // peers 3 and 7 expired, 2 renewed
+  t.notThrows(() => registry.register(SWARM_A, peer(8), a));
+  t.notThrows(() => registry.register(SWARM_A, peer(9), a));
+  t.throws(() => registry.register(SWARM_A, peer(10), a), { instanceOf: Refused });
+  // Registrations without a caller (the simulator's) are neither checked nor counted.
+  for (let n = 100; n < 110; n++) registry.register(SWARM_A, peer(n));
+  t.throws(() => registry.register(SWARM_A, peer(100), a), { instanceOf: Refused }, 'nor can a caller take them');
+  t.throws(() => new Registry({ quotaIds: -1 }), { instanceOf: RangeError });
+});
+
+test('a Sybil flood from one address cannot push honest registrants out of a full swarm', (t) => {
+  const { registry } = setup({ maxPerSwarm: 50, quotaIds: 32 });
+  for (let n = 1; n <= 10; n++) registry.register(SWARM_A, peer(n), from(`10.0.1.${n}`));
+  const sybil = from('10.6.6.6');
+  let refused = 0;
+  for (let n = 1000; n < 3000; n++) {
+    try {
+      registry.register(SWARM_A, peer(n), sybil);
+    } catch (err) {
+      if (err instanceof Refused && err.status === 429) refused++;
+      else throw err;
+    }
+  }
+  t.is(refused, 2000 - 32);
+  t.is(registry.count(SWARM_A), 42);
+  const held = new Set(ids(registry.list(SWARM_A)));
+  for (let n = 1; n <= 10; n++) t.true(held.has(peer(n).id), `honest peer ${n} still held`);
+});
+
 test('options are checked', (t) => {
   t.throws(() => new Registry({ beta: 0 }), { instanceOf: RangeError });
   t.throws(() => new Registry({ ttl: 0 }), { instanceOf: RangeError });
@@ -142,6 +221,7 @@ interface Held extends Registrant {
   swarm: string;
   at: number;
   seq: number;
+  owner: string; // '' for registrations made without a caller
 }
 
 /** The registry's rules written as plainly as possible, with linear scans everywhere. */
@@ -149,7 +229,7 @@ class NaiveRegistry {
   held: Held[] = [];
   lastPut = new Map<string, number>();
   seq = 0;
-  constructor(private readonly o: { beta: number; ttlMs: number; maxPerSwarm: number; maxSwarms: number }) {}
+  constructor(private readonly o: { beta: number; ttlMs: number; maxPerSwarm: number; maxSwarms: number; quotaIds: number }) {}
 
   private prune(swarm: string | undefined, now: number): void {
     this.held = this.held.filter((h) => (swarm !== undefined && h.swarm !== swarm) || h.at > now - this.o.ttlMs);
@@ -161,8 +241,14 @@ class NaiveRegistry {
     return this.held.filter((h) => h.swarm === swarm && h.at > now - this.o.ttlMs).sort((x, y) => y.seq - x.seq);
   }
 
-  register(swarm: string, p: Registrant, now: number): Registrant[] {
+  /** The answer, or the status of a refusal (which changes nothing but the pruning). */
+  register(swarm: string, p: Registrant, now: number, from?: string): Registrant[] | number {
     this.prune(swarm, now);
+    if (from !== undefined) {
+      const bound = this.held.find((h) => h.swarm === swarm && h.id === p.id);
+      if (bound && bound.owner !== from) return 409;
+      if (!bound && this.held.filter((h) => h.swarm === swarm && h.owner === from).length >= this.o.quotaIds) return 429;
+    }
     const answer = this.liveNewestFirst(swarm, now).filter((h) => h.id !== p.id).slice(0, this.o.beta);
     const present = this.present();
     if (!present.includes(swarm) && present.length >= this.o.maxSwarms) {
@@ -170,15 +256,20 @@ class NaiveRegistry {
       this.held = this.held.filter((h) => h.swarm !== victim);
     }
     this.held = this.held.filter((h) => !(h.swarm === swarm && h.id === p.id));
-    this.held.push({ ...p, swarm, at: now, seq: ++this.seq });
+    this.held.push({ ...p, swarm, at: now, seq: ++this.seq, owner: from ?? '' });
     this.lastPut.set(swarm, this.seq);
     const mine = this.held.filter((h) => h.swarm === swarm).sort((x, y) => x.seq - y.seq);
     const drop = new Set(mine.slice(0, Math.max(0, mine.length - this.o.maxPerSwarm)));
     this.held = this.held.filter((h) => !drop.has(h));
     return answer.map(({ id, host, port }) => ({ id, host, port }));
   }
-  deregister(swarm: string, id: string): void {
+  deregister(swarm: string, id: string, now: number, from?: string): number {
+    if (from !== undefined) {
+      this.prune(swarm, now);
+      if (this.held.some((h) => h.swarm === swarm && h.id === id && h.owner !== from)) return 403;
+    }
     this.held = this.held.filter((h) => !(h.swarm === swarm && h.id === id));
+    return 204;
   }
   count(swarm: string, now: number): number {
     this.prune(swarm, now);
@@ -193,22 +284,36 @@ class NaiveRegistry {
 }
 
 type Op =
-  | { op: 'register'; swarm: number; peer: number; port: number }
-  | { op: 'deregister'; swarm: number; peer: number }
+  | { op: 'register'; swarm: number; peer: number; port: number; from: number }
+  | { op: 'deregister'; swarm: number; peer: number; from: number }
   | { op: 'count'; swarm: number }
   | { op: 'advance'; ms: number }
   | { op: 'sweep' };
 
 const SWARMS = 4;
+// from: 0 is no caller (in-process), 1 and 2 are two addresses; mostly 1, so that it
+// often holds several ids of a swarm at once and reaches its quota.
+const fromArb = fc.constantFrom(0, 1, 1, 1, 1, 2);
+const callerOf = (n: number): Caller | undefined => (n === 0 ? undefined : from(`10.9.9.${n}`));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('register' as const), swarm: fc.nat(SWARMS - 1), peer: fc.nat(7), port: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('deregister' as const), swarm: fc.nat(SWARMS - 1), peer: fc.nat(7) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('register' as const), swarm: fc.nat(SWARMS - 1), peer: fc.nat(7), port: fc.integer({ min: 1, max: 3 }), from: fromArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('deregister' as const), swarm: fc.nat(SWARMS - 1), peer: fc.nat(7), from: fromArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('count' as const), swarm: fc.nat(SWARMS - 1) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('sweep' as const) }) },
 );
 
-test('property: the registry answers exactly like a naive model', (t) => {
+/** What `f` returns, or the status of the Refused it throws. */
+function refusedOr<T>(f: () => T): T | number {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof Refused) return err.status;
+    throw err;
+  }
+}
+
+test('property: the registry answers (and refuses) exactly like a naive model', (t) => {
   const seed = seedFrom(process.env, 20040307);
   t.log(`seed ${seed} (replay with SLURPIE_SEED=${seed})`);
   const swarmId = (n: number): string => n.toString(16).padStart(64, 'c');
@@ -219,6 +324,7 @@ test('property: the registry answers exactly like a naive model', (t) => {
         ttl: fc.integer({ min: 1, max: 3 }),
         maxPerSwarm: fc.integer({ min: 1, max: 5 }),
         maxSwarms: fc.integer({ min: 1, max: SWARMS }),
+        quotaIds: fc.integer({ min: 1, max: 3 }),
       }),
       fc.array(opArb, { maxLength: 120 }),
       (o, ops) => {
@@ -229,15 +335,19 @@ test('property: the registry answers exactly like a naive model', (t) => {
           switch (step.op) {
             case 'register': {
               const p = { ...peer(step.peer), port: step.port };
-              const got = registry.register(swarmId(step.swarm), p);
-              const want = model.register(swarmId(step.swarm), p, now);
+              const caller = callerOf(step.from);
+              const got = refusedOr(() => registry.register(swarmId(step.swarm), p, caller));
+              const want = model.register(swarmId(step.swarm), p, now, caller?.address);
               if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`register answer ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
               break;
             }
-            case 'deregister':
-              registry.deregister(swarmId(step.swarm), peer(step.peer).id);
-              model.deregister(swarmId(step.swarm), peer(step.peer).id);
+            case 'deregister': {
+              const caller = callerOf(step.from);
+              const got = refusedOr(() => (registry.deregister(swarmId(step.swarm), peer(step.peer).id, caller), 204));
+              const want = model.deregister(swarmId(step.swarm), peer(step.peer).id, now, caller?.address);
+              if (got !== want) throw new Error(`deregister ${got} != ${want}`);
               break;
+            }
             case 'count': {
               const got = registry.count(swarmId(step.swarm));
               const want = model.count(swarmId(step.swarm), now);

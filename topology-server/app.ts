@@ -7,17 +7,47 @@
 // - unknown fields in the registration body are ignored (room for later versions);
 // - an explicit `host` must be a hostname or a bare IP literal (no brackets, no port);
 // - a malformed swarmId or id is refused on every route, DELETE included.
+//
+// Whom to believe (issue #15). The registrant's address is the one the server sees on the
+// socket. A `host` field naming anything else (another IP, any hostname) is ignored and
+// the seen address stored: a peer cannot make the swarm dial a third party (reflection),
+// while a peer behind NAT, whose own idea of its address is private, still joins (others
+// reach it only if its port is forwarded, but it dials out to them). A 400 instead would
+// leave such peers downloading alone.
+// `trustHostField` (behind a proxy that sets `host`, or on a LAN one trusts) believes the
+// field: it is then the caller's address for binding and quotas, and DELETE may name it in
+// `?host=` (a proxy's own address would otherwise own every id). The caller's address binds
+// the ids it registers and is what quotas count (registry.ts, rate-limit.ts); loopback
+// callers skip the quotas unless `quotaLoopback` (local demos run every peer from one address).
+// With `token`, POST and DELETE need `Authorization: Bearer <token>` (401 otherwise).
 
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
-import type { Registrant, TopologyRegistry } from './store.ts';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { canonicalIp, isLoopback, quotaGroup } from './address.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { Refused } from './store.ts';
+import type { Caller, Registrant, TopologyRegistry } from './store.ts';
 
 export interface TopologyAppOptions {
   /** Largest accepted request body; larger ones get 413. */
   maxBodyBytes?: number;
   /** One line per unexpected (500) error. */
   log?: (line: string) => void;
+  /** Believe a registration's `host` field (and DELETE's `?host=`); default: the socket's address. */
+  trustHostField?: boolean;
+  /** When set, POST and DELETE need `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Registrations per second per address; without it, no limit. */
+  rateLimit?: RateLimiter;
+  /** Quotas also for loopback callers (exempt by default). */
+  quotaLoopback?: boolean;
+}
+
+interface Judged {
+  trust: boolean;
+  quotaLoopback: boolean;
 }
 
 const SWARM_ID = /^[0-9a-f]{64}$/;
@@ -40,19 +70,26 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
   app.set('etag', false); // counts change; a 304 would only confuse clients
 
   const json = express.json({ limit: maxBodyBytes, strict: true, type: () => true });
+  const judged: Judged = { trust: opts.trustHostField ?? false, quotaLoopback: opts.quotaLoopback ?? false };
+  const auth: RequestHandler[] = opts.token === undefined ? [] : [bearer(opts.token)];
 
-  app.post(PEERS_PATH, json, async (req: Request, res: Response) => {
+  app.post(PEERS_PATH, ...auth, json, async (req: Request, res: Response) => {
     const swarmId = swarmIdOf(req.params.swarmId);
-    const peer = registrationOf(req.body, req.socket.remoteAddress);
-    const peers = await registry.register(swarmId, peer);
+    const { peer, caller } = registrationOf(req.body, req.socket.remoteAddress, judged);
+    const wait = caller.limited ? (opts.rateLimit?.take(caller.group) ?? 0) : 0;
+    if (wait > 0) {
+      throw new Refused(429, `too many registrations from your address (the server allows ${opts.rateLimit?.perSecond} a second); retry in ${wait} s`, wait);
+    }
+    const peers = await registry.register(swarmId, peer, caller);
     // count: how many are registered now, the caller included (the peers' swarm-size anchor).
     res.status(200).json({ peers, ttl: registry.ttl, count: await registry.count(swarmId) });
   });
 
-  app.delete(PEER_PATH, async (req: Request, res: Response) => {
+  app.delete(PEER_PATH, ...auth, async (req: Request, res: Response) => {
     const swarmId = swarmIdOf(req.params.swarmId);
     const id = peerIdOf(req.params.id);
-    await registry.deregister(swarmId, id);
+    const claimed = judged.trust && typeof req.query.host === 'string' ? req.query.host : undefined;
+    await registry.deregister(swarmId, id, callerOf(req.socket.remoteAddress, claimed, judged).caller);
     res.status(204).end();
   });
 
@@ -83,6 +120,12 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
 
   // Body-parser, URL-decoding and validation errors all arrive here.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof Refused) {
+      if (err.retryAfter !== undefined) res.set('Retry-After', String(err.retryAfter));
+      if (err.status === 401) res.set('WWW-Authenticate', 'Bearer realm="slurpie topology"');
+      res.status(err.status).json({ error: oneLine(err.message, 300) });
+      return;
+    }
     const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
     const status = typeof e.status === 'number' ? e.status : 500;
     if (status === 413) {
@@ -116,7 +159,7 @@ function peerIdOf(value: unknown): string {
   return value.toLowerCase();
 }
 
-function registrationOf(body: unknown, remoteAddress: string | undefined): Registrant {
+function registrationOf(body: unknown, remoteAddress: string | undefined, judged: Judged): { peer: Registrant; caller: Caller } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadInput('body must be a JSON object');
   const fields = body as Record<string, unknown>;
   const id = peerIdOf(fields.id);
@@ -124,17 +167,39 @@ function registrationOf(body: unknown, remoteAddress: string | undefined): Regis
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new BadInput('port must be an integer from 1 to 65535');
   }
+  if (fields.host !== undefined && typeof fields.host !== 'string') throw new BadInput(BAD_HOST);
+  const { host, caller } = callerOf(remoteAddress, fields.host, judged);
+  return { peer: { id, host, port }, caller };
+}
+
+const BAD_HOST = 'host must be a hostname or an IP address of at most 255 characters';
+
+/** Who is asking, and the host to store for it: the seen address unless a claimed one is trusted. */
+function callerOf(remoteAddress: string | undefined, claimed: string | undefined, judged: Judged): { host: string; caller: Caller } {
+  if (claimed !== undefined && !isHost(claimed)) throw new BadInput(BAD_HOST);
   let host: string;
-  if (fields.host === undefined) {
-    if (remoteAddress === undefined) throw new BadInput('cannot tell your address; send "host"');
-    host = unmapIPv4(remoteAddress);
+  let address: string;
+  if (claimed !== undefined && judged.trust) {
+    const ip = canonicalIp(claimed);
+    host = ip ?? claimed;
+    address = ip ?? claimed.toLowerCase();
   } else {
-    if (typeof fields.host !== 'string' || !isHost(fields.host)) {
-      throw new BadInput('host must be a hostname or an IP address of at most 255 characters');
-    }
-    host = fields.host;
+    if (remoteAddress === undefined) throw new BadInput('cannot tell your address (the connection is gone)');
+    host = address = canonicalIp(remoteAddress) ?? remoteAddress.toLowerCase();
   }
-  return { id, host, port };
+  const limited = judged.quotaLoopback || !isLoopback(address);
+  return { host, caller: { address, group: quotaGroup(address), limited } };
+}
+
+/** Requires `Authorization: Bearer <token>`; compared in constant time (digests of equal length). */
+function bearer(token: string): RequestHandler {
+  const want = createHash('sha256').update(token).digest();
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new Refused(401, 'this server needs "Authorization: Bearer <token>" to register or delete (it runs with --token-file)');
+    if (!timingSafeEqual(createHash('sha256').update(m[1]!).digest(), want)) throw new Refused(401, 'wrong bearer token');
+    next();
+  };
 }
 
 function isHost(value: string): boolean {
@@ -143,12 +208,6 @@ function isHost(value: string): boolean {
   const labels = value.split('.');
   // An all-digit last label would make "999.1.1.1" a hostname; no real TLD is numeric.
   return labels.every((label) => HOST_LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1] ?? '');
-}
-
-/** "::ffff:10.0.0.1" (an IPv4 client on a dual-stack socket) -> "10.0.0.1". */
-function unmapIPv4(address: string): string {
-  const rest = address.toLowerCase().startsWith('::ffff:') ? address.slice(7) : '';
-  return isIP(rest) === 4 ? rest : address;
 }
 
 function oneLine(text: string, max: number): string {

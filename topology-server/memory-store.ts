@@ -4,12 +4,14 @@
 // indexed by id, so refresh, removal, dropping the oldest and reading the newest k
 // are O(1) or O(k); an array of the same entries (swap-remove) makes a uniform random
 // sample O(k) too. The swarms sit in a Map re-inserted on every registration, so its
-// first key is always the least recently active swarm.
+// first key is always the least recently active swarm. Each swarm counts its entries per
+// owner's quota group, so a quota check is one lookup.
 
-import type { Registrant, SwarmStore } from './store.ts';
+import type { Owner, Registrant, SwarmStore } from './store.ts';
 
 interface Entry extends Registrant {
   at: number;
+  owner: Owner;
   older: Entry | undefined;
   newer: Entry | undefined;
   slot: number; // index in Swarm.all
@@ -18,6 +20,7 @@ interface Entry extends Registrant {
 interface Swarm {
   byId: Map<string, Entry>;
   all: Entry[];
+  perGroup: Map<string, number>;
   oldest: Entry | undefined;
   newest: Entry | undefined;
 }
@@ -26,21 +29,30 @@ export class MemoryStore implements SwarmStore {
   private readonly swarms = new Map<string, Swarm>();
   private registrations = 0;
 
-  put(swarmId: string, peer: Registrant, at: number): void {
+  put(swarmId: string, peer: Registrant, at: number, owner: Owner): void {
     let swarm = this.swarms.get(swarmId);
     if (swarm) this.swarms.delete(swarmId); // re-inserted below: now the most recently active
-    else swarm = { byId: new Map(), all: [], oldest: undefined, newest: undefined };
+    else swarm = { byId: new Map(), all: [], perGroup: new Map(), oldest: undefined, newest: undefined };
     this.swarms.set(swarmId, swarm);
 
     const old = swarm.byId.get(peer.id);
     if (old) this.unlink(swarm, old);
-    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, older: swarm.newest, newer: undefined, slot: swarm.all.length };
+    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, owner, older: swarm.newest, newer: undefined, slot: swarm.all.length };
+    swarm.perGroup.set(owner.group, (swarm.perGroup.get(owner.group) ?? 0) + 1);
     swarm.all.push(entry);
     if (swarm.newest) swarm.newest.newer = entry;
     else swarm.oldest = entry;
     swarm.newest = entry;
     swarm.byId.set(peer.id, entry);
     this.registrations++;
+  }
+
+  ownerOf(swarmId: string, id: string): Owner | undefined {
+    return this.swarms.get(swarmId)?.byId.get(id)?.owner;
+  }
+
+  heldBy(swarmId: string, group: string): number {
+    return this.swarms.get(swarmId)?.perGroup.get(group) ?? 0;
   }
 
   newest(swarmId: string, limit: number, liveAfter: number, excludeId?: string): Registrant[] {
@@ -130,6 +142,9 @@ export class MemoryStore implements SwarmStore {
       last.slot = entry.slot;
     }
     swarm.byId.delete(entry.id);
+    const held = (swarm.perGroup.get(entry.owner.group) ?? 1) - 1;
+    if (held > 0) swarm.perGroup.set(entry.owner.group, held);
+    else swarm.perGroup.delete(entry.owner.group);
     this.registrations--;
   }
 }

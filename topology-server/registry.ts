@@ -10,9 +10,17 @@
 // registrations are pruned on access and by `sweep()`, each swarm keeps at most
 // `maxPerSwarm` (the newest), and at most `maxSwarms` swarms are held (a new swarm
 // pushes out the least recently registered-to one).
+//
+// Introductions you can trust (issue #15): a registration is bound to the address that
+// made it (its owner, as the routes judged it) until it expires or that address deletes it;
+// another address can neither move nor delete it. An address holds at most `quotaIds` live
+// ids per swarm, so one machine cannot fill a swarm (and, through `maxPerSwarm`, push the
+// honest registrants out) with made-up peers. Calls without a caller (the simulator, tests)
+// are trusted: nothing is checked, their registrations are owned by IN_PROCESS.
 
 import { MemoryStore } from './memory-store.ts';
-import type { Registrant, SwarmStore, TopologyRegistry } from './store.ts';
+import { Refused } from './store.ts';
+import type { Caller, Owner, Registrant, SwarmStore, TopologyRegistry } from './store.ts';
 
 export interface RegistryOptions {
   /** Most recent other registrants returned per registration (paper's β). */
@@ -23,6 +31,8 @@ export interface RegistryOptions {
   maxSwarms?: number;
   /** Milliseconds; must not go backwards. */
   now?: () => number;
+  /** Live ids one quota group (address.ts) may hold per swarm; 0: no limit. */
+  quotaIds?: number;
   /** 'newest' (the paper's last β, the default here) or 'mixed' (half newest, half random). */
   answer?: AnswerMode;
   /** Uniform in [0, 1), for 'mixed' (inject a seeded one for reproducible runs). */
@@ -37,13 +47,20 @@ export const REGISTRY_DEFAULTS = {
   ttl: 60,
   maxPerSwarm: 1000,
   maxSwarms: 100_000,
+  // A NAT'd office or campus shares one address; 32 of them in one swarm at once is plenty
+  // and still leaves an attacker with one address 32 of the 1,000 slots of a swarm.
+  quotaIds: 32,
 } as const;
+
+/** The owner of registrations made without a caller: no request address ever equals it. */
+export const IN_PROCESS: Owner = Object.freeze({ address: '', group: '' });
 
 export class Registry implements TopologyRegistry {
   readonly beta: number;
   readonly ttl: number;
   readonly maxPerSwarm: number;
   readonly maxSwarms: number;
+  readonly quotaIds: number;
   readonly answer: AnswerMode;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -55,6 +72,8 @@ export class Registry implements TopologyRegistry {
     if (!Number.isFinite(this.ttl) || this.ttl <= 0) throw new RangeError(`ttl must be a positive number of seconds, got ${this.ttl}`);
     this.maxPerSwarm = positiveInteger('maxPerSwarm', options.maxPerSwarm ?? REGISTRY_DEFAULTS.maxPerSwarm);
     this.maxSwarms = positiveInteger('maxSwarms', options.maxSwarms ?? REGISTRY_DEFAULTS.maxSwarms);
+    this.quotaIds = options.quotaIds ?? REGISTRY_DEFAULTS.quotaIds;
+    if (!Number.isSafeInteger(this.quotaIds) || this.quotaIds < 0) throw new RangeError(`quotaIds must be a whole number (0: no limit), got ${this.quotaIds}`);
     this.now = options.now ?? (() => performance.now());
     this.answer = options.answer ?? 'newest';
     if (this.answer !== 'newest' && this.answer !== 'mixed') throw new RangeError(`answer must be newest or mixed, got ${String(this.answer)}`);
@@ -62,15 +81,29 @@ export class Registry implements TopologyRegistry {
     this.store = options.store ?? new MemoryStore();
   }
 
-  register(swarmId: string, peer: Registrant): Registrant[] {
+  register(swarmId: string, peer: Registrant, caller?: Caller): Registrant[] {
     const now = this.now();
     const expiredUntil = now - this.ttl * 1000;
-    this.store.dropUntil(swarmId, expiredUntil);
+    this.store.dropUntil(swarmId, expiredUntil); // from here on, whatever is held is live
+    if (caller) this.admit(swarmId, peer.id, caller);
     const answer = this.answerFor(swarmId, peer.id, expiredUntil);
     if (!this.store.has(swarmId) && this.store.swarmCount() >= this.maxSwarms) this.store.dropLeastActiveSwarm();
-    this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now);
+    this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now, caller ?? IN_PROCESS);
     this.store.trim(swarmId, this.maxPerSwarm);
     return answer;
+  }
+
+  /** Throws Refused if `caller` may not register `id` in the swarm (its live registrations already swept). */
+  private admit(swarmId: string, id: string, caller: Caller): void {
+    const owner = this.store.ownerOf(swarmId, id);
+    if (owner !== undefined) {
+      if (owner.address === caller.address) return; // a renewal: never over quota
+      throw new Refused(409, `id ${id} is registered from another address; it stays bound to that address until it expires (ttl ${this.ttl} s) or is deleted from there`);
+    }
+    if (caller.limited && this.quotaIds > 0 && this.store.heldBy(swarmId, caller.group) >= this.quotaIds) {
+      // An id frees up when one of the caller's expires: within ttl unless it keeps renewing them.
+      throw new Refused(429, `your address already holds ${this.quotaIds} live ids in this swarm (the server's quota); retry when one expires or is deleted`, Math.ceil(this.ttl));
+    }
   }
 
   private answerFor(swarmId: string, self: string, liveAfter: number): Registrant[] {
@@ -80,7 +113,14 @@ export class Registry implements TopologyRegistry {
     return [...newest, ...this.store.sample(swarmId, this.beta - newest.length, liveAfter, exclude, this.random)];
   }
 
-  deregister(swarmId: string, id: string): void {
+  deregister(swarmId: string, id: string, caller?: Caller): void {
+    if (caller) {
+      this.store.dropUntil(swarmId, this.now() - this.ttl * 1000); // an expired id is no one's
+      const owner = this.store.ownerOf(swarmId, id);
+      if (owner !== undefined && owner.address !== caller.address) {
+        throw new Refused(403, `id ${id} was registered from another address; only that address may delete it`);
+      }
+    }
     this.store.remove(swarmId, id);
   }
 

@@ -5,6 +5,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createTopologyApp } from './app.ts';
+import { DEFAULT_QUOTA_RATE, RateLimiter } from './rate-limit.ts';
 import { Registry } from './registry.ts';
 import type { RegistryOptions } from './registry.ts';
 
@@ -22,6 +23,14 @@ export interface TopologyServerOptions extends RegistryOptions {
    */
   sweepTimer?: (sweep: () => void, everyMs: number) => () => void;
   log?: (line: string) => void;
+  /** Believe the registration's `host` field (behind a proxy that sets it); default false. */
+  trustHostField?: boolean;
+  /** When set, registering and deleting need `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Registrations per second per address; default DEFAULT_QUOTA_RATE, 0: no limit. */
+  quotaRate?: number;
+  /** Quotas (quotaIds, quotaRate) also for loopback callers; default false (local demos and tests). */
+  quotaLoopback?: boolean;
 }
 
 export interface TopologyServer {
@@ -34,7 +43,14 @@ export interface TopologyServer {
 export async function startTopologyServer(options: TopologyServerOptions = {}): Promise<TopologyServer> {
   const host = options.host ?? '127.0.0.1';
   const registry = new Registry(options);
-  const app = createTopologyApp(registry, options.log ? { log: options.log } : {});
+  const rateLimit = new RateLimiter({ perSecond: options.quotaRate ?? DEFAULT_QUOTA_RATE, now: options.now ?? (() => performance.now()) });
+  const app = createTopologyApp(registry, {
+    ...(options.log && { log: options.log }),
+    ...(options.token !== undefined && { token: options.token }),
+    trustHostField: options.trustHostField ?? false,
+    quotaLoopback: options.quotaLoopback ?? false,
+    rateLimit,
+  });
   const server = createServer(app);
   // A slow client must not hold a socket forever.
   server.headersTimeout = 10_000;
@@ -62,7 +78,10 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
   const port = typeof address === 'object' && address !== null ? address.port : 0;
 
   const sweepMs = options.sweepIntervalMs ?? Math.min(60_000, Math.max(100, (registry.ttl * 1000) / 2));
-  const stopSweeping = (options.sweepTimer ?? realSweepTimer)(() => registry.sweep(), sweepMs);
+  const stopSweeping = (options.sweepTimer ?? realSweepTimer)(() => {
+    registry.sweep();
+    rateLimit.sweep();
+  }, sweepMs);
 
   // Tracked so close() can cut whatever is still open after the grace period.
   const sockets = new Set<Socket>();

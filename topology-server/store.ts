@@ -8,7 +8,9 @@
 // by last registration, each stamped with the time it was made. Every operation maps
 // onto one sorted-set command (ZADD, ZREVRANGEBYSCORE … LIMIT, ZREM, ZCARD,
 // ZREMRANGEBYSCORE, ZREMRANGEBYRANK), plus one sorted set of swarms by last activity.
-// Times are milliseconds from the Registry's clock; the store never reads a clock.
+// Each registration also records its owner (a hash per swarm: HSET/HGET) and each swarm
+// how many live ids each quota group holds (HINCRBY). Times are milliseconds from the
+// Registry's clock; the store never reads a clock.
 
 /** One peer as the topology server hands it out. */
 export interface Registrant {
@@ -19,19 +21,51 @@ export interface Registrant {
 
 export type Awaitable<T> = T | Promise<T>;
 
+/** Who holds a registration: `address` binds its id, `group` is what quotas count by (address.ts). */
+export interface Owner {
+  address: string;
+  group: string;
+}
+
+/** Who sent a request, as the server judged it (app.ts); `limited: false` exempts it from quotas. */
+export interface Caller extends Owner {
+  limited: boolean;
+}
+
+/** A request the registry refuses; nothing was changed. The routes answer `status` with `message`. */
+export class Refused extends Error {
+  constructor(
+    readonly status: 401 | 403 | 409 | 429,
+    message: string,
+    /** Seconds, for the Retry-After header of a 429. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
 export interface TopologyRegistry {
   /** Seconds a registration lives unless renewed. */
   readonly ttl: number;
-  /** Up to beta other live registrants (see Registry's `answer`); then registers or refreshes `peer`. */
-  register(swarmId: string, peer: Registrant): Awaitable<Registrant[]>;
-  deregister(swarmId: string, id: string): Awaitable<void>;
+  /**
+   * Up to beta other live registrants (see Registry's `answer`); then registers or refreshes
+   * `peer`, bound to `caller`. Throws Refused (changing nothing) when the id is bound to another
+   * address or the caller is over a quota. Without a caller (in-process use) nothing is checked.
+   */
+  register(swarmId: string, peer: Registrant, caller?: Caller): Awaitable<Registrant[]>;
+  /** Throws Refused (changing nothing) when the id is live and bound to another address than the caller's. */
+  deregister(swarmId: string, id: string, caller?: Caller): Awaitable<void>;
   /** Live registrations in the swarm (0 if unknown or expired). */
   count(swarmId: string): Awaitable<number>;
 }
 
 export interface SwarmStore {
   /** Inserts, or refreshes and moves to newest; marks the swarm as the most recently active. */
-  put(swarmId: string, peer: Registrant, at: number): void;
+  put(swarmId: string, peer: Registrant, at: number, owner: Owner): void;
+  /** The owner of a held registration (expired or not), undefined if none is held. */
+  ownerOf(swarmId: string, id: string): Owner | undefined;
+  /** How many registrations of the swarm `group` owns. */
+  heldBy(swarmId: string, group: string): number;
   /** Up to `limit` entries stamped after `liveAfter`, newest first, skipping `excludeId`. */
   newest(swarmId: string, limit: number, liveAfter: number, excludeId?: string): Registrant[];
   /** Up to `limit` distinct entries stamped after `liveAfter` chosen uniformly at random, none in `exclude`. */

@@ -4,12 +4,15 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { parseBytes } from '../units.ts';
+import { checkToken, tokenFromFile } from '../token.ts';
 import { ProgressView } from '../progress-view.ts';
 
 interface GetArgs {
   url: string;
   output?: string;
   topology?: string;
+  topologyTokenFile?: string;
+  topologyToken?: string; // from the file, else SLURPIE_TOPOLOGY_TOKEN (set by check())
   host?: string;
   port: number;
   sha256?: string;
@@ -32,7 +35,8 @@ export const getCommand: CommandModule<object, GetArgs> = {
       .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
       .option('output', { alias: 'o', type: 'string', describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
       .option('topology', { type: 'string', describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
-      .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server)' })
+      .option('topology-token-file', { type: 'string', describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
+      .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server, which hands out the address it sees unless it runs with --trust-host-field)' })
       .option('port', { type: 'number', default: 0, describe: 'port to accept peers on (0: any free port)' })
       .option('sha256', { type: 'string', describe: 'expected SHA-256 of the file (default: URL.sha256 if the source has one)' })
       .option('swarm-secret', {
@@ -52,6 +56,9 @@ export const getCommand: CommandModule<object, GetArgs> = {
         if (!(a.linger >= 0)) throw new Error(`--linger must be a number of seconds >= 0, got ${a.linger}`);
         if (!((a.sourceK as number) > 0)) throw new Error(`--source-k must be positive, got ${a.sourceK}`);
         if (a.swarmSecret === '') throw new Error('--swarm-secret must not be empty');
+        const env = process.env.SLURPIE_TOPOLOGY_TOKEN;
+        if (a.topologyTokenFile !== undefined) a.topologyToken = tokenFromFile(a.topologyTokenFile, '--topology-token-file');
+        else if (env !== undefined && env.trim() !== '') a.topologyToken = checkToken(env, 'SLURPIE_TOPOLOGY_TOKEN');
         return true;
       }) as unknown as Argv<GetArgs>,
   handler: async (args: ArgumentsCamelCase<GetArgs>) => {
@@ -69,6 +76,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       const stats = await download(args.url, {
         ...(args.output !== undefined && { output: args.output }),
         ...(args.topology !== undefined && { topology: args.topology }),
+        ...(args.topologyToken !== undefined && { topologyToken: args.topologyToken }),
         ...(args.host !== undefined && { host: args.host }),
         ...(args.sha256 !== undefined && { sha256: args.sha256 }),
         ...(secretOf(args) !== undefined && { swarmSecret: secretOf(args) as string }),

@@ -1,5 +1,8 @@
 // `slurpie topology`: run the topology server (PROTOCOL.md §3) until SIGINT/SIGTERM.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { DEFAULT_QUOTA_RATE } from '../../topology-server/rate-limit.ts';
+import { REGISTRY_DEFAULTS } from '../../topology-server/registry.ts';
+import { tokenFromFile } from '../token.ts';
 
 interface TopologyArgs {
   host: string;
@@ -7,6 +10,12 @@ interface TopologyArgs {
   beta: number;
   ttl: number;
   answer: 'newest' | 'mixed';
+  trustHostField: boolean;
+  quotaIds: number;
+  quotaRate: number;
+  quotaLoopback: boolean;
+  tokenFile?: string;
+  token?: string; // read from --token-file by check()
 }
 
 export const topologyCommand: CommandModule<object, TopologyArgs> = {
@@ -14,17 +23,25 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
   describe: 'run the topology server that introduces the peers of each swarm to one another',
   builder: (y: Argv) =>
     y
-      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with --beta peers of its\nswarm (--answer: half the newest and half at random, or the newest only) and how many\nare registered, and forgets a peer that has not renewed within --ttl seconds.\nThe first line on stdout is "listening on http://HOST:PORT".')
+      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with --beta peers of its\nswarm (--answer: half the newest and half at random, or the newest only) and how many\nare registered, and forgets a peer that has not renewed within --ttl seconds.\nA peer is stored at the address the server sees (a "host" it names otherwise is\nignored, unless --trust-host-field); its id stays bound to that address until it\nexpires or is deleted from there. Quotas per address (an IPv6 /64): --quota-ids\nlive ids per swarm, --quota-rate registrations a second (429 with Retry-After\nbeyond); loopback callers are exempt unless --quota-loopback, since local demos run\nevery peer from 127.0.0.1.\nThe first line on stdout is "listening on http://HOST:PORT".')
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
       .option('port', { type: 'number', default: 7070, describe: 'port to listen on (0: any free port, printed on the first line)' })
       .option('beta', { type: 'number', default: 10, describe: 'most recent peers of the swarm returned to each registering peer (β)' })
       .option('ttl', { type: 'number', default: 60, describe: 'seconds a registration lives unless the peer renews it' })
       .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "which peers to return: half newest and half random (a random mesh from the start), or the newest only (the paper's)" })
+      .option('trust-host-field', { type: 'boolean', default: false, describe: 'store the "host" a registration names (and bind ids and count quotas by it; DELETE may name it in ?host=): only behind a proxy that sets it, or among peers you trust' })
+      .option('quota-ids', { type: 'number', default: REGISTRY_DEFAULTS.quotaIds, describe: 'live ids one address may hold per swarm (0: no limit)' })
+      .option('quota-rate', { type: 'number', default: DEFAULT_QUOTA_RATE, describe: 'registrations per second per address, in bursts of as many (0: no limit)' })
+      .option('quota-loopback', { type: 'boolean', default: false, describe: 'apply the quotas to loopback addresses too (exempt by default: local demos run every peer from 127.0.0.1)' })
+      .option('token-file', { type: 'string', describe: 'file holding a token; registering and deleting then need "Authorization: Bearer <token>" (peers: slurpie get --topology-token-file)' })
       .check((a) => {
         if (typeof a.host !== 'string' || a.host.trim() === '') throw new Error('--host must be an address, e.g. 127.0.0.1');
         if (!isIntegerIn(a.port, 0, 65535)) throw new Error(`--port must be an integer from 0 to 65535, got ${show(a.port)}`);
         if (!isIntegerIn(a.beta, 1, 1000)) throw new Error(`--beta must be an integer from 1 to 1000, got ${show(a.beta)}`);
         if (!isIntegerIn(a.ttl, 1, 86_400)) throw new Error(`--ttl must be a whole number of seconds from 1 to 86400, got ${show(a.ttl)}`);
+        if (!isIntegerIn(a.quotaIds, 0, 1_000_000)) throw new Error(`--quota-ids must be a whole number from 0 to 1000000, got ${show(a.quotaIds)}`);
+        if (typeof a.quotaRate !== 'number' || !(a.quotaRate >= 0 && a.quotaRate <= 1e6)) throw new Error(`--quota-rate must be a number from 0 to 1000000, got ${show(a.quotaRate)}`);
+        if (a.tokenFile !== undefined) a.token = tokenFromFile(a.tokenFile, '--token-file');
         return true;
       })
       // One line and exit 2 for a bad flag, whatever the root's failure handler does.
@@ -42,6 +59,11 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         beta: args.beta,
         ttl: args.ttl,
         answer: args.answer,
+        trustHostField: args.trustHostField,
+        quotaIds: args.quotaIds,
+        quotaRate: args.quotaRate,
+        quotaLoopback: args.quotaLoopback,
+        ...(args.token !== undefined && { token: args.token }),
         log: (line) => process.stderr.write(`slurpie: ${line}\n`),
       });
     } catch (err) {

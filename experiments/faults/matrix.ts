@@ -18,6 +18,9 @@ import { run as diskFull } from './disk-full.ts';
 import { run as slowLoris } from './slow-loris.ts';
 import { run as updateFlood, runSilent as updateFloodSilent } from './update-flood.ts';
 import { run as topologyGarbage } from './topology-garbage.ts';
+import { run as topologyReflection } from './topology-reflection.ts';
+import { run as topologyTakeover } from './topology-takeover.ts';
+import { run as topologySybil } from './topology-sybil.ts';
 
 export const ROWS: Record<string, FaultRun> = {
   'kill-resume': killResume,
@@ -33,6 +36,9 @@ export const ROWS: Record<string, FaultRun> = {
   'update-flood': updateFlood,
   'update-flood-silent': updateFloodSilent,
   'topology-garbage': topologyGarbage,
+  'topology-reflection': topologyReflection,
+  'topology-takeover': topologyTakeover,
+  'topology-sybil': topologySybil,
 };
 
 /** Runs one row; a row that throws is a failed row, and its processes are killed whatever happens. */

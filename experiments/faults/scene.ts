@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeededRng } from '../../estimation/random.ts';
 import { startSourceServer, type SourceServer } from '../source/range-server.ts';
-import { startTopologyServer, type TopologyServer } from '../../topology-server/server.ts';
+import { startTopologyServer, type TopologyServer, type TopologyServerOptions } from '../../topology-server/server.ts';
 import { probeSource } from '../../peer/node/source-client.ts';
 import { swarmIdFor } from '../../peer/node/swarm-id.ts';
 import type { BlockMapIdentity } from '../../peer/storage/block-map.ts';
@@ -51,15 +51,17 @@ export const sha256Of = (b: Uint8Array): string => createHash('sha256').update(b
 export const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** `blockSize`: every peer's --block-size (default BLOCK_SIZE). */
-export async function startScene(opts: FaultOptions & { size: number; rate: number; topology?: boolean; blockSize?: number }): Promise<Scene> {
+/** `blockSize`: every peer's --block-size (default BLOCK_SIZE); `topologyOptions`: the topology server's. */
+export async function startScene(
+  opts: FaultOptions & { size: number; rate: number; topology?: boolean; blockSize?: number; topologyOptions?: TopologyServerOptions },
+): Promise<Scene> {
   const blockSize = opts.blockSize ?? BLOCK_SIZE;
   await rm(opts.dir, { recursive: true, force: true });
   await mkdir(opts.dir, { recursive: true });
   const data = testData(opts.size, opts.seed);
   const sha256 = sha256Of(data);
   const source = await startSourceServer({ data, name: 'file.bin', rate: opts.rate });
-  const topology = opts.topology === false ? null : await startTopologyServer({ host: '127.0.0.1', port: 0 });
+  const topology = opts.topology === false ? null : await startTopologyServer({ ...opts.topologyOptions, host: '127.0.0.1', port: 0 });
   const info = await probeSource(source.url);
   const swarmId = swarmIdFor(info.url, data.length, info.validator);
   let peers = 0; // each peer its own seed: identical seeds would make identical choices

@@ -22,6 +22,7 @@ import { Transport } from './transport.ts';
 export interface DownloadOptions {
   output?: string; // default: the URL's file name
   topology?: string; // topology server URL; without it, download alone
+  topologyToken?: string; // sent to the topology server as "Authorization: Bearer <token>"
   host?: string; // address to accept peers on and advertise (default: the one facing the topology server)
   port?: number; // default 0: any free port
   sha256?: string;
@@ -99,7 +100,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
   let host = options.host ?? '127.0.0.1';
   let membership: { client: TopologyClient; ttl: number } | null = null;
   if (options.topology) {
-    const client = new TopologyClient(options.topology);
+    const client = new TopologyClient(options.topology, options.topologyToken === undefined ? {} : { token: options.topologyToken });
     host = options.host ?? (await localAddressToward(options.topology).catch(() => '127.0.0.1'));
     membership = { client, ttl: 60 };
   }

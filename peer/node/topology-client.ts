@@ -1,6 +1,12 @@
 // The peers' client for the topology server (PROTOCOL.md §3). The server's answers
 // are untrusted input: malformed peers are dropped, the list is capped, the body size
 // is bounded. Every failure to get a usable answer is TOPOLOGY_UNREACHABLE, one line.
+//
+// A server may require a bearer token (`token`, sent with every request), answer 429 when
+// an address registers too fast (retried here after its Retry-After, when that is short),
+// and bind an id to the address that registered it: a DELETE names the host the id was
+// registered with (`?host=`), which a server that believes host fields needs to tell whose
+// it is (behind a proxy every request comes from the proxy); others ignore it.
 
 import { SlurpieError } from '../errors.ts';
 
@@ -15,6 +21,10 @@ export interface TopologyClientOptions {
   timeoutMs?: number;
   /** Most peers kept from one answer; default 100. */
   maxPeers?: number;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** A 429 whose Retry-After is at most this is retried (twice at most); default 5000 ms. */
+  maxRetryWaitMs?: number;
 }
 
 const PEER_ID = /^[0-9a-f]{16,64}$/;
@@ -24,6 +34,9 @@ export class TopologyClient {
   private readonly base: URL;
   private readonly timeoutMs: number;
   private readonly maxPeers: number;
+  private readonly token: string | undefined;
+  private readonly maxRetryWaitMs: number;
+  private readonly hosts = new Map<string, string>(); // "swarm/id" -> the host it was registered with
 
   constructor(baseUrl: string, opts: TopologyClientOptions = {}) {
     let base: URL;
@@ -41,12 +54,15 @@ export class TopologyClient {
     this.base = base;
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxPeers = opts.maxPeers ?? 100;
+    this.token = opts.token;
+    this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 5000;
   }
 
   /** Registers; the answer's peers, ttl, and (from servers that send it) how many are registered. */
   async register(swarmId: string, peer: { id: string; host?: string; port: number }): Promise<{ peers: TopologyPeer[]; ttl: number; count?: number }> {
     const body = JSON.stringify(peer.host === undefined ? { id: peer.id, port: peer.port } : { id: peer.id, host: peer.host, port: peer.port });
     const answer = await this.request('POST', `v1/swarms/${encodeURIComponent(swarmId)}/peers`, body);
+    if (peer.host !== undefined) this.hosts.set(`${swarmId}/${peer.id}`, peer.host);
     const obj = asObject(answer);
     const ttl = obj?.ttl;
     if (!obj || !Array.isArray(obj.peers) || typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
@@ -70,7 +86,11 @@ export class TopologyClient {
   }
 
   async deregister(swarmId: string, id: string): Promise<void> {
-    await this.request('DELETE', `v1/swarms/${encodeURIComponent(swarmId)}/peers/${encodeURIComponent(id)}`);
+    const key = `${swarmId}/${id}`;
+    const host = this.hosts.get(key);
+    const query = host === undefined ? '' : `?host=${encodeURIComponent(host)}`;
+    await this.request('DELETE', `v1/swarms/${encodeURIComponent(swarmId)}/peers/${encodeURIComponent(id)}${query}`);
+    this.hosts.delete(key);
   }
 
   async count(swarmId: string): Promise<number> {
@@ -83,17 +103,22 @@ export class TopologyClient {
   /** The parsed JSON answer (undefined for an empty one); throws on any failure. */
   private async request(method: string, path: string, body?: string): Promise<unknown> {
     const url = new URL(path, this.base);
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     let text: string;
-    try {
-      res = await fetch(url, {
-        method,
-        signal: AbortSignal.timeout(this.timeoutMs),
-        ...(body !== undefined && { body, headers: { 'content-type': 'application/json' } }),
-      });
-      text = await readLimited(res, MAX_ANSWER_BYTES);
-    } catch (err) {
-      throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} failed: ${causeOf(err, this.timeoutMs)}`, { cause: err });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await fetch(url, { method, signal: AbortSignal.timeout(this.timeoutMs), headers, ...(body !== undefined && { body }) });
+        text = await readLimited(res, MAX_ANSWER_BYTES);
+      } catch (err) {
+        throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} failed: ${causeOf(err, this.timeoutMs)}`, { cause: err });
+      }
+      // Too fast for the server (a crowd behind one NAT starting together): wait as told, if briefly.
+      const wait = res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : undefined;
+      if (wait === undefined || wait > this.maxRetryWaitMs || attempt >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
     if (res.status < 200 || res.status > 299) {
       const said = asObject(tryParse(text))?.error;
@@ -109,6 +134,11 @@ export class TopologyClient {
   private malformed(what: string): SlurpieError {
     return new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin} sent ${what}`);
   }
+}
+
+/** Retry-After in delay-seconds (the only form the topology server sends), as ms. */
+function retryAfterMs(value: string | null): number | undefined {
+  return value !== null && /^\d{1,6}$/.test(value.trim()) ? Number(value.trim()) * 1000 : undefined;
 }
 
 function peerOf(item: unknown): TopologyPeer | undefined {
