@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng, seedFrom, shuffle } from '../estimation/random.ts';
@@ -198,4 +198,22 @@ test('finish and discard leave no journal behind', async (t) => {
   await truncate(other.journalPath, 30); // whatever state it is in
   await other.discard();
   await t.throwsAsync(() => stat(other.journalPath));
+});
+
+test('no room for the journal on resume (a full disk): it resumes without one, keeping every block', async (t) => {
+  const seed = seedFrom(process.env, 907);
+  const options = await setup(t, 16 * 512, 512);
+  const first = await openPart(t, options);
+  for (let i = 0; i < 6; i++) await first.writeBlock(i, blockPattern(seed, i, 512), 'source');
+  await first.flush();
+  for (let i = 6; i < 9; i++) await first.writeBlock(i, blockPattern(seed, i, 512), 'source'); // journal only
+  // The journal cannot be written afresh: its temporary name is taken by a directory (EISDIR,
+  // as ENOSPC would: a DISK error).
+  await mkdir(`${options.path}.part.journal.tmp`);
+  const part = await openPart(t, options);
+  t.is(part.haveCount, 9, 'the blocks of the sidecar and of the old journal');
+  for (let i = 0; i < 9; i++) t.deepEqual(Buffer.from(await part.readBlock(i)), Buffer.from(blockPattern(seed, i, 512)));
+  await part.writeBlock(9, blockPattern(seed, 9, 512), 'source'); // writes go on, unjournalled
+  await part.flush();
+  t.is(part.durableCount, 10);
 });

@@ -145,7 +145,7 @@ export class Journal {
   private closed = false;
 
   private constructor(
-    private fh: FileHandle,
+    private fh: FileHandle | null, // null: never started (see none())
     readonly path: string,
     readonly id: string,
     // Per block, the latest record in the file that the saved sidecar does not already say.
@@ -157,6 +157,17 @@ export class Journal {
   static async start(path: string, id: string, live: Map<number, Buffer>): Promise<Journal> {
     const { fh, size } = await writeFresh(path, id, live);
     return new Journal(fh, path, id, live, size);
+  }
+
+  /**
+   * A journal that could not be started (say, resuming on a full disk): it records nothing
+   * and the sidecar stops naming it, as after any journal failure. Durability falls back to
+   * the sidecar alone; a kill then loses what was written since its last save.
+   */
+  static none(path: string, id: string): Journal {
+    const journal = new Journal(null, path, id, new Map(), 0);
+    journal.failed = true;
+    return journal;
   }
 
   /** The id the sidecar should name: null once the journal failed, so its records count for nothing. */
@@ -194,7 +205,7 @@ export class Journal {
     return this.serial(async () => {
       let needed = HEADER_BYTES;
       for (const record of this.live.values()) needed += record.length;
-      if (this.size < COMPACT_AT || this.size < 2 * needed) return;
+      if (this.failed || !this.fh || this.size < COMPACT_AT || this.size < 2 * needed) return;
       const { fh, size } = await writeFresh(this.path, this.id, this.live);
       const old = this.fh;
       this.fh = fh;
@@ -206,7 +217,7 @@ export class Journal {
   async close(): Promise<void> {
     await this.serial(async () => {
       this.closed = true;
-      await this.fh.close();
+      await this.fh?.close();
     });
   }
 
@@ -220,9 +231,9 @@ export class Journal {
       const batch = this.queue.splice(0);
       const syncNow = this.syncQueued;
       this.syncQueued = false;
-      await writeAll(this.fh, Buffer.concat(batch.map((b) => b.record)), this.size);
+      await writeAll(this.fh as FileHandle, Buffer.concat(batch.map((b) => b.record)), this.size);
       this.size += batch.reduce((n, b) => n + b.record.length, 0);
-      if (syncNow) await this.fh.datasync();
+      if (syncNow) await (this.fh as FileHandle).datasync();
       for (const { index: i, record: r } of batch) this.live.set(i, r);
     });
     return this.draining;
@@ -239,7 +250,7 @@ export class Journal {
         this.failed = true;
         this.queue = [];
         this.draining = null;
-        await this.fh.close().catch(() => undefined);
+        await this.fh?.close().catch(() => undefined);
       }
     });
     this.chain = run;

@@ -108,12 +108,22 @@ async function resume(fh: FileHandle, identity: BlockMapIdentity, loaded: Loaded
     suppliers.clear(index);
   }
   const id = loaded.journal ?? newJournalId(); // none: a sidecar from before the journal, or one let go
-  const journal = await diskOp('write', journalPath, () => Journal.start(journalPath, id, replayed.live));
+  let journal: Journal;
+  try {
+    journal = await diskOp('write', journalPath, () => Journal.start(journalPath, id, replayed.live));
+  } catch (err) {
+    // No room for the journal (a full disk): resume without one, as before journals; what
+    // is on disk is still read back, and the download fails only if it must write.
+    if (!(err instanceof SlurpieError && err.code === 'DISK')) throw err;
+    journal = Journal.none(journalPath, id);
+  }
   if (replayed.forgotten.length > 0 || loaded.journal === null) {
-    // The sidecar must name the journal before its records count, and stop claiming what was forgotten.
+    // The sidecar must name the journal before its records count, and stop claiming what was
+    // forgotten. Without a journal (no room) the next flush that finds room does it.
     try {
-      await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers, journal: id })));
+      await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers, journal: journal.sidecarId })));
     } catch (err) {
+      if (journal.sidecarId === null && err instanceof SlurpieError && err.code === 'DISK') return { identity, suppliers, durable, written: replayed.written, journal, freshReason: null };
       await journal.close();
       throw err;
     }
