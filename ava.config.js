@@ -20,7 +20,7 @@ export const UNIT = {
 
 export const INTEGRATION = {
   prefixes: [],
-  files: ['source-client', 'source-server', 'topology-api', 'topology-cli', 'get-cli', 'swarm', 'storage-crash', 'storage-disk-full', 'faults'],
+  files: ['source-client', 'source-server', 'topology-api', 'topology-cli', 'get-cli', 'swarm', 'storage-crash', 'storage-disk-full', 'faults', 'package'],
 };
 
 /** True if `name` (a file name such as "core-peer.test.ts") is in `suite`. */
