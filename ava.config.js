@@ -20,7 +20,10 @@ export const UNIT = {
 
 export const INTEGRATION = {
   prefixes: [],
-  files: ['source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'get-cli', 'swarm', 'storage-crash', 'storage-disk-full', 'faults', 'private-swarm'],
+  files: [
+    'source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'get-cli', 'swarm',
+    'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package',
+  ],
 };
 
 /** True if `name` (a file name such as "core-peer.test.ts") is in `suite`. */

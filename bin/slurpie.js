@@ -1,27 +1,36 @@
 #!/usr/bin/env node
-// Entry point. Runs the plain-JS build in dist/ (made by `npm install`, see
-// experiments/swarm/bundle.ts) when every source it was built from is unchanged;
-// otherwise the TypeScript sources through tsx's loader, so an edit is never shadowed.
-import { readFileSync, statSync } from 'node:fs';
+// Entry point; which JavaScript it runs depends on where it is.
+// - An installed package (no TypeScript sources beside this file): dist/, the tsc build that
+//   `npm pack` made (tsconfig.build.json). Neither tsx nor esbuild is installed there.
+// - A checkout: always the current sources, with no build step. The esbuild bundle that
+//   `npm install` made (experiments/swarm/bundle.ts) while every source it came from is
+//   unchanged, since it starts 1 s sooner; otherwise the TypeScript through tsx (a
+//   devDependency), so an edit is never shadowed. SLURPIE_NO_BUILD=1 forces tsx.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
 
-function freshBuild() {
+function freshDevBundle() {
   if (process.env.SLURPIE_NO_BUILD) return null;
+  const dir = new URL('node_modules/.cache/slurpie/cli/', root);
   try {
-    const { inputs } = JSON.parse(readFileSync(new URL('dist/inputs.json', root), 'utf8'));
+    const { inputs } = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8'));
     for (const [path, mtimeMs] of inputs) if (statSync(new URL(path, root)).mtimeMs > mtimeMs) return null;
-    return new URL('dist/cli.mjs', root);
+    return new URL('cli.mjs', dir);
   } catch {
     return null;
   }
 }
 
-const built = freshBuild();
-if (built) {
-  await import(built.href);
+if (!existsSync(new URL('bin/cli.ts', root))) {
+  await import('../dist/bin/cli.js');
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('./cli.ts');
+  const bundle = freshDevBundle();
+  if (bundle) {
+    await import(bundle.href);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import('./cli.ts');
+  }
 }

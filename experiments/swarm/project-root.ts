@@ -1,5 +1,5 @@
-// The project's root folder, whether this code runs from its sources or from the dist/
-// bundle (where import.meta.url points into dist/).
+// The project's root folder (the one holding bin/slurpie.js), whether this code runs from its
+// sources, from the dev bundle in node_modules/.cache, or from an installed package's dist/.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

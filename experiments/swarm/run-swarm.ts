@@ -2,8 +2,7 @@
 // processes started at once. Used by `slurpie demo`, `npm run bench` and the swarm tests.
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { announced, killChild, peakRss, spawnSlurpie, type Child } from './processes.ts';
-import { bundleCli, runBundleDir } from './bundle.ts';
+import { announced, killChild, peakRss, SLURPIE_BIN, spawnSlurpie, type Child } from './processes.ts';
 import { writeTestFile } from './test-file.ts';
 
 export interface SwarmScenario {
@@ -66,7 +65,7 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
   await mkdir(join(s.dir, 'source'), { recursive: true });
   const file = join(s.dir, 'source', 'file.bin');
   const sha256 = await writeTestFile(file, s.size, s.seed);
-  const entry = await bundleCli(runBundleDir());
+  const { entry, dispose } = await plainCli();
   const children: Child[] = [];
   const track = (c: Child): Child => {
     children.push(c);
@@ -171,8 +170,21 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
   } finally {
     for (const c of children) killChild(c, 'SIGKILL');
     await Promise.all(children.map((c) => c.exited));
-    await rm(dirname(entry), { recursive: true, force: true });
+    await dispose();
   }
+}
+
+// Running from TypeScript (tsx: tests, benchmarks, a checkout whose dev bundle is stale), every
+// peer would pay for tsx's loader: bundle the CLI once for this run with esbuild, a
+// devDependency. Running from plain JS (the published dist/, or the dev bundle),
+// bin/slurpie.js starts plain JS already.
+async function plainCli(): Promise<{ entry: string; dispose: () => Promise<void> }> {
+  if (!import.meta.url.endsWith('.ts')) return { entry: SLURPIE_BIN, dispose: async () => {} };
+  // Not a literal, so that tsc leaves bundle.ts (and its esbuild import) out of dist/.
+  const bundleModule: string = './bundle.ts';
+  const { bundleCli, runBundleDir } = (await import(bundleModule)) as { bundleCli(outdir: string): Promise<string>; runBundleDir(): string };
+  const entry = await bundleCli(runBundleDir());
+  return { entry, dispose: () => rm(dirname(entry), { recursive: true, force: true }) };
 }
 
 async function sourceStats(url: string): Promise<{ bytesSent: number; concurrent: number; peakConcurrent: number } | null> {
