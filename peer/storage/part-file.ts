@@ -242,6 +242,7 @@ export class PartFile {
     const batch = [...this.pending];
     const journalId = this.journal.sidecarId; // null once the journal failed: the sidecar lets it go
     if (batch.length === 0 && !this.mapDirty && journalId === this.savedJournalId) return;
+    let recording = false; // the blocks are synced; only the sidecar is being written
     try {
       if (batch.length > 0) {
         try {
@@ -269,6 +270,7 @@ export class PartFile {
       const text = encodeBlockMap(this.identity, { have: this.durable, suppliers: this.suppliersTable, journal: journalId });
       const claims = new BitField(new Uint8Array(this.durable.buffer));
       const recorded = this.durableTotal;
+      recording = true;
       await diskOp('write', this.mapPath, () => saveBlockMap(this.mapPath, text));
       this.mapDirty = false;
       this.recordedTotal = recorded;
@@ -277,8 +279,12 @@ export class PartFile {
       this.journal.covered(claims);
       await this.journal.compact();
     } catch (err) {
-      // Sticky: a background flush has no caller to tell, so the next call does.
-      this.failure = err instanceof SlurpieError ? err : new SlurpieError('DISK', `cannot flush ${this.partPath}`, { cause: err });
+      const failure = err instanceof SlurpieError ? err : new SlurpieError('DISK', `cannot flush ${this.partPath}`, { cause: err });
+      // The blocks are durable and the old sidecar still holds (a full disk, say): nothing is
+      // lost, reads go on, and the next flush tries again. A write will fail on its own.
+      if (recording) throw failure;
+      // Sticky: blocks were dropped, and a background flush has no caller to tell, so the next call does.
+      this.failure = failure;
       throw this.failure;
     }
   }
