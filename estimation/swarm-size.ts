@@ -9,15 +9,16 @@
 //
 // Why this form (measured in the simulator, README "Numbers", "Scale"; LAN links, 32 MiB,
 // flash crowd; estimate / live peers as p10 / p50 / p90 over the run):
-// - 48 peers 1.00 / 1.00 / 1.00; 1,000 peers 0.85 / 1.00 / 1.00; 10,000 peers 0.76 / 1.00 /
-//   1.00. The count is exact when made; in a flash crowd the late registrants' counts reach
+// - 48 peers 1.00 / 1.00 / 1.00; 1,000 peers 0.80–0.85 / 1.00 / 1.00; 10,000 peers 0.76–0.78 /
+//   1.00 / 1.00. The count is exact when made; in a flash crowd the late registrants' counts reach
 //   everyone within a few flood rounds, because each hop passes on the largest values it
 //   trusts. The low tail is the join itself, while the crowd is still registering.
 // - The paper's (d̄ − 1)^d reads 0.16 / 0.45 / 0.61 at 1,000 peers and its mean-hop
-//   correction (group-size.ts) 0.13 / 0.19 / 0.26: neither sees past the origins a peer
-//   caches. Read low, they send 43 and 55 peers to the source at once instead of 11. They
-//   stay as the fallback without a topology server and as the ablation
-//   (--group-size paper|mean-hops).
+//   correction (group-size.ts) 0.13 / 0.19 / 0.26 when fed every entry heard; fed only the
+//   origins the cache holds (issue #11: made-up origins must not inflate n), 0.04 / 0.05 / 0.10
+//   and 0.03 / 0.04 / 0.06. Neither sees past the origins a peer caches; read low, they send
+//   43–328 peers to the source at once instead of 8–11. They stay as the fallback without a
+//   topology server and as the ablation (--group-size paper|mean-hops).
 // - A liar cannot make it smaller: it is a maximum, and never below what the server said to
 //   us. It can make it larger only by getting f+1 of our direct connections to report the
 //   same inflation; one liar's number stops at its neighbors, who discard it, so it does not
