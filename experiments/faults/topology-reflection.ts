@@ -47,6 +47,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
         `the attacker obtained ${victim.dialled()} connections to the victim (the lures drew ${decoy.dialled()} to its own address); ` +
         `peers exit ${codes.join(',')}, verified ${ok.filter(Boolean).length}/${n}`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

@@ -64,6 +64,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       observed: `${sybils.size} registrations from 127.0.0.2: ${showTally(replies)}; the attacker obtained ${held} live ids (quota ${QUOTA}) of ${live.length}, ` +
         `${sybilsTold} of the ${told.length} peers in a newcomer's answer; sentinels kept ${kept}/${sentinels}; peers exit ${codes.join(',')}, verified ${ok.filter(Boolean).length}/${n}`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

@@ -56,6 +56,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
       observed: `${rounds} rounds against ${before.size} ids: ${showTally(replies)}; the attacker obtained ${moved} moved ids and ${trap.dialled()} connections to its trap; ` +
         `peers exit ${codes.join(',')}, verified ${ok.filter(Boolean).length}/${n}`,
       bytesLost,
+      sourceBytes: scene.source.stats().bytesSent,
       pass,
     };
   } finally {

@@ -200,18 +200,21 @@ async function verify(
   } catch (err) {
     if (!(err instanceof SlurpieError) || err.code !== 'INTEGRITY_FAILED') throw err;
     log('warn', `${err.message}: checking the blocks that came from peers against the source, unvouched ones first`);
-    // Narrowed first to the blocks no other peer vouched for; all of them only if that was not it.
-    for (const trusted of [node.vouched, new Set<number>()]) {
-      const { checked, replaced, liars } = await repairFromSource(part, info, signal, trusted);
+    // Narrowed first to the blocks no other peer vouched for; if that was not it, the other
+    // peer-supplied blocks (never one twice: at most one copy of what came from peers in all).
+    const report = ({ checked, replaced, liars }: Awaited<ReturnType<typeof repairFromSource>>): void => {
       for (const peerId of liars) node.dispatch({ type: 'ban', peerId, reason: 'sent blocks that failed verification' });
       log('warn', `checked ${checked} blocks, replaced ${replaced}, from ${liars.size} lying peer(s)`);
-      try {
-        return await part.finish(sha256);
-      } catch (again) {
-        if (!(again instanceof SlurpieError) || again.code !== 'INTEGRITY_FAILED' || trusted.size === 0) throw again;
-      }
+    };
+    const first = await repairFromSource(part, info, signal, node.vouched);
+    report(first);
+    try {
+      return await part.finish(sha256);
+    } catch (again) {
+      if (!(again instanceof SlurpieError) || again.code !== 'INTEGRITY_FAILED' || node.vouched.size === 0) throw again;
     }
-    throw err;
+    report(await repairFromSource(part, info, signal, first.seen));
+    return await part.finish(sha256);
   }
 }
 

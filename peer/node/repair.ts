@@ -13,7 +13,7 @@ export async function repairFromSource(
   source: SourceInfo,
   signal?: AbortSignal,
   trusted: ReadonlySet<number> = new Set(),
-): Promise<{ checked: number; replaced: number; liars: Set<string> }> {
+): Promise<{ checked: number; replaced: number; liars: Set<string>; seen: Set<number> }> {
   const suspects = new Map<number, string | null>();
   for (const [who, blocks] of part.suppliers()) {
     if (who === 'source') continue;
@@ -36,5 +36,5 @@ export async function repairFromSource(
       replaced++;
     }, signal ? { signal } : {});
   }
-  return { checked: sorted.length, replaced, liars };
+  return { checked: sorted.length, replaced, liars, seen: new Set(sorted) };
 }
