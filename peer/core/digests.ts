@@ -24,11 +24,15 @@
 // - c colluding liars connected to us: at most c blocks (each lie that reaches the source
 //   bans every liar that told it; test/core-digests.test.ts). But a lie about a block only
 //   liars hold, told consistently (bytes, digest, DIGESTS), meets no honest word: it is
-//   accepted unwitnessed, the whole-file check (when a sha256 is known) catches it, and the
-//   repair refetches the blocks no one else vouched for: up to about F per victim. Measured:
-//   3 honest peers beside a liar that holds the whole file, 3.5 F in all
-//   (`npm run faults -- --short --only lying-peer-consistent`). Dropping a liar's blocks once
-//   it is proven, to fetch them again from honest peers, is the next step.
+//   accepted unwitnessed. Worse, once an honest peer relays such a block, the liar's own
+//   DIGESTS witness it for the next one, which then vouches for it too. The whole-file check
+//   (when a sha256 is known) catches it, and the repair refetches the blocks no one vouched
+//   for, then the other peer-supplied ones: at most one copy per victim. Measured with a liar
+//   that holds the whole file before anyone else: 3 honest peers, 3.5 F in all (short row); 8,
+//   8.0 F, as bad as plain HTTP (11.0 F before the repair stopped fetching a block twice;
+//   `npm run faults -- --only lying-peer-consistent`). Not yet done: dropping a proven liar's blocks (and its witness
+//   for others) to fetch them again from honest peers, which would bound this by the blocks
+//   it lied about.
 // - a Sybil with many ids: only direct connections' claims count, so ids it cannot connect
 //   with cost nothing; each connection it holds costs at most one block, as above. It cannot
 //   make the settling fetch repeat: one dispute per block is open at a time.
