@@ -208,6 +208,25 @@ test('a Sybil flood from one address cannot push honest registrants out of a ful
   for (let n = 1; n <= 10; n++) t.true(held.has(peer(n).id), `honest peer ${n} still held`);
 });
 
+test('one address fills at most answerPerAddress entries of an answer while others are there to be named', (t) => {
+  for (const answer of ['newest', 'mixed'] as const) {
+    const rng = new SeededRng(7);
+    const { registry } = setup({ answer, beta: 10, quotaIds: 32, answerPerAddress: 2, random: () => rng.next() });
+    for (let n = 1; n <= 6; n++) registry.register(SWARM_A, peer(n), from(`10.0.1.${n}`));
+    const sybil = from('10.6.6.6');
+    for (let n = 1000; n < 1032; n++) registry.register(SWARM_A, peer(n), sybil); // the newest 32
+    const told = registry.register(SWARM_A, peer(99), from('10.0.2.1'));
+    const sybils = told.filter((r) => Number.parseInt(r.id, 16) >= 1000).length;
+    t.is(sybils, 2, `${answer}: ${sybils} of ${told.length} from the one address`);
+    t.is(told.length, 8, `${answer}: the 6 honest peers and 2 of the address's`);
+    // Exempt callers (loopback, in-process) are not capped: a local demo names its peers.
+    const local = setup({ answer, beta: 10, answerPerAddress: 2 }).registry;
+    for (let n = 1; n <= 12; n++) local.register(SWARM_A, peer(n), from('127.0.0.1', false));
+    t.is(local.register(SWARM_A, peer(50), from('127.0.0.1', false)).length, 10, `${answer}: exempt`);
+  }
+  t.throws(() => new Registry({ answerPerAddress: -1 }), { instanceOf: RangeError });
+});
+
 test('options are checked', (t) => {
   t.throws(() => new Registry({ beta: 0 }), { instanceOf: RangeError });
   t.throws(() => new Registry({ ttl: 0 }), { instanceOf: RangeError });
@@ -329,7 +348,8 @@ test('property: the registry answers (and refuses) exactly like a naive model', 
       fc.array(opArb, { maxLength: 120 }),
       (o, ops) => {
         let now = 5_000;
-        const registry = new Registry({ ...o, now: () => now });
+        // The per-address cap on answers has its own test; the model names candidates in order.
+        const registry = new Registry({ ...o, answerPerAddress: 0, now: () => now });
         const model = new NaiveRegistry({ ...o, ttlMs: o.ttl * 1000 });
         for (const step of ops) {
           switch (step.op) {

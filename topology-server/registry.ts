@@ -35,6 +35,8 @@ export interface RegistryOptions {
   quotaIds?: number;
   /** 'newest' (the paper's last β, the default here) or 'mixed' (half newest, half random). */
   answer?: AnswerMode;
+  /** Most entries from one quota-limited address group in one answer (0: no limit). */
+  answerPerAddress?: number;
   /** Uniform in [0, 1), for 'mixed' (inject a seeded one for reproducible runs). */
   random?: () => number;
   store?: SwarmStore;
@@ -50,6 +52,9 @@ export const REGISTRY_DEFAULTS = {
   // A NAT'd office or campus shares one address; 32 of them in one swarm at once is plenty
   // and still leaves an attacker with one address 32 of the 1,000 slots of a swarm.
   quotaIds: 32,
+  // Entries one (quota-limited) address may fill in one answer: a Sybil's 32 ids must not be
+  // most of what a newcomer is told. Loopback and in-process registrants are exempt, as from quotas.
+  answerPerAddress: 2,
 } as const;
 
 /** The owner of registrations made without a caller: no request address ever equals it. */
@@ -62,6 +67,7 @@ export class Registry implements TopologyRegistry {
   readonly maxSwarms: number;
   readonly quotaIds: number;
   readonly answer: AnswerMode;
+  readonly answerPerAddress: number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly store: SwarmStore;
@@ -78,6 +84,10 @@ export class Registry implements TopologyRegistry {
     this.answer = options.answer ?? 'newest';
     if (this.answer !== 'newest' && this.answer !== 'mixed') throw new RangeError(`answer must be newest or mixed, got ${String(this.answer)}`);
     this.random = options.random ?? Math.random;
+    this.answerPerAddress = options.answerPerAddress ?? REGISTRY_DEFAULTS.answerPerAddress;
+    if (!Number.isSafeInteger(this.answerPerAddress) || this.answerPerAddress < 0) {
+      throw new RangeError(`answerPerAddress must be a whole number (0: no limit), got ${this.answerPerAddress}`);
+    }
     this.store = options.store ?? new MemoryStore();
   }
 
@@ -106,11 +116,33 @@ export class Registry implements TopologyRegistry {
     }
   }
 
+  // Candidates are drawn several times over and capped per address (capped()), so that one
+  // address's ids cannot fill an answer while others are there to be named.
   private answerFor(swarmId: string, self: string, liveAfter: number): Registrant[] {
-    if (this.answer === 'newest') return this.store.newest(swarmId, this.beta, liveAfter, self);
-    const newest = this.store.newest(swarmId, Math.ceil(this.beta / 2), liveAfter, self);
+    const over = this.answerPerAddress > 0 ? 4 : 1;
+    const per = new Map<string, number>();
+    if (this.answer === 'newest') return this.capped(swarmId, this.store.newest(swarmId, over * this.beta, liveAfter, self), this.beta, per);
+    const half = Math.ceil(this.beta / 2);
+    const newest = this.capped(swarmId, this.store.newest(swarmId, over * half, liveAfter, self), half, per);
     const exclude = new Set([self, ...newest.map((r) => r.id)]);
-    return [...newest, ...this.store.sample(swarmId, this.beta - newest.length, liveAfter, exclude, this.random)];
+    const rest = this.store.sample(swarmId, over * (this.beta - newest.length), liveAfter, exclude, this.random);
+    return [...newest, ...this.capped(swarmId, rest, this.beta - newest.length, per)];
+  }
+
+  /** The first `limit` candidates, at most answerPerAddress from each quota-limited address group. */
+  private capped(swarmId: string, candidates: Registrant[], limit: number, per: Map<string, number>): Registrant[] {
+    const out: Registrant[] = [];
+    for (const r of candidates) {
+      if (out.length >= limit) break;
+      const owner = this.store.ownerOf(swarmId, r.id);
+      if (this.answerPerAddress > 0 && owner?.limited) {
+        const n = per.get(owner.group) ?? 0;
+        if (n >= this.answerPerAddress) continue;
+        per.set(owner.group, n + 1);
+      }
+      out.push(r);
+    }
+    return out;
   }
 
   deregister(swarmId: string, id: string, caller?: Caller): void {

@@ -25,6 +25,7 @@ export type Awaitable<T> = T | Promise<T>;
 export interface Owner {
   address: string;
   group: string;
+  limited?: boolean; // held to quotas and to the per-address cap on answers (absent: exempt)
 }
 
 /** Who sent a request, as the server judged it (app.ts); `limited: false` exempts it from quotas. */

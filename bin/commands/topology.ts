@@ -12,6 +12,7 @@ interface TopologyArgs {
   answer: 'newest' | 'mixed';
   trustHostField: boolean;
   quotaIds: number;
+  answerPerAddress: number;
   quotaRate: number;
   quotaLoopback: boolean;
   tokenFile?: string;
@@ -31,6 +32,9 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
       .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "which peers to return: half newest and half random (a random mesh from the start), or the newest only (the paper's)" })
       .option('trust-host-field', { type: 'boolean', default: false, describe: 'store the "host" a registration names (and bind ids and count quotas by it; DELETE may name it in ?host=): only behind a proxy that sets it, or among peers you trust' })
       .option('quota-ids', { type: 'number', default: REGISTRY_DEFAULTS.quotaIds, describe: 'live ids one address may hold per swarm (0: no limit)' })
+      .option('answer-per-address', {
+        type: 'number', default: REGISTRY_DEFAULTS.answerPerAddress, describe: 'places one quota-limited address may fill in an answer (0: no limit)',
+      })
       .option('quota-rate', { type: 'number', default: DEFAULT_QUOTA_RATE, describe: 'registrations per second per address, in bursts of as many (0: no limit)' })
       .option('quota-loopback', { type: 'boolean', default: false, describe: 'apply the quotas to loopback addresses too (exempt by default: local demos run every peer from 127.0.0.1)' })
       .option('token-file', { type: 'string', describe: 'file holding a token; registering and deleting then need "Authorization: Bearer <token>" (peers: slurpie get --topology-token-file)' })
@@ -40,6 +44,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         if (!isIntegerIn(a.beta, 1, 1000)) throw new Error(`--beta must be an integer from 1 to 1000, got ${show(a.beta)}`);
         if (!isIntegerIn(a.ttl, 1, 86_400)) throw new Error(`--ttl must be a whole number of seconds from 1 to 86400, got ${show(a.ttl)}`);
         if (!isIntegerIn(a.quotaIds, 0, 1_000_000)) throw new Error(`--quota-ids must be a whole number from 0 to 1000000, got ${show(a.quotaIds)}`);
+        if (!isIntegerIn(a.answerPerAddress, 0, 1000)) throw new Error(`--answer-per-address must be a whole number from 0 to 1000, got ${show(a.answerPerAddress)}`);
         if (typeof a.quotaRate !== 'number' || !(a.quotaRate >= 0 && a.quotaRate <= 1e6)) throw new Error(`--quota-rate must be a number from 0 to 1000000, got ${show(a.quotaRate)}`);
         if (a.tokenFile !== undefined) a.token = tokenFromFile(a.tokenFile, '--token-file');
         return true;
@@ -61,6 +66,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         answer: args.answer,
         trustHostField: args.trustHostField,
         quotaIds: args.quotaIds,
+        answerPerAddress: args.answerPerAddress,
         quotaRate: args.quotaRate,
         quotaLoopback: args.quotaLoopback,
         ...(args.token !== undefined && { token: args.token }),

@@ -20,7 +20,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
   const scene = await startScene({ ...opts, size, rate: opts.short ? 1 * MiB : 4 * MiB, topologyOptions: { quotaLoopback: true, maxPerSwarm: 200 } });
   const row = {
     fault: `topology: Sybil flood from one address (${floodMs / 1000} s)`,
-    expected: `the attacker holds at most ${QUOTA} ids (its quota), every honest registration is kept; peers finish verified`,
+    expected: `the attacker holds at most ${QUOTA} ids (its quota) and fills at most ${REGISTRY_DEFAULTS.answerPerAddress} places of an answer, every honest registration is kept; peers finish verified`,
   };
   const honest = attackerFrom('127.0.0.1', scene.topology!.url, 1); // the row's own honest registrations
   const attacker = attackerFrom('127.0.0.2', scene.topology!.url, 16);
@@ -57,7 +57,7 @@ export async function run(opts: FaultOptions): Promise<FaultRow> {
     const codes = await Promise.all(peers.map((p) => exitOf(p.child, 120_000)));
     const ok = await Promise.all(peers.map((p) => verified(scene, p)));
     const bytesLost = (await Promise.all(peers.map((p) => lostByFinisher(scene, p)))).reduce((a, b) => a + b, 0);
-    const pass = held > 0 && held <= QUOTA && fromElsewhere && (replies.get('200') ?? 0) === held && kept === sentinels &&
+    const pass = held > 0 && held <= QUOTA && sybilsTold <= REGISTRY_DEFAULTS.answerPerAddress && fromElsewhere && (replies.get('200') ?? 0) === held && kept === sentinels &&
       (replies.get('429 rate') ?? 0) > 0 && codes.every((c) => c === 0) && ok.every(Boolean) && bytesLost === 0;
     return {
       ...row,
