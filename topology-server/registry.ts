@@ -116,31 +116,41 @@ export class Registry implements TopologyRegistry {
     }
   }
 
-  // Candidates are drawn several times over and capped per address (capped()), so that one
-  // address's ids cannot fill an answer while others are there to be named.
+  // At most answerPerAddress entries from one quota-limited address group (capped()), so that
+  // one address's ids cannot fill an answer while others are there to be named.
   private answerFor(swarmId: string, self: string, liveAfter: number): Registrant[] {
-    const over = this.answerPerAddress > 0 ? 4 : 1;
     const per = new Map<string, number>();
-    if (this.answer === 'newest') return this.capped(swarmId, this.store.newest(swarmId, over * this.beta, liveAfter, self), this.beta, per);
-    const half = Math.ceil(this.beta / 2);
-    const newest = this.capped(swarmId, this.store.newest(swarmId, over * half, liveAfter, self), half, per);
-    const exclude = new Set([self, ...newest.map((r) => r.id)]);
-    const rest = this.store.sample(swarmId, over * (this.beta - newest.length), liveAfter, exclude, this.random);
-    return [...newest, ...this.capped(swarmId, rest, this.beta - newest.length, per)];
+    const seen = new Set([self]);
+    // The newest not yet seen: the k newest, less those already seen.
+    const newest = (k: number): Registrant[] => this.store.newest(swarmId, seen.size - 1 + k, liveAfter, self).filter((r) => !seen.has(r.id));
+    if (this.answer === 'newest') return this.capped(swarmId, newest, this.beta, seen, per);
+    const first = this.capped(swarmId, newest, Math.ceil(this.beta / 2), seen, per);
+    const rest = this.capped(swarmId, (k) => this.store.sample(swarmId, k, liveAfter, seen, this.random), this.beta - first.length, seen, per);
+    return [...first, ...rest];
   }
 
-  /** The first `limit` candidates, at most answerPerAddress from each quota-limited address group. */
-  private capped(swarmId: string, candidates: Registrant[], limit: number, per: Map<string, number>): Registrant[] {
+  /**
+   * `limit` candidates from `draw`, at most answerPerAddress from each quota-limited address
+   * group. The first draw asks for exactly `limit`: with no one capped, answers (and the
+   * random draws behind them) are what they were without the cap; later draws ask for more.
+   */
+  private capped(swarmId: string, draw: (k: number) => Registrant[], limit: number, seen: Set<string>, per: Map<string, number>): Registrant[] {
     const out: Registrant[] = [];
-    for (const r of candidates) {
-      if (out.length >= limit) break;
-      const owner = this.store.ownerOf(swarmId, r.id);
-      if (this.answerPerAddress > 0 && owner?.limited) {
-        const n = per.get(owner.group) ?? 0;
-        if (n >= this.answerPerAddress) continue;
-        per.set(owner.group, n + 1);
+    for (let round = 0; round < 3 && out.length < limit; round++) {
+      const want = round === 0 ? limit : 4 * (limit - out.length);
+      const got = draw(want);
+      for (const r of got) {
+        seen.add(r.id);
+        if (out.length >= limit) continue;
+        const owner = this.store.ownerOf(swarmId, r.id);
+        if (this.answerPerAddress > 0 && owner?.limited) {
+          const n = per.get(owner.group) ?? 0;
+          if (n >= this.answerPerAddress) continue;
+          per.set(owner.group, n + 1);
+        }
+        out.push(r);
       }
-      out.push(r);
+      if (got.length < want) break; // no one else to draw
     }
     return out;
   }

@@ -220,8 +220,8 @@ export class Scheduler {
     if (mesh.dialing.size >= 2 || !mesh.hasRoom()) return;
     const index = pickBlock(rng, cache.tree.root(), blocks.taken);
     if (index < 0) return;
-    const busy = mesh.connectedIds();
-    const holders = cache.holders(index).filter((id) => !busy.has(id) && !mesh.dialing.has(id) && !reputation.avoided(id, now));
+    // No Set of the connected ids: this runs on most events while holders are few.
+    const holders = cache.holders(index).filter((id) => !mesh.isConnected(id) && !mesh.dialing.has(id) && !reputation.avoided(id, now));
     const id = pick(rng, holders);
     const origin = id === undefined ? undefined : cache.get(id);
     if (origin) mesh.dial({ id: origin.id, host: origin.host, port: origin.port }, false);
