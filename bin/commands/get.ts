@@ -1,66 +1,15 @@
 // `slurpie get URL`: download one file, with a swarm when --topology is given.
 import { writeFile } from 'node:fs/promises';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
-import { parseBytes } from '../units.ts';
-import { checkToken, tokenFromFile } from '../token.ts';
+import { getBuilder, type GetArgs } from './get-args.ts';
 import { ProgressView } from '../progress-view.ts';
-
-interface GetArgs {
-  url: string;
-  output?: string;
-  topology?: string;
-  topologyTokenFile?: string;
-  topologyToken?: string; // from the file, else SLURPIE_TOPOLOGY_TOKEN (set by check())
-  host?: string;
-  port: number;
-  sha256?: string;
-  swarmSecret?: string;
-  blockSize: number;
-  statsJson?: string;
-  progress: boolean;
-  linger: number;
-  sourceK: number;
-  backoff: boolean;
-  seed?: number;
-  verbose: boolean;
-}
 
 export const getCommand: CommandModule<object, GetArgs> = {
   command: 'get <url>',
   describe: 'download a file; with --topology, cooperatively with the other peers fetching it',
-  builder: (y: Argv) =>
-    y
-      .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
-      .option('topology', { type: 'string', describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
-      .option('topology-token-file', { type: 'string', describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
-      .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server, which hands out the address it sees unless it runs with --trust-host-field)' })
-      .option('port', { type: 'number', default: 0, describe: 'port to accept peers on (0: any free port)' })
-      .option('sha256', { type: 'string', describe: 'expected SHA-256 of the file (default: URL.sha256 if the source has one)' })
-      .option('swarm-secret', {
-        type: 'string',
-        describe: 'join a private swarm: only peers with the same secret find it and get blocks from it (also SLURPIE_SWARM_SECRET)',
-      })
-      .option('block-size', { type: 'string', default: '256KiB', coerce: (v: unknown) => parseBytes(v, 'block-size'), describe: 'block size' })
-      .option('stats-json', { type: 'string', describe: 'write the download\'s stats (JSON) to this file' })
-      .option('progress', { type: 'boolean', default: true, describe: 'show a progress bar on a terminal (--no-progress to hide)' })
-      .option('linger', { type: 'number', default: 0, describe: 'seconds to keep serving other peers after finishing' })
-      .option('source-k', { type: 'number', default: 3, describe: 'go to the source with probability k/n each round (n: group-size estimate)' })
-      .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
-      .option('seed', { type: 'number', describe: 'seed for the peer\'s random choices (default: random)' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' })
-      .check((a) => {
-        if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be 0–65535, got ${a.port}`);
-        if (!(a.linger >= 0)) throw new Error(`--linger must be a number of seconds >= 0, got ${a.linger}`);
-        if (!((a.sourceK as number) > 0)) throw new Error(`--source-k must be positive, got ${a.sourceK}`);
-        if (a.swarmSecret === '') throw new Error('--swarm-secret must not be empty');
-        const env = process.env.SLURPIE_TOPOLOGY_TOKEN;
-        if (a.topologyTokenFile !== undefined) a.topologyToken = tokenFromFile(a.topologyTokenFile, '--topology-token-file');
-        else if (env !== undefined && env.trim() !== '') a.topologyToken = checkToken(env, 'SLURPIE_TOPOLOGY_TOKEN');
-        return true;
-      }) as unknown as Argv<GetArgs>,
+  builder: getBuilder,
   handler: async (args: ArgumentsCamelCase<GetArgs>) => {
     const controller = new AbortController();
     const interrupt = (): void => controller.abort();

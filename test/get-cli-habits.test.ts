@@ -1,0 +1,52 @@
+// `slurpie get` with the habits of curl, wget and aria2 (issue #13): usage errors, honest
+// integrity wording, reruns that fetch nothing, plain progress off a terminal, -q and -c.
+// Serial: every test starts `slurpie` processes, and a burst of start-ups starves a small machine.
+import test from 'ava';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startSourceServer } from '../experiments/source/range-server.ts';
+import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+
+const USAGE_LINE = /^slurpie get: .+, got .+ \(see slurpie get --help\)$/;
+
+test.serial('every bad flag: exit 2, one line in one style, no file, no request to the source', async (t) => {
+  t.timeout(120_000);
+  const source = await startSourceServer({ data: Buffer.alloc(100_000, 7), name: 'u.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const url = source.url;
+  // [args after `get`, what the line must name]
+  const cases: [string[], RegExp][] = [
+    [[url, '--topology'], /--topology needs a value, got nothing/],
+    [[url, '--topology', 'notaurl'], /--topology must be .*, got "notaurl"/],
+    [[url, '--topology', 'ftp://127.0.0.1:7070'], /--topology .*, got "ftp:/],
+    [['notaurl'], /URL to download .*, got "notaurl"/],
+    [['ftp://127.0.0.1/x'], /URL to download .*, got "ftp:/],
+    [[], /URL to download is needed, got nothing/],
+    [[url, '-o'], /-o needs a value, got nothing/],
+    [[url, '--sha256', 'xyz'], /--sha256 must be 64 hex digits, got "xyz"/],
+    [[url, '--sha256'], /--sha256 needs a value/],
+    [[url, '--port', '70000'], /--port .*, got "70000"/],
+    [[url, '--port', 'x'], /--port .*, got "x"/],
+    [[url, '--linger', '-1'], /--linger .*, got "-1"/],
+    [[url, '--source-k', '0'], /--source-k .*, got "0"/],
+    [[url, '--seed', '1.5'], /--seed .*, got "1.5"/],
+    [[url, '--block-size', '12Q'], /--block-size .*, got "12Q"/],
+    [[url, '--stats-json'], /--stats-json needs a value/],
+    [[url, '--swarm-secret='], /--swarm-secret must not be empty/],
+    [[url, '--topology-token-file', join(dir, 'missing')], /--topology-token-file .*ENOENT.*, got ".*missing"/],
+    [[url, '--bogus'], /unknown flag .*, got bogus/],
+  ];
+  for (const [args, what] of cases) {
+    const r = await runSlurpie(t, ['get', ...args], {}, dir);
+    const label = `get ${args.join(' ')}`;
+    t.is(r.code, 2, `${label}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    t.is(lines.length, 1, `${label}: one line: ${r.stderr}`);
+    t.regex(lines[0] ?? '', USAGE_LINE, label);
+    t.regex(lines[0] ?? '', what, label);
+    t.is(r.stdout, '', label);
+  }
+  t.deepEqual(await readdir(dir), [], 'no file created (no .part, no sidecar, no stats)');
+  t.is(source.stats().requests, 0, 'nothing reached the source');
+});
