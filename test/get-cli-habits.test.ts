@@ -2,10 +2,14 @@
 // integrity wording, reruns that fetch nothing, plain progress off a terminal, -q and -c.
 // Serial: every test starts `slurpie` processes, and a burst of start-ups starves a small machine.
 import test from 'ava';
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const lastLine = (text: string): string => text.trimEnd().split('\n').pop() ?? '';
 
 const USAGE_LINE = /^slurpie get: .+, got .+ \(see slurpie get --help\)$/;
 
@@ -49,4 +53,30 @@ test.serial('every bad flag: exit 2, one line in one style, no file, no request 
   }
   t.deepEqual(await readdir(dir), [], 'no file created (no .part, no sidecar, no stats)');
   t.is(source.stats().requests, 0, 'nothing reached the source');
+});
+
+test.serial('integrity is worded as it was: --sha256, a published URL.sha256, or not verified at all', async (t) => {
+  t.timeout(90_000);
+  const data = Buffer.alloc(200_000, 3);
+  const bare = await startSourceServer({ data, name: 'bare.bin' });
+  t.teardown(() => bare.close());
+  const published = await startSourceServer({ data, name: 'pub.bin', sha256File: true });
+  t.teardown(() => published.close());
+  const dir = await scratch(t);
+  const run = async (url: string, name: string, extra: string[] = []): Promise<{ line: string; integrity: string }> => {
+    const r = await runSlurpie(t, ['get', url, '-o', join(dir, name), '--no-progress', '--stats-json', join(dir, `${name}.json`), ...extra]);
+    t.is(r.code, 0, r.stderr);
+    return { line: lastLine(r.stdout), integrity: JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8')).integrity };
+  };
+  const none = await run(bare.url, 'a.bin');
+  t.regex(none.line, /not verified \(no sha256 given or published\)$/);
+  t.notRegex(none.line.replace('not verified', ''), /verified/, 'no "verified" without a digest');
+  t.is(none.integrity, 'none');
+  const flag = await run(bare.url, 'b.bin', ['--sha256', sha(data)]);
+  t.regex(flag.line, /sha256 [0-9a-f]{16}… verified \(--sha256\)$/);
+  t.is(flag.integrity, 'sha256');
+  const sidecar = await run(published.url, 'c.bin');
+  t.regex(sidecar.line, /verified \(published sha256\)$/);
+  t.notRegex(sidecar.line, /not verified/);
+  t.is(sidecar.integrity, 'published');
 });

@@ -67,7 +67,14 @@ function summary(s: DownloadStats): string {
   const rate = s.seconds > 0 ? s.size / s.seconds / 1048576 : 0;
   const share = s.size > 0 ? ((100 * s.fromSource) / s.size).toFixed(0) : '0';
   return `${s.output}: ${mib(s.size)} MiB in ${s.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s), ` +
-    `${share}% from the source, ${mib(s.fromPeers)} MiB from ${s.peersSeen} peers, ${mib(s.uploaded)} MiB uploaded, sha256 ${s.sha256.slice(0, 16)}… verified`;
+    `${share}% from the source, ${mib(s.fromPeers)} MiB from ${s.peersSeen} peers, ${mib(s.uploaded)} MiB uploaded, sha256 ${s.sha256.slice(0, 16)}… ${checked(s)}`;
+}
+
+// Only a digest from outside the download makes the file "verified"; say so when there was none.
+function checked(s: DownloadStats): string {
+  if (s.integrity === 'sha256') return 'verified (--sha256)';
+  if (s.integrity === 'published') return 'verified (published sha256)';
+  return 'not verified (no sha256 given or published)';
 }
 
 // The flag wins over the environment (an empty variable is unset; an empty flag is refused).

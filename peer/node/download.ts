@@ -67,8 +67,12 @@ export interface DownloadStats {
   secondsInState: Record<BandwidthState, number>; // time in each bandwidth-estimator state
   mode: 'swarm' | 'alone' | 'plain';
   sha256: string;
+  /** What the file was checked against: --sha256 / options.sha256, a URL.sha256 the source publishes, or nothing. */
+  integrity: Integrity;
   ok: boolean;
 }
+
+export type Integrity = 'sha256' | 'published' | 'none';
 
 export async function download(url: string, options: DownloadOptions = {}): Promise<DownloadStats> {
   const started = performance.now();
@@ -78,6 +82,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
   const info = await probeSource(url, options.signal ? { signal: options.signal } : {});
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;
+  const integrity: Integrity = expected ? 'sha256' : info.sha256 ? 'published' : 'none';
   if (!info.ranges || info.size === null) {
     log('info', 'the source does not support Range requests: downloading it plainly, alone, without resume');
     const result = await plainDownload(info, output, sha256, options.signal);
@@ -85,7 +90,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
-      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, ok: true,
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, integrity, ok: true,
     };
   }
 
@@ -159,7 +164,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
         'at-capacity': stats.timeInState['at-capacity'] / 1000,
       },
       mode: membership ? 'swarm' : 'alone',
-      sha256: digest, ok: true,
+      sha256: digest, integrity, ok: true,
     };
     // The file is in place. Serve from it through the hand-over (those still downloading may
     // need our blocks: the core says when no one has asked for a while), then --linger more.
