@@ -3,7 +3,7 @@
 // Serial: every test starts `slurpie` processes, and a burst of start-ups starves a small machine.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { runSlurpie, scratch } from './fixtures/cli-run.ts';
@@ -79,4 +79,48 @@ test.serial('integrity is worded as it was: --sha256, a published URL.sha256, or
   t.regex(sidecar.line, /verified \(published sha256\)$/);
   t.notRegex(sidecar.line, /not verified/);
   t.is(sidecar.integrity, 'published');
+});
+
+test.serial('a rerun on a complete file fetches nothing; a different file in the way is refused and left as it was', async (t) => {
+  t.timeout(120_000);
+  const data = Buffer.alloc(700_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 9)) & 0xff;
+  const source = await startSourceServer({ data, name: 'done.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const out = join(dir, 'done.bin');
+  const get = (extra: string[]): ReturnType<typeof runSlurpie> =>
+    runSlurpie(t, ['get', source.url, '-o', out, '--no-progress', '--block-size', '64KiB', '--stats-json', join(dir, 's.json'), ...extra]);
+  const first = await get(['--sha256', sha(data)]);
+  t.is(first.code, 0, first.stderr);
+  t.is(source.stats().bytesSent, data.length);
+
+  // Complete and verified: exit 0, reported as such, not a byte of the body sent again.
+  for (const extra of [['--sha256', sha(data)], []]) {
+    const again = await get(extra);
+    t.is(again.code, 0, again.stderr);
+    t.regex(lastLine(again.stdout), /already complete, .*nothing fetched/);
+    t.regex(lastLine(again.stdout), extra.length > 0 ? / verified \(--sha256\)$/ : /not verified \(no sha256 given or published\)$/);
+    const stats = JSON.parse(await readFile(join(dir, 's.json'), 'utf8'));
+    t.is(stats.mode, 'already-complete');
+    t.is(stats.fromSource, 0);
+    t.is(source.stats().bytesSent, data.length, 'the rerun fetched no body bytes');
+  }
+  t.deepEqual((await readdir(dir)).sort(), ['done.bin', 's.json'], 'no .part made');
+
+  // The right size but other bytes, with a digest to tell: refused (exit 2), never overwritten.
+  const other = Buffer.from(data).fill(9, 0, 1000);
+  await writeFile(out, other);
+  const wrong = await get(['--sha256', sha(data)]);
+  t.is(wrong.code, 2, wrong.stderr);
+  t.regex(wrong.stderr, /^slurpie: .*done\.bin already exists and its sha256 is .* left as it is/m);
+  t.is(sha(await readFile(out)), sha(other), 'the file in the way is untouched');
+  // Another size: refused the same way, with or without a digest.
+  await writeFile(out, 'a note the user keeps here\n');
+  const small = await get([]);
+  t.is(small.code, 2, small.stderr);
+  t.regex(small.stderr, /already exists and is 27 bytes, the source's file 700000/);
+  t.is(await readFile(out, 'utf8'), 'a note the user keeps here\n');
+  t.false((await readdir(dir)).some((f) => f.includes('.part')), 'no .part made');
+  t.is(source.stats().bytesSent, data.length, 'no body bytes for a refused rerun either');
 });

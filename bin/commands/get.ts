@@ -65,6 +65,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
 function summary(s: DownloadStats): string {
   const mib = (b: number): string => (b / 1048576).toFixed(1);
   const rate = s.seconds > 0 ? s.size / s.seconds / 1048576 : 0;
+  if (s.mode === 'already-complete') return `${s.output}: already complete, ${mib(s.size)} MiB, nothing fetched, sha256 ${s.sha256.slice(0, 16)}… ${checked(s)}`;
   const share = s.size > 0 ? ((100 * s.fromSource) / s.size).toFixed(0) : '0';
   return `${s.output}: ${mib(s.size)} MiB in ${s.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s), ` +
     `${share}% from the source, ${mib(s.fromPeers)} MiB from ${s.peersSeen} peers, ${mib(s.uploaded)} MiB uploaded, sha256 ${s.sha256.slice(0, 16)}… ${checked(s)}`;
