@@ -15,7 +15,7 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
+  files: ['cli-plain-progress', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
 };
 
 export const INTEGRATION = {

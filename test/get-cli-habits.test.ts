@@ -124,3 +124,40 @@ test.serial('a rerun on a complete file fetches nothing; a different file in the
   t.false((await readdir(dir)).some((f) => f.includes('.part')), 'no .part made');
   t.is(source.stats().bytesSent, data.length, 'no body bytes for a refused rerun either');
 });
+
+test.serial('off a terminal: a plain progress line every 5 s on stderr, no escape codes', async (t) => {
+  t.timeout(90_000);
+  // 1.2 MiB at 150 KiB/s: about 8 s, so at least one 5-second line whatever the machine.
+  const data = Buffer.alloc(1200 * 1024, 5);
+  const source = await startSourceServer({ data, name: 'slow.bin', rate: 150 * 1024 });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const r = await runSlurpie(t, ['get', source.url, '-o', join(dir, 'slow.bin'), '--sha256', sha(data)]);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l.includes('% '));
+  t.true(lines.length >= 1, r.stderr);
+  for (const line of lines) {
+    t.regex(line, /^slurpie: \d+% \d+\.\d\/1\.2 MiB, \d+\.\d MiB\/s, \d+ peers, \d+% from the source, ETA (\d+ s|\d+ min \d+ s|unknown)$/);
+  }
+  t.false(r.stderr.includes('\x1b'), 'no escape codes');
+  t.log(lines.join('\n'));
+});
+
+test.serial('-q: nothing but errors (no notes, no progress, no final line); the error still shows', async (t) => {
+  t.timeout(60_000);
+  const data = Buffer.alloc(200_000, 8);
+  const source = await startSourceServer({ data, name: 'q.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  // No digest anywhere: without -q that is a note on stderr.
+  const quiet = await runSlurpie(t, ['get', source.url, '-o', join(dir, 'q.bin'), '-q', '--stats-json', join(dir, 's.json')]);
+  t.is(quiet.code, 0, quiet.stderr);
+  t.is(quiet.stdout, '');
+  t.is(quiet.stderr, '');
+  t.is(sha(await readFile(join(dir, 'q.bin'))), sha(data));
+  t.is(JSON.parse(await readFile(join(dir, 's.json'), 'utf8')).integrity, 'none', 'stats still written');
+  const missing = await runSlurpie(t, ['get', new URL('/nope.bin', source.url).toString(), '-o', join(dir, 'n.bin'), '--quiet']);
+  t.is(missing.code, 3);
+  t.is(missing.stdout, '');
+  t.regex(missing.stderr, /^slurpie: .*404/);
+});

@@ -4,7 +4,7 @@ import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { getBuilder, type GetArgs } from './get-args.ts';
-import { ProgressView } from '../progress-view.ts';
+import { PlainProgress, ProgressView } from '../progress-view.ts';
 
 export const getCommand: CommandModule<object, GetArgs> = {
   command: 'get <url>',
@@ -19,7 +19,8 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const handlerSeconds = process.uptime();
     const { download } = await import('../../peer/node/download.ts');
     const { closeSourceClients } = await import('../../peer/node/source-client.ts');
-    const view = args.progress && process.stderr.isTTY ? new ProgressView() : null;
+    // A bar on a terminal; elsewhere a plain line every 5 s; with -q nothing but errors (curl -sS).
+    const view = !args.progress || args.quiet ? null : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
     const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
     try {
       const stats = await download(args.url, {
@@ -37,7 +38,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
         signal: controller.signal,
         ...(view && { onProgress: (p) => view.update(p) }),
         log: (level, msg) => {
-          if (level !== 'debug' || args.verbose) {
+          if (!args.quiet && (level !== 'debug' || args.verbose)) {
             view?.interrupt();
             process.stderr.write(`slurpie: ${msg}\n`);
           }
@@ -47,7 +48,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
       const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
-      process.stdout.write(summary(stats) + '\n');
+      if (!args.quiet) process.stdout.write(summary(stats) + '\n');
     } catch (err) {
       view?.stop();
       const code = isSlurpieError(err) ? EXIT_CODES[err.code] : 1;
