@@ -161,3 +161,20 @@ test.serial('-q: nothing but errors (no notes, no progress, no final line); the 
   t.is(missing.stdout, '');
   t.regex(missing.stderr, /^slurpie: .*404/);
 });
+
+test.serial('-c/--continue is accepted (resuming is the default) and documented in --help', async (t) => {
+  t.timeout(60_000);
+  const data = Buffer.alloc(150_000, 4);
+  const source = await startSourceServer({ data, name: 'c.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  for (const flag of ['-c', '--continue']) {
+    const r = await runSlurpie(t, ['get', source.url, flag, '-o', join(dir, `${flag}.bin`), '--no-progress', '--sha256', sha(data)]);
+    t.is(r.code, 0, r.stderr);
+    t.is(sha(await readFile(join(dir, `${flag}.bin`))), sha(data));
+  }
+  const help = await runSlurpie(t, ['get', '--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /-c, --continue/);
+  t.regex(help.stdout, /-q, --quiet/);
+});

@@ -20,6 +20,7 @@ export interface GetArgs {
   statsJson?: string;
   progress: boolean;
   quiet: boolean;
+  continue: boolean; // accepted, no effect: resuming is always on
   linger: number;
   sourceK: number;
   backoff: boolean;
@@ -54,6 +55,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('stats-json', { type: 'string', ...valued, describe: 'write the download\'s stats (JSON) to this file' })
     .option('progress', { type: 'boolean', default: true, describe: 'progress on stderr: a bar on a terminal, else a plain line every 5 s (--no-progress to hide)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors (like curl -sS): no progress, no notes, no final line' })
+    .option('continue', { alias: 'c', type: 'boolean', default: false, describe: 'resume a partial download (accepted for curl -C / wget -c habits: get always resumes FILE.part)' })
     .option('linger', { type: 'string', default: '0', ...valued, coerce: number('--linger must be a number of seconds >= 0', (n) => n >= 0), describe: 'seconds to keep serving other peers after finishing' })
     .option('source-k', { type: 'string', default: '3', ...valued, coerce: number('--source-k must be a positive number', (n) => n > 0), describe: 'go to the source with probability k/n each round (n: group-size estimate)' })
     .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
