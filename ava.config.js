@@ -15,13 +15,13 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
+  files: ['cli-plain-progress', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
 };
 
 export const INTEGRATION = {
   prefixes: [],
   files: [
-    'source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'get-cli', 'swarm',
+    'source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'get-cli', 'get-cli-habits', 'swarm',
     'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package',
   ],
 };

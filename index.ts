@@ -1,5 +1,5 @@
 // The library: embed a peer, a topology server or a test source without spawning the CLI.
-export { download, type DownloadOptions, type DownloadStats, type Progress } from './peer/node/download.ts';
+export { download, type DownloadOptions, type DownloadStats, type Integrity, type Progress } from './peer/node/download.ts';
 export { SlurpieError, EXIT_CODES, type ErrorCode } from './peer/errors.ts';
 export { startTopologyServer } from './topology-server/server.ts';
 export { startSourceServer } from './experiments/source/range-server.ts';

@@ -69,7 +69,7 @@ test.serial('bad input: a bad URL, a 404, a bad flag — clear one-line errors a
   const dir = await scratch(t);
   const notUrl = await runSlurpie(t, ['get', 'not a url', '-o', join(dir, 'a')]);
   t.is(notUrl.code, 2);
-  t.regex(notUrl.stderr, /^slurpie: not a URL/m);
+  t.regex(notUrl.stderr, /^slurpie get: the URL to download must be an http\(s\) URL, got "not a url"/m);
   const ftp = await runSlurpie(t, ['get', 'ftp://127.0.0.1/x', '-o', join(dir, 'a')]);
   t.is(ftp.code, 2);
   const missing = await runSlurpie(t, ['get', new URL('/nope.bin', source.url).toString(), '-o', join(dir, 'b')]);

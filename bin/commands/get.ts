@@ -1,66 +1,15 @@
 // `slurpie get URL`: download one file, with a swarm when --topology is given.
 import { writeFile } from 'node:fs/promises';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
-import { parseBytes } from '../units.ts';
-import { checkToken, tokenFromFile } from '../token.ts';
-import { ProgressView } from '../progress-view.ts';
-
-interface GetArgs {
-  url: string;
-  output?: string;
-  topology?: string;
-  topologyTokenFile?: string;
-  topologyToken?: string; // from the file, else SLURPIE_TOPOLOGY_TOKEN (set by check())
-  host?: string;
-  port: number;
-  sha256?: string;
-  swarmSecret?: string;
-  blockSize: number;
-  statsJson?: string;
-  progress: boolean;
-  linger: number;
-  sourceK: number;
-  backoff: boolean;
-  seed?: number;
-  verbose: boolean;
-}
+import { getBuilder, type GetArgs } from './get-args.ts';
+import { PlainProgress, ProgressView } from '../progress-view.ts';
 
 export const getCommand: CommandModule<object, GetArgs> = {
   command: 'get <url>',
   describe: 'download a file; with --topology, cooperatively with the other peers fetching it',
-  builder: (y: Argv) =>
-    y
-      .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
-      .option('topology', { type: 'string', describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
-      .option('topology-token-file', { type: 'string', describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
-      .option('host', { type: 'string', describe: 'address to accept peers on and advertise (default: the one facing the topology server, which hands out the address it sees unless it runs with --trust-host-field)' })
-      .option('port', { type: 'number', default: 0, describe: 'port to accept peers on (0: any free port)' })
-      .option('sha256', { type: 'string', describe: 'expected SHA-256 of the file (default: URL.sha256 if the source has one)' })
-      .option('swarm-secret', {
-        type: 'string',
-        describe: 'join a private swarm: only peers with the same secret find it and get blocks from it (also SLURPIE_SWARM_SECRET)',
-      })
-      .option('block-size', { type: 'string', default: '256KiB', coerce: (v: unknown) => parseBytes(v, 'block-size'), describe: 'block size' })
-      .option('stats-json', { type: 'string', describe: 'write the download\'s stats (JSON) to this file' })
-      .option('progress', { type: 'boolean', default: true, describe: 'show a progress bar on a terminal (--no-progress to hide)' })
-      .option('linger', { type: 'number', default: 0, describe: 'seconds to keep serving other peers after finishing' })
-      .option('source-k', { type: 'number', default: 3, describe: 'go to the source with probability k/n each round (n: group-size estimate)' })
-      .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
-      .option('seed', { type: 'number', describe: 'seed for the peer\'s random choices (default: random)' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' })
-      .check((a) => {
-        if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be 0–65535, got ${a.port}`);
-        if (!(a.linger >= 0)) throw new Error(`--linger must be a number of seconds >= 0, got ${a.linger}`);
-        if (!((a.sourceK as number) > 0)) throw new Error(`--source-k must be positive, got ${a.sourceK}`);
-        if (a.swarmSecret === '') throw new Error('--swarm-secret must not be empty');
-        const env = process.env.SLURPIE_TOPOLOGY_TOKEN;
-        if (a.topologyTokenFile !== undefined) a.topologyToken = tokenFromFile(a.topologyTokenFile, '--topology-token-file');
-        else if (env !== undefined && env.trim() !== '') a.topologyToken = checkToken(env, 'SLURPIE_TOPOLOGY_TOKEN');
-        return true;
-      }) as unknown as Argv<GetArgs>,
+  builder: getBuilder,
   handler: async (args: ArgumentsCamelCase<GetArgs>) => {
     const controller = new AbortController();
     const interrupt = (): void => controller.abort();
@@ -70,7 +19,8 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const handlerSeconds = process.uptime();
     const { download } = await import('../../peer/node/download.ts');
     const { closeSourceClients } = await import('../../peer/node/source-client.ts');
-    const view = args.progress && process.stderr.isTTY ? new ProgressView() : null;
+    // A bar on a terminal; elsewhere a plain line every 5 s; with -q nothing but errors (curl -sS).
+    const view = !args.progress || args.quiet ? null : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
     const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
     try {
       const stats = await download(args.url, {
@@ -88,7 +38,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
         signal: controller.signal,
         ...(view && { onProgress: (p) => view.update(p) }),
         log: (level, msg) => {
-          if (level !== 'debug' || args.verbose) {
+          if (!args.quiet && (level !== 'debug' || args.verbose)) {
             view?.interrupt();
             process.stderr.write(`slurpie: ${msg}\n`);
           }
@@ -98,7 +48,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
       const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
-      process.stdout.write(summary(stats) + '\n');
+      if (!args.quiet) process.stdout.write(summary(stats) + '\n');
     } catch (err) {
       view?.stop();
       const code = isSlurpieError(err) ? EXIT_CODES[err.code] : 1;
@@ -116,9 +66,17 @@ export const getCommand: CommandModule<object, GetArgs> = {
 function summary(s: DownloadStats): string {
   const mib = (b: number): string => (b / 1048576).toFixed(1);
   const rate = s.seconds > 0 ? s.size / s.seconds / 1048576 : 0;
+  if (s.mode === 'already-complete') return `${s.output}: already complete, ${mib(s.size)} MiB, nothing fetched, sha256 ${s.sha256.slice(0, 16)}… ${checked(s)}`;
   const share = s.size > 0 ? ((100 * s.fromSource) / s.size).toFixed(0) : '0';
   return `${s.output}: ${mib(s.size)} MiB in ${s.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s), ` +
-    `${share}% from the source, ${mib(s.fromPeers)} MiB from ${s.peersSeen} peers, ${mib(s.uploaded)} MiB uploaded, sha256 ${s.sha256.slice(0, 16)}… verified`;
+    `${share}% from the source, ${mib(s.fromPeers)} MiB from ${s.peersSeen} peers, ${mib(s.uploaded)} MiB uploaded, sha256 ${s.sha256.slice(0, 16)}… ${checked(s)}`;
+}
+
+// Only a digest from outside the download makes the file "verified"; say so when there was none.
+function checked(s: DownloadStats): string {
+  if (s.integrity === 'sha256') return 'verified (--sha256)';
+  if (s.integrity === 'published') return 'verified (published sha256)';
+  return 'not verified (no sha256 given or published)';
 }
 
 // The flag wins over the environment (an empty variable is unset; an empty flag is refused).

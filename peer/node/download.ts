@@ -11,6 +11,7 @@ import type { BandwidthState } from '../../estimation/bandwidth.ts';
 import { SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
+import { checkExisting } from './existing-output.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
@@ -65,10 +66,14 @@ export interface DownloadStats {
   meanDegree: number;
   diameter: number;
   secondsInState: Record<BandwidthState, number>; // time in each bandwidth-estimator state
-  mode: 'swarm' | 'alone' | 'plain';
+  mode: 'swarm' | 'alone' | 'plain' | 'already-complete'; // already-complete: the output was there, nothing fetched
   sha256: string;
+  /** What the file was checked against: --sha256 / options.sha256, a URL.sha256 the source publishes, or nothing. */
+  integrity: Integrity;
   ok: boolean;
 }
+
+export type Integrity = 'sha256' | 'published' | 'none';
 
 export async function download(url: string, options: DownloadOptions = {}): Promise<DownloadStats> {
   const started = performance.now();
@@ -78,6 +83,18 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
   const info = await probeSource(url, options.signal ? { signal: options.signal } : {});
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;
+  const integrity: Integrity = expected ? 'sha256' : info.sha256 ? 'published' : 'none';
+  const existing = await checkExisting(output, info.size, sha256);
+  if (existing.kind === 'complete') {
+    log('info', `${output} is already complete (${existing.size} bytes${sha256 ? ', sha256 matches' : ', the source\'s size'}): nothing to fetch`);
+    return {
+      url: info.url, output, size: existing.size, blockSize: 0, seconds: elapsed(started), fromSource: 0,
+      fromPeers: 0, uploaded: 0, sourceRequests: 0, sourceRounds: 0, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
+      maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'already-complete',
+      sha256: existing.sha256, integrity, ok: true,
+    };
+  }
   if (!info.ranges || info.size === null) {
     log('info', 'the source does not support Range requests: downloading it plainly, alone, without resume');
     const result = await plainDownload(info, output, sha256, options.signal);
@@ -85,7 +102,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
-      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, ok: true,
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, integrity, ok: true,
     };
   }
 
@@ -159,7 +176,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
         'at-capacity': stats.timeInState['at-capacity'] / 1000,
       },
       mode: membership ? 'swarm' : 'alone',
-      sha256: digest, ok: true,
+      sha256: digest, integrity, ok: true,
     };
     // The file is in place. Serve from it through the hand-over (those still downloading may
     // need our blocks: the core says when no one has asked for a while), then --linger more.
