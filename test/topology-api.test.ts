@@ -3,12 +3,12 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { createServer, request } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { startTopologyServer } from '../topology-server/server.ts';
 import type { TopologyServer, TopologyServerOptions } from '../topology-server/server.ts';
 import { SeededRng, seedFrom, shuffle } from '../estimation/random.ts';
 import { within } from './fixtures/wait.ts';
+import type { Answer } from './fixtures/http-answer.ts';
 
 // Probed before any test is declared (ava wants them all declared synchronously after it).
 const dualStack = await new Promise<boolean>((resolve) => {
@@ -20,12 +20,6 @@ const dualStack = await new Promise<boolean>((resolve) => {
 const SWARM = '5'.repeat(64);
 const OTHER = 'e'.repeat(64);
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  json: unknown;
-}
 
 interface Sent {
   body?: string | Buffer;

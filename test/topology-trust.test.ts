@@ -5,22 +5,16 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { request } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
 import { startTopologyServer } from '../topology-server/server.ts';
 import type { TopologyServer, TopologyServerOptions } from '../topology-server/server.ts';
 import { TopologyClient } from '../peer/node/topology-client.ts';
 import { SlurpieError } from '../peer/errors.ts';
+import type { Answer } from './fixtures/http-answer.ts';
 
 const SWARM = '6'.repeat(64);
 const OTHER = 'd'.repeat(64);
 const ELSEWHERE = '198.51.100.7';
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  json: unknown;
-}
 
 interface Sent {
   from?: string; // the client socket's local address; default 127.0.0.1
