@@ -20,7 +20,7 @@
 
 import { MemoryStore } from './memory-store.ts';
 import { Refused } from './store.ts';
-import type { Caller, Owner, Registrant, SwarmStore, TopologyRegistry } from './store.ts';
+import type { Caller, Owner, Progress, Registrant, SwarmStore, TopologyRegistry } from './store.ts';
 
 export interface RegistryOptions {
   /** Most recent other registrants returned per registration (paper's β). */
@@ -91,14 +91,16 @@ export class Registry implements TopologyRegistry {
     this.store = options.store ?? new MemoryStore();
   }
 
-  register(swarmId: string, peer: Registrant, caller?: Caller): Registrant[] {
+  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress): Registrant[] {
     const now = this.now();
     const expiredUntil = now - this.ttl * 1000;
     this.store.dropUntil(swarmId, expiredUntil); // from here on, whatever is held is live
     if (caller) this.admit(swarmId, peer.id, caller);
     const answer = this.answerFor(swarmId, peer.id, expiredUntil);
     if (!this.store.has(swarmId) && this.store.swarmCount() >= this.maxSwarms) this.store.dropLeastActiveSwarm();
-    this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now, caller ?? IN_PROCESS);
+    // A copy of the known fields only: what is held per entry stays a fixed few numbers.
+    const report = progress && { fromSource: progress.fromSource, fromPeers: progress.fromPeers, uploaded: progress.uploaded, blocksHave: progress.blocksHave, blocks: progress.blocks, done: progress.done };
+    this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now, caller ?? IN_PROCESS, report);
     this.store.trim(swarmId, this.maxPerSwarm);
     return answer;
   }
@@ -169,6 +171,12 @@ export class Registry implements TopologyRegistry {
   count(swarmId: string): number {
     this.store.dropUntil(swarmId, this.now() - this.ttl * 1000);
     return this.store.size(swarmId);
+  }
+
+  /** The live registrant's last progress report (undefined if it sent none, or is not live). */
+  progressOf(swarmId: string, id: string): Progress | undefined {
+    this.store.dropUntil(swarmId, this.now() - this.ttl * 1000);
+    return this.store.progressOf(swarmId, id);
   }
 
   /** Live registrants, newest first, without changing anything (for inspection and tests). */
