@@ -25,12 +25,15 @@
 // block counts, for GET /metrics. It is optional (older peers send none) but, when present,
 // checked like every other field: a malformed one is a 400, not silently dropped, so a
 // broken client shows up at once rather than as wrong numbers on a dashboard.
+// With `metrics`, GET /metrics answers in the Prometheus text format (metrics.ts) and every
+// 4xx answer is counted; like counting, it needs no token.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { canonicalIp, isLoopback, quotaGroup } from './address.ts';
+import type { TopologyMetrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { Refused } from './store.ts';
 import type { Caller, Progress, Registrant, TopologyRegistry } from './store.ts';
@@ -48,6 +51,8 @@ export interface TopologyAppOptions {
   rateLimit?: RateLimiter;
   /** Quotas also for loopback callers (exempt by default). */
   quotaLoopback?: boolean;
+  /** Serves GET /metrics and counts refused requests. */
+  metrics?: TopologyMetrics;
 }
 
 interface Judged {
@@ -77,6 +82,19 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
   const json = express.json({ limit: maxBodyBytes, strict: true, type: () => true });
   const judged: Judged = { trust: opts.trustHostField ?? false, quotaLoopback: opts.quotaLoopback ?? false };
   const auth: RequestHandler[] = opts.token === undefined ? [] : [bearer(opts.token)];
+  const metrics = opts.metrics;
+
+  if (metrics) {
+    // On 'finish', so every 4xx is counted whichever handler answered it (404, 405, errors).
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.once('finish', () => metrics.refused(res.statusCode));
+      next();
+    });
+    app.get('/metrics', async (_req: Request, res: Response) => {
+      const text = await metrics.text();
+      res.status(200).set('Content-Type', metrics.contentType).send(text);
+    });
+  }
 
   app.post(PEERS_PATH, ...auth, json, async (req: Request, res: Response) => {
     const swarmId = swarmIdOf(req.params.swarmId);
@@ -112,6 +130,7 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
     [PEER_PATH, 'DELETE'],
     [SWARM_PATH, 'GET, HEAD'],
     ['/healthz', 'GET, HEAD'],
+    ...(metrics ? [['/metrics', 'GET, HEAD'] as [string, string]] : []),
   ];
   for (const [path, allow] of allowed) {
     app.all(path, (req: Request, res: Response) => {

@@ -135,6 +135,15 @@ export class MemoryStore implements SwarmStore {
     return this.registrations;
   }
 
+  swarmIds(): Iterable<string> {
+    return this.swarms.keys();
+  }
+
+  *reports(swarmId: string, liveAfter: number): Iterable<Progress | undefined> {
+    // Newest first, so the walk stops at the first expired entry.
+    for (let e = this.swarms.get(swarmId)?.newest; e && e.at > liveAfter; e = e.older) yield e.progress;
+  }
+
   private unlink(swarm: Swarm, entry: Entry): void {
     if (entry.older) entry.older.newer = entry.newer;
     else swarm.oldest = entry.newer;

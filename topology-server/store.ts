@@ -104,4 +104,8 @@ export interface SwarmStore {
   dropAllUntil(at: number): void;
   swarmCount(): number;
   registrationCount(): number;
+  /** Every swarm held (expired entries included), in no particular order. */
+  swarmIds(): Iterable<string>;
+  /** One item per registration stamped after `liveAfter`: its last progress report, or undefined. */
+  reports(swarmId: string, liveAfter: number): Iterable<Progress | undefined>;
 }
