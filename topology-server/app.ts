@@ -20,15 +20,23 @@
 // the ids it registers and is what quotas count (registry.ts, rate-limit.ts); loopback
 // callers skip the quotas unless `quotaLoopback` (local demos run every peer from one address).
 // With `token`, POST and DELETE need `Authorization: Bearer <token>` (401 otherwise).
+//
+// A registration may carry `progress` (issue #14; README protocol notes): the peer's byte and
+// block counts, for GET /metrics. It is optional (older peers send none) but, when present,
+// checked like every other field: a malformed one is a 400, not silently dropped, so a
+// broken client shows up at once rather than as wrong numbers on a dashboard.
+// With `metrics`, GET /metrics answers in the Prometheus text format (metrics.ts) and every
+// 4xx answer is counted; like counting, it needs no token.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { canonicalIp, isLoopback, quotaGroup } from './address.ts';
+import type { TopologyMetrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { Refused } from './store.ts';
-import type { Caller, Registrant, TopologyRegistry } from './store.ts';
+import type { Caller, Progress, Registrant, TopologyRegistry } from './store.ts';
 
 export interface TopologyAppOptions {
   /** Largest accepted request body; larger ones get 413. */
@@ -43,6 +51,8 @@ export interface TopologyAppOptions {
   rateLimit?: RateLimiter;
   /** Quotas also for loopback callers (exempt by default). */
   quotaLoopback?: boolean;
+  /** Serves GET /metrics and counts refused requests. */
+  metrics?: TopologyMetrics;
 }
 
 interface Judged {
@@ -72,15 +82,28 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
   const json = express.json({ limit: maxBodyBytes, strict: true, type: () => true });
   const judged: Judged = { trust: opts.trustHostField ?? false, quotaLoopback: opts.quotaLoopback ?? false };
   const auth: RequestHandler[] = opts.token === undefined ? [] : [bearer(opts.token)];
+  const metrics = opts.metrics;
+
+  if (metrics) {
+    // On 'finish', so every 4xx is counted whichever handler answered it (404, 405, errors).
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.once('finish', () => metrics.refused(res.statusCode));
+      next();
+    });
+    app.get('/metrics', async (_req: Request, res: Response) => {
+      const text = await metrics.text();
+      res.status(200).set('Content-Type', metrics.contentType).send(text);
+    });
+  }
 
   app.post(PEERS_PATH, ...auth, json, async (req: Request, res: Response) => {
     const swarmId = swarmIdOf(req.params.swarmId);
-    const { peer, caller } = registrationOf(req.body, req.socket.remoteAddress, judged);
+    const { peer, caller, progress } = registrationOf(req.body, req.socket.remoteAddress, judged);
     const wait = caller.limited ? (opts.rateLimit?.take(caller.group) ?? 0) : 0;
     if (wait > 0) {
       throw new Refused(429, `too many registrations from your address (the server allows ${opts.rateLimit?.perSecond} a second); retry in ${wait} s`, wait);
     }
-    const peers = await registry.register(swarmId, peer, caller);
+    const peers = await registry.register(swarmId, peer, caller, progress);
     // count: how many are registered now, the caller included (the peers' swarm-size anchor).
     res.status(200).json({ peers, ttl: registry.ttl, count: await registry.count(swarmId) });
   });
@@ -107,6 +130,7 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
     [PEER_PATH, 'DELETE'],
     [SWARM_PATH, 'GET, HEAD'],
     ['/healthz', 'GET, HEAD'],
+    ...(metrics ? [['/metrics', 'GET, HEAD'] as [string, string]] : []),
   ];
   for (const [path, allow] of allowed) {
     app.all(path, (req: Request, res: Response) => {
@@ -159,7 +183,7 @@ function peerIdOf(value: unknown): string {
   return value.toLowerCase();
 }
 
-function registrationOf(body: unknown, remoteAddress: string | undefined, judged: Judged): { peer: Registrant; caller: Caller } {
+function registrationOf(body: unknown, remoteAddress: string | undefined, judged: Judged): { peer: Registrant; caller: Caller; progress?: Progress } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadInput('body must be a JSON object');
   const fields = body as Record<string, unknown>;
   const id = peerIdOf(fields.id);
@@ -168,8 +192,25 @@ function registrationOf(body: unknown, remoteAddress: string | undefined, judged
     throw new BadInput('port must be an integer from 1 to 65535');
   }
   if (fields.host !== undefined && typeof fields.host !== 'string') throw new BadInput(BAD_HOST);
+  const progress = fields.progress === undefined ? undefined : progressOf(fields.progress);
   const { host, caller } = callerOf(remoteAddress, fields.host, judged);
-  return { peer: { id, host, port }, caller };
+  return { peer: { id, host, port }, caller, ...(progress && { progress }) };
+}
+
+/** A registration's `progress`; only the known fields are kept (unknown ones ignored, as in the body). */
+function progressOf(value: unknown): Progress {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BadInput('progress must be an object {fromSource, fromPeers, uploaded, blocksHave, blocks, done}');
+  }
+  const p = value as Record<string, unknown>;
+  for (const name of ['fromSource', 'fromPeers', 'uploaded', 'blocksHave', 'blocks']) {
+    const n = p[name];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new BadInput(`progress.${name} must be a whole number from 0 to 2^53 - 1`);
+  }
+  const num = (name: string): number => p[name] as number;
+  if (num('blocksHave') > num('blocks')) throw new BadInput(`progress.blocksHave (${num('blocksHave')}) must not exceed progress.blocks (${num('blocks')})`);
+  if (typeof p.done !== 'boolean') throw new BadInput('progress.done must be true or false');
+  return { fromSource: num('fromSource'), fromPeers: num('fromPeers'), uploaded: num('uploaded'), blocksHave: num('blocksHave'), blocks: num('blocks'), done: p.done };
 }
 
 const BAD_HOST = 'host must be a hostname or an IP address of at most 255 characters';

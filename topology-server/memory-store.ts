@@ -7,11 +7,12 @@
 // first key is always the least recently active swarm. Each swarm counts its entries per
 // owner's quota group, so a quota check is one lookup.
 
-import type { Owner, Registrant, SwarmStore } from './store.ts';
+import type { Owner, Progress, Registrant, SwarmStore } from './store.ts';
 
 interface Entry extends Registrant {
   at: number;
   owner: Owner;
+  progress: Progress | undefined; // the last report only: a fixed few numbers per entry
   older: Entry | undefined;
   newer: Entry | undefined;
   slot: number; // index in Swarm.all
@@ -29,7 +30,7 @@ export class MemoryStore implements SwarmStore {
   private readonly swarms = new Map<string, Swarm>();
   private registrations = 0;
 
-  put(swarmId: string, peer: Registrant, at: number, owner: Owner): void {
+  put(swarmId: string, peer: Registrant, at: number, owner: Owner, progress?: Progress): void {
     let swarm = this.swarms.get(swarmId);
     if (swarm) this.swarms.delete(swarmId); // re-inserted below: now the most recently active
     else swarm = { byId: new Map(), all: [], perGroup: new Map(), oldest: undefined, newest: undefined };
@@ -37,7 +38,7 @@ export class MemoryStore implements SwarmStore {
 
     const old = swarm.byId.get(peer.id);
     if (old) this.unlink(swarm, old);
-    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, owner, older: swarm.newest, newer: undefined, slot: swarm.all.length };
+    const entry: Entry = { id: peer.id, host: peer.host, port: peer.port, at, owner, progress, older: swarm.newest, newer: undefined, slot: swarm.all.length };
     swarm.perGroup.set(owner.group, (swarm.perGroup.get(owner.group) ?? 0) + 1);
     swarm.all.push(entry);
     if (swarm.newest) swarm.newest.newer = entry;
@@ -45,6 +46,10 @@ export class MemoryStore implements SwarmStore {
     swarm.newest = entry;
     swarm.byId.set(peer.id, entry);
     this.registrations++;
+  }
+
+  progressOf(swarmId: string, id: string): Progress | undefined {
+    return this.swarms.get(swarmId)?.byId.get(id)?.progress;
   }
 
   ownerOf(swarmId: string, id: string): Owner | undefined {
@@ -128,6 +133,15 @@ export class MemoryStore implements SwarmStore {
 
   registrationCount(): number {
     return this.registrations;
+  }
+
+  swarmIds(): Iterable<string> {
+    return this.swarms.keys();
+  }
+
+  *reports(swarmId: string, liveAfter: number): Iterable<Progress | undefined> {
+    // Newest first, so the walk stops at the first expired entry.
+    for (let e = this.swarms.get(swarmId)?.newest; e && e.at > liveAfter; e = e.older) yield e.progress;
   }
 
   private unlink(swarm: Swarm, entry: Entry): void {

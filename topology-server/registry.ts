@@ -20,7 +20,7 @@
 
 import { MemoryStore } from './memory-store.ts';
 import { Refused } from './store.ts';
-import type { Caller, Owner, Registrant, SwarmStore, TopologyRegistry } from './store.ts';
+import type { Caller, Owner, Progress, Registrant, SwarmStore, TopologyRegistry } from './store.ts';
 
 export interface RegistryOptions {
   /** Most recent other registrants returned per registration (paper's β). */
@@ -43,6 +43,21 @@ export interface RegistryOptions {
 }
 
 export type AnswerMode = 'newest' | 'mixed';
+
+/** What GET /metrics shows (metrics.ts), read from live registrations at scrape time. */
+export interface RegistrySnapshot {
+  swarms: number; // with at least one live registration
+  peers: { downloading: number; done: number; unknown: number }; // unknown: registered without a progress report
+  registrations: number; // accepted since the registry was made, renewals included
+  largest: SwarmSummary[]; // the largest swarms by live registrations, largest first, at most `top`
+}
+
+export interface SwarmSummary {
+  swarmId: string;
+  peers: number;
+  fromSource: number; // sums over the live registrants' last reports
+  fromPeers: number;
+}
 
 export const REGISTRY_DEFAULTS = {
   beta: 10,
@@ -71,6 +86,7 @@ export class Registry implements TopologyRegistry {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly store: SwarmStore;
+  private registered = 0;
 
   constructor(options: RegistryOptions = {}) {
     this.beta = positiveInteger('beta', options.beta ?? REGISTRY_DEFAULTS.beta);
@@ -91,15 +107,18 @@ export class Registry implements TopologyRegistry {
     this.store = options.store ?? new MemoryStore();
   }
 
-  register(swarmId: string, peer: Registrant, caller?: Caller): Registrant[] {
+  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress): Registrant[] {
     const now = this.now();
     const expiredUntil = now - this.ttl * 1000;
     this.store.dropUntil(swarmId, expiredUntil); // from here on, whatever is held is live
     if (caller) this.admit(swarmId, peer.id, caller);
     const answer = this.answerFor(swarmId, peer.id, expiredUntil);
     if (!this.store.has(swarmId) && this.store.swarmCount() >= this.maxSwarms) this.store.dropLeastActiveSwarm();
-    this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now, caller ?? IN_PROCESS);
+    // A copy of the known fields only: what is held per entry stays a fixed few numbers.
+    const report = progress && { fromSource: progress.fromSource, fromPeers: progress.fromPeers, uploaded: progress.uploaded, blocksHave: progress.blocksHave, blocks: progress.blocks, done: progress.done };
+    this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now, caller ?? IN_PROCESS, report);
     this.store.trim(swarmId, this.maxPerSwarm);
+    this.registered++;
     return answer;
   }
 
@@ -171,6 +190,12 @@ export class Registry implements TopologyRegistry {
     return this.store.size(swarmId);
   }
 
+  /** The live registrant's last progress report (undefined if it sent none, or is not live). */
+  progressOf(swarmId: string, id: string): Progress | undefined {
+    this.store.dropUntil(swarmId, this.now() - this.ttl * 1000);
+    return this.store.progressOf(swarmId, id);
+  }
+
   /** Live registrants, newest first, without changing anything (for inspection and tests). */
   list(swarmId: string, limit = this.maxPerSwarm): Registrant[] {
     return this.store.newest(swarmId, limit, this.now() - this.ttl * 1000);
@@ -179,6 +204,34 @@ export class Registry implements TopologyRegistry {
   /** Drops every expired registration and every swarm left empty; the server calls this periodically. */
   sweep(): void {
     this.store.dropAllUntil(this.now() - this.ttl * 1000);
+  }
+
+  /**
+   * Counts over the live registrations, for a metrics scrape: one walk over everything held
+   * (O(registrations), then a sort of the swarms), so it is done per scrape, never per request.
+   * Changes nothing (expired entries are skipped, left to the sweep).
+   */
+  snapshot(top: number): RegistrySnapshot {
+    const liveAfter = this.now() - this.ttl * 1000;
+    const peers = { downloading: 0, done: 0, unknown: 0 };
+    const all: SwarmSummary[] = [];
+    for (const swarmId of this.store.swarmIds()) {
+      const s: SwarmSummary = { swarmId, peers: 0, fromSource: 0, fromPeers: 0 };
+      for (const p of this.store.reports(swarmId, liveAfter)) {
+        s.peers++;
+        if (!p) {
+          peers.unknown++;
+          continue;
+        }
+        peers[p.done ? 'done' : 'downloading']++;
+        s.fromSource += p.fromSource;
+        s.fromPeers += p.fromPeers;
+      }
+      if (s.peers > 0) all.push(s);
+    }
+    // Ties broken by id, so which swarms make the cut does not flicker between scrapes.
+    all.sort((a, b) => b.peers - a.peers || (a.swarmId < b.swarmId ? -1 : 1));
+    return { swarms: all.length, peers, registrations: this.registered, largest: all.slice(0, Math.max(0, top)) };
   }
 
   /** What is held in memory, expired-but-unswept included. */

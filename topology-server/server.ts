@@ -5,6 +5,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createTopologyApp } from './app.ts';
+import { TopologyMetrics } from './metrics.ts';
 import { DEFAULT_QUOTA_RATE, RateLimiter } from './rate-limit.ts';
 import { Registry } from './registry.ts';
 import type { RegistryOptions } from './registry.ts';
@@ -31,12 +32,16 @@ export interface TopologyServerOptions extends RegistryOptions {
   quotaRate?: number;
   /** Quotas (quotaIds, quotaRate) also for loopback callers; default false (local demos and tests). */
   quotaLoopback?: boolean;
+  /** How many of the largest swarms get per-swarm series in GET /metrics; default METRICS_TOP_SWARMS (100). */
+  metricsTopSwarms?: number;
 }
 
 export interface TopologyServer {
   url: string;
   port: number;
   registry: Registry;
+  /** This server's own metrics (GET /metrics). */
+  metrics: TopologyMetrics;
   close(): Promise<void>;
 }
 
@@ -44,7 +49,9 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
   const host = options.host ?? '127.0.0.1';
   const registry = new Registry(options);
   const rateLimit = new RateLimiter({ perSecond: options.quotaRate ?? DEFAULT_QUOTA_RATE, now: options.now ?? (() => performance.now()) });
+  const metrics = new TopologyMetrics(registry, options.metricsTopSwarms);
   const app = createTopologyApp(registry, {
+    metrics,
     ...(options.log && { log: options.log }),
     ...(options.token !== undefined && { token: options.token }),
     trustHostField: options.trustHostField ?? false,
@@ -63,6 +70,7 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    metrics.refused(status);
     const body = JSON.stringify({ error: status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed HTTP request' });
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
@@ -116,7 +124,7 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
   };
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, port, registry, close };
+  return { url: `http://${urlHost}:${port}`, port, registry, metrics, close };
 }
 
 function realSweepTimer(sweep: () => void, everyMs: number): () => void {

@@ -9,7 +9,8 @@
 // onto one sorted-set command (ZADD, ZREVRANGEBYSCORE … LIMIT, ZREM, ZCARD,
 // ZREMRANGEBYSCORE, ZREMRANGEBYRANK), plus one sorted set of swarms by last activity.
 // Each registration also records its owner (a hash per swarm: HSET/HGET) and each swarm
-// how many live ids each quota group holds (HINCRBY). Times are milliseconds from the
+// how many live ids each quota group holds (HINCRBY), and its latest progress report (a
+// few numbers, replaced on every registration: HSET). Times are milliseconds from the
 // Registry's clock; the store never reads a clock.
 
 /** One peer as the topology server hands it out. */
@@ -20,6 +21,20 @@ export interface Registrant {
 }
 
 export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * What a peer says of its download with each registration (an addition to PROTOCOL.md §3;
+ * README protocol notes). Bytes and blocks are non-negative safe integers, blocksHave <= blocks.
+ * The server only counts it (GET /metrics); nothing it answers depends on it.
+ */
+export interface Progress {
+  fromSource: number; // bytes fetched from the source
+  fromPeers: number; // bytes received from peers
+  uploaded: number; // bytes served to peers
+  blocksHave: number;
+  blocks: number;
+  done: boolean;
+}
 
 /** Who holds a registration: `address` binds its id, `group` is what quotas count by (address.ts). */
 export interface Owner {
@@ -52,8 +67,9 @@ export interface TopologyRegistry {
    * Up to beta other live registrants (see Registry's `answer`); then registers or refreshes
    * `peer`, bound to `caller`. Throws Refused (changing nothing) when the id is bound to another
    * address or the caller is over a quota. Without a caller (in-process use) nothing is checked.
+   * `progress`, when given, replaces the registrant's last report; without it the report is cleared.
    */
-  register(swarmId: string, peer: Registrant, caller?: Caller): Awaitable<Registrant[]>;
+  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress): Awaitable<Registrant[]>;
   /** Throws Refused (changing nothing) when the id is live and bound to another address than the caller's. */
   deregister(swarmId: string, id: string, caller?: Caller): Awaitable<void>;
   /** Live registrations in the swarm (0 if unknown or expired). */
@@ -62,7 +78,9 @@ export interface TopologyRegistry {
 
 export interface SwarmStore {
   /** Inserts, or refreshes and moves to newest; marks the swarm as the most recently active. */
-  put(swarmId: string, peer: Registrant, at: number, owner: Owner): void;
+  put(swarmId: string, peer: Registrant, at: number, owner: Owner, progress?: Progress): void;
+  /** The last progress report of a held registration, undefined if none (or no such registration). */
+  progressOf(swarmId: string, id: string): Progress | undefined;
   /** The owner of a held registration (expired or not), undefined if none is held. */
   ownerOf(swarmId: string, id: string): Owner | undefined;
   /** How many registrations of the swarm `group` owns. */
@@ -86,4 +104,8 @@ export interface SwarmStore {
   dropAllUntil(at: number): void;
   swarmCount(): number;
   registrationCount(): number;
+  /** Every swarm held (expired entries included), in no particular order. */
+  swarmIds(): Iterable<string>;
+  /** One item per registration stamped after `liveAfter`: its last progress report, or undefined. */
+  reports(swarmId: string, liveAfter: number): Iterable<Progress | undefined>;
 }

@@ -8,7 +8,7 @@ import { isSlurpieError, SlurpieError } from '../errors.ts';
 import type { PartFile } from '../storage/part-file.ts';
 import { blockDigest } from '../storage/verify.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
-import type { TopologyClient } from './topology-client.ts';
+import type { TopologyClient, TopologyProgress } from './topology-client.ts';
 import type { Transport } from './transport.ts';
 
 export interface Membership {
@@ -128,7 +128,7 @@ export class PeerNode {
     const m = this.membership;
     if (!m || this.stopped) return;
     try {
-      const answer = await m.client.register(m.swarmId, m.self);
+      const answer = await m.client.register(m.swarmId, m.self, this.progress());
       this.dispatch(answer.count === undefined ? { type: 'peers', peers: answer.peers } : { type: 'peers', peers: answer.peers, count: answer.count });
     } catch (err) {
       if (first) {
@@ -138,6 +138,12 @@ export class PeerNode {
         this.log('warn', `${(err as Error).message}; carrying on with the peers already known`);
       }
     }
+  }
+
+  /** What the topology server is told with each registration (its GET /metrics). */
+  private progress(): TopologyProgress {
+    const s = this.core.stats(this.now());
+    return { fromSource: s.fromSource, fromPeers: s.fromPeers, uploaded: s.uploaded, blocksHave: s.blocksHave, blocks: s.blocks, done: this.completed || s.blocksHave === s.blocks };
   }
 
   private schedule(): void {

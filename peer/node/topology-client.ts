@@ -7,6 +7,8 @@
 // and bind an id to the address that registered it: a DELETE names the host the id was
 // registered with (`?host=`), which a server that believes host fields needs to tell whose
 // it is (behind a proxy every request comes from the proxy); others ignore it.
+// A registration may carry the peer's progress (README protocol notes); servers that predate
+// it ignore the field.
 
 import { SlurpieError } from '../errors.ts';
 
@@ -14,6 +16,16 @@ export interface TopologyPeer {
   id: string;
   host: string;
   port: number;
+}
+
+/** Sent with a registration: what the topology server's GET /metrics sums per swarm. */
+export interface TopologyProgress {
+  fromSource: number;
+  fromPeers: number;
+  uploaded: number;
+  blocksHave: number;
+  blocks: number;
+  done: boolean;
 }
 
 export interface TopologyClientOptions {
@@ -59,8 +71,8 @@ export class TopologyClient {
   }
 
   /** Registers; the answer's peers, ttl, and (from servers that send it) how many are registered. */
-  async register(swarmId: string, peer: { id: string; host?: string; port: number }): Promise<{ peers: TopologyPeer[]; ttl: number; count?: number }> {
-    const body = JSON.stringify(peer.host === undefined ? { id: peer.id, port: peer.port } : { id: peer.id, host: peer.host, port: peer.port });
+  async register(swarmId: string, peer: { id: string; host?: string; port: number }, progress?: TopologyProgress): Promise<{ peers: TopologyPeer[]; ttl: number; count?: number }> {
+    const body = JSON.stringify({ id: peer.id, ...(peer.host !== undefined && { host: peer.host }), port: peer.port, ...(progress && { progress }) });
     const answer = await this.request('POST', `v1/swarms/${encodeURIComponent(swarmId)}/peers`, body);
     if (peer.host !== undefined) this.hosts.set(`${swarmId}/${peer.id}`, peer.host);
     const obj = asObject(answer);
