@@ -123,9 +123,11 @@ async function resume(fh: FileHandle, identity: BlockMapIdentity, loaded: Loaded
     try {
       await diskOp('write', mapPath, () => saveBlockMap(mapPath, encodeBlockMap(identity, { have: durable, suppliers, journal: journal.sidecarId })));
     } catch (err) {
-      if (journal.sidecarId === null && err instanceof SlurpieError && err.code === 'DISK') return { identity, suppliers, durable, written: replayed.written, journal, freshReason: null };
-      await journal.close();
-      throw err;
+      const noRoom = journal.sidecarId === null && err instanceof SlurpieError && err.code === 'DISK';
+      if (!noRoom) {
+        await journal.close();
+        throw err;
+      }
     }
   }
   return { identity, suppliers, durable, written: replayed.written, journal, freshReason: null };
