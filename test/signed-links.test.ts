@@ -1,0 +1,91 @@
+// Links that redirect to a fresh signed URL on every request (issue #13), served by the real
+// range server behind experiments/source/signed-links.ts: peers form one swarm (the swarm id
+// is the URL as given), an expired signature is resolved again from that URL, and a .part
+// file resumes although the redirect target changed between runs.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SeededRng, seedFrom } from '../estimation/random.ts';
+import { startSourceServer } from '../experiments/source/range-server.ts';
+import { startSignedLinks } from '../experiments/source/signed-links.ts';
+import { isSlurpieError } from '../peer/errors.ts';
+import { download } from '../peer/node/download.ts';
+import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
+import { swarmIdFor } from '../peer/node/swarm-id.ts';
+import { startTopologyServer } from '../topology-server/server.ts';
+import { scratch, slurpie } from './fixtures/cli-run.ts';
+import { until } from './fixtures/wait.ts';
+
+const seed = seedFrom(process.env, 13);
+const MiB = 1024 * 1024;
+
+test.after.always(() => closeSourceClients());
+
+function content(size: number): Buffer {
+  const rng = new SeededRng(seed);
+  const buf = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4) buf.writeUInt32LE((rng.next() * 2 ** 32) >>> 0, i);
+  return buf;
+}
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+test.serial('signatures good for one request expire mid-download: each is resolved again, the file verifies, a resume keeps its blocks', async (t) => {
+  t.timeout(90_000);
+  const data = content(2 * MiB);
+  const source = await startSourceServer({ data, name: 'asset.bin', host: '127.0.0.1', port: 0, rate: MiB });
+  t.teardown(() => source.close());
+  const signed = await startSignedLinks({ origin: source.url, maxUses: 1 });
+  t.teardown(() => signed.close());
+  const link = `${signed.base}/asset.bin`;
+  const dir = await scratch(t);
+  const output = join(dir, 'asset.bin');
+
+  // First run: stopped a quarter of the way in; its .part stays.
+  const stop = new AbortController();
+  const first = download(link, {
+    output, sha256: sha(data), blockSize: 64 * 1024, signal: stop.signal,
+    onProgress: (p) => p.bytesHave >= data.length / 4 && stop.abort(),
+  });
+  const err = await t.throwsAsync(first);
+  t.true(isSlurpieError(err) && err.code === 'INTERRUPTED', String(err));
+  t.true(signed.stats().forbidden >= 1, 'a remembered signed URL expired and was refused');
+
+  // Second run: new signatures everywhere, same identity (the URL as given): it resumes.
+  const before = signed.stats();
+  const stats = await download(link, { output, sha256: sha(data), blockSize: 64 * 1024 });
+  t.is(sha(await readFile(output)), sha(data));
+  t.is(stats.url, link, 'stats name the URL as given');
+  t.true(stats.resumedBlocks >= 8, `resumed ${stats.resumedBlocks} blocks`);
+  t.true(stats.fromSource <= data.length - stats.resumedBlocks * 64 * 1024, `fetched ${stats.fromSource} bytes after resuming`);
+  const after = signed.stats();
+  t.true(after.redirects - before.redirects >= 2 && after.forbidden > before.forbidden, `redirects ${after.redirects - before.redirects}, refused ${after.forbidden - before.forbidden}: block fetches went through fresh signatures`);
+});
+
+test.serial('4 peers on a link that redirects to a fresh signed URL each time share one swarm: the source serves at most 1.6x the file', async (t) => {
+  t.timeout(150_000);
+  const data = content(4 * MiB);
+  const source = await startSourceServer({ data, name: 'release.bin', host: '127.0.0.1', port: 0, rate: MiB });
+  t.teardown(() => source.close());
+  const signed = await startSignedLinks({ origin: source.url, maxUses: 4, ttlMs: 5000 });
+  t.teardown(() => signed.close());
+  const link = `${signed.base}/release.bin`;
+  const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => topology.close());
+  const dir = await scratch(t);
+  const names = ['a', 'b', 'c', 'd'];
+  const peers = names.map((n) =>
+    slurpie(t, ['get', link, '-o', join(dir, `${n}.bin`), '--topology', topology.url, '--sha256', sha(data), '--block-size', '64KiB',
+      '--no-progress', '--linger', '3', '--stats-json', join(dir, `${n}.json`), '--seed', String(seed)]));
+  const { validator } = await probeSource(source.url);
+  const swarmId = swarmIdFor(link, data.length, validator);
+  await until(() => topology.registry.list(swarmId).length >= 2 || peers.some((p) => p.proc.exitCode !== null), 'two peers in the swarm of the link as given', { ms: 90_000, everyMs: 20 });
+  const codes = await Promise.all(peers.map((p) => p.exited.then((e) => e.code)));
+  t.deepEqual(codes, [0, 0, 0, 0], peers.map((p) => p.stderr()).join('\n'));
+  const stats = await Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, `${n}.json`), 'utf8'))));
+  for (const n of names) t.is(sha(await readFile(join(dir, `${n}.bin`))), sha(data));
+  const ratio = source.stats().bytesSent / data.length;
+  t.log(`source served ${ratio.toFixed(2)}x the file; from peers ${stats.map((s) => (s.fromPeers / MiB).toFixed(1)).join(' ')} MiB; signed links: ${JSON.stringify(signed.stats())}`);
+  t.true(stats.reduce((n, s) => n + s.fromPeers, 0) > 0, 'peers traded blocks');
+  t.true(ratio <= 1.6, `the source served ${ratio.toFixed(2)}x the file`);
+});
