@@ -5,6 +5,9 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
@@ -88,4 +91,32 @@ test.serial('4 peers on a link that redirects to a fresh signed URL each time sh
   t.log(`source served ${ratio.toFixed(2)}x the file; from peers ${stats.map((s) => (s.fromPeers / MiB).toFixed(1)).join(' ')} MiB; signed links: ${JSON.stringify(signed.stats())}`);
   t.true(stats.reduce((n, s) => n + s.fromPeers, 0) > 0, 'peers traded blocks');
   t.true(ratio <= 1.6, `the source served ${ratio.toFixed(2)}x the file`);
+});
+
+test('credentials added as headers go only to the origin given, as in curl; other headers follow redirects', async (t) => {
+  t.timeout(30_000);
+  const source = await startSourceServer({ data: Buffer.alloc(1000, 1), name: 'c.bin', host: '127.0.0.1', port: 0 });
+  t.teardown(() => source.close());
+  const seen: IncomingHttpHeaders[] = [];
+  const redirector = createServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(302, { Location: source.url, 'Content-Length': 0 }).end();
+  });
+  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    redirector.close(() => resolve());
+    redirector.closeAllConnections();
+  }));
+  const given = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/c.bin`;
+  const info = await probeSource(given, { http: { headers: { authorization: 'Bearer secret', cookie: 'a=b', 'x-team': 'blue' } } });
+  t.is(info.url, given);
+  t.is(info.redirectedTo, source.url);
+  t.true(seen.length >= 1 && seen.every((h) => h.authorization === 'Bearer secret' && h.cookie === 'a=b'), 'the origin given gets them');
+  const log = source.requestLog();
+  t.true(log.length >= 1);
+  for (const l of log) {
+    t.is(l.headers['x-team'], 'blue', l.path);
+    t.is(l.headers['authorization'], undefined, l.path);
+    t.is(l.headers['cookie'], undefined, l.path);
+  }
 });

@@ -58,8 +58,8 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   // Next to the URL as given first (a release's .sha256 asset), else next to where it led.
   const sidecarTimeout = Math.min(timeoutMs, 5000);
   const sha256 =
-    (await fetchSidecar(start, opts.signal, sidecarTimeout, http)) ??
-    (found.url !== given ? await fetchSidecar(new URL(found.url), opts.signal, sidecarTimeout, http) : undefined);
+    (await fetchSidecar(start, opts.signal, sidecarTimeout, http, start.origin)) ??
+    (found.url !== given ? await fetchSidecar(new URL(found.url), opts.signal, sidecarTimeout, http, start.origin) : undefined);
   return sha256 === undefined ? info : { ...info, sha256 };
 }
 
@@ -80,13 +80,13 @@ function describe(url: URL, res: Response): SourceInfo {
 
 // ---- the URL.sha256 sidecar: a hint, never a reason to fail ----
 
-async function fetchSidecar(fileUrl: URL, userSignal: AbortSignal | undefined, timeoutMs: number, http: SourceHttp): Promise<string | undefined> {
+async function fetchSidecar(fileUrl: URL, userSignal: AbortSignal | undefined, timeoutMs: number, http: SourceHttp, givenOrigin: string): Promise<string | undefined> {
   const url = new URL(fileUrl);
   url.pathname += '.sha256';
   url.search = '';
   url.hash = '';
   try {
-    const { res } = await requestFollowing(url, 'GET', {}, withTimeout(userSignal, timeoutMs), timeoutMs, http);
+    const { res } = await requestFollowing(url, 'GET', {}, withTimeout(userSignal, timeoutMs), timeoutMs, http, givenOrigin);
     if (res.statusCode !== 200) {
       discard(res);
       return undefined;
