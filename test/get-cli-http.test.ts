@@ -2,7 +2,6 @@
 // sent: -H and --user-agent on every request to the source, --retry, --swarm-key, and bad
 // values refused before any work. Serial: every test starts `slurpie` processes.
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSourceServer } from '../experiments/source/range-server.ts';
@@ -11,10 +10,10 @@ import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
 import { swarmIdFor } from '../peer/node/swarm-id.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
+import { sha } from './fixtures/content.ts';
+import { expectUsageErrors } from './fixtures/usage-errors.ts';
 import { until } from './fixtures/wait.ts';
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const USAGE_LINE = /^slurpie get: .+, got .+ \(see slurpie get --help\)$/;
 
 test.after.always(() => closeSourceClients());
 
@@ -37,15 +36,7 @@ test.serial('bad HTTP flags: exit 2, one line in one style, no file, no request 
     [[url, '--retry', '1.5'], /--retry .*, got "1.5"/],
     [[url, '--swarm-key='], /--swarm-key must not be empty/],
   ];
-  for (const [args, what] of cases) {
-    const r = await runSlurpie(t, ['get', ...args], {}, dir);
-    const label = `get ${args.join(' ')}`;
-    t.is(r.code, 2, `${label}: ${r.stderr}`);
-    const lines = r.stderr.trimEnd().split('\n');
-    t.is(lines.length, 1, `${label}: one line: ${r.stderr}`);
-    t.regex(lines[0] ?? '', USAGE_LINE, label);
-    t.regex(lines[0] ?? '', what, label);
-  }
+  await expectUsageErrors(t, dir, cases);
   t.deepEqual(await readdir(dir), [], 'no file created');
   t.is(source.stats().requests, 0, 'nothing reached the source');
 });

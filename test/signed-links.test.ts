@@ -3,13 +3,12 @@
 // is the URL as given), an expired signature is resolved again from that URL, and a .part
 // file resumes although the redirect target changed between runs.
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { SeededRng, seedFrom } from '../estimation/random.ts';
+import { seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { startSignedLinks } from '../experiments/source/signed-links.ts';
 import { isSlurpieError } from '../peer/errors.ts';
@@ -18,6 +17,7 @@ import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
 import { swarmIdFor } from '../peer/node/swarm-id.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { scratch, slurpie } from './fixtures/cli-run.ts';
+import { seededBytes, sha } from './fixtures/content.ts';
 import { until } from './fixtures/wait.ts';
 
 const seed = seedFrom(process.env, 13);
@@ -25,13 +25,7 @@ const MiB = 1024 * 1024;
 
 test.after.always(() => closeSourceClients());
 
-function content(size: number): Buffer {
-  const rng = new SeededRng(seed);
-  const buf = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4) buf.writeUInt32LE((rng.next() * 2 ** 32) >>> 0, i);
-  return buf;
-}
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const content = (size: number): Buffer => seededBytes(size, seed);
 
 test.serial('signatures good for one request expire mid-download: each is resolved again, the file verifies, a resume keeps its blocks', async (t) => {
   t.timeout(90_000);

@@ -4,25 +4,22 @@
 // and NO_PROXY=127.0.0.1 sends everything around it.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SeededRng, seedFrom } from '../estimation/random.ts';
+import { seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+import { seededBytes, sha } from './fixtures/content.ts';
 import { startForwardProxy } from './fixtures/forward-proxy.ts';
 
 const seed = seedFrom(process.env, 1313);
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 // The test's own environment may carry a proxy; the children get exactly these (undefined: unset;
 // an empty lowercase one would win over its uppercase twin, as in curl).
 const NO_PROXY_ENV = { HTTP_PROXY: undefined, http_proxy: undefined, HTTPS_PROXY: undefined, https_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined };
 
 async function setUp(t: ExecutionContext) {
-  const rng = new SeededRng(seed);
-  const data = Buffer.alloc(512 * 1024);
-  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((rng.next() * 2 ** 32) >>> 0, i);
+  const data = seededBytes(512 * 1024, seed);
   const source = await startSourceServer({ data, name: 'p.bin', host: '127.0.0.1', port: 0 });
   t.teardown(() => source.close());
   const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
