@@ -113,11 +113,13 @@ test('probe: size, strong ETag, Range support; Last-Modified without ETags; no R
   t.is(info.size, 12_345);
 });
 
-test('probe follows up to 5 redirects and reports the final URL', async (t) => {
+test('probe follows up to 5 redirects; the URL stays the one given, the final one is informative', async (t) => {
   const server = await serve(t, { data: new Uint8Array(10), name: 'f.bin' });
   const base = server.url.slice(0, server.url.lastIndexOf('/'));
-  const info = await probeSource(`${base}${'/redirect'.repeat(5)}/f.bin`);
-  t.is(info.url, server.url);
+  const given = `${base}${'/redirect'.repeat(5)}/f.bin`;
+  const info = await probeSource(given);
+  t.is(info.url, given);
+  t.is(info.redirectedTo, server.url);
   t.is(info.size, 10);
   await expectCode(t, probeSource(`${base}${'/redirect'.repeat(6)}/f.bin`), 'SOURCE_HTTP', base);
 });

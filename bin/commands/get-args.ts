@@ -3,6 +3,7 @@
 //   slurpie get: <what>, got <value> (see slurpie get --help)
 import type { Argv } from 'yargs';
 import { readFileSync } from 'node:fs';
+import { checkHeader, DEFAULT_USER_AGENT, parseHeaderLine } from '../../peer/node/request-headers.ts';
 import { checkToken } from '../token.ts';
 import { parseBytes } from '../units.ts';
 
@@ -26,6 +27,12 @@ export interface GetArgs {
   backoff: boolean;
   seed?: number;
   verbose: boolean;
+  swarmKey?: string;
+  header?: string | string[]; // repeated: an array
+  headers?: Record<string, string>; // from --header (set by check())
+  userAgent?: string;
+  connectTimeout?: number;
+  retry: number;
 }
 
 /** A usage error: `what` is the rule, `got` the value as typed (undefined: nothing was given). */
@@ -61,6 +68,11 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
     .option('seed', { type: 'string', ...valued, coerce: number('--seed must be a whole number', (n) => Number.isSafeInteger(n)), describe: 'seed for the peer\'s random choices (default: random)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' })
+    .option('swarm-key', { type: 'string', ...valued, describe: 'name the swarm by this instead of the URL: peers fetching the same bytes from mirrors or different links join one swarm' })
+    .option('header', { alias: 'H', type: 'string', ...valued, describe: '"Name: value" sent to the source with every request (repeatable; never to peers or the topology server)' })
+    .option('user-agent', { type: 'string', ...valued, describe: `User-Agent sent to the source (default ${DEFAULT_USER_AGENT})` })
+    .option('connect-timeout', { type: 'string', ...valued, coerce: number('--connect-timeout must be a positive number of seconds', (n) => n > 0 && n <= 3600), describe: 'seconds to wait for a connection to the source (default 10)' })
+    .option('retry', { type: 'string', default: '2', ...valued, coerce: number('--retry must be a whole number 0–100', (n) => Number.isInteger(n) && n >= 0 && n <= 100), describe: 'retries of a 5xx or network failure at the source, per request' })
     .check(checkGetArgs)
     .fail(failGet) as unknown as Argv<GetArgs>;
 }
@@ -90,6 +102,12 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
   for (const [flag, value] of [['--output', a.output], ['--host', a.host], ['--stats-json', a.statsJson]] as const) {
     if (value === '') throw usage(`${flag} needs a value`, value);
   }
+  if (a.swarmKey !== undefined && a.swarmKey.trim() === '') throw usage('--swarm-key must not be empty', a.swarmKey);
+  if (a.header !== undefined) a.headers = headersOf([a.header].flat()); // not array: true, which would swallow the URL after -H
+  if (a.userAgent !== undefined) {
+    const ua = checkHeader('user-agent', a.userAgent);
+    if (a.userAgent.trim() === '' || 'error' in ua) throw usage('--user-agent must be non-empty text without control characters', a.userAgent);
+  }
   // Secrets and tokens are never echoed back.
   if (a.swarmSecret === '') throw usage('--swarm-secret must not be empty', '');
   const env = process.env.SLURPIE_TOPOLOGY_TOKEN;
@@ -114,6 +132,16 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
     }
   }
   return true;
+}
+
+function headersOf(lines: unknown[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const parsed = parseHeaderLine(String(line));
+    if ('error' in parsed) throw usage(`--header ${parsed.error}`, line);
+    headers[parsed.name] = parsed.value;
+  }
+  return headers;
 }
 
 function httpUrl(text: unknown, what: string): void {

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { TokenBucket } from './token-bucket.ts';
@@ -51,11 +51,19 @@ export interface SourceStats {
   byStatus: Record<string, number>;
 }
 
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+}
+
 export interface SourceServer {
   /** Full URL of the file. */
   url: string;
   port: number;
   stats(): SourceStats;
+  /** The last 1000 requests counted in stats().requests, oldest first: what clients send. */
+  requestLog(): LoggedRequest[];
   /** New content (a string is taken as UTF-8 text): new strong ETag and Last-Modified. */
   replace(data: Uint8Array | string): Promise<void>;
   close(): Promise<void>;
@@ -162,6 +170,7 @@ export async function startSourceServer(opts: SourceServerOptions): Promise<Sour
   const counters = { bytesSent: 0, requests: 0, rangeRequests: 0, concurrent: 0, peakConcurrent: 0 };
   const byStatus: Record<string, number> = {};
   let getsSeen = 0;
+  const requestLog: LoggedRequest[] = [];
 
   const stats = (): SourceStats => ({ ...counters, byStatus: { ...byStatus } });
 
@@ -194,6 +203,8 @@ export async function startSourceServer(opts: SourceServerOptions): Promise<Sour
       return;
     }
     counters.requests++;
+    requestLog.push({ method: req.method ?? '', path: rawPath, headers: { ...req.headers } });
+    if (requestLog.length > 1000) requestLog.shift();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'only GET and HEAD\n', { Allow: 'GET, HEAD' });
       return;
@@ -313,6 +324,7 @@ export async function startSourceServer(opts: SourceServerOptions): Promise<Sour
     url: `http://${urlHost}:${port}/${encodeURIComponent(name)}`,
     port,
     stats,
+    requestLog: () => [...requestLog],
     replace: async (data) => {
       const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
       const previous = content.kind === 'data' ? content.lastModified : undefined;

@@ -15,7 +15,8 @@ import { checkExisting } from './existing-output.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
-import { probeSource, type SourceInfo } from './source-client.ts';
+import { sourceHeaders } from './request-headers.ts';
+import { probeSource, type SourceHttp, type SourceInfo } from './source-client.ts';
 import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { Transport } from './transport.ts';
@@ -28,6 +29,11 @@ export interface DownloadOptions {
   port?: number; // default 0: any free port
   sha256?: string;
   swarmSecret?: string; // a private swarm: only peers with the same secret find and serve each other
+  swarmKey?: string; // stands in for the URL in the swarm id: mirrors or other links to the same bytes
+  headers?: Record<string, string>; // sent to the source with every request (never to peers or the topology server)
+  userAgent?: string; // default slurpie/<version>
+  connectTimeoutMs?: number; // per connection to the source (default 10 s)
+  retries?: number; // retries of a 5xx or network failure at the source (default 2)
   blockSize?: number;
   linger?: number; // seconds to keep serving after finishing
   params?: Partial<PeerParams>;
@@ -79,8 +85,9 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
   const started = performance.now();
   const log: LogFn = options.log ?? (() => {});
   checkUrl(url);
+  if (options.swarmKey !== undefined && options.swarmKey.trim() === '') throw new SlurpieError('BAD_INPUT', 'swarmKey must not be empty');
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
-  const info = await probeSource(url, options.signal ? { signal: options.signal } : {});
+  const info = await probeSource(url, { ...(options.signal && { signal: options.signal }), http: sourceHttpOf(options) });
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;
   const integrity: Integrity = expected ? 'sha256' : info.sha256 ? 'published' : 'none';
@@ -108,8 +115,10 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
 
   const size = info.size;
   const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
-  const swarmId = swarmIdFor(info.url, size, info.validator, options.swarmSecret);
+  // The URL as given (or the key standing in for it), never where it redirected: signed URLs differ per peer.
+  const swarmId = swarmIdFor(options.swarmKey ?? info.url, size, info.validator, options.swarmSecret);
   const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
+  if (part.freshReason !== null && part.freshReason !== 'no sidecar') log('info', `starting ${output} over: ${part.freshReason}`);
   const resumedBlocks = part.haveCount;
   if (resumedBlocks > 0) log('info', `resuming: ${resumedBlocks} of ${part.blocks} blocks already on disk`);
 
@@ -259,6 +268,27 @@ function checkUrl(url: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new SlurpieError('BAD_INPUT', `only http and https URLs can be fetched, not ${parsed.protocol.replace(':', '')}`);
   }
+}
+
+/** The request settings the source client keeps with the probe's answer; bad headers are BAD_INPUT. */
+function sourceHttpOf(options: DownloadOptions): SourceHttp {
+  let headers: Record<string, string>;
+  try {
+    headers = sourceHeaders(options.headers, options.userAgent);
+  } catch (err) {
+    throw new SlurpieError('BAD_INPUT', (err as Error).message);
+  }
+  for (const [name, value, ok] of [
+    ['connectTimeoutMs', options.connectTimeoutMs, (n: number) => Number.isFinite(n) && n > 0],
+    ['retries', options.retries, (n: number) => Number.isSafeInteger(n) && n >= 0],
+  ] as const) {
+    if (value !== undefined && !ok(value)) throw new SlurpieError('BAD_INPUT', `${name} must be ${name === 'retries' ? 'a whole number >= 0' : 'a positive number of ms'}, got ${value}`);
+  }
+  return {
+    headers,
+    ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(options.retries !== undefined && { retries: options.retries }),
+  };
 }
 
 function checkSha256(text: string): string {

@@ -1,13 +1,14 @@
 // Downloading from the source: fetchBlocks reads a run of blocks with one Range GET pinned
-// to the probed version (If-Range), handing each block to the caller as it completes;
+// to the probed version (If-Range), starting from the URL as given (source-redirects.ts), handing each block to the caller as it completes;
 // fetchWhole reads a whole file with a plain GET, for sources that cannot do ranges. Both
 // run under the idle watchdog and retry only while nothing has been handed to the caller.
 
 import { SlurpieError } from '../errors.ts';
 import { changedError, changedValidator, checkRangeAnswer } from './source-change.ts';
 import type { FetchOptions, SourceInfo } from './source-client.ts';
-import { cut, discard, requestFollowing, statusLine } from './source-http.ts';
-import { ShortBody, anySignal, asBodyError, failOnStatus, withRetries } from './source-retry.ts';
+import { cut, discard, statusLine } from './source-http.ts';
+import { requestSource } from './source-redirects.ts';
+import { ShortBody, anySignal, asBodyError, failOnStatus, retryOptions, withRetries } from './source-retry.ts';
 import { Watchdog } from './watchdog.ts';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -35,13 +36,13 @@ export async function fetchBlocks(
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   let delivered = 0;
 
-  await withRetries(opts, async () => {
+  await withRetries(retryOptions(opts, info.http), async () => {
     const watchdog = new Watchdog(idleMs, opts.timers);
     const signal = anySignal(opts.signal, watchdog.signal);
     const caller: { failed: boolean; err?: unknown } = { failed: false };
     let received = 0;
     try {
-      const { url: at, res } = await requestFollowing(url, 'GET', headers, signal, idleMs);
+      const { url: at, res } = await requestSource(info.url, 'GET', headers, signal, idleMs, info.http);
       if (res.statusCode !== 206) discard(res);
       checkRangeAnswer(res, at, info, start, end);
       watchdog.arm();
@@ -96,12 +97,12 @@ export async function fetchWhole(
   const url = new URL(info.url);
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   let offset = 0;
-  await withRetries(opts, async () => {
+  await withRetries(retryOptions(opts, info.http), async () => {
     const watchdog = new Watchdog(idleMs, opts.timers);
     const signal = anySignal(opts.signal, watchdog.signal);
     const caller: { failed: boolean; err?: unknown } = { failed: false };
     try {
-      const { url: at, res } = await requestFollowing(url, 'GET', {}, signal, idleMs);
+      const { url: at, res } = await requestSource(info.url, 'GET', {}, signal, idleMs, info.http);
       if (res.statusCode !== 200) discard(res);
       failOnStatus(res, at);
       if (res.statusCode !== 200) throw new SlurpieError('SOURCE_HTTP', `source answered ${statusLine(res.statusCode)} to a plain GET of ${at}`);

@@ -1,33 +1,18 @@
-// One exchange with the HTTP source: a keep-alive pool per origin (reused by every request
-// of every download), a request that follows redirects, and the small readers of an answer
-// (headers, Content-Range, validators; a body drained or cut). The probe, the block fetch
-// and change detection all go through here; what to do with a status is theirs.
+// One exchange with the HTTP source: a request through the peer's one HTTP stack
+// (http-dispatcher.ts: keep-alive pools per origin, the environment's proxy) that follows
+// redirects and carries the user's headers, and the small readers of an answer (headers,
+// Content-Range, validators; a body drained or cut). The probe, the block fetch and change
+// detection all go through here; what to do with a status is theirs.
 
 import { STATUS_CODES } from 'node:http';
-import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { SlurpieError } from '../errors.ts';
+import { httpDispatcher } from './http-dispatcher.ts';
+import { DEFAULT_USER_AGENT } from './request-headers.ts';
+import type { SourceHttp } from './source-client.ts';
 
 const MAX_REDIRECTS = 5;
 
-const pools = new Map<string, Pool>();
-
-function poolFor(url: URL): Pool {
-  let pool = pools.get(url.origin);
-  if (pool === undefined) {
-    // Body timeouts are ours (an idle watchdog that pauses while the caller is busy).
-    pool = new Pool(url.origin, { keepAliveTimeout: 10_000, connectTimeout: 10_000, bodyTimeout: 0 });
-    pools.set(url.origin, pool);
-  }
-  return pool;
-}
-
-/** Closes every keep-alive pool; requests still running fail. */
-export async function closeSourceClients(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((pool) => pool.destroy().catch(() => {})));
-}
 
 export type Response = Dispatcher.ResponseData;
 
@@ -37,10 +22,18 @@ export async function requestFollowing(
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
   headersTimeout: number,
+  http: SourceHttp = {},
+  givenOrigin = start.origin,
 ): Promise<{ url: URL; res: Response }> {
+  const dispatcher = httpDispatcher(http.connectTimeoutMs);
+  // Ours (Range, If-Range) win over the user's, which win over the default User-Agent.
+  const all: Record<string, string> = { 'user-agent': DEFAULT_USER_AGENT, ...http.headers, ...headers };
+  // As curl: credentials the user added go only to the origin of the URL they gave.
+  const { authorization: _a, cookie: _c, ...elsewhere } = all;
   let url = start;
   for (let hops = 0; ; hops++) {
-    const res = await poolFor(url).request({ path: url.pathname + url.search, method, headers, signal, headersTimeout });
+    const sent = url.origin === givenOrigin ? all : elsewhere;
+    const res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers: sent, signal, headersTimeout });
     if (![301, 302, 303, 307, 308].includes(res.statusCode)) return { url, res };
     discard(res);
     const location = header(res, 'location');

@@ -1,27 +1,32 @@
 // The probe that fixes a swarm's identity (PROTOCOL.md §2): a HEAD (or a one-byte GET where
-// HEAD is refused) for the final URL after redirects, the size, the validator and whether
-// Range works; then the optional URL.sha256 sidecar, a digest hint that is never a reason
+// HEAD is refused) for the size, the validator and whether Range works, with the URL as
+// given (not where its redirects led: a signed URL differs for every peer); then the optional URL.sha256 sidecar, a digest hint that is never a reason
 // to fail.
 
 import { SlurpieError } from '../errors.ts';
-import type { ProbeOptions, SourceInfo } from './source-client.ts';
+import type { ProbeOptions, SourceHttp, SourceInfo } from './source-client.ts';
 import { clean, cut, discard, header, parseContentRange, parseLength, requestFollowing, statusLine, validatorOf, type Response } from './source-http.ts';
-import { asAttemptError, failOnStatus, withRetries, withTimeout } from './source-retry.ts';
+import { requestSource } from './source-redirects.ts';
+import { asAttemptError, failOnStatus, retryOptions, withRetries, withTimeout } from './source-retry.ts';
 
 const SIDECAR_MAX_BYTES = 4096;
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 
 export async function probeSource(url: string, opts: ProbeOptions = {}): Promise<SourceInfo> {
   const start = parseSourceUrl(url);
+  const given = start.href;
+  const http = opts.http ?? {};
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-  const found = await withRetries(opts, async () => {
+  const ask = (method: 'HEAD' | 'GET', headers: Record<string, string>, signal: AbortSignal): ReturnType<typeof requestSource> =>
+    requestSource(given, method, headers, signal, timeoutMs, http);
+  const found = await withRetries(retryOptions(opts, http), async () => {
     const signal = withTimeout(opts.signal, timeoutMs);
     try {
-      let { url: final, res } = await requestFollowing(start, 'HEAD', {}, signal, timeoutMs);
+      let { url: final, res } = await ask('HEAD', {}, signal);
       let headAnswered = true;
       if (res.statusCode === 405 || res.statusCode === 501) {
         discard(res, true);
-        ({ url: final, res } = await requestFollowing(final, 'GET', { range: 'bytes=0-0' }, signal, timeoutMs));
+        ({ url: final, res } = await ask('GET', { range: 'bytes=0-0' }, signal));
         headAnswered = false;
       }
       discard(res, headAnswered);
@@ -34,7 +39,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
       // rather than falling back to whole-file downloads for the whole crowd.
       const refused = (header(res, 'accept-ranges') ?? '').toLowerCase().includes('none');
       if (headAnswered && !described.ranges && described.size !== null && !refused) {
-        const probe = await requestFollowing(final, 'GET', { range: 'bytes=0-0' }, signal, timeoutMs);
+        const probe = await ask('GET', { range: 'bytes=0-0' }, signal);
         discard(probe.res, false);
         if (probe.res.statusCode === 206) {
           const viaGet = describe(probe.url, probe.res);
@@ -46,8 +51,16 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
       throw asAttemptError(err, opts.signal, start, timeoutMs, 'no answer');
     }
   });
-  const sha256 = await fetchSidecar(new URL(found.url), opts.signal, Math.min(timeoutMs, 5000));
-  return sha256 === undefined ? found : { ...found, sha256 };
+  // The identity is the URL as given (PROTOCOL.md §2 as amended in the README's protocol notes).
+  const info: SourceInfo = { ...found, url: given };
+  if (found.url !== given) info.redirectedTo = found.url;
+  if (opts.http !== undefined) info.http = opts.http;
+  // Next to the URL as given first (a release's .sha256 asset), else next to where it led.
+  const sidecarTimeout = Math.min(timeoutMs, 5000);
+  const sha256 =
+    (await fetchSidecar(start, opts.signal, sidecarTimeout, http, start.origin)) ??
+    (found.url !== given ? await fetchSidecar(new URL(found.url), opts.signal, sidecarTimeout, http, start.origin) : undefined);
+  return sha256 === undefined ? info : { ...info, sha256 };
 }
 
 function describe(url: URL, res: Response): SourceInfo {
@@ -67,13 +80,13 @@ function describe(url: URL, res: Response): SourceInfo {
 
 // ---- the URL.sha256 sidecar: a hint, never a reason to fail ----
 
-async function fetchSidecar(fileUrl: URL, userSignal: AbortSignal | undefined, timeoutMs: number): Promise<string | undefined> {
+async function fetchSidecar(fileUrl: URL, userSignal: AbortSignal | undefined, timeoutMs: number, http: SourceHttp, givenOrigin: string): Promise<string | undefined> {
   const url = new URL(fileUrl);
   url.pathname += '.sha256';
   url.search = '';
   url.hash = '';
   try {
-    const { res } = await requestFollowing(url, 'GET', {}, withTimeout(userSignal, timeoutMs), timeoutMs);
+    const { res } = await requestFollowing(url, 'GET', {}, withTimeout(userSignal, timeoutMs), timeoutMs, http, givenOrigin);
     if (res.statusCode !== 200) {
       discard(res);
       return undefined;

@@ -6,7 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlurpieError } from '../errors.ts';
-import type { Delay, RetryOptions } from './source-client.ts';
+import type { Delay, RetryOptions, SourceHttp } from './source-client.ts';
 import { clean, statusLine, type Response } from './source-http.ts';
 import type { Watchdog } from './watchdog.ts';
 
@@ -39,6 +39,11 @@ export async function withRetries<T>(opts: RetryOptions, attempt: () => Promise<
       }
     }
   }
+}
+
+/** The call's own retry count, else the one the user set for this source. */
+export function retryOptions(opts: RetryOptions, http: SourceHttp | undefined): RetryOptions {
+  return opts.retries === undefined && http?.retries !== undefined ? { ...opts, retries: http.retries } : opts;
 }
 
 const defaultDelay: Delay = (ms, signal) => sleep(ms, undefined, signal ? { signal } : {});

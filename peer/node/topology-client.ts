@@ -9,8 +9,14 @@
 // it is (behind a proxy every request comes from the proxy); others ignore it.
 // A registration may carry the peer's progress (README protocol notes); servers that predate
 // it ignore the field.
+//
+// Requests go through the same undici dispatcher as the source's (http-dispatcher.ts): one
+// HTTP stack, and the environment's proxy applies here too unless NO_PROXY names the
+// server (curl applies a proxy to every URL it fetches). The user's source headers do not.
 
+import type { Dispatcher } from 'undici';
 import { SlurpieError } from '../errors.ts';
+import { httpDispatcher } from './http-dispatcher.ts';
 
 export interface TopologyPeer {
   id: string;
@@ -118,24 +124,27 @@ export class TopologyClient {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    let res: Response;
+    let res: Dispatcher.ResponseData;
     let text: string;
     for (let attempt = 0; ; attempt++) {
       try {
-        res = await fetch(url, { method, signal: AbortSignal.timeout(this.timeoutMs), headers, ...(body !== undefined && { body }) });
+        res = await httpDispatcher().request({
+          origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers,
+          signal: AbortSignal.timeout(this.timeoutMs), ...(body !== undefined && { body }),
+        });
         text = await readLimited(res, MAX_ANSWER_BYTES);
       } catch (err) {
         throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} failed: ${causeOf(err, this.timeoutMs)}`, { cause: err });
       }
       // Too fast for the server (a crowd behind one NAT starting together): wait as told, if briefly.
-      const wait = res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : undefined;
+      const wait = res.statusCode === 429 ? retryAfterMs(firstHeader(res, 'retry-after')) : undefined;
       if (wait === undefined || wait > this.maxRetryWaitMs || attempt >= 2) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    if (res.status < 200 || res.status > 299) {
+    if (res.statusCode < 200 || res.statusCode > 299) {
       const said = asObject(tryParse(text))?.error;
       const detail = typeof said === 'string' ? `: ${oneLine(said)}` : '';
-      throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} answered ${res.status}${detail}`);
+      throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} answered ${res.statusCode}${detail}`);
     }
     if (text === '') return undefined;
     const parsed = tryParse(text);
@@ -149,8 +158,8 @@ export class TopologyClient {
 }
 
 /** Retry-After in delay-seconds (the only form the topology server sends), as ms. */
-function retryAfterMs(value: string | null): number | undefined {
-  return value !== null && /^\d{1,6}$/.test(value.trim()) ? Number(value.trim()) * 1000 : undefined;
+function retryAfterMs(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,6}$/.test(value.trim()) ? Number(value.trim()) * 1000 : undefined;
 }
 
 function peerOf(item: unknown): TopologyPeer | undefined {
@@ -163,17 +172,22 @@ function peerOf(item: unknown): TopologyPeer | undefined {
   return { id, host, port };
 }
 
-async function readLimited(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
+function firstHeader(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readLimited(res: Dispatcher.ResponseData, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
+  for await (const chunk of res.body) {
+    total += (chunk as Buffer).byteLength;
     if (total > limit) {
-      await res.body.cancel().catch(() => {});
+      res.body.on('error', () => {}); // undici reports its own destroy as an AbortError
+      res.body.destroy();
       throw new Error(`answer larger than ${limit} bytes`);
     }
-    chunks.push(chunk);
+    chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -192,7 +206,7 @@ function tryParse(text: string): unknown {
 
 function causeOf(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  // fetch wraps the socket error: "fetch failed" with the useful part in .cause.
+  // Some errors wrap the socket error, with the useful part in .cause.
   const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   const code = (inner as { code?: unknown } | undefined)?.code;
   const message = inner instanceof Error ? inner.message : String(inner);

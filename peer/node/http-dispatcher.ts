@@ -1,0 +1,33 @@
+// The one HTTP stack of a peer (issue #13): the source client and the topology client both
+// send through undici's EnvHttpProxyAgent, which pools connections per origin itself and
+// honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) as curl does. Plain http://
+// URLs go to the proxy as absolute-form requests (curl's way), https:// through a CONNECT
+// tunnel. Peer-to-peer WebSocket links never use a proxy.
+//
+// One agent per connect timeout and proxy environment: a test or a library user that
+// changes the environment between downloads gets an agent that reads the new one.
+import { EnvHttpProxyAgent } from 'undici';
+import type { Dispatcher } from 'undici';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'] as const;
+
+const agents = new Map<string, EnvHttpProxyAgent>();
+
+export function httpDispatcher(connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Dispatcher {
+  const key = JSON.stringify([connectTimeoutMs, ...PROXY_VARIABLES.map((name) => process.env[name] ?? null)]);
+  let agent = agents.get(key);
+  if (agent === undefined) {
+    // Body timeouts are the callers' (the source's idle watchdog pauses while its caller is busy).
+    agent = new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connectTimeout: connectTimeoutMs, bodyTimeout: 0, proxyTunnel: false });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** Closes every connection of every agent; requests still running fail. */
+export async function closeHttpDispatchers(): Promise<void> {
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((agent) => agent.destroy().catch(() => {})));
+}
