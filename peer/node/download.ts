@@ -8,7 +8,7 @@ import { SeededRng } from '../../estimation/random.ts';
 import { PeerCore } from '../core/peer.ts';
 import type { PeerParams } from '../core/params.ts';
 import type { BandwidthState } from '../../estimation/bandwidth.ts';
-import { SlurpieError } from '../errors.ts';
+import { asSlurpieError, SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
@@ -75,7 +75,32 @@ export interface DownloadStats {
 
 export type Integrity = 'sha256' | 'published' | 'none';
 
+/**
+ * Downloads `url`. Progress ends with an event at 100% before the promise resolves; every
+ * rejection is a SlurpieError with a `code` (an aborted signal: INTERRUPTED; the original
+ * error, if any, as `cause`).
+ */
 export async function download(url: string, options: DownloadOptions = {}): Promise<DownloadStats> {
+  let stats: DownloadStats;
+  try {
+    stats = await downloadOnce(url, options);
+  } catch (err) {
+    throw asSlurpieError(err, options.signal);
+  }
+  options.onProgress?.({
+    size: stats.size, bytesHave: stats.size, fromSource: stats.fromSource, fromPeers: stats.fromPeers,
+    uploaded: stats.uploaded, connections: 0, seconds: stats.seconds,
+  });
+  return stats;
+}
+
+/** The swarm `download(url)` joins for the file `info` describes: `seed()` joins the same one. */
+export function swarmIdOf(_givenUrl: string, info: SourceInfo, options: Pick<DownloadOptions, 'swarmSecret'>): string {
+  // From the URL after redirects (info.url) today; `_givenUrl` is the one the user typed.
+  return swarmIdFor(info.url, info.size ?? 0, info.validator, options.swarmSecret);
+}
+
+async function downloadOnce(url: string, options: DownloadOptions): Promise<DownloadStats> {
   const started = performance.now();
   const log: LogFn = options.log ?? (() => {});
   checkUrl(url);
@@ -108,7 +133,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
 
   const size = info.size;
   const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
-  const swarmId = swarmIdFor(info.url, size, info.validator, options.swarmSecret);
+  const swarmId = swarmIdOf(url, info, options);
   const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
   const resumedBlocks = part.haveCount;
   if (resumedBlocks > 0) log('info', `resuming: ${resumedBlocks} of ${part.blocks} blocks already on disk`);
