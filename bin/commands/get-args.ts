@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { checkToken } from '../token.ts';
 import { parseBytes } from '../units.ts';
+import { originOf, SETTINGS_HELP, withSettings } from '../settings.ts';
 
 export interface GetArgs {
   url: string;
@@ -39,7 +40,8 @@ export function usage(what: string, got: unknown): Error {
 const valued = { requiresArg: true } as const;
 
 export function getBuilder(y: Argv): Argv<GetArgs> {
-  return y
+  return withSettings(y
+    .epilogue(SETTINGS_HELP)
     .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
     .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
     .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
@@ -62,7 +64,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('seed', { type: 'string', ...valued, coerce: number('--seed must be a whole number', (n) => Number.isSafeInteger(n)), describe: 'seed for the peer\'s random choices (default: random)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' })
     .check(checkGetArgs)
-    .fail(failGet) as unknown as Argv<GetArgs>;
+    .fail(failGet), 'get') as unknown as Argv<GetArgs>;
 }
 
 // Numbers are read as strings and converted here, so an error shows what was typed, not NaN.
@@ -142,6 +144,7 @@ function dashed(name: string): string {
 }
 
 function failGet(msg: string | null | undefined, err: Error | undefined): never {
-  process.stderr.write(`slurpie get: ${usageLine(msg, err)} (see slurpie get --help)\n`);
+  const line = usageLine(msg, err);
+  process.stderr.write(`slurpie get: ${line}${originOf(line)} (see slurpie get --help)\n`);
   process.exit(2);
 }
