@@ -6,11 +6,13 @@ import { serveCommand } from './commands/serve.ts';
 import { getCommand } from './commands/get.ts';
 import { demoCommand } from './commands/demo.ts';
 import { simCommand } from './commands/sim.ts';
+import { seedCommand } from './commands/seed.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('slurpie')
   .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
   .command(getCommand)
+  .command(seedCommand)
   .command(demoCommand)
   .command(simCommand)
   .command(topologyCommand)

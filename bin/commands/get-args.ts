@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { checkToken } from '../token.ts';
 import { parseBytes } from '../units.ts';
 import { originOf, SETTINGS_HELP, withSettings } from '../settings.ts';
+import { logFormatOption, type LogFormat } from '../log.ts';
 
 export interface GetArgs {
   url: string;
@@ -27,6 +28,7 @@ export interface GetArgs {
   backoff: boolean;
   seed?: number;
   verbose: boolean;
+  logFormat?: LogFormat;
 }
 
 /** A usage error: `what` is the rule, `got` the value as typed (undefined: nothing was given). */
@@ -40,7 +42,7 @@ export function usage(what: string, got: unknown): Error {
 const valued = { requiresArg: true } as const;
 
 export function getBuilder(y: Argv): Argv<GetArgs> {
-  return withSettings(y
+  return withSettings(logFormatOption(y
     .epilogue(SETTINGS_HELP)
     .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
     .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
@@ -62,13 +64,13 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('source-k', { type: 'string', default: '3', ...valued, coerce: number('--source-k must be a positive number', (n) => n > 0), describe: 'go to the source with probability k/n each round (n: group-size estimate)' })
     .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
     .option('seed', { type: 'string', ...valued, coerce: number('--seed must be a whole number', (n) => Number.isSafeInteger(n)), describe: 'seed for the peer\'s random choices (default: random)' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' }), usage)
     .check(checkGetArgs)
     .fail(failGet), 'get') as unknown as Argv<GetArgs>;
 }
 
 // Numbers are read as strings and converted here, so an error shows what was typed, not NaN.
-function number(rule: string, ok: (n: number) => boolean): (v: unknown) => number {
+export function number(rule: string, ok: (n: number) => boolean): (v: unknown) => number {
   return (v) => {
     const n = typeof v === 'number' ? v : String(v).trim() === '' ? NaN : Number(v);
     if (!ok(n)) throw usage(rule, v);
@@ -76,7 +78,7 @@ function number(rule: string, ok: (n: number) => boolean): (v: unknown) => numbe
   };
 }
 
-function blockSize(v: unknown): number {
+export function blockSize(v: unknown): number {
   try {
     return parseBytes(v, 'block-size');
   } catch {
@@ -118,7 +120,7 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
   return true;
 }
 
-function httpUrl(text: unknown, what: string): void {
+export function httpUrl(text: unknown, what: string): void {
   let parsed: URL | null = null;
   try {
     parsed = new URL(String(text));

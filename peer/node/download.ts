@@ -298,7 +298,7 @@ function defaultOutput(url: string): string {
 }
 
 /** The local address our packets to the topology server leave from: the one peers can reach. */
-function localAddressToward(topology: string): Promise<string> {
+export function localAddressToward(topology: string): Promise<string> {
   const u = new URL(topology);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   return new Promise((resolve, reject) => {
