@@ -2,26 +2,21 @@
 // before download() resolves, and one error type (SlurpieError with a code) for every
 // rejection, aborts included. A real Range server on 127.0.0.1, real files.
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SeededRng, seedFrom } from '../estimation/random.ts';
+import { seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { download, SlurpieError, type Progress } from '../index.ts';
 import { closeSourceClients } from '../peer/node/source-client.ts';
 import { scratch } from './fixtures/cli-run.ts';
 import { within } from './fixtures/wait.ts';
+import { seededBytes, sha256Hex } from './fixtures/test-bytes.ts';
 
 const seed = seedFrom(process.env, 11);
 test.after.always(() => closeSourceClients());
 
-function content(size: number): Buffer {
-  const rng = new SeededRng(seed);
-  const buf = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) buf[i] = (rng.next() * 256) >>> 0;
-  return buf;
-}
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const content = (size: number): Buffer => seededBytes(size, seed);
+const sha = sha256Hex;
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
 test.serial('the last progress event is at 100%, and it comes before download() resolves', async (t) => {

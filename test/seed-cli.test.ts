@@ -1,27 +1,22 @@
 // `slurpie seed FILE URL` (issue #13): a copy someone already has spares the source. Real
 // processes: a throttled Range server, a topology server, one seeder and three `get` peers.
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SeededRng, seedFrom } from '../estimation/random.ts';
+import { seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
 import { swarmIdOf } from '../peer/node/download.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 import { until, within } from './fixtures/wait.ts';
+import { seededBytes, sha256Hex } from './fixtures/test-bytes.ts';
 
 const seed = seedFrom(process.env, 5);
 test.after.always(() => closeSourceClients());
 
-function content(size: number): Buffer {
-  const rng = new SeededRng(seed);
-  const buf = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) buf[i] = (rng.next() * 256) >>> 0;
-  return buf;
-}
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const content = (size: number): Buffer => seededBytes(size, seed);
+const sha = sha256Hex;
 const clean = { SLURPIE_TOPOLOGY: '', SLURPIE_CONFIG: '', XDG_CONFIG_HOME: '/nonexistent' };
 
 test.serial('a seeder and 3 peers on a source throttled to 512 KiB/s: the source serves well under one copy, all verified', async (t) => {
