@@ -48,7 +48,7 @@ export function asSlurpieError(err: unknown, signal?: AbortSignal): SlurpieError
   if (err instanceof SlurpieError && (err.code === 'INTERRUPTED' || !signal?.aborted)) return err;
   const e = err as { name?: string; code?: string; message?: string } | null;
   const message = e?.message ?? String(err);
-  if (signal?.aborted || e?.name === 'AbortError') return new SlurpieError('INTERRUPTED', 'interrupted; the .part file is kept for resume', { cause: err });
+  if (signal?.aborted || e?.name === 'AbortError') return new SlurpieError('INTERRUPTED', 'interrupted (a .part file, if any, is kept for resume)', { cause: err });
   if (typeof e?.code === 'string' && /^E(NOSPC|ACCES|PERM|ROFS|DQUOT|IO|ISDIR|NOTDIR|MFILE)$/.test(e.code)) return new SlurpieError('DISK', message, { cause: err });
   return new SlurpieError('INTERNAL', message, { cause: err });
 }
