@@ -6,15 +6,18 @@ import { serveCommand } from './commands/serve.ts';
 import { getCommand } from './commands/get.ts';
 import { demoCommand } from './commands/demo.ts';
 import { simCommand } from './commands/sim.ts';
+import { seedCommand } from './commands/seed.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('slurpie')
   .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
   .command(getCommand)
+  .command(seedCommand)
   .command(demoCommand)
   .command(simCommand)
   .command(topologyCommand)
   .command(serveCommand)
+  .epilogue('get and seed also read SLURPIE_<FLAG> environment variables and a JSON config file (--config FILE, else ~/.config/slurpie/config.json): see slurpie get --help.')
   .demandCommand(1, 'Name a command (see the list above).')
   .strict()
   .recommendCommands()

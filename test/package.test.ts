@@ -45,8 +45,8 @@ process.exit(0); // keep-alive sockets in undici's pool would hold the process a
 // A strict TypeScript consumer (module nodenext): only the shipped .d.ts, type-checked too
 // (skipLibCheck off), with the README's example and every exported type.
 const TS_CHECK = `
-import { download, SlurpieError, EXIT_CODES, startTopologyServer, startSourceServer, PeerCore, DEFAULT_PARAMS } from 'slurpie';
-import type { DownloadOptions, DownloadStats, Progress, ErrorCode, PeerConfig, PeerStats, PeerEvent, PeerAction, PeerParams } from 'slurpie';
+import { download, seed, SlurpieError, EXIT_CODES, startTopologyServer, startSourceServer, PeerCore, DEFAULT_PARAMS } from 'slurpie';
+import type { DownloadOptions, DownloadStats, Progress, ErrorCode, PeerConfig, PeerStats, PeerEvent, PeerAction, PeerParams, SeedOptions, SeedStats } from 'slurpie';
 
 const stats: DownloadStats = await download('https://example.org/big.iso', {
   topology: 'http://127.0.0.1:7070',
@@ -62,6 +62,8 @@ const blockSize: PeerParams['blockSize'] = DEFAULT_PARAMS.blockSize;
 // @ts-expect-error the shipped types are real: a string is not a DownloadOptions
 await download('https://example.org/big.iso', 'not options');
 export type Used = [PeerConfig, PeerStats, PeerEvent, PeerAction, typeof PeerCore];
+const seedOptions: SeedOptions = { topology: 'http://127.0.0.1:7070', linger: 60 };
+export const seedLater = (): Promise<SeedStats> => seed('big.iso', 'https://example.org/big.iso', seedOptions);
 export { stats, options, exit, blockSize };
 `;
 
@@ -117,7 +119,7 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const seen = JSON.parse(js.stdout.trim().split('\n').pop() ?? '{}');
   t.like(seen, { ok: true, same: true, size: 700_000, errorCode: 'BAD_INPUT', exitCode: 2, core: 'function', params: 'object' });
   t.true(seen.progressed > 0, 'onProgress was called');
-  t.deepEqual(seen.exports, ['DEFAULT_PARAMS', 'EXIT_CODES', 'PeerCore', 'SlurpieError', 'download', 'startSourceServer', 'startTopologyServer']);
+  t.deepEqual(seen.exports, ['DEFAULT_PARAMS', 'EXIT_CODES', 'PeerCore', 'SlurpieError', 'download', 'seed', 'startSourceServer', 'startTopologyServer']);
 
   // 4. TypeScript: tsc --noEmit over the shipped declarations, 0 errors.
   await writeFile(join(consumer, 'main.ts'), TS_CHECK);

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { headline, liveLine, peerTable } from '../../experiments/swarm/report.ts';
 import { parseBytes } from '../units.ts';
+import { claimScratchDir } from '../../experiments/swarm/scratch-dir.ts';
+
+const DEFAULT_DIR = join(tmpdir(), 'slurpie-demo');
 
 interface DemoArgs {
   peers: number;
@@ -27,15 +30,20 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option('size', { type: 'string', default: '64MiB', coerce: (v: unknown) => parseBytes(v, 'size'), describe: 'file size' })
       .option('source-rate', { type: 'string', default: '4MiB', coerce: (v: unknown) => parseBytes(v, 'source-rate'), describe: 'the source\'s egress limit, bytes/s' })
       .option('seed', { type: 'number', default: 1, describe: 'seed for the file\'s bytes and the peers\' choices' })
-      .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-demo'), describe: 'scratch directory (emptied first)' })
+      .option('dir', { type: 'string', default: DEFAULT_DIR, describe: 'scratch directory: emptied first, so it must be new, empty, or one demo made (marked with a .slurpie-demo file)' })
       .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
       .option('live', { type: 'boolean', default: true, describe: 'print a live status line while it runs (--no-live to hide)' })
       .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: every peer goes every round, for ablation)' })
       .option('timeout', { type: 'number', default: 600, describe: 'seconds before stragglers are killed' })
-      .check((a) => {
+      .check(async (a) => {
         if (!Number.isInteger(a.peers) || a.peers < 1 || a.peers > 200) throw new Error(`--peers must be 1–200, got ${a.peers}`);
         if (!Number.isInteger(a.seed)) throw new Error(`--seed must be an integer, got ${a.seed}`);
+        await claimScratchDir(a.dir, a.dir === DEFAULT_DIR);
         return true;
+      })
+      .fail((msg: string | undefined, err: Error | undefined) => {
+        process.stderr.write(`slurpie demo: ${msg || err?.message || 'bad arguments'} (see slurpie demo --help)\n`);
+        process.exit(2);
       }) as unknown as Argv<DemoArgs>,
   handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
     const { runSwarm } = await import('../../experiments/swarm/run-swarm.ts');

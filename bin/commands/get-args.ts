@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { checkHeader, DEFAULT_USER_AGENT, parseHeaderLine } from '../../peer/node/request-headers.ts';
 import { checkToken } from '../token.ts';
 import { parseBytes } from '../units.ts';
+import { originOf, SETTINGS_HELP, withSettings } from '../settings.ts';
+import { logFormatOption, type LogFormat } from '../log.ts';
 
 export interface GetArgs {
   url: string;
@@ -33,6 +35,7 @@ export interface GetArgs {
   userAgent?: string;
   connectTimeout?: number;
   retry: number;
+  logFormat?: LogFormat;
 }
 
 /** A usage error: `what` is the rule, `got` the value as typed (undefined: nothing was given). */
@@ -46,7 +49,8 @@ export function usage(what: string, got: unknown): Error {
 const valued = { requiresArg: true } as const;
 
 export function getBuilder(y: Argv): Argv<GetArgs> {
-  return y
+  return withSettings(logFormatOption(y
+    .epilogue(SETTINGS_HELP)
     .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
     .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
     .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
@@ -72,13 +76,13 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('header', { alias: 'H', type: 'string', ...valued, describe: '"Name: value" sent to the source with every request (repeatable; never to peers or the topology server)' })
     .option('user-agent', { type: 'string', ...valued, describe: `User-Agent sent to the source (default ${DEFAULT_USER_AGENT})` })
     .option('connect-timeout', { type: 'string', ...valued, coerce: number('--connect-timeout must be a positive number of seconds', (n) => n > 0 && n <= 3600), describe: 'seconds to wait for a connection to the source (default 10)' })
-    .option('retry', { type: 'string', default: '2', ...valued, coerce: number('--retry must be a whole number 0–100', (n) => Number.isInteger(n) && n >= 0 && n <= 100), describe: 'retries of a 5xx or network failure at the source, per request' })
+    .option('retry', { type: 'string', default: '2', ...valued, coerce: number('--retry must be a whole number 0–100', (n) => Number.isInteger(n) && n >= 0 && n <= 100), describe: 'retries of a 5xx or network failure at the source, per request' }), usage)
     .check(checkGetArgs)
-    .fail(failGet) as unknown as Argv<GetArgs>;
+    .fail(failGet), 'get') as unknown as Argv<GetArgs>;
 }
 
 // Numbers are read as strings and converted here, so an error shows what was typed, not NaN.
-function number(rule: string, ok: (n: number) => boolean): (v: unknown) => number {
+export function number(rule: string, ok: (n: number) => boolean): (v: unknown) => number {
   return (v) => {
     const n = typeof v === 'number' ? v : String(v).trim() === '' ? NaN : Number(v);
     if (!ok(n)) throw usage(rule, v);
@@ -86,7 +90,7 @@ function number(rule: string, ok: (n: number) => boolean): (v: unknown) => numbe
   };
 }
 
-function blockSize(v: unknown): number {
+export function blockSize(v: unknown): number {
   try {
     return parseBytes(v, 'block-size');
   } catch {
@@ -144,7 +148,7 @@ function headersOf(lines: unknown[]): Record<string, string> {
   return headers;
 }
 
-function httpUrl(text: unknown, what: string): void {
+export function httpUrl(text: unknown, what: string): void {
   let parsed: URL | null = null;
   try {
     parsed = new URL(String(text));
@@ -170,6 +174,7 @@ function dashed(name: string): string {
 }
 
 function failGet(msg: string | null | undefined, err: Error | undefined): never {
-  process.stderr.write(`slurpie get: ${usageLine(msg, err)} (see slurpie get --help)\n`);
+  const line = usageLine(msg, err);
+  process.stderr.write(`slurpie get: ${line}${originOf(line)} (see slurpie get --help)\n`);
   process.exit(2);
 }

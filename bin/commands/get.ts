@@ -5,6 +5,7 @@ import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { getBuilder, type GetArgs } from './get-args.ts';
 import { PlainProgress, ProgressView } from '../progress-view.ts';
+import { cliLogger, JsonProgress, logFn } from '../log.ts';
 
 export const getCommand: CommandModule<object, GetArgs> = {
   command: 'get <url>',
@@ -20,7 +21,8 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const { download } = await import('../../peer/node/download.ts');
     const { closeSourceClients } = await import('../../peer/node/source-client.ts');
     // A bar on a terminal; elsewhere a plain line every 5 s; with -q nothing but errors (curl -sS).
-    const view = !args.progress || args.quiet ? null : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
+    const logger = cliLogger('get', { format: args.logFormat, verbose: args.verbose, quiet: args.quiet }).child({ url: args.url });
+    const view = !args.progress || args.quiet ? null : args.logFormat === 'json' ? new JsonProgress(logger) : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
     const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
     try {
       const stats = await download(args.url, {
@@ -42,22 +44,18 @@ export const getCommand: CommandModule<object, GetArgs> = {
         params: { k: args.sourceK, backoff: args.backoff },
         signal: controller.signal,
         ...(view && { onProgress: (p) => view.update(p) }),
-        log: (level, msg) => {
-          if (!args.quiet && (level !== 'debug' || args.verbose)) {
-            view?.interrupt();
-            process.stderr.write(`slurpie: ${msg}\n`);
-          }
-        },
+        log: logFn(logger, () => view?.interrupt()),
       });
       view?.stop();
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
       const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
       if (!args.quiet) process.stdout.write(summary(stats) + '\n');
+      if (args.logFormat === 'json') logger.info({ output: stats.output, size: stats.size, fromSource: stats.fromSource, fromPeers: stats.fromPeers, uploaded: stats.uploaded, seconds: stats.seconds, sha256: stats.sha256, integrity: stats.integrity }, 'done');
     } catch (err) {
       view?.stop();
       const code = isSlurpieError(err) ? EXIT_CODES[err.code] : 1;
-      process.stderr.write(`slurpie: ${(err as Error).message}\n`);
+      logger.error({ code: isSlurpieError(err) ? err.code : undefined, exit: code }, (err as Error).message);
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ url: args.url, ok: false, error: (err as Error).message }) + '\n').catch(() => {});
       process.exitCode = code;
     } finally {

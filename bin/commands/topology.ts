@@ -3,6 +3,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_QUOTA_RATE } from '../../topology-server/rate-limit.ts';
 import { REGISTRY_DEFAULTS } from '../../topology-server/registry.ts';
 import { tokenFromFile } from '../token.ts';
+import { cliLogger, logFormatOption, type LogFormat } from '../log.ts';
+import { usage } from './get-args.ts';
 
 interface TopologyArgs {
   host: string;
@@ -16,6 +18,7 @@ interface TopologyArgs {
   quotaRate: number;
   quotaLoopback: boolean;
   tokenFile?: string;
+  logFormat?: LogFormat;
   token?: string; // read from --token-file by check()
 }
 
@@ -23,7 +26,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
   command: 'topology',
   describe: 'run the topology server that introduces the peers of each swarm to one another',
   builder: (y: Argv) =>
-    y
+    logFormatOption(y, usage)
       .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with --beta peers of its\nswarm (--answer: half the newest and half at random, or the newest only) and how many\nare registered, and forgets a peer that has not renewed within --ttl seconds.\nA peer is stored at the address the server sees (a "host" it names otherwise is\nignored, unless --trust-host-field); its id stays bound to that address until it\nexpires or is deleted from there. Quotas per address (an IPv6 /64): --quota-ids\nlive ids per swarm, --quota-rate registrations a second (429 with Retry-After\nbeyond); loopback callers are exempt unless --quota-loopback, since local demos run\nevery peer from 127.0.0.1.\nThe first line on stdout is "listening on http://HOST:PORT".')
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
       .option('port', { type: 'number', default: 7070, describe: 'port to listen on (0: any free port, printed on the first line)' })
@@ -55,6 +58,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         process.exit(2);
       }) as unknown as Argv<TopologyArgs>,
   handler: async (args: ArgumentsCamelCase<TopologyArgs>) => {
+    const logger = cliLogger('topology', { format: args.logFormat });
     let server;
     try {
       const { startTopologyServer } = await import('../../topology-server/server.ts');
@@ -70,22 +74,23 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         quotaRate: args.quotaRate,
         quotaLoopback: args.quotaLoopback,
         ...(args.token !== undefined && { token: args.token }),
-        log: (line) => process.stderr.write(`slurpie: ${line}\n`),
+        log: (line) => logger.error(line),
       });
     } catch (err) {
       const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message;
-      process.stderr.write(`slurpie: cannot listen on ${args.host}:${args.port}: ${reason}\n`);
+      logger.error({ host: args.host, port: args.port, reason }, `cannot listen on ${args.host}:${args.port}: ${reason}`);
       process.exitCode = 1;
       return;
     }
     process.stdout.write(`listening on ${server.url}\n`);
+    if (args.logFormat === 'json') logger.info({ listen: server.url, beta: args.beta, ttl: args.ttl }, 'listening');
 
     const { close } = server;
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) process.exit(130); // a second signal: do not wait for stragglers
       stopping = true;
-      process.stderr.write(`slurpie: ${signal}: closing the topology server\n`);
+      logger.info({ signal }, `${signal}: closing the topology server`);
       close().then(() => process.exit(0));
     };
     process.on('SIGINT', stop);

@@ -2,6 +2,7 @@
 // processes started at once. Used by `slurpie demo`, `npm run bench` and the swarm tests.
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { emptyScratchDir } from './scratch-dir.ts';
 import { announced, killChild, peakRss, SLURPIE_BIN, spawnSlurpie, type Child } from './processes.ts';
 import { writeTestFile } from './test-file.ts';
 
@@ -61,7 +62,7 @@ export interface SwarmResult {
 }
 
 export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
-  await rm(s.dir, { recursive: true, force: true });
+  await emptyScratchDir(s.dir); // its marker stays: `demo --dir` reruns on a directory it made
   await mkdir(join(s.dir, 'source'), { recursive: true });
   const file = join(s.dir, 'source', 'file.bin');
   const sha256 = await writeTestFile(file, s.size, s.seed);

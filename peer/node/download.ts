@@ -8,7 +8,7 @@ import { SeededRng } from '../../estimation/random.ts';
 import { PeerCore } from '../core/peer.ts';
 import type { PeerParams } from '../core/params.ts';
 import type { BandwidthState } from '../../estimation/bandwidth.ts';
-import { SlurpieError } from '../errors.ts';
+import { asSlurpieError, SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
@@ -81,7 +81,33 @@ export interface DownloadStats {
 
 export type Integrity = 'sha256' | 'published' | 'none';
 
+/**
+ * Downloads `url`. Progress ends with an event at 100% before the promise resolves; every
+ * rejection is a SlurpieError with a `code` (an aborted signal: INTERRUPTED; the original
+ * error, if any, as `cause`).
+ */
 export async function download(url: string, options: DownloadOptions = {}): Promise<DownloadStats> {
+  let stats: DownloadStats;
+  try {
+    stats = await downloadOnce(url, options);
+  } catch (err) {
+    throw asSlurpieError(err, options.signal);
+  }
+  options.onProgress?.({
+    size: stats.size, bytesHave: stats.size, fromSource: stats.fromSource, fromPeers: stats.fromPeers,
+    uploaded: stats.uploaded, connections: 0, seconds: stats.seconds,
+  });
+  return stats;
+}
+
+/** The swarm `download(url)` joins for the file `info` describes: `seed()` joins the same one. */
+export function swarmIdOf(info: SourceInfo, options: Pick<DownloadOptions, 'swarmSecret' | 'swarmKey'>): string {
+  // The URL as given (info.url; or the key standing in for it), never where it redirected:
+  // signed URLs differ per peer and per request.
+  return swarmIdFor(options.swarmKey ?? info.url, info.size ?? 0, info.validator, options.swarmSecret);
+}
+
+async function downloadOnce(url: string, options: DownloadOptions): Promise<DownloadStats> {
   const started = performance.now();
   const log: LogFn = options.log ?? (() => {});
   checkUrl(url);
@@ -115,8 +141,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
 
   const size = info.size;
   const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
-  // The URL as given (or the key standing in for it), never where it redirected: signed URLs differ per peer.
-  const swarmId = swarmIdFor(options.swarmKey ?? info.url, size, info.validator, options.swarmSecret);
+  const swarmId = swarmIdOf(info, options);
   const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
   if (part.freshReason !== null && part.freshReason !== 'no sidecar') log('info', `starting ${output} over: ${part.freshReason}`);
   const resumedBlocks = part.haveCount;
@@ -303,7 +328,7 @@ function defaultOutput(url: string): string {
 }
 
 /** The local address our packets to the topology server leave from: the one peers can reach. */
-function localAddressToward(topology: string): Promise<string> {
+export function localAddressToward(topology: string): Promise<string> {
   const u = new URL(topology);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   return new Promise((resolve, reject) => {

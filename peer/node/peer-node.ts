@@ -17,6 +17,9 @@ export interface Membership {
   self: { id: PeerId; host: string; port: number };
 }
 
+/** What the driver needs of the file: a .part file while downloading, the finished file when seeding. */
+export type BlockStore = Pick<PartFile, 'readBlock' | 'writeBlock' | 'blockSize'>;
+
 export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
 
 export class PeerNode {
@@ -36,7 +39,7 @@ export class PeerNode {
 
   constructor(
     readonly core: PeerCore,
-    private readonly part: PartFile,
+    private readonly part: BlockStore,
     private readonly source: SourceInfo,
     private readonly log: LogFn,
     readonly transport: Transport | null,
