@@ -1,8 +1,9 @@
 // The simulated network between peers: connection ends, links, latency, message sizes.
 //
-// - Every hop has the same one-way latency L (ms).
-// - A peer's uplink is a FIFO at `peerUp` bytes/s: its outgoing messages leave one after
-//   another. Its downlink is a FIFO at `peerDown` bytes/s that books each message when
+// - A hop between two peers takes the mean of their one-way latencies (scenario.ts: every
+//   hop the same L unless the scenario gives each peer a link of its own).
+// - A peer's uplink is a FIFO at its up rate (`peerUp` unless `peerLinks`): its outgoing messages leave one after
+//   another. Its downlink is a FIFO at its down rate that books each message when
 //   its first byte gets there (upload start + L). A message arrives at max(end of upload
 //   + L, end of download) (cut-through): the slower of the two links sets the pace.
 //   Messages on one connection arrive in order. A message under SMALL_BYTES (control traffic:
@@ -23,10 +24,14 @@ import type { ConnId, PeerEvent } from '../../peer/core/events.ts';
 import { encodedLength } from '../../peer/wire/codec.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
 import type { Metrics } from './metrics.ts';
-import type { SimConfig } from './scenario.ts';
 import type { Agenda, SimPeer } from './world.ts';
 
 export type EndState = 'pending' | 'open' | 'closed';
+
+/** One-way latency between two peers (ms): each access link adds half its host's latency. */
+function hop(a: SimPeer, b: SimPeer): number {
+  return a.link.halfL + b.link.halfL;
+}
 
 /** Messages below this many bytes skip the receiver's downlink queue (see the header). */
 const SMALL_BYTES = 1024;
@@ -84,7 +89,6 @@ export class Network {
   private readonly byHost = new Map<string, SimPeer>();
 
   constructor(
-    private readonly c: SimConfig,
     private readonly agenda: Agenda,
     private readonly world: PeerStepper,
     private readonly metrics: Metrics,
@@ -103,12 +107,13 @@ export class Network {
 
   connect(p: SimPeer, peerId: PeerId, host: string, port: number): void {
     const now = this.agenda.now;
-    const L = this.c.L;
     const target = this.byHost.get(host);
     if (!target || target.port !== port || target.gone) {
-      this.agenda.push(now + 2 * L, { k: 'connectFailed', p, peerId });
+      // Refused by the host there, or no answer: a round trip to a host like us.
+      this.agenda.push(now + 4 * p.link.halfL, { k: 'connectFailed', p, peerId });
       return;
     }
+    const L = hop(p, target);
     const mine: End = { peer: p, conn: p.nextConn++, outbound: true, dialled: peerId, state: 'pending', other: null, lastSent: 0, lastArrival: 0, asked: null };
     const theirs: End = { peer: target, conn: target.nextConn++, outbound: false, dialled: '', state: 'pending', other: mine, lastSent: 0, lastArrival: 0, asked: null };
     mine.other = theirs;
@@ -140,7 +145,7 @@ export class Network {
     const bytes = messageBytes(msg);
     this.metrics.countMessage(msg.type, bytes);
     const upStart = Math.max(now, p.upFreeAt);
-    const upEnd = upStart + bytes * this.c.upMsPerByte;
+    const upEnd = upStart + bytes * p.link.upMsPerByte;
     p.upBusyMs += upEnd - upStart;
     if (msg.type === 'REQUEST') (end.asked ??= new Map()).set(msg.index, now);
     p.upFreeAt = upEnd;
@@ -148,13 +153,13 @@ export class Network {
     if (bytes < SMALL_BYTES) {
       // Control traffic: straight to its arrival (see the header), after the connection's last.
       const to = end.other as End;
-      const arrive = Math.max(upEnd + this.c.L, end.lastArrival);
+      const arrive = Math.max(upEnd + hop(p, to.peer), end.lastArrival);
       end.lastArrival = arrive;
       this.agenda.push(arrive, { k: 'msg', end: to, msg, bytes, sentAt: upEnd });
       return upEnd;
     }
     const transit: Transit = { k: 'wire', end, msg, bytes, sentAt: upEnd };
-    this.agenda.push(upStart + this.c.L, transit);
+    this.agenda.push(upStart + hop(p, (end.other as End).peer), transit);
     return upEnd;
   }
 
@@ -172,9 +177,9 @@ export class Network {
     if (to.peer.gone) return;
     const now = this.agenda.now;
     const downStart = Math.max(now, to.peer.downFreeAt);
-    const downEnd = downStart + t.bytes * this.c.downMsPerByte;
+    const downEnd = downStart + t.bytes * to.peer.link.downMsPerByte;
     to.peer.downFreeAt = downEnd;
-    const arrive = Math.max(t.sentAt + this.c.L, downEnd, from.lastArrival);
+    const arrive = Math.max(t.sentAt + hop(from.peer, to.peer), downEnd, from.lastArrival);
     from.lastArrival = arrive;
     t.k = 'msg';
     t.end = to;
@@ -204,7 +209,7 @@ export class Network {
     end.state = 'closed';
     p.ends.delete(conn);
     const hangup: Hangup = { k: 'fin', end, reason };
-    this.agenda.push(Math.max(this.agenda.now, end.lastSent) + this.c.L, hangup);
+    this.agenda.push(Math.max(this.agenda.now, end.lastSent) + hop(p, (end.other as End).peer), hangup);
   }
 
   // Every message sent before the close has been booked by now: arrive after the last.

@@ -8,6 +8,14 @@
 // - diskMs 0.5 ms: a block write on a local disk; never the bottleneck.
 // - reregisterMs 30 s: the node re-registers every ttl/2 with the topology server's 60 s ttl.
 // - maxSimSeconds: max(3600 s, 100 x the fluid bound), so a slow but live run still ends.
+//
+// Links: by default every peer has `peerUp`/`peerDown` and every hop the one-way latency
+// `latencyMs`. `peerLinks` (one per peer, in arrival order) gives each peer its own (the
+// PlanetLab-like scenarios): a host's `latencyMs` is the one-way latency between two hosts
+// like it, each access link adding half, so a hop between hosts a and b takes
+// (a.latencyMs + b.latencyMs) / 2 and the source and the topology server count as hosts
+// with the scenario's `latencyMs`. With every link the same this is the homogeneous model,
+// to the bit ((L + L) / 2 is L exactly).
 import { resolveParams, type PeerParams } from '../../peer/core/params.ts';
 
 export interface SimScenario {
@@ -27,6 +35,22 @@ export interface SimScenario {
   diskMs?: number; // time to write a block (default 0.5 ms)
   reregisterMs?: number; // periodic re-registration (default 30 s, as the node with ttl 60 s), jittered ±25%
   answer?: 'newest' | 'mixed'; // the topology server's answers (default mixed, as `slurpie topology`)
+  peerLinks?: PeerLink[]; // one per peer (in arrival order): overrides peerUp, peerDown and, for the peer's side of a hop, latencyMs
+}
+
+/** One peer's access link: bytes/s each way, and the one-way latency between two hosts like it. */
+export interface PeerLink {
+  up: number;
+  down: number;
+  latencyMs: number;
+}
+
+/** A peer's link in the units the model uses. */
+export interface ResolvedLink {
+  readonly upMsPerByte: number;
+  readonly downMsPerByte: number;
+  readonly down: number; // bytes/s: caps its share of the source
+  readonly halfL: number; // ms its access link adds to every hop
 }
 
 /** The scenario with every default filled in and the derived constants computed once. */
@@ -34,16 +58,16 @@ export interface SimConfig {
   readonly scenario: SimScenario;
   readonly params: PeerParams;
   readonly blocks: number;
-  readonly L: number; // one-way latency, ms
-  readonly upMsPerByte: number;
-  readonly downMsPerByte: number;
+  readonly L: number; // one-way latency, ms, of the source and topology server's side (and every hop when links are the same)
+  readonly links: readonly ResolvedLink[]; // per peer
+  readonly serverHalfL: number; // L / 2: what the source and the topology server add to a hop
   readonly lingerMs: number;
   readonly stallMs: number;
   readonly diskMs: number;
   readonly reregisterMs: number;
   readonly maxMs: number; // virtual time limit
   readonly tMinSeconds: number; // F / u_s
-  readonly fluidBoundSeconds: number; // max(F/u_s, F/d, N F / (u_s + N u))
+  readonly fluidBoundSeconds: number; // max(F/u_s, F/d_min, N F / (u_s + Σ u_i))
 }
 
 /** Throws a one-line RangeError for a scenario that makes no sense. */
@@ -57,6 +81,14 @@ export function checkScenario(s: SimScenario): void {
   nonNegative('latencyMs', s.latencyMs);
   for (const key of ['arrivalSpreadMs', 'lingerMs', 'diskMs'] as const) if (s[key] !== undefined) nonNegative(key, s[key]);
   for (const key of ['maxSimSeconds', 'stallMs', 'reregisterMs', 'blockSize'] as const) if (s[key] !== undefined) positive(key, s[key]);
+  if (s.peerLinks !== undefined) {
+    if (!Array.isArray(s.peerLinks) || s.peerLinks.length !== s.peers) throw new RangeError(`scenario.peerLinks must have one link per peer (${s.peers}), got ${Array.isArray(s.peerLinks) ? s.peerLinks.length : typeof s.peerLinks}`);
+    s.peerLinks.forEach((link, i) => {
+      positive(`peerLinks[${i}].up`, link.up);
+      positive(`peerLinks[${i}].down`, link.down);
+      nonNegative(`peerLinks[${i}].latencyMs`, link.latencyMs);
+    });
+  }
   // β is also the simulated topology server's answer size, and that server takes whole peers only.
   const beta = s.params?.beta;
   if (beta !== undefined && !(Number.isSafeInteger(beta) && beta >= 1)) throw new RangeError(`scenario.params.beta must be a positive integer, got ${beta}`);
@@ -65,14 +97,22 @@ export function checkScenario(s: SimScenario): void {
 export function resolveScenario(s: SimScenario): SimConfig {
   const params = resolveParams({ ...s.params, ...(s.blockSize !== undefined && { blockSize: s.blockSize }) });
   const tMinSeconds = s.size / s.sourceRate;
-  const fluidBoundSeconds = Math.max(tMinSeconds, s.size / s.peerDown, (s.peers * s.size) / (s.sourceRate + s.peers * s.peerUp));
+  const resolve = (l: PeerLink): ResolvedLink => ({ upMsPerByte: 1000 / l.up, downMsPerByte: 1000 / l.down, down: l.down, halfL: l.latencyMs / 2 });
+  const same = { up: s.peerUp, down: s.peerDown, latencyMs: s.latencyMs };
+  const given = s.peerLinks ?? [same];
+  const shared = resolve(same); // one object for all when the links are the same (10^5 peers)
+  const links = s.peerLinks ? s.peerLinks.map(resolve) : Array.from({ length: s.peers }, () => shared);
+  const minDown = Math.min(...given.map((l) => l.down));
+  const sumUp = s.peerLinks ? given.reduce((sum, l) => sum + l.up, 0) : s.peers * s.peerUp;
+  // T_min = max(F/u_s, F/d_min, N F / (u_s + Σ u_i)): nothing can beat it.
+  const fluidBoundSeconds = Math.max(tMinSeconds, s.size / minDown, (s.peers * s.size) / (s.sourceRate + sumUp));
   return {
     scenario: s,
     params,
     blocks: Math.ceil(s.size / params.blockSize),
     L: s.latencyMs,
-    upMsPerByte: 1000 / s.peerUp,
-    downMsPerByte: 1000 / s.peerDown,
+    links,
+    serverHalfL: s.latencyMs / 2,
     lingerMs: s.lingerMs ?? 0,
     stallMs: s.stallMs ?? 60_000,
     diskMs: s.diskMs ?? 0.5,

@@ -3,11 +3,11 @@
 // hard the swarm leaned on it.
 //
 // - One link of `sourceRate` bytes/s shared equally by the active GETs (processor
-//   sharing), each GET capped at the peer's `peerDown`.
+//   sharing), each GET capped at its peer's downlink (max-min fair when caps differ).
 // - Source traffic does not book the peer's downlink FIFO (with the source the
 //   bottleneck this hardly matters).
-// - A GET starts L after the peer asks; each block reaches the peer L after its last byte
-//   left the source, as a `sourceBlock` event; `sourceEnd` follows the last block.
+// - A GET starts one hop after the peer asks; each block reaches the peer one hop after its
+//   last byte left the source (a hop: scenario.ts), as a `sourceBlock` event; `sourceEnd` follows the last block.
 // - A peer that leaves takes its GETs with it.
 //
 // Between events the shares do not change, so one `sourceStep` is booked for the moment
@@ -72,7 +72,7 @@ export class SourceModel {
   fetch(peer: SimPeer, first: number, count: number): void {
     this.runs++;
     const flow: Flow = { peer, first, count, next: first, remaining: blockLength(this.c, first), rate: 0 };
-    this.agenda.push(this.agenda.now + this.c.L, { k: 'sourceStart', flow });
+    this.agenda.push(this.agenda.now + this.hop(peer), { k: 'sourceStart', flow });
   }
 
   /** The request reached the source. */
@@ -116,24 +116,43 @@ export class SourceModel {
     return duplicates;
   }
 
+  /** One-way latency between the source and a peer. */
+  private hop(peer: SimPeer): number {
+    return peer.link.halfL + this.c.serverHalfL;
+  }
+
   private reschedule(): void {
     this.token++;
     if (this.flows.length === 0) return;
-    const rate = Math.min(this.c.scenario.peerDown, this.c.scenario.sourceRate / this.flows.length);
+    this.share();
     let soonest = Infinity;
-    for (const f of this.flows) {
-      f.rate = rate;
-      soonest = Math.min(soonest, Math.max(0, f.remaining) / rate);
-    }
+    for (const f of this.flows) soonest = Math.min(soonest, Math.max(0, f.remaining) / f.rate);
     this.agenda.push(this.agenda.now + soonest * 1000, { k: 'sourceStep', token: this.token });
   }
 
-  // Blocks whose last byte left the source reach their peer L later; a finished GET ends.
+  // Max-min fair shares of the source's link: GETs capped by their peer's downlink take
+  // their cap, the rest share what is left equally (processor sharing when caps are equal).
+  private share(): void {
+    let left = this.c.scenario.sourceRate;
+    let open = this.flows.length;
+    const uniform = left / open;
+    if (this.flows.every((f) => f.peer.link.down >= uniform)) {
+      for (const f of this.flows) f.rate = uniform;
+      return;
+    }
+    for (const f of [...this.flows].sort((a, b) => a.peer.link.down - b.peer.link.down)) {
+      f.rate = Math.min(f.peer.link.down, left / open);
+      left -= f.rate;
+      open--;
+    }
+  }
+
+  // Blocks whose last byte left the source reach their peer one hop later; a finished GET ends.
   private finishBlocks(): void {
     this.advance();
-    const at = this.agenda.now + this.c.L;
     const still: Flow[] = [];
     for (const f of this.flows) {
+      const at = this.agenda.now + this.hop(f.peer);
       if (f.remaining > 1e-3) {
         still.push(f);
         continue;

@@ -28,7 +28,7 @@ import { EstimateSampler, probeMesh, type MeshShape } from './scale-metrics.ts';
 import { EventQueue } from './event-queue.ts';
 import { buildResult, fmt, Metrics } from './metrics.ts';
 import { Network, type End, type Hangup, type PeerStepper, type Transit } from './network.ts';
-import { blockLength, type SimConfig } from './scenario.ts';
+import { blockLength, type ResolvedLink, type SimConfig } from './scenario.ts';
 import type { SimOptions, SimResult } from './simulate.ts';
 import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
 import { Tracer } from './trace.ts';
@@ -44,6 +44,7 @@ export interface SimPeer {
   host: string;
   port: number;
   arrivedAt: number;
+  link: ResolvedLink; // its access link (the network's and the source's model read it)
   core: PeerCore | null; // created on arrival
   ends: Map<ConnId, End>;
   nextConn: ConnId;
@@ -110,7 +111,7 @@ export class World implements PeerStepper {
     const s = c.scenario;
     this.metrics = new Metrics(options.onSample);
     this.zero = new ZeroBlocks(c);
-    this.net = new Network(c, this.agenda, this, this.metrics);
+    this.net = new Network(this.agenda, this, this.metrics);
     this.source = new SourceModel(c, this.agenda, this.zero);
     // A live peer re-registers every reregisterMs, so with the node's ttl (twice that) it
     // never expires; a peer that leaves deregisters. Each peer holds one registration at
@@ -134,6 +135,7 @@ export class World implements PeerStepper {
         host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
         port: 7000,
         arrivedAt: arrivals[i] as number,
+        link: c.links[i] as ResolvedLink,
         core: null,
         ends: new Map(),
         nextConn: 1,
@@ -259,16 +261,21 @@ export class World implements PeerStepper {
     });
     this.net.listen(p);
     // The node registers first, then starts ticking.
-    this.agenda.push(now + this.c.L, { k: 'register', p, why: 'join' });
+    this.agenda.push(now + this.toServer(p), { k: 'register', p, why: 'join' });
   }
 
-  // The request reaches the topology server after L; the answer comes back after L more.
+  /** One-way latency between a peer and the topology server (or the source). */
+  private toServer(p: SimPeer): number {
+    return p.link.halfL + this.c.serverHalfL;
+  }
+
+  // The request reaches the topology server after one hop; the answer comes back after one more.
   private register(p: SimPeer, why: 'join' | 'periodic' | 'asked'): void {
     if (p.gone) return;
     const now = this.agenda.now;
     const peers = this.registry.register(SWARM_ID, p); // the answer, then p registered
     const count = this.registry.count(SWARM_ID);
-    const at = now + this.c.L;
+    const at = now + this.toServer(p);
     this.metrics.registration(now);
     this.agenda.push(at, { k: 'deliver', p, ev: { type: 'peers', peers, count } });
     if (why === 'join') this.agenda.push(at, { k: 'deliver', p, ev: TICK });
@@ -320,7 +327,7 @@ export class World implements PeerStepper {
       case 'fetchSource':
         return this.fetchSource(p, a.first, a.count);
       case 'needPeers':
-        this.agenda.push(this.agenda.now + this.c.L, { k: 'register', p, why: 'asked' });
+        this.agenda.push(this.agenda.now + this.toServer(p), { k: 'register', p, why: 'asked' });
         return;
       case 'complete':
         return this.complete(p);
