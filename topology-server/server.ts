@@ -5,6 +5,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createTopologyApp } from './app.ts';
+import { fastRegistrations } from './fast-register.ts';
 import { TopologyMetrics } from './metrics.ts';
 import { DEFAULT_QUOTA_RATE, RateLimiter } from './rate-limit.ts';
 import { Registry } from './registry.ts';
@@ -62,15 +63,20 @@ export async function startTopologyServer(options: TopologyServerOptions & { reg
   const log = options.log ?? (() => {});
   const rateLimit = new RateLimiter({ perSecond: options.quotaRate ?? DEFAULT_QUOTA_RATE, now: options.now ?? (() => performance.now()) });
   const metrics = new TopologyMetrics(registry, options.metricsTopSwarms);
-  const app = createTopologyApp(registry, {
+  const appOptions = {
     metrics,
     ...(options.log && { log: options.log }),
     ...(options.token !== undefined && { token: options.token }),
     trustHostField: options.trustHostField ?? false,
     quotaLoopback: options.quotaLoopback ?? false,
     rateLimit,
+  };
+  const app = createTopologyApp(registry, appOptions);
+  // Plain registrations skip express (fast-register.ts); everything else goes through it.
+  const fast = fastRegistrations(registry, appOptions);
+  const server = createServer((req, res) => {
+    if (!fast(req, res)) app(req, res);
   });
-  const server = createServer(app);
   // A slow client must not hold a socket forever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;

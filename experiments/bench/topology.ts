@@ -18,7 +18,9 @@ const WARMUP = 5_000; // registrations before the clock starts (JIT, connection 
 const DEADLINE_MS = 180_000;
 
 const QUOTAS = process.argv.includes('--quotas') ? ['--quota-loopback', '--quota-rate', '1000000', '--quota-ids', '1000'] : [];
-const server = spawn(process.execPath, ['bin/slurpie.js', 'topology', '--port', '0', '--ttl', '3600', ...QUOTAS], {
+// SLURPIE_NODE_ARGS passes flags to the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const nodeArgs = (process.env.SLURPIE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const server = spawn(process.execPath, [...nodeArgs, 'bin/slurpie.js', 'topology', '--port', '0', '--ttl', '3600', ...QUOTAS], {
   cwd: ROOT,
   stdio: ['ignore', 'pipe', 'inherit'],
 });
