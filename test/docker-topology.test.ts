@@ -7,9 +7,9 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './fixtures/consumer-project.ts';
+import { freePort } from './fixtures/free-port.ts';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const instructions = dockerfile
@@ -49,17 +49,6 @@ test('the image: node:20-slim, a build stage, production dependencies only, a no
   t.regex(final.join('\n'), /^ENV .*\bHOST=0\.0\.0\.0\b.*\bPORT=7070\b/m);
   t.true(existsSync(join(ROOT, 'tsconfig.build.json')) && /"build":/.test(readFileSync(join(ROOT, 'package.json'), 'utf8')), 'npm run build exists');
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 test('the entrypoint listens on HOST:PORT from the environment and passes its arguments to slurpie topology', async (t) => {
   t.timeout(90_000);

@@ -58,38 +58,40 @@ interface Entry {
   r?: [number, number, number, number, number, 0 | 1];
 }
 
+/** The options every call passes to the scripts, defaults filled in. */
+type Settings = Required<Pick<RedisRegistryOptions, 'beta' | 'maxPerSwarm' | 'maxSwarms' | 'quotaIds' | 'answer' | 'answerPerAddress' | 'keyPrefix' | 'metricsScan'>>;
+
 export class RedisRegistry implements TopologyRegistry {
-  readonly beta: number;
   readonly ttl: number;
-  readonly maxPerSwarm: number;
-  readonly maxSwarms: number;
-  readonly quotaIds: number;
-  readonly answer: AnswerMode;
-  readonly answerPerAddress: number;
-  readonly keyPrefix: string;
-  private readonly metricsScan: number;
+  private readonly settings: Settings;
   private readonly now: (() => number) | undefined;
   private readonly random: () => number;
   private readonly shas = new Map<string, string>();
   private registered = 0;
 
   private constructor(private readonly client: Client, options: RedisRegistryOptions) {
-    this.beta = options.beta ?? REGISTRY_DEFAULTS.beta;
     this.ttl = options.ttl ?? REGISTRY_DEFAULTS.ttl;
-    this.maxPerSwarm = options.maxPerSwarm ?? REGISTRY_DEFAULTS.maxPerSwarm;
-    this.maxSwarms = options.maxSwarms ?? REGISTRY_DEFAULTS.maxSwarms;
-    this.quotaIds = options.quotaIds ?? REGISTRY_DEFAULTS.quotaIds;
-    this.answer = options.answer ?? 'newest';
-    this.answerPerAddress = options.answerPerAddress ?? REGISTRY_DEFAULTS.answerPerAddress;
-    this.keyPrefix = options.keyPrefix ?? 'slurpie:topology:';
-    this.metricsScan = options.metricsScan ?? METRICS_SCAN;
+    const s: Settings = {
+      beta: options.beta ?? REGISTRY_DEFAULTS.beta,
+      maxPerSwarm: options.maxPerSwarm ?? REGISTRY_DEFAULTS.maxPerSwarm,
+      maxSwarms: options.maxSwarms ?? REGISTRY_DEFAULTS.maxSwarms,
+      quotaIds: options.quotaIds ?? REGISTRY_DEFAULTS.quotaIds,
+      answer: options.answer ?? 'newest',
+      answerPerAddress: options.answerPerAddress ?? REGISTRY_DEFAULTS.answerPerAddress,
+      keyPrefix: options.keyPrefix ?? 'slurpie:topology:',
+      metricsScan: options.metricsScan ?? METRICS_SCAN,
+    };
+    this.settings = s;
     this.now = options.now;
     this.random = options.random ?? Math.random;
-    for (const [name, value] of Object.entries({ beta: this.beta, maxPerSwarm: this.maxPerSwarm, maxSwarms: this.maxSwarms, metricsScan: this.metricsScan })) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    for (const name of ['beta', 'maxPerSwarm', 'maxSwarms', 'metricsScan'] as const) {
+      if (!Number.isSafeInteger(s[name]) || s[name] < 1) throw new RangeError(`${name} must be a positive integer, got ${s[name]}`);
+    }
+    for (const name of ['quotaIds', 'answerPerAddress'] as const) {
+      if (!Number.isSafeInteger(s[name]) || s[name] < 0) throw new RangeError(`${name} must be a whole number (0: no limit), got ${s[name]}`);
     }
     if (!Number.isFinite(this.ttl) || this.ttl <= 0) throw new RangeError(`ttl must be a positive number of seconds, got ${this.ttl}`);
-    if (this.answer !== 'newest' && this.answer !== 'mixed') throw new RangeError(`answer must be newest or mixed, got ${String(this.answer)}`);
+    if (s.answer !== 'newest' && s.answer !== 'mixed') throw new RangeError(`answer must be newest or mixed, got ${String(s.answer)}`);
   }
 
   /**
@@ -125,15 +127,16 @@ export class RedisRegistry implements TopologyRegistry {
     const entry: Entry = { h: peer.host, p: peer.port, a: owner.address, g: owner.group, l: caller?.limited ? 1 : 0 };
     if (progress) entry.r = [progress.fromSource, progress.fromPeers, progress.uploaded, progress.blocksHave, progress.blocks, progress.done ? 1 : 0];
     const limited = caller === undefined ? '' : caller.limited ? '1' : '0';
+    const s = this.settings;
     const reply = (await this.run(REGISTER, swarmId, [
-      swarmId, peer.id, JSON.stringify(entry), owner.address, owner.group, limited, this.ttlUs(), this.beta, this.answer,
-      this.quotaIds, this.answerPerAddress, this.maxPerSwarm, this.maxSwarms, this.keyPrefix, this.nowUs(), Math.floor(this.random() * 2 ** 31),
+      swarmId, peer.id, JSON.stringify(entry), owner.address, owner.group, limited, this.ttlUs(), s.beta, s.answer,
+      s.quotaIds, s.answerPerAddress, s.maxPerSwarm, s.maxSwarms, s.keyPrefix, this.nowUs(), Math.floor(this.random() * 2 ** 31),
     ])) as Reply;
     if (reply[0] === 409) {
       throw new Refused(409, `id ${peer.id} is registered from another address; it stays bound to that address until it expires (ttl ${this.ttl} s) or is deleted from there`);
     }
     if (reply[0] === 429) {
-      throw new Refused(429, `your address already holds ${this.quotaIds} live ids in this swarm (the server's quota); retry when one expires or is deleted`, Math.ceil(this.ttl));
+      throw new Refused(429, `your address already holds ${s.quotaIds} live ids in this swarm (the server's quota); retry when one expires or is deleted`, Math.ceil(this.ttl));
     }
     this.registered++;
     return registrants(reply.slice(2));
@@ -149,13 +152,13 @@ export class RedisRegistry implements TopologyRegistry {
   }
 
   /** Live registrants, newest first (for inspection and tests). */
-  async list(swarmId: string, limit = this.maxPerSwarm): Promise<Registrant[]> {
+  async list(swarmId: string, limit = this.settings.maxPerSwarm): Promise<Registrant[]> {
     return registrants((await this.run(LIST, swarmId, [this.ttlUs(), this.nowUs(), limit])) as Reply);
   }
 
   /** The live registrant's last progress report (undefined if it sent none, or is not live). */
   async progressOf(swarmId: string, id: string): Promise<Progress | undefined> {
-    const reply = (await this.run(LIST, swarmId, [this.ttlUs(), this.nowUs(), this.maxPerSwarm])) as Reply;
+    const reply = (await this.run(LIST, swarmId, [this.ttlUs(), this.nowUs(), this.settings.maxPerSwarm])) as Reply;
     const at = reply.findIndex((v, i) => i % 2 === 0 && v === id);
     const r = at < 0 ? undefined : (JSON.parse(String(reply[at + 1])) as Entry).r;
     return r && { fromSource: r[0], fromPeers: r[1], uploaded: r[2], blocksHave: r[3], blocks: r[4], done: r[5] === 1 };
@@ -168,7 +171,7 @@ export class RedisRegistry implements TopologyRegistry {
   async snapshot(top: number): Promise<RegistrySnapshot> {
     const liveAfter = this.nowUs() === '' ? await this.redisTimeUs() - this.ttl * 1e6 : Number(this.nowUs()) - this.ttl * 1e6;
     const index = this.key('swarms');
-    const swarmIds = await this.client.sendCommand<string[]>(['ZREVRANGEBYSCORE', index, '+inf', `(${liveAfter}`, 'LIMIT', '0', String(this.metricsScan)]);
+    const swarmIds = await this.client.sendCommand<string[]>(['ZREVRANGEBYSCORE', index, '+inf', `(${liveAfter}`, 'LIMIT', '0', String(this.settings.metricsScan)]);
     const active = await this.client.sendCommand<number>(['ZCOUNT', index, `(${liveAfter}`, '+inf']);
     const summaries = await Promise.all(swarmIds.map((id) => this.run(SUMMARY, id, [this.ttlUs(), this.nowUs()]) as Promise<number[]>));
     const peers = { downloading: 0, done: 0, unknown: 0 };
@@ -196,7 +199,7 @@ export class RedisRegistry implements TopologyRegistry {
   }
 
   private key(name: string): string {
-    return `${this.keyPrefix}${name}`;
+    return `${this.settings.keyPrefix}${name}`;
   }
 
   private ttlUs(): string {
