@@ -7,6 +7,7 @@
 // exempt, as in local demos).
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
@@ -77,6 +78,8 @@ try {
 
   const rate = timed / seconds;
   console.log(`topology server, separate process (pid ${pid}), ${CLIENTS} concurrent keep-alive clients${QUOTAS.length ? ', quotas applied to loopback' : ''}`);
+  // Other processes share the cores: a number means little without the load it was taken under.
+  console.log(`machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (1, 5, 15 min) at the end`);
   console.log(`registrations/s: ${Math.round(rate)} (${timed} timed after ${WARMUP} warm-up, ${seconds.toFixed(2)} s; ${(1000 / rate).toFixed(3)} ms each; failures: ${failures})`);
   console.log(`RSS: ${(rssStart / 1024).toFixed(1)} MiB at start, ${(rssEnd / 1024).toFixed(1)} MiB after ${TOTAL} registrations over ${SWARMS} swarms`);
   console.log(`     ${(((rssEnd - rssStart) * 1024) / TOTAL).toFixed(0)} bytes per registration above the idle server; one swarm holds ${held} (expected ${TOTAL / SWARMS})`);
