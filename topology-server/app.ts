@@ -80,7 +80,7 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
   app.set('etag', false); // counts change; a 304 would only confuse clients
 
   const json = express.json({ limit: maxBodyBytes, strict: true, type: () => true });
-  const judged: Judged = { trust: opts.trustHostField ?? false, quotaLoopback: opts.quotaLoopback ?? false };
+  const judged = judgedBy(opts);
   const auth: RequestHandler[] = opts.token === undefined ? [] : [bearer(opts.token)];
   const metrics = opts.metrics;
 
@@ -97,15 +97,7 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
   }
 
   app.post(PEERS_PATH, ...auth, json, async (req: Request, res: Response) => {
-    const swarmId = swarmIdOf(req.params.swarmId);
-    const { peer, caller, progress } = registrationOf(req.body, req.socket.remoteAddress, judged);
-    const wait = caller.limited ? (opts.rateLimit?.take(caller.group) ?? 0) : 0;
-    if (wait > 0) {
-      throw new Refused(429, `too many registrations from your address (the server allows ${opts.rateLimit?.perSecond} a second); retry in ${wait} s`, wait);
-    }
-    const peers = await registry.register(swarmId, peer, caller, progress);
-    // count: how many are registered now, the caller included (the peers' swarm-size anchor).
-    res.status(200).json({ peers, ttl: registry.ttl, count: await registry.count(swarmId) });
+    res.status(200).json(await registrationAnswer(registry, opts, req.params.swarmId, req.body, req.socket.remoteAddress));
   });
 
   app.delete(PEER_PATH, ...auth, async (req: Request, res: Response) => {
@@ -144,33 +136,63 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
 
   // Body-parser, URL-decoding and validation errors all arrive here.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof Refused) {
-      if (err.retryAfter !== undefined) res.set('Retry-After', String(err.retryAfter));
-      if (err.status === 401) res.set('WWW-Authenticate', 'Bearer realm="slurpie topology"');
-      res.status(err.status).json({ error: oneLine(err.message, 300) });
-      return;
-    }
-    const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
-    const status = typeof e.status === 'number' ? e.status : 500;
-    if (status === 413) {
-      res.status(413).json({ error: `request body larger than ${maxBodyBytes} bytes` });
-    } else if (status >= 400 && status < 500) {
-      const message =
-        e.type === 'entity.parse.failed'
-          ? 'body is not valid JSON (it must be a JSON object)'
-          : typeof e.message === 'string' && e.message.startsWith('Failed to decode param')
-            ? 'the path is not valid percent-encoding'
-            : e.expose === true && typeof e.message === 'string'
-              ? e.message
-              : 'bad request';
-      res.status(400).json({ error: oneLine(message, 200) });
-    } else {
-      log(`topology server: unexpected error: ${oneLine(String(e.message ?? err), 300)}`);
-      res.status(500).json({ error: 'internal error' });
-    }
+    const answer = errorAnswer(err, maxBodyBytes, log);
+    res.status(answer.status).set(answer.headers).json(answer.body);
   });
 
   return app;
+}
+
+function judgedBy(opts: TopologyAppOptions): Judged {
+  return { trust: opts.trustHostField ?? false, quotaLoopback: opts.quotaLoopback ?? false };
+}
+
+/**
+ * The answer to a registration, `body` already parsed (the POST route, and fast-register.ts
+ * which serves the same route without express). Throws BadInput or Refused.
+ */
+export async function registrationAnswer(
+  registry: TopologyRegistry,
+  opts: TopologyAppOptions,
+  swarmIdParam: unknown,
+  body: unknown,
+  remoteAddress: string | undefined,
+): Promise<{ peers: Registrant[]; ttl: number; count: number }> {
+  const swarmId = swarmIdOf(swarmIdParam);
+  const { peer, caller, progress } = registrationOf(body, remoteAddress, judgedBy(opts));
+  const wait = caller.limited ? (opts.rateLimit?.take(caller.group) ?? 0) : 0;
+  if (wait > 0) {
+    throw new Refused(429, `too many registrations from your address (the server allows ${opts.rateLimit?.perSecond} a second); retry in ${wait} s`, wait);
+  }
+  const peers = await registry.register(swarmId, peer, caller, progress);
+  // count: how many are registered now, the caller included (the peers' swarm-size anchor).
+  return { peers, ttl: registry.ttl, count: await registry.count(swarmId) };
+}
+
+/** The JSON answer to a failed request: Refused, body-parser's errors, BadInput, else a logged 500. */
+export function errorAnswer(err: unknown, maxBodyBytes: number, log: (line: string) => void): { status: number; headers: Record<string, string>; body: { error: string } } {
+  const headers: Record<string, string> = {};
+  if (err instanceof Refused) {
+    if (err.retryAfter !== undefined) headers['Retry-After'] = String(err.retryAfter);
+    if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="slurpie topology"';
+    return { status: err.status, headers, body: { error: oneLine(err.message, 300) } };
+  }
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
+  const status = typeof e.status === 'number' ? e.status : 500;
+  if (status === 413) return { status: 413, headers, body: { error: `request body larger than ${maxBodyBytes} bytes` } };
+  if (status >= 400 && status < 500) {
+    const message =
+      e.type === 'entity.parse.failed'
+        ? 'body is not valid JSON (it must be a JSON object)'
+        : typeof e.message === 'string' && e.message.startsWith('Failed to decode param')
+          ? 'the path is not valid percent-encoding'
+          : e.expose === true && typeof e.message === 'string'
+            ? e.message
+            : 'bad request';
+    return { status: 400, headers, body: { error: oneLine(message, 200) } };
+  }
+  log(`topology server: unexpected error: ${oneLine(String(e.message ?? err), 300)}`);
+  return { status: 500, headers, body: { error: 'internal error' } };
 }
 
 function swarmIdOf(value: unknown): string {

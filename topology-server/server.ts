@@ -5,10 +5,16 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createTopologyApp } from './app.ts';
+import { fastRegistrations } from './fast-register.ts';
 import { TopologyMetrics } from './metrics.ts';
 import { DEFAULT_QUOTA_RATE, RateLimiter } from './rate-limit.ts';
 import { Registry } from './registry.ts';
 import type { RegistryOptions } from './registry.ts';
+import type { MetricsSource } from './metrics.ts';
+import type { TopologyRegistry } from './store.ts';
+
+/** A registry the server can serve: the routes' seam, the metrics' snapshot and the periodic sweep. */
+export type ServedRegistry = TopologyRegistry & MetricsSource & { sweep(): void | Promise<void> };
 
 export interface TopologyServerOptions extends RegistryOptions {
   host?: string;
@@ -36,29 +42,41 @@ export interface TopologyServerOptions extends RegistryOptions {
   metricsTopSwarms?: number;
 }
 
-export interface TopologyServer {
+export interface TopologyServer<R extends ServedRegistry = Registry> {
   url: string;
   port: number;
-  registry: Registry;
+  registry: R;
   /** This server's own metrics (GET /metrics). */
   metrics: TopologyMetrics;
   close(): Promise<void>;
 }
 
-export async function startTopologyServer(options: TopologyServerOptions = {}): Promise<TopologyServer> {
+/**
+ * With `registry` (e.g. a RedisRegistry: redis-registry.ts), serves that one, which the caller
+ * made and closes; otherwise an in-memory Registry made from the options.
+ */
+export async function startTopologyServer(options?: TopologyServerOptions): Promise<TopologyServer>;
+export async function startTopologyServer<R extends ServedRegistry>(options: TopologyServerOptions & { registry: R }): Promise<TopologyServer<R>>;
+export async function startTopologyServer(options: TopologyServerOptions & { registry?: ServedRegistry } = {}): Promise<TopologyServer<ServedRegistry>> {
   const host = options.host ?? '127.0.0.1';
-  const registry = new Registry(options);
+  const registry = options.registry ?? new Registry(options);
+  const log = options.log ?? (() => {});
   const rateLimit = new RateLimiter({ perSecond: options.quotaRate ?? DEFAULT_QUOTA_RATE, now: options.now ?? (() => performance.now()) });
   const metrics = new TopologyMetrics(registry, options.metricsTopSwarms);
-  const app = createTopologyApp(registry, {
+  const appOptions = {
     metrics,
     ...(options.log && { log: options.log }),
     ...(options.token !== undefined && { token: options.token }),
     trustHostField: options.trustHostField ?? false,
     quotaLoopback: options.quotaLoopback ?? false,
     rateLimit,
+  };
+  const app = createTopologyApp(registry, appOptions);
+  // Plain registrations skip express (fast-register.ts); everything else goes through it.
+  const fast = fastRegistrations(registry, appOptions);
+  const server = createServer((req, res) => {
+    if (!fast(req, res)) app(req, res);
   });
-  const server = createServer(app);
   // A slow client must not hold a socket forever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
@@ -87,8 +105,9 @@ export async function startTopologyServer(options: TopologyServerOptions = {}): 
 
   const sweepMs = options.sweepIntervalMs ?? Math.min(60_000, Math.max(100, (registry.ttl * 1000) / 2));
   const stopSweeping = (options.sweepTimer ?? realSweepTimer)(() => {
-    registry.sweep();
     rateLimit.sweep();
+    // A shared store's sweep may fail (Redis away): said once per sweep, tried again next time.
+    void Promise.resolve(registry.sweep()).catch((err: unknown) => log(`topology server: sweep failed: ${(err as Error).message}`));
   }, sweepMs);
 
   // Tracked so close() can cut whatever is still open after the grace period.

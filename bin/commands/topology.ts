@@ -2,6 +2,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_QUOTA_RATE } from '../../topology-server/rate-limit.ts';
 import { REGISTRY_DEFAULTS } from '../../topology-server/registry.ts';
+import type { RedisRegistry } from '../../topology-server/redis-registry.ts';
 import { tokenFromFile } from '../token.ts';
 import { cliLogger, logFormatOption, type LogFormat } from '../log.ts';
 import { usage } from './get-args.ts';
@@ -20,14 +21,18 @@ interface TopologyArgs {
   tokenFile?: string;
   logFormat?: LogFormat;
   token?: string; // read from --token-file by check()
+  store: string;
 }
+
+// redis://[user:password@]HOST[:PORT][/DB] (rediss:// for TLS): what node-redis accepts.
+const REDIS_URL = /^rediss?:\/\/(?:[^@/\s]*@)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?(?:\/\d{1,2})?\/?$/;
 
 export const topologyCommand: CommandModule<object, TopologyArgs> = {
   command: 'topology',
   describe: 'run the topology server that introduces the peers of each swarm to one another',
   builder: (y: Argv) =>
     logFormatOption(y, usage)
-      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with --beta peers of its\nswarm (--answer: half the newest and half at random, or the newest only) and how many\nare registered, and forgets a peer that has not renewed within --ttl seconds.\nA peer is stored at the address the server sees (a "host" it names otherwise is\nignored, unless --trust-host-field); its id stays bound to that address until it\nexpires or is deleted from there. Quotas per address (an IPv6 /64): --quota-ids\nlive ids per swarm, --quota-rate registrations a second (429 with Retry-After\nbeyond); loopback callers are exempt unless --quota-loopback, since local demos run\nevery peer from 127.0.0.1.\nThe first line on stdout is "listening on http://HOST:PORT".')
+      .usage('$0 topology [options]\n\nRun the topology server. It answers each registering peer with --beta peers of its\nswarm (--answer: half the newest and half at random, or the newest only) and how many\nare registered, and forgets a peer that has not renewed within --ttl seconds.\nA peer is stored at the address the server sees (a "host" it names otherwise is\nignored, unless --trust-host-field); its id stays bound to that address until it\nexpires or is deleted from there. Quotas per address (an IPv6 /64): --quota-ids\nlive ids per swarm, --quota-rate registrations a second (429 with Retry-After\nbeyond); loopback callers are exempt unless --quota-loopback, since local demos run\nevery peer from 127.0.0.1.\nState lives in memory, or with --store redis://HOST:PORT[/DB] in Redis (>= 6.2), so\nthat several topology servers on one Redis answer as one.\nThe first line on stdout is "listening on http://HOST:PORT".')
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
       .option('port', { type: 'number', default: 7070, describe: 'port to listen on (0: any free port, printed on the first line)' })
       .option('beta', { type: 'number', default: 10, describe: 'most recent peers of the swarm returned to each registering peer (β)' })
@@ -41,6 +46,10 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
       .option('quota-rate', { type: 'number', default: DEFAULT_QUOTA_RATE, describe: 'registrations per second per address, in bursts of as many (0: no limit)' })
       .option('quota-loopback', { type: 'boolean', default: false, describe: 'apply the quotas to loopback addresses too (exempt by default: local demos run every peer from 127.0.0.1)' })
       .option('token-file', { type: 'string', describe: 'file holding a token; registering and deleting then need "Authorization: Bearer <token>" (peers: slurpie get --topology-token-file)' })
+      .option('store', {
+        type: 'string', default: 'memory',
+        describe: 'where registrations live: memory (this process), or redis://HOST:PORT[/DB] shared by every server using it (quotas and id bindings then hold across them; --quota-rate stays per server)',
+      })
       .check((a) => {
         if (typeof a.host !== 'string' || a.host.trim() === '') throw new Error('--host must be an address, e.g. 127.0.0.1');
         if (!isIntegerIn(a.port, 0, 65535)) throw new Error(`--port must be an integer from 0 to 65535, got ${show(a.port)}`);
@@ -49,6 +58,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
         if (!isIntegerIn(a.quotaIds, 0, 1_000_000)) throw new Error(`--quota-ids must be a whole number from 0 to 1000000, got ${show(a.quotaIds)}`);
         if (!isIntegerIn(a.answerPerAddress, 0, 1000)) throw new Error(`--answer-per-address must be a whole number from 0 to 1000, got ${show(a.answerPerAddress)}`);
         if (typeof a.quotaRate !== 'number' || !(a.quotaRate >= 0 && a.quotaRate <= 1e6)) throw new Error(`--quota-rate must be a number from 0 to 1000000, got ${show(a.quotaRate)}`);
+        if (a.store !== 'memory' && !REDIS_URL.test(String(a.store))) throw new Error(`--store must be memory or redis://HOST:PORT[/DB], got ${show(a.store)}`);
         if (a.tokenFile !== undefined) a.token = tokenFromFile(a.tokenFile, '--token-file');
         return true;
       })
@@ -59,24 +69,40 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
       }) as unknown as Argv<TopologyArgs>,
   handler: async (args: ArgumentsCamelCase<TopologyArgs>) => {
     const logger = cliLogger('topology', { format: args.logFormat });
+    const registryOptions = {
+      beta: args.beta,
+      ttl: args.ttl,
+      answer: args.answer,
+      quotaIds: args.quotaIds,
+      answerPerAddress: args.answerPerAddress,
+    };
+    let shared: RedisRegistry | undefined;
+    if (args.store !== 'memory') {
+      try {
+        const { RedisRegistry } = await import('../../topology-server/redis-registry.ts');
+        shared = await RedisRegistry.connect(args.store, registryOptions);
+      } catch (err) {
+        process.stderr.write(`slurpie topology: cannot reach ${redacted(args.store)}: ${reasonOf(err)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+    }
     let server;
     try {
       const { startTopologyServer } = await import('../../topology-server/server.ts');
       server = await startTopologyServer({
         host: args.host,
         port: args.port,
-        beta: args.beta,
-        ttl: args.ttl,
-        answer: args.answer,
+        ...registryOptions,
+        ...(shared && { registry: shared }),
         trustHostField: args.trustHostField,
-        quotaIds: args.quotaIds,
-        answerPerAddress: args.answerPerAddress,
         quotaRate: args.quotaRate,
         quotaLoopback: args.quotaLoopback,
         ...(args.token !== undefined && { token: args.token }),
         log: (line) => logger.error(line),
       });
     } catch (err) {
+      await shared?.close();
       const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message;
       logger.error({ host: args.host, port: args.port, reason }, `cannot listen on ${args.host}:${args.port}: ${reason}`);
       process.exitCode = 1;
@@ -92,6 +118,10 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
       stopping = true;
       logger.info({ signal }, `${signal}: closing the topology server`);
       close().then(() => process.exit(0));
+      process.stderr.write(`slurpie: ${signal}: closing the topology server\n`);
+      close()
+        .then(() => shared?.close())
+        .then(() => process.exit(0));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -104,4 +134,17 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
 
 function show(value: unknown): string {
   return Array.isArray(value) ? `${value.length} values` : String(value);
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@');
+}
+
+/** A socket error's code (ECONNREFUSED, ENOTFOUND, ...) or else its message, on one line. */
+function reasonOf(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  const message = String(e.message ?? err);
+  return /\b(E[A-Z]{3,})\b/.exec(message)?.[1] ?? message.replace(/\s+/g, ' ');
 }

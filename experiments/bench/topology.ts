@@ -7,6 +7,7 @@
 // exempt, as in local demos).
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
@@ -17,8 +18,13 @@ const TOTAL = 100_000;
 const WARMUP = 5_000; // registrations before the clock starts (JIT, connection set-up)
 const DEADLINE_MS = 180_000;
 
+// `-- --store redis://HOST:PORT[/DB]`: the same load on a server keeping its state in Redis.
+const storeAt = process.argv.indexOf('--store');
+const STORE = storeAt > 0 && process.argv[storeAt + 1] ? ['--store', process.argv[storeAt + 1]!] : [];
 const QUOTAS = process.argv.includes('--quotas') ? ['--quota-loopback', '--quota-rate', '1000000', '--quota-ids', '1000'] : [];
-const server = spawn(process.execPath, ['bin/slurpie.js', 'topology', '--port', '0', '--ttl', '3600', ...QUOTAS], {
+// SLURPIE_NODE_ARGS passes flags to the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const nodeArgs = (process.env.SLURPIE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const server = spawn(process.execPath, [...nodeArgs, 'bin/slurpie.js', 'topology', '--port', '0', '--ttl', '3600', ...QUOTAS, ...STORE], {
   cwd: ROOT,
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -74,7 +80,9 @@ try {
   await pool.close();
 
   const rate = timed / seconds;
-  console.log(`topology server, separate process (pid ${pid}), ${CLIENTS} concurrent keep-alive clients${QUOTAS.length ? ', quotas applied to loopback' : ''}`);
+  console.log(`topology server, separate process (pid ${pid}), ${CLIENTS} concurrent keep-alive clients${QUOTAS.length ? ', quotas applied to loopback' : ''}${STORE.length ? `, state in ${STORE[1]}` : ''}`);
+  // Other processes share the cores: a number means little without the load it was taken under.
+  console.log(`machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (1, 5, 15 min) at the end`);
   console.log(`registrations/s: ${Math.round(rate)} (${timed} timed after ${WARMUP} warm-up, ${seconds.toFixed(2)} s; ${(1000 / rate).toFixed(3)} ms each; failures: ${failures})`);
   console.log(`RSS: ${(rssStart / 1024).toFixed(1)} MiB at start, ${(rssEnd / 1024).toFixed(1)} MiB after ${TOTAL} registrations over ${SWARMS} swarms`);
   console.log(`     ${(((rssEnd - rssStart) * 1024) / TOTAL).toFixed(0)} bytes per registration above the idle server; one swarm holds ${held} (expected ${TOTAL / SWARMS})`);
