@@ -117,8 +117,6 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
       if (stopping) process.exit(130); // a second signal: do not wait for stragglers
       stopping = true;
       logger.info({ signal }, `${signal}: closing the topology server`);
-      close().then(() => process.exit(0));
-      process.stderr.write(`slurpie: ${signal}: closing the topology server\n`);
       close()
         .then(() => shared?.close())
         .then(() => process.exit(0));
