@@ -18,6 +18,7 @@ import { repairFromSource } from './repair.ts';
 import { probeSource, type SourceInfo } from './source-client.ts';
 import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
+import { nameFromUrl } from '../../topology-server/swarm-file.ts';
 import { Transport } from './transport.ts';
 
 export interface DownloadOptions {
@@ -138,7 +139,8 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
     node = new PeerNode(core, part, info, log, transport);
-    if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port } }, membership.ttl);
+    const name = nameFromUrl(info.url);
+    if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port }, file: { size, ...(name !== undefined && { name }) } }, membership.ttl);
     if (options.signal?.aborted) onAbort();
     const liveCore = core;
     if (options.onProgress) {
