@@ -26,6 +26,8 @@ export interface GetArgs {
   backoff: boolean;
   seed?: number;
   verbose: boolean;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** A usage error: `what` is the rule, `got` the value as typed (undefined: nothing was given). */
@@ -61,6 +63,11 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
     .option('seed', { type: 'string', ...valued, coerce: number('--seed must be a whole number', (n) => Number.isSafeInteger(n)), describe: 'seed for the peer\'s random choices (default: random)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' })
+    .option('metrics-port', {
+      type: 'string', ...valued, coerce: number('--metrics-port must be a whole number 0–65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+      describe: 'serve Prometheus metrics at http://HOST:PORT/metrics while downloading and lingering (0: any free port; the URL is printed on stderr)',
+    })
+    .option('metrics-host', { type: 'string', default: '127.0.0.1', ...valued, describe: 'address for --metrics-port to listen on' })
     .check(checkGetArgs)
     .fail(failGet) as unknown as Argv<GetArgs>;
 }
@@ -87,7 +94,7 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
   httpUrl(a.url, 'the URL to download must be an http(s) URL');
   if (a.topology !== undefined) httpUrl(a.topology, '--topology must be the http(s) URL of a topology server');
   if (a.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(a.sha256.trim())) throw usage('--sha256 must be 64 hex digits', a.sha256);
-  for (const [flag, value] of [['--output', a.output], ['--host', a.host], ['--stats-json', a.statsJson]] as const) {
+  for (const [flag, value] of [['--output', a.output], ['--host', a.host], ['--stats-json', a.statsJson], ['--metrics-host', a.metricsHost]] as const) {
     if (value === '') throw usage(`${flag} needs a value`, value);
   }
   // Secrets and tokens are never echoed back.

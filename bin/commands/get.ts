@@ -31,6 +31,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
         ...(args.sha256 !== undefined && { sha256: args.sha256 }),
         ...(secretOf(args) !== undefined && { swarmSecret: secretOf(args) as string }),
         ...(args.seed !== undefined && { seed: args.seed }),
+        ...(args.metricsPort !== undefined && { metricsPort: args.metricsPort, metricsHost: args.metricsHost }),
         port: args.port,
         blockSize: args.blockSize,
         linger: args.linger,

@@ -12,6 +12,7 @@ import { SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
+import { servePeerMetrics, type PeerMetricsServer } from './peer-metrics.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
@@ -31,6 +32,8 @@ export interface DownloadOptions {
   swarmSecret?: string; // a private swarm: only peers with the same secret find and serve each other
   blockSize?: number;
   linger?: number; // seconds to keep serving after finishing
+  metricsPort?: number; // serve GET /metrics (Prometheus) on this port while downloading and lingering; 0: any free port
+  metricsHost?: string; // default 127.0.0.1
   params?: Partial<PeerParams>;
   seed?: number;
   signal?: AbortSignal;
@@ -129,6 +132,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
   const onAbort = (): void => node?.fail(new SlurpieError('INTERRUPTED', 'interrupted; the .part file is kept for resume'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let progressTimer: NodeJS.Timeout | null = null;
+  let metrics: PeerMetricsServer | null = null;
   try {
     // Bind first: the core advertises the port it really got.
     const transport = membership ? new Transport({ size, blockSize }) : null;
@@ -139,6 +143,11 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
     node = new PeerNode(core, part, info, log, transport);
+    if (options.metricsPort !== undefined) {
+      const metricsCore = core;
+      metrics = await servePeerMetrics(options.metricsHost ?? '127.0.0.1', options.metricsPort, () => metricsCore.stats(performance.now()));
+      log('info', `metrics on ${metrics.url}`);
+    }
     const name = nameFromUrl(info.url);
     if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port }, file: { size, ...(name !== undefined && { name }) } }, membership.ttl);
     if (options.signal?.aborted) onAbort();
@@ -204,6 +213,7 @@ export async function download(url: string, options: DownloadOptions = {}): Prom
     throw err;
   } finally {
     if (progressTimer) clearInterval(progressTimer);
+    await metrics?.close();
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
