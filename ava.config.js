@@ -22,7 +22,7 @@ export const INTEGRATION = {
   prefixes: [],
   files: [
     'source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'topology-progress', 'topology-metrics', 'get-cli', 'get-cli-habits', 'swarm',
-    'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package', 'topology-dashboard-api', 'peer-metrics',
+    'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package', 'topology-dashboard', 'topology-dashboard-api', 'peer-metrics',
   ],
 };
 

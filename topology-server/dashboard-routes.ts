@@ -40,8 +40,13 @@ export function dashboardRoutes(dashboard: Dashboard): Router {
   });
 
   router.get('/events', (req: Request, res: Response) => {
+    if (req.method === 'HEAD') {
+      res.status(200).set('Content-Type', 'text/event-stream; charset=utf-8').end(); // no stream to hold open
+      return;
+    }
     const listener = {
       send: (snapshot: DashboardSnapshot): void => {
+        if (res.writableEnded || res.destroyed) return;
         if (res.writableLength > MAX_QUEUED_BYTES) res.end(); // not reading: let it reconnect
         else res.write(`data: ${JSON.stringify(snapshot)}\n\n`);
       },

@@ -4,6 +4,7 @@
 'use strict';
 
 const HISTORY_POINTS = 300; // one a second: five minutes
+const SPARK_POINTS = 120; // each swarm's sparkline: two minutes
 const SVG = 'http://www.w3.org/2000/svg';
 
 const totals = []; // { at, sourceRate, peerRate }, oldest first
@@ -148,7 +149,7 @@ function path(points, x, y) {
   return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p).toFixed(1)}`).join('');
 }
 
-// A top for the axis that makes round labels in the unit bytes() picks (1, 2 or 5 × 10^k of it).
+// A top for the axis that makes round labels (quarters of it) in the unit bytes() picks.
 function niceMax(value) {
   if (value <= 0) return 1024;
   const unit = 1024 ** Math.min(4, Math.floor(Math.log(value) / Math.log(1024)));
@@ -186,10 +187,13 @@ function drawChart(svg, points) {
   svg.replaceChildren(...parts);
 }
 
-function drawSpark(svg, points) {
+// The last SPARK_POINTS seconds, stretched to the full width until there are that many.
+function drawSpark(svg, history) {
   const width = 160, height = 36;
+  const points = history.slice(-SPARK_POINTS);
+  const n = Math.max(points.length, 30);
   const max = Math.max(1, ...points.map((p) => Math.max(p.sourceRate, p.peerRate)));
-  const x = (i) => (width * (HISTORY_POINTS - points.length + i)) / (HISTORY_POINTS - 1);
+  const x = (i) => (width * (n - points.length + i)) / (n - 1);
   const y = (v) => 2 + (height - 4) * (1 - v / max);
   const parts = [];
   if (points.length > 1) {
