@@ -29,10 +29,13 @@ try {
     onProgress: (p) => (progressed = p.bytesHave),
   });
   const same = Buffer.from(await readFile('out.bin')).equals(Buffer.from(data));
+  // The dashboard's static files ship beside dist/ and are found from there.
+  const page = await fetch(topology.url + '/');
+  const dashboard = page.status === 200 && (await page.text()).includes('dashboard.js') && (await fetch(topology.url + '/dashboard.js')).status;
   const err = new slurpie.SlurpieError('BAD_INPUT', 'x');
   console.log(JSON.stringify({
     exports: Object.keys(slurpie).sort(),
-    ok: stats.ok, same, size: stats.size, progressed,
+    ok: stats.ok, same, size: stats.size, progressed, dashboard,
     errorCode: err instanceof Error && err.code, exitCode: slurpie.EXIT_CODES.BAD_INPUT,
     core: typeof slurpie.PeerCore, params: typeof slurpie.DEFAULT_PARAMS,
   }));
@@ -89,11 +92,13 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const dir = await mkdtemp(join(tmpdir(), 'slurpie-package-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
 
-  // 1. What ships: the build, the entry point, the README; no sources, tests or experiments.
+  // 1. What ships: the build, the entry point, the README, the dashboard's page; no sources, tests or experiments.
   const packed = await pack(t, dir);
   t.log(`tarball ${packed.size} bytes (${packed.unpackedSize} unpacked), ${packed.files.length} files`);
-  const unexpected = packed.files.filter((f) => !(['package.json', 'README.md', 'LICENSE', 'bin/slurpie.js'].includes(f) || /^dist\/.+\.(js|d\.ts)$/.test(f)));
-  t.deepEqual(unexpected, [], 'only dist/**/*.js, dist/**/*.d.ts, bin/slurpie.js, package.json and README');
+  const page = ['topology-server/dashboard/index.html', 'topology-server/dashboard/dashboard.js', 'topology-server/dashboard/dashboard.css'];
+  const unexpected = packed.files.filter((f) => !(['package.json', 'README.md', 'LICENSE', 'bin/slurpie.js', ...page].includes(f) || /^dist\/.+\.(js|d\.ts)$/.test(f)));
+  t.deepEqual(unexpected, [], 'only dist/**/*.js, dist/**/*.d.ts, bin/slurpie.js, the dashboard page, package.json and README');
+  for (const f of page) t.true(packed.files.includes(f), `${f} ships`);
   t.deepEqual(packed.files.filter((f) => f.startsWith('test/')), [], 'no test/ files');
   for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/bin/cli.js', 'dist/experiments/swarm/run-swarm.js', 'dist/experiments/sim/simulate.js']) {
     t.true(packed.files.includes(f), `${f} ships (the library; the CLI, with what demo and sim load)`);
@@ -117,7 +122,7 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const js = await run(t, process.execPath, ['check.mjs'], consumer);
   t.is(js.code, 0, js.stderr);
   const seen = JSON.parse(js.stdout.trim().split('\n').pop() ?? '{}');
-  t.like(seen, { ok: true, same: true, size: 700_000, errorCode: 'BAD_INPUT', exitCode: 2, core: 'function', params: 'object' });
+  t.like(seen, { ok: true, same: true, size: 700_000, errorCode: 'BAD_INPUT', exitCode: 2, core: 'function', params: 'object', dashboard: 200 });
   t.true(seen.progressed > 0, 'onProgress was called');
   t.deepEqual(seen.exports, ['DEFAULT_PARAMS', 'EXIT_CODES', 'PeerCore', 'SlurpieError', 'download', 'seed', 'startSourceServer', 'startTopologyServer']);
 

@@ -227,7 +227,7 @@ test('unknown routes get 404 and wrong methods 405, both as JSON', async (t) => 
   t.timeout(30_000);
   const s = await start(t);
   for (const [method, path] of [
-    ['GET', '/'],
+    ['GET', '/nope'], // GET / is the dashboard (test/topology-dashboard-api.test.ts)
     ['GET', '/v2/swarms'],
     ['POST', '/v1/swarms'],
     ['GET', `/v1/swarms/${SWARM}/peers/${hexId(1)}/x`],
@@ -240,6 +240,7 @@ test('unknown routes get 404 and wrong methods 405, both as JSON', async (t) => 
     ['POST', `/v1/swarms/${SWARM}`],
     ['GET', `/v1/swarms/${SWARM}/peers/${hexId(1)}`],
     ['DELETE', '/healthz'],
+    ['POST', '/'],
   ] as const) {
     const answer = await s.send(method, path);
     assertError(t, answer, 405, `${method} ${path}`);

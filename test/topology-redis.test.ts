@@ -159,6 +159,20 @@ redisTest('progress reports reach /metrics at the other server; registrations ar
   t.regex(text, /^slurpie_registrations_total 0$/m, 'B accepted none itself');
 });
 
+redisTest("the dashboard at one server names the swarm a peer registered at the other, with its counts", async (t) => {
+  t.timeout(60_000);
+  const { url } = await startRedis(t);
+  const [a, b] = [await serve(t, url), await serve(t, url)];
+  const progress = { fromSource: 1000, fromPeers: 3000, uploaded: 700, blocksHave: 2, blocks: 4, done: false };
+  t.is((await register(a, 1, undefined, { progress, name: 'file.bin', size: 4096 })).status, 200);
+  t.is((await register(a, 2, undefined, { progress: { ...progress, blocksHave: 4, done: true } })).status, 200);
+  const api = await send(b.url, 'GET', '/api/swarms');
+  t.is(api.status, 200, api.text);
+  t.regex(api.text, /"file\.bin"/);
+  const snapshot = await b.registry.snapshot(10);
+  t.like(snapshot.largest[0], { swarmId: SWARM, peers: 2, downloading: 1, done: 1, fromSource: 2000, uploaded: 1400, file: { name: 'file.bin', size: 4096 } });
+});
+
 redisTest('the same answers as the in-memory registry, step by step (newest, caps per address, trim, renewals, deletes)', async (t) => {
   t.timeout(60_000);
   const { url } = await startRedis(t);

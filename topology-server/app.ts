@@ -25,6 +25,9 @@
 // block counts, for GET /metrics. It is optional (older peers send none) but, when present,
 // checked like every other field: a malformed one is a 400, not silently dropped, so a
 // broken client shows up at once rather than as wrong numbers on a dashboard.
+// It may also name the file (`name`, `size`; swarm-file.ts): what the dashboard shows for an
+// opaque swarm id, checked the same way.
+// With `dashboard`, GET / is the live dashboard (dashboard-routes.ts).
 // With `metrics`, GET /metrics answers in the Prometheus text format (metrics.ts) and every
 // 4xx answer is counted; like counting, it needs no token.
 
@@ -33,10 +36,13 @@ import { isIP } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { canonicalIp, isLoopback, quotaGroup } from './address.ts';
+import type { Dashboard } from './dashboard.ts';
+import { dashboardRoutes, DASHBOARD_PATHS } from './dashboard-routes.ts';
 import type { TopologyMetrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { Refused } from './store.ts';
-import type { Caller, Progress, Registrant, TopologyRegistry } from './store.ts';
+import type { Caller, Progress, Registrant, SwarmFile, TopologyRegistry } from './store.ts';
+import { isSwarmName, NAME_MAX } from './swarm-file.ts';
 
 export interface TopologyAppOptions {
   /** Largest accepted request body; larger ones get 413. */
@@ -53,6 +59,8 @@ export interface TopologyAppOptions {
   quotaLoopback?: boolean;
   /** Serves GET /metrics and counts refused requests. */
   metrics?: TopologyMetrics;
+  /** Serves the live dashboard at GET / (and its page, events and JSON). */
+  dashboard?: Dashboard;
 }
 
 interface Judged {
@@ -96,6 +104,8 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
     });
   }
 
+  if (opts.dashboard) app.use(dashboardRoutes(opts.dashboard));
+
   app.post(PEERS_PATH, ...auth, json, async (req: Request, res: Response) => {
     res.status(200).json(await registrationAnswer(registry, opts, req.params.swarmId, req.body, req.socket.remoteAddress));
   });
@@ -123,6 +133,7 @@ export function createTopologyApp(registry: TopologyRegistry, opts: TopologyAppO
     [SWARM_PATH, 'GET, HEAD'],
     ['/healthz', 'GET, HEAD'],
     ...(metrics ? [['/metrics', 'GET, HEAD'] as [string, string]] : []),
+    ...(opts.dashboard ? DASHBOARD_PATHS.map((path): [string, string] => [path, 'GET, HEAD']) : []),
   ];
   for (const [path, allow] of allowed) {
     app.all(path, (req: Request, res: Response) => {
@@ -159,12 +170,12 @@ export async function registrationAnswer(
   remoteAddress: string | undefined,
 ): Promise<{ peers: Registrant[]; ttl: number; count: number }> {
   const swarmId = swarmIdOf(swarmIdParam);
-  const { peer, caller, progress } = registrationOf(body, remoteAddress, judgedBy(opts));
+  const { peer, caller, progress, file } = registrationOf(body, remoteAddress, judgedBy(opts));
   const wait = caller.limited ? (opts.rateLimit?.take(caller.group) ?? 0) : 0;
   if (wait > 0) {
     throw new Refused(429, `too many registrations from your address (the server allows ${opts.rateLimit?.perSecond} a second); retry in ${wait} s`, wait);
   }
-  const peers = await registry.register(swarmId, peer, caller, progress);
+  const peers = await registry.register(swarmId, peer, caller, progress, file);
   // count: how many are registered now, the caller included (the peers' swarm-size anchor).
   return { peers, ttl: registry.ttl, count: await registry.count(swarmId) };
 }
@@ -205,7 +216,7 @@ function peerIdOf(value: unknown): string {
   return value.toLowerCase();
 }
 
-function registrationOf(body: unknown, remoteAddress: string | undefined, judged: Judged): { peer: Registrant; caller: Caller; progress?: Progress } {
+function registrationOf(body: unknown, remoteAddress: string | undefined, judged: Judged): { peer: Registrant; caller: Caller; progress?: Progress; file?: SwarmFile } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadInput('body must be a JSON object');
   const fields = body as Record<string, unknown>;
   const id = peerIdOf(fields.id);
@@ -215,8 +226,17 @@ function registrationOf(body: unknown, remoteAddress: string | undefined, judged
   }
   if (fields.host !== undefined && typeof fields.host !== 'string') throw new BadInput(BAD_HOST);
   const progress = fields.progress === undefined ? undefined : progressOf(fields.progress);
+  const file = fileOf(fields.name, fields.size);
   const { host, caller } = callerOf(remoteAddress, fields.host, judged);
-  return { peer: { id, host, port }, caller, ...(progress && { progress }) };
+  return { peer: { id, host, port }, caller, ...(progress && { progress }), ...(file && { file }) };
+}
+
+/** A registration's optional `name` and `size` (swarm-file.ts); undefined when it has neither. */
+function fileOf(name: unknown, size: unknown): SwarmFile | undefined {
+  if (name !== undefined && !isSwarmName(name)) throw new BadInput(`name must be 1 to ${NAME_MAX} characters of printable text (the file name)`);
+  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) throw new BadInput('size must be a whole number of bytes from 0 to 2^53 - 1');
+  if (name === undefined && size === undefined) return undefined;
+  return { ...(name !== undefined && { name }), ...(size !== undefined && { size }) };
 }
 
 /** A registration's `progress`; only the known fields are kept (unknown ones ignored, as in the body). */

@@ -7,7 +7,7 @@
 // first key is always the least recently active swarm. Each swarm counts its entries per
 // owner's quota group, so a quota check is one lookup.
 
-import type { Owner, Progress, Registrant, SwarmStore } from './store.ts';
+import type { Owner, Progress, Registrant, SwarmFile, SwarmStore } from './store.ts';
 
 interface Entry extends Registrant {
   at: number;
@@ -24,6 +24,7 @@ interface Swarm {
   perGroup: Map<string, number>;
   oldest: Entry | undefined;
   newest: Entry | undefined;
+  file: SwarmFile | undefined; // a name of at most 200 code points and a number
 }
 
 export class MemoryStore implements SwarmStore {
@@ -33,7 +34,7 @@ export class MemoryStore implements SwarmStore {
   put(swarmId: string, peer: Registrant, at: number, owner: Owner, progress?: Progress): void {
     let swarm = this.swarms.get(swarmId);
     if (swarm) this.swarms.delete(swarmId); // re-inserted below: now the most recently active
-    else swarm = { byId: new Map(), all: [], perGroup: new Map(), oldest: undefined, newest: undefined };
+    else swarm = { byId: new Map(), all: [], perGroup: new Map(), oldest: undefined, newest: undefined, file: undefined };
     this.swarms.set(swarmId, swarm);
 
     const old = swarm.byId.get(peer.id);
@@ -142,6 +143,15 @@ export class MemoryStore implements SwarmStore {
   *reports(swarmId: string, liveAfter: number): Iterable<Progress | undefined> {
     // Newest first, so the walk stops at the first expired entry.
     for (let e = this.swarms.get(swarmId)?.newest; e && e.at > liveAfter; e = e.older) yield e.progress;
+  }
+
+  setFile(swarmId: string, file: SwarmFile): void {
+    const swarm = this.swarms.get(swarmId);
+    if (swarm) swarm.file = { ...swarm.file, ...file }; // fields given replace, others stay (as HSET)
+  }
+
+  fileOf(swarmId: string): SwarmFile | undefined {
+    return this.swarms.get(swarmId)?.file;
   }
 
   private unlink(swarm: Swarm, entry: Entry): void {

@@ -17,7 +17,7 @@ import type { AnswerMode, RegistrySnapshot, SwarmSummary } from './registry.ts';
 import { REGISTRY_DEFAULTS } from './registry.ts';
 import { COUNT, DEREGISTER, LIST, REGISTER, SUMMARY } from './redis-scripts.ts';
 import { Refused } from './store.ts';
-import type { Caller, Progress, Registrant, TopologyRegistry } from './store.ts';
+import type { Caller, Progress, Registrant, SwarmFile, TopologyRegistry } from './store.ts';
 
 export interface RedisRegistryOptions {
   beta?: number;
@@ -122,7 +122,7 @@ export class RedisRegistry implements TopologyRegistry {
     return registry;
   }
 
-  async register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress): Promise<Registrant[]> {
+  async register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress, file?: SwarmFile): Promise<Registrant[]> {
     const owner = caller ?? { address: '', group: '', limited: false };
     const entry: Entry = { h: peer.host, p: peer.port, a: owner.address, g: owner.group, l: caller?.limited ? 1 : 0 };
     if (progress) entry.r = [progress.fromSource, progress.fromPeers, progress.uploaded, progress.blocksHave, progress.blocks, progress.done ? 1 : 0];
@@ -139,6 +139,13 @@ export class RedisRegistry implements TopologyRegistry {
       throw new Refused(429, `your address already holds ${s.quotaIds} live ids in this swarm (the server's quota); retry when one expires or is deleted`, Math.ceil(this.ttl));
     }
     this.registered++;
+    // What the swarm is (for the dashboard only): fields given replace the old ones; it lives as long as the swarm's keys.
+    const fields = [...(file?.name !== undefined ? ['name', file.name] : []), ...(file?.size !== undefined ? ['size', String(file.size)] : [])];
+    if (fields.length > 0) {
+      const key = this.key(`s:${swarmId}:file`);
+      await this.client.sendCommand(['HSET', key, ...fields]);
+      await this.client.sendCommand(['EXPIRE', key, String(Math.ceil(this.ttl) + 1)]);
+    }
     return registrants(reply.slice(2));
   }
 
@@ -176,12 +183,25 @@ export class RedisRegistry implements TopologyRegistry {
     const summaries = await Promise.all(swarmIds.map((id) => this.run(SUMMARY, id, [this.ttlUs(), this.nowUs()]) as Promise<number[]>));
     const peers = { downloading: 0, done: 0, unknown: 0 };
     const all: SwarmSummary[] = [];
-    summaries.forEach(([n = 0, downloading = 0, done = 0, unknown = 0, fromSource = 0, fromPeers = 0], i) => {
+    summaries.forEach(([n = 0, downloading = 0, done = 0, unknown = 0, fromSource = 0, fromPeers = 0, uploaded = 0], i) => {
       Object.assign(peers, { downloading: peers.downloading + downloading, done: peers.done + done, unknown: peers.unknown + unknown });
-      if (n > 0) all.push({ swarmId: swarmIds[i]!, peers: n, fromSource, fromPeers });
+      if (n > 0) all.push({ swarmId: swarmIds[i]!, peers: n, downloading, done, fromSource, fromPeers, uploaded });
     });
     all.sort((a, b) => b.peers - a.peers || (a.swarmId < b.swarmId ? -1 : 1));
-    return { swarms: all.length + Math.max(0, active - swarmIds.length), peers, registrations: this.registered, largest: all.slice(0, Math.max(0, top)) };
+    const largest = all.slice(0, Math.max(0, top));
+    await Promise.all(largest.map(async (summary) => {
+      const file = await this.fileOf(summary.swarmId);
+      if (file) summary.file = file;
+    }));
+    return { swarms: all.length + Math.max(0, active - swarmIds.length), peers, registrations: this.registered, largest };
+  }
+
+  /** What the swarm was last said to be (name, size), if anyone said. */
+  async fileOf(swarmId: string): Promise<SwarmFile | undefined> {
+    const [name, sizeText] = await this.client.sendCommand<(string | null)[]>(['HMGET', this.key(`s:${swarmId}:file`), 'name', 'size']);
+    if (typeof name !== 'string' && typeof sizeText !== 'string') return undefined;
+    const size = typeof sizeText === 'string' ? Number(sizeText) : NaN;
+    return { ...(typeof name === 'string' && { name }), ...(Number.isSafeInteger(size) && { size }) };
   }
 
   /** Forgets swarms idle for a ttl from the index (their keys expire in Redis on their own). */

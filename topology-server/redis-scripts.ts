@@ -205,7 +205,7 @@ return out
  */
 export const SUMMARY = `${PRELUDE}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now_us(ARGV[2]) - tonumber(ARGV[1])), '+inf')
-local peers, downloading, done, unknown, source, from_peers = #ids, 0, 0, 0, 0, 0
+local peers, downloading, done, unknown, source, from_peers, uploaded = #ids, 0, 0, 0, 0, 0, 0
 for _, m in ipairs(ids) do
   local v = redis.call('HGET', KEYS[3], m)
   local r = v and cjson.decode(v).r
@@ -215,7 +215,8 @@ for _, m in ipairs(ids) do
     if r[6] == 1 then done = done + 1 else downloading = downloading + 1 end
     source = source + r[1]
     from_peers = from_peers + r[2]
+    uploaded = uploaded + r[3]
   end
 end
-return {peers, downloading, done, unknown, source, from_peers}
+return {peers, downloading, done, unknown, source, from_peers, uploaded}
 `;

@@ -20,7 +20,7 @@
 
 import { MemoryStore } from './memory-store.ts';
 import { Refused } from './store.ts';
-import type { Caller, Owner, Progress, Registrant, SwarmStore, TopologyRegistry } from './store.ts';
+import type { Caller, Owner, Progress, Registrant, SwarmFile, SwarmStore, TopologyRegistry } from './store.ts';
 
 export interface RegistryOptions {
   /** Most recent other registrants returned per registration (paper's β). */
@@ -55,8 +55,12 @@ export interface RegistrySnapshot {
 export interface SwarmSummary {
   swarmId: string;
   peers: number;
+  downloading: number; // by the state in their last report, as `peers` in RegistrySnapshot
+  done: number;
   fromSource: number; // sums over the live registrants' last reports
   fromPeers: number;
+  uploaded: number;
+  file?: SwarmFile; // what the swarm was last said to be (looked up for the largest only)
 }
 
 export const REGISTRY_DEFAULTS = {
@@ -107,7 +111,7 @@ export class Registry implements TopologyRegistry {
     this.store = options.store ?? new MemoryStore();
   }
 
-  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress): Registrant[] {
+  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress, file?: SwarmFile): Registrant[] {
     const now = this.now();
     const expiredUntil = now - this.ttl * 1000;
     this.store.dropUntil(swarmId, expiredUntil); // from here on, whatever is held is live
@@ -117,6 +121,7 @@ export class Registry implements TopologyRegistry {
     // A copy of the known fields only: what is held per entry stays a fixed few numbers.
     const report = progress && { fromSource: progress.fromSource, fromPeers: progress.fromPeers, uploaded: progress.uploaded, blocksHave: progress.blocksHave, blocks: progress.blocks, done: progress.done };
     this.store.put(swarmId, { id: peer.id, host: peer.host, port: peer.port }, now, caller ?? IN_PROCESS, report);
+    if (file) this.store.setFile(swarmId, { ...(file.name !== undefined && { name: file.name }), ...(file.size !== undefined && { size: file.size }) });
     this.store.trim(swarmId, this.maxPerSwarm);
     this.registered++;
     return answer;
@@ -216,22 +221,30 @@ export class Registry implements TopologyRegistry {
     const peers = { downloading: 0, done: 0, unknown: 0 };
     const all: SwarmSummary[] = [];
     for (const swarmId of this.store.swarmIds()) {
-      const s: SwarmSummary = { swarmId, peers: 0, fromSource: 0, fromPeers: 0 };
+      const s: SwarmSummary = { swarmId, peers: 0, downloading: 0, done: 0, fromSource: 0, fromPeers: 0, uploaded: 0 };
       for (const p of this.store.reports(swarmId, liveAfter)) {
         s.peers++;
         if (!p) {
           peers.unknown++;
           continue;
         }
-        peers[p.done ? 'done' : 'downloading']++;
+        const state = p.done ? 'done' : 'downloading';
+        peers[state]++;
+        s[state]++;
         s.fromSource += p.fromSource;
         s.fromPeers += p.fromPeers;
+        s.uploaded += p.uploaded;
       }
       if (s.peers > 0) all.push(s);
     }
     // Ties broken by id, so which swarms make the cut does not flicker between scrapes.
     all.sort((a, b) => b.peers - a.peers || (a.swarmId < b.swarmId ? -1 : 1));
-    return { swarms: all.length, peers, registrations: this.registered, largest: all.slice(0, Math.max(0, top)) };
+    const largest = all.slice(0, Math.max(0, top));
+    for (const s of largest) {
+      const file = this.store.fileOf(s.swarmId);
+      if (file) s.file = file;
+    }
+    return { swarms: all.length, peers, registrations: this.registered, largest };
   }
 
   /** What is held in memory, expired-but-unswept included. */

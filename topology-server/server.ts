@@ -1,11 +1,12 @@
 // Starts the topology server on a socket: the registry, the express app, a periodic
-// sweep of expired state, and a graceful close.
+// sweep of expired state, the live dashboard (GET /), and a graceful close.
 
 import { createServer, STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createTopologyApp } from './app.ts';
 import { fastRegistrations } from './fast-register.ts';
+import { Dashboard } from './dashboard.ts';
 import { TopologyMetrics } from './metrics.ts';
 import { DEFAULT_QUOTA_RATE, RateLimiter } from './rate-limit.ts';
 import { Registry } from './registry.ts';
@@ -48,6 +49,8 @@ export interface TopologyServer<R extends ServedRegistry = Registry> {
   registry: R;
   /** This server's own metrics (GET /metrics). */
   metrics: TopologyMetrics;
+  /** What GET /, /api/swarms and /events show. */
+  dashboard: Dashboard;
   close(): Promise<void>;
 }
 
@@ -63,8 +66,10 @@ export async function startTopologyServer(options: TopologyServerOptions & { reg
   const log = options.log ?? (() => {});
   const rateLimit = new RateLimiter({ perSecond: options.quotaRate ?? DEFAULT_QUOTA_RATE, now: options.now ?? (() => performance.now()) });
   const metrics = new TopologyMetrics(registry, options.metricsTopSwarms);
+  const dashboard = new Dashboard(registry);
   const appOptions = {
     metrics,
+    dashboard,
     ...(options.log && { log: options.log }),
     ...(options.token !== undefined && { token: options.token }),
     trustHostField: options.trustHostField ?? false,
@@ -130,6 +135,7 @@ export async function startTopologyServer(options: TopologyServerOptions & { reg
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       stopSweeping();
+      dashboard.close(); // event streams never end by themselves
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       // Stops accepting; Node 19+ also closes idle keep-alive sockets here.
       server.close(() => resolve());
@@ -143,7 +149,7 @@ export async function startTopologyServer(options: TopologyServerOptions & { reg
   };
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, port, registry, metrics, close };
+  return { url: `http://${urlHost}:${port}`, port, registry, metrics, dashboard, close };
 }
 
 function realSweepTimer(sweep: () => void, everyMs: number): () => void {

@@ -10,8 +10,14 @@
 // ZREMRANGEBYSCORE, ZREMRANGEBYRANK), plus one sorted set of swarms by last activity.
 // Each registration also records its owner (a hash per swarm: HSET/HGET) and each swarm
 // how many live ids each quota group holds (HINCRBY), and its latest progress report (a
-// few numbers, replaced on every registration: HSET). Times are milliseconds from the
-// Registry's clock; the store never reads a clock.
+// few numbers, replaced on every registration: HSET). Each swarm may also hold what file it
+// is (a name and a size, for the dashboard: one small hash per swarm, HSET/HGETALL), kept
+// while the swarm is. Times are milliseconds from the Registry's clock; the store never
+// reads a clock.
+
+import type { SwarmFile } from './swarm-file.ts';
+
+export type { SwarmFile } from './swarm-file.ts';
 
 /** One peer as the topology server hands it out. */
 export interface Registrant {
@@ -68,8 +74,9 @@ export interface TopologyRegistry {
    * `peer`, bound to `caller`. Throws Refused (changing nothing) when the id is bound to another
    * address or the caller is over a quota. Without a caller (in-process use) nothing is checked.
    * `progress`, when given, replaces the registrant's last report; without it the report is cleared.
+   * `file`, when given, updates what the swarm is said to be (the name and size it has, for the dashboard).
    */
-  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress): Awaitable<Registrant[]>;
+  register(swarmId: string, peer: Registrant, caller?: Caller, progress?: Progress, file?: SwarmFile): Awaitable<Registrant[]>;
   /** Throws Refused (changing nothing) when the id is live and bound to another address than the caller's. */
   deregister(swarmId: string, id: string, caller?: Caller): Awaitable<void>;
   /** Live registrations in the swarm (0 if unknown or expired). */
@@ -108,4 +115,8 @@ export interface SwarmStore {
   swarmIds(): Iterable<string>;
   /** One item per registration stamped after `liveAfter`: its last progress report, or undefined. */
   reports(swarmId: string, liveAfter: number): Iterable<Progress | undefined>;
+  /** Sets the fields given (name, size; others stay) of a held swarm; ignored for a swarm not held. Dropped with the swarm. */
+  setFile(swarmId: string, file: SwarmFile): void;
+  /** What the swarm was last said to be, undefined if nothing (or no such swarm). */
+  fileOf(swarmId: string): SwarmFile | undefined;
 }

@@ -36,6 +36,8 @@ export interface GetArgs {
   connectTimeout?: number;
   retry: number;
   logFormat?: LogFormat;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** A usage error: `what` is the rule, `got` the value as typed (undefined: nothing was given). */
@@ -76,7 +78,12 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('header', { alias: 'H', type: 'string', ...valued, describe: '"Name: value" sent to the source with every request (repeatable; never to peers or the topology server)' })
     .option('user-agent', { type: 'string', ...valued, describe: `User-Agent sent to the source (default ${DEFAULT_USER_AGENT})` })
     .option('connect-timeout', { type: 'string', ...valued, coerce: number('--connect-timeout must be a positive number of seconds', (n) => n > 0 && n <= 3600), describe: 'seconds to wait for a connection to the source (default 10)' })
-    .option('retry', { type: 'string', default: '2', ...valued, coerce: number('--retry must be a whole number 0–100', (n) => Number.isInteger(n) && n >= 0 && n <= 100), describe: 'retries of a 5xx or network failure at the source, per request' }), usage)
+    .option('retry', { type: 'string', default: '2', ...valued, coerce: number('--retry must be a whole number 0–100', (n) => Number.isInteger(n) && n >= 0 && n <= 100), describe: 'retries of a 5xx or network failure at the source, per request' })
+    .option('metrics-port', {
+      type: 'string', ...valued, coerce: number('--metrics-port must be a whole number 0–65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+      describe: 'serve Prometheus metrics at http://HOST:PORT/metrics while downloading and lingering (0: any free port; the URL is printed on stderr)',
+    })
+    .option('metrics-host', { type: 'string', default: '127.0.0.1', ...valued, describe: 'address for --metrics-port to listen on' }), usage)
     .check(checkGetArgs)
     .fail(failGet), 'get') as unknown as Argv<GetArgs>;
 }
@@ -103,7 +110,7 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
   httpUrl(a.url, 'the URL to download must be an http(s) URL');
   if (a.topology !== undefined) httpUrl(a.topology, '--topology must be the http(s) URL of a topology server');
   if (a.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(a.sha256.trim())) throw usage('--sha256 must be 64 hex digits', a.sha256);
-  for (const [flag, value] of [['--output', a.output], ['--host', a.host], ['--stats-json', a.statsJson]] as const) {
+  for (const [flag, value] of [['--output', a.output], ['--host', a.host], ['--stats-json', a.statsJson], ['--metrics-host', a.metricsHost]] as const) {
     if (value === '') throw usage(`${flag} needs a value`, value);
   }
   if (a.swarmKey !== undefined && a.swarmKey.trim() === '') throw usage('--swarm-key must not be empty', a.swarmKey);

@@ -38,6 +38,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
         ...(args.userAgent !== undefined && { userAgent: args.userAgent }),
         ...(args.connectTimeout !== undefined && { connectTimeoutMs: args.connectTimeout * 1000 }),
         retries: args.retry,
+        ...(args.metricsPort !== undefined && { metricsPort: args.metricsPort, metricsHost: args.metricsHost }),
         port: args.port,
         blockSize: args.blockSize,
         linger: args.linger,

@@ -12,6 +12,7 @@ import { asSlurpieError, SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
+import { servePeerMetrics, type PeerMetricsServer } from './peer-metrics.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
@@ -19,6 +20,7 @@ import { sourceHeaders } from './request-headers.ts';
 import { probeSource, type SourceHttp, type SourceInfo } from './source-client.ts';
 import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
+import { nameFromUrl } from '../../topology-server/swarm-file.ts';
 import { Transport } from './transport.ts';
 
 export interface DownloadOptions {
@@ -36,6 +38,8 @@ export interface DownloadOptions {
   retries?: number; // retries of a 5xx or network failure at the source (default 2)
   blockSize?: number;
   linger?: number; // seconds to keep serving after finishing
+  metricsPort?: number; // serve GET /metrics (Prometheus) on this port while downloading and lingering; 0: any free port
+  metricsHost?: string; // default 127.0.0.1
   params?: Partial<PeerParams>;
   seed?: number;
   signal?: AbortSignal;
@@ -162,6 +166,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   const onAbort = (): void => node?.fail(new SlurpieError('INTERRUPTED', 'interrupted; the .part file is kept for resume'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let progressTimer: NodeJS.Timeout | null = null;
+  let metrics: PeerMetricsServer | null = null;
   try {
     // Bind first: the core advertises the port it really got.
     const transport = membership ? new Transport({ size, blockSize }) : null;
@@ -172,7 +177,13 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
     node = new PeerNode(core, part, info, log, transport);
-    if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port } }, membership.ttl);
+    if (options.metricsPort !== undefined) {
+      const metricsCore = core;
+      metrics = await servePeerMetrics(options.metricsHost ?? '127.0.0.1', options.metricsPort, () => metricsCore.stats(performance.now()));
+      log('info', `metrics on ${metrics.url}`);
+    }
+    const name = nameFromUrl(info.url);
+    if (membership) await node.join({ client: membership.client, swarmId, self: { id, host, port }, file: { size, ...(name !== undefined && { name }) } }, membership.ttl);
     if (options.signal?.aborted) onAbort();
     const liveCore = core;
     if (options.onProgress) {
@@ -236,6 +247,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     throw err;
   } finally {
     if (progressTimer) clearInterval(progressTimer);
+    await metrics?.close();
     options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -10,11 +10,13 @@ import { blockDigest } from '../storage/verify.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 import type { TopologyClient, TopologyProgress } from './topology-client.ts';
 import type { Transport } from './transport.ts';
+import type { SwarmFile } from '../../topology-server/swarm-file.ts';
 
 export interface Membership {
   client: TopologyClient;
   swarmId: string;
   self: { id: PeerId; host: string; port: number };
+  file?: SwarmFile; // sent with each registration: what the dashboard names the swarm
 }
 
 /** What the driver needs of the file: a .part file while downloading, the finished file when seeding. */
@@ -131,7 +133,7 @@ export class PeerNode {
     const m = this.membership;
     if (!m || this.stopped) return;
     try {
-      const answer = await m.client.register(m.swarmId, m.self, this.progress());
+      const answer = await m.client.register(m.swarmId, m.self, this.progress(), m.file);
       this.dispatch(answer.count === undefined ? { type: 'peers', peers: answer.peers } : { type: 'peers', peers: answer.peers, count: answer.count });
     } catch (err) {
       if (first) {
@@ -195,6 +197,7 @@ export class PeerNode {
         case 'complete':
           this.completed = true;
           for (const w of this.completeWaiters.splice(0)) w.resolve();
+          void this.register(); // the topology server (its dashboard) learns at once that we are done
           break;
         case 'log':
           this.log(action.level, action.msg);

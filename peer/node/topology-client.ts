@@ -7,8 +7,9 @@
 // and bind an id to the address that registered it: a DELETE names the host the id was
 // registered with (`?host=`), which a server that believes host fields needs to tell whose
 // it is (behind a proxy every request comes from the proxy); others ignore it.
-// A registration may carry the peer's progress (README protocol notes); servers that predate
-// it ignore the field.
+// A registration may carry the peer's progress and the file's name and size (README protocol
+// notes); servers that predate them ignore the fields.
+//
 //
 // Requests go through the same undici dispatcher as the source's (http-dispatcher.ts): one
 // HTTP stack, and the environment's proxy applies here too unless NO_PROXY names the
@@ -17,6 +18,7 @@
 import type { Dispatcher } from 'undici';
 import { SlurpieError } from '../errors.ts';
 import { httpDispatcher } from './http-dispatcher.ts';
+import type { SwarmFile } from '../../topology-server/swarm-file.ts';
 
 export interface TopologyPeer {
   id: string;
@@ -77,8 +79,10 @@ export class TopologyClient {
   }
 
   /** Registers; the answer's peers, ttl, and (from servers that send it) how many are registered. */
-  async register(swarmId: string, peer: { id: string; host?: string; port: number }, progress?: TopologyProgress): Promise<{ peers: TopologyPeer[]; ttl: number; count?: number }> {
-    const body = JSON.stringify({ id: peer.id, ...(peer.host !== undefined && { host: peer.host }), port: peer.port, ...(progress && { progress }) });
+  async register(
+    swarmId: string, peer: { id: string; host?: string; port: number }, progress?: TopologyProgress, file?: SwarmFile,
+  ): Promise<{ peers: TopologyPeer[]; ttl: number; count?: number }> {
+    const body = JSON.stringify({ id: peer.id, ...(peer.host !== undefined && { host: peer.host }), port: peer.port, ...(progress && { progress }), ...file });
     const answer = await this.request('POST', `v1/swarms/${encodeURIComponent(swarmId)}/peers`, body);
     if (peer.host !== undefined) this.hosts.set(`${swarmId}/${peer.id}`, peer.host);
     const obj = asObject(answer);
