@@ -22,6 +22,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
     // A bar on a terminal; elsewhere a plain line every 5 s; with -q nothing but errors (curl -sS).
     const view = !args.progress || args.quiet ? null : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
     const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
+    const startupCpuSeconds = cpuSeconds(); // the CPU that start-up cost (user + system)
     try {
       const stats = await download(args.url, {
         ...(args.output !== undefined && { output: args.output }),
@@ -46,7 +47,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       });
       view?.stop();
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-      const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime() };
+      const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime(), startupCpuSeconds, cpuSeconds: cpuSeconds() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
       if (!args.quiet) process.stdout.write(summary(stats) + '\n');
     } catch (err) {
@@ -62,6 +63,11 @@ export const getCommand: CommandModule<object, GetArgs> = {
     }
   },
 };
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
 
 function summary(s: DownloadStats): string {
   const mib = (b: number): string => (b / 1048576).toFixed(1);

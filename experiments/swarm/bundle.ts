@@ -2,6 +2,13 @@
 // starting a peer in a checkout does not pay for tsx's loader: experiments and tests start
 // dozens of processes on small machines (0.25 s instead of 1.3 s each).
 //
+// The dependencies a peer loads (yargs, ws, bitfield, cli-progress) are bundled in too: Node
+// 20 resolves, reads and wraps each of their files on every start, which cost a peer
+// more CPU than the code itself (issue #12: start-up of `slurpie get` 0.33 -> 0.19 CPU-s
+// with undici, measured by npm run bench:peer-cost). Left out: what only other commands load
+// (the topology server's express and prom-client, the plot libraries with their native
+// renderer) and the optional native add-ons of ws.
+//
 // Not the published package: `npm pack` builds that with tsc (tsconfig.build.json, dist/).
 // `npm install` and `npm ci` in a checkout run this file to build DEV_BUNDLE_DIR, as the
 // `postprepare` script: npm runs that for the project being installed only, while a
@@ -20,6 +27,9 @@ const ROOT = PROJECT_ROOT;
 const CACHE = join(ROOT, 'node_modules', '.cache', 'slurpie');
 export const DEV_BUNDLE_DIR = join(CACHE, 'cli');
 
+/** Packages not bundled: loaded by one command only, native, or optional and absent. */
+const BUNDLE_EXTERNAL = ['express', 'prom-client', 'vega', 'vega-lite', '@resvg/resvg-js', 'bufferutil', 'utf-8-validate', 'esbuild', 'tsx'];
+
 /** Bundles bin/cli.ts into `outdir` (entry `cli.mjs`, one chunk per lazily loaded command). */
 export async function bundleCli(outdir: string): Promise<string> {
   const result = await build({
@@ -31,13 +41,17 @@ export async function bundleCli(outdir: string): Promise<string> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external', // dependencies load from node_modules as usual
+    external: BUNDLE_EXTERNAL, // these load from node_modules as usual
+    // Bundled CommonJS code calls require() for Node's built-in modules.
+    banner: { js: "import { createRequire as __slurpieCreateRequire } from 'node:module'; const require = __slurpieCreateRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'error',
   });
-  // What the build came from, with modification times, so a stale build is never run.
+  // What the build came from, with modification times, so a stale build is never run. The
+  // bundled packages are left out (bin/slurpie.js checks each file at every start): they
+  // change through npm install, which rebuilds.
   const inputs = await Promise.all(
-    Object.keys(result.metafile.inputs).map(async (p) => [relative(ROOT, join(process.cwd(), p)), (await stat(join(process.cwd(), p))).mtimeMs] as const),
+    Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/')).map(async (p) => [relative(ROOT, join(process.cwd(), p)), (await stat(join(process.cwd(), p))).mtimeMs] as const),
   );
   await writeFile(join(outdir, 'inputs.json'), JSON.stringify({ inputs }));
   return join(outdir, 'cli.mjs');

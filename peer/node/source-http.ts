@@ -4,8 +4,7 @@
 // and change detection all go through here; what to do with a status is theirs.
 
 import { STATUS_CODES } from 'node:http';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { HttpPool as Pool, type ResponseData } from './http-pool.ts';
 import { SlurpieError } from '../errors.ts';
 
 const MAX_REDIRECTS = 5;
@@ -16,7 +15,7 @@ function poolFor(url: URL): Pool {
   let pool = pools.get(url.origin);
   if (pool === undefined) {
     // Body timeouts are ours (an idle watchdog that pauses while the caller is busy).
-    pool = new Pool(url.origin, { keepAliveTimeout: 10_000, connectTimeout: 10_000, bodyTimeout: 0 });
+    pool = new Pool(url.origin, { keepAliveTimeout: 10_000, connectTimeout: 10_000 });
     pools.set(url.origin, pool);
   }
   return pool;
@@ -29,7 +28,7 @@ export async function closeSourceClients(): Promise<void> {
   await Promise.all(all.map((pool) => pool.destroy().catch(() => {})));
 }
 
-export type Response = Dispatcher.ResponseData;
+export type Response = ResponseData;
 
 export async function requestFollowing(
   start: URL,
@@ -97,7 +96,7 @@ export function discard(res: Response, empty = false): void {
 }
 
 export function cut(res: Response): void {
-  res.body.on('error', () => {}); // undici reports its own destroy as an AbortError
+  res.body.on('error', () => {}); // a body cut short may report it
   res.body.destroy();
 }
 
