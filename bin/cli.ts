@@ -8,7 +8,14 @@ import { demoCommand } from './commands/demo.ts';
 import { simCommand } from './commands/sim.ts';
 import { plotCommand } from './commands/plot.ts';
 
-await yargs(hideBin(process.argv))
+const cli = yargs(hideBin(process.argv));
+// yargs lays out the whole help text before running any command, in case the command fails
+// and help is to be shown: about 50 ms of CPU on every start (issue #12). Our commands'
+// failures print one line without help, and --help lays it out itself, so nothing uses it.
+(cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
+  .getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
+
+await cli
   .scriptName('slurpie')
   .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
   .command(getCommand)

@@ -16,8 +16,8 @@
 // of an unapproved install script. bin/slurpie.js uses the bundle while every source it was
 // built from is unchanged, tsx otherwise. esbuild is a devDependency: nothing in dist/
 // imports this file.
-import { build } from 'esbuild';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { build, type Plugin } from 'esbuild';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from './project-root.ts';
@@ -29,6 +29,22 @@ export const DEV_BUNDLE_DIR = join(CACHE, 'cli');
 
 /** Packages not bundled: loaded by one command only, native, or optional and absent. */
 const BUNDLE_EXTERNAL = ['express', 'prom-client', 'vega', 'vega-lite', '@resvg/resvg-js', 'bufferutil', 'utf-8-validate', 'esbuild', 'tsx'];
+
+// string-width (under yargs' help layout) makes an Intl.Segmenter when it loads, about 9 ms of
+// CPU each, three copies: made on first use instead, so a command that prints no help never
+// pays. A file whose text differs (another version) is bundled unchanged.
+const SEGMENTER = 'const segmenter = new Intl.Segmenter();';
+const lazySegmenter: Plugin = {
+  name: 'lazy-segmenter',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(SEGMENTER)) return undefined;
+      const lazy = 'let made; const segmenter = { segment: (s) => (made ??= new Intl.Segmenter()).segment(s) };';
+      return { contents: text.replace(SEGMENTER, lazy), loader: 'js' };
+    });
+  },
+};
 
 /** Bundles bin/cli.ts into `outdir` (entry `cli.mjs`, one chunk per lazily loaded command). */
 export async function bundleCli(outdir: string): Promise<string> {
@@ -46,6 +62,7 @@ export async function bundleCli(outdir: string): Promise<string> {
     banner: { js: "import { createRequire as __slurpieCreateRequire } from 'node:module'; const require = __slurpieCreateRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'error',
+    plugins: [lazySegmenter],
   });
   // What the build came from, with modification times, so a stale build is never run. The
   // bundled packages are left out (bin/slurpie.js checks each file at every start): they
