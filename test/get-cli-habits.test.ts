@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSourceServer } from '../experiments/source/range-server.ts';
-import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+import { assertUsageError, runSlurpie, scratch } from './fixtures/cli-run.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const lastLine = (text: string): string => text.trimEnd().split('\n').pop() ?? '';
@@ -43,13 +43,7 @@ test.serial('every bad flag: exit 2, one line in one style, no file, no request 
   ];
   for (const [args, what] of cases) {
     const r = await runSlurpie(t, ['get', ...args], {}, dir);
-    const label = `get ${args.join(' ')}`;
-    t.is(r.code, 2, `${label}: ${r.stderr}`);
-    const lines = r.stderr.trimEnd().split('\n');
-    t.is(lines.length, 1, `${label}: one line: ${r.stderr}`);
-    t.regex(lines[0] ?? '', USAGE_LINE, label);
-    t.regex(lines[0] ?? '', what, label);
-    t.is(r.stdout, '', label);
+    assertUsageError(t, r, `get ${args.join(' ')}`, USAGE_LINE, what);
   }
   t.deepEqual(await readdir(dir), [], 'no file created (no .part, no sidecar, no stats)');
   t.is(source.stats().requests, 0, 'nothing reached the source');

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+import { assertUsageError, runSlurpie, scratch } from './fixtures/cli-run.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'results');
 const USAGE_LINE = /^slurpie plot: .+ \(see slurpie plot --help\)$/;
@@ -33,13 +33,7 @@ test.serial('bad input: exit 2, one line, nothing written', async (t) => {
   ];
   for (const [args, what] of cases) {
     const r = await runSlurpie(t, args);
-    const label = args.join(' ');
-    t.is(r.code, 2, `${label}: ${r.stderr}`);
-    const lines = r.stderr.trimEnd().split('\n');
-    t.is(lines.length, 1, `${label}: one line: ${r.stderr}`);
-    t.regex(lines[0] ?? '', USAGE_LINE, label);
-    t.regex(lines[0] ?? '', what, label);
-    t.is(r.stdout, '', label);
+    assertUsageError(t, r, args.join(' '), USAGE_LINE, what);
   }
   t.deepEqual(await readdir(dir), ['wrong.json'], 'no --out directory created');
 });

@@ -11,6 +11,7 @@
 // it ignore the field.
 
 import { SlurpieError } from '../errors.ts';
+import { requestText, type TextAnswer } from './http-text.ts';
 
 export interface TopologyPeer {
   id: string;
@@ -118,20 +119,19 @@ export class TopologyClient {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    let res: Response;
-    let text: string;
+    let res: TextAnswer;
     for (let attempt = 0; ; attempt++) {
       try {
-        res = await fetch(url, { method, signal: AbortSignal.timeout(this.timeoutMs), headers, ...(body !== undefined && { body }) });
-        text = await readLimited(res, MAX_ANSWER_BYTES);
+        res = await requestText(url, { method, headers, timeoutMs: this.timeoutMs, limit: MAX_ANSWER_BYTES, ...(body !== undefined && { body }) });
       } catch (err) {
         throw new SlurpieError('TOPOLOGY_UNREACHABLE', `topology server ${this.base.origin}: ${method} ${url.pathname} failed: ${causeOf(err, this.timeoutMs)}`, { cause: err });
       }
       // Too fast for the server (a crowd behind one NAT starting together): wait as told, if briefly.
-      const wait = res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : undefined;
+      const wait = res.status === 429 ? retryAfterMs(res.header('retry-after')) : undefined;
       if (wait === undefined || wait > this.maxRetryWaitMs || attempt >= 2) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    const { text } = res;
     if (res.status < 200 || res.status > 299) {
       const said = asObject(tryParse(text))?.error;
       const detail = typeof said === 'string' ? `: ${oneLine(said)}` : '';
@@ -163,21 +163,6 @@ function peerOf(item: unknown): TopologyPeer | undefined {
   return { id, host, port };
 }
 
-async function readLimited(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > limit) {
-      await res.body.cancel().catch(() => {});
-      throw new Error(`answer larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function asObject(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
@@ -192,7 +177,7 @@ function tryParse(text: string): unknown {
 
 function causeOf(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  // fetch wraps the socket error: "fetch failed" with the useful part in .cause.
+  // A wrapped socket error ("fetch failed" style) has the useful part in .cause.
   const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   const code = (inner as { code?: unknown } | undefined)?.code;
   const message = inner instanceof Error ? inner.message : String(inner);
