@@ -86,6 +86,7 @@ test('CDF: every peer counted, unfinished ones keep the curve below 1; skipped s
   const end = (prefix: string) => rows.filter((r) => r.series.startsWith(prefix)).at(-1);
   t.is(end('webtorrent')?.y, 9 / 24, 'webtorrent: 9 of 24 finished');
   t.is(end('slurpie')?.y, 1);
+  t.true((end('webtorrent')?.x ?? 0) >= 600 / 26.8, 'a system stopped at its time limit is drawn up to the limit');
   const lan48 = choosePlots(await loadRuns([fixture('synthetic-48.json')]))[0]!;
   t.false(JSON.stringify(lan48.spec).includes('libtorrent'), 'the skipped system is not drawn');
 });

@@ -41,8 +41,10 @@ function cdfPlot(run: Run, stem: string): Plot | null {
   const systems = run.systems.filter((s) => s.perPeer.length > 0);
   if (systems.length === 0) return null;
   const times = systems.flatMap((s) => s.perPeer.flatMap((p) => (p.seconds === null ? [] : [p.seconds / run.tMinSeconds])));
+  // A system stopped at its time limit is drawn up to the limit: it had not finished by then.
+  const limits = systems.flatMap((s) => (s.stopped && s.timeLimitSeconds !== null ? [s.timeLimitSeconds / run.tMinSeconds] : []));
   const first = Math.min(1, ...times);
-  const last = Math.max(1, ...times);
+  const last = Math.max(1, ...times, ...limits);
   const log = first > 0 && last / first > CDF_LOG_SPAN;
   const xStart = log ? first * 0.8 : 0;
   const xEnd = log ? last * 1.25 : last * 1.05;

@@ -22,6 +22,7 @@ export interface SystemRun {
   peers: number; // peers in this system's run (finished or not)
   finished: number;
   stopped: boolean; // the time limit stopped it
+  timeLimitSeconds: number | null; // the limit it ran under, when known
   meanRatio: number | null; // mean time / T_min over finished peers
   sourceRatio: number; // bytes from the source / F
   peakSourceGets: number | null;
@@ -129,6 +130,7 @@ function fromExperiment(file: string, doc: Obj): Run {
       peers: perPeer.length || peers,
       finished: g.count(s, 'finished'),
       stopped: s.stopped === true,
+      timeLimitSeconds: g.numberOrNull(s, 'timeLimitSeconds'),
       meanRatio,
       sourceRatio,
       peakSourceGets: g.numberOrNull(s, 'peakSourceGets'),
@@ -157,6 +159,7 @@ function fromSim(file: string, doc: Obj): Run {
     peers,
     finished: completed,
     stopped: doc.outcome !== 'complete',
+    timeLimitSeconds: null,
     meanRatio: meanRatio === null ? null : (meanRatio * simTMin) / tMinSeconds,
     sourceRatio: f.positive(doc, 'sourceRatio'),
     peakSourceGets: f.numberOrNull(doc, 'peakSourceRuns'),
