@@ -12,8 +12,10 @@ const cli = yargs(hideBin(process.argv));
 // yargs lays out the whole help text before running any command, in case the command fails
 // and help is to be shown: about 50 ms of CPU on every start (issue #12). Our commands'
 // failures print one line without help, and --help lays it out itself, so nothing uses it.
-(cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
-  .getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
+// (yargs internals: if a later yargs lacks them, help is laid out as before.)
+const usage = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } })
+  .getInternalMethods?.().getUsageInstance?.();
+if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
 
 await cli
   .scriptName('slurpie')
