@@ -5,9 +5,7 @@
 // The dependencies a peer loads (yargs, ws, bitfield, cli-progress) are bundled in too: Node
 // 20 resolves, reads and wraps each of their files on every start, which cost a peer
 // more CPU than the code itself (issue #12: start-up of `slurpie get` 0.33 -> 0.19 CPU-s
-// with undici, measured by npm run bench:peer-cost). Left out: what only other commands load
-// (the topology server's express and prom-client, the plot libraries with their native
-// renderer) and the optional native add-ons of ws.
+// with undici, measured by npm run bench:peer-cost). Left out: BUNDLE_EXTERNAL.
 //
 // Not the published package: `npm pack` builds that with tsc (tsconfig.build.json, dist/).
 // `npm install` and `npm ci` in a checkout run this file to build DEV_BUNDLE_DIR, as the
@@ -27,8 +25,12 @@ const ROOT = PROJECT_ROOT;
 const CACHE = join(ROOT, 'node_modules', '.cache', 'slurpie');
 export const DEV_BUNDLE_DIR = join(CACHE, 'cli');
 
-/** Packages not bundled: loaded by one command only, native, or optional and absent. */
-const BUNDLE_EXTERNAL = ['express', 'prom-client', 'vega', 'vega-lite', '@resvg/resvg-js', 'bufferutil', 'utf-8-validate', 'esbuild', 'tsx'];
+/** Packages not bundled: loaded by one command only, native, optional and absent, or (pino:
+ * its transports start worker threads from files beside it) not safe to move. */
+const BUNDLE_EXTERNAL = [
+  'express', 'prom-client', '@redis/client', 'pino', 'thread-stream', 'vega', 'vega-lite', '@resvg/resvg-js',
+  'bufferutil', 'utf-8-validate', 'esbuild', 'tsx',
+];
 
 // string-width (under yargs' help layout) makes an Intl.Segmenter when it loads, about 9 ms of
 // CPU each, three copies: made on first use instead, so a command that prints no help never
