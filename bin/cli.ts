@@ -7,14 +7,25 @@ import { getCommand } from './commands/get.ts';
 import { demoCommand } from './commands/demo.ts';
 import { simCommand } from './commands/sim.ts';
 import { seedCommand } from './commands/seed.ts';
+import { plotCommand } from './commands/plot.ts';
 
-await yargs(hideBin(process.argv))
+const cli = yargs(hideBin(process.argv));
+// yargs lays out the whole help text before running any command, in case the command fails
+// and help is to be shown: about 50 ms of CPU on every start (issue #12). Our commands'
+// failures print one line without help, and --help lays it out itself, so nothing uses it.
+// (yargs internals: if a later yargs lacks them, help is laid out as before.)
+const usage = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } })
+  .getInternalMethods?.().getUsageInstance?.();
+if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
+
+await cli
   .scriptName('slurpie')
   .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
   .command(getCommand)
   .command(seedCommand)
   .command(demoCommand)
   .command(simCommand)
+  .command(plotCommand)
   .command(topologyCommand)
   .command(serveCommand)
   .epilogue('get and seed also read SLURPIE_<FLAG> environment variables and a JSON config file (--config FILE, else ~/.config/slurpie/config.json): see slurpie get --help.')

@@ -24,6 +24,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const logger = cliLogger('get', { format: args.logFormat, verbose: args.verbose, quiet: args.quiet }).child({ url: args.url });
     const view = !args.progress || args.quiet ? null : args.logFormat === 'json' ? new JsonProgress(logger) : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
     const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
+    const startupCpuSeconds = cpuSeconds(); // the CPU that start-up cost (user + system)
     try {
       const stats = await download(args.url, {
         ...(args.output !== undefined && { output: args.output }),
@@ -49,7 +50,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       });
       view?.stop();
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-      const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime() };
+      const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime(), startupCpuSeconds, cpuSeconds: cpuSeconds() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
       if (!args.quiet) process.stdout.write(summary(stats) + '\n');
       if (args.logFormat === 'json') logger.info({ output: stats.output, size: stats.size, fromSource: stats.fromSource, fromPeers: stats.fromPeers, uploaded: stats.uploaded, seconds: stats.seconds, sha256: stats.sha256, integrity: stats.integrity }, 'done');
@@ -66,6 +67,11 @@ export const getCommand: CommandModule<object, GetArgs> = {
     }
   },
 };
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
 
 function summary(s: DownloadStats): string {
   const mib = (b: number): string => (b / 1048576).toFixed(1);

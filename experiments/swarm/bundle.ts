@@ -2,6 +2,11 @@
 // starting a peer in a checkout does not pay for tsx's loader: experiments and tests start
 // dozens of processes on small machines (0.25 s instead of 1.3 s each).
 //
+// The dependencies a peer loads (yargs, ws, bitfield, cli-progress) are bundled in too: Node
+// 20 resolves, reads and wraps each of their files on every start, which cost a peer
+// more CPU than the code itself (issue #12: start-up of `slurpie get` 0.33 -> 0.19 CPU-s
+// with undici, measured by npm run bench:peer-cost). Left out: BUNDLE_EXTERNAL.
+//
 // Not the published package: `npm pack` builds that with tsc (tsconfig.build.json, dist/).
 // `npm install` and `npm ci` in a checkout run this file to build DEV_BUNDLE_DIR, as the
 // `postprepare` script: npm runs that for the project being installed only, while a
@@ -9,8 +14,8 @@
 // of an unapproved install script. bin/slurpie.js uses the bundle while every source it was
 // built from is unchanged, tsx otherwise. esbuild is a devDependency: nothing in dist/
 // imports this file.
-import { build } from 'esbuild';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { build, type Plugin } from 'esbuild';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from './project-root.ts';
@@ -19,6 +24,29 @@ const ROOT = PROJECT_ROOT;
 // Under node_modules so the bundle's bare imports resolve; bin/slurpie.js knows this path.
 const CACHE = join(ROOT, 'node_modules', '.cache', 'slurpie');
 export const DEV_BUNDLE_DIR = join(CACHE, 'cli');
+
+/** Packages not bundled: loaded by one command only, native, optional and absent, or (pino:
+ * its transports start worker threads from files beside it) not safe to move. */
+const BUNDLE_EXTERNAL = [
+  'express', 'prom-client', '@redis/client', 'pino', 'thread-stream', 'vega', 'vega-lite', '@resvg/resvg-js',
+  'bufferutil', 'utf-8-validate', 'esbuild', 'tsx',
+];
+
+// string-width (under yargs' help layout) makes an Intl.Segmenter when it loads, about 9 ms of
+// CPU each, three copies: made on first use instead, so a command that prints no help never
+// pays. A file whose text differs (another version) is bundled unchanged.
+const SEGMENTER = 'const segmenter = new Intl.Segmenter();';
+const lazySegmenter: Plugin = {
+  name: 'lazy-segmenter',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(SEGMENTER)) return undefined;
+      const lazy = 'let made; const segmenter = { segment: (s) => (made ??= new Intl.Segmenter()).segment(s) };';
+      return { contents: text.replace(SEGMENTER, lazy), loader: 'js' };
+    });
+  },
+};
 
 /** Bundles bin/cli.ts into `outdir` (entry `cli.mjs`, one chunk per lazily loaded command). */
 export async function bundleCli(outdir: string): Promise<string> {
@@ -31,13 +59,18 @@ export async function bundleCli(outdir: string): Promise<string> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external', // dependencies load from node_modules as usual
+    external: BUNDLE_EXTERNAL, // these load from node_modules as usual
+    // Bundled CommonJS code calls require() for Node's built-in modules.
+    banner: { js: "import { createRequire as __slurpieCreateRequire } from 'node:module'; const require = __slurpieCreateRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'error',
+    plugins: [lazySegmenter],
   });
-  // What the build came from, with modification times, so a stale build is never run.
+  // What the build came from, with modification times, so a stale build is never run. The
+  // bundled packages are left out (bin/slurpie.js checks each file at every start): they
+  // change through npm install, which rebuilds.
   const inputs = await Promise.all(
-    Object.keys(result.metafile.inputs).map(async (p) => [relative(ROOT, join(process.cwd(), p)), (await stat(join(process.cwd(), p))).mtimeMs] as const),
+    Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/')).map(async (p) => [relative(ROOT, join(process.cwd(), p)), (await stat(join(process.cwd(), p))).mtimeMs] as const),
   );
   await writeFile(join(outdir, 'inputs.json'), JSON.stringify({ inputs }));
   return join(outdir, 'cli.mjs');

@@ -22,6 +22,11 @@ export interface Membership {
 /** What the driver needs of the file: a .part file while downloading, the finished file when seeding. */
 export type BlockStore = Pick<PartFile, 'readBlock' | 'writeBlock' | 'blockSize'>;
 
+// Blocks from the source held in memory while the disk catches up (4 MiB at 256 KiB): past
+// this the source GET is paused, so a slow disk bounds memory instead of growing it with the
+// file (issue #12: resident memory at most 100 MiB whatever the file size).
+const MAX_WRITES_IN_FLIGHT = 16;
+
 export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
 
 export class PeerNode {
@@ -38,6 +43,8 @@ export class PeerNode {
   private sourceError: Error | null = null; // the last failed GET's error, reported if the core gives up
   /** Blocks stored this run whose digest another peer confirmed, or that came from the source. */
   readonly vouched = new Set<number>();
+  private writing = 0; // blocks handed to the disk and not yet written
+  private writeWaiters: (() => void)[] = [];
 
   constructor(
     readonly core: PeerCore,
@@ -110,6 +117,7 @@ export class PeerNode {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const w of this.departWaiters.splice(0)) w();
+    for (const w of this.writeWaiters.splice(0)) w(); // a paused source GET sees the abort
     if (this.timer) clearTimeout(this.timer);
     if (this.reregister) clearTimeout(this.reregister);
     this.sourceAbort.abort();
@@ -225,18 +233,29 @@ export class PeerNode {
   }
 
   private async store(index: number, data: Uint8Array, from: PeerId | 'source'): Promise<void> {
+    this.writing++;
     try {
       await this.part.writeBlock(index, data, from);
       this.dispatch({ type: 'stored', index });
     } catch (err) {
       this.fail(isSlurpieError(err) ? err : new SlurpieError('DISK', `cannot write block ${index}: ${(err as Error).message}`));
+    } finally {
+      this.writing--;
+      if (this.writing < MAX_WRITES_IN_FLIGHT) for (const w of this.writeWaiters.splice(0)) w();
     }
+  }
+
+  /** Resolves once fewer than MAX_WRITES_IN_FLIGHT blocks wait for the disk. */
+  private writesDrained(): Promise<void> | undefined {
+    if (this.writing < MAX_WRITES_IN_FLIGHT || this.stopped) return undefined;
+    return new Promise((resolve) => this.writeWaiters.push(resolve));
   }
 
   private async fetchSource(first: number, count: number): Promise<void> {
     try {
       await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
         this.dispatch({ type: 'sourceBlock', index, data, digest: blockDigest(data) });
+        return this.writesDrained(); // the source waits while the disk is behind
       }, { signal: this.sourceAbort.signal });
       this.dispatch({ type: 'sourceEnd', ok: true });
     } catch (err) {

@@ -194,7 +194,7 @@ export class PartFile {
     this.checkUsable();
     const length = this.blockLength(index);
     if (!this.have.get(index)) throw new RangeError(`block ${index} is not on disk`);
-    const buffer = Buffer.alloc(length);
+    const buffer = Buffer.allocUnsafe(length); // filled to the end below, or thrown away
     const position = index * this.blockSize;
     await this.track(
       diskOp('read', this.partPath, async () => {

@@ -1,0 +1,152 @@
+// Which plots the inputs allow, and their data. Each plot is made only when its data is there:
+// - `<scenario>-cdf`: per input with per-peer times, the completion-time CDF of each system;
+// - `scaling`: mean time and source bytes against N, when the inputs hold at least two N;
+// - `backoff-ablation`: `slurpie` beside `slurpie-no-backoff` (or `sim` beside `sim-no-backoff`);
+// - `sim-vs-testbed`: `sim` beside `slurpie` in one scenario (same file, or a simulator JSON
+//   with the same N and file size as a results file).
+import { basename } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { Run, SystemRun } from './results.ts';
+import { barsSpec, cdfSpec, scalingSpec, type BarPanel, type BarRow, type CdfRow, type PointRow } from './specs.ts';
+
+export interface Plot {
+  name: string; // file stem
+  spec: TopLevelSpec;
+}
+
+function mib(bytes: number): string {
+  const m = bytes / 2 ** 20;
+  return `${Number.isInteger(m) ? m : m.toFixed(1)} MiB`;
+}
+
+function describeRun(run: Run): string {
+  return `N = ${run.peers} peers, F = ${mib(run.fileBytes)}, T_min = ${run.tMinSeconds.toFixed(1)} s (${basename(run.file)})`;
+}
+
+/** Finished peers' times spanning more than this factor go on a log x axis. */
+const CDF_LOG_SPAN = 8;
+
+/** A step CDF over all of a system's peers, from (xStart, 0) to xEnd: unfinished peers keep it below 1. */
+function cdfRows(s: SystemRun, xStart: number, xEnd: number, tMin: number): CdfRow[] {
+  const done = s.perPeer.flatMap((p) => (p.seconds === null ? [] : [p.seconds / tMin])).sort((a, b) => a - b);
+  const total = s.perPeer.length;
+  const series = `${s.system} (${done.length}/${total}${s.stopped ? ', stopped at the time limit' : ''})`;
+  const rows: CdfRow[] = [{ series, system: s.system, x: xStart, y: 0 }];
+  done.forEach((x, i) => rows.push({ series, system: s.system, x, y: (i + 1) / total }));
+  rows.push({ series, system: s.system, x: xEnd, y: done.length / total });
+  return rows;
+}
+
+function cdfPlot(run: Run, stem: string): Plot | null {
+  const systems = run.systems.filter((s) => s.perPeer.length > 0);
+  if (systems.length === 0) return null;
+  const times = systems.flatMap((s) => s.perPeer.flatMap((p) => (p.seconds === null ? [] : [p.seconds / run.tMinSeconds])));
+  // A system stopped at its time limit is drawn up to the limit: it had not finished by then.
+  const limits = systems.flatMap((s) => (s.stopped && s.timeLimitSeconds !== null ? [s.timeLimitSeconds / run.tMinSeconds] : []));
+  const first = Math.min(1, ...times);
+  const last = Math.max(1, ...times, ...limits);
+  const log = first > 0 && last / first > CDF_LOG_SPAN;
+  const xStart = log ? first * 0.8 : 0;
+  const xEnd = log ? last * 1.25 : last * 1.05;
+  const rows = systems.flatMap((s) => cdfRows(s, xStart, xEnd, run.tMinSeconds));
+  return { name: `${stem}-cdf`, spec: cdfSpec(`Completion times: ${run.label}`, describeRun(run), rows, xStart, log) };
+}
+
+function scalingPlot(runs: Run[]): Plot | null {
+  const time: PointRow[] = [];
+  const source: PointRow[] = [];
+  for (const run of runs) {
+    for (const s of run.systems) {
+      const file = basename(run.file);
+      if (s.meanRatio !== null) time.push({ system: s.system, n: run.peers, value: s.meanRatio, file });
+      source.push({ system: s.system, n: run.peers, value: s.sourceRatio, file });
+    }
+  }
+  if (new Set(source.map((r) => r.n)).size < 2) return null;
+  const byN = (a: PointRow, b: PointRow) => a.n - b.n;
+  const subtitle = `${runs.length} inputs; mean over the peers that finished, T_min the fluid bound of each scenario`;
+  return {
+    name: 'scaling',
+    spec: scalingSpec('Mean completion time and source load against N', subtitle, [
+      { yTitle: 'mean time / T_min', rows: time.sort(byN) },
+      { yTitle: 'source bytes / F', rows: source.sort(byN) },
+    ]),
+  };
+}
+
+/** Bars for the given systems, from each run (or pair of runs) that has all of them. */
+function comparison(groups: { label: string; systems: SystemRun[] }[], withPeak: boolean): BarPanel[] {
+  const mean: BarRow[] = [];
+  const source: BarRow[] = [];
+  const peak: BarRow[] = [];
+  for (const g of groups) {
+    for (const s of g.systems) {
+      if (s.meanRatio !== null) mean.push({ group: g.label, system: s.system, value: s.meanRatio });
+      source.push({ group: g.label, system: s.system, value: s.sourceRatio });
+      if (s.peakSourceGets !== null) peak.push({ group: g.label, system: s.system, value: s.peakSourceGets });
+    }
+  }
+  const panels: BarPanel[] = [
+    { yTitle: 'mean time / T_min', rows: mean, format: '.2f' },
+    { yTitle: 'source bytes / F', rows: source, format: '.2f' },
+  ];
+  if (withPeak && peak.length > 0) panels.push({ yTitle: 'peak source GETs at once', rows: peak, format: 'd' });
+  return panels;
+}
+
+function find(run: Run, system: string): SystemRun | undefined {
+  return run.systems.find((s) => s.system === system);
+}
+
+function ablationPlot(runs: Run[]): Plot | null {
+  const groups: { label: string; systems: SystemRun[] }[] = [];
+  for (const run of runs) {
+    for (const [on, off] of [['slurpie', 'slurpie-no-backoff'], ['sim', 'sim-no-backoff']] as const) {
+      const a = find(run, on);
+      const b = find(run, off);
+      if (a && b) groups.push({ label: `${run.label} (N=${run.peers})`, systems: [a, b] });
+    }
+  }
+  // Two simulator files, one with and one without backoff, for the same scenario.
+  const sims = runs.filter((r) => r.kind === 'sim');
+  for (const a of sims.filter((r) => find(r, 'sim'))) {
+    const b = sims.find((r) => find(r, 'sim-no-backoff') && r.peers === a.peers && r.fileBytes === a.fileBytes);
+    if (b) groups.push({ label: `sim N=${a.peers}`, systems: [find(a, 'sim')!, find(b, 'sim-no-backoff')!] });
+  }
+  if (groups.length === 0) return null;
+  return {
+    name: 'backoff-ablation',
+    spec: barsSpec('Backoff ablation: random backoff at the source on and off', 'no-backoff: a peer goes to the source every round it is allowed to', comparison(groups, true)),
+  };
+}
+
+function simPlot(runs: Run[]): Plot | null {
+  const groups: { label: string; systems: SystemRun[] }[] = [];
+  const notes: string[] = [];
+  const add = (label: string, sim: SystemRun, testbed: SystemRun) => {
+    groups.push({ label, systems: [testbed, sim] });
+    const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? (a / b).toFixed(2) : 'n/a');
+    notes.push(`${label}: sim/testbed mean ${ratio(sim.meanRatio, testbed.meanRatio)}, source ${ratio(sim.sourceRatio, testbed.sourceRatio)}`);
+  };
+  for (const run of runs.filter((r) => r.kind === 'experiment')) {
+    const testbed = find(run, 'slurpie');
+    if (!testbed) continue;
+    const sim = find(run, 'sim') ?? runs.find((r) => r.kind === 'sim' && r.peers === run.peers && r.fileBytes === run.fileBytes && find(r, 'sim'))?.systems[0];
+    if (sim) add(`${run.label} (N=${run.peers})`, sim, testbed);
+  }
+  if (groups.length === 0) return null;
+  return { name: 'sim-vs-testbed', spec: barsSpec('Simulator against testbed (slurpie)', notes.join('; '), comparison(groups, false)) };
+}
+
+/** Every plot the runs allow, in a fixed order. */
+export function choosePlots(runs: Run[]): Plot[] {
+  const stems = new Set<string>();
+  const cdfs = runs.flatMap((run) => {
+    let stem = basename(run.file).replace(/\.json$/i, '');
+    while (stems.has(stem)) stem += '-2'; // two inputs with one name in different directories
+    stems.add(stem);
+    const plot = cdfPlot(run, stem);
+    return plot ? [plot] : [];
+  });
+  return [...cdfs, scalingPlot(runs), ablationPlot(runs), simPlot(runs)].filter((p): p is Plot => p !== null);
+}

@@ -1,0 +1,132 @@
+// `slurpie plot`'s library (experiments/plot): the results fixtures rendered to real PNG and SVG
+// files (vega-lite, vega, resvg), each plot only when its data is there, and one-line errors for
+// bad inputs. No process, no socket: unit.
+import test from 'ava';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { choosePlots } from '../experiments/plot/plots.ts';
+import { fontFiles } from '../experiments/plot/render.ts';
+import { loadRuns, PlotInputError, toRun } from '../experiments/plot/results.ts';
+import { writePlots } from '../experiments/plot/write-plots.ts';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'results');
+const fixture = (name: string) => join(FIXTURES, name);
+
+const noFont = (() => {
+  try {
+    fontFiles();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+})();
+// Rendering needs DejaVu Sans (Debian fonts-dejavu-core, installed by .ci/run): a declared skip without it.
+const renderTest = noFont ? test.skip : test;
+if (noFont) console.warn(`plot-render: rendering tests skipped: ${noFont}`);
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Width and height from the IHDR chunk, after checking the signature and chunk type. */
+function pngSize(png: Buffer): { width: number; height: number } | null {
+  if (png.length < 24 || !png.subarray(0, 8).equals(PNG_SIGNATURE) || png.toString('latin1', 12, 16) !== 'IHDR') return null;
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+async function scratch(t: { teardown: (f: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-plot-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+renderTest('every fixture rendered: valid PNGs of readable size, SVGs with their axis titles', async (t) => {
+  t.timeout(120_000);
+  const out = await scratch(t);
+  const written = await writePlots([fixture('synthetic-48.json'), fixture('synthetic-24.json'), fixture('sim-12.json')], out);
+  const names = written.map((p) => basename(p));
+  t.deepEqual(names, [
+    'synthetic-48-cdf.png', 'synthetic-48-cdf.svg', 'synthetic-24-cdf.png', 'synthetic-24-cdf.svg', 'sim-12-cdf.png', 'sim-12-cdf.svg',
+    'scaling.png', 'scaling.svg', 'backoff-ablation.png', 'backoff-ablation.svg', 'sim-vs-testbed.png', 'sim-vs-testbed.svg',
+  ]);
+  const axisTitles: Record<string, string[]> = {
+    'synthetic-48-cdf': ['completion time since arrival / T_min (log scale)', 'fraction of peers finished', 'webtorrent (0/48, stopped at the time limit)'],
+    'sim-12-cdf': ['completion time since arrival / T_min', 'fraction of peers finished', 'sim (12/12)'],
+    scaling: ['peers N', 'mean time / T_min (log)', 'source bytes / F (log)'],
+    'backoff-ablation': ['mean time / T_min', 'source bytes / F', 'peak source GETs at once', 'slurpie-no-backoff'],
+    'sim-vs-testbed': ['mean time / T_min', 'source bytes / F', 'synthetic-48 (N=48)'],
+  };
+  for (const [name, titles] of Object.entries(axisTitles)) {
+    const svg = await readFile(join(out, `${name}.svg`), 'utf8');
+    t.true(svg.startsWith('<svg'), name);
+    for (const title of titles) t.true(svg.includes(`>${title}</text>`), `${name}.svg has "${title}"`);
+    const size = pngSize(await readFile(join(out, `${name}.png`)));
+    t.truthy(size, `${name}.png is a PNG`);
+    const viewBox = /viewBox="0 0 (\d+) (\d+)"/.exec(svg);
+    // The PNG is the SVG at twice its size: 2 pixels per SVG unit.
+    t.is(size?.width, 2 * Number(viewBox?.[1]), `${name}.png width`);
+    t.is(size?.height, 2 * Number(viewBox?.[2]), `${name}.png height`);
+    t.true((size?.width ?? 0) >= 1000 && (size?.height ?? 0) >= 500, `${name}.png readable: ${size?.width}x${size?.height}`);
+  }
+});
+
+test('a plot only when its data is there', async (t) => {
+  const names = async (...files: string[]) => choosePlots(await loadRuns(files.map(fixture))).map((p) => p.name);
+  // One scenario: its CDF, and sim beside slurpie in it; no scaling (one N), no ablation pair.
+  t.deepEqual(await names('synthetic-24.json'), ['synthetic-24-cdf', 'sim-vs-testbed']);
+  t.deepEqual(await names('synthetic-48.json'), ['synthetic-48-cdf', 'backoff-ablation', 'sim-vs-testbed']);
+  // A simulator JSON alone: its CDF only; with a results file of another N: the scaling plot too.
+  t.deepEqual(await names('sim-12.json'), ['sim-12-cdf']);
+  t.deepEqual(await names('sim-12.json', 'synthetic-24.json'), ['sim-12-cdf', 'synthetic-24-cdf', 'scaling', 'sim-vs-testbed']);
+});
+
+test('CDF: every peer counted, unfinished ones keep the curve below 1; skipped systems left out', async (t) => {
+  const [plot] = choosePlots(await loadRuns([fixture('synthetic-24.json')]));
+  const layers = (plot?.spec as { layer: { data: { values: { series: string; x: number; y: number }[] } }[] }).layer;
+  const rows = layers[2]!.data.values;
+  const end = (prefix: string) => rows.filter((r) => r.series.startsWith(prefix)).at(-1);
+  t.is(end('webtorrent')?.y, 9 / 24, 'webtorrent: 9 of 24 finished');
+  t.is(end('slurpie')?.y, 1);
+  t.true((end('webtorrent')?.x ?? 0) >= 600 / 26.8, 'a system stopped at its time limit is drawn up to the limit');
+  const lan48 = choosePlots(await loadRuns([fixture('synthetic-48.json')]))[0]!;
+  t.false(JSON.stringify(lan48.spec).includes('libtorrent'), 'the skipped system is not drawn');
+});
+
+test('a simulator JSON is a point for its N, its times over the fluid bound', async (t) => {
+  const sim = JSON.parse(await readFile(fixture('sim-12.json'), 'utf8'));
+  const run = toRun('sim.json', sim);
+  t.is(run.kind, 'sim');
+  t.is(run.peers, 12);
+  t.is(run.systems[0]?.system, 'sim');
+  t.is(run.systems[0]?.finished, sim.completed);
+  t.is(run.systems[0]?.meanRatio, sim.meanSeconds / sim.fluidBoundSeconds);
+  t.is(toRun('nb.json', { ...sim, scenario: { ...sim.scenario, params: { backoff: false } } }).systems[0]?.system, 'sim-no-backoff');
+  // Paired with a results file of the same N and size: sim against testbed across files.
+  const testbed = { version: 1, scenario: { name: 'loop-12' }, fileBytes: sim.scenario.size, peers: 12, tMinSeconds: 8, systems: [{ system: 'slurpie', finished: 12, sourceRatio: 1.1, meanRatio: 1.4, peakSourceGets: 3 }] };
+  t.deepEqual(choosePlots([run, toRun('loop-12.json', testbed)]).map((p) => p.name), ['sim-cdf', 'sim-vs-testbed']);
+});
+
+test('bad inputs: one line naming the file and what is wrong', async (t) => {
+  const dir = await scratch(t);
+  const write = async (name: string, text: string) => {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+  const cases: [string, RegExp][] = [
+    [join(dir, 'missing.json'), /^cannot read results file .*missing\.json: no such file$/],
+    [await write('notjson.json', '{"version": 1,'), /notjson\.json: not JSON \(/],
+    [await write('array.json', '[1, 2]'), /array\.json: must hold a JSON object, got \[1,2\]$/],
+    [await write('other.json', '{"hello": "world"}'), /other\.json: is neither an experiment result .* got keys \["hello"\]$/],
+    [await write('v2.json', '{"version": 2, "systems": []}'), /v2\.json: version must be 1, got 2$/],
+    [await write('tmin.json', '{"version": 1, "scenario": {}, "fileBytes": 10, "peers": 2, "tMinSeconds": -1, "systems": []}'), /tmin\.json: tMinSeconds must be a positive number, got -1$/],
+    [
+      await write('peer.json', '{"version": 1, "scenario": {}, "fileBytes": 10, "peers": 2, "tMinSeconds": 1, "systems": [{"system": "x", "finished": 1, "sourceRatio": 1, "perPeer": [{"seconds": "soon"}]}]}'),
+      /peer\.json: systems\[0\]\.perPeer\[0\]\.seconds must be a non-negative number or null, got "soon"$/,
+    ],
+  ];
+  for (const [file, message] of cases) {
+    const err = await t.throwsAsync(loadRuns([file]), { instanceOf: PlotInputError });
+    t.regex(err?.message ?? '', message, file);
+    t.false(err?.message.includes('\n'), `${file}: one line`);
+  }
+});
