@@ -6,6 +6,7 @@ import { serveCommand } from './commands/serve.ts';
 import { getCommand } from './commands/get.ts';
 import { demoCommand } from './commands/demo.ts';
 import { simCommand } from './commands/sim.ts';
+import { experimentCommand } from './commands/experiment.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('slurpie')
@@ -13,6 +14,7 @@ await yargs(hideBin(process.argv))
   .command(getCommand)
   .command(demoCommand)
   .command(simCommand)
+  .command(experimentCommand)
   .command(topologyCommand)
   .command(serveCommand)
   .demandCommand(1, 'Name a command (see the list above).')
