@@ -15,14 +15,14 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['cli-plain-progress', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split'],
+  files: ['cli-plain-progress', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split', 'scenario-file'],
 };
 
 export const INTEGRATION = {
   prefixes: [],
   files: [
     'source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'topology-progress', 'topology-metrics', 'get-cli', 'get-cli-habits', 'swarm',
-    'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package',
+    'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package', 'experiment-testbed',
   ],
 };
 
