@@ -9,6 +9,7 @@ import { loadScenario, parseScenario, ScenarioError, SCENARIO_DIR } from '../exp
 import { largestRemainder, planPeers, tMinSeconds, toSimScenario } from '../experiments/scenarios/plan.ts';
 import { parseSystems } from '../experiments/testbed/system-names.ts';
 import { tbf } from '../experiments/testbed/netns.ts';
+import { runSimSystem } from '../experiments/testbed/sim-system.ts';
 
 const MiB = 1024 * 1024;
 
@@ -104,11 +105,24 @@ test('largest remainder splits exactly and favours the largest fractions', (t) =
 test('--systems: names, the bittorrent alias, no repeats, one-line errors', (t) => {
   t.deepEqual(parseSystems('slurpie,http,bittorrent'), ['slurpie', 'http', 'webtorrent', 'libtorrent']);
   t.deepEqual(parseSystems('http, http ,libtorrent'), ['http', 'libtorrent']);
-  t.throws(() => parseSystems('slurpie,ftp'), { message: /^--systems takes slurpie, http, webtorrent, libtorrent, bittorrent, got "ftp"$/ });
+  t.throws(() => parseSystems('slurpie,ftp'), { message: /^--systems takes slurpie, http, webtorrent, libtorrent, sim, bittorrent, got "ftp"$/ });
   t.throws(() => parseSystems(' , '), { message: /^--systems needs at least one system/ });
 });
 
 test('tbf: the rate in bits, a burst of 10 ms (at least 16 KiB), a 100 ms queue', (t) => {
   t.is(tbf(12_500_000), 'tbf rate 100000000bit burst 125000 latency 100ms');
   t.is(tbf(1_250_000), 'tbf rate 10000000bit burst 16384 latency 100ms');
+});
+
+test('--systems sim: tiny-4 in the simulator, reported like a testbed system', async (t) => {
+  const s = await loadScenario('tiny-4');
+  const tMin = tMinSeconds(s);
+  const r = runSimSystem(s, tMin, s.timeLimitSeconds);
+  t.like(r, { system: 'sim', finished: 4, stopped: false, skipped: null });
+  t.is(r.perPeer.length, 4);
+  t.true(r.perPeer.every((p) => p.ok && p.seconds !== null && p.seconds >= tMin * 0.99));
+  t.true(r.sourceBytes >= s.fileBytes);
+  t.is(r.sourceRatio, Math.round((r.sourceBytes / s.fileBytes) * 1e4) / 1e4);
+  t.true(r.meanRatio !== null && r.meanRatio >= 1);
+  t.deepEqual(r.approximations, []);
 });

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { parseSystems } from '../../experiments/testbed/system-names.ts';
+import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
 
 interface ExperimentArgs {
   scenario?: string;
@@ -33,11 +33,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           'system in it in turn with the same file: fresh peers, a fresh source. Latency is NOT\n' +
           'emulated (no netem). A system still running at the time limit is stopped and reported.\n' +
           'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
-          '(the table). Progress on stderr every 5 s. Needs root. Ctrl-C stops and cleans up.\n\n' +
+          '(the table). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
           'SCENARIO is a name in experiments/scenarios (lan-48, planetlab-55, tiny-4) or a .json file.',
       )
       .positional('scenario', { type: 'string', describe: 'scenario name or .json file' })
-      .option('systems', { type: 'string', default: 'slurpie,http,bittorrent', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent; bittorrent = both clients' })
+      .option('systems', { type: 'string', default: 'slurpie,http,bittorrent', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent, sim (the simulator on the same scenario); bittorrent = both clients' })
       .option('out', { type: 'string', default: '.', describe: 'directory for the results JSON and table' })
       .option('time-limit', { type: 'number', describe: 'seconds per system before it is stopped (default: the scenario\'s timeLimitSeconds)' })
       .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-experiment'), describe: 'scratch directory (emptied first; peers\' copies are removed once verified)' })
@@ -69,9 +69,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       if (err instanceof ScenarioError) fail(err.message);
       throw err;
     }
-    const why = await testbedUnavailable();
-    if (why) fail(why);
     const systems = parseSystems(args.systems);
+    if (testbedSystems(systems).length > 0) {
+      const why = await testbedUnavailable();
+      if (why) fail(why);
+    }
 
     const controller = new AbortController();
     const interrupt = (): void => {

@@ -33,6 +33,8 @@ export interface SystemResult {
   meanRatio: number | null;
   skipped: string | null;
   interrupted?: boolean;
+  approximations?: string[]; // the simulator's: what it could not model of the scenario
+  machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
   perPeer: PeerResult[];
 }
 
@@ -106,7 +108,11 @@ export function markdownTable(res: ExperimentResults): string {
         `${r.skipped ? '–' : r.sourceRatio.toFixed(2)} | ${r.peakSourceGets ?? '–'} | ${r.skipped ? '–' : r.wallSeconds.toFixed(0)} | ${note} |`,
     );
   }
-  lines.push('', 'Not emulated or approximated:', ...res.approximations.map((a) => `- ${a}`), '');
+  if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
+  for (const r of res.systems) {
+    if (r.approximations?.length) lines.push('', `Approximated by ${r.system} (wall s is virtual time):`, ...r.approximations.map((a) => `- ${a}`));
+  }
+  lines.push('');
   return lines.join('\n');
 }
 

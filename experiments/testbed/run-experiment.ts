@@ -13,7 +13,8 @@ import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
 import { claimRun, releaseRun } from './runs.ts';
-import type { SystemName } from './system-names.ts';
+import { testbedSystems, type SystemName } from './system-names.ts';
+import { runSimSystem } from './sim-system.ts';
 import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
 
@@ -28,48 +29,26 @@ export interface ExperimentOptions {
 
 const SOURCE_PORT = 8080;
 
+type TestbedSystem = Exclude<SystemName, 'sim'>;
+
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResults> {
   const s = o.scenario;
   const peers = planPeers(s);
   const startedAt = new Date().toISOString();
   const results: SystemResult[] = [];
   const limit = o.timeLimitSeconds ?? s.timeLimitSeconds;
-  const todo: SystemName[] = [];
-  for (const name of o.systems) {
+  const tMin = tMinSeconds(s, peers);
+  const todo: TestbedSystem[] = [];
+  for (const name of testbedSystems(o.systems)) {
     const why = await SYSTEM_DEFS[name].unavailable();
     if (why) results.push(skipped(name, why, limit));
     else todo.push(name);
   }
-
-  await rm(o.dir, { recursive: true, force: true });
-  await mkdir(o.dir, { recursive: true });
-  const file = join(o.dir, 'file.bin');
-  const sha256 = await writeTestFile(file, s.fileBytes, s.seed);
-  const runId = await claimRun();
-  const { entry, dispose } = await plainCli();
-  let testbed: Testbed | null = null;
-  try {
-    const hosts: HostSpec[] = [
-      { name: 'src', up: s.source.up, down: s.source.down },
-      { name: 'topo' },
-      ...peers.map((p) => ({ name: p.id, up: p.link.up, down: p.link.down })),
-    ];
-    o.log(`testbed ${runId}: ${hosts.length} namespaces on bridge slp-${runId}`);
-    testbed = await createTestbed(runId, hosts);
-    for (const name of todo) {
-      if (o.signal?.aborted) {
-        results.push(skipped(name, 'interrupted before it started', limit));
-        continue;
-      }
-      results.push(await runSystem(name, { o, peers, testbed, file, sha256, entry, limit }));
-    }
-  } finally {
-    if (testbed) await removeRun(testbed.runId);
-    else await removeRun(runId);
-    await releaseRun(runId);
-    await dispose();
-    await rm(file, { force: true });
+  if (o.systems.includes('sim')) {
+    o.log(`sim: simulating ${peers.length} peers in virtual time`);
+    results.push(runSimSystem(s, tMin, limit));
   }
+  if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limit)));
   const order = (n: string): number => o.systems.indexOf(n as SystemName);
   results.sort((a, b) => order(a.system) - order(b.system));
   return {
@@ -79,10 +58,44 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     machine: { cpus: cpus().length, node: process.version },
     fileBytes: s.fileBytes,
     peers: peers.length,
-    tMinSeconds: tMinSeconds(s, peers),
-    approximations: testbedApproximations(s),
+    tMinSeconds: tMin,
+    approximations: todo.length > 0 ? testbedApproximations(s) : [],
     systems: results,
   };
+}
+
+/** Builds the testbed, runs each system in it in turn, removes it whatever happens. */
+async function runInTestbed(o: ExperimentOptions, todo: TestbedSystem[], peers: PeerPlan[], limit: number): Promise<SystemResult[]> {
+  const s = o.scenario;
+  const results: SystemResult[] = [];
+  await rm(o.dir, { recursive: true, force: true });
+  await mkdir(o.dir, { recursive: true });
+  const file = join(o.dir, 'file.bin');
+  const sha256 = await writeTestFile(file, s.fileBytes, s.seed);
+  const runId = await claimRun();
+  const { entry, dispose } = await plainCli();
+  try {
+    const hosts: HostSpec[] = [
+      { name: 'src', up: s.source.up, down: s.source.down },
+      { name: 'topo' },
+      ...peers.map((p) => ({ name: p.id, up: p.link.up, down: p.link.down })),
+    ];
+    o.log(`testbed ${runId}: ${hosts.length} namespaces on bridge slp-${runId}`);
+    const testbed = await createTestbed(runId, hosts);
+    for (const name of todo) {
+      if (o.signal?.aborted) {
+        results.push(skipped(name, 'interrupted before it started', limit));
+        continue;
+      }
+      results.push(await runSystem(name, { o, peers, testbed, file, sha256, entry, limit }));
+    }
+  } finally {
+    await removeRun(runId);
+    await releaseRun(runId);
+    await dispose();
+    await rm(file, { force: true });
+  }
+  return results;
 }
 
 interface Shared {
@@ -105,7 +118,7 @@ interface Running {
   rss: number;
 }
 
-async function runSystem(name: SystemName, x: Shared): Promise<SystemResult> {
+async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> {
   const { o, testbed } = x;
   const dir = join(o.dir, name);
   await mkdir(dir, { recursive: true });
@@ -217,7 +230,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
   };
 }
 
-function skipped(system: SystemName, reason: string, limit: number): SystemResult {
+function skipped(system: TestbedSystem, reason: string, limit: number): SystemResult {
   return summarize({ system, stopped: false, timeLimitSeconds: limit, wallSeconds: 0, sourceBytes: 0, peakSourceGets: null, fileBytes: 1, tMinSeconds: 1, perPeer: [], skipped: reason });
 }
 

@@ -1,6 +1,7 @@
 // The systems `slurpie experiment` compares, by name (a module of its own so --help and the
-// argument checks load nothing else), and parsing --systems.
-export const SYSTEMS = ['slurpie', 'http', 'webtorrent', 'libtorrent'] as const;
+// argument checks load nothing else), and parsing --systems. "sim" is the simulator on the
+// same scenario (no testbed).
+export const SYSTEMS = ['slurpie', 'http', 'webtorrent', 'libtorrent', 'sim'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 /** Names --systems accepts beyond the systems: "bittorrent" for both BitTorrent clients. */
 export const SYSTEM_ALIASES: Record<string, SystemName[]> = { bittorrent: ['webtorrent', 'libtorrent'] };
@@ -15,4 +16,9 @@ export function parseSystems(text: string): SystemName[] {
   }
   if (out.length === 0) throw new Error(`--systems needs at least one system, got ${JSON.stringify(text)}`);
   return out;
+}
+
+/** The systems that run in the namespace testbed (all but the simulator). */
+export function testbedSystems(systems: SystemName[]): Exclude<SystemName, 'sim'>[] {
+  return systems.filter((n): n is Exclude<SystemName, 'sim'> => n !== 'sim');
 }

@@ -42,7 +42,7 @@ export interface SystemPlan {
 }
 
 export interface SystemDef {
-  name: SystemName;
+  name: Exclude<SystemName, 'sim'>;
   /** Why it cannot run here (checked before the testbed exists), or null. */
   unavailable(): Promise<string | null>;
   prepare(ctx: RunContext): Promise<SystemPlan>;
@@ -143,7 +143,7 @@ const libtorrent = bittorrent(
   async () => ((await works(PYTHON, ['-c', 'import libtorrent'])) ? null : 'python3-libtorrent is not installed (apt-get install python3-libtorrent)'),
 );
 
-export const SYSTEM_DEFS: Record<SystemName, SystemDef> = { slurpie, http, webtorrent, libtorrent };
+export const SYSTEM_DEFS: Record<Exclude<SystemName, 'sim'>, SystemDef> = { slurpie, http, webtorrent, libtorrent };
 
 /** A single-file torrent of `file` (named file.bin) with the origin as web seed (BEP 19 url-list). */
 async function makeTorrent(file: string, webSeed: string, announce: string, pieceLength: number): Promise<Buffer> {
