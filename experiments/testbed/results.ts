@@ -35,6 +35,7 @@ export interface SystemResult {
   interrupted?: boolean;
   approximations?: string[]; // the simulator's: what it could not model of the scenario
   machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
+  analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   perPeer: PeerResult[];
 }
 
@@ -102,7 +103,8 @@ export function markdownTable(res: ExperimentResults): string {
   ];
   for (const r of res.systems) {
     const ratio = (x: number | null): string => (x === null ? '–' : (x / res.tMinSeconds).toFixed(2));
-    const note = r.skipped ? `skipped: ${r.skipped}` : r.stopped ? `stopped at the ${r.timeLimitSeconds} s limit` : r.interrupted ? 'interrupted' : '';
+    let note = r.skipped ? `skipped: ${r.skipped}` : r.stopped ? `stopped at the ${r.timeLimitSeconds} s limit` : r.interrupted ? 'interrupted' : '';
+    if (r.analytic) note += `${note ? '; ' : ''}analytic: mean / T_min ${r.analytic.meanRatio.toFixed(2)}, source / F ${r.analytic.sourceRatio}`;
     lines.push(
       `| ${r.system} | ${r.skipped ? '–' : `${r.finished}/${res.peers}`} | ${ratio(r.meanSeconds)} | ${ratio(r.maxSeconds)} | ${r.meanSeconds?.toFixed(1) ?? '–'} | ` +
         `${r.skipped ? '–' : r.sourceRatio.toFixed(2)} | ${r.peakSourceGets ?? '–'} | ${r.skipped ? '–' : r.wallSeconds.toFixed(0)} | ${note} |`,

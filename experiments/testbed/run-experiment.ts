@@ -173,6 +173,9 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     }
     const wallSeconds = elapsed();
     const stopped = !done();
+    // SIGTERM first: slurpie, WebTorrent and libtorrent peers then write what they got so far.
+    for (const r of running) if (r.child && r.exit === null) killChild(r.child, 'SIGTERM');
+    await Promise.race([Promise.all(running.map((r) => r.child?.exited)), new Promise((resolve) => setTimeout(resolve, 5000))]);
     for (const r of running) if (r.child && r.exit === null) killChild(r.child, 'SIGKILL');
     await Promise.all(running.map((r) => r.child?.exited));
     const final = await sourceStats(statsUrl);
@@ -184,7 +187,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const perPeer: PeerResult[] = [];
     for (const r of running) perPeer.push(await peerResult(r, plan.output(r.dir), await plan.report(r.plan, r.dir), x.sha256, started, name === 'http' ? o.scenario.fileBytes : null));
     await rm(dir, { recursive: true, force: true }); // 48 copies of the file per system add up
-    return summarize({
+    const result = summarize({
       system: name,
       stopped,
       timeLimitSeconds: x.limit,
@@ -196,6 +199,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
       perPeer,
       interrupted: o.signal?.aborted ?? false,
     });
+    return name === 'http' ? { ...result, analytic: httpAnalytic(o.scenario, x.peers) } : result;
   } finally {
     for (const c of children) killChild(c, 'SIGKILL');
     await Promise.all(children.map((c) => c.exited));
@@ -232,6 +236,17 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
 
 function skipped(system: TestbedSystem, reason: string, limit: number): SystemResult {
   return summarize({ system, stopped: false, timeLimitSeconds: limit, wallSeconds: 0, sourceBytes: 0, peakSourceGets: null, fileBytes: 1, tMinSeconds: 1, perPeer: [], skipped: reason });
+}
+
+/**
+ * Plain HTTP in a flash crowd, worked out rather than waited for: N GETs share the source's
+ * uplink fairly (no peer's downlink slower than its share), so all finish together at N·F/u_s.
+ */
+function httpAnalytic(s: Scenario, peers: PeerPlan[]): SystemResult['analytic'] {
+  const share = s.source.up / peers.length;
+  if (s.arrivals.kind !== 'flash' || s.churn || peers.some((p) => p.link.down < share)) return null;
+  const seconds = (peers.length * s.fileBytes) / s.source.up;
+  return { meanSeconds: seconds, meanRatio: seconds / tMinSeconds(s, peers), sourceRatio: peers.length, note: 'flash crowd, fair share of the source link: every GET ends at N·F/u_s' };
 }
 
 /** What the namespace testbed could not reproduce of this scenario (see netns.ts). */
