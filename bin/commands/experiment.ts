@@ -12,6 +12,7 @@ interface ExperimentArgs {
   systems: string;
   out: string;
   timeLimit?: number;
+  baselineTimeLimit?: number;
   dir: string;
   cleanup: boolean;
 }
@@ -40,13 +41,16 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('systems', { type: 'string', default: 'slurpie,http,bittorrent', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent, sim (the simulator on the same scenario); bittorrent = both clients' })
       .option('out', { type: 'string', default: '.', describe: 'directory for the results JSON and table' })
       .option('time-limit', { type: 'number', describe: 'seconds per system before it is stopped (default: the scenario\'s timeLimitSeconds)' })
+      .option('baseline-time-limit', { type: 'number', describe: 'seconds for http and BitTorrent only (default: --time-limit): plain HTTP takes N·F/u_s, so cap it and keep slurpie\'s limit' })
       .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-experiment'), describe: 'scratch directory (emptied first; peers\' copies are removed once verified)' })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
         if (a.scenario === undefined || a.scenario === '') throw new Error('a scenario is needed (e.g. lan-48), got nothing');
         parseSystems(String(a.systems));
-        if (a.timeLimit !== undefined && !(typeof a.timeLimit === 'number' && Number.isFinite(a.timeLimit) && a.timeLimit > 0)) throw new Error(`--time-limit must be a positive number of seconds, got ${a.timeLimit}`);
+        for (const [flag, v] of [['--time-limit', a.timeLimit], ['--baseline-time-limit', a.baselineTimeLimit]] as const) {
+          if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${flag} must be a positive number of seconds, got ${v}`);
+        }
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
         return true;
       })
@@ -90,6 +94,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       systems,
       dir: args.dir,
       ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
+      ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
       signal: controller.signal,
       log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
     });

@@ -23,6 +23,7 @@ export interface ExperimentOptions {
   systems: SystemName[];
   dir: string; // scratch: the file, the peers' copies (removed per system once verified)
   timeLimitSeconds?: number; // overrides the scenario's, for every system
+  baselineTimeLimitSeconds?: number; // for http and BitTorrent only (they may never finish)
   signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
   log: (line: string) => void; // progress, a line per 5 s
 }
@@ -37,18 +38,19 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const startedAt = new Date().toISOString();
   const results: SystemResult[] = [];
   const limit = o.timeLimitSeconds ?? s.timeLimitSeconds;
+  const limitOf = (name: SystemName): number => (name === 'slurpie' || name === 'sim' ? limit : (o.baselineTimeLimitSeconds ?? limit));
   const tMin = tMinSeconds(s, peers);
   const todo: TestbedSystem[] = [];
   for (const name of testbedSystems(o.systems)) {
     const why = await SYSTEM_DEFS[name].unavailable();
-    if (why) results.push(skipped(name, why, limit));
+    if (why) results.push(skipped(name, why, limitOf(name)));
     else todo.push(name);
   }
   if (o.systems.includes('sim')) {
     o.log(`sim: simulating ${peers.length} peers in virtual time`);
     results.push(runSimSystem(s, tMin, limit));
   }
-  if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limit)));
+  if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limitOf)));
   const order = (n: string): number => o.systems.indexOf(n as SystemName);
   results.sort((a, b) => order(a.system) - order(b.system));
   return {
@@ -65,7 +67,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
 }
 
 /** Builds the testbed, runs each system in it in turn, removes it whatever happens. */
-async function runInTestbed(o: ExperimentOptions, todo: TestbedSystem[], peers: PeerPlan[], limit: number): Promise<SystemResult[]> {
+async function runInTestbed(o: ExperimentOptions, todo: TestbedSystem[], peers: PeerPlan[], limitOf: (name: SystemName) => number): Promise<SystemResult[]> {
   const s = o.scenario;
   const results: SystemResult[] = [];
   await rm(o.dir, { recursive: true, force: true });
@@ -84,10 +86,10 @@ async function runInTestbed(o: ExperimentOptions, todo: TestbedSystem[], peers: 
     const testbed = await createTestbed(runId, hosts);
     for (const name of todo) {
       if (o.signal?.aborted) {
-        results.push(skipped(name, 'interrupted before it started', limit));
+        results.push(skipped(name, 'interrupted before it started', limitOf(name)));
         continue;
       }
-      results.push(await runSystem(name, { o, peers, testbed, file, sha256, entry, limit }));
+      results.push(await runSystem(name, { o, peers, testbed, file, sha256, entry, limit: limitOf(name) }));
     }
   } finally {
     await removeRun(runId);
