@@ -72,6 +72,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   const [slurpieRun, httpRun] = res.systems;
   // Every curl fetched the whole file from the source; slurpie's peers got most of it from each other.
   t.true(httpRun.sourceBytes >= 4 * res.fileBytes, String(httpRun.sourceBytes));
+  t.true(httpRun.perPeer.every((p: { fromSource: number }) => p.fromSource === res.fileBytes));
   t.true(slurpieRun.sourceBytes >= res.fileBytes, String(slurpieRun.sourceBytes));
   const fromPeers = slurpieRun.perPeer.reduce((a: number, p: { fromPeers: number }) => a + p.fromPeers, 0);
   t.true(fromPeers > 0, 'no slurpie peer got a block from another');

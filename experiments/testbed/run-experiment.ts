@@ -187,7 +187,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     }
 
     const perPeer: PeerResult[] = [];
-    for (const r of running) perPeer.push(await peerResult(r, plan.output(r.dir), await plan.report(r.plan, r.dir), x.sha256, started, name === 'http' ? o.scenario.fileBytes : null));
+    for (const r of running) perPeer.push(await peerResult(r, plan.output(r.dir), await plan.report(r.plan, r.dir), x.sha256, started));
     await rm(dir, { recursive: true, force: true }); // 48 copies of the file per system add up
     const result = summarize({
       system: name,
@@ -208,7 +208,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
   }
 }
 
-async function peerResult(r: Running, output: string, rep: PeerReport, sha256: string, started: number, fullFile: number | null): Promise<PeerResult> {
+async function peerResult(r: Running, output: string, rep: PeerReport, sha256: string, started: number): Promise<PeerResult> {
   const exitedOk = r.exit?.code === 0;
   const verified = exitedOk && (await exists(output)) && (await hashFile(output)) === sha256;
   const seconds = verified && r.exit ? (r.exit.at - r.spawnedAt) / 1000 : null;
@@ -226,7 +226,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     arrivalSeconds: r.child ? (r.spawnedAt - started) / 1000 : r.plan.arrivalSeconds,
     seconds,
     ownSeconds: rep.ownSeconds,
-    fromSource: rep.fromSource ?? (verified && fullFile !== null ? fullFile : null),
+    fromSource: rep.fromSource,
     fromPeers: rep.fromPeers,
     uploaded: rep.uploaded,
     maxRssBytes: Math.max(r.rss, rep.maxRssBytes ?? 0) || null,

@@ -2,7 +2,7 @@
 // topology server, a tracker), how to start one peer in its namespace, and how to read back
 // what the peer says about itself. The source (`slurpie serve`) is the runner's, fresh per system.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
@@ -89,7 +89,8 @@ const http: SystemDef = {
   prepare: async (ctx) => ({
     startPeer: (_peer, host, dir) => spawnCommand('curl', ['-s', '-S', '--fail', '-o', join(dir, FILE_NAME), ctx.sourceUrl], { netns: host.ns }),
     output: (dir) => join(dir, FILE_NAME),
-    report: async () => ({ ownSeconds: null, fromSource: null, fromPeers: 0, uploaded: 0, maxRssBytes: null }),
+    // curl writes as it receives: the copy's size is what the source delivered, finished or not.
+    report: async (_peer, dir) => ({ ownSeconds: null, fromSource: await sizeOf(join(dir, FILE_NAME)), fromPeers: 0, uploaded: 0, maxRssBytes: null }),
   }),
 };
 
@@ -165,4 +166,8 @@ function hostOf(ctx: RunContext, name: string): Host {
 
 async function works(cmd: string, args: string[]): Promise<boolean> {
   return promisify(execFile)(cmd, args).then(() => true, () => false);
+}
+
+async function sizeOf(path: string): Promise<number | null> {
+  return stat(path).then((st) => st.size, () => null);
 }
