@@ -8,6 +8,7 @@ import { demoCommand } from './commands/demo.ts';
 import { simCommand } from './commands/sim.ts';
 import { seedCommand } from './commands/seed.ts';
 import { plotCommand } from './commands/plot.ts';
+import { experimentCommand } from './commands/experiment.ts';
 
 const cli = yargs(hideBin(process.argv));
 // yargs lays out the whole help text before running any command, in case the command fails
@@ -26,6 +27,7 @@ await cli
   .command(demoCommand)
   .command(simCommand)
   .command(plotCommand)
+  .command(experimentCommand)
   .command(topologyCommand)
   .command(serveCommand)
   .epilogue('get and seed also read SLURPIE_<FLAG> environment variables and a JSON config file (--config FILE, else ~/.config/slurpie/config.json): see slurpie get --help.')

@@ -13,11 +13,23 @@ export interface Child {
   stderr: () => string;
 }
 
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  netns?: string; // run inside this network namespace (`ip netns exec`, which execs: same PID)
+}
+
 /** Starts `slurpie ARGS`; `entry` is a bundled CLI (see bundle.ts) or, by default, bin/slurpie.js. */
-export function spawnSlurpie(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; entry?: string } = {}): Child {
+export function spawnSlurpie(args: string[], opts: SpawnOptions & { entry?: string } = {}): Child {
   // SLURPIE_NODE_ARGS passes flags to every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.SLURPIE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, opts.entry ?? SLURPIE_BIN, ...args], {
+  return spawnCommand(process.execPath, [...nodeArgs, opts.entry ?? SLURPIE_BIN, ...args], opts, args[0]);
+}
+
+/** Starts any command (stdout piped, stderr kept, up to 64 KiB); `label` names it in errors. */
+export function spawnCommand(command: string, args: string[], opts: SpawnOptions = {}, label = command): Child {
+  const [cmd, argv] = opts.netns === undefined ? [command, args] : ['ip', ['netns', 'exec', opts.netns, command, ...args]];
+  const proc = spawn(cmd, argv, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,7 +41,7 @@ export function spawnSlurpie(args: string[], opts: { cwd?: string; env?: NodeJS.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() }));
   });
-  if (proc.pid === undefined) throw new Error(`could not start ${args[0]}`);
+  if (proc.pid === undefined) throw new Error(`could not start ${label}`);
   return { proc, pid: proc.pid, exited, stderr: () => err };
 }
 

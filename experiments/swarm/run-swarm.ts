@@ -179,7 +179,7 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
 // peer would pay for tsx's loader: bundle the CLI once for this run with esbuild, a
 // devDependency. Running from plain JS (the published dist/, or the dev bundle),
 // bin/slurpie.js starts plain JS already.
-async function plainCli(): Promise<{ entry: string; dispose: () => Promise<void> }> {
+export async function plainCli(): Promise<{ entry: string; dispose: () => Promise<void> }> {
   if (!import.meta.url.endsWith('.ts')) return { entry: SLURPIE_BIN, dispose: async () => {} };
   // Not a literal, so that tsc leaves bundle.ts (and its esbuild import) out of dist/.
   const bundleModule: string = './bundle.ts';
@@ -188,7 +188,7 @@ async function plainCli(): Promise<{ entry: string; dispose: () => Promise<void>
   return { entry, dispose: () => rm(dirname(entry), { recursive: true, force: true }) };
 }
 
-async function sourceStats(url: string): Promise<{ bytesSent: number; concurrent: number; peakConcurrent: number } | null> {
+export async function sourceStats(url: string): Promise<{ bytesSent: number; concurrent: number; peakConcurrent: number } | null> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     return (await res.json()) as { bytesSent: number; concurrent: number; peakConcurrent: number };
@@ -198,7 +198,7 @@ async function sourceStats(url: string): Promise<{ bytesSent: number; concurrent
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function readJson(path: string): Promise<any> {
+export async function readJson(path: string): Promise<any> {
   try {
     return JSON.parse(await readFile(path, 'utf8'));
   } catch {
@@ -206,14 +206,14 @@ async function readJson(path: string): Promise<any> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-function num(v: unknown): number {
+export function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-function lastLine(text: string): string {
+export function lastLine(text: string): string {
   return text.trim().split('\n').pop() ?? '';
 }

@@ -1,0 +1,109 @@
+// `slurpie experiment SCENARIO`: run a scenario in the network-namespace testbed for each system
+// (slurpie, plain HTTP, BitTorrent), write the results JSON and a markdown table.
+// `slurpie experiment --cleanup`: remove what a crashed run left behind.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
+
+interface ExperimentArgs {
+  scenario?: string;
+  systems: string;
+  out: string;
+  timeLimit?: number;
+  baselineTimeLimit?: number;
+  dir: string;
+  cleanup: boolean;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`slurpie experiment: ${msg} (see slurpie experiment --help)\n`);
+  process.exit(2);
+}
+
+export const experimentCommand: CommandModule<object, ExperimentArgs> = {
+  command: 'experiment [scenario]',
+  describe: 'run a scenario in a network-namespace testbed for slurpie, plain HTTP and BitTorrent, and write the results (root)',
+  builder: (y: Argv) =>
+    y
+      .usage(
+        '$0 experiment SCENARIO [options]\n$0 experiment --cleanup\n\n' +
+          'Build a testbed of Linux network namespaces (one per host: the source, the topology server,\n' +
+          'each peer) on a bridge, each link shaped with tc tbf as the scenario says, and run each\n' +
+          'system in it in turn with the same file: fresh peers, a fresh source. Latency is NOT\n' +
+          'emulated (no netem). A system still running at the time limit is stopped and reported.\n' +
+          'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
+          '(the table). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
+          'SCENARIO is a name in experiments/scenarios (lan-48, planetlab-55, tiny-4) or a .json file.',
+      )
+      .positional('scenario', { type: 'string', describe: 'scenario name or .json file' })
+      .option('systems', { type: 'string', default: 'slurpie,http,bittorrent', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent, sim (the simulator on the same scenario); bittorrent = both clients' })
+      .option('out', { type: 'string', default: '.', describe: 'directory for the results JSON and table' })
+      .option('time-limit', { type: 'number', describe: 'seconds per system before it is stopped (default: the scenario\'s timeLimitSeconds)' })
+      .option('baseline-time-limit', { type: 'number', describe: 'seconds for http and BitTorrent only (default: --time-limit): plain HTTP takes N·F/u_s, so cap it and keep slurpie\'s limit' })
+      .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-experiment'), describe: 'scratch directory (emptied first; peers\' copies are removed once verified)' })
+      .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
+      .check((a) => {
+        if (a.cleanup) return true;
+        if (a.scenario === undefined || a.scenario === '') throw new Error('a scenario is needed (e.g. lan-48), got nothing');
+        parseSystems(String(a.systems));
+        for (const [flag, v] of [['--time-limit', a.timeLimit], ['--baseline-time-limit', a.baselineTimeLimit]] as const) {
+          if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${flag} must be a positive number of seconds, got ${v}`);
+        }
+        if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
+        return true;
+      })
+      .fail((msg: string | undefined, err: Error | undefined) => fail(msg || err?.message || 'bad arguments')) as unknown as Argv<ExperimentArgs>,
+  handler: async (args: ArgumentsCamelCase<ExperimentArgs>) => {
+    const { testbedUnavailable } = await import('../../experiments/testbed/netns.ts');
+    if (args.cleanup) {
+      const why = await testbedUnavailable();
+      if (why) fail(why);
+      const { cleanupStale } = await import('../../experiments/testbed/runs.ts');
+      const r = await cleanupStale();
+      process.stdout.write(`removed ${r.namespaces.length} namespaces and ${r.links.length} links of ${r.runs.length} stale runs${r.killed.length ? `, killed ${r.killed.length} processes left in them` : ''}\n`);
+      return;
+    }
+    const { loadScenario, ScenarioError } = await import('../../experiments/scenarios/scenario-file.ts');
+    let scenario;
+    try {
+      scenario = await loadScenario(args.scenario as string);
+    } catch (err) {
+      if (err instanceof ScenarioError) fail(err.message);
+      throw err;
+    }
+    const systems = parseSystems(args.systems);
+    if (testbedSystems(systems).length > 0) {
+      const why = await testbedUnavailable();
+      if (why) fail(why);
+    }
+
+    const controller = new AbortController();
+    const interrupt = (): void => {
+      if (controller.signal.aborted) return;
+      process.stderr.write('slurpie experiment: interrupted: stopping the peers and removing the testbed\n');
+      controller.abort();
+    };
+    process.on('SIGINT', interrupt);
+    process.on('SIGTERM', interrupt);
+    const { runExperiment } = await import('../../experiments/testbed/run-experiment.ts');
+    const { markdownTable } = await import('../../experiments/testbed/results.ts');
+    const results = await runExperiment({
+      scenario,
+      systems,
+      dir: args.dir,
+      ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
+      ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
+      signal: controller.signal,
+      log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
+    });
+    await mkdir(args.out, { recursive: true });
+    const stem = join(args.out, `${scenario.name}-${results.startedAt.replace(/[:.]/g, '-')}`);
+    const table = markdownTable(results);
+    await writeFile(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
+    await writeFile(`${stem}.md`, table);
+    process.stdout.write(`${table}\nwrote ${stem}.json and ${stem}.md\n`);
+    if (controller.signal.aborted) process.exitCode = 130;
+  },
+};

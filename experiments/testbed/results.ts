@@ -1,0 +1,124 @@
+// The results of `slurpie experiment`, in the shared format /work/briefs/results-schema.md
+// (read by `slurpie plot`): the per-system summary computed from the per-peer rows, and the
+// markdown table written beside the JSON. Fields beyond the schema: approximations, perPeer
+// ownSeconds / linkClass / left / error, systems' `analytic` (plain HTTP's fair-share bound).
+import type { Scenario } from '../scenarios/scenario-file.ts';
+
+export interface PeerResult {
+  id: string;
+  linkClass: string | null;
+  arrivalSeconds: number;
+  seconds: number | null; // from the peer's start to its verified exit; null if it did not finish
+  ownSeconds: number | null; // the peer's own measure (no process start-up), where it reports one
+  fromSource: number | null;
+  fromPeers: number | null;
+  uploaded: number | null;
+  maxRssBytes: number | null;
+  ok: boolean; // finished and its copy matches the source's sha256
+  left: boolean; // stopped early by the scenario's churn
+  error?: string;
+}
+
+export interface SystemResult {
+  system: string;
+  finished: number;
+  stopped: boolean;
+  timeLimitSeconds: number;
+  wallSeconds: number;
+  sourceBytes: number;
+  sourceRatio: number;
+  peakSourceGets: number | null;
+  meanSeconds: number | null;
+  maxSeconds: number | null;
+  meanRatio: number | null;
+  skipped: string | null;
+  interrupted?: boolean;
+  approximations?: string[]; // the simulator's: what it could not model of the scenario
+  machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
+  analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
+  perPeer: PeerResult[];
+}
+
+export interface ExperimentResults {
+  version: 1;
+  scenario: Scenario;
+  startedAt: string;
+  machine: { cpus: number; node: string };
+  fileBytes: number;
+  peers: number;
+  tMinSeconds: number;
+  approximations: string[];
+  systems: SystemResult[];
+}
+
+export interface SystemRaw {
+  system: string;
+  stopped: boolean;
+  timeLimitSeconds: number;
+  wallSeconds: number;
+  sourceBytes: number;
+  peakSourceGets: number | null;
+  fileBytes: number;
+  tMinSeconds: number;
+  perPeer: PeerResult[];
+  skipped?: string;
+  interrupted?: boolean;
+}
+
+export function summarize(r: SystemRaw): SystemResult {
+  const times = r.perPeer.flatMap((p) => (p.ok && p.seconds !== null ? [p.seconds] : []));
+  const mean = times.length ? times.reduce((a, b) => a + b, 0) / times.length : null;
+  return {
+    system: r.system,
+    finished: times.length,
+    stopped: r.stopped,
+    timeLimitSeconds: r.timeLimitSeconds,
+    wallSeconds: round(r.wallSeconds, 2),
+    sourceBytes: r.sourceBytes,
+    sourceRatio: r.skipped ? 0 : round(r.sourceBytes / r.fileBytes, 4),
+    peakSourceGets: r.peakSourceGets,
+    meanSeconds: mean === null ? null : round(mean, 2),
+    maxSeconds: times.length ? round(Math.max(...times), 2) : null,
+    meanRatio: mean === null ? null : round(mean / r.tMinSeconds, 3),
+    skipped: r.skipped ?? null,
+    ...(r.interrupted && { interrupted: true }),
+    perPeer: r.perPeer,
+  };
+}
+
+/** The markdown table (and a few lines around it) for one experiment. */
+export function markdownTable(res: ExperimentResults): string {
+  const s = res.scenario;
+  const mib = (b: number): string => (b / 1048576).toFixed(1);
+  const lines = [
+    `# ${s.name}`,
+    '',
+    s.description,
+    '',
+    `${res.peers} peers, ${mib(res.fileBytes)} MiB, source up ${((s.source.up * 8) / 1e6).toFixed(1)} Mb/s; T_min = ${res.tMinSeconds.toFixed(1)} s. ` +
+      `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}.`,
+    '',
+    '| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of res.systems) {
+    const ratio = (x: number | null): string => (x === null ? '–' : (x / res.tMinSeconds).toFixed(2));
+    let note = r.skipped ? `skipped: ${r.skipped}` : r.stopped ? `stopped at the ${r.timeLimitSeconds} s limit` : r.interrupted ? 'interrupted' : '';
+    if (r.analytic) note += `${note ? '; ' : ''}analytic: mean / T_min ${r.analytic.meanRatio.toFixed(2)}, source / F ${r.analytic.sourceRatio}`;
+    lines.push(
+      `| ${r.system} | ${r.skipped ? '–' : `${r.finished}/${res.peers}`} | ${ratio(r.meanSeconds)} | ${ratio(r.maxSeconds)} | ${r.meanSeconds?.toFixed(1) ?? '–'} | ` +
+        `${r.skipped ? '–' : r.sourceRatio.toFixed(2)} | ${r.peakSourceGets ?? '–'} | ${r.skipped ? '–' : r.wallSeconds.toFixed(0)} | ${note} |`,
+    );
+  }
+  if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
+  for (const r of res.systems) {
+    if (r.approximations?.length) lines.push('', `Approximated by ${r.system} (wall s is virtual time):`, ...r.approximations.map((a) => `- ${a}`));
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

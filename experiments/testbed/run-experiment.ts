@@ -1,0 +1,266 @@
+// `slurpie experiment`: one scenario, several systems, one after the other in the same namespace
+// testbed (netns.ts) with the same file; fresh source counters and fresh peers for each system.
+// Everything started is killed by PID and the testbed removed at the end, on error and on abort.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { announced, killChild, peakRss, spawnSlurpie, type Child } from '../swarm/processes.ts';
+import { exists, lastLine, plainCli, sourceStats } from '../swarm/run-swarm.ts';
+import { writeTestFile } from '../swarm/test-file.ts';
+import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
+import type { Scenario } from '../scenarios/scenario-file.ts';
+import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
+import { claimRun, releaseRun } from './runs.ts';
+import { testbedSystems, type SystemName } from './system-names.ts';
+import { runSimSystem } from './sim-system.ts';
+import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
+import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
+
+export interface ExperimentOptions {
+  scenario: Scenario;
+  systems: SystemName[];
+  dir: string; // scratch: the file, the peers' copies (removed per system once verified)
+  timeLimitSeconds?: number; // overrides the scenario's, for every system
+  baselineTimeLimitSeconds?: number; // for http and BitTorrent only (they may never finish)
+  signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
+  log: (line: string) => void; // progress, a line per 5 s
+}
+
+const SOURCE_PORT = 8080;
+
+type TestbedSystem = Exclude<SystemName, 'sim'>;
+
+export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResults> {
+  const s = o.scenario;
+  const peers = planPeers(s);
+  const startedAt = new Date().toISOString();
+  const results: SystemResult[] = [];
+  const limit = o.timeLimitSeconds ?? s.timeLimitSeconds;
+  const limitOf = (name: SystemName): number => (name === 'slurpie' || name === 'sim' ? limit : (o.baselineTimeLimitSeconds ?? limit));
+  const tMin = tMinSeconds(s, peers);
+  const todo: TestbedSystem[] = [];
+  for (const name of testbedSystems(o.systems)) {
+    const why = await SYSTEM_DEFS[name].unavailable();
+    if (why) results.push(skipped(name, why, limitOf(name)));
+    else todo.push(name);
+  }
+  if (o.systems.includes('sim')) {
+    o.log(`sim: simulating ${peers.length} peers in virtual time`);
+    results.push(runSimSystem(s, tMin, limit));
+  }
+  if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limitOf)));
+  const order = (n: string): number => o.systems.indexOf(n as SystemName);
+  results.sort((a, b) => order(a.system) - order(b.system));
+  return {
+    version: 1,
+    scenario: s,
+    startedAt,
+    machine: { cpus: cpus().length, node: process.version },
+    fileBytes: s.fileBytes,
+    peers: peers.length,
+    tMinSeconds: tMin,
+    approximations: todo.length > 0 ? testbedApproximations(s) : [],
+    systems: results,
+  };
+}
+
+/** Builds the testbed, runs each system in it in turn, removes it whatever happens. */
+async function runInTestbed(o: ExperimentOptions, todo: TestbedSystem[], peers: PeerPlan[], limitOf: (name: SystemName) => number): Promise<SystemResult[]> {
+  const s = o.scenario;
+  const results: SystemResult[] = [];
+  await rm(o.dir, { recursive: true, force: true });
+  await mkdir(o.dir, { recursive: true });
+  const file = join(o.dir, 'file.bin');
+  const sha256 = await writeTestFile(file, s.fileBytes, s.seed);
+  const runId = await claimRun();
+  const { entry, dispose } = await plainCli();
+  try {
+    const hosts: HostSpec[] = [
+      { name: 'src', up: s.source.up, down: s.source.down },
+      { name: 'topo' },
+      ...peers.map((p) => ({ name: p.id, up: p.link.up, down: p.link.down })),
+    ];
+    o.log(`testbed ${runId}: ${hosts.length} namespaces on bridge slp-${runId}`);
+    const testbed = await createTestbed(runId, hosts);
+    for (const name of todo) {
+      if (o.signal?.aborted) {
+        results.push(skipped(name, 'interrupted before it started', limitOf(name)));
+        continue;
+      }
+      results.push(await runSystem(name, { o, peers, testbed, file, sha256, entry, limit: limitOf(name) }));
+    }
+  } finally {
+    await removeRun(runId);
+    await releaseRun(runId);
+    await dispose();
+    await rm(file, { force: true });
+  }
+  return results;
+}
+
+interface Shared {
+  o: ExperimentOptions;
+  peers: PeerPlan[];
+  testbed: Testbed;
+  file: string;
+  sha256: string;
+  entry: string;
+  limit: number;
+}
+
+interface Running {
+  plan: PeerPlan;
+  dir: string;
+  child: Child | null;
+  spawnedAt: number;
+  exit: { code: number | null; at: number } | null;
+  left: boolean; // stopped by churn
+  rss: number;
+}
+
+async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> {
+  const { o, testbed } = x;
+  const dir = join(o.dir, name);
+  await mkdir(dir, { recursive: true });
+  const children: Child[] = [];
+  const track = (c: Child): Child => (children.push(c), c);
+  const src = testbed.hosts.get('src');
+  if (!src) throw new Error('the testbed has no source host');
+  try {
+    const source = track(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns }));
+    const sourceUrl = await announced(source, /^serving (\S+)/, 30_000);
+    const statsUrl = new URL('/_stats', sourceUrl).toString();
+    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track };
+    const plan = await SYSTEM_DEFS[name].prepare(ctx);
+    const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, exit: null, left: false, rss: 0 }));
+    await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
+
+    const started = performance.now();
+    const elapsed = (): number => (performance.now() - started) / 1000;
+    let sourceBytes = 0;
+    let peak = 0;
+    let nextLine = 0;
+    const deadline = started + x.limit * 1000;
+    const done = (): boolean => running.every((r) => r.exit !== null);
+    while (!done() && performance.now() < deadline && !o.signal?.aborted) {
+      for (const r of running) {
+        if (r.child === null && elapsed() >= r.plan.arrivalSeconds) {
+          const host = testbed.hosts.get(r.plan.id);
+          if (!host) throw new Error(`the testbed has no host ${r.plan.id}`);
+          r.child = track(plan.startPeer(r.plan, host, r.dir));
+          r.spawnedAt = performance.now();
+          void r.child.exited.then((e) => (r.exit = e));
+        }
+        if (r.child && r.exit === null && r.plan.leaveAfterSeconds !== null && (performance.now() - r.spawnedAt) / 1000 >= r.plan.leaveAfterSeconds) {
+          r.left = true;
+          killChild(r.child, 'SIGTERM');
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await Promise.all(running.map(async (r) => {
+        if (r.child && r.exit === null) r.rss = Math.max(r.rss, await peakRss(r.child.pid));
+      }));
+      const live = await sourceStats(statsUrl);
+      if (live) {
+        sourceBytes = live.bytesSent;
+        peak = Math.max(peak, live.peakConcurrent);
+      }
+      if (elapsed() >= nextLine) {
+        nextLine = (Math.floor(elapsed() / 5) + 1) * 5; // a loaded machine's slow loop prints no backlog
+        const finished = running.filter((r) => r.exit?.code === 0).length;
+        o.log(`${name}: ${elapsed().toFixed(0)} s, finished ${finished}/${running.length}, source ${(sourceBytes / 1048576).toFixed(1)} MiB (${(sourceBytes / o.scenario.fileBytes).toFixed(2)} F)`);
+      }
+    }
+    const wallSeconds = elapsed();
+    const stopped = !done();
+    // SIGTERM first: slurpie, WebTorrent and libtorrent peers then write what they got so far.
+    for (const r of running) if (r.child && r.exit === null) killChild(r.child, 'SIGTERM');
+    await Promise.race([Promise.all(running.map((r) => r.child?.exited)), new Promise((resolve) => setTimeout(resolve, 5000))]);
+    for (const r of running) if (r.child && r.exit === null) killChild(r.child, 'SIGKILL');
+    await Promise.all(running.map((r) => r.child?.exited));
+    const final = await sourceStats(statsUrl);
+    if (final) {
+      sourceBytes = final.bytesSent;
+      peak = Math.max(peak, final.peakConcurrent);
+    }
+
+    const perPeer: PeerResult[] = [];
+    for (const r of running) perPeer.push(await peerResult(r, plan.output(r.dir), await plan.report(r.plan, r.dir), x.sha256, started));
+    await rm(dir, { recursive: true, force: true }); // 48 copies of the file per system add up
+    const result = summarize({
+      system: name,
+      stopped,
+      timeLimitSeconds: x.limit,
+      wallSeconds,
+      sourceBytes,
+      peakSourceGets: peak,
+      fileBytes: o.scenario.fileBytes,
+      tMinSeconds: tMinSeconds(o.scenario, x.peers),
+      perPeer,
+      interrupted: o.signal?.aborted ?? false,
+    });
+    return name === 'http' ? { ...result, analytic: httpAnalytic(o.scenario, x.peers) } : result;
+  } finally {
+    for (const c of children) killChild(c, 'SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+  }
+}
+
+async function peerResult(r: Running, output: string, rep: PeerReport, sha256: string, started: number): Promise<PeerResult> {
+  const exitedOk = r.exit?.code === 0;
+  const verified = exitedOk && (await exists(output)) && (await hashFile(output)) === sha256;
+  const seconds = verified && r.exit ? (r.exit.at - r.spawnedAt) / 1000 : null;
+  let error: string | undefined;
+  if (!verified) {
+    if (r.child === null) error = 'not started before the time limit';
+    else if (r.left) error = 'left early (churn)';
+    else if (r.exit === null || r.exit.code === null) error = 'stopped at the time limit';
+    else if (!exitedOk) error = rep.error ?? (lastLine(r.child.stderr()) || `exit ${r.exit.code}`);
+    else error = 'the copy does not match the source';
+  }
+  return {
+    id: r.plan.id,
+    linkClass: r.plan.linkClass,
+    arrivalSeconds: r.child ? (r.spawnedAt - started) / 1000 : r.plan.arrivalSeconds,
+    seconds,
+    ownSeconds: rep.ownSeconds,
+    fromSource: rep.fromSource,
+    fromPeers: rep.fromPeers,
+    uploaded: rep.uploaded,
+    maxRssBytes: Math.max(r.rss, rep.maxRssBytes ?? 0) || null,
+    ok: verified,
+    left: r.left,
+    ...(error !== undefined && { error }),
+  };
+}
+
+function skipped(system: TestbedSystem, reason: string, limit: number): SystemResult {
+  return summarize({ system, stopped: false, timeLimitSeconds: limit, wallSeconds: 0, sourceBytes: 0, peakSourceGets: null, fileBytes: 1, tMinSeconds: 1, perPeer: [], skipped: reason });
+}
+
+/**
+ * Plain HTTP in a flash crowd, worked out rather than waited for: N GETs share the source's
+ * uplink fairly (no peer's downlink slower than its share), so all finish together at N·F/u_s.
+ */
+function httpAnalytic(s: Scenario, peers: PeerPlan[]): SystemResult['analytic'] {
+  const share = s.source.up / peers.length;
+  if (s.arrivals.kind !== 'flash' || s.churn || peers.some((p) => p.link.down < share)) return null;
+  const seconds = (peers.length * s.fileBytes) / s.source.up;
+  return { meanSeconds: seconds, meanRatio: seconds / tMinSeconds(s, peers), sourceRatio: peers.length, note: 'flash crowd, fair share of the source link: every GET ends at N·F/u_s' };
+}
+
+/** What the namespace testbed could not reproduce of this scenario (see netns.ts). */
+function testbedApproximations(s: Scenario): string[] {
+  const notes = ['latency is not emulated (no netem on this kernel): hosts are ~0.05 ms apart whatever latencyMs says'];
+  notes.push('CPU is shared: every host runs on this machine\'s cores');
+  if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
+  return notes;
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

@@ -1,0 +1,42 @@
+// The simulator as one more system of `slurpie experiment` (--systems sim): the same scenario
+// mapped onto a SimScenario (scenarios/plan.ts toSimScenario), run in virtual time, reported in
+// the same results format so the two can be set side by side. No testbed, no root needed.
+import { simulate } from '../sim/simulate.ts';
+import { toSimScenario } from '../scenarios/plan.ts';
+import type { Scenario } from '../scenarios/scenario-file.ts';
+import { summarize, type PeerResult, type SystemResult } from './results.ts';
+
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number): SystemResult {
+  const { sim, approximations } = toSimScenario(s);
+  const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
+  const width = s.peers.count >= 100 ? 3 : 2;
+  const perPeer: PeerResult[] = r.peers.map((p) => ({
+    id: `p${String(p.index + 1).padStart(width, '0')}`,
+    linkClass: null,
+    arrivalSeconds: p.arrivedMs / 1000,
+    seconds: p.seconds,
+    ownSeconds: p.seconds,
+    fromSource: p.stats?.fromSource ?? null,
+    fromPeers: p.stats?.fromPeers ?? null,
+    uploaded: p.stats?.uploaded ?? null,
+    maxRssBytes: null,
+    ok: p.seconds !== null,
+    left: false,
+    ...(p.seconds === null && { error: r.problem ?? 'did not finish in the simulated time limit' }),
+  }));
+  return {
+    ...summarize({
+      system: 'sim',
+      stopped: r.outcome === 'timeout',
+      timeLimitSeconds,
+      wallSeconds: r.simSeconds, // virtual seconds, as the testbed's are wall seconds
+      sourceBytes: r.sourceBytes,
+      peakSourceGets: r.peakSourceRuns,
+      fileBytes: s.fileBytes,
+      tMinSeconds,
+      perPeer,
+    }),
+    approximations,
+    machineWallSeconds: r.wallMs / 1000,
+  };
+}

@@ -1,0 +1,173 @@
+// The systems `slurpie experiment` compares, each as: the services it needs in the testbed (a
+// topology server, a tracker), how to start one peer in its namespace, and how to read back
+// what the peer says about itself. The source (`slurpie serve`) is the runner's, fresh per system.
+import { execFile } from 'node:child_process';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
+import { PROJECT_ROOT } from '../swarm/project-root.ts';
+import { num, readJson } from '../swarm/run-swarm.ts';
+import type { PeerPlan } from '../scenarios/plan.ts';
+import type { Scenario } from '../scenarios/scenario-file.ts';
+import type { Host, Testbed } from './netns.ts';
+import type { SystemName } from './system-names.ts';
+
+
+export interface RunContext {
+  testbed: Testbed;
+  scenario: Scenario;
+  dir: string; // this system's scratch directory
+  file: string; // the served file
+  sha256: string;
+  sourceUrl: string;
+  cliEntry: string; // the CLI to start (a plain-JS bundle)
+  track: (c: Child) => Child; // every process started goes through here (killed by PID at the end)
+}
+
+/** What a peer reports about itself (zeros / null where a system does not say). */
+export interface PeerReport {
+  ownSeconds: number | null;
+  fromSource: number | null;
+  fromPeers: number | null;
+  uploaded: number | null;
+  maxRssBytes: number | null;
+  error?: string;
+}
+
+export interface SystemPlan {
+  startPeer(peer: PeerPlan, host: Host, dir: string): Child;
+  output(dir: string): string; // where the peer's copy of the file ends up
+  report(peer: PeerPlan, dir: string): Promise<PeerReport>;
+}
+
+export interface SystemDef {
+  name: Exclude<SystemName, 'sim'>;
+  /** Why it cannot run here (checked before the testbed exists), or null. */
+  unavailable(): Promise<string | null>;
+  prepare(ctx: RunContext): Promise<SystemPlan>;
+}
+
+const PEERS_DIR = join(PROJECT_ROOT, 'experiments', 'testbed', 'peers');
+const TOPOLOGY_PORT = 7070;
+const TRACKER_PORT = 8000;
+const FILE_NAME = 'file.bin';
+
+const slurpie: SystemDef = {
+  name: 'slurpie',
+  unavailable: async () => null,
+  prepare: async (ctx) => {
+    const topo = hostOf(ctx, 'topo');
+    const server = ctx.track(spawnSlurpie(['topology', '--host', topo.ip, '--port', String(TOPOLOGY_PORT)], { entry: ctx.cliEntry, netns: topo.ns }));
+    const topologyUrl = await announced(server, /^listening on (\S+)/, 30_000);
+    const block = ctx.scenario.blockBytes === undefined ? [] : ['--block-size', String(ctx.scenario.blockBytes)];
+    return {
+      startPeer: (peer, host, dir) =>
+        spawnSlurpie([
+          'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
+          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
+        ], { entry: ctx.cliEntry, netns: host.ns }),
+      output: (dir) => join(dir, FILE_NAME),
+      report: async (_peer, dir) => {
+        const s = await readJson(join(dir, 'stats.json'));
+        return {
+          ownSeconds: typeof s?.seconds === 'number' ? s.seconds : null,
+          fromSource: num(s?.fromSource),
+          fromPeers: num(s?.fromPeers),
+          uploaded: num(s?.uploaded),
+          maxRssBytes: num(s?.maxRssBytes) || null,
+          ...(typeof s?.error === 'string' && { error: s.error }),
+        };
+      },
+    };
+  },
+};
+
+const http: SystemDef = {
+  name: 'http',
+  unavailable: async () => ((await works('curl', ['--version'])) ? null : 'curl is not installed'),
+  prepare: async (ctx) => ({
+    startPeer: (_peer, host, dir) => spawnCommand('curl', ['-s', '-S', '--fail', '-o', join(dir, FILE_NAME), ctx.sourceUrl], { netns: host.ns }),
+    output: (dir) => join(dir, FILE_NAME),
+    // curl writes as it receives: the copy's size is what the source delivered, finished or not.
+    report: async (_peer, dir) => ({ ownSeconds: null, fromSource: await sizeOf(join(dir, FILE_NAME)), fromPeers: 0, uploaded: 0, maxRssBytes: null }),
+  }),
+};
+
+/** A BitTorrent client: the torrent names the origin as its web seed and the testbed's tracker. */
+function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, dir: string, host: Host) => Child, unavailable: () => Promise<string | null>): SystemDef {
+  return {
+    name,
+    unavailable,
+    prepare: async (ctx) => {
+      const topo = hostOf(ctx, 'topo');
+      const tracker = ctx.track(spawnCommand(process.execPath, [join(PEERS_DIR, 'tracker.mjs'), topo.ip, String(TRACKER_PORT)], { netns: topo.ns }, 'tracker'));
+      const announce = await announced(tracker, /^tracking (\S+)/, 30_000);
+      const torrent = join(ctx.dir, `${FILE_NAME}.torrent`);
+      await writeFile(torrent, await makeTorrent(ctx.file, ctx.sourceUrl, announce, ctx.scenario.blockBytes ?? 256 * 1024));
+      return {
+        startPeer: (_peer, host, dir) => start(torrent, dir, host),
+        output: (dir) => join(dir, FILE_NAME),
+        report: async (_peer, dir) => {
+          const s = await readJson(join(dir, 'stats.json'));
+          return {
+            ownSeconds: typeof s?.seconds === 'number' ? s.seconds : null,
+            fromSource: typeof s?.fromSource === 'number' ? s.fromSource : null,
+            fromPeers: typeof s?.fromPeers === 'number' ? s.fromPeers : null,
+            uploaded: typeof s?.uploaded === 'number' ? s.uploaded : null,
+            maxRssBytes: num(s?.maxRssBytes) || null,
+            ...(typeof s?.error === 'string' && { error: s.error }),
+          };
+        },
+      };
+    },
+  };
+}
+
+const webtorrent = bittorrent(
+  'webtorrent',
+  (torrent, dir, host) => spawnCommand(process.execPath, [join(PEERS_DIR, 'webtorrent-peer.mjs'), torrent, dir, join(dir, 'stats.json')], { netns: host.ns }, 'webtorrent'),
+  async () => {
+    try {
+      await import('webtorrent' as string);
+      return null;
+    } catch (err) {
+      return `webtorrent does not load (${(err as Error).message.split('\n')[0]}); npm install installs it`;
+    }
+  },
+);
+
+const PYTHON = '/usr/bin/python3'; // Debian's, where python3-libtorrent installs (not a pyenv shim)
+const libtorrent = bittorrent(
+  'libtorrent',
+  (torrent, dir, host) => spawnCommand(PYTHON, [join(PEERS_DIR, 'libtorrent-peer.py'), torrent, dir, join(dir, 'stats.json')], { netns: host.ns }, 'libtorrent'),
+  async () => ((await works(PYTHON, ['-c', 'import libtorrent'])) ? null : 'python3-libtorrent is not installed (apt-get install python3-libtorrent)'),
+);
+
+export const SYSTEM_DEFS: Record<Exclude<SystemName, 'sim'>, SystemDef> = { slurpie, http, webtorrent, libtorrent };
+
+/** A single-file torrent of `file` (named file.bin) with the origin as web seed (BEP 19 url-list). */
+async function makeTorrent(file: string, webSeed: string, announce: string, pieceLength: number): Promise<Buffer> {
+  const { default: createTorrent } = (await import('create-torrent' as string)) as {
+    default: (input: string, opts: object, cb: (err: Error | null, torrent: Buffer) => void) => void;
+  };
+  return new Promise((resolve, reject) => {
+    createTorrent(file, { name: FILE_NAME, announceList: [[announce]], urlList: [webSeed], pieceLength, private: false, createdBy: 'slurpie experiment' }, (err, t) =>
+      err ? reject(err) : resolve(t),
+    );
+  });
+}
+
+function hostOf(ctx: RunContext, name: string): Host {
+  const h = ctx.testbed.hosts.get(name);
+  if (!h) throw new Error(`the testbed has no host ${name}`);
+  return h;
+}
+
+async function works(cmd: string, args: string[]): Promise<boolean> {
+  return promisify(execFile)(cmd, args).then(() => true, () => false);
+}
+
+async function sizeOf(path: string): Promise<number | null> {
+  return stat(path).then((st) => st.size, () => null);
+}

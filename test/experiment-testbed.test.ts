@@ -1,0 +1,124 @@
+// `slurpie experiment` end to end in the network-namespace testbed (root, ip netns, tc): the
+// tiny-4 scenario for slurpie and plain HTTP, every peer's copy verified, the results JSON in
+// the shared format, nothing left behind (after a normal end, after SIGINT, and --cleanup after
+// a crash). Declared skips where the testbed cannot run (not root, no ip netns).
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { listLinks, listNamespaces, removeRun, testbedUnavailable } from '../experiments/testbed/netns.ts';
+import { claimRun, releaseRun } from '../experiments/testbed/runs.ts';
+import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
+
+const sh = promisify(execFile);
+const unavailable = await testbedUnavailable();
+const rootTest = unavailable ? test.serial.skip : test.serial;
+const why = unavailable ? ` (skipped: ${unavailable})` : '';
+
+/** The namespaces and links of one run id that still exist. */
+async function leftovers(runId: string | undefined): Promise<string[]> {
+  const all = [...(await listNamespaces()), ...(await listLinks())];
+  return all.filter((n) => n.startsWith(`slp-${runId}`) || n.startsWith(`slp${runId}-`));
+}
+
+test('a bad scenario is one line and exit 2, before any testbed work', async (t) => {
+  t.timeout(60_000);
+  const missing = await runSlurpie(t, ['experiment', 'no-such-scenario', '--systems', 'http']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /^slurpie experiment: no scenario named no-such-scenario in .* \(see slurpie experiment --help\)\n$/);
+  const systems = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie,ftp']);
+  t.is(systems.code, 2);
+  t.regex(systems.stderr, /^slurpie experiment: --systems takes .*, got "ftp" \(see slurpie experiment --help\)\n$/);
+});
+
+rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, results in the shared format${why}`, async (t) => {
+  t.timeout(360_000);
+  const out = await scratch(t);
+  const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie,http', '--out', out, '--dir', join(out, 'scratch'), '--time-limit', '240']);
+  t.is(run.code, 0, run.stderr);
+  const runId = /testbed (\w+):/.exec(run.stderr)?.[1];
+  t.truthy(runId, run.stderr);
+  const files = (await readdir(out)).filter((f) => f.startsWith('tiny-4-')).sort();
+  t.deepEqual(files.map((f) => f.replace(/^tiny-4-.*\./, '')), ['json', 'md']);
+  const res = JSON.parse(await readFile(join(out, files[0] as string), 'utf8'));
+  t.is(res.version, 1);
+  t.is(res.scenario.name, 'tiny-4');
+  t.is(res.fileBytes, 4 * 1024 * 1024);
+  t.is(res.scenario.fileBytes, res.fileBytes);
+  t.is(res.peers, 4);
+  t.false(Number.isNaN(Date.parse(res.startedAt)));
+  t.true(res.machine.cpus >= 1 && /^v\d+/.test(res.machine.node));
+  // T_min = max(F/u_s, F/d_min, N F/(u_s + N u)) = F / 1 MB/s here.
+  t.true(Math.abs(res.tMinSeconds - (4 * 1024 * 1024) / 1e6) < 1e-9, String(res.tMinSeconds));
+  t.deepEqual(res.systems.map((s: { system: string }) => s.system), ['slurpie', 'http']);
+  for (const s of res.systems) {
+    t.is(s.skipped, null, s.system);
+    t.false(s.stopped, s.system);
+    t.is(s.finished, 4, `${s.system}: ${JSON.stringify(s.perPeer.map((p: { error?: string }) => p.error))}`);
+    t.is(s.perPeer.length, 4);
+    for (const p of s.perPeer) {
+      t.true(p.ok, `${s.system} ${p.id}: ${p.error}`);
+      t.true(typeof p.seconds === 'number' && p.seconds > 0);
+      t.is(p.arrivalSeconds >= 0 && p.arrivalSeconds < 30, true);
+    }
+    t.true(Math.abs(s.sourceRatio - s.sourceBytes / res.fileBytes) < 1e-3);
+    const times = s.perPeer.map((p: { seconds: number }) => p.seconds);
+    t.true(Math.abs(s.meanSeconds - times.reduce((a: number, b: number) => a + b, 0) / 4) < 0.02);
+    t.true(Math.abs(s.meanRatio - s.meanSeconds / res.tMinSeconds) < 0.01);
+    t.true(s.maxSeconds >= s.meanSeconds);
+    t.true(s.peakSourceGets >= 1);
+  }
+  const [slurpieRun, httpRun] = res.systems;
+  // Every curl fetched the whole file from the source; slurpie's peers got most of it from each other.
+  t.true(httpRun.sourceBytes >= 4 * res.fileBytes, String(httpRun.sourceBytes));
+  t.true(httpRun.perPeer.every((p: { fromSource: number }) => p.fromSource === res.fileBytes));
+  t.true(slurpieRun.sourceBytes >= res.fileBytes, String(slurpieRun.sourceBytes));
+  const fromPeers = slurpieRun.perPeer.reduce((a: number, p: { fromPeers: number }) => a + p.fromPeers, 0);
+  t.true(fromPeers > 0, 'no slurpie peer got a block from another');
+  const md = await readFile(join(out, files[1] as string), 'utf8');
+  t.regex(md, /\| slurpie \| 4\/4 \|/);
+  t.regex(md, /\| http \| 4\/4 \|/);
+  t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');
+});
+
+rootTest(`SIGINT stops the run and removes its testbed${why}`, async (t) => {
+  t.timeout(180_000);
+  const out = await scratch(t);
+  const child = slurpie(t, ['experiment', 'tiny-4', '--systems', 'http', '--out', out, '--dir', join(out, 'scratch')]);
+  // Wait for the first progress line of the http system: the testbed is up and curls are running.
+  const started = Date.now();
+  while (!/http: \d+ s, finished/.test(child.stderr())) {
+    if (child.proc.exitCode !== null || Date.now() - started > 150_000) return t.fail(`no progress line: ${child.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const runId = /testbed (\w+):/.exec(child.stderr())?.[1];
+  t.truthy(runId);
+  t.true((await leftovers(runId)).length > 0, 'the testbed should exist while the run runs');
+  process.kill(child.pid, 'SIGINT');
+  const { code } = await child.exited;
+  t.is(code, 130, child.stderr());
+  t.deepEqual(await leftovers(runId), []);
+});
+
+rootTest(`--cleanup removes a crashed run's namespaces and bridge, and keeps a live run's${why}`, async (t) => {
+  t.timeout(60_000);
+  // A crashed run: a namespace and a bridge with no live owner.
+  const crashed = 'zz9cr';
+  t.teardown(() => removeRun(crashed));
+  await sh('ip', ['netns', 'add', `slp-${crashed}-p01`]);
+  await sh('ip', ['link', 'add', `slp-${crashed}`, 'type', 'bridge']);
+  // A live run: its marker names this (live) test process.
+  const live = await claimRun();
+  t.teardown(async () => {
+    await removeRun(live);
+    await releaseRun(live);
+  });
+  await sh('ip', ['netns', 'add', `slp-${live}-p01`]);
+
+  const run = await runSlurpie(t, ['experiment', '--cleanup']);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /^removed \d+ namespaces and \d+ links of \d+ stale runs/);
+  t.deepEqual(await leftovers(crashed), []);
+  t.deepEqual(await leftovers(live), [`slp-${live}-p01`]);
+});

@@ -1,0 +1,128 @@
+// Scenario files (experiments/scenarios): the shipped ones load, peers are drawn from the seed,
+// T_min and the simulator mapping are right, and every bad file is a one-line error naming the
+// field. Pure: reads files, writes a few to a temp dir.
+import test from 'ava';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScenario, parseScenario, ScenarioError, SCENARIO_DIR } from '../experiments/scenarios/scenario-file.ts';
+import { largestRemainder, planPeers, tMinSeconds, toSimScenario } from '../experiments/scenarios/plan.ts';
+import { parseSystems } from '../experiments/testbed/system-names.ts';
+import { tbf } from '../experiments/testbed/netns.ts';
+import { runSimSystem } from '../experiments/testbed/sim-system.ts';
+
+const MiB = 1024 * 1024;
+
+test('lan-48 is the paper\'s LAN: 32 MiB, source 10 Mb/s, 48 peers on 100 Mb/s, T_min 26.8 s', async (t) => {
+  const s = await loadScenario('lan-48');
+  t.is(s.fileBytes, 32 * MiB);
+  t.is(s.source.up, 1_250_000);
+  t.is(s.peers.count, 48);
+  t.deepEqual(s.peers.links, { kind: 'same', link: { up: 12_500_000, down: 12_500_000, latencyMs: 1 } });
+  t.deepEqual(s.arrivals, { kind: 'flash' });
+  t.is(tMinSeconds(s).toFixed(1), '26.8');
+  const peers = planPeers(s);
+  t.true(peers.every((p) => p.arrivalSeconds === 0 && p.leaveAfterSeconds === null));
+  t.deepEqual([peers[0]?.id, peers[47]?.id], ['p01', 'p48']);
+  const { sim, approximations } = toSimScenario(s);
+  t.deepEqual(approximations, []);
+  t.like(sim, { peers: 48, size: 32 * MiB, sourceRate: 1_250_000, peerUp: 12_500_000, peerDown: 12_500_000, latencyMs: 1, arrivalSpreadMs: 0 });
+});
+
+test('planetlab-55: classes by largest remainder, arrivals over 60 s and churn from the seed, the same every time', async (t) => {
+  const s = await loadScenario('planetlab-55');
+  const peers = planPeers(s);
+  t.is(peers.length, 55);
+  const count = (c: string): number => peers.filter((p) => p.linkClass === c).length;
+  // 0.45, 0.35, 0.2 of 55 = 24.75, 19.25, 11 -> 25, 19, 11
+  t.deepEqual([count('fast-ethernet'), count('capped-10mbit'), count('slow')], [25, 19, 11]);
+  t.is(Math.min(...peers.map((p) => p.arrivalSeconds)), 0);
+  t.true(peers.every((p) => p.arrivalSeconds >= 0 && p.arrivalSeconds < 60));
+  t.true(new Set(peers.map((p) => p.arrivalSeconds)).size > 40, 'arrivals spread out');
+  t.is(peers.filter((p) => p.leaveAfterSeconds !== null).length, Math.round(0.1 * 55));
+  t.deepEqual(planPeers(s), peers, 'the same seed, the same peers');
+  t.notDeepEqual(planPeers({ ...s, seed: s.seed + 1 }).map((p) => p.linkClass), peers.map((p) => p.linkClass));
+  // T_min: F/u_s = 26.8 s; the slow class's downlink 1.25 MB/s gives the same; N F / (u_s + sum u) is less.
+  const sumUp = peers.reduce((a, p) => a + p.link.up, 0);
+  t.is(tMinSeconds(s, peers), Math.max((32 * MiB) / 1_250_000, (32 * MiB) / 1_250_000, (55 * 32 * MiB) / (1_250_000 + sumUp)));
+  const { sim, approximations } = toSimScenario(s);
+  t.is(sim.peerUp, sumUp / 55);
+  t.is(sim.arrivalSpreadMs, 60_000);
+  t.true(approximations.some((a) => /mean uplink/.test(a)));
+  t.true(approximations.some((a) => /churn/.test(a)));
+});
+
+test('tiny-4 loads by name and by path', async (t) => {
+  const byName = await loadScenario('tiny-4');
+  const byPath = await loadScenario(join(SCENARIO_DIR, 'tiny-4.json'));
+  t.deepEqual(byName, byPath);
+  t.is(byName.peers.count, 4);
+});
+
+const good = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(SCENARIO_DIR, 'tiny-4.json'), 'utf8'));
+
+const bad: [string, (s: Record<string, unknown>) => void, RegExp][] = [
+  ['a misspelt field', (s) => (s.timelimitSeconds = 10), /^x\.json: timelimitSeconds is not a field here \(known: .*\), got 10$/],
+  ['a size that is not one', (s) => (s.fileSize = '32 parsecs'), /^x\.json: fileSize must be a positive size such as "32MiB", "1\.25MB" or 1048576, got "32 parsecs"$/],
+  ['a zero rate', (s) => ((s.source as Record<string, unknown>).up = 0), /^x\.json: source\.up must be a positive size .*, got 0$/],
+  ['no peers', (s) => ((s.peers as Record<string, unknown>).count = 0), /^x\.json: peers\.count must be a whole number from 1 to 250 .*, got 0$/],
+  ['shares that do not sum to 1', (s) => ((s.peers as Record<string, unknown>).links = { classes: [{ share: 0.5, up: '1MB', down: '1MB', latencyMs: 1 }] }), /^x\.json: peers\.links\.classes shares must sum to 1, got 0\.5$/],
+  ['an unknown arrival kind', (s) => (s.arrivals = { kind: 'poisson' }), /^x\.json: arrivals\.kind must be "flash" or "uniform", got "poisson"$/],
+  ['a uniform spread without its length', (s) => (s.arrivals = { kind: 'uniform' }), /^x\.json: arrivals\.overSeconds must be a positive number, got nothing$/],
+  ['churn above 1', (s) => (s.churn = { fraction: 2, withinSeconds: 5 }), /^x\.json: churn\.fraction must be a number from 0 to 1, got 2$/],
+  ['a missing name', (s) => delete s.name, /^x\.json: name must be lower-case letters, digits and dashes, got nothing$/],
+  ['a negative latency', (s) => (((s.peers as Record<string, unknown>).links as Record<string, unknown>).latencyMs = -1), /^x\.json: peers\.links\.latencyMs must be a number of ms from 0 to 10000, got -1$/],
+];
+
+for (const [what, edit, message] of bad) {
+  test(`a scenario with ${what} is a one-line error naming the field`, async (t) => {
+    const s = await good();
+    edit(s);
+    const err = t.throws(() => parseScenario(s, 'x.json'), { instanceOf: ScenarioError });
+    t.regex(err?.message ?? '', message);
+    t.false((err?.message ?? '').includes('\n'));
+  });
+}
+
+test('files that are not scenarios: missing, not JSON, not an object, a bad name', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-scenario-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'broken.json'), '{ "name": ');
+  await writeFile(join(dir, 'list.json'), '[]');
+  await t.throwsAsync(loadScenario('no-such-one'), { instanceOf: ScenarioError, message: /^no scenario named no-such-one in / });
+  await t.throwsAsync(loadScenario(join(dir, 'broken.json')), { instanceOf: ScenarioError, message: /^broken\.json: not JSON \(/ });
+  await t.throwsAsync(loadScenario(join(dir, 'list.json')), { instanceOf: ScenarioError, message: /^list\.json: the scenario must be an object, got \[\]$/ });
+  await t.throwsAsync(loadScenario('../etc'), { instanceOf: ScenarioError, message: /^cannot read \.\.\/etc / });
+  await t.throwsAsync(loadScenario('Bad Name'), { instanceOf: ScenarioError, message: /^a scenario is a name such as lan-48 or a \.json path, got "Bad Name"$/ });
+});
+
+test('largest remainder splits exactly and favours the largest fractions', (t) => {
+  t.deepEqual(largestRemainder([0.45, 0.35, 0.2], 55), [25, 19, 11]);
+  t.deepEqual(largestRemainder([1 / 3, 1 / 3, 1 / 3], 4), [2, 1, 1]);
+  t.deepEqual(largestRemainder([0.5, 0.5], 1), [1, 0]);
+});
+
+test('--systems: names, the bittorrent alias, no repeats, one-line errors', (t) => {
+  t.deepEqual(parseSystems('slurpie,http,bittorrent'), ['slurpie', 'http', 'webtorrent', 'libtorrent']);
+  t.deepEqual(parseSystems('http, http ,libtorrent'), ['http', 'libtorrent']);
+  t.throws(() => parseSystems('slurpie,ftp'), { message: /^--systems takes slurpie, http, webtorrent, libtorrent, sim, bittorrent, got "ftp"$/ });
+  t.throws(() => parseSystems(' , '), { message: /^--systems needs at least one system/ });
+});
+
+test('tbf: the rate in bits, a burst of 10 ms (at least 16 KiB), a 100 ms queue', (t) => {
+  t.is(tbf(12_500_000), 'tbf rate 100000000bit burst 125000 latency 100ms');
+  t.is(tbf(1_250_000), 'tbf rate 10000000bit burst 16384 latency 100ms');
+});
+
+test('--systems sim: tiny-4 in the simulator, reported like a testbed system', async (t) => {
+  const s = await loadScenario('tiny-4');
+  const tMin = tMinSeconds(s);
+  const r = runSimSystem(s, tMin, s.timeLimitSeconds);
+  t.like(r, { system: 'sim', finished: 4, stopped: false, skipped: null });
+  t.is(r.perPeer.length, 4);
+  t.true(r.perPeer.every((p) => p.ok && p.seconds !== null && p.seconds >= tMin * 0.99));
+  t.true(r.sourceBytes >= s.fileBytes);
+  t.is(r.sourceRatio, Math.round((r.sourceBytes / s.fileBytes) * 1e4) / 1e4);
+  t.true(r.meanRatio !== null && r.meanRatio >= 1);
+  t.deepEqual(r.approximations, []);
+});
