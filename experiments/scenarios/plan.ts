@@ -49,30 +49,31 @@ export function tMinSeconds(s: Scenario, peers: PeerPlan[] = planPeers(s)): numb
   return Math.max(F / s.source.up, F / dMin, (peers.length * F) / (s.source.up + sumUp));
 }
 
-/** The simulator's nearest scenario, and what it had to approximate to get there. */
+/**
+ * The simulator's nearest scenario, and what it had to approximate to get there. Every peer
+ * keeps its own link (scenario.peerLinks); a host's latencyMs is the one-way latency between
+ * two hosts like it (a hop between two hosts takes the mean of theirs, the source's included).
+ */
 export function toSimScenario(s: Scenario): { sim: SimScenario; approximations: string[] } {
   const peers = planPeers(s);
   const approximations: string[] = [];
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  if (s.peers.links.kind === 'classes') {
-    approximations.push('heterogeneous peer links: the simulator gives every peer the mean uplink, downlink and latency of the classes as drawn');
-  }
-  const latencies = [s.source.latencyMs, ...peers.map((p) => p.link.latencyMs)];
-  if (new Set(latencies).size > 1) approximations.push('one latency for every hop: the mean of the source and peer latencies');
   if (s.churn) approximations.push('churn is not simulated: every peer stays until done');
   let arrivalSpreadMs = 0;
   if (s.arrivals.kind === 'uniform') {
     arrivalSpreadMs = s.arrivals.overSeconds * 1000;
     approximations.push('arrivals: the simulator draws its own uniform arrival times over the same spread (not the same instants)');
   }
+  // One link for all, as far as the source's latency too: the simulator's homogeneous model.
+  const same = s.peers.links.kind === 'same' && s.peers.links.link.latencyMs === s.source.latencyMs ? s.peers.links.link : null;
   const sim: SimScenario = {
     peers: s.peers.count,
     size: s.fileBytes,
     ...(s.blockBytes !== undefined && { blockSize: s.blockBytes }),
     sourceRate: s.source.up,
-    peerUp: mean(peers.map((p) => p.link.up)),
-    peerDown: mean(peers.map((p) => p.link.down)),
-    latencyMs: mean(latencies),
+    peerUp: same?.up ?? Math.min(...peers.map((p) => p.link.up)), // (overridden by peerLinks)
+    peerDown: same?.down ?? Math.min(...peers.map((p) => p.link.down)),
+    latencyMs: s.source.latencyMs,
+    ...(!same && { peerLinks: peers.map(({ link }) => ({ up: link.up, down: link.down, latencyMs: link.latencyMs })) }),
     seed: s.seed,
     arrivalSpreadMs,
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
