@@ -2,7 +2,7 @@
 // 127.0.0.1 started by the test, a real source and topology server. Host lists parsed.
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { parseHosts, type Host } from '../experiments/launcher/hosts.ts';
@@ -10,7 +10,7 @@ import { startRemotePeer, type RemotePeer } from '../experiments/launcher/ssh.ts
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { SLURPIE_BIN } from '../experiments/swarm/processes.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
-import { scratch } from './fixtures/cli-run.ts';
+import { runSlurpie, scratch } from './fixtures/cli-run.ts';
 import { sshdMissing, startSshd } from './fixtures/sshd.ts';
 import { until, within } from './fixtures/wait.ts';
 
@@ -61,6 +61,26 @@ withSshd('three peers started over ssh form a swarm: every one verifies, stats c
   t.log(`source ${(source.stats().bytesSent / data.length).toFixed(2)}x F, ${(fromPeers / MiB).toFixed(1)} MiB between peers`);
   t.true(fromPeers > 0, 'the remote peers traded blocks');
   t.deepEqual(await readdir(dir).catch(() => []), [], 'each peer removed its scratch directory');
+});
+
+withSshd('slurpie experiment tiny-4 --hosts: the peers of the scenario on a host over ssh, results in the shared format', async (t) => {
+  t.timeout(150_000);
+  const dir = await scratch(t);
+  const sshd = await startSshd(t, dir);
+  const hostsFile = join(dir, 'hosts.txt');
+  await writeFile(hostsFile, `# one machine with room for every peer\nroot@127.0.0.1:${sshd.port} slots=4 dir=${join(dir, 'remote')} key=${sshd.key} slurpie="${process.execPath} ${SLURPIE_BIN}"\n`);
+  const out = join(dir, 'out');
+  const r = await runSlurpie(t, ['experiment', 'tiny-4', '--hosts', hostsFile, '--bind', '127.0.0.1', '--out', out, '--dir', join(dir, 'scratch')]);
+  t.is(r.code, 0, r.stderr);
+  const [json] = (await readdir(out)).filter((f) => f.endsWith('.json'));
+  const results = JSON.parse(await readFile(join(out, json as string), 'utf8')) as { version: number; peers: number; systems: { system: string; finished: number; sourceRatio: number; perPeer: { ok: boolean; fromPeers: number | null }[] }[] };
+  t.is(results.version, 1);
+  const [slurpie] = results.systems;
+  t.like(slurpie, { system: 'slurpie', finished: results.peers });
+  t.true(slurpie?.perPeer.every((p) => p.ok), JSON.stringify(slurpie?.perPeer));
+  t.true((slurpie?.perPeer ?? []).some((p) => (p.fromPeers ?? 0) > 0), 'the peers traded blocks');
+  t.log(`tiny-4 over ssh: source ${slurpie?.sourceRatio}x F`);
+  t.deepEqual(await readdir(join(dir, 'remote')).catch(() => []), [], 'nothing left on the host');
 });
 
 withSshd('a peer whose ssh is killed stops on its host too', async (t) => {

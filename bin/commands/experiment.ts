@@ -5,6 +5,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
+import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
 
 interface ExperimentArgs {
@@ -15,6 +17,8 @@ interface ExperimentArgs {
   baselineTimeLimit?: number;
   dir: string;
   cleanup: boolean;
+  hosts?: string;
+  bind?: string;
 }
 
 function fail(msg: string): never {
@@ -35,7 +39,12 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           'emulated (no netem). A system still running at the time limit is stopped and reported.\n' +
           'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
           '(the table). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
-          'SCENARIO is a name in experiments/scenarios (lan-48, planetlab-55, tiny-4) or a .json file.',
+          'SCENARIO is a name in experiments/scenarios (lan-48, planetlab-55, tiny-4) or a .json file.\n\n' +
+          'With --hosts FILE --bind ADDR the peers run on real machines over ssh instead (slurpie\n' +
+          'only; their own links, nothing shaped; no root needed): the source and topology server\n' +
+          'listen here on ADDR, and each peer is `slurpie get` on the next host with a free slot at\n' +
+          'its planned arrival. FILE: one host per line, [user@]host[:port] [slots=N] [dir=PATH]\n' +
+          '[slurpie=CMD] [key=PATH] (experiments/launcher/hosts.ts).',
       )
       .positional('scenario', { type: 'string', describe: 'scenario name or .json file' })
       .option('systems', { type: 'string', default: 'slurpie,http,bittorrent', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent, sim (the simulator on the same scenario); bittorrent = both clients' })
@@ -43,6 +52,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('time-limit', { type: 'number', describe: 'seconds per system before it is stopped (default: the scenario\'s timeLimitSeconds)' })
       .option('baseline-time-limit', { type: 'number', describe: 'seconds for http and BitTorrent only (default: --time-limit): plain HTTP takes N·F/u_s, so cap it and keep slurpie\'s limit' })
       .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-experiment'), describe: 'scratch directory (emptied first; peers\' copies are removed once verified)' })
+      .option('hosts', { type: 'string', requiresArg: true, describe: 'run the peers on the hosts listed in this file, over ssh (see above)' })
+      .option('bind', { type: 'string', requiresArg: true, describe: 'with --hosts: the address of this machine the hosts reach the source and topology server at' })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -52,6 +63,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${flag} must be a positive number of seconds, got ${v}`);
         }
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
+        if ((a.hosts === undefined) !== (a.bind === undefined)) throw new Error(`--hosts and --bind go together, got ${a.hosts === undefined ? '--bind' : '--hosts'} alone`);
         return true;
       })
       .fail((msg: string | undefined, err: Error | undefined) => fail(msg || err?.message || 'bad arguments')) as unknown as Argv<ExperimentArgs>,
@@ -73,6 +85,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       if (err instanceof ScenarioError) fail(err.message);
       throw err;
     }
+    if (args.hosts !== undefined) return runHosts(args, scenario);
     const systems = parseSystems(args.systems);
     if (testbedSystems(systems).length > 0) {
       const why = await testbedUnavailable();
@@ -88,7 +101,6 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     process.on('SIGINT', interrupt);
     process.on('SIGTERM', interrupt);
     const { runExperiment } = await import('../../experiments/testbed/run-experiment.ts');
-    const { markdownTable } = await import('../../experiments/testbed/results.ts');
     const results = await runExperiment({
       scenario,
       systems,
@@ -98,12 +110,42 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       signal: controller.signal,
       log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
     });
-    await mkdir(args.out, { recursive: true });
-    const stem = join(args.out, `${scenario.name}-${results.startedAt.replace(/[:.]/g, '-')}`);
-    const table = markdownTable(results);
-    await writeFile(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
-    await writeFile(`${stem}.md`, table);
-    process.stdout.write(`${table}\nwrote ${stem}.json and ${stem}.md\n`);
+    await writeResults(args.out, results);
     if (controller.signal.aborted) process.exitCode = 130;
   },
 };
+
+async function writeResults(out: string, results: ExperimentResults): Promise<void> {
+  const { markdownTable } = await import('../../experiments/testbed/results.ts');
+  await mkdir(out, { recursive: true });
+  const stem = join(out, `${results.scenario.name}-${results.startedAt.replace(/[:.]/g, '-')}`);
+  const table = markdownTable(results);
+  await writeFile(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
+  await writeFile(`${stem}.md`, table);
+  process.stdout.write(`${table}\nwrote ${stem}.json and ${stem}.md\n`);
+}
+
+// --hosts: the same scenario, peers on real machines over ssh (experiments/launcher).
+async function runHosts(args: ExperimentArgs, scenario: Scenario): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const { parseHosts } = await import('../../experiments/launcher/hosts.ts');
+  const { runOnHosts } = await import('../../experiments/launcher/run-hosts.ts');
+  let hosts;
+  try {
+    hosts = parseHosts(await readFile(args.hosts as string, 'utf8'), args.hosts);
+  } catch (err) {
+    fail(`--hosts: ${(err as Error).message}`);
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  await mkdir(args.dir, { recursive: true });
+  const results = await runOnHosts({
+    scenario, hosts, bind: args.bind as string, knownHosts: join(args.dir, 'known_hosts'),
+    ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
+    signal: controller.signal,
+    log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
+  });
+  await writeResults(args.out, results);
+  if (controller.signal.aborted) process.exitCode = 130;
+}
