@@ -6,9 +6,10 @@
 // download.
 //
 // Integrity: the bytes written are hashed as they go; finish() compares that digest with the
-// expected sha256. A mismatch can only be found after the consumer has every byte (as with
-// `curl URL | tee f | sha256sum`): it rejects with INTEGRITY_FAILED so the exit status or the
-// library caller knows. Blocks from peers were already checked against their per-block
+// expected sha256. A mismatch can only be found once the consumer has nearly every byte (as
+// with `curl URL | tee f | sha256sum`): it rejects with INTEGRITY_FAILED so the exit status
+// or the library caller knows. The last block is held back until the digest matches, so a
+// consumer that knows the length (an HTTP client with Content-Length) sees a short body. Blocks from peers were already checked against their per-block
 // digest (peer/core/digests.ts), which keeps this case rare. A block rewritten after it was
 // streamed (a repair) is the same failure: the consumer has the old bytes, so we fail
 // rather than send anything twice.
@@ -28,7 +29,8 @@ export interface BlockStore {
 }
 
 export class InOrderStream {
-  private next = 0; // blocks [0, next) have been written to `out`
+  private next = 0; // blocks [0, next) have been hashed, and written to `out` but for `tail`
+  private tail: Uint8Array | null = null; // the last block, written once the digest is checked
   private bytes = 0;
   private readonly hash = createHash('sha256');
   private pumping: Promise<void> | null = null;
@@ -47,11 +49,7 @@ export class InOrderStream {
     out.on('close', this.onClose);
   }
 
-  /** Blocks written to the output so far. */
-  get streamedBlocks(): number {
-    return this.next;
-  }
-
+  /** Bytes written to the output so far. */
   get streamedBytes(): number {
     return this.bytes;
   }
@@ -89,7 +87,10 @@ export class InOrderStream {
     if (expected !== undefined && digest !== expected) {
       throw new SlurpieError('INTEGRITY_FAILED', `the streamed bytes have sha256 ${digest}, expected ${expected}; the consumer already has them: discard its copy`);
     }
-    await new Promise<void>((resolve) => this.out.end(resolve));
+    const tail = this.tail;
+    this.tail = null;
+    await new Promise<void>((resolve) => (tail ? this.out.end(tail, resolve) : this.out.end(resolve)));
+    if (tail) this.bytes += tail.length;
     return digest;
   }
 
@@ -127,6 +128,10 @@ export class InOrderStream {
       if (this.failure) return;
       this.hash.update(data);
       this.next++;
+      if (this.next === this.store.blocks) {
+        this.tail = data;
+        return;
+      }
       this.bytes += data.length;
       if (!this.out.write(data)) await this.drained();
     }
