@@ -44,7 +44,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: each download alone)' })
       .option('dir', { type: 'string', default: defaultDir(), defaultDescription: '$XDG_CACHE_HOME/slurpie/proxy', ...valued, describe: 'cache directory: finished files, and .part files of downloads running or stopped' })
       .option('min-size', { type: 'string', default: '1MiB', ...valued, coerce: minSize, describe: 'smaller files pass through without a swarm' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every request, and protocol events' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also log protocol events' })
       .check((a) => {
         if (a.host.trim() === '') throw usage('--host must be an address, e.g. 127.0.0.1', a.host);
         if (a.dir.trim() === '') throw usage('--dir must be a directory', a.dir);

@@ -94,6 +94,9 @@ export interface DownloadStats {
 
 export type Integrity = 'sha256' | 'published' | 'none';
 
+/** Streaming: blocks are chosen among the 8 lowest missing (PeerParams.inOrderWindow), so the prefix fills first. */
+const STREAM_WINDOW = 8;
+
 /**
  * Downloads `url`. Progress ends with an event at 100% before the promise resolves; every
  * rejection is a SlurpieError with a `code` (an aborted signal: INTERRUPTED; the original
@@ -184,7 +187,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     const transport = membership ? new Transport({ size, blockSize }) : null;
     const port = transport ? await transport.listen(host, options.port ?? 0) : 0;
     core = new PeerCore({
-      id, swarmId, host, port, size, params: { ...options.params, blockSize }, rng: new SeededRng(seed),
+      id, swarmId, host, port, size, params: { ...(options.stream && { inOrderWindow: STREAM_WINDOW }), ...options.params, blockSize }, rng: new SeededRng(seed),
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
@@ -218,11 +221,16 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     node.start();
     if (!membership) node.alone();
     await node.whenComplete();
-    // Streaming: every block must be out (and the digest of what went out right) before the
-    // .part is renamed; a repair would change bytes already sent, so there is none.
-    await inOrder?.finish(sha256);
+    // Streaming: every block but the last is out, and what went out must be the file: its
+    // digest is checked before any repair (none could take bytes back), and again against
+    // the file on disk before the last block goes.
+    const streamed = await inOrder?.digest(sha256);
     const completeAt = performance.now();
     const { sha256: digest } = await verify(part, info, sha256, node, log, options.signal);
+    if (inOrder) {
+      if (digest !== streamed) throw new SlurpieError('INTEGRITY_FAILED', `the file on disk (sha256 ${digest}) differs from the bytes streamed (${streamed}): a block changed after it was sent`);
+      await inOrder.end();
+    }
     log('debug', `all blocks stored at ${elapsed(started).toFixed(2)} s; verified and in place ${((performance.now() - completeAt) / 1000).toFixed(2)} s later`);
     const stats = core.stats(performance.now());
     const result: DownloadStats = {

@@ -5,14 +5,16 @@
 // writer's backpressure (write() false, then 'drain') holds the reading back, never the
 // download.
 //
-// Integrity: the bytes written are hashed as they go; finish() compares that digest with the
+// Integrity: the bytes written are hashed as they go; digest() compares that digest with the
 // expected sha256. A mismatch can only be found once the consumer has nearly every byte (as
 // with `curl URL | tee f | sha256sum`): it rejects with INTEGRITY_FAILED so the exit status
-// or the library caller knows. The last block is held back until the digest matches, so a
-// consumer that knows the length (an HTTP client with Content-Length) sees a short body. Blocks from peers were already checked against their per-block
-// digest (peer/core/digests.ts), which keeps this case rare. A block rewritten after it was
-// streamed (a repair) is the same failure: the consumer has the old bytes, so we fail
-// rather than send anything twice.
+// or the library caller knows. The last block is held back until end(), once the caller has
+// also checked the file on disk against what was sent, so a consumer that knows the length
+// (an HTTP client with Content-Length) sees a short body on any mismatch. Blocks from peers
+// were already checked against their per-block digest (peer/core/digests.ts), which keeps
+// this case rare. The core sometimes stores a block twice (the same bytes): a block stored
+// again behind the stream is not sent again; if its bytes differed, the disk's digest and
+// the stream's differ, and the caller fails rather than send anything twice.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -54,12 +56,8 @@ export class InOrderStream {
     return this.bytes;
   }
 
-  /** Tells the stream block `index` is stored (call after every write, rewrites included). */
+  /** Tells the stream block `index` is stored (call after every write). */
   stored(index: number): void {
-    if (index < this.next) {
-      this.fail(new SlurpieError('INTEGRITY_FAILED', `block ${index} was replaced after it had been streamed: the bytes already sent cannot be taken back`));
-      return;
-    }
     if (index === this.next) this.pump();
   }
 
@@ -77,21 +75,28 @@ export class InOrderStream {
   }
 
   /**
-   * After whenStreamed(): the sha256 of the bytes sent, checked against `expected` when one
-   * is known (INTEGRITY_FAILED on a mismatch). Ends the output on success only.
+   * Once every block is out but the last: the sha256 of the whole file as sent, checked
+   * against `expected` when one is known (INTEGRITY_FAILED on a mismatch).
    */
-  async finish(expected: string | undefined): Promise<string> {
+  async digest(expected: string | undefined): Promise<string> {
     await this.whenStreamed();
     const digest = this.hash.digest('hex');
-    this.detach();
     if (expected !== undefined && digest !== expected) {
-      throw new SlurpieError('INTEGRITY_FAILED', `the streamed bytes have sha256 ${digest}, expected ${expected}; the consumer already has them: discard its copy`);
+      const err = new SlurpieError('INTEGRITY_FAILED', `the streamed bytes have sha256 ${digest}, expected ${expected}; the consumer already has all but the last block: discard its copy`);
+      this.fail(err);
+      throw err;
     }
+    return digest;
+  }
+
+  /** After digest(), once the caller is content: sends the last block and ends the output. */
+  async end(): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.detach();
     const tail = this.tail;
     this.tail = null;
     await new Promise<void>((resolve) => (tail ? this.out.end(tail, resolve) : this.out.end(resolve)));
     if (tail) this.bytes += tail.length;
-    return digest;
   }
 
   /** Stops streaming with `err` (the output is left as it is: a short body, not an end). */
@@ -124,7 +129,13 @@ export class InOrderStream {
 
   private async run(): Promise<void> {
     while (!this.failure && this.next < this.store.blocks && this.store.has(this.next)) {
-      const data = await this.store.readBlock(this.next);
+      let data: Uint8Array;
+      try {
+        data = await this.store.readBlock(this.next);
+      } catch (err) {
+        if (!this.store.has(this.next)) return; // being stored again: its stored() call resumes us
+        throw err;
+      }
       if (this.failure) return;
       this.hash.update(data);
       this.next++;

@@ -95,9 +95,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, self: string, c
       return;
     }
     const why = !info ? 'the probe failed' : !info.ranges || info.size === null ? 'no Range support' : `smaller than ${opts.minSize} bytes`;
-    opts.log('debug', `GET ${target.href}: passed through (${why})`);
+    opts.log('info', `GET ${target.href}: passed through (${why})`);
   } else {
-    opts.log('debug', `${req.method} ${target.href}: passed through`);
+    opts.log('info', `${req.method} ${target.href}: passed through`);
   }
   await passThrough(req, res, target);
 }
