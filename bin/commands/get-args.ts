@@ -54,7 +54,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
   return withSettings(logFormatOption(y
     .epilogue(SETTINGS_HELP)
     .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
-    .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
+    .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified. "-": stdout, in order as it downloads (the sha256 is checked as it goes: exit 6 if wrong)' })
     .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
     .option('topology-token-file', { type: 'string', ...valued, describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
     .option('host', { type: 'string', ...valued, describe: 'address to accept peers on and advertise (default: the one facing the topology server, which hands out the address it sees unless it runs with --trust-host-field)' })
