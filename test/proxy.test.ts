@@ -12,7 +12,7 @@ import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { announced } from '../experiments/swarm/processes.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
-import { scratch, slurpie } from './fixtures/cli-run.ts';
+import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 import { until } from './fixtures/wait.ts';
 
 const seed = seedFrom(process.env, 14);
@@ -149,4 +149,46 @@ withCurl('pass-through: a small file and a POST go through unchanged; CONNECT ge
   t.deepEqual(await readFile(join(dir, 'big-2.out')), big);
   t.is(bigSource.stats().bytesSent, sent, 'the second GET fetched nothing from the source');
   t.regex(proxy.stderr(), /from the cache/);
+});
+
+test.serial('proxy: every bad flag exits 2 with one line in the usage style, before creating anything', async (t) => {
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const cache = join(dir, 'never');
+  const cases: [string[], RegExp][] = [
+    [['--port', '70000'], /--port must be .*, got "70000"/],
+    [['--topology'], /--topology needs a value, got nothing/],
+    [['--topology', 'notaurl'], /--topology must be .*, got "notaurl"/],
+    [['--min-size', '0'], /--min-size must be .*, got "0"/],
+    [['--bogus'], /unknown flag or extra argument, got bogus/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await runSlurpie(t, ['proxy', '--dir', cache, ...args]);
+    t.is(code, 2, args.join(' '));
+    t.regex(stderr, /^slurpie proxy: .+, got .+ \(see slurpie proxy --help\)\n$/);
+    t.regex(stderr, message);
+  }
+  await t.throwsAsync(stat(cache), undefined, 'no cache directory was created');
+});
+
+withCurl('two clients of one proxy asking for one file at once share one download', async (t) => {
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const data = content(8 * MiB);
+  const source = await startSourceServer({ data, name: 'shared.bin', rate: 4 * MiB });
+  t.teardown(() => source.close());
+  const proxy = await startProxy(t, join(dir, 'cache'));
+  const first = curl(t, ['-x', proxy.url, source.url], join(dir, 'a.out'));
+  // The second arrives once the first is being answered (the first bytes are out): it reads
+  // those back from disk, then joins the live stream.
+  await until(() => source.stats().bytesSent > 1 * MiB, 'the download to be under way', { ms: 60_000, everyMs: 20 });
+  const second = curl(t, [`${proxy.url}/${source.url}`], join(dir, 'b.out'));
+  const [a, b] = await Promise.all([first, second]);
+  t.is(a.status, 200);
+  t.is(b.status, 200);
+  t.true((await readFile(join(dir, 'a.out'))).equals(data));
+  t.true((await readFile(join(dir, 'b.out'))).equals(data));
+  t.regex(proxy.stderr(), /joined the running download/);
+  const served = source.stats().bytesSent / data.length;
+  t.true(served >= 1 && served < 1.5, `one copy from the source for both, served ${served.toFixed(2)}x`);
 });

@@ -39,7 +39,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
           'Range requests, origins without Range) passes through unchanged. The first line on stdout\n' +
           'is "listening on http://HOST:PORT".',
       )
-      .option('host', { type: 'string', default: '127.0.0.1', ...valued, describe: 'address to listen on (clients and peers)' })
+      .option('host', { type: 'string', default: '127.0.0.1', ...valued, describe: 'address to listen on for clients (peers are met on the address facing the topology server)' })
       .option('port', { type: 'string', default: '8080', ...valued, coerce: port, describe: 'port to listen on (0: any free port, printed on the first line)' })
       .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: each download alone)' })
       .option('dir', { type: 'string', default: defaultDir(), defaultDescription: '$XDG_CACHE_HOME/slurpie/proxy', ...valued, describe: 'cache directory: finished files, and .part files of downloads running or stopped' })
