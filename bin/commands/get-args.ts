@@ -97,12 +97,17 @@ export function number(rule: string, ok: (n: number) => boolean): (v: unknown) =
   };
 }
 
-export function blockSize(v: unknown): number {
-  try {
-    return parseBytes(v, 'block-size');
-  } catch {
-    throw usage('--block-size must be a positive size such as 65536, 256KiB or 1MiB', v);
-  }
+export const blockSize = size('--block-size must be a positive size such as 65536, 256KiB or 1MiB');
+
+/** A coercer for a size flag (65536, 256KiB, 1MiB) whose error is `rule`. */
+export function size(rule: string): (v: unknown) => number {
+  return (v) => {
+    try {
+      return parseBytes(v, 'size');
+    } catch {
+      throw usage(rule, v);
+    }
+  };
 }
 
 /** Throws a usage error for the first flag that cannot be used; fills in topologyToken. */

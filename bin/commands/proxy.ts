@@ -3,8 +3,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { parseBytes } from '../units.ts';
-import { usage, usageLine } from './get-args.ts';
+import { number, size, usage, usageLine } from './get-args.ts';
 
 interface ProxyArgs {
   host: string;
@@ -85,19 +84,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
   },
 };
 
-function port(v: unknown): number {
-  const n = String(v).trim() === '' ? NaN : Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage('--port must be a whole number 0–65535', v);
-  return n;
-}
-
-function minSize(v: unknown): number {
-  try {
-    return parseBytes(v, 'min-size');
-  } catch {
-    throw usage('--min-size must be a positive size such as 1MiB', v);
-  }
-}
+const port = number('--port must be a whole number 0–65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
+const minSize = size('--min-size must be a positive size such as 1MiB');
 
 function isHttpUrl(text: string): boolean {
   try {
