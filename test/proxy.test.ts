@@ -108,7 +108,7 @@ withCurl('6 proxies, one curl -x through each: 32 MiB from a 4 MiB/s source, all
   for (const r of results) t.true(r.firstBodyByte < 0.6 * r.total, `first body byte at ${r.firstBodyByte} s of ${r.total} s`);
 });
 
-withCurl('pass-through: a small file and a POST go through unchanged; CONNECT gets 501; a second GET comes from the cache', async (t) => {
+withCurl('pass-through: a small file and a POST go through unchanged; an unreachable origin gets 502, CONNECT 501; a second GET comes from the cache', async (t) => {
   t.timeout(120_000);
   const dir = await scratch(t);
   const small = content(64 * 1024);
@@ -132,6 +132,13 @@ withCurl('pass-through: a small file and a POST go through unchanged; CONNECT ge
   const post = await curl(t, ['-x', proxy.url, '-X', 'POST', '--data-binary', 'hello', smallSource.url], join(dir, 'post.out'));
   t.is(post.status, 405);
   t.is(await readFile(join(dir, 'post.out'), 'utf8'), 'only GET and HEAD\n');
+
+  // An origin that cannot be reached: 502 with one line saying so.
+  const gone = await startSourceServer({ data: small, name: 'gone.bin' });
+  await gone.close();
+  const unreachable = await curl(t, ['-x', proxy.url, gone.url], join(dir, 'gone.out'));
+  t.is(unreachable.status, 502);
+  t.regex(await readFile(join(dir, 'gone.out'), 'utf8'), /^slurpie proxy: cannot get http:\/\/127\.0\.0\.1:\d+\/gone\.bin from the origin: ECONNREFUSED\n$/);
 
   // CONNECT (an https URL through -x): 501 with a message naming the /<url> form.
   const tunnel = spawnSync('curl', ['-sS', '-x', proxy.url, 'https://127.0.0.1:9/x', '-o', '/dev/null', '-w', '%{http_connect}'], { encoding: 'utf8', timeout: 30_000 });

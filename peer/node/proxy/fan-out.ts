@@ -48,7 +48,7 @@ export class FanOut extends Writable {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.offset += chunk.length;
     const waits: Promise<void>[] = [];
-    for (const res of this.live) if (!res.write(chunk)) waits.push(drained(res));
+    for (const res of this.live) if (!res.destroyed && !res.write(chunk)) waits.push(drained(res));
     if (waits.length === 0) callback();
     else void Promise.all(waits).then(() => callback());
   }
@@ -101,6 +101,7 @@ export class FanOut extends Writable {
 }
 
 function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve(); // its 'close' may already have been emitted
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);
