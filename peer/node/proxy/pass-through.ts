@@ -2,10 +2,12 @@
 // GETs with their own Range) goes to the origin unchanged through undici: method, headers
 // and body as the client sent them, the origin's status, headers and body as it answered,
 // redirects included (the client follows them, as through any proxy). Only the hop-by-hop
-// headers of RFC 9110 §7.6.1 stay on their side of the proxy.
+// headers of RFC 9110 §7.6.1 stay on their side of the proxy. It goes through the peer's one
+// HTTP stack (http-dispatcher.ts: HTTP_PROXY and NO_PROXY apply upstream as for downloads).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { httpDispatcher } from '../http-dispatcher.ts';
 import { failRequest } from './proxy-errors.ts';
 
 const HOP_BY_HOP = new Set([
@@ -14,11 +16,8 @@ const HOP_BY_HOP = new Set([
   'expect', // Node's server has already answered 100-continue; undici sends no Expect
 ]);
 
-let agent: Agent | null = null;
-
 /** Forwards `req` to `target` and the answer back to `res`. */
 export async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL): Promise<void> {
-  agent ??= new Agent({ connectTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 0 });
   const method = req.method ?? 'GET';
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   let answer: Awaited<ReturnType<typeof request>>;
@@ -27,7 +26,9 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, tar
       method: method as 'GET',
       headers: endToEnd(req.headers),
       ...(hasBody && method !== 'GET' && method !== 'HEAD' && { body: req }),
-      dispatcher: agent,
+      dispatcher: httpDispatcher(),
+      headersTimeout: 60_000,
+      bodyTimeout: 0, // a slow origin may pause; the client decides how long to wait
     });
   } catch (err) {
     failRequest(res, `cannot get ${target.href} from the origin: ${reason(err)}`);
@@ -39,13 +40,6 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, tar
   } catch {
     res.destroy(); // the origin or the client went away mid-body: cut, never a clean short end
   }
-}
-
-/** Closes the pass-through's connections to origins. */
-export async function closePassThrough(): Promise<void> {
-  const a = agent;
-  agent = null;
-  await a?.destroy().catch(() => {});
 }
 
 function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {

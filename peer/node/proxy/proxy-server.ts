@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { DownloadStats } from '../download.ts';
 import type { LogFn } from '../peer-node.ts';
 import { closeSourceClients, probeSource } from '../source-client.ts';
-import { closePassThrough, passThrough } from './pass-through.ts';
+import { passThrough } from './pass-through.ts';
 import { connectRefusal, failRequest } from './proxy-errors.ts';
 import { SwarmCache } from './swarm-cache.ts';
 
@@ -71,7 +71,6 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       await cache.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await closePassThrough();
       await closeSourceClients();
     },
   };

@@ -1,6 +1,6 @@
 // The proxy's swarmed GETs: a cache directory of finished files, and at most one download
-// per file at a time. A file is named by its swarm id (URL after redirects, size, validator:
-// peer/node/swarm-id.ts), so a changed file at the source is a new name, never a stale hit,
+// per file at a time. A file is named by its swarm id (URL, size, validator: download.ts
+// swarmIdOf), so a changed file at the source is a new name, never a stale hit,
 // and its .part file resumes if the proxy was stopped mid-download.
 //
 // A request for a file being downloaded joins that download (fan-out.ts); one for a file in
@@ -12,10 +12,9 @@ import { mkdir, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { download, type DownloadStats } from '../download.ts';
+import { download, swarmIdOf, type DownloadStats } from '../download.ts';
 import type { LogFn } from '../peer-node.ts';
 import type { SourceInfo } from '../source-client.ts';
-import { swarmIdFor } from '../swarm-id.ts';
 import { FanOut } from './fan-out.ts';
 
 export interface SwarmCacheOptions {
@@ -42,7 +41,7 @@ export class SwarmCache {
    * by joining the running download, or by starting one. Says which.
    */
   async serve(url: string, info: SourceInfo & { size: number }, res: ServerResponse): Promise<'cache' | 'joined' | 'swarm'> {
-    const id = swarmIdFor(info.url, info.size, info.validator);
+    const id = swarmIdOf(info, {});
     const path = join(this.opts.dir, id);
     const running = this.active.get(id);
     if (running) {
