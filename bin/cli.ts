@@ -9,6 +9,7 @@ import { simCommand } from './commands/sim.ts';
 import { seedCommand } from './commands/seed.ts';
 import { plotCommand } from './commands/plot.ts';
 import { experimentCommand } from './commands/experiment.ts';
+import { proxyCommand } from './commands/proxy.ts';
 
 const cli = yargs(hideBin(process.argv));
 // yargs lays out the whole help text before running any command, in case the command fails
@@ -30,6 +31,7 @@ await cli
   .command(experimentCommand)
   .command(topologyCommand)
   .command(serveCommand)
+  .command(proxyCommand)
   .epilogue('get and seed also read SLURPIE_<FLAG> environment variables and a JSON config file (--config FILE, else ~/.config/slurpie/config.json): see slurpie get --help.')
   .demandCommand(1, 'Name a command (see the list above).')
   .strict()

@@ -47,6 +47,7 @@ export interface SourceRun {
  * first: no one in the swarm has it, then no one in my view has it), extend forward while
  * blocks stay so, up to maxRun. With no preferred block, the same over wanted blocks (unless
  * `strict`: then null); null when nothing is wanted. At most two passes over the blocks per preference, one random draw.
+ * With `window` > 0 the start is drawn among the `window` lowest such blocks (streaming).
  */
 export function chooseSourceRun(
   rng: Rng,
@@ -55,6 +56,7 @@ export function chooseSourceRun(
   preferred: ((i: number) => boolean) | readonly ((i: number) => boolean)[],
   maxRun: number,
   strict = false,
+  window = 0, // > 0: start among the `window` lowest eligible blocks (streaming), not anywhere
 ): SourceRun | null {
   if (!Number.isInteger(blocks) || blocks <= 0) return null;
   const limit = Number.isNaN(maxRun) || maxRun < 1 ? 1 : Math.floor(maxRun);
@@ -67,7 +69,7 @@ export function chooseSourceRun(
     if (count > 0) break;
   }
   if (count === 0) return null;
-  let skip = randomInt(rng, count);
+  let skip = randomInt(rng, window > 0 ? Math.min(window, count) : count);
   let first = -1;
   for (let i = 0; i < blocks && first < 0; i++) {
     if (!eligible(i)) continue;

@@ -54,7 +54,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
   return withSettings(logFormatOption(y
     .epilogue(SETTINGS_HELP)
     .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of the file (the source; it needs no change)' })
-    .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified' })
+    .option('output', { alias: 'o', type: 'string', ...valued, describe: 'where to write the file (default: the URL\'s file name); FILE.part until verified. "-": stdout, in order as it downloads (the sha256 is checked as it goes: exit 6 if wrong)' })
     .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: download alone)' })
     .option('topology-token-file', { type: 'string', ...valued, describe: 'file holding the topology server\'s token, sent as "Authorization: Bearer <token>" (default: $SLURPIE_TOPOLOGY_TOKEN)' })
     .option('host', { type: 'string', ...valued, describe: 'address to accept peers on and advertise (default: the one facing the topology server, which hands out the address it sees unless it runs with --trust-host-field)' })
@@ -97,12 +97,17 @@ export function number(rule: string, ok: (n: number) => boolean): (v: unknown) =
   };
 }
 
-export function blockSize(v: unknown): number {
-  try {
-    return parseBytes(v, 'block-size');
-  } catch {
-    throw usage('--block-size must be a positive size such as 65536, 256KiB or 1MiB', v);
-  }
+export const blockSize = size('--block-size must be a positive size such as 65536, 256KiB or 1MiB');
+
+/** A coercer for a size flag (65536, 256KiB, 1MiB) whose error is `rule`. */
+export function size(rule: string): (v: unknown) => number {
+  return (v) => {
+    try {
+      return parseBytes(v, 'size');
+    } catch {
+      throw usage(rule, v);
+    }
+  };
 }
 
 /** Throws a usage error for the first flag that cannot be used; fills in topologyToken. */

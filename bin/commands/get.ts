@@ -4,6 +4,7 @@ import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { getBuilder, type GetArgs } from './get-args.ts';
+import { stdoutTarget } from './get-stdout.ts';
 import { PlainProgress, ProgressView } from '../progress-view.ts';
 import { cliLogger, JsonProgress, logFn } from '../log.ts';
 
@@ -25,9 +26,11 @@ export const getCommand: CommandModule<object, GetArgs> = {
     const view = !args.progress || args.quiet ? null : args.logFormat === 'json' ? new JsonProgress(logger) : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
     const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
     const startupCpuSeconds = cpuSeconds(); // the CPU that start-up cost (user + system)
+    const toStdout = args.output === '-' ? await stdoutTarget(args.url) : null; // -o -: stdout is the file's
     try {
       const stats = await download(args.url, {
-        ...(args.output !== undefined && { output: args.output }),
+        ...(args.output !== undefined && { output: toStdout?.output ?? args.output }),
+        ...(toStdout && { stream: toStdout.stream }),
         ...(args.topology !== undefined && { topology: args.topology }),
         ...(args.topologyToken !== undefined && { topologyToken: args.topologyToken }),
         ...(args.host !== undefined && { host: args.host }),
@@ -52,7 +55,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       const maxRssBytes = process.resourceUsage().maxRSS * 1024;
       const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime(), startupCpuSeconds, cpuSeconds: cpuSeconds() };
       if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
-      if (!args.quiet) process.stdout.write(summary(stats) + '\n');
+      if (!args.quiet) (toStdout ? process.stderr : process.stdout).write(summary(toStdout ? { ...stats, output: '-' } : stats) + '\n');
       if (args.logFormat === 'json') logger.info({ output: stats.output, size: stats.size, fromSource: stats.fromSource, fromPeers: stats.fromPeers, uploaded: stats.uploaded, seconds: stats.seconds, sha256: stats.sha256, integrity: stats.integrity }, 'done');
     } catch (err) {
       view?.stop();
@@ -62,6 +65,7 @@ export const getCommand: CommandModule<object, GetArgs> = {
       process.exitCode = code;
     } finally {
       await closeSourceClients();
+      await toStdout?.cleanup();
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);
     }

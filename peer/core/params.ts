@@ -44,6 +44,11 @@ export interface PeerParams {
   maxOriginsTracked: number; // distinct origins remembered for stats and the estimator (memory bound)
   groupSize: GroupSizeMode; // topology: the server's count, gossiped; mean-hops and paper: from the mesh (ablations)
   sizeMaxAgeMs: number; // a swarm-size observation older than this is not used
+  // 0: blocks are chosen uniformly at random (the paper's rule). W > 0 (streaming: `get -o -`,
+  // the proxy): among the W lowest-numbered candidates, from peers and from the source alike,
+  // so the file's prefix fills first and can be sent on in order; W keeps some spread so
+  // peers that choose at the same instant rarely choose the same block.
+  inOrderWindow: number;
 }
 
 export const DEFAULT_PARAMS: PeerParams = {
@@ -85,6 +90,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxOriginsTracked: 256,
   groupSize: 'topology',
   sizeMaxAgeMs: 45_000,
+  inOrderWindow: 0,
 };
 
 export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {

@@ -2,7 +2,8 @@
 // request afterwards (answer, REJECT, timeout, endgame).
 //
 // - Block choice: among the blocks a peer has and we have not taken (blocks.ts), a uniformly
-//   random one (the paper's rule).
+//   random one (the paper's rule); when streaming (params.inOrderWindow = W > 0), a random one
+//   of the W lowest-numbered, so the prefix fills first.
 // - Data connections: up to `dataConnections` peers at once (the bandwidth controller sets
 //   it), `pipeline` requests outstanding on each; peers we already download from keep their
 //   place, idle ones fill the rest in turn from a random place. Too few holders connected: dial one.
@@ -30,11 +31,11 @@ import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
 import type { CloseCode, Violation } from './violations.ts';
 
-/** A random block set in `remote` and clear in `taken`, or -1 when there is none. */
-export function pickBlock(rng: Rng, remote: ArrayLike<number>, taken: ArrayLike<number>): number {
+/** A random block set in `remote` and clear in `taken` (of the `window` lowest such, when > 0), or -1 when there is none. */
+export function pickBlock(rng: Rng, remote: ArrayLike<number>, taken: ArrayLike<number>, window = 0): number {
   const candidates = countAndNot(remote, taken);
   if (candidates === 0) return -1;
-  return nthAndNot(remote, taken, randomInt(rng, candidates));
+  return nthAndNot(remote, taken, randomInt(rng, window > 0 ? Math.min(window, candidates) : candidates));
 }
 
 export interface SchedulerDeps {
@@ -98,7 +99,7 @@ export class Scheduler {
     // A peer whose request timed out is on probation: one request at a time until it delivers.
     const pipeline = conn.strikes > 0 ? 1 : params.pipeline;
     while (conn.requests.size < pipeline) {
-      const index = pickBlock(rng, bits, blocks.taken);
+      const index = pickBlock(rng, bits, blocks.taken, params.inOrderWindow);
       if (index < 0) break;
       blocks.request(index, conn.id);
       conn.requests.set(index, now + params.requestTimeoutMs);
@@ -216,9 +217,9 @@ export class Scheduler {
 
   // Open a data connection to someone in our view that has a block we still need.
   private dialHolder(now: number): void {
-    const { rng, blocks, cache, mesh, reputation } = this.d;
+    const { rng, blocks, cache, mesh, reputation, params } = this.d;
     if (mesh.dialing.size >= 2 || !mesh.hasRoom()) return;
-    const index = pickBlock(rng, cache.tree.root(), blocks.taken);
+    const index = pickBlock(rng, cache.tree.root(), blocks.taken, params.inOrderWindow);
     if (index < 0) return;
     // No Set of the connected ids: this runs on most events while holders are few.
     const holders = cache.holders(index).filter((id) => !mesh.isConnected(id) && !mesh.dialing.has(id) && !reputation.avoided(id, now));

@@ -17,6 +17,8 @@
 //   our view has; nothing else, unless we have been starving for six rounds: then blocks no
 //   one in our view has, else any block we miss (the holders may be gone). Runs start at one block and grow at
 //   most twofold, sized to keep the connection busy for the rest of the lease at the rate seen.
+//   A run starts at a random eligible block; when streaming (inOrderWindow W > 0), at one of
+//   the W lowest, so the swarm's copy of the file grows from its start.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
 //   no one in our view has, or no block has arrived at all: we are starving. That happens
 //   while the source is the bottleneck, and to the last peers of a crowd that has left (with
@@ -35,8 +37,8 @@ import type { PeerParams } from './params.ts';
 
 /** The policy with a peer's parameters. */
 export function sourcePolicyFor(rng: Rng, params: PeerParams, now: number): SourcePolicy {
-  const { k, backoff, roundMs, sourceLeaseRounds, blockSize, maxSourceRun, maxSourceFailures } = params;
-  return new SourcePolicy(rng, { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures }, now);
+  const { k, backoff, roundMs, sourceLeaseRounds, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow } = params;
+  return new SourcePolicy(rng, { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow }, now);
 }
 
 /** Rounds of starving after which a peer fetches from the source blocks the swarm has. */
@@ -76,6 +78,7 @@ export interface SourceOptions {
   blockSize: number;
   maxRun: number;
   maxFailures: number;
+  window?: number; // > 0: runs start among the `window` lowest eligible blocks (streaming)
 }
 
 export class SourcePolicy {
@@ -150,7 +153,7 @@ export class SourcePolicy {
     // Blocks the swarm already has come from the source only for a peer starving long
     // (their holders may be gone); a while of waiting is cheaper than a second copy.
     const strict = view.strict && !this.starvedFor(now, DESPERATE_ROUNDS);
-    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), view.preferred, this.runLength(now), strict);
+    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), view.preferred, this.runLength(now), strict, this.opts.window);
     if (!run) {
       this.leaseUntil = -Infinity;
       return null;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { basename } from 'node:path';
+import type { Writable } from 'node:stream';
 import { SeededRng } from '../../estimation/random.ts';
 import { PeerCore } from '../core/peer.ts';
 import type { PeerParams } from '../core/params.ts';
@@ -12,6 +13,7 @@ import { asSlurpieError, SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
+import { streamDownload, streamFinishedFile, type InOrderStream } from './in-order-stream.ts';
 import { servePeerMetrics, type PeerMetricsServer } from './peer-metrics.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
@@ -43,6 +45,13 @@ export interface DownloadOptions {
   params?: Partial<PeerParams>;
   seed?: number;
   signal?: AbortSignal;
+  /**
+   * Also write the file, in order, to this stream while it downloads (the .part file is still
+   * written, and served to peers). Ended once every byte is sent and matches the sha256 (when
+   * one is known); on a failure it is left unended. The bytes go out before the whole file is
+   * checked: a mismatch rejects with INTEGRITY_FAILED after the consumer has them.
+   */
+  stream?: Writable;
   onProgress?: (progress: Progress) => void;
   log?: LogFn;
 }
@@ -85,6 +94,9 @@ export interface DownloadStats {
 
 export type Integrity = 'sha256' | 'published' | 'none';
 
+/** Streaming: blocks are chosen among the 8 lowest missing (PeerParams.inOrderWindow), so the prefix fills first. */
+const STREAM_WINDOW = 8;
+
 /**
  * Downloads `url`. Progress ends with an event at 100% before the promise resolves; every
  * rejection is a SlurpieError with a `code` (an aborted signal: INTERRUPTED; the original
@@ -124,6 +136,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   const existing = await checkExisting(output, info.size, sha256);
   if (existing.kind === 'complete') {
     log('info', `${output} is already complete (${existing.size} bytes${sha256 ? ', sha256 matches' : ', the source\'s size'}): nothing to fetch`);
+    if (options.stream) await streamFinishedFile(output, options.stream);
     return {
       url: info.url, output, size: existing.size, blockSize: 0, seconds: elapsed(started), fromSource: 0,
       fromPeers: 0, uploaded: 0, sourceRequests: 0, sourceRounds: 0, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
@@ -135,6 +148,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   if (!info.ranges || info.size === null) {
     log('info', 'the source does not support Range requests: downloading it plainly, alone, without resume');
     const result = await plainDownload(info, output, sha256, options.signal);
+    if (options.stream) await streamFinishedFile(output, options.stream);
     return {
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
@@ -163,6 +177,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   const seed = options.seed ?? randomBytes(4).readUInt32LE(0);
   let node: PeerNode | null = null;
   let core: PeerCore | null = null;
+  let inOrder: InOrderStream | null = null;
   const onAbort = (): void => node?.fail(new SlurpieError('INTERRUPTED', 'interrupted; the .part file is kept for resume'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let progressTimer: NodeJS.Timeout | null = null;
@@ -172,7 +187,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     const transport = membership ? new Transport({ size, blockSize }) : null;
     const port = transport ? await transport.listen(host, options.port ?? 0) : 0;
     core = new PeerCore({
-      id, swarmId, host, port, size, params: { ...options.params, blockSize }, rng: new SeededRng(seed),
+      id, swarmId, host, port, size, params: { ...(options.stream && { inOrderWindow: STREAM_WINDOW }), ...options.params, blockSize }, rng: new SeededRng(seed),
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
@@ -202,11 +217,20 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       progressTimer = setInterval(report, 250);
       progressTimer.unref();
     }
+    if (options.stream) inOrder = streamDownload(part, node, options.stream);
     node.start();
     if (!membership) node.alone();
     await node.whenComplete();
+    // Streaming: every block but the last is out, and what went out must be the file: its
+    // digest is checked before any repair (none could take bytes back), and again against
+    // the file on disk before the last block goes.
+    const streamed = await inOrder?.digest(sha256);
     const completeAt = performance.now();
     const { sha256: digest } = await verify(part, info, sha256, node, log, options.signal);
+    if (inOrder) {
+      if (digest !== streamed) throw new SlurpieError('INTEGRITY_FAILED', `the file on disk (sha256 ${digest}) differs from the bytes streamed (${streamed}): a block changed after it was sent`);
+      await inOrder.end();
+    }
     log('debug', `all blocks stored at ${elapsed(started).toFixed(2)} s; verified and in place ${((performance.now() - completeAt) / 1000).toFixed(2)} s later`);
     const stats = core.stats(performance.now());
     const result: DownloadStats = {
@@ -241,6 +265,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     result.uploaded = core.stats(performance.now()).uploaded;
     return result;
   } catch (err) {
+    inOrder?.fail(err as Error);
     await node?.stop();
     if (err instanceof SlurpieError && err.code === 'SOURCE_CHANGED') await part.discard().catch(() => {});
     else await part.close().catch(() => {});

@@ -45,6 +45,8 @@ export class PeerNode {
   readonly vouched = new Set<number>();
   private writing = 0; // blocks handed to the disk and not yet written
   private writeWaiters: (() => void)[] = [];
+  /** Told of every block once it is in the part file (the in-order stream of `-o -` and the proxy). */
+  onStored: ((index: number) => void) | null = null;
 
   constructor(
     readonly core: PeerCore,
@@ -236,6 +238,7 @@ export class PeerNode {
     this.writing++;
     try {
       await this.part.writeBlock(index, data, from);
+      this.onStored?.(index);
       this.dispatch({ type: 'stored', index });
     } catch (err) {
       this.fail(isSlurpieError(err) ? err : new SlurpieError('DISK', `cannot write block ${index}: ${(err as Error).message}`));

@@ -1,0 +1,64 @@
+// What the proxy cannot swarm (small files, methods other than GET, origins without Range,
+// GETs with their own Range) goes to the origin unchanged through undici: method, headers
+// and body as the client sent them, the origin's status, headers and body as it answered,
+// redirects included (the client follows them, as through any proxy). Only the hop-by-hop
+// headers of RFC 9110 §7.6.1 stay on their side of the proxy. It goes through the peer's one
+// HTTP stack (http-dispatcher.ts: HTTP_PROXY and NO_PROXY apply upstream as for downloads).
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import { httpDispatcher } from '../http-dispatcher.ts';
+import { failRequest } from './proxy-errors.ts';
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'host',
+  'expect', // Node's server has already answered 100-continue; undici sends no Expect
+]);
+
+/** Forwards `req` to `target` and the answer back to `res`. */
+export async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL): Promise<void> {
+  const method = req.method ?? 'GET';
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  let answer: Awaited<ReturnType<typeof request>>;
+  try {
+    answer = await request(target, {
+      method: method as 'GET',
+      headers: endToEnd(req.headers),
+      ...(hasBody && method !== 'GET' && method !== 'HEAD' && { body: req }),
+      dispatcher: httpDispatcher(),
+      headersTimeout: 60_000,
+      bodyTimeout: 0, // a slow origin may pause; the client decides how long to wait
+    });
+  } catch (err) {
+    failRequest(res, `cannot get ${target.href} from the origin: ${reason(err)}`);
+    return;
+  }
+  res.writeHead(answer.statusCode, endToEnd(answer.headers));
+  try {
+    await pipeline(answer.body, res);
+  } catch {
+    res.destroy(); // the origin or the client went away mid-body: cut, never a clean short end
+  }
+}
+
+function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}
+
+function reason(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  return e.cause?.code ?? e.code ?? e.message ?? String(err);
+}
