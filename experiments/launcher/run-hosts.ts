@@ -6,6 +6,7 @@
 // the hosts' own network does is the experiment: nothing is shaped. Results in the shared
 // format (experiments/testbed/results.ts) as system "slurpie", so `slurpie plot` reads them.
 import { cpus } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<ExperimentResults>
         startOne(next, host);
         continue;
       }
-      await sleep(50, o.signal);
+      await delay(50, undefined, o.signal ? { signal: o.signal } : {}).catch(() => {}); // an abort ends the wait
     }
     const deadline = setTimeout(() => {
       for (const r of live) r.kill();
@@ -111,14 +112,4 @@ export async function runOnHosts(o: HostsRunOptions): Promise<ExperimentResults>
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }
