@@ -23,7 +23,8 @@ interface Run {
 
 function topology(t: ExecutionContext, args: string[]): Run {
   const proc = spawn(process.execPath, ['bin/slurpie.js', 'topology', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': by then stdout and stderr are read to their end ('exit' can come first).
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('close', (code, signal) => resolve({ code, signal })));
   t.teardown(() => {
     if (proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
   });

@@ -10,6 +10,8 @@ export interface Child {
   proc: ChildProcess;
   pid: number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Its stdout and stderr are read to their end (after `exited`; never, if a grandchild holds them). */
+  drained: Promise<void>;
   stderr: () => string;
 }
 
@@ -41,8 +43,9 @@ export function spawnCommand(command: string, args: string[], opts: SpawnOptions
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() }));
   });
+  const drained = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   if (proc.pid === undefined) throw new Error(`could not start ${label}`);
-  return { proc, pid: proc.pid, exited, stderr: () => err };
+  return { proc, pid: proc.pid, exited, drained, stderr: () => err };
 }
 
 /** Resolves with the first stdout line matching `pattern` (its first capture group). */
