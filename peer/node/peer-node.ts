@@ -27,6 +27,9 @@ export type BlockStore = Pick<PartFile, 'readBlock' | 'writeBlock' | 'blockSize'
 // file (issue #12: resident memory at most 100 MiB whatever the file size).
 const MAX_WRITES_IN_FLIGHT = 16;
 
+/** The digest an alone peer records for a source block: never sent, never compared. */
+const UNSHARED_DIGEST = new Uint8Array(16);
+
 export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
 
 export class PeerNode {
@@ -257,7 +260,9 @@ export class PeerNode {
   private async fetchSource(first: number, count: number): Promise<void> {
     try {
       await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
-        this.dispatch({ type: 'sourceBlock', index, data, digest: blockDigest(data) });
+        // Alone (no transport) no one is told a digest or served a block: skip the second
+        // SHA-256 pass over the file (the whole-file check still hashes every byte).
+        this.dispatch({ type: 'sourceBlock', index, data, digest: this.transport ? blockDigest(data) : UNSHARED_DIGEST });
         return this.writesDrained(); // the source waits while the disk is behind
       }, { signal: this.sourceAbort.signal });
       this.dispatch({ type: 'sourceEnd', ok: true });
