@@ -20,6 +20,7 @@ import type { Awaitable } from './store.ts';
 export const DASHBOARD_TOP = 50;
 export const RATE_WINDOW_MS = 30_000;
 export const TICK_MS = 1000;
+const TIMER_SLACK_MS = 100;
 export const MAX_LISTENERS = 64;
 
 export interface DashboardSource {
@@ -88,10 +89,14 @@ export class Dashboard {
     this.timer = opts.timer ?? everySecond;
   }
 
-  /** The current snapshot; one made less than TICK_MS ago is reused. */
+  /**
+   * The current snapshot; one made less than a tick ago is reused. (Less a slack: an interval
+   * timer may fire a little before a whole second has passed on the wall clock, and the tick
+   * must then make a new snapshot, not send the last one again.)
+   */
   snapshot(): Promise<DashboardSnapshot> {
     const at = this.now();
-    if (this.last && at - this.last.at < TICK_MS) return this.last.snapshot;
+    if (this.last && at - this.last.at < TICK_MS - TIMER_SLACK_MS) return this.last.snapshot;
     const snapshot = Promise.resolve(this.source.snapshot(this.top)).then((s) => this.describe(s, at));
     this.last = { at, snapshot };
     snapshot.catch(() => (this.last = undefined)); // a failed read is retried next time
