@@ -143,8 +143,9 @@ export class RedisRegistry implements TopologyRegistry {
     const fields = [...(file?.name !== undefined ? ['name', file.name] : []), ...(file?.size !== undefined ? ['size', String(file.size)] : [])];
     if (fields.length > 0) {
       const key = this.key(`s:${swarmId}:file`);
-      await this.client.sendCommand(['HSET', key, ...fields]);
-      await this.client.sendCommand(['EXPIRE', key, String(Math.ceil(this.ttl) + 1)]);
+      // Sent together (node-redis pipelines commands of one tick): one round trip, on every
+      // registration that names the file, which peers do each time.
+      await Promise.all([this.client.sendCommand(['HSET', key, ...fields]), this.client.sendCommand(['EXPIRE', key, String(Math.ceil(this.ttl) + 1)])]);
     }
     return registrants(reply.slice(2));
   }
