@@ -8,7 +8,8 @@ export interface PeerResult {
   id: string;
   linkClass: string | null;
   arrivalSeconds: number;
-  seconds: number | null; // from the peer's start to its verified exit; null if it did not finish
+  seconds: number | null; // from the peer's start to its file verified in place; null if it did not finish
+  exitSeconds?: number | null; // from its start to its exit (slurpie: after the hand-over to the swarm)
   ownSeconds: number | null; // the peer's own measure (no process start-up), where it reports one
   fromSource: number | null;
   fromPeers: number | null;

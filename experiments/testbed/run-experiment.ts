@@ -115,6 +115,7 @@ interface Running {
   dir: string;
   child: Child | null;
   spawnedAt: number;
+  spawnedAtEpoch: number; // Date.now() at spawn: peers report readyAt in these terms
   exit: { code: number | null; at: number } | null;
   left: boolean; // stopped by churn
   rss: number;
@@ -134,7 +135,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const statsUrl = new URL('/_stats', sourceUrl).toString();
     const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track };
     const plan = await SYSTEM_DEFS[name].prepare(ctx);
-    const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, exit: null, left: false, rss: 0 }));
+    const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
 
     const started = performance.now();
@@ -151,6 +152,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
           if (!host) throw new Error(`the testbed has no host ${r.plan.id}`);
           r.child = track(plan.startPeer(r.plan, host, r.dir));
           r.spawnedAt = performance.now();
+          r.spawnedAtEpoch = Date.now();
           void r.child.exited.then((e) => (r.exit = e));
         }
         if (r.child && r.exit === null && r.plan.leaveAfterSeconds !== null && (performance.now() - r.spawnedAt) / 1000 >= r.plan.leaveAfterSeconds) {
@@ -211,7 +213,9 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
 async function peerResult(r: Running, output: string, rep: PeerReport, sha256: string, started: number): Promise<PeerResult> {
   const exitedOk = r.exit?.code === 0;
   const verified = exitedOk && (await exists(output)) && (await hashFile(output)) === sha256;
-  const seconds = verified && r.exit ? (r.exit.at - r.spawnedAt) / 1000 : null;
+  // Until the file was ready (a slurpie peer then stays for its hand-over), else until exit.
+  const exitSeconds = verified && r.exit ? (r.exit.at - r.spawnedAt) / 1000 : null;
+  const seconds = exitSeconds !== null && rep.readyAt !== undefined ? Math.min(exitSeconds, (rep.readyAt - r.spawnedAtEpoch) / 1000) : exitSeconds;
   let error: string | undefined;
   if (!verified) {
     if (r.child === null) error = 'not started before the time limit';
@@ -225,6 +229,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     linkClass: r.plan.linkClass,
     arrivalSeconds: r.child ? (r.spawnedAt - started) / 1000 : r.plan.arrivalSeconds,
     seconds,
+    exitSeconds,
     ownSeconds: rep.ownSeconds,
     fromSource: rep.fromSource,
     fromPeers: rep.fromPeers,

@@ -28,6 +28,7 @@ export interface RunContext {
 /** What a peer reports about itself (zeros / null where a system does not say). */
 export interface PeerReport {
   ownSeconds: number | null;
+  readyAt?: number; // Date.now() when its file was verified and in place, where the system says (slurpie: before its hand-over)
   fromSource: number | null;
   fromPeers: number | null;
   uploaded: number | null;
@@ -72,6 +73,7 @@ const slurpie: SystemDef = {
         const s = await readJson(join(dir, 'stats.json'));
         return {
           ownSeconds: typeof s?.seconds === 'number' ? s.seconds : null,
+          ...(typeof s?.readyAt === 'number' && { readyAt: s.readyAt }),
           fromSource: num(s?.fromSource),
           fromPeers: num(s?.fromPeers),
           uploaded: num(s?.uploaded),

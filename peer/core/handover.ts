@@ -1,9 +1,11 @@
 // The hand-over: a finished peer leaves once no one has asked it for a block for
-// `handoverMs` (at most `maxHandoverMs` after finishing; at once if it has no connection).
+// `handoverMs` (at most `maxHandoverMs` after finishing; at once if it has no connection, or
+// if every peer it is connected to says it holds the whole file: none of them will ask).
 // A crowd that finishes together would otherwise leave its stragglers with no one to ask
 // for the last blocks, and send them to the source for copies the swarm had a moment ago.
 // Measured at 1,000 simulated peers: without it, the last peers took up to 3.3 T_min and the
 // source served 1.44 copies; with it, 1.14 T_min and 1.07 copies.
+import { countBits } from './bits.ts';
 import type { PeerParams } from './params.ts';
 
 export class Handover {
@@ -13,7 +15,9 @@ export class Handover {
 
   constructor(
     private readonly params: Pick<PeerParams, 'handoverMs' | 'maxHandoverMs'>,
-    private readonly openConnections: () => number,
+    private readonly blocks: number,
+    /** What each open connection's peer holds, by its latest entry (undefined: not known). */
+    private readonly connectedHoldings: () => (Uint8Array | undefined)[],
   ) {}
 
   /** Every block is stored. */
@@ -29,7 +33,8 @@ export class Handover {
   /** When we may leave (Infinity: not finished, or gone already). */
   deadline(): number {
     if (this.completedAt === Infinity || this.departed) return Infinity;
-    if (this.openConnections() === 0) return this.completedAt;
+    // A crowd that finishes together would otherwise wait out `handoverMs` with no one to serve.
+    if (this.connectedHoldings().every((bits) => bits !== undefined && countBits(bits) === this.blocks)) return this.completedAt;
     return Math.min(Math.max(this.completedAt, this.lastAskedAt) + this.params.handoverMs, this.completedAt + this.params.maxHandoverMs);
   }
 

@@ -139,7 +139,7 @@ export class PeerCore {
     this.reputation = new Reputation(params);
     this.bandwidth = bandwidthControllerFor(params, cfg.now);
     this.source = sourcePolicyFor(cfg.rng, params, cfg.now);
-    this.handover = new Handover(params, () => this.mesh.open.length);
+    this.handover = new Handover(params, this.blocks, () => this.mesh.open.map((c) => (c.peerId ? this.cache.get(c.peerId)?.bits : undefined)));
     this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
     this.mesh = new Mesh({
       self, params, rng: cfg.rng, out, reputation: this.reputation,

@@ -71,7 +71,9 @@ export interface DownloadStats {
   output: string;
   size: number;
   blockSize: number;
-  seconds: number;
+  seconds: number; // from the call to the file verified and in place
+  /** Date.now() when the file was verified and in place: before the hand-over to the swarm, which the promise waits for. */
+  readyAt: number;
   fromSource: number;
   fromPeers: number;
   uploaded: number;
@@ -138,7 +140,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     log('info', `${output} is already complete (${existing.size} bytes${sha256 ? ', sha256 matches' : ', the source\'s size'}): nothing to fetch`);
     if (options.stream) await streamFinishedFile(output, options.stream);
     return {
-      url: info.url, output, size: existing.size, blockSize: 0, seconds: elapsed(started), fromSource: 0,
+      url: info.url, output, size: existing.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: 0,
       fromPeers: 0, uploaded: 0, sourceRequests: 0, sourceRounds: 0, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
       secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'already-complete',
@@ -150,7 +152,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     const result = await plainDownload(info, output, sha256, options.signal);
     if (options.stream) await streamFinishedFile(output, options.stream);
     return {
-      url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), fromSource: result.size,
+      url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
       secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, integrity, ok: true,
@@ -234,7 +236,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     log('debug', `all blocks stored at ${elapsed(started).toFixed(2)} s; verified and in place ${((performance.now() - completeAt) / 1000).toFixed(2)} s later`);
     const stats = core.stats(performance.now());
     const result: DownloadStats = {
-      url: info.url, output, size, blockSize, seconds: elapsed(started), fromSource: stats.fromSource,
+      url: info.url, output, size, blockSize, seconds: elapsed(started), readyAt: Date.now(), fromSource: stats.fromSource,
       fromPeers: stats.fromPeers, uploaded: stats.uploaded, sourceRequests: stats.sourceRequests,
       sourceRounds: stats.sourceRounds, peersSeen: stats.peersSeen, groupSizeEstimate: stats.groupSizeEstimate,
       groupSizeAtEnd: stats.groupSizeNow,
