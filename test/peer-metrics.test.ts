@@ -2,6 +2,7 @@
 // Prometheus text format while it lingers; bad flags are refused before any work.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
@@ -52,6 +53,12 @@ test.serial('a lingering peer serves slurpie_peer_* series with HELP and TYPE at
   const other = await fetch(url.replace(/\/metrics$/, '/other'));
   t.is(other.status, 404);
   t.is((await fetch(url, { method: 'POST' })).status, 405);
+
+  // Ctrl-C while lingering only cuts the hand-over short: the file is done, so exit 0 and keep it.
+  peer.proc.kill('SIGINT');
+  const { code } = await peer.exited;
+  t.is(code, 0, peer.stderr());
+  t.deepEqual(await readFile(join(dir, 'file.bin')), data);
 });
 
 test.serial('bad --metrics-port and --metrics-host: one line, exit 2, before any network work', async (t) => {

@@ -257,9 +257,12 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       const { buffer } = await final.read(Buffer.alloc(length), 0, length, index * blockSize);
       return buffer;
     });
+    log('debug', `serving peers still downloading until none asks${options.linger ? `, then ${options.linger} s more` : ''} (an interrupt leaves now: the file is done)`);
     try {
       await raceAbort(node.whenDepartable(), options.signal);
       if (options.linger && options.linger > 0) await sleep(options.linger * 1000, options.signal);
+    } catch (err) {
+      if (!options.signal?.aborted) throw err; // an interrupt after the file is done only cuts the hand-over short
     } finally {
       await node.leave('finished');
       await final.close();
