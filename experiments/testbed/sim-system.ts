@@ -2,17 +2,19 @@
 // mapped onto a SimScenario (scenarios/plan.ts toSimScenario), run in virtual time, reported in
 // the same results format so the two can be set side by side. No testbed, no root needed.
 import { simulate } from '../sim/simulate.ts';
-import { toSimScenario } from '../scenarios/plan.ts';
+import { planPeers, toSimScenario } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
 export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number): SystemResult {
   const { sim, approximations } = toSimScenario(s);
   const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
+  const planned = planPeers(s); // the order toSimScenario gave the links in
+
   const width = s.peers.count >= 100 ? 3 : 2;
   const perPeer: PeerResult[] = r.peers.map((p) => ({
     id: `p${String(p.index + 1).padStart(width, '0')}`,
-    linkClass: null,
+    linkClass: planned[p.index]?.linkClass ?? null,
     arrivalSeconds: p.arrivedMs / 1000,
     seconds: p.seconds,
     ownSeconds: p.seconds,
