@@ -32,6 +32,14 @@ test('lan-48 is the paper\'s LAN: 32 MiB, source 10 Mb/s, 48 peers on 100 Mb/s, 
   t.like(sim, { peers: 48, size: 32 * MiB, sourceRate: 1_250_000, peerUp: 12_500_000, peerDown: 12_500_000, latencyMs: 1, arrivalSpreadMs: 0 });
 });
 
+test('lan-12 is lan-48 with 12 peers: the same links and file, T_min 26.8 s', async (t) => {
+  const [small, paper] = await Promise.all([loadScenario('lan-12'), loadScenario('lan-48')]);
+  t.is(small.peers.count, 12);
+  t.deepEqual({ ...small.peers, count: 48 }, paper.peers);
+  t.deepEqual([small.fileBytes, small.source, small.arrivals], [paper.fileBytes, paper.source, paper.arrivals]);
+  t.is(tMinSeconds(small).toFixed(1), '26.8');
+});
+
 test('planetlab-55: classes by largest remainder, arrivals over 60 s and churn from the seed, the same every time', async (t) => {
   const s = await loadScenario('planetlab-55');
   const peers = planPeers(s);
