@@ -83,6 +83,27 @@ test('two peers with SLURPIE_EXPERIMENT_DELAY_MS: each round trip takes at least
   t.true(bConn > 0);
 });
 
+test('stop() with a BYE and a close still held: both go out after their delay, and stop returns', async (t) => {
+  t.timeout(60_000);
+  const a = side(new Transport(FILE, 50));
+  const b = side(new Transport(FILE, 50));
+  t.teardown(async () => {
+    await a.transport.stop();
+    await b.transport.stop();
+  });
+  // b is the listening side: its stop() closes the server, which waits for every accepted
+  // connection to be closed, so a close dropped from the queue would hang it.
+  const port = await b.transport.listen('127.0.0.1', 0);
+  a.transport.connect('b'.repeat(32), '127.0.0.1', port);
+  await a.opened;
+  const bConn = await b.opened;
+  b.transport.send(bConn, { type: 'BYE', reason: 'leaving' });
+  b.transport.close(bConn, 'leaving');
+  await b.transport.stop();
+  t.regex(await a.closed, /leaving/);
+  t.deepEqual(a.messages, [{ type: 'BYE', reason: 'leaving' }]);
+});
+
 test('slurpie serve with SLURPIE_EXPERIMENT_SOURCE_DELAYS: the first byte of a Range response waits the listed delay', async (t) => {
   t.timeout(60_000);
   const dir = await scratch(t);

@@ -119,7 +119,9 @@ export class Transport {
   }
 
   async stop(): Promise<void> {
-    this.outbox?.clear();
+    // What was sent before stop (BYEs, closes) still goes out, after its delay, as on a link.
+    const outbox = this.outbox;
+    if (outbox && outbox.size > 0) await new Promise<void>((resolve) => outbox.push(resolve));
     this.inbox?.clear();
     for (const [conn, ws] of [...this.sockets]) {
       this.sockets.delete(conn);
