@@ -25,8 +25,9 @@ export const realClock: DelayClock = {
  * head: a late timer releases everything already due, still in order).
  */
 export class DelayQueue {
+  // shift() rather than a head index: a released action (holding a block's frame) must not
+  // stay referenced. The queue holds at most a few hundred messages, so shift stays cheap.
   private readonly items: { due: number; run: () => void }[] = [];
-  private head = 0;
   private timer: { cancel(): void } | null = null;
 
   constructor(
@@ -40,7 +41,7 @@ export class DelayQueue {
   }
 
   get size(): number {
-    return this.items.length - this.head;
+    return this.items.length;
   }
 
   /** Drops everything waiting (the transport is stopping). */
@@ -48,11 +49,10 @@ export class DelayQueue {
     this.timer?.cancel();
     this.timer = null;
     this.items.length = 0;
-    this.head = 0;
   }
 
   private arm(): void {
-    const next = this.items[this.head];
+    const next = this.items[0];
     if (!next) return;
     this.timer = this.clock.setTimer(() => this.release(), Math.max(0, next.due - this.clock.now()));
   }
@@ -60,13 +60,9 @@ export class DelayQueue {
   private release(): void {
     this.timer = null;
     const now = this.clock.now();
-    for (let item = this.items[this.head]; item && item.due <= now; item = this.items[this.head]) {
-      this.head++;
+    for (let item = this.items[0]; item && item.due <= now; item = this.items[0]) {
+      this.items.shift();
       item.run(); // may push: the new item is due later than everything before it
-    }
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head); // keep the array from growing for a long-lived peer
-      this.head = 0;
     }
     if (this.timer === null) this.arm();
   }
