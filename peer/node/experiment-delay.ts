@@ -4,7 +4,9 @@
 // handling it, in order. The testbed sets D to half the host's one-way latency, so a message
 // between hosts a and b takes (a + b) / 2 more one way and a request/answer pays a + b, as the
 // simulator models a hop. Unset or 0 (the default, and always outside experiments): no queue.
-// Not emulated: TCP's own round trips (handshakes, window growth), loss, jitter.
+// A send's callback (a served block counted as served) fires after the hold, and stop() lets
+// held BYEs and closes out first. Not emulated: TCP's own round trips (handshakes, window
+// growth), loss, jitter.
 
 /** The clock and timer the queue runs on: injected so tests need no wall clock. */
 export interface DelayClock {
