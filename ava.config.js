@@ -15,7 +15,7 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['cli-plain-progress', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split', 'http-options', 'errors-wrap', 'topology-dashboard-model', 'plot-render', 'scenario-file', 'in-order-stream'],
+  files: ['cli-plain-progress', 'experiment-delay', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split', 'http-options', 'errors-wrap', 'topology-dashboard-model', 'plot-render', 'scenario-file', 'in-order-stream'],
 };
 
 export const INTEGRATION = {
@@ -23,7 +23,7 @@ export const INTEGRATION = {
   files: [
     'source-client', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'topology-progress', 'topology-metrics', 'topology-redis', 'docker-topology', 'get-cli', 'get-cli-habits', 'swarm',
     'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package', 'signed-links', 'source-proxy', 'get-cli-http', 'proxy', 'get-stdout',
-    'library-api', 'seed-cli', 'config-cli', 'demo-dir', 'log-format', 'launcher-ssh', 'topology-dashboard', 'topology-dashboard-api', 'peer-metrics', 'plot-cli', 'experiment-testbed',
+    'library-api', 'seed-cli', 'config-cli', 'demo-dir', 'log-format', 'launcher-ssh', 'topology-dashboard', 'topology-dashboard-api', 'peer-metrics', 'plot-cli', 'experiment-testbed', 'experiment-latency',
   ],
 };
 

@@ -17,6 +17,7 @@ interface ExperimentArgs {
   baselineTimeLimit?: number;
   dir: string;
   cleanup: boolean;
+  latency: boolean;
   hosts?: string;
   bind?: string;
 }
@@ -35,8 +36,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         '$0 experiment SCENARIO [options]\n$0 experiment --cleanup\n\n' +
           'Build a testbed of Linux network namespaces (one per host: the source, the topology server,\n' +
           'each peer) on a bridge, each link shaped with tc tbf as the scenario says, and run each\n' +
-          'system in it in turn with the same file: fresh peers, a fresh source. Latency is NOT\n' +
-          'emulated (no netem). A system still running at the time limit is stopped and reported.\n' +
+          'system in it in turn with the same file: fresh peers, a fresh source. No netem here, so\n' +
+          'latency is emulated per message: slurpie peers hold each message latencyMs/2 when sent and\n' +
+          'again when received, the source answers each request one round trip late (not TCP\'s own\n' +
+          'round trips, loss or jitter; experiments/testbed/latency.ts). A system still running at the\n' +
+          'time limit is stopped and reported.\n' +
           'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
           '(the table). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
           'SCENARIO is a name in experiments/scenarios (lan-48, lan-12, planetlab-55, tiny-4) or a .json file.\n\n' +
@@ -54,6 +58,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-experiment'), describe: 'scratch directory (emptied first; peers\' copies are removed once verified)' })
       .option('hosts', { type: 'string', requiresArg: true, describe: 'run the peers on the hosts listed in this file, over ssh (see above)' })
       .option('bind', { type: 'string', requiresArg: true, describe: 'with --hosts: the address of this machine the hosts reach the source and topology server at' })
+      .option('latency', { type: 'boolean', default: true, describe: 'emulate the scenario\'s latencyMs per message (--no-latency: hosts ~0.05 ms apart)' })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -108,6 +113,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
       ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
       signal: controller.signal,
+      emulateLatency: args.latency,
       log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
     });
     await writeResults(args.out, results);

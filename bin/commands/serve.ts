@@ -45,7 +45,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     let server: SourceServer;
     try {
       const { startSourceServer } = await import('../../experiments/source/range-server.ts');
+      const { sourceDelaysFromEnv } = await import('../../experiments/source/response-delay.ts');
+      const responseDelayMs = sourceDelaysFromEnv(); // experiment-only: unset outside the testbed
       server = await startSourceServer({
+        ...(responseDelayMs && { responseDelayMs }),
         file: args.file,
         host: args.host,
         port: args.port,

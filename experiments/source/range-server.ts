@@ -40,6 +40,8 @@ export interface SourceServerOptions {
   sha256File?: boolean;
   /** Answer 503 to the first N GETs of the file, for retry tests. */
   failFirst?: number;
+  /** Experiment-only emulated latency: ms to wait before answering a client (response-delay.ts). */
+  responseDelayMs?: (remoteAddress: string | undefined) => number;
 }
 
 export interface SourceStats {
@@ -301,11 +303,16 @@ export async function startSourceServer(opts: SourceServerOptions): Promise<Sour
     }
   }
 
-  const server = createServer((req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendText(res, 500, `${(err as Error).message.replace(/\s+/g, ' ')}\n`);
       else res.destroy();
     });
+  };
+  const server = createServer((req, res) => {
+    const wait = opts.responseDelayMs?.(req.socket.remoteAddress) ?? 0;
+    if (wait > 0) setTimeout(() => void (req.socket.destroyed || answer(req, res)), wait); // a client gone meanwhile gets nothing
+    else answer(req, res);
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 

@@ -13,10 +13,11 @@
 // - The bridge itself is unshaped (a switch with a fast backplane), nf_call_iptables off so the
 //   host's firewall never sees testbed traffic.
 // What is NOT emulated:
-// - Latency. The kernel here has no netem, so a scenario's latencyMs is NOT applied: the
-//   round-trip time between hosts is the veth's (~0.05 ms, plus queueing in tbf). Results record
-//   this in `approximations`. Fine for the LAN scenario (1 ms in the paper), an error for the
-//   wide-area ones (TCP's ramp-up and the protocol's request/answer rounds are faster here).
+// - Latency, in the network. The kernel here has no netem (nor fq), so the round-trip time
+//   between hosts is the veth's (~0.05 ms, plus queueing in tbf; tbf's `latency` is a queue
+//   limit, not a delay). A scenario's latencyMs is emulated above the network instead, per
+//   message, experiment-only (latency.ts): the protocol's request/answer rounds pay it, TCP's
+//   own round trips (slow start, window growth) do not. Results say so in `approximations`.
 // - Loss, jitter, reordering, asymmetric routing: none.
 // - CPU and disk: every host shares this machine's cores and page cache, so start-up and
 //   per-byte CPU cost compete across all peers (48 Node processes on 2 cores is the bottleneck

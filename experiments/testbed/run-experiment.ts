@@ -12,6 +12,7 @@ import { writeTestFile } from '../swarm/test-file.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
+import { latencyNotes, sourceLatencyEnv } from './latency.ts';
 import { claimRun, releaseRun } from './runs.ts';
 import { testbedSystems, type SystemName } from './system-names.ts';
 import { runSimSystem } from './sim-system.ts';
@@ -25,6 +26,7 @@ export interface ExperimentOptions {
   timeLimitSeconds?: number; // overrides the scenario's, for every system
   baselineTimeLimitSeconds?: number; // for http and BitTorrent only (they may never finish)
   signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
+  emulateLatency?: boolean; // default true: the scenario's latencyMs, per message (latency.ts)
   log: (line: string) => void; // progress, a line per 5 s
 }
 
@@ -61,7 +63,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     fileBytes: s.fileBytes,
     peers: peers.length,
     tMinSeconds: tMin,
-    approximations: todo.length > 0 ? testbedApproximations(s) : [],
+    approximations: todo.length > 0 ? testbedApproximations(s, peers, o.emulateLatency ?? true) : [],
     systems: results,
   };
 }
@@ -130,10 +132,12 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
   const src = testbed.hosts.get('src');
   if (!src) throw new Error('the testbed has no source host');
   try {
-    const source = track(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns }));
+    const emulateLatency = o.emulateLatency ?? true;
+    const env = emulateLatency ? sourceLatencyEnv(testbed, o.scenario, x.peers) : {};
+    const source = track(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns, env }));
     const sourceUrl = await announced(source, /^serving (\S+)/, 30_000);
     const statsUrl = new URL('/_stats', sourceUrl).toString();
-    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track };
+    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track, emulateLatency };
     const plan = await SYSTEM_DEFS[name].prepare(ctx);
     const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
@@ -257,8 +261,8 @@ function httpAnalytic(s: Scenario, peers: PeerPlan[]): SystemResult['analytic'] 
 }
 
 /** What the namespace testbed could not reproduce of this scenario (see netns.ts). */
-function testbedApproximations(s: Scenario): string[] {
-  const notes = ['latency is not emulated (no netem on this kernel): hosts are ~0.05 ms apart whatever latencyMs says'];
+function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: boolean): string[] {
+  const notes = latencyNotes(s, peers, emulateLatency);
   notes.push('CPU is shared: every host runs on this machine\'s cores');
   if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
   return notes;

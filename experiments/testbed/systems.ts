@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../swarm/project-root.ts';
 import { num, readJson } from '../swarm/run-swarm.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
+import { peerLatencyEnv } from './latency.ts';
 import type { Host, Testbed } from './netns.ts';
 import type { SystemName } from './system-names.ts';
 
@@ -23,6 +24,7 @@ export interface RunContext {
   sourceUrl: string;
   cliEntry: string; // the CLI to start (a plain-JS bundle)
   track: (c: Child) => Child; // every process started goes through here (killed by PID at the end)
+  emulateLatency: boolean; // slurpie peers hold their messages (latency.ts)
 }
 
 /** What a peer reports about itself (zeros / null where a system does not say). */
@@ -67,7 +69,7 @@ const slurpie: SystemDef = {
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
           '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
-        ], { entry: ctx.cliEntry, netns: host.ns }),
+        ], { entry: ctx.cliEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer) : {} }),
       output: (dir) => join(dir, FILE_NAME),
       report: async (_peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnId } from '../core/events.ts';
 import type { Message, PeerId } from '../core/messages.ts';
 import { decode, encode } from '../wire/codec.ts';
+import { DelayQueue, experimentDelayMs } from './experiment-delay.ts';
 import type { WireErrorCode } from '../wire/errors.ts';
 import { limitsFor, type WireLimits } from '../wire/limits.ts';
 
@@ -25,9 +26,14 @@ export class Transport {
   private server: WebSocketServer | null = null;
   private readonly limits: WireLimits;
   private handlers: TransportHandlers | null = null;
+  // Experiment-only latency (experiment-delay.ts): null unless SLURPIE_EXPERIMENT_DELAY_MS is set.
+  private readonly outbox: DelayQueue | null;
+  private readonly inbox: DelayQueue | null;
 
-  constructor(file: { size: number; blockSize: number }) {
+  constructor(file: { size: number; blockSize: number }, delayMs = experimentDelayMs()) {
     this.limits = limitsFor(file.size, file.blockSize);
+    this.outbox = delayMs > 0 ? new DelayQueue(delayMs) : null;
+    this.inbox = delayMs > 0 ? new DelayQueue(delayMs) : null;
   }
 
   /** Who hears about connections; until then, peers that connect are turned away. */
@@ -98,24 +104,29 @@ export class Transport {
       sent?.(new Error('connection closed'));
       return;
     }
-    ws.send(encode(msg), { binary: true }, sent);
+    const frame = encode(msg);
+    if (this.outbox) this.outbox.push(() => ws.send(frame, { binary: true }, sent));
+    else ws.send(frame, { binary: true }, sent);
   }
 
   close(conn: ConnId, reason: string): void {
     const ws = this.sockets.get(conn);
     if (!ws) return;
     this.sockets.delete(conn);
-    try {
-      ws.close(1000, Buffer.from(reason).subarray(0, 120).toString());
-    } catch {
-      ws.terminate();
-    }
-    // A peer that never answers the close handshake is cut off.
-    setTimeout(() => ws.terminate(), 2000).unref();
+    // Behind the messages sent before it (a BYE, say), as on a real link.
+    if (this.outbox) this.outbox.push(() => shut(ws, reason));
+    else shut(ws, reason);
   }
 
   async stop(): Promise<void> {
-    for (const conn of [...this.sockets.keys()]) this.close(conn, 'shutting down');
+    // What was sent before stop (BYEs, closes) still goes out, after its delay, as on a link.
+    const outbox = this.outbox;
+    if (outbox && outbox.size > 0) await new Promise<void>((resolve) => outbox.push(resolve));
+    this.inbox?.clear();
+    for (const [conn, ws] of [...this.sockets]) {
+      this.sockets.delete(conn);
+      shut(ws, 'shutting down');
+    }
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -124,17 +135,36 @@ export class Transport {
   private attach(conn: ConnId, ws: WebSocket, handlers: TransportHandlers): void {
     this.sockets.set(conn, ws);
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!this.sockets.has(conn)) return;
-      if (!isBinary) return handlers.malformed(conn, 'TEXT_FRAME', 'a text WebSocket message');
-      const frame = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-      const result = decode(frame, this.limits);
-      if (result.ok) handlers.message(conn, result.msg);
-      else handlers.malformed(conn, result.code, result.detail);
+      if (this.inbox) this.inbox.push(() => this.received(conn, handlers, data, isBinary));
+      else this.received(conn, handlers, data, isBinary);
     });
     ws.on('error', () => {}); // followed by 'close'
     ws.once('close', (code, reason) => {
-      if (!this.sockets.delete(conn)) return;
-      handlers.closed(conn, reason.toString() || `code ${code}`);
+      const closed = (): void => {
+        if (this.sockets.delete(conn)) handlers.closed(conn, reason.toString() || `code ${code}`);
+      };
+      // Behind the messages that arrived before it, so none is dropped as "after close".
+      if (this.inbox) this.inbox.push(closed);
+      else closed();
     });
   }
+
+  private received(conn: ConnId, handlers: TransportHandlers, data: RawData, isBinary: boolean): void {
+    if (!this.sockets.has(conn)) return;
+    if (!isBinary) return handlers.malformed(conn, 'TEXT_FRAME', 'a text WebSocket message');
+    const frame = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    const result = decode(frame, this.limits);
+    if (result.ok) handlers.message(conn, result.msg);
+    else handlers.malformed(conn, result.code, result.detail);
+  }
+}
+
+function shut(ws: WebSocket, reason: string): void {
+  try {
+    ws.close(1000, Buffer.from(reason).subarray(0, 120).toString());
+  } catch {
+    ws.terminate();
+  }
+  // A peer that never answers the close handshake is cut off.
+  setTimeout(() => ws.terminate(), 2000).unref();
 }

@@ -1,0 +1,154 @@
+// The experiment-only latency pieces on an injected clock, no sockets: the delay queue a peer's
+// transport holds messages in (peer/node/experiment-delay.ts), the source's per-client delays
+// (experiments/source/response-delay.ts) and what the testbed gives each host (latency.ts).
+// The real sockets are in experiment-latency.test.ts.
+import test from 'ava';
+import fc from 'fast-check';
+import { DelayQueue, experimentDelayMs, type DelayClock } from '../peer/node/experiment-delay.ts';
+import { formatSourceDelays, parseSourceDelays, sourceDelaysFromEnv } from '../experiments/source/response-delay.ts';
+import { latencyNotes, peerLatencyEnv, sourceLatencyEnv } from '../experiments/testbed/latency.ts';
+import { planPeers } from '../experiments/scenarios/plan.ts';
+import { loadScenario } from '../experiments/scenarios/scenario-file.ts';
+import type { Host, Testbed } from '../experiments/testbed/netns.ts';
+
+/** A clock that moves only when told; timers fire in due order (then set order), possibly late. */
+class ManualClock implements DelayClock {
+  t = 0;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; seq: number; fn: () => void }>();
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimer(fn: () => void, ms: number): { cancel(): void } {
+    const id = this.seq++;
+    this.timers.set(id, { at: this.t + ms, seq: id, fn });
+    return { cancel: () => this.timers.delete(id) };
+  }
+
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  /** Moves to `target`, firing each timer due on the way at its own time (or at `target` with `late`). */
+  advanceTo(target: number, late = false): void {
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, x]) => x.at <= target).sort((a, b) => a[1].at - b[1].at || a[1].seq - b[1].seq)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = late ? target : Math.max(this.t, due[1].at);
+      due[1].fn();
+    }
+    this.t = target;
+  }
+}
+
+test('each action runs exactly delayMs after its push, none earlier, in push order', (t) => {
+  const clock = new ManualClock();
+  const q = new DelayQueue(25, clock);
+  const ran: [string, number][] = [];
+  q.push(() => ran.push(['a', clock.now()]));
+  clock.advanceTo(10);
+  q.push(() => ran.push(['b', clock.now()]));
+  q.push(() => ran.push(['c', clock.now()]));
+  clock.advanceTo(24.9);
+  t.deepEqual(ran, []);
+  clock.advanceTo(30);
+  t.deepEqual(ran, [['a', 25]]);
+  clock.advanceTo(100);
+  t.deepEqual(ran, [['a', 25], ['b', 35], ['c', 35]]);
+  t.is(q.size, 0);
+  t.is(clock.pending, 0, 'no timer left armed once empty');
+});
+
+test('a late timer releases everything due at once, still in order; an action pushed meanwhile waits its own delay', (t) => {
+  const clock = new ManualClock();
+  const q = new DelayQueue(10, clock);
+  const ran: string[] = [];
+  q.push(() => {
+    ran.push('a');
+    q.push(() => ran.push('d')); // pushed at release time: due 10 ms later
+  });
+  clock.advanceTo(5);
+  q.push(() => ran.push('b'));
+  clock.advanceTo(6);
+  q.push(() => ran.push('c'));
+  clock.advanceTo(50, true); // the event loop was busy: the first timer fires at 50
+  t.deepEqual(ran, ['a', 'b', 'c']);
+  clock.advanceTo(59.9);
+  t.deepEqual(ran, ['a', 'b', 'c']);
+  clock.advanceTo(60);
+  t.deepEqual(ran, ['a', 'b', 'c', 'd']);
+});
+
+test('clear drops what waits and disarms the timer', (t) => {
+  const clock = new ManualClock();
+  const q = new DelayQueue(10, clock);
+  let ran = 0;
+  q.push(() => ran++);
+  q.push(() => ran++);
+  q.clear();
+  t.is(clock.pending, 0);
+  clock.advanceTo(100);
+  t.is(ran, 0);
+  q.push(() => ran++);
+  clock.advanceTo(110);
+  t.is(ran, 1, 'usable again after clear');
+});
+
+test('property: any pushes at any times (timers on time or late) run in push order, none before its due time', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 200 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.boolean()), { minLength: 1, maxLength: 60 }), (delay, steps) => {
+      const clock = new ManualClock();
+      const q = new DelayQueue(delay, clock);
+      const ran: { i: number; pushedAt: number; at: number }[] = [];
+      steps.forEach(([gap, late], i) => {
+        clock.advanceTo(clock.t + gap, late);
+        const pushedAt = clock.now();
+        q.push(() => ran.push({ i, pushedAt, at: clock.now() }));
+      });
+      clock.advanceTo(clock.t + delay + 1);
+      return ran.length === steps.length && ran.every((r, k) => r.i === k && r.at >= r.pushedAt + delay);
+    }),
+  );
+  t.pass();
+});
+
+test('SLURPIE_EXPERIMENT_DELAY_MS: unset is 0, a number of ms is taken, anything else refused in one line', (t) => {
+  t.is(experimentDelayMs({}), 0);
+  t.is(experimentDelayMs({ SLURPIE_EXPERIMENT_DELAY_MS: '' }), 0);
+  t.is(experimentDelayMs({ SLURPIE_EXPERIMENT_DELAY_MS: '12.5' }), 12.5);
+  for (const bad of ['-1', 'ten', '10001', 'Infinity']) {
+    t.throws(() => experimentDelayMs({ SLURPIE_EXPERIMENT_DELAY_MS: bad }), { message: new RegExp(`^SLURPIE_EXPERIMENT_DELAY_MS must be .*got "${bad}"$`) });
+  }
+});
+
+test('source delays: by client address (IPv4-mapped too), 0 for anyone unlisted, malformed lists refused', (t) => {
+  const delay = parseSourceDelays('10.77.0.4=70, 10.77.0.5=120.5');
+  t.is(delay('10.77.0.4'), 70);
+  t.is(delay('::ffff:10.77.0.5'), 120.5);
+  t.is(delay('10.77.0.1'), 0);
+  t.is(delay(undefined), 0);
+  t.is(sourceDelaysFromEnv({}), undefined);
+  t.is(sourceDelaysFromEnv({ SLURPIE_EXPERIMENT_SOURCE_DELAYS: '10.0.0.9=3' })?.('10.0.0.9'), 3);
+  for (const bad of ['10.0.0.1', '10.0.0.1=-3', 'host=5', '10.0.0.1=99999']) t.throws(() => parseSourceDelays(bad), { message: /SLURPIE_EXPERIMENT_SOURCE_DELAYS takes/ });
+  t.is(formatSourceDelays(new Map([['10.0.0.2', 40], ['10.0.0.3', 0]])), '10.0.0.2=40');
+});
+
+test('planetlab-55 in the testbed: each peer holds half its latency, the source waits source + peer latency', async (t) => {
+  const s = await loadScenario('planetlab-55');
+  const peers = planPeers(s);
+  const hosts = new Map<string, Host>(peers.map((p, i) => [p.id, { name: p.id, ns: `slp-x-${p.id}`, ip: `10.77.0.${i + 4}`, outer: `slpx-${i}` }]));
+  const testbed: Testbed = { runId: 'x', bridge: 'slp-x', bridgeIp: '10.77.0.1', hosts };
+  const source = parseSourceDelays(sourceLatencyEnv(testbed, s, peers).SLURPIE_EXPERIMENT_SOURCE_DELAYS ?? '');
+  const latencies = new Set<number>();
+  for (const p of peers) {
+    latencies.add(p.link.latencyMs);
+    t.is(source(hosts.get(p.id)?.ip), s.source.latencyMs + p.link.latencyMs);
+    t.deepEqual(peerLatencyEnv(p), { SLURPIE_EXPERIMENT_DELAY_MS: String(p.link.latencyMs / 2) });
+  }
+  t.deepEqual([...latencies].sort((a, b) => a - b), [20, 50, 100], 'all three link classes drawn');
+  t.regex(latencyNotes(s, peers, true).join(' '), /emulated per message.*not emulated: TCP/);
+  t.regex(latencyNotes(s, peers, false).join(' '), /not emulated \(--no-latency\)/);
+});
