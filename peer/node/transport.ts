@@ -25,6 +25,7 @@ export class Transport {
   private server: WebSocketServer | null = null;
   private readonly limits: WireLimits;
   private handlers: TransportHandlers | null = null;
+  private reading = true;
 
   constructor(file: { size: number; blockSize: number }) {
     this.limits = limitsFor(file.size, file.blockSize);
@@ -101,6 +102,20 @@ export class Transport {
     ws.send(encode(msg), { binary: true }, sent);
   }
 
+  /**
+   * Stops or restarts reading from every peer (and every peer that connects meanwhile).
+   * While the disk is behind, blocks are left in the kernel's socket buffers and TCP slows
+   * the senders, instead of piling up in memory here (issue #12).
+   */
+  setReading(on: boolean): void {
+    if (on === this.reading) return;
+    this.reading = on;
+    for (const ws of this.sockets.values()) {
+      if (on) ws.resume();
+      else ws.pause();
+    }
+  }
+
   close(conn: ConnId, reason: string): void {
     const ws = this.sockets.get(conn);
     if (!ws) return;
@@ -123,6 +138,7 @@ export class Transport {
 
   private attach(conn: ConnId, ws: WebSocket, handlers: TransportHandlers): void {
     this.sockets.set(conn, ws);
+    if (!this.reading) ws.pause();
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (!this.sockets.has(conn)) return;
       if (!isBinary) return handlers.malformed(conn, 'TEXT_FRAME', 'a text WebSocket message');
