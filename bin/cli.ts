@@ -1,5 +1,5 @@
 // The `slurpie` command line: a thin layer of yargs commands over the library.
-import './peer-heap.ts'; // first: sets V8 flags before anything else allocates
+import './peer-process.ts'; // first: a peer's V8 flags and ws settings, before anything else loads
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { topologyCommand } from './commands/topology.ts';

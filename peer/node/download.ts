@@ -14,7 +14,7 @@ import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
 import { streamDownload, streamFinishedFile, type InOrderStream } from './in-order-stream.ts';
-import { servePeerMetrics, type PeerMetricsServer } from './peer-metrics.ts';
+import type { PeerMetricsServer } from './peer-metrics.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
@@ -193,6 +193,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     });
     node = new PeerNode(core, part, info, log, transport);
     if (options.metricsPort !== undefined) {
+      const { servePeerMetrics } = await import('./peer-metrics.ts'); // prom-client: ~40 files, loaded only when asked for
       const metricsCore = core;
       metrics = await servePeerMetrics(options.metricsHost ?? '127.0.0.1', options.metricsPort, () => metricsCore.stats(performance.now()));
       log('info', `metrics on ${metrics.url}`);
