@@ -251,9 +251,9 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     // The file is in place. Serve from it through the hand-over (those still downloading may
     // need our blocks: the core says when no one has asked for a while), then --linger more.
     const final = await open(output, 'r');
-    node.serveFrom(async (index) => {
+    node.serveFrom(async (index, into) => {
       const length = Math.min(blockSize, size - index * blockSize);
-      const { buffer } = await final.read(Buffer.alloc(length), 0, length, index * blockSize);
+      const { buffer } = await final.read(into.subarray(0, length), 0, length, index * blockSize);
       return buffer;
     });
     try {

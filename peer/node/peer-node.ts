@@ -54,6 +54,7 @@ export class PeerNode {
   onStored: ((index: number) => void) | null = null;
   private readonly pool: BlockPool;
   private readonly serves = new ServeQueue();
+  private readonly served: BlockPool; // blocks read to be sent: framed (copied) at once, so used again
   private offered: Uint8Array | null = null; // the source block being handed to the core
 
   constructor(
@@ -64,6 +65,7 @@ export class PeerNode {
     readonly transport: Transport | null,
   ) {
     this.pool = new BlockPool(part.blockSize);
+    this.served = new BlockPool(part.blockSize);
     transport?.bind({
       opened: (conn, outbound, peerId) =>
         this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
@@ -230,30 +232,35 @@ export class PeerNode {
     }
   }
 
-  /** Where blocks are served from once the .part file has become the final file (--linger). */
-  serveFrom(read: (index: number) => Promise<Uint8Array>): void {
+  /** Where blocks are served from once the .part file has become the final file (--linger); into `into` when given. */
+  serveFrom(read: (index: number, into: Buffer) => Promise<Uint8Array>): void {
     this.readBlock = read;
   }
 
-  private readBlock = (index: number): Promise<Uint8Array> => this.part.readBlock(index);
+  private readBlock = (index: number, into: Buffer): Promise<Uint8Array> => this.part.readBlock(index, into);
 
   /** Reads and sends one block; resolves once ws has handed the frame to the socket. */
   private async serve(conn: number, index: number, digest: Uint8Array | undefined): Promise<void> {
+    const into = this.served.take(this.part.blockSize);
     let data: Uint8Array;
     try {
-      data = await this.readBlock(index);
+      data = await this.readBlock(index, into);
     } catch (err) {
+      this.served.give(into);
       this.dispatch({ type: 'serveFailed', conn, index, reason: (err as Error).message });
       return;
     }
-    await new Promise<void>((resolve) => {
+    const bytes = data.length;
+    const sent = new Promise<void>((resolve) => {
       const transport = this.transport;
       if (!transport) return resolve();
       transport.send(conn, { type: 'BLOCK', index, digest: digest ?? blockDigest(data), data }, (err) => {
         resolve();
-        if (!err) this.dispatch({ type: 'served', conn, index, bytes: data.length });
+        if (!err) this.dispatch({ type: 'served', conn, index, bytes });
       });
     });
+    this.served.give(into); // send framed it (a copy) or failed: either way it is done with it
+    await sent;
   }
 
   /** If `data` is the pooled source block being offered, the core has kept it: how to give it back. */

@@ -6,7 +6,8 @@ import type { ConnId } from '../core/events.ts';
 import type { Message, PeerId } from '../core/messages.ts';
 import { decode, encode } from '../wire/codec.ts';
 import type { WireErrorCode } from '../wire/errors.ts';
-import { limitsFor, type WireLimits } from '../wire/limits.ts';
+import { BLOCK_HEADER_BYTES, limitsFor, type WireLimits } from '../wire/limits.ts';
+import { BlockPool } from './block-pool.ts';
 
 export interface TransportHandlers {
   opened(conn: ConnId, outbound: boolean, peerId?: PeerId): void;
@@ -26,9 +27,13 @@ export class Transport {
   private readonly limits: WireLimits;
   private handlers: TransportHandlers | null = null;
   private reading = true;
+  // BLOCK frames are framed into buffers used again once ws has handed them to the socket:
+  // a new one per block served was garbage for the collector and the malloc arena (issue #12).
+  private readonly frames: BlockPool;
 
   constructor(file: { size: number; blockSize: number }) {
     this.limits = limitsFor(file.size, file.blockSize);
+    this.frames = new BlockPool(file.blockSize + BLOCK_HEADER_BYTES);
   }
 
   /** Who hears about connections; until then, peers that connect are turned away. */
@@ -99,7 +104,12 @@ export class Transport {
       sent?.(new Error('connection closed'));
       return;
     }
-    ws.send(encode(msg), { binary: true }, sent);
+    if (msg.type !== 'BLOCK') return ws.send(encode(msg), { binary: true }, sent);
+    const frame = this.frames.take(this.frames.blockSize);
+    ws.send(encode(msg, frame), { binary: true }, (err) => {
+      this.frames.give(frame);
+      sent?.(err);
+    });
   }
 
   /**
