@@ -195,6 +195,7 @@ export class PeerNode {
           this.transport?.send(action.conn, action.msg);
           break;
         case 'close':
+          this.serves.forget(action.conn); // nothing more is sent on it
           this.transport?.close(action.conn, action.reason);
           break;
         case 'serve': {
