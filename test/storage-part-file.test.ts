@@ -326,13 +326,8 @@ test('a released buffer is reused at once (as the source pool does) and the file
   const part = await openPart(t, { path, size, blockSize: 4096, identity: IDENTITY });
   const released = new Array<number>(data.length).fill(0);
   // Writes overlap, as a source's do; each buffer is scribbled over the moment it is released.
-  await Promise.all(data.map((block, i) => {
-    const buffer = Buffer.from(block);
-    return part.writeBlock(i, buffer, 'source', () => {
-      released[i]! += 1;
-      buffer.fill(0xee);
-    });
-  }));
+  const buffers = data.map((block) => Buffer.from(block));
+  await Promise.all(buffers.map((buffer, i) => part.writeBlock(i, buffer, 'source', () => { released[i]! += 1; buffer.fill(0xee); })));
   await until(() => released.every((n) => n === 1), 'every buffer released');
   t.deepEqual(released, new Array<number>(data.length).fill(1));
   const digest = sha256(...data);
