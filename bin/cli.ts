@@ -1,4 +1,5 @@
 // The `slurpie` command line: a thin layer of yargs commands over the library.
+import './peer-process.ts'; // first: a peer's V8 flags and ws settings, before anything else loads
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { topologyCommand } from './commands/topology.ts';

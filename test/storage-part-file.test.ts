@@ -316,6 +316,27 @@ test('finish verifies, renames into place, and leaves no .part or sidecar', asyn
   await t.throwsAsync(() => part.writeBlock(0, data[0] as Uint8Array, 'source'), { message: /closed/ });
 });
 
+test('a released buffer is reused at once (as the source pool does) and the file still verifies; a refused write releases too', async (t) => {
+  const seed = seedFrom(process.env, 515);
+  t.log(`SLURPIE_SEED=${seed}`);
+  const dir = await tempDir(t);
+  const path = join(dir, 'f.bin');
+  const size = 40 * 4096 + 7;
+  const data = wholeFile(seed, size, 4096);
+  const part = await openPart(t, { path, size, blockSize: 4096, identity: IDENTITY });
+  const released = new Array<number>(data.length).fill(0);
+  // Writes overlap, as a source's do; each buffer is scribbled over the moment it is released.
+  const buffers = data.map((block) => Buffer.from(block));
+  await Promise.all(buffers.map((buffer, i) => part.writeBlock(i, buffer, 'source', () => { released[i]! += 1; buffer.fill(0xee); })));
+  await until(() => released.every((n) => n === 1), 'every buffer released');
+  t.deepEqual(released, new Array<number>(data.length).fill(1));
+  const digest = sha256(...data);
+  t.deepEqual(await part.finish(digest), { sha256: digest });
+  let refused = 0;
+  await t.throwsAsync(() => part.writeBlock(0, Buffer.from(data[0] as Uint8Array), 'source', () => refused++), { message: /closed/ });
+  t.is(refused, 1);
+});
+
 test('a wrong digest throws INTEGRITY_FAILED, keeps everything, and a repaired file finishes', async (t) => {
   const seed = seedFrom(process.env, 606);
   t.log(`SLURPIE_SEED=${seed}`);

@@ -42,3 +42,25 @@ test('digest refuses while a block is missing', async (t) => {
   const prefix = new PrefixHash(2, (i) => i === 0, async () => new Uint8Array(1));
   await t.throwsAsync(prefix.digest(), { message: /block 1 is missing/ });
 });
+
+test('each block\'s buffer is given back exactly once, and what its owner does with it then changes nothing', async (t) => {
+  t.log(`seed ${seed}`);
+  const rng = new SeededRng(seed + 1);
+  // 256 KiB blocks, so that some fall past the 4 MiB held window and are read back from "disk".
+  const blocks = Array.from({ length: 24 }, () => Buffer.from(Uint8Array.from({ length: 256 * 1024 }, () => (rng.next() * 256) >>> 0)));
+  const disk = new Map<number, Uint8Array>();
+  const prefix = new PrefixHash(blocks.length, (i) => disk.has(i), async (i) => disk.get(i) as Uint8Array);
+  const given = new Array<number>(blocks.length).fill(0);
+  // The highest blocks first: the lowest arrive last, once the window is full.
+  for (const i of [...blocks.keys()].reverse()) {
+    const buffer = Buffer.from(blocks[i] as Buffer); // the caller's buffer, reused once given back
+    prefix.written(i, buffer, () => {
+      given[i]! += 1;
+      buffer.fill(0xff);
+    });
+    disk.set(i, blocks[i] as Buffer); // the write finishes after the hash took the block
+  }
+  const expected = createHash('sha256').update(Buffer.concat(blocks)).digest('hex');
+  t.is(await prefix.digest(), expected);
+  t.deepEqual(given, new Array<number>(blocks.length).fill(1));
+});

@@ -104,6 +104,19 @@ test('every message has the byte layout FORMAT.md gives', (t) => {
   t.deepEqual(encode({ type: 'BYE', reason: 'done' }), concat([0x06], be(4, 2), ascii('done')));
 });
 
+test('encode into a reused buffer: the same bytes, in that buffer when it is long enough', (t) => {
+  const msg: Message = { type: 'BLOCK', index: 3, digest: DIGEST, data: Uint8Array.of(9, 8, 7) };
+  const into = new Uint8Array(BLOCK_HEADER_BYTES + 8).fill(0xee);
+  const frame = encode(msg, into);
+  t.deepEqual(frame, encode(msg));
+  t.is(frame.buffer, into.buffer);
+  t.is(frame.length, BLOCK_HEADER_BYTES + 3);
+  const short = new Uint8Array(4);
+  const fresh = encode(msg, short);
+  t.not(fresh.buffer, short.buffer);
+  t.deepEqual(fresh, encode(msg));
+});
+
 /** FORMAT.md's examples, as written there (backquoted hex, groups joined). */
 const GOLDEN: [string, Message][] = [
   ['05 00 00 00 03 02', { type: 'REJECT', index: 3, reason: 'busy' }],

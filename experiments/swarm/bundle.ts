@@ -48,6 +48,23 @@ const lazySegmenter: Plugin = {
   },
 };
 
+// undici's HTTP/1.1 client loads its HTTP/2 half, and with it node:http2 and node:tls, as it
+// loads: about 22 ms of a peer's start-up CPU (issue #12). Slurpie never asks undici for
+// HTTP/2 (no allowH2), so the half is loaded on its first use instead. Unchanged if the line
+// differs (another undici).
+const CONNECT_H2 = "const connectH2 = require('./client-h2.js')";
+const lazyHttp2: Plugin = {
+  name: 'lazy-http2',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(CONNECT_H2)) return undefined;
+      const lazy = "let h2; const connectH2 = (...args) => (h2 ??= require('./client-h2.js'))(...args)";
+      return { contents: text.replace(CONNECT_H2, lazy), loader: 'js' };
+    });
+  },
+};
+
 /** Bundles bin/cli.ts into `outdir` (entry `cli.mjs`, one chunk per lazily loaded command). */
 export async function bundleCli(outdir: string): Promise<string> {
   const result = await build({
@@ -64,7 +81,7 @@ export async function bundleCli(outdir: string): Promise<string> {
     banner: { js: "import { createRequire as __slurpieCreateRequire } from 'node:module'; const require = __slurpieCreateRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'error',
-    plugins: [lazySegmenter],
+    plugins: [lazySegmenter, lazyHttp2],
   });
   // What the build came from, with modification times, so a stale build is never run. The
   // bundled packages are left out (bin/slurpie.js checks each file at every start): they

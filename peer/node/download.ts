@@ -14,7 +14,7 @@ import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
 import { streamDownload, streamFinishedFile, type InOrderStream } from './in-order-stream.ts';
-import { servePeerMetrics, type PeerMetricsServer } from './peer-metrics.ts';
+import type { PeerMetricsServer } from './peer-metrics.ts';
 import { plainDownload } from './plain-download.ts';
 import { PeerNode, type LogFn } from './peer-node.ts';
 import { repairFromSource } from './repair.ts';
@@ -195,6 +195,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     });
     node = new PeerNode(core, part, info, log, transport);
     if (options.metricsPort !== undefined) {
+      const { servePeerMetrics } = await import('./peer-metrics.ts'); // prom-client: ~40 files, loaded only when asked for
       const metricsCore = core;
       metrics = await servePeerMetrics(options.metricsHost ?? '127.0.0.1', options.metricsPort, () => metricsCore.stats(performance.now()));
       log('info', `metrics on ${metrics.url}`);
@@ -252,9 +253,9 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     // The file is in place. Serve from it through the hand-over (those still downloading may
     // need our blocks: the core says when no one has asked for a while), then --linger more.
     const final = await open(output, 'r');
-    node.serveFrom(async (index) => {
+    node.serveFrom(async (index, into) => {
       const length = Math.min(blockSize, size - index * blockSize);
-      const { buffer } = await final.read(Buffer.alloc(length), 0, length, index * blockSize);
+      const { buffer } = await final.read(into.subarray(0, length), 0, length, index * blockSize);
       return buffer;
     });
     log('debug', `serving peers still downloading until none asks${options.linger ? `, then ${options.linger} s more` : ''} (an interrupt leaves now: the file is done)`);

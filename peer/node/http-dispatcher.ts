@@ -6,8 +6,21 @@
 //
 // One agent per connect timeout and proxy environment: a test or a library user that
 // changes the environment between downloads gets an agent that reads the new one.
-import { EnvHttpProxyAgent } from 'undici';
+//
+// Only the agent and the request API are loaded, not undici's index: that loads all of
+// undici (fetch, WebSocket, cookies, caches, mocks) and, through its cookies module, Node's
+// own bundled undici as well, a good part of a peer's start-up CPU (issue #12). undici has
+// no exports map, so its lib/ files can be named; the API goes onto Dispatcher.prototype as
+// undici's index puts it there.
+// The published build (tsconfig.build.json) follows imports only: this brings the declarations.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./undici-parts.d.ts" />
 import type { Dispatcher } from 'undici';
+import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
+import api from 'undici/lib/api/index.js';
+
+Object.assign(DispatcherClass.prototype, api);
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'] as const;

@@ -7,6 +7,8 @@ import type { PeerId } from '../core/messages.ts';
 import { isSlurpieError, SlurpieError } from '../errors.ts';
 import type { PartFile } from '../storage/part-file.ts';
 import { blockDigest } from '../storage/verify.ts';
+import { BlockPool } from './block-pool.ts';
+import { ServeQueue } from './serve-queue.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 import type { TopologyClient, TopologyProgress } from './topology-client.ts';
 import type { Transport } from './transport.ts';
@@ -22,9 +24,9 @@ export interface Membership {
 /** What the driver needs of the file: a .part file while downloading, the finished file when seeding. */
 export type BlockStore = Pick<PartFile, 'readBlock' | 'writeBlock' | 'blockSize'>;
 
-// Blocks from the source held in memory while the disk catches up (4 MiB at 256 KiB): past
-// this the source GET is paused, so a slow disk bounds memory instead of growing it with the
-// file (issue #12: resident memory at most 100 MiB whatever the file size).
+// Blocks held in memory while the disk catches up (4 MiB at 256 KiB): past this the source
+// GET is paused and peers' sockets are not read, so a slow disk bounds memory instead of
+// growing it with the file (issue #12: resident memory at most 100 MiB whatever the file size).
 const MAX_WRITES_IN_FLIGHT = 16;
 
 /** The digest an alone peer records for a source block: never sent, never compared. */
@@ -50,6 +52,10 @@ export class PeerNode {
   private writeWaiters: (() => void)[] = [];
   /** Told of every block once it is in the part file (the in-order stream of `-o -` and the proxy). */
   onStored: ((index: number) => void) | null = null;
+  private readonly pool: BlockPool;
+  private readonly serves = new ServeQueue();
+  private readonly served: BlockPool; // blocks read to be sent: framed (copied) at once, so used again
+  private offered: Uint8Array | null = null; // the source block being handed to the core
 
   constructor(
     readonly core: PeerCore,
@@ -58,13 +64,18 @@ export class PeerNode {
     private readonly log: LogFn,
     readonly transport: Transport | null,
   ) {
+    this.pool = new BlockPool(part.blockSize);
+    this.served = new BlockPool(part.blockSize);
     transport?.bind({
       opened: (conn, outbound, peerId) =>
         this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
       connectFailed: (peerId, reason) => this.dispatch({ type: 'connectFailed', peerId, reason }),
       message: (conn, msg) => this.dispatch(msg.type === 'BLOCK' ? { type: 'message', conn, msg, digest: blockDigest(msg.data) } : { type: 'message', conn, msg }),
       malformed: (conn, code, detail) => this.dispatch({ type: 'malformed', conn, code, detail }),
-      closed: (conn, reason) => this.dispatch({ type: 'closed', conn, reason }),
+      closed: (conn, reason) => {
+        this.serves.forget(conn);
+        this.dispatch({ type: 'closed', conn, reason });
+      },
     });
   }
 
@@ -184,15 +195,18 @@ export class PeerNode {
           this.transport?.send(action.conn, action.msg);
           break;
         case 'close':
+          this.serves.forget(action.conn); // nothing more is sent on it
           this.transport?.close(action.conn, action.reason);
           break;
-        case 'serve':
-          void this.serve(action.conn, action.index, action.digest);
+        case 'serve': {
+          const { conn, index, digest } = action;
+          this.serves.push(conn, () => this.serve(conn, index, digest));
           break;
+        }
         case 'store':
           if (action.from === 'source' || action.witnessed) this.vouched.add(action.index);
           else this.vouched.delete(action.index);
-          void this.store(action.index, action.data, action.from);
+          void this.store(action.index, action.data, action.from, this.takeOffered(action.data));
           break;
         case 'fetchSource':
           void this.fetchSource(action.first, action.count);
@@ -219,35 +233,59 @@ export class PeerNode {
     }
   }
 
-  /** Where blocks are served from once the .part file has become the final file (--linger). */
-  serveFrom(read: (index: number) => Promise<Uint8Array>): void {
+  /** Where blocks are served from once the .part file has become the final file (--linger); into `into` when given. */
+  serveFrom(read: (index: number, into: Buffer) => Promise<Uint8Array>): void {
     this.readBlock = read;
   }
 
-  private readBlock = (index: number): Promise<Uint8Array> => this.part.readBlock(index);
+  private readBlock = (index: number, into: Buffer): Promise<Uint8Array> => this.part.readBlock(index, into);
 
+  /** Reads and sends one block; resolves once ws has handed the frame to the socket. */
   private async serve(conn: number, index: number, digest: Uint8Array | undefined): Promise<void> {
+    const into = this.served.take(this.part.blockSize);
+    let data: Uint8Array;
     try {
-      const data = await this.readBlock(index);
-      this.transport?.send(conn, { type: 'BLOCK', index, digest: digest ?? blockDigest(data), data }, (err) => {
-        if (!err) this.dispatch({ type: 'served', conn, index, bytes: data.length });
-      });
+      data = await this.readBlock(index, into);
     } catch (err) {
+      this.served.give(into);
       this.dispatch({ type: 'serveFailed', conn, index, reason: (err as Error).message });
+      return;
     }
+    const bytes = data.length;
+    const sent = new Promise<void>((resolve) => {
+      const transport = this.transport;
+      if (!transport) return resolve();
+      transport.send(conn, { type: 'BLOCK', index, digest: digest ?? blockDigest(data), data }, (err) => {
+        resolve();
+        if (!err) this.dispatch({ type: 'served', conn, index, bytes });
+      });
+    });
+    this.served.give(into); // send framed it (a copy) or failed: either way it is done with it
+    await sent;
   }
 
-  private async store(index: number, data: Uint8Array, from: PeerId | 'source'): Promise<void> {
+  /** If `data` is the pooled source block being offered, the core has kept it: how to give it back. */
+  private takeOffered(data: Uint8Array): (() => void) | undefined {
+    if (data !== this.offered) return undefined;
+    this.offered = null;
+    return () => this.pool.give(data);
+  }
+
+  private async store(index: number, data: Uint8Array, from: PeerId | 'source', release: (() => void) | undefined): Promise<void> {
     this.writing++;
+    if (this.writing >= MAX_WRITES_IN_FLIGHT) this.transport?.setReading(false); // peers wait too
     try {
-      await this.part.writeBlock(index, data, from);
+      await this.part.writeBlock(index, data, from, release);
       this.onStored?.(index);
       this.dispatch({ type: 'stored', index });
     } catch (err) {
       this.fail(isSlurpieError(err) ? err : new SlurpieError('DISK', `cannot write block ${index}: ${(err as Error).message}`));
     } finally {
       this.writing--;
-      if (this.writing < MAX_WRITES_IN_FLIGHT) for (const w of this.writeWaiters.splice(0)) w();
+      if (this.writing < MAX_WRITES_IN_FLIGHT) {
+        this.transport?.setReading(true);
+        for (const w of this.writeWaiters.splice(0)) w();
+      }
     }
   }
 
@@ -262,9 +300,13 @@ export class PeerNode {
       await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
         // Alone (no transport) no one is told a digest or served a block: skip the second
         // SHA-256 pass over the file (the whole-file check still hashes every byte).
-        this.dispatch({ type: 'sourceBlock', index, data, digest: this.transport ? blockDigest(data) : UNSHARED_DIGEST });
+        const digest = this.transport ? blockDigest(data) : UNSHARED_DIGEST;
+        this.offered = data;
+        this.dispatch({ type: 'sourceBlock', index, data, digest });
+        if (this.offered === data) this.pool.give(data); // not stored (the core had it): free at once
+        this.offered = null;
         return this.writesDrained(); // the source waits while the disk is behind
-      }, { signal: this.sourceAbort.signal });
+      }, { signal: this.sourceAbort.signal, allocate: (length) => this.pool.take(length) });
       this.dispatch({ type: 'sourceEnd', ok: true });
     } catch (err) {
       if (this.stopped) return;

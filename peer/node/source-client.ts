@@ -75,4 +75,6 @@ export interface FetchOptions extends RetryOptions {
   idleTimeoutMs?: number;
   /** The idle watchdog's timer (default the real one); injectable so tests need not wait. */
   timers?: WatchdogTimers;
+  /** fetchBlocks: the buffer each block is read into (default a new one), e.g. a BlockPool's. */
+  allocate?: (length: number) => Buffer;
 }

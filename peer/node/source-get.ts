@@ -34,6 +34,7 @@ export async function fetchBlocks(
   const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
   if (info.validator !== null) headers['if-range'] = info.validator;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const allocate = opts.allocate ?? ((length: number) => Buffer.allocUnsafe(length));
   let delivered = 0;
 
   await withRetries(retryOptions(opts, info.http), async () => {
@@ -47,7 +48,7 @@ export async function fetchBlocks(
       checkRangeAnswer(res, at, info, start, end);
       watchdog.arm();
       let index = first;
-      let block = Buffer.allocUnsafe(Math.min(blockSize, end - start));
+      let block = allocate(Math.min(blockSize, end - start));
       let filled = 0;
       for await (const raw of res.body) {
         watchdog.arm();
@@ -74,7 +75,7 @@ export async function fetchBlocks(
           watchdog.arm();
           index++;
           const next = start + (index - first) * blockSize;
-          if (next < end) block = Buffer.allocUnsafe(Math.min(blockSize, end - next));
+          if (next < end) block = allocate(Math.min(blockSize, end - next));
           filled = 0;
         }
       }

@@ -7,7 +7,8 @@ import type { Message, PeerId } from '../core/messages.ts';
 import { decode, encode } from '../wire/codec.ts';
 import { DelayQueue, experimentDelayMs } from './experiment-delay.ts';
 import type { WireErrorCode } from '../wire/errors.ts';
-import { limitsFor, type WireLimits } from '../wire/limits.ts';
+import { BLOCK_HEADER_BYTES, limitsFor, type WireLimits } from '../wire/limits.ts';
+import { BlockPool } from './block-pool.ts';
 
 export interface TransportHandlers {
   opened(conn: ConnId, outbound: boolean, peerId?: PeerId): void;
@@ -29,11 +30,16 @@ export class Transport {
   // Experiment-only latency (experiment-delay.ts): null unless SLURPIE_EXPERIMENT_DELAY_MS is set.
   private readonly outbox: DelayQueue | null;
   private readonly inbox: DelayQueue | null;
+  private reading = true;
+  // BLOCK frames are framed into buffers used again once ws has handed them to the socket:
+  // a new one per block served was garbage for the collector and the malloc arena (issue #12).
+  private readonly frames: BlockPool;
 
   constructor(file: { size: number; blockSize: number }, delayMs = experimentDelayMs()) {
     this.limits = limitsFor(file.size, file.blockSize);
     this.outbox = delayMs > 0 ? new DelayQueue(delayMs) : null;
     this.inbox = delayMs > 0 ? new DelayQueue(delayMs) : null;
+    this.frames = new BlockPool(file.blockSize + BLOCK_HEADER_BYTES);
   }
 
   /** Who hears about connections; until then, peers that connect are turned away. */
@@ -104,9 +110,34 @@ export class Transport {
       sent?.(new Error('connection closed'));
       return;
     }
-    const frame = encode(msg);
-    if (this.outbox) this.outbox.push(() => ws.send(frame, { binary: true }, sent));
-    else ws.send(frame, { binary: true }, sent);
+    if (msg.type !== 'BLOCK') {
+      const frame = encode(msg);
+      if (this.outbox) this.outbox.push(() => ws.send(frame, { binary: true }, sent));
+      else ws.send(frame, { binary: true }, sent);
+      return;
+    }
+    const buffer = this.frames.take(this.frames.blockSize);
+    const frame = encode(msg, buffer);
+    const send = (): void => ws.send(frame, { binary: true }, (err) => {
+      this.frames.give(buffer);
+      sent?.(err);
+    });
+    if (this.outbox) this.outbox.push(send);
+    else send();
+  }
+
+  /**
+   * Stops or restarts reading from every peer (and every peer that connects meanwhile).
+   * While the disk is behind, blocks are left in the kernel's socket buffers and TCP slows
+   * the senders, instead of piling up in memory here (issue #12).
+   */
+  setReading(on: boolean): void {
+    if (on === this.reading) return;
+    this.reading = on;
+    for (const ws of this.sockets.values()) {
+      if (on) ws.resume();
+      else ws.pause();
+    }
   }
 
   close(conn: ConnId, reason: string): void {
@@ -134,6 +165,7 @@ export class Transport {
 
   private attach(conn: ConnId, ws: WebSocket, handlers: TransportHandlers): void {
     this.sockets.set(conn, ws);
+    if (!this.reading) ws.pause();
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (this.inbox) this.inbox.push(() => this.received(conn, handlers, data, isBinary));
       else this.received(conn, handlers, data, isBinary);

@@ -3,19 +3,25 @@
 // arrives in order and is hashed from memory; out-of-order blocks are read back (from the
 // page cache, mostly) as soon as the prefix reaches them, overlapped with the transfer.
 //
-// Concurrent writes finish in any order, so even a solo download's blocks reach here a few
-// places out of order: without a window nearly every block was read back from disk (256 MiB
-// read again, and 256 MiB of buffers for the GC, for a 256 MiB file; issue #12). Blocks up to
-// HELD_BYTES past the prefix are kept until it reaches them; farther ones are read back.
+// Blocks come here as their writes are issued, so a source's blocks arrive in order (taken
+// as writes finished, under load most of a 256 MiB file was read back after the last block;
+// issue #12). Blocks from peers come in any order: up to HELD_BYTES past the prefix are kept
+// until it reaches them; farther ones are read back (through one buffer the PartFile lends).
 import { createHash, type Hash } from 'node:crypto';
 
 const HELD_BYTES = 4 * 1024 * 1024;
+
+/** A block held past the prefix, and who to tell once its bytes are no longer needed. */
+interface Held {
+  data: Uint8Array;
+  done: (() => void) | undefined;
+}
 
 export class PrefixHash {
   private hash: Hash = createHash('sha256');
   private next = 0; // blocks [0, next) are in the hash
   private chain: Promise<void> = Promise.resolve();
-  private held = new Map<number, Uint8Array>(); // written blocks past the prefix, in memory
+  private held = new Map<number, Held>(); // written blocks past the prefix, in memory
   private heldBytes = 0;
 
   constructor(
@@ -24,21 +30,29 @@ export class PrefixHash {
     private readonly read: (index: number) => Promise<Uint8Array>,
   ) {}
 
-  /** Block `index` now holds `data` on disk. */
-  written(index: number, data: Uint8Array): void {
+  /**
+   * Block `index` is being written with `data`: it is on disk before anything reads it back
+   * (`has`), and a write that fails invalidates it. `done`, if given, is called once this no longer
+   * refers to `data` (the caller's buffer may then be used again); exactly once, even if the
+   * hash starts over.
+   */
+  written(index: number, data: Uint8Array, done?: () => void): void {
     this.then(async () => {
       if (index !== this.next) {
         if (index > this.next && this.heldBytes + data.length <= HELD_BYTES) {
           this.release(index);
-          this.held.set(index, data);
+          this.held.set(index, { data, done });
           this.heldBytes += data.length;
+        } else {
+          done?.();
         }
         return;
       }
       this.hash.update(data);
+      done?.();
       this.next++;
       await this.catchUp();
-    });
+    }, done);
   }
 
   /** Block `index` is about to be rewritten: a prefix that covers it starts over. */
@@ -67,30 +81,46 @@ export class PrefixHash {
 
   // Background work runs in order; if it fails (e.g. the file was closed meanwhile), the
   // prefix starts over and digest() reads everything itself.
-  private then(work: () => Promise<void>): void {
-    this.chain = this.chain.then(work).catch(() => this.reset());
+  // `skipped` is told if `work` never ran (an earlier step failed and reset everything).
+  private then(work: () => Promise<void>, skipped?: () => void): void {
+    let ran = false;
+    this.chain = this.chain
+      .then(() => {
+        ran = true;
+        return work();
+      })
+      .catch(() => {
+        if (!ran) skipped?.();
+        this.reset();
+      });
   }
 
   private reset(): void {
     this.hash = createHash('sha256');
     this.next = 0;
+    for (const { done } of this.held.values()) done?.();
     this.held.clear();
     this.heldBytes = 0;
   }
 
-  /** Drops a held block; returns its bytes if it was held. */
-  private release(index: number): Uint8Array | undefined {
-    const data = this.held.get(index);
-    if (data !== undefined) {
-      this.held.delete(index);
-      this.heldBytes -= data.length;
-    }
-    return data;
+  /** Drops a held block, if held; its owner is told. */
+  private release(index: number): void {
+    const held = this.held.get(index);
+    if (held === undefined) return;
+    this.held.delete(index);
+    this.heldBytes -= held.data.length;
+    held.done?.();
   }
 
   private async catchUp(): Promise<void> {
     while (this.next < this.blocks && this.has(this.next)) {
-      this.hash.update(this.release(this.next) ?? (await this.read(this.next)));
+      const held = this.held.get(this.next);
+      if (held !== undefined) {
+        this.hash.update(held.data); // hashed before its owner may reuse it
+        this.release(this.next);
+      } else {
+        this.hash.update(await this.read(this.next));
+      }
       this.next++;
     }
   }

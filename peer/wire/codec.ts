@@ -65,12 +65,15 @@ export function encodedLength(msg: Message): number {
   return codecOf(msg).encodedLength(msg);
 }
 
-/** Encodes a message into one frame (one allocation); throws RangeError/TypeError on an invalid message. */
-export function encode(msg: Message): Uint8Array {
+/**
+ * Encodes a message into one frame; throws RangeError/TypeError on an invalid message. The
+ * frame is the start of `into` when it is long enough (a sender's reused buffer), else new.
+ */
+export function encode(msg: Message, into?: Uint8Array): Uint8Array {
   const codec = codecOf(msg);
   const length = codec.encodedLength(msg);
   if (!Number.isSafeInteger(length)) throw new TypeError(`cannot encode ${msg.type}: malformed message`);
-  const w = new Writer(new Uint8Array(length), msg.type);
+  const w = new Writer(into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length), msg.type);
   codec.encode(w, msg);
   // encodedLength and encode walk the same field list; a mismatch is a bug in a field codec.
   if (w.pos !== length) throw new Error(`internal: ${msg.type} wrote ${w.pos} bytes, expected ${length}`);
