@@ -7,19 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OLD_SPACE_SHARE } from '../bin/commands/sim-v8-flags.ts';
 import { announced } from '../experiments/swarm/processes.ts';
-import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
+import { alive, runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 
 // Long enough to be killed while it runs (minutes on a loaded machine), small enough to start fast.
 const LONG_SIM = ['sim', '--peers', '1500', '--size', '32MiB', '--source-rate', '1.25MB', '--peer-up', '12.5MB', '--peer-down', '12.5MB', '--latency-ms', '1', '--no-live'];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The simulation child of a `slurpie sim` process, once it has started (it prints the scenario first). */
 async function simChild(t: ExecutionContext, parent: ReturnType<typeof slurpie>): Promise<number> {
