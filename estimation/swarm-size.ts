@@ -50,6 +50,7 @@ export class SwarmSizeEstimator {
   private readonly params: SwarmSizeParams;
   private own: Observation | null = null;
   private readonly reports = new Map<string, Observation>();
+  private readonly top: Observation[] = []; // estimate()'s scratch
 
   constructor(params: Partial<SwarmSizeParams> = {}) {
     this.params = { ...DEFAULT_SWARM_SIZE_PARAMS, ...params };
@@ -79,12 +80,29 @@ export class SwarmSizeEstimator {
 
   /** The (f+1)-th largest fresh report, never below our own fresh observation; null if nothing is fresh. */
   estimate(now: number): Observation | null {
-    const fresh: Observation[] = [];
-    for (const r of this.reports.values()) if (now - r.at <= this.params.maxAgeMs) fresh.push(r);
-    fresh.sort((a, b) => b.n - a.n || b.at - a.at);
-    const trusted = fresh[Math.min(this.params.tolerate, fresh.length - 1)];
+    // The f+1 largest fresh reports, largest first (ties: larger `at`, then the earlier
+    // report): a sort of every fresh report, without sorting or allocating (this runs on
+    // every event of every simulated peer).
+    const f = this.params.tolerate;
+    const top = this.top; // top[0 .. kept - 1]; what lies past `kept` is stale
+    let kept = 0;
+    for (const r of this.reports.values()) {
+      if (!(now - r.at <= this.params.maxAgeMs)) continue;
+      let i = kept;
+      while (i > 0 && beats(r, top[i - 1] as Observation)) i--;
+      if (i > f) continue;
+      if (kept <= f) kept++;
+      for (let j = kept - 1; j > i; j--) top[j] = top[j - 1] as Observation;
+      top[i] = r;
+    }
+    const trusted = kept > 0 ? top[Math.min(f, kept - 1)] : undefined;
     const own = this.ownObservation(now);
     if (!trusted) return own;
     return own && own.n >= trusted.n ? own : trusted;
   }
+}
+
+/** Whether `a` comes strictly before `b`: a larger n, or the same n observed later. */
+function beats(a: Observation, b: Observation): boolean {
+  return a.n > b.n || (a.n === b.n && a.at > b.at);
 }

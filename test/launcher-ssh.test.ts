@@ -10,7 +10,7 @@ import { startRemotePeer, type RemotePeer } from '../experiments/launcher/ssh.ts
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { SLURPIE_BIN } from '../experiments/swarm/processes.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
-import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+import { alive, runSlurpie, scratch } from './fixtures/cli-run.ts';
 import { sshdMissing, startSshd } from './fixtures/sshd.ts';
 import { until, within } from './fixtures/wait.ts';
 
@@ -120,12 +120,3 @@ test('host lists: defaults, settings, quotes, comments; a bad line is one line n
   }
   t.throws(() => parseHosts('# nothing but comments\n\n', 'hosts.txt'), { message: /hosts\.txt: no hosts/ });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

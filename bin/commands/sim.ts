@@ -4,6 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
 import { GROUP_SIZE_MODES, type GroupSizeMode } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
+import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
 
 interface SimArgs {
   peers: number;
@@ -31,7 +32,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
   describe: 'simulate a swarm of peers in virtual time (deterministic for a seed) and report',
   builder: (y: Argv) =>
     y
-      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.')
+      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
       .option('peers', { type: 'number', default: 100, describe: 'number of peers' })
       .option('size', { type: 'string', default: '64MiB', coerce: bytes('size'), describe: 'file size' })
       .option('block-size', { type: 'string', coerce: bytes('block-size'), describe: 'block size (default: the protocol default, 256KiB)' })
@@ -66,6 +67,12 @@ export const simCommand: CommandModule<object, SimArgs> = {
         process.exit(2);
       }) as unknown as Argv<SimArgs>,
   handler: async (args: ArgumentsCamelCase<SimArgs>) => {
+    // The flags were checked above; now run where the heap suits a simulation (sim-v8-flags.ts).
+    const v8Flags = wantedV8Flags(args.peers);
+    if (v8Flags.length > 0) {
+      process.exitCode = await rerunWith(v8Flags);
+      return;
+    }
     const scenario: SimScenario = {
       peers: args.peers,
       size: args.size,
@@ -82,8 +89,10 @@ export const simCommand: CommandModule<object, SimArgs> = {
       params: { backoff: args.backoff, groupSize: args.groupSize },
     };
     process.stdout.write(`${describe(scenario)}\n`);
+    const orphaned = orphanCheck();
     const result = simulate(scenario, {
       onSample: (s) => {
+        orphaned();
         if (!args.live || s.t === 0 || s.t % 10 !== 0) return;
         process.stderr.write(`t=${s.t}s  done ${s.done}/${args.peers}  source ${(s.sourceBytes / args.size).toFixed(2)}x F, ${s.sourceRuns} GETs now\n`);
       },

@@ -3,14 +3,16 @@
 // (time, seq) is a total order, and any correct heap pops the same sequence.
 //
 // Built for millions of pushes and pops per run: times and sequence numbers sit in
-// typed arrays beside the items (no wrapper object per entry, nothing allocated per pop),
+// a typed array beside the items (no wrapper object per entry, nothing allocated per pop),
 // and sifting moves a hole instead of swapping, one write per level.
 
 const INITIAL_CAPACITY = 1024;
 
 export class EventQueue<T> {
-  private times = new Float64Array(INITIAL_CAPACITY);
-  private seqs = new Float64Array(INITIAL_CAPACITY); // doubles: exact up to 2^53 pushes
+  // Entry i's time at keys[2i] and sequence number at keys[2i + 1] (doubles: exact up to
+  // 2^53 pushes): side by side, a sift reads one cache line per child, not two (at 10^4
+  // peers the heap holds about a million entries, far beyond the caches).
+  private keys = new Float64Array(2 * INITIAL_CAPACITY);
   private items: (T | undefined)[] = [];
   private n = 0;
   private nextSeq = 0;
@@ -21,28 +23,27 @@ export class EventQueue<T> {
 
   /** The earliest time queued, or Infinity when empty. */
   peekTime(): number {
-    return this.n > 0 ? (this.times[0] as number) : Infinity;
+    return this.n > 0 ? (this.keys[0] as number) : Infinity;
   }
 
   push(time: number, item: T): void {
     if (Number.isNaN(time)) throw new RangeError('event time is NaN');
-    if (this.n === this.times.length) this.grow();
+    if (2 * this.n === this.keys.length) this.grow();
     const seq = this.nextSeq++;
-    const times = this.times;
-    const seqs = this.seqs;
+    const keys = this.keys;
     const items = this.items;
     let i = this.n++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const pt = times[parent] as number;
-      if (pt < time || (pt === time && (seqs[parent] as number) < seq)) break;
-      times[i] = pt;
-      seqs[i] = seqs[parent] as number;
+      const pt = keys[2 * parent] as number;
+      if (pt < time || (pt === time && (keys[2 * parent + 1] as number) < seq)) break;
+      keys[2 * i] = pt;
+      keys[2 * i + 1] = keys[2 * parent + 1] as number;
       items[i] = items[parent];
       i = parent;
     }
-    times[i] = time;
-    seqs[i] = seq;
+    keys[2 * i] = time;
+    keys[2 * i + 1] = seq;
     items[i] = item;
   }
 
@@ -52,26 +53,25 @@ export class EventQueue<T> {
     const items = this.items;
     const top = items[0];
     const n = --this.n;
-    if (n > 0) this.siftDown(this.times[n] as number, this.seqs[n] as number, items[n] as T, n);
+    if (n > 0) this.siftDown(this.keys[2 * n] as number, this.keys[2 * n + 1] as number, items[n] as T, n);
     items[n] = undefined; // let the item go
     return top;
   }
 
   // Places (time, seq, item) from the root down into a heap of n entries.
   private siftDown(time: number, seq: number, item: T, n: number): void {
-    const times = this.times;
-    const seqs = this.seqs;
+    const keys = this.keys;
     const items = this.items;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      let ct = times[child] as number;
-      let cs = seqs[child] as number;
+      let ct = keys[2 * child] as number;
+      let cs = keys[2 * child + 1] as number;
       const r = child + 1;
       if (r < n) {
-        const rt = times[r] as number;
-        const rs = seqs[r] as number;
+        const rt = keys[2 * r] as number;
+        const rs = keys[2 * r + 1] as number;
         if (rt < ct || (rt === ct && rs < cs)) {
           child = r;
           ct = rt;
@@ -79,22 +79,19 @@ export class EventQueue<T> {
         }
       }
       if (time < ct || (time === ct && seq < cs)) break;
-      times[i] = ct;
-      seqs[i] = cs;
+      keys[2 * i] = ct;
+      keys[2 * i + 1] = cs;
       items[i] = items[child];
       i = child;
     }
-    times[i] = time;
-    seqs[i] = seq;
+    keys[2 * i] = time;
+    keys[2 * i + 1] = seq;
     items[i] = item;
   }
 
   private grow(): void {
-    const times = new Float64Array(this.times.length * 2);
-    const seqs = new Float64Array(this.seqs.length * 2);
-    times.set(this.times);
-    seqs.set(this.seqs);
-    this.times = times;
-    this.seqs = seqs;
+    const keys = new Float64Array(this.keys.length * 2);
+    keys.set(this.keys);
+    this.keys = keys;
   }
 }

@@ -5,6 +5,7 @@
 // the first MAX_SAMPLES lines of each are kept, with a total where it matters.
 // `buildResult` assembles the SimResult at the end of a run; its field order is the
 // JSON's, which compare-results.ts checks byte for byte.
+import { getHeapStatistics } from 'node:v8';
 import type { PeerCore } from '../../peer/core/peer.ts';
 import type { SimConfig } from './scenario.ts';
 import type { MeshShape, Quantiles } from './scale-metrics.ts';
@@ -202,9 +203,13 @@ function scaleOf(end: RunEnd, m: Metrics): SimScale {
   };
 }
 
-// Two cheap calls (no heap walk): the goal of 10^5 peers is a memory goal.
+// Cheap calls (no heap walk): the goal of 10^5 peers is a memory goal.
 function memoryNow(): SimMemory {
-  return { peakRssBytes: process.resourceUsage().maxRSS * 1024, heapUsedBytes: process.memoryUsage().heapUsed };
+  return {
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    heapLimitBytes: getHeapStatistics().heap_size_limit,
+  };
 }
 
 /** Σ peers' uplink busy time / Σ their time in the swarm. */

@@ -103,6 +103,7 @@ export interface SimScale {
 export interface SimMemory {
   peakRssBytes: number; // the process's peak resident set so far (everything it ran, not only this run)
   heapUsedBytes: number; // V8 heap in use at the end of the run, garbage not yet collected included
+  heapLimitBytes: number; // V8's heap limit in that process (slurpie sim raises it: bin/commands/sim-v8-flags.ts)
 }
 
 export interface LatencySummary {

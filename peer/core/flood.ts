@@ -98,12 +98,13 @@ export class Flood {
     known.addAll(now, cache.tree.root());
     for (const conn of this.d.mesh.conns.values()) {
       if (!isOpen(conn)) continue;
-      const entries: UpdateEntry[] = [];
+      // Made only when there is something to send: most connections get nothing most floods.
+      let entries: UpdateEntry[] | null = null;
       // A data-only link hears of us at most every dataUpdateMs: it is there for blocks, and
       // its far end follows us through the mesh too.
       const due = isNeighbor(conn) || now - conn.ownSentAt >= params.dataUpdateMs;
       if (due && !conn.told.isCurrent(OWN_REF, own.id, own.seq, 0)) {
-        entries.push(conn.told.entry(OWN_REF, own, 0, estimate));
+        entries = [conn.told.entry(OWN_REF, own, 0, estimate)];
         conn.ownSentAt = now;
       }
       if (isNeighbor(conn)) {
@@ -111,19 +112,22 @@ export class Flood {
         // every block it gets, and a far origin's latest block matters little here (the blocks
         // that exist at all travel as `known`, at once). Our own entry goes every flood.
         const forward = now - conn.forwardedAt >= params.forwardEveryMs;
-        if (forward) conn.forwardedAt = now;
-        for (const o of forward ? cache.values() : []) {
-          if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= params.maxHops) continue;
-          if (o.heardFrom.includes(conn.id)) continue; // it told us as much itself
-          const ref = o.slot + 1;
-          if (conn.told.isCurrent(ref, o.id, o.seq, o.distance)) continue;
-          entries.push(conn.told.entry(ref, o, o.distance));
+        if (forward) {
+          conn.forwardedAt = now;
+          for (const o of cache.values()) {
+            if (o.id === conn.peerId || o.learnedFrom === conn.id || o.distance >= params.maxHops) continue;
+            if (o.heardFrom.includes(conn.id)) continue; // it told us as much itself
+            const ref = o.slot + 1;
+            if (conn.told.isCurrent(ref, o.id, o.seq, o.distance)) continue;
+            (entries ??= []).push(conn.told.entry(ref, o, o.distance));
+          }
         }
         const news = known.news(conn);
-        if (news.length > 0 || entries.length > 0) this.d.out.send(conn.id, { type: 'UPDATE', entries, ...(news.length > 0 && { known: news }) });
+        if (news.length > 0) this.d.out.send(conn.id, { type: 'UPDATE', entries: entries ?? [], known: news });
+        else if (entries) this.d.out.send(conn.id, { type: 'UPDATE', entries });
         continue;
       }
-      this.send(conn, entries);
+      if (entries) this.send(conn, entries);
     }
   }
 
@@ -143,7 +147,7 @@ export class Flood {
     }
     const pinned = this.pinned;
     const merged = this.merged;
-    merged.length = 0;
+    while (merged.length > 0) merged.pop(); // (cheaper than `length = 0`, a call into the runtime)
     let report: SizeEstimate | undefined;
     this.changedView = update.known !== undefined;
     for (const entry of entries) {

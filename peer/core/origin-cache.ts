@@ -101,11 +101,15 @@ export class OriginCache {
       known.degree = entry.degree;
       known.sourceBusy = entry.sourceBusy;
       known.heardAt = now;
-      known.heardFrom.length = 0; // reused: this runs for most entries of most UPDATEs
+      // Reused: this runs for most entries of most UPDATEs (pop, not `length = 0`: that is a call into the runtime).
+      while (known.heardFrom.length > 0) known.heardFrom.pop();
       if (from !== null) known.heardFrom.push(from);
       this.bitsChanged = !sameBits(known.bits, entry.arena, entry.offset);
       if (this.bitsChanged) {
-        known.bits = entry.arena.slice(entry.offset, entry.offset + this.bitfieldBytes);
+        // In place: a new copy on every change was most of what outlived the simulator's
+        // young generation (an origin's bits change several times a second). Whatever must
+        // keep a snapshot copies it (origin-refs.ts: a full entry).
+        for (let i = 0; i < known.bits.length; i++) known.bits[i] = entry.arena[entry.offset + i] as number;
         this.tree.set(known.slot, known.bits);
       }
       return 'newer';
@@ -145,9 +149,8 @@ export class OriginCache {
   clearBit(id: PeerId, index: number): void {
     const origin = this.byId.get(id);
     if (!origin) return;
-    const bits = origin.bits.slice();
+    const bits = origin.bits; // in place, as in merge()
     bits[index >> 3] = (bits[index >> 3] ?? 0) & ~(0x80 >> (index & 7));
-    origin.bits = bits;
     this.tree.set(origin.slot, bits);
   }
 

@@ -140,17 +140,20 @@ export class ToldRefs {
   entry(ref: number, rec: Tellable, hops: number, estimate?: SizeEstimate): UpdateEntry {
     this.grow(ref);
     const intro = this.ids[ref] !== rec.id;
-    const told = this.bits.subarray(ref * this.bytes, (ref + 1) * this.bytes);
+    // What we told under this ref is `bytes` bytes of `bits` from `at` (no view allocated per entry).
+    const at = ref * this.bytes;
+    const told = this.bits;
     if (intro) {
-      told.fill(0);
+      told.fill(0, at, at + this.bytes);
       this.ids[ref] = rec.id;
     }
-    const added = addedBits(told, rec.bits);
+    const added = addedBitsAt(told, at, rec.bits);
     let body: EntryBody;
     // A delta costs 1–5 bytes a block: past one per byte of bitfield, the whole bitfield is cheaper.
-    if (added === null || added.length >= this.bytes) body = { kind: 'full', bits: rec.bits };
+    // A full one is a copy: the record's bits may change in place while the message waits to go.
+    if (added === null || added.length >= this.bytes) body = { kind: 'full', bits: rec.bits.slice() };
     else body = added.length === 0 ? { kind: 'same' } : { kind: 'delta', added };
-    told.set(rec.bits);
+    told.set(rec.bits, at);
     this.seqs[ref] = rec.seq;
     this.hops[ref] = hops;
     const entry: UpdateEntry = { ref, seq: rec.seq, hops, degree: Math.min(255, rec.degree), sourceBusy: rec.sourceBusy, body };
@@ -177,9 +180,14 @@ export class ToldRefs {
 
 /** Blocks set in `now` and clear in `before`, ascending; null if any bit was cleared. */
 export function addedBits(before: Uint8Array, now: Uint8Array): number[] | null {
+  return addedBitsAt(before, 0, now);
+}
+
+/** addedBits with `before` the `now.length` bytes of a larger buffer from `at`. */
+function addedBitsAt(before: Uint8Array, at: number, now: Uint8Array): number[] | null {
   const added: number[] = [];
   for (let b = 0; b < now.length; b++) {
-    const old = before[b] ?? 0;
+    const old = before[at + b] ?? 0;
     const cur = now[b] ?? 0;
     if ((old & ~cur & 0xff) !== 0) return null;
     let fresh = cur & ~old & 0xff;

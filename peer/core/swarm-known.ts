@@ -16,6 +16,9 @@ import type { Conn } from './connection.ts';
 /** Indexes per UPDATE (FORMAT.md: MAX_KNOWN_PER_UPDATE); more go in the next flood. */
 const MAX_PER_UPDATE = 1024;
 
+/** news() when there is none: one frozen empty list for all (a push into it throws). */
+const NO_NEWS = Object.freeze([]) as unknown as number[];
+
 export class SwarmKnown {
   readonly bits: Uint8Array;
   /** When the set last grew: in the main phase, every source run announces its blocks here. */
@@ -71,6 +74,7 @@ export class SwarmKnown {
   /** The indexes `conn` has not had from us (at most one UPDATE's worth), now counted as told. */
   news(conn: Conn): number[] {
     const told = (conn.knownTold ??= new Uint8Array(this.bits.length));
+    if (!this.anyNews(told)) return NO_NEWS; // the usual answer: no array made for it
     const out: number[] = [];
     for (let b = 0; b < this.bits.length && out.length < MAX_PER_UPDATE; b++) {
       let fresh = (this.bits[b] ?? 0) & ~(told[b] ?? 0) & 0xff;
@@ -83,5 +87,10 @@ export class SwarmKnown {
       }
     }
     return out;
+  }
+
+  private anyNews(told: Uint8Array): boolean {
+    for (let b = 0; b < this.bits.length; b++) if (((this.bits[b] ?? 0) & ~(told[b] ?? 0) & 0xff) !== 0) return true;
+    return false;
   }
 }

@@ -20,31 +20,34 @@ export const TIMERS = {
 export type TimerName = keyof typeof TIMERS;
 
 const NAMES = Object.keys(TIMERS) as TimerName[];
+// Deadlines sit in a typed array by a fixed index: the peer reads and sets them on every
+// event, and a table keyed by name strings cost the simulator a few percent.
+const SLOT = Object.fromEntries(NAMES.map((name, i) => [name, i])) as Record<TimerName, number>;
+const WAKING = NAMES.flatMap((name, i) => (TIMERS[name].wakes ? [i] : []));
 
 export class TimerTable {
-  private readonly at: Record<TimerName, number>;
-
-  constructor() {
-    this.at = { flood: Infinity, round: Infinity, rewire: Infinity, source: Infinity, depart: Infinity, known: Infinity };
-  }
+  private readonly at = new Float64Array(NAMES.length).fill(Infinity);
 
   set(name: TimerName, at: number): void {
-    this.at[name] = at;
+    this.at[SLOT[name]] = at;
   }
 
   get(name: TimerName): number {
-    return this.at[name];
+    return this.at[SLOT[name]] as number;
   }
 
   /** Whether `name` is due at `now` (an unset timer never is). */
   due(name: TimerName, now: number): boolean {
-    return now >= this.at[name];
+    return now >= (this.at[SLOT[name]] as number);
   }
 
   /** The earliest deadline of the timers that wake the peer; Infinity if none is set. */
   next(): number {
     let min = Infinity;
-    for (const name of NAMES) if (TIMERS[name].wakes && this.at[name] < min) min = this.at[name];
+    for (const i of WAKING) {
+      const at = this.at[i] as number;
+      if (at < min) min = at;
+    }
     return min;
   }
 }
