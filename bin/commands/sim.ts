@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
-import { GROUP_SIZE_MODES, type GroupSizeMode } from '../../peer/core/params.ts';
+import { GROUP_SIZE_MODES, LAST_BLOCK_RULES, type GroupSizeMode, type LastBlockRule } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
 import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
 
@@ -21,6 +21,7 @@ interface SimArgs {
   backoff: boolean;
   groupSize: GroupSizeMode;
   answer: 'newest' | 'mixed';
+  lastBlock: LastBlockRule;
   live: boolean;
   json?: string;
 }
@@ -47,6 +48,12 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: every round, for ablation)' })
       .option('group-size', { type: 'string', choices: [...GROUP_SIZE_MODES], default: 'topology', describe: "where n for k/n comes from: the topology server's count (gossiped), or the mesh: mean-hops, paper (ablations)" })
       .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "the topology server's answers: half newest and half random, or the newest only (the paper's)" })
+      .option('last-block', {
+        type: 'string',
+        choices: [...LAST_BLOCK_RULES],
+        default: 'wait',
+        describe: 'what a starving peer fetches from the source: blocks the swarm has only after waiting 6 rounds for them (wait), or any block no one in its view has (view: the paper\'s, ablation)',
+      })
       .option('live', { type: 'boolean', default: true, describe: 'print progress on stderr every 10 virtual seconds (--no-live to hide)' })
       .option('json', { type: 'string', describe: 'also write the full result (per peer, timeline) as JSON to this file' })
       .check((raw) => {
@@ -86,7 +93,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       lingerMs: args.lingerMs,
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
       answer: args.answer,
-      params: { backoff: args.backoff, groupSize: args.groupSize },
+      params: { backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
     };
     process.stdout.write(`${describe(scenario)}\n`);
     const orphaned = orphanCheck();

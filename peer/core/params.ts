@@ -5,6 +5,10 @@ import { BandwidthController, DEFAULT_BANDWIDTH_PARAMS } from '../../estimation/
 export type GroupSizeMode = 'topology' | 'mean-hops' | 'paper';
 export const GROUP_SIZE_MODES: readonly GroupSizeMode[] = ['topology', 'mean-hops', 'paper'];
 
+/** What a starving peer may fetch from the source (source-policy.ts says why). */
+export type LastBlockRule = 'wait' | 'view';
+export const LAST_BLOCK_RULES: readonly LastBlockRule[] = ['wait', 'view'];
+
 export interface PeerParams {
   blockSize: number; // bytes per block
   beta: number; // peers the topology server returns
@@ -44,6 +48,10 @@ export interface PeerParams {
   maxOriginsTracked: number; // distinct origins remembered for stats and the estimator (memory bound)
   groupSize: GroupSizeMode; // topology: the server's count, gossiped; mean-hops and paper: from the mesh (ablations)
   sizeMaxAgeMs: number; // a swarm-size observation older than this is not used
+  // wait: blocks someone in the swarm has or is fetching come from the source only once we have
+  // known of them for a while without seeing a holder; view: any block no one in our view has
+  // (the paper's last-block rule, for ablation)
+  lastBlock: LastBlockRule;
   // 0: blocks are chosen uniformly at random (the paper's rule). W > 0 (streaming: `get -o -`,
   // the proxy): among the W lowest-numbered candidates, from peers and from the source alike,
   // so the file's prefix fills first and can be sent on in order; W keeps some spread so
@@ -90,6 +98,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxOriginsTracked: 256,
   groupSize: 'topology',
   sizeMaxAgeMs: 45_000,
+  lastBlock: 'wait',
   inOrderWindow: 0,
 };
 
@@ -101,6 +110,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
     }
   }
   if (!GROUP_SIZE_MODES.includes(params.groupSize)) throw new Error(`parameter groupSize must be one of ${GROUP_SIZE_MODES.join(', ')}, got ${String(params.groupSize)}`);
+  if (!LAST_BLOCK_RULES.includes(params.lastBlock)) throw new Error(`parameter lastBlock must be one of ${LAST_BLOCK_RULES.join(', ')}, got ${String(params.lastBlock)}`);
   if (!(params.sourceLeaseRounds >= 1)) throw new Error('parameter sourceLeaseRounds must be at least 1');
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');

@@ -38,9 +38,6 @@ const STUCK_ROUNDS = 4;
 
 export class SourceFetch implements SourceView {
   readonly blocks: number;
-  readonly strict = true;
-  // Best, a block no one in the swarm has yet; else (starving) one no one in our view has.
-  readonly preferred: readonly ((i: number) => boolean)[];
   private now = 0; // of the decision being made
   private lastProgress = -Infinity; // when a block last arrived (from anyone)
   private nextRefreshCheck = -Infinity; // starving: ask for a fresh count at most once a round
@@ -49,8 +46,6 @@ export class SourceFetch implements SourceView {
 
   constructor(private readonly d: SourceFetchDeps) {
     this.blocks = d.blocks.count;
-    const tree = d.cache.tree;
-    this.preferred = [(i) => !tree.anyHas(i) && !d.known.has(i), (i) => !tree.anyHas(i)];
   }
 
   /** A block arrived. */
@@ -122,6 +117,18 @@ export class SourceFetch implements SourceView {
     return !this.d.blocks.isTaken(i);
   }
 
+  unheard(i: number): boolean {
+    return !this.d.cache.tree.anyHas(i) && !this.d.known.has(i);
+  }
+
+  unseen(i: number): boolean {
+    return !this.d.cache.tree.anyHas(i);
+  }
+
+  heardFor(i: number): number {
+    return this.d.known.heardFor(this.now, i);
+  }
+
   // Blocks still to fetch from the source, yet none announced for a while: it is idle.
   sourceQuiet(): boolean {
     return this.d.known.incomplete() && this.now - this.d.known.grewAt > QUIET_ROUNDS * this.d.roundMs;
@@ -146,6 +153,7 @@ export class SourceFetch implements SourceView {
       if (index === settling) this.d.unsettled(index);
       // A block we advertised as coming will not come: whoever waits for it hears so.
       if (!this.d.blocks.release(index, 'source')) continue;
+      this.d.known.lost(index);
       this.d.flood.markDirty();
       this.d.uploads.uncome(index);
     }

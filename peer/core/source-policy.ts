@@ -14,18 +14,27 @@
 //   announced anywhere for two rounds (swarm-known.ts) though blocks remain, the source is
 //   idle: the draw is k/n until one starts, so a run of bad luck does not leave it idle.
 // - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
-//   our view has; nothing else, unless we have been starving for six rounds: then blocks no
-//   one in our view has, else any block we miss (the holders may be gone). Runs start at one block and grow at
-//   most twofold, sized to keep the connection busy for the rest of the lease at the rate seen.
-//   A run starts at a random eligible block; when streaming (inOrderWindow W > 0), at one of
-//   the W lowest, so the swarm's copy of the file grows from its start.
+//   our view has; nothing else, unless we are starving (below). Runs start at one block and
+//   grow at most twofold, sized to keep the connection busy for the rest of the lease at the
+//   rate seen. A run starts at a random eligible block; when streaming (inOrderWindow W > 0),
+//   at one of the W lowest, so the swarm's copy of the file grows from its start. A lease
+//   whose peer finds nothing it may fetch ends there.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
 //   no one in our view has, or no block has arrived at all: we are starving. That happens
 //   while the source is the bottleneck, and to the last peers of a crowd that has left (with
 //   a block, or with stale news of who has it). The draw uses the same n, but a starving
 //   peer refreshes it (asks the topology server again) and trusts a count it got since it
 //   began to starve over the gossip, so the last peers go to the source as often as their
-//   number says.
+//   number says. What a starving peer fetches ('wait', the default): still blocks no one in
+//   the swarm has first; then a block someone in the swarm has or is fetching, but only once
+//   we have known of it for PATIENCE_ROUNDS without it reaching our view (else any block we
+//   have known of that long: its holders in view do not deliver). Such a block is on its way:
+//   the last blocks of a crowd leave the source a few seconds before the mesh has carried them
+//   to everyone, and every peer that fetched one again in that time made a second copy (at
+//   1,000 peers, seed 1, all 12 duplicates, by lease holders starving in the last 3 s). A
+//   block whose holders left is fetched PATIENCE_ROUNDS late. The ablation ('view',
+//   params.lastBlock) is the paper's rule: any block no one in our view has, at once, and any
+//   block at all after six rounds of starving.
 // - Settling: a block peers disagree about (digests.ts) is fetched alone, outside the draw,
 //   as soon as no run of ours is going: one block per dispute, and disputes cost liars a ban.
 // - Failures: a GET that fails gives its blocks back and waits for the next round; after
@@ -33,15 +42,19 @@
 //   peer gives up (PeerCore emits `abort`).
 import { chooseSourceRun, drawSourceRound, sourceHeadroom } from '../../estimation/backoff.ts';
 import type { Rng } from '../../estimation/random.ts';
-import type { PeerParams } from './params.ts';
+import type { LastBlockRule, PeerParams } from './params.ts';
 
 /** The policy with a peer's parameters. */
 export function sourcePolicyFor(rng: Rng, params: PeerParams, now: number): SourcePolicy {
-  const { k, backoff, roundMs, sourceLeaseRounds, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow } = params;
-  return new SourcePolicy(rng, { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow }, now);
+  const { k, backoff, roundMs, sourceLeaseRounds, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow, lastBlock } = params;
+  const opts = { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow, lastBlock };
+  return new SourcePolicy(rng, opts, now);
 }
 
-/** Rounds of starving after which a peer fetches from the source blocks the swarm has. */
+/** 'wait': rounds we wait for a block the swarm has to reach our view before fetching it ourselves. */
+const PATIENCE_ROUNDS = 6;
+
+/** 'view': rounds of starving after which a peer fetches from the source any block it misses. */
 const DESPERATE_ROUNDS = 6;
 
 export interface SourceRun {
@@ -62,10 +75,12 @@ export interface SourceView {
   view(): { size: number; busy: number };
   /** Missing and not already asked for. */
   wanted(i: number): boolean;
-  /** Best first: no one in the swarm has it, no one in our view has it. */
-  readonly preferred: readonly ((i: number) => boolean)[];
-  /** Only preferred blocks: never fetch from the source what the swarm has (unless starving long). */
-  readonly strict: boolean;
+  /** No one in the swarm has it or is fetching it, as far as we know (and no one in our view). */
+  unheard(i: number): boolean;
+  /** No one in our view has it. */
+  unseen(i: number): boolean;
+  /** How long (ms) we have known that someone in the swarm has it or is fetching it (-Infinity: we do not). */
+  heardFor(i: number): number;
   /** No news of a source run for a while though blocks remain: the source is likely idle. */
   sourceQuiet(): boolean;
 }
@@ -79,6 +94,7 @@ export interface SourceOptions {
   maxRun: number;
   maxFailures: number;
   window?: number; // > 0: runs start among the `window` lowest eligible blocks (streaming)
+  lastBlock?: LastBlockRule; // what a starving peer may fetch (the header); default 'wait'
 }
 
 export class SourcePolicy {
@@ -150,16 +166,25 @@ export class SourcePolicy {
       this.roundsWon++;
       this.leaseUntil = now + this.opts.leaseRounds * this.opts.roundMs;
     }
-    // Blocks the swarm already has come from the source only for a peer starving long
-    // (their holders may be gone); a while of waiting is cheaper than a second copy.
-    const strict = view.strict && !this.starvedFor(now, DESPERATE_ROUNDS);
-    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), view.preferred, this.runLength(now), strict, this.opts.window);
+    const { tiers, strict } = this.eligible(now, view);
+    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, this.runLength(now), strict, this.opts.window);
     if (!run) {
       this.leaseUntil = -Infinity;
       return null;
     }
     this.lastRunCount = run.count;
     return this.start(now, run);
+  }
+
+  /** The blocks we may fetch now, best first (the header: what to fetch, the last-block rule). */
+  eligible(now: number, view: SourceView): { tiers: ((i: number) => boolean)[]; strict: boolean } {
+    const unheard = (i: number): boolean => view.unheard(i);
+    const unseen = (i: number): boolean => view.unseen(i);
+    if (this.opts.lastBlock === 'view') return { tiers: [unheard, unseen], strict: !this.starvedFor(now, DESPERATE_ROUNDS) };
+    if (!this.starving(now)) return { tiers: [unheard], strict: true };
+    // A block the swarm has is on its way to us through the mesh: a while of waiting is cheaper than a second copy.
+    const overdue = (i: number): boolean => view.heardFor(i) >= PATIENCE_ROUNDS * this.opts.roundMs;
+    return { tiers: [unheard, (i) => unseen(i) && overdue(i), overdue], strict: true };
   }
 
   /** A one-block run to settle a dispute (digests.ts): no draw, but only when no run is going. */

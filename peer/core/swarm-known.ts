@@ -8,8 +8,10 @@
 // merely blocks no one in its view has, so the source is not asked twice for a block that
 // exists far away (source-fetch.ts).
 //
-// It only grows, and a liar can claim every block: then nothing looks new anywhere and the
-// choice falls back to "no one in my view has it", the paper's rule. No worse than without.
+// It only grows (but for our own GET that failed: that block we know is not coming), and a
+// liar can claim every block: then nothing looks new anywhere, and a starving peer waits for
+// such blocks to reach its view for a while before it fetches them (source-policy.ts); that
+// delay is a liar's whole gain. Each block keeps the time we first heard of it, for that wait.
 import { hasBit, setBit } from './bits.ts';
 import type { Conn } from './connection.ts';
 
@@ -23,26 +25,46 @@ export class SwarmKnown {
   readonly bits: Uint8Array;
   /** When the set last grew: in the main phase, every source run announces its blocks here. */
   grewAt = -Infinity;
+  private readonly since: Float64Array; // per block: when we first heard of it (Infinity: not yet)
 
   constructor(private readonly blocks: number) {
     this.bits = new Uint8Array(Math.ceil(blocks / 8));
+    this.since = new Float64Array(blocks).fill(Infinity);
   }
 
   has(index: number): boolean {
     return hasBit(this.bits, index);
   }
 
+  /** How long we have known that someone has or is fetching this block (-Infinity: we do not). */
+  heardFor(now: number, index: number): number {
+    return now - (this.since[index] ?? Infinity);
+  }
+
   /** One block is known to exist (we are fetching it from the source). */
   add(now: number, index: number): void {
-    if (!hasBit(this.bits, index)) this.grewAt = now;
+    if (!hasBit(this.bits, index)) this.learned(now, index);
     setBit(this.bits, index);
+  }
+
+  /** Our own GET of this block failed: as far as we know it is nowhere (others wait for it a while). */
+  lost(index: number): void {
+    this.bits[index >> 3] = (this.bits[index >> 3] ?? 0) & ~(0x80 >> (index & 7));
+    this.since[index] = Infinity;
+  }
+
+  private learned(now: number, index: number): void {
+    this.grewAt = now;
+    this.since[index] = now;
   }
 
   /** ORs in a bitfield of the same length (ours, or our view's union). */
   addAll(now: number, other: ArrayLike<number>): void {
     for (let b = 0; b < this.bits.length; b++) {
-      const next = (this.bits[b] ?? 0) | (other[b] ?? 0);
-      if (next !== this.bits[b]) this.grewAt = now;
+      const before = this.bits[b] ?? 0;
+      const next = before | (other[b] ?? 0);
+      if (next === before) continue;
+      for (let bit = 0; bit < 8; bit++) if ((next & ~before & (0x80 >> bit)) !== 0) this.learned(now, b * 8 + bit);
       this.bits[b] = next;
     }
   }
@@ -63,11 +85,13 @@ export class SwarmKnown {
     let fresh = false;
     for (const i of indexes) {
       if (!Number.isInteger(i) || i < 0 || i >= this.blocks) return 'bad';
-      fresh ||= !hasBit(this.bits, i);
+      if (!hasBit(this.bits, i)) {
+        fresh = true;
+        this.learned(now, i);
+      }
       setBit(this.bits, i);
       setBit(told, i); // it knows: no need to tell it back
     }
-    if (fresh) this.grewAt = now;
     return fresh ? 'new' : 'none';
   }
 
