@@ -1,12 +1,14 @@
 import test from 'ava';
+import { isFull } from '../peer/core/bits.ts';
 import { Handover } from '../peer/core/handover.ts';
 
 const params = { handoverMs: 2000, maxHandoverMs: 10_000 };
 const full = Uint8Array.of(0xff, 0xf0); // 12 blocks
 const partial = Uint8Array.of(0xff, 0xe0);
+const mayAsk = (holdings: (Uint8Array | undefined)[]): boolean => holdings.some((bits) => !isFull(bits, 12)); // as PeerCore wires it
 
 test('stays handoverMs after the last ask while a connected peer lacks blocks', (t) => {
-  const h = new Handover(params, 12, () => [full, partial]);
+  const h = new Handover(params, () => mayAsk([full, partial]));
   t.is(h.deadline(), Infinity, 'not finished: no deadline');
   h.completed(1000);
   t.is(h.deadline(), 3000);
@@ -18,7 +20,7 @@ test('stays handoverMs after the last ask while a connected peer lacks blocks', 
 });
 
 test('never longer than maxHandoverMs after finishing', (t) => {
-  const h = new Handover(params, 12, () => [partial]);
+  const h = new Handover(params, () => mayAsk([partial]));
   h.completed(0);
   h.asked(9500);
   t.is(h.deadline(), 10_000);
@@ -26,7 +28,7 @@ test('never longer than maxHandoverMs after finishing', (t) => {
 
 test('leaves at once with no connection, or when every connected peer holds the whole file', (t) => {
   let holdings: (Uint8Array | undefined)[] = [];
-  const h = new Handover(params, 12, () => holdings);
+  const h = new Handover(params, () => mayAsk(holdings));
   h.completed(700);
   t.is(h.deadline(), 700, 'no connection');
   holdings = [full, undefined];

@@ -37,6 +37,11 @@ export function countBits(bits: Uint8Array): number {
   return n;
 }
 
+/** Every one of `blocks` blocks is set (undefined: not known, so no). */
+export function isFull(bits: Uint8Array | undefined, blocks: number): boolean {
+  return bits !== undefined && countBits(bits) === blocks;
+}
+
 /** Number of blocks set in `want` and clear in `exclude`. */
 export function countAndNot(want: ArrayLike<number>, exclude: ArrayLike<number>): number {
   let n = 0;

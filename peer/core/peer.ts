@@ -60,6 +60,7 @@
 // violation (violations.ts) closes the connection and bans the peer.
 import type { BandwidthController } from '../../estimation/bandwidth.ts';
 import type { Rng } from '../../estimation/random.ts';
+import { isFull } from './bits.ts';
 import { BlockTable } from './blocks.ts';
 import { isOpen } from './connection.ts';
 import { BlockDigests, type Claim } from './digests.ts';
@@ -139,7 +140,7 @@ export class PeerCore {
     this.reputation = new Reputation(params);
     this.bandwidth = bandwidthControllerFor(params, cfg.now);
     this.source = sourcePolicyFor(cfg.rng, params, cfg.now);
-    this.handover = new Handover(params, this.blocks, () => this.mesh.open.map((c) => (c.peerId ? this.cache.get(c.peerId)?.bits : undefined)));
+    this.handover = new Handover(params, () => this.mesh.open.some((c) => !isFull(c.peerId ? this.cache.get(c.peerId)?.bits : undefined, this.blocks)));
     this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
     this.mesh = new Mesh({
       self, params, rng: cfg.rng, out, reputation: this.reputation,

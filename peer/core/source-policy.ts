@@ -169,7 +169,7 @@ export class SourcePolicy {
       // quiet to many: leases of L rounds won at k/n piled up to 13 GETs at once; leases of one
       // round left the source idle between them (mean 1.26 T_min); two: 8 GETs, 1.18 T_min.
       const quiet = n > k && view.sourceQuiet();
-      const leases = n <= k ? n : quiet ? n : n * this.opts.leaseRounds;
+      const leases = n <= k || quiet ? n : n * this.opts.leaseRounds;
       if (!drawSourceRound(this.rng, k, leases, this.opts.backoff)) return null;
       this.roundsWon++;
       this.leaseUntil = now + (quiet ? QUIET_LEASE_ROUNDS : this.opts.leaseRounds) * this.opts.roundMs;
