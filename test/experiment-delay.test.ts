@@ -4,7 +4,7 @@
 // The real sockets are in experiment-latency.test.ts.
 import test from 'ava';
 import fc from 'fast-check';
-import { DelayQueue, experimentDelayMs, type DelayClock } from '../peer/node/experiment-delay.ts';
+import { DelayQueue, experimentDelayMs, experimentDelays, holdMs, type DelayClock } from '../peer/node/experiment-delay.ts';
 import { formatSourceDelays, parseSourceDelays, sourceDelaysFromEnv } from '../experiments/source/response-delay.ts';
 import { latencyNotes, peerLatencyEnv, sourceLatencyEnv } from '../experiments/testbed/latency.ts';
 import { planPeers } from '../experiments/scenarios/plan.ts';
@@ -136,7 +136,37 @@ test('source delays: by client address (IPv4-mapped too), 0 for anyone unlisted,
   t.is(formatSourceDelays(new Map([['10.0.0.2', 40], ['10.0.0.3', 0]])), '10.0.0.2=40');
 });
 
-test('planetlab-55 in the testbed: each peer holds half its latency, the source waits source + peer latency', async (t) => {
+test('an action pushed while earlier ones are due runs them first, without waiting for the (late) timer', (t) => {
+  const clock = new ManualClock();
+  const q = new DelayQueue(10, clock);
+  const ran: [string, number][] = [];
+  q.push(() => ran.push(['a', clock.now()]));
+  clock.t = 30; // the timer due at 10 has not fired yet (a busy loop); a message arrives
+  q.push(() => ran.push(['b', clock.now()]));
+  t.deepEqual(ran, [['a', 30]], 'a ran on the arrival, before b was queued');
+  clock.advanceTo(39.9);
+  t.deepEqual(ran, [['a', 30]]);
+  clock.advanceTo(40);
+  t.deepEqual(ran, [['a', 30], ['b', 40]]);
+  t.is(clock.pending, 0);
+});
+
+test("SLURPIE_EXPERIMENT_PEER_DELAYS: the hold is own half + the sending host's half (own again when unlisted)", (t) => {
+  t.is(experimentDelays({}), null);
+  t.is(experimentDelays({ SLURPIE_EXPERIMENT_DELAY_MS: '0' }), null);
+  const d = experimentDelays({ SLURPIE_EXPERIMENT_DELAY_MS: '10', SLURPIE_EXPERIMENT_PEER_DELAYS: '10.77.0.5=25, 10.77.0.6=0' });
+  if (!d) return t.fail('no delays');
+  t.is(holdMs(d, '10.77.0.5'), 35);
+  t.is(holdMs(d, '::ffff:10.77.0.5'), 35);
+  t.is(holdMs(d, '10.77.0.6'), 10);
+  t.is(holdMs(d, '10.77.0.9'), 20);
+  t.is(holdMs(d, undefined), 20);
+  const onlyOthers = experimentDelays({ SLURPIE_EXPERIMENT_PEER_DELAYS: '10.77.0.5=25' });
+  t.is(onlyOthers && holdMs(onlyOthers, '10.77.0.5'), 25, 'a host without latency still holds what comes from a distant one');
+  t.throws(() => experimentDelays({ SLURPIE_EXPERIMENT_PEER_DELAYS: '10.77.0.5=soon' }), { message: /^SLURPIE_EXPERIMENT_PEER_DELAYS takes "ip=ms,\.\.\." .*got "10\.77\.0\.5=soon"$/ });
+});
+
+test('planetlab-55 in the testbed: a message waits (a + b) / 2 from host a to host b, the source waits source + peer latency', async (t) => {
   const s = await loadScenario('planetlab-55');
   const peers = planPeers(s);
   const hosts = new Map<string, Host>(peers.map((p, i) => [p.id, { name: p.id, ns: `slp-x-${p.id}`, ip: `10.77.0.${i + 4}`, outer: `slpx-${i}` }]));
@@ -146,7 +176,11 @@ test('planetlab-55 in the testbed: each peer holds half its latency, the source 
   for (const p of peers) {
     latencies.add(p.link.latencyMs);
     t.is(source(hosts.get(p.id)?.ip), s.source.latencyMs + p.link.latencyMs);
-    t.deepEqual(peerLatencyEnv(p), { SLURPIE_EXPERIMENT_DELAY_MS: String(p.link.latencyMs / 2) });
+    const env = peerLatencyEnv(p, testbed, peers);
+    t.is(env.SLURPIE_EXPERIMENT_DELAY_MS, String(p.link.latencyMs / 2));
+    const delays = experimentDelays(env);
+    if (!delays) return t.fail(`${p.id}: no delays`);
+    for (const q of peers) t.is(holdMs(delays, hosts.get(q.id)?.ip), (p.link.latencyMs + q.link.latencyMs) / 2, `${q.id} -> ${p.id}`);
   }
   t.deepEqual([...latencies].sort((a, b) => a - b), [20, 50, 100], 'all three link classes drawn');
   t.regex(latencyNotes(s, peers, true).join(' '), /emulated per message.*not emulated: TCP/);

@@ -1,6 +1,6 @@
 // Experiment-only latency on real sockets (127.0.0.1, port 0): two peers' transports with
-// SLURPIE_EXPERIMENT_DELAY_MS set see every request/answer take at least the configured round
-// trip, messages in order, a BYE before the close; `slurpie serve` with
+// SLURPIE_EXPERIMENT_DELAY_MS set (each holds what it receives for both hosts' halves) see every
+// request/answer take at least the configured round trip, messages in order, a BYE before the close; `slurpie serve` with
 // SLURPIE_EXPERIMENT_SOURCE_DELAYS sends a Range response's first byte no sooner than its delay.
 // Lower bounds only: a loaded machine may be slower, never faster.
 import test from 'ava';
@@ -83,7 +83,7 @@ test('two peers with SLURPIE_EXPERIMENT_DELAY_MS: each round trip takes at least
   t.true(bConn > 0);
 });
 
-test('stop() with a BYE and a close still held: both go out after their delay, and stop returns', async (t) => {
+test('stop() right after a BYE and a close: the other side gets the BYE, after its hold, then the close', async (t) => {
   t.timeout(60_000);
   const a = side(new Transport(FILE, 50));
   const b = side(new Transport(FILE, 50));

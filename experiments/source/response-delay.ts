@@ -5,19 +5,15 @@
 // link with that RTT. Clients not listed (the runner reading /_stats) wait nothing. Only the
 // request/response round trip is emulated: not TCP's handshake, window growth, loss or jitter.
 
+import { parseDelaysByIp } from '../../peer/node/experiment-delay.ts';
+
 export const SOURCE_DELAYS_ENV = 'SLURPIE_EXPERIMENT_SOURCE_DELAYS';
 
 export type ResponseDelay = (remoteAddress: string | undefined) => number;
 
 /** The "ip=ms,ip=ms" list as a lookup; throws on a malformed entry. */
 export function parseSourceDelays(text: string): ResponseDelay {
-  const byIp = new Map<string, number>();
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
-    const m = /^([0-9a-fA-F.:]+)=(\d+(?:\.\d+)?)$/.exec(entry);
-    const ms = Number(m?.[2]);
-    if (!m || !(ms <= 20_000)) throw new Error(`${SOURCE_DELAYS_ENV} takes "ip=ms,..." with ms from 0 to 20000 (experiments only), got "${entry}"`);
-    byIp.set(m[1] as string, ms);
-  }
+  const byIp = parseDelaysByIp(text, SOURCE_DELAYS_ENV, 20_000);
   return (addr) => (addr === undefined ? 0 : (byIp.get(addr.replace(/^::ffff:/, '')) ?? 0));
 }
 

@@ -15,6 +15,7 @@ export interface PeerResult {
   fromPeers: number | null;
   uploaded: number | null;
   maxRssBytes: number | null;
+  cpuSeconds?: number | null; // user + system CPU of the peer's process, where it reports it (slurpie)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;

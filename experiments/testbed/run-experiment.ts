@@ -137,7 +137,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const source = track(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns, env }));
     const sourceUrl = await announced(source, /^serving (\S+)/, 30_000);
     const statsUrl = new URL('/_stats', sourceUrl).toString();
-    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track, emulateLatency };
+    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track, emulateLatency, peers: x.peers };
     const plan = await SYSTEM_DEFS[name].prepare(ctx);
     const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
@@ -239,6 +239,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     fromPeers: rep.fromPeers,
     uploaded: rep.uploaded,
     maxRssBytes: Math.max(r.rss, rep.maxRssBytes ?? 0) || null,
+    ...(rep.cpuSeconds !== undefined && { cpuSeconds: rep.cpuSeconds }),
     ok: verified,
     left: r.left,
     ...(error !== undefined && { error }),

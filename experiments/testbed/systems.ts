@@ -25,6 +25,7 @@ export interface RunContext {
   cliEntry: string; // the CLI to start (a plain-JS bundle)
   track: (c: Child) => Child; // every process started goes through here (killed by PID at the end)
   emulateLatency: boolean; // slurpie peers hold their messages (latency.ts)
+  peers: PeerPlan[]; // every peer of the scenario (their hosts' latencies)
 }
 
 /** What a peer reports about itself (zeros / null where a system does not say). */
@@ -35,6 +36,7 @@ export interface PeerReport {
   fromPeers: number | null;
   uploaded: number | null;
   maxRssBytes: number | null;
+  cpuSeconds?: number;
   error?: string;
 }
 
@@ -69,7 +71,7 @@ const slurpie: SystemDef = {
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
           '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
-        ], { entry: ctx.cliEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer) : {} }),
+        ], { entry: ctx.cliEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
       output: (dir) => join(dir, FILE_NAME),
       report: async (_peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));
@@ -80,6 +82,7 @@ const slurpie: SystemDef = {
           fromPeers: num(s?.fromPeers),
           uploaded: num(s?.uploaded),
           maxRssBytes: num(s?.maxRssBytes) || null,
+          ...(typeof s?.cpuSeconds === 'number' && { cpuSeconds: s.cpuSeconds }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };
       },

@@ -1,12 +1,13 @@
 // EXPERIMENT-ONLY latency emulation for the namespace testbed (experiments/testbed/), where the
-// kernel has no netem. `SLURPIE_EXPERIMENT_DELAY_MS=D` makes a peer's transport hold every
-// WebSocket message it sends D ms before writing it, and every message it receives D ms before
-// handling it, in order. The testbed sets D to half the host's one-way latency, so a message
-// between hosts a and b takes (a + b) / 2 more one way and a request/answer pays a + b, as the
-// simulator models a hop. Unset or 0 (the default, and always outside experiments): no queue.
-// A send's callback (a served block counted as served) fires after the hold, and stop() lets
-// held BYEs and closes out first. Not emulated: TCP's own round trips (handshakes, window
-// growth), loss, jitter.
+// kernel has no netem. A peer holds every WebSocket message it RECEIVES for the one-way latency
+// between the sender's host and its own, in order per connection, before handling it:
+// `SLURPIE_EXPERIMENT_DELAY_MS=D` is half this host's latency, and
+// `SLURPIE_EXPERIMENT_PEER_DELAYS="ip=ms,..."` half each other host's, so a message from a to b
+// waits (a + b) / 2 and a request/answer pays a + b, as the simulator models a hop (a sender not
+// listed counts as D). Holding only on receipt, not at both ends, costs each message one timer
+// wake-up instead of two: at 48 peers on 2 cores those wake-ups compete for the CPU the peers
+// need (issue #12). Unset or 0 (the default, and always outside experiments): no queue.
+// Not emulated: TCP's own round trips (handshakes, window growth), loss, jitter.
 
 /** The clock and timer the queue runs on: injected so tests need no wall clock. */
 export interface DelayClock {
@@ -31,6 +32,7 @@ export class DelayQueue {
   // stay referenced. The queue holds at most a few hundred messages, so shift stays cheap.
   private readonly items: { due: number; run: () => void }[] = [];
   private timer: { cancel(): void } | null = null;
+  private releasing = false;
 
   constructor(
     private readonly delayMs: number,
@@ -38,7 +40,10 @@ export class DelayQueue {
   ) {}
 
   push(run: () => void): void {
-    this.items.push({ due: this.clock.now() + this.delayMs, run });
+    const now = this.clock.now();
+    // Awake anyway (a message arrived): run what is due now rather than at the next timer.
+    if (!this.releasing && this.items.length > 0 && (this.items[0] as { due: number }).due <= now) this.release();
+    this.items.push({ due: now + this.delayMs, run });
     if (this.timer === null) this.arm();
   }
 
@@ -60,19 +65,59 @@ export class DelayQueue {
   }
 
   private release(): void {
+    this.timer?.cancel();
     this.timer = null;
     const now = this.clock.now();
-    for (let item = this.items[0]; item && item.due <= now; item = this.items[0]) {
-      this.items.shift();
-      item.run(); // may push: the new item is due later than everything before it
+    this.releasing = true;
+    try {
+      for (let item = this.items[0]; item && item.due <= now; item = this.items[0]) {
+        this.items.shift();
+        item.run(); // may push: the new item is due later than everything before it
+      }
+    } finally {
+      this.releasing = false;
     }
     if (this.timer === null) this.arm();
   }
 }
 
 export const DELAY_ENV = 'SLURPIE_EXPERIMENT_DELAY_MS';
+export const PEER_DELAYS_ENV = 'SLURPIE_EXPERIMENT_PEER_DELAYS';
 
-/** The per-end hold from the environment: 0 when unset; throws on anything but 0..10000 ms. */
+/** What this peer holds a received message for: own half + the sender host's half, ms. */
+export interface LinkDelays {
+  ownMs: number;
+  byIp: Map<string, number>; // other hosts' halves; a host not listed counts as ownMs
+}
+
+/** The hold for messages from `remoteIp` (IPv4-mapped addresses too). */
+export function holdMs(d: LinkDelays, remoteIp: string | undefined): number {
+  const remote = remoteIp === undefined ? undefined : d.byIp.get(remoteIp.replace(/^::ffff:/, ''));
+  return d.ownMs + (remote ?? d.ownMs);
+}
+
+/** Parses "ip=ms,ip=ms" (experiment environments); throws a one-line error naming `envName`. */
+export function parseDelaysByIp(text: string, envName: string, maxMs: number): Map<string, number> {
+  const byIp = new Map<string, number>();
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([0-9a-fA-F.:]+)=(\d+(?:\.\d+)?)$/.exec(entry);
+    const ms = Number(m?.[2]);
+    if (!m || !(ms <= maxMs)) throw new Error(`${envName} takes "ip=ms,..." with ms from 0 to ${maxMs} (experiments only), got "${entry}"`);
+    byIp.set(m[1] as string, ms);
+  }
+  return byIp;
+}
+
+/** The delays from the environment: null when this host has none (the normal case). */
+export function experimentDelays(env: NodeJS.ProcessEnv = process.env): LinkDelays | null {
+  const ownMs = experimentDelayMs(env);
+  const list = env[PEER_DELAYS_ENV];
+  const byIp = list === undefined || list.trim() === '' ? new Map<string, number>() : parseDelaysByIp(list, PEER_DELAYS_ENV, 10_000);
+  if (ownMs === 0 && [...byIp.values()].every((ms) => ms === 0)) return null;
+  return { ownMs, byIp };
+}
+
+/** This host's own half-latency from the environment: 0 when unset; throws on anything but 0..10000 ms. */
 export function experimentDelayMs(env: NodeJS.ProcessEnv = process.env): number {
   const text = env[DELAY_ENV];
   if (text === undefined || text.trim() === '') return 0;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnId } from '../core/events.ts';
 import type { Message, PeerId } from '../core/messages.ts';
 import { decode, encode } from '../wire/codec.ts';
-import { DelayQueue, experimentDelayMs } from './experiment-delay.ts';
+import { DelayQueue, experimentDelays, holdMs, type LinkDelays } from './experiment-delay.ts';
 import type { WireErrorCode } from '../wire/errors.ts';
 import { BLOCK_HEADER_BYTES, limitsFor, type WireLimits } from '../wire/limits.ts';
 import { BlockPool } from './block-pool.ts';
@@ -28,17 +28,18 @@ export class Transport {
   private readonly limits: WireLimits;
   private handlers: TransportHandlers | null = null;
   // Experiment-only latency (experiment-delay.ts): null unless SLURPIE_EXPERIMENT_DELAY_MS is set.
-  private readonly outbox: DelayQueue | null;
-  private readonly inbox: DelayQueue | null;
+  // Received messages wait in one queue per distinct hold, in order per connection.
+  private readonly delays: LinkDelays | null;
+  private readonly inboxes = new Map<number, DelayQueue>();
   private reading = true;
   // BLOCK frames are framed into buffers used again once ws has handed them to the socket:
   // a new one per block served was garbage for the collector and the malloc arena (issue #12).
   private readonly frames: BlockPool;
 
-  constructor(file: { size: number; blockSize: number }, delayMs = experimentDelayMs()) {
+  /** `delays`: experiment-only latency; a number is this host's half for every link (tests). */
+  constructor(file: { size: number; blockSize: number }, delays: LinkDelays | number | null = experimentDelays()) {
     this.limits = limitsFor(file.size, file.blockSize);
-    this.outbox = delayMs > 0 ? new DelayQueue(delayMs) : null;
-    this.inbox = delayMs > 0 ? new DelayQueue(delayMs) : null;
+    this.delays = typeof delays === 'number' ? (delays > 0 ? { ownMs: delays, byIp: new Map() } : null) : delays;
     this.frames = new BlockPool(file.blockSize + BLOCK_HEADER_BYTES);
   }
 
@@ -57,11 +58,11 @@ export class Transport {
         server.on('error', () => {}); // per-connection errors arrive on the sockets
         resolve((server.address() as AddressInfo).port);
       });
-      server.on('connection', (ws) => {
+      server.on('connection', (ws, req) => {
         const handlers = this.handlers;
         if (!handlers) return ws.close(1013, 'not ready');
         const conn = this.nextId++;
-        this.attach(conn, ws, handlers);
+        this.attach(conn, ws, handlers, req.socket.remoteAddress);
         handlers.opened(conn, false);
       });
       this.server = server;
@@ -91,7 +92,7 @@ export class Transport {
     ws.once('open', () => {
       opened = true;
       const conn = this.nextId++;
-      this.attach(conn, ws, handlers);
+      this.attach(conn, ws, handlers, host);
       handlers.opened(conn, true, peerId);
     });
     let failed = false;
@@ -110,20 +111,12 @@ export class Transport {
       sent?.(new Error('connection closed'));
       return;
     }
-    if (msg.type !== 'BLOCK') {
-      const frame = encode(msg);
-      if (this.outbox) this.outbox.push(() => ws.send(frame, { binary: true }, sent));
-      else ws.send(frame, { binary: true }, sent);
-      return;
-    }
+    if (msg.type !== 'BLOCK') return ws.send(encode(msg), { binary: true }, sent);
     const buffer = this.frames.take(this.frames.blockSize);
-    const frame = encode(msg, buffer);
-    const send = (): void => ws.send(frame, { binary: true }, (err) => {
+    ws.send(encode(msg, buffer), { binary: true }, (err) => {
       this.frames.give(buffer);
       sent?.(err);
     });
-    if (this.outbox) this.outbox.push(send);
-    else send();
   }
 
   /**
@@ -144,16 +137,11 @@ export class Transport {
     const ws = this.sockets.get(conn);
     if (!ws) return;
     this.sockets.delete(conn);
-    // Behind the messages sent before it (a BYE, say), as on a real link.
-    if (this.outbox) this.outbox.push(() => shut(ws, reason));
-    else shut(ws, reason);
+    shut(ws, reason);
   }
 
   async stop(): Promise<void> {
-    // What was sent before stop (BYEs, closes) still goes out, after its delay, as on a link.
-    const outbox = this.outbox;
-    if (outbox && outbox.size > 0) await new Promise<void>((resolve) => outbox.push(resolve));
-    this.inbox?.clear();
+    for (const inbox of this.inboxes.values()) inbox.clear();
     for (const [conn, ws] of [...this.sockets]) {
       this.sockets.delete(conn);
       shut(ws, 'shutting down');
@@ -163,11 +151,12 @@ export class Transport {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private attach(conn: ConnId, ws: WebSocket, handlers: TransportHandlers): void {
+  private attach(conn: ConnId, ws: WebSocket, handlers: TransportHandlers, remoteIp: string | undefined): void {
     this.sockets.set(conn, ws);
     if (!this.reading) ws.pause();
+    const inbox = this.inboxFor(remoteIp);
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (this.inbox) this.inbox.push(() => this.received(conn, handlers, data, isBinary));
+      if (inbox) inbox.push(() => this.received(conn, handlers, data, isBinary));
       else this.received(conn, handlers, data, isBinary);
     });
     ws.on('error', () => {}); // followed by 'close'
@@ -176,9 +165,19 @@ export class Transport {
         if (this.sockets.delete(conn)) handlers.closed(conn, reason.toString() || `code ${code}`);
       };
       // Behind the messages that arrived before it, so none is dropped as "after close".
-      if (this.inbox) this.inbox.push(closed);
+      if (inbox) inbox.push(closed);
       else closed();
     });
+  }
+
+  /** The queue that holds messages from this address (experiments only), or null. */
+  private inboxFor(remoteIp: string | undefined): DelayQueue | null {
+    if (!this.delays) return null;
+    const ms = holdMs(this.delays, remoteIp);
+    if (ms <= 0) return null;
+    let inbox = this.inboxes.get(ms);
+    if (!inbox) this.inboxes.set(ms, (inbox = new DelayQueue(ms)));
+    return inbox;
   }
 
   private received(conn: ConnId, handlers: TransportHandlers, data: RawData, isBinary: boolean): void {
