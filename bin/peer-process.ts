@@ -4,11 +4,34 @@
 // - V8's young generation stays at its starting 1 MiB. Left to grow, it reaches 16 MiB a
 //   half during start-up and stays: 16-20 MiB of a peer's resident memory (heapTotal 34-37
 //   MiB in a swarm, 22-25 with this), where a peer allocates too little JavaScript to gain.
+// - WebAssembly stays on Liftoff, V8's baseline compiler. undici parses HTTP with llhttp
+//   compiled to wasm; once its one big parse function was warm, V8 recompiled it with TurboFan
+//   on a worker thread: ~36 MiB of compiler memory for a moment, in that thread's malloc arena,
+//   which kept some of it. A 1 MiB `get` peaked at 96 MiB resident, 63 without it (VmHWM;
+//   npm run bench:peer-memory -- 2 1 4). The parser only reads headers and finds where each
+//   body chunk ends: the swarm's CPU per MiB did not move.
+// - V8 optimizes for size: its heuristics then collect sooner and keep less. 4 peers sharing
+//   256 MiB: max RSS 86 MiB (93 without), CPU per MiB moved +5-10% (alone 4.92 ms against
+//   4.61 without, 5.05 on main before these changes; npm run bench:peer-cost -- 256 [--peers 4
+//   --rate 64], one sitting, machine loaded).
+// - Young-generation collections paced by the bytes received (peer/node/gc-pacer.ts).
 // - ws does without its native helper (bufferutil, when installed): peers mask with zeros,
 //   which ws skips, so it would only be loaded (a dlopen and its loader, ~10 ms of CPU).
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { setCollector } from '../peer/node/gc-pacer.ts';
 
 if (['get', 'seed', 'proxy'].includes(process.argv[2] ?? '')) {
   setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--liftoff-only');
+  setFlagsFromString('--optimize-for-size');
+  // gc() is there in contexts made once the flag is set. The context is made at the first
+  // collection, not here: a new context costs ~7 ms of start-up CPU.
+  let gc: ((options: { type: 'minor' }) => void) | undefined;
+  setFlagsFromString('--expose-gc');
+  setCollector(() => {
+    gc ??= runInNewContext('gc') as (options: { type: 'minor' }) => void;
+    gc({ type: 'minor' });
+  });
   process.env.WS_NO_BUFFER_UTIL ??= '1';
 }

@@ -64,3 +64,38 @@ test('each block\'s buffer is given back exactly once, and what its owner does w
   t.is(await prefix.digest(), expected);
   t.deepEqual(given, new Array<number>(blocks.length).fill(1));
 });
+
+test('while the background work is behind, later blocks are given back at once and read back: memory stays bounded, the digest right', async (t) => {
+  t.timeout(30_000);
+  const rng = new SeededRng(seed + 2);
+  const size = 256 * 1024;
+  const blocks = Array.from({ length: 40 }, () => Buffer.from(Uint8Array.from({ length: size }, () => (rng.next() * 256) >>> 0)));
+  const disk = new Map<number, Uint8Array>();
+  // Reads back wait until `unblock`: the threadpool busy with a throttled writeback.
+  let unblock!: () => void;
+  const blocked = new Promise<void>((resolve) => (unblock = resolve));
+  let reads = 0;
+  const prefix = new PrefixHash(blocks.length, (i) => disk.has(i), async (i) => {
+    reads++;
+    await blocked;
+    return disk.get(i) as Uint8Array;
+  });
+  const outstanding = new Set<number>();
+  const write = (i: number): void => {
+    disk.set(i, blocks[i]!);
+    outstanding.add(i);
+    prefix.written(i, Buffer.from(blocks[i]!), () => outstanding.delete(i));
+  };
+  // Block 1 on disk already (resumed): block 0 makes the prefix read it back, and the queue stalls.
+  disk.set(1, blocks[1]!);
+  write(0);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  t.true(reads >= 1, 'the prefix is waiting on a read');
+  for (let i = 2; i < blocks.length; i++) write(i);
+  // Queued with their bytes: at most 4 MiB (16 blocks); the rest were given back at once.
+  t.true(outstanding.size <= 4 * 1024 * 1024 / size + 1, `${outstanding.size} blocks still referred to`);
+  unblock();
+  const expected = createHash('sha256').update(Buffer.concat(blocks)).digest('hex');
+  t.is(await prefix.digest(), expected);
+  t.is(outstanding.size, 0, 'every buffer given back');
+});

@@ -2,12 +2,13 @@
 // .part file and timers. It makes no protocol decisions; it carries out actions.
 import { performance } from 'node:perf_hooks';
 import type { PeerCore } from '../core/peer.ts';
-import type { PeerAction, PeerEvent } from '../core/events.ts';
-import type { PeerId } from '../core/messages.ts';
+import type { ConnId, PeerAction, PeerEvent } from '../core/events.ts';
+import type { Message, PeerId } from '../core/messages.ts';
 import { isSlurpieError, SlurpieError } from '../errors.ts';
 import type { PartFile } from '../storage/part-file.ts';
 import { blockDigest } from '../storage/verify.ts';
 import { BlockPool } from './block-pool.ts';
+import { GcPacer } from './gc-pacer.ts';
 import { ServeQueue } from './serve-queue.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 import type { TopologyClient, TopologyProgress } from './topology-client.ts';
@@ -28,6 +29,10 @@ export type BlockStore = Pick<PartFile, 'readBlock' | 'writeBlock' | 'blockSize'
 // GET is paused and peers' sockets are not read, so a slow disk bounds memory instead of
 // growing it with the file (issue #12: resident memory at most 100 MiB whatever the file size).
 const MAX_WRITES_IN_FLIGHT = 16;
+
+// Bytes received (from peers or the source) between two young-generation collections, where
+// the peer process sets a collector (gc-pacer.ts).
+const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
 
 /** The digest an alone peer records for a source block: never sent, never compared. */
 const UNSHARED_DIGEST = new Uint8Array(16);
@@ -55,7 +60,8 @@ export class PeerNode {
   private readonly pool: BlockPool;
   private readonly serves = new ServeQueue();
   private readonly served: BlockPool; // blocks read to be sent: framed (copied) at once, so used again
-  private offered: Uint8Array | null = null; // the source block being handed to the core
+  private offered: Uint8Array | null = null; // the pooled block (from the source or a peer) being handed to the core
+  private readonly gc = new GcPacer(COLLECT_EVERY_BYTES); // frees the buffers ws and undici read into
 
   constructor(
     readonly core: PeerCore,
@@ -70,7 +76,7 @@ export class PeerNode {
       opened: (conn, outbound, peerId) =>
         this.dispatch(peerId === undefined ? { type: 'opened', conn, outbound } : { type: 'opened', conn, outbound, peerId }),
       connectFailed: (peerId, reason) => this.dispatch({ type: 'connectFailed', peerId, reason }),
-      message: (conn, msg) => this.dispatch(msg.type === 'BLOCK' ? { type: 'message', conn, msg, digest: blockDigest(msg.data) } : { type: 'message', conn, msg }),
+      message: (conn, msg) => (msg.type === 'BLOCK' ? this.received(conn, msg) : this.dispatch({ type: 'message', conn, msg })),
       malformed: (conn, code, detail) => this.dispatch({ type: 'malformed', conn, code, detail }),
       closed: (conn, reason) => {
         this.serves.forget(conn);
@@ -264,7 +270,23 @@ export class PeerNode {
     await sent;
   }
 
-  /** If `data` is the pooled source block being offered, the core has kept it: how to give it back. */
+  /**
+   * A block from a peer, moved to a pooled buffer at once: the buffer ws made for the message
+   * (and the socket's chunks) is then dead before the next scavenge, freed young, instead of
+   * living until the block is written and hashed, past two scavenges and into the old
+   * generation, freed only at a full collection (issue #12; gc-pacer.ts).
+   */
+  private received(conn: ConnId, msg: Extract<Message, { type: 'BLOCK' }>): void {
+    const data = this.pool.take(msg.data.length);
+    data.set(msg.data);
+    this.offered = data;
+    this.dispatch({ type: 'message', conn, msg: { ...msg, data }, digest: blockDigest(data) });
+    if (this.offered === data) this.pool.give(data); // not stored: free at once
+    this.offered = null;
+    this.gc.received(data.length);
+  }
+
+  /** If `data` is the pooled block being offered, the core has kept it: how to give it back. */
   private takeOffered(data: Uint8Array): (() => void) | undefined {
     if (data !== this.offered) return undefined;
     this.offered = null;
@@ -305,6 +327,7 @@ export class PeerNode {
         this.dispatch({ type: 'sourceBlock', index, data, digest });
         if (this.offered === data) this.pool.give(data); // not stored (the core had it): free at once
         this.offered = null;
+        this.gc.received(data.length); // undici's chunks, copied into `data`, are dead
         return this.writesDrained(); // the source waits while the disk is behind
       }, { signal: this.sourceAbort.signal, allocate: (length) => this.pool.take(length) });
       this.dispatch({ type: 'sourceEnd', ok: true });

@@ -10,6 +10,12 @@
 import { createHash, type Hash } from 'node:crypto';
 
 const HELD_BYTES = 4 * 1024 * 1024;
+// Blocks waiting in the queue of background work, referred to until their step runs. When
+// that falls behind (it reads blocks back through libuv's threadpool, which a disk throttling
+// writeback keeps busy: 4 peers writing 512 MiB each), later blocks are not queued with their
+// bytes, which would stay in memory however far behind it falls (up to 45 blocks, +11 MiB
+// of a peer's resident memory; issue #12): they are read back when the prefix gets there.
+const QUEUED_BYTES = 4 * 1024 * 1024;
 
 /** A block held past the prefix, and who to tell once its bytes are no longer needed. */
 interface Held {
@@ -23,6 +29,7 @@ export class PrefixHash {
   private chain: Promise<void> = Promise.resolve();
   private held = new Map<number, Held>(); // written blocks past the prefix, in memory
   private heldBytes = 0;
+  private queuedBytes = 0; // bytes of blocks whose step in `chain` has not run yet
 
   constructor(
     private readonly blocks: number,
@@ -37,7 +44,20 @@ export class PrefixHash {
    * hash starts over.
    */
   written(index: number, data: Uint8Array, done?: () => void): void {
+    if (this.queuedBytes + data.length > QUEUED_BYTES) {
+      done?.(); // behind: read back from disk when the prefix reaches it
+      this.then(async () => {
+        this.release(index); // a block held from an earlier write of it is stale
+        await this.catchUp(); // whatever is on disk by now
+      });
+      return;
+    }
+    this.queuedBytes += data.length;
+    const dequeued = (): void => {
+      this.queuedBytes -= data.length;
+    };
     this.then(async () => {
+      dequeued();
       if (index !== this.next) {
         if (index > this.next && this.heldBytes + data.length <= HELD_BYTES) {
           this.release(index);
@@ -52,7 +72,10 @@ export class PrefixHash {
       done?.();
       this.next++;
       await this.catchUp();
-    }, done);
+    }, () => {
+      dequeued();
+      done?.();
+    });
   }
 
   /** Block `index` is about to be rewritten: a prefix that covers it starts over. */
