@@ -10,10 +10,9 @@
 //   which kept some of it. A 1 MiB `get` peaked at 96 MiB resident, 63 without it (VmHWM;
 //   npm run bench:peer-memory -- 2 1 4). The parser only reads headers and finds where each
 //   body chunk ends: the swarm's CPU per MiB did not move.
-// - V8 optimizes for size: its heuristics then collect sooner and keep less. 4 peers sharing
-//   256 MiB: max RSS 86 MiB (93 without), CPU per MiB moved +5-10% (alone 4.92 ms against
-//   4.61 without, 5.05 on main before these changes; npm run bench:peer-cost -- 256 [--peers 4
-//   --rate 64], one sitting, machine loaded).
+// - Not --optimize-for-size: 4 peers sharing 256 MiB peaked at 86 MiB with it, 93 without, but
+//   it cost 5-10% more CPU per MiB (npm run bench:peer-cost -- 256 [--peers 4 --rate 64]), and
+//   48 peers on 2 cores (lan-48) are bound by CPU, not memory.
 // - Young-generation collections paced by the bytes received (peer/node/gc-pacer.ts).
 // - ws does without its native helper (bufferutil, when installed): peers mask with zeros,
 //   which ws skips, so it would only be loaded (a dlopen and its loader, ~10 ms of CPU).
@@ -24,7 +23,6 @@ import { setCollector } from '../peer/node/gc-pacer.ts';
 if (['get', 'seed', 'proxy'].includes(process.argv[2] ?? '')) {
   setFlagsFromString('--semi-space-growth-factor=1');
   setFlagsFromString('--liftoff-only');
-  setFlagsFromString('--optimize-for-size');
   // gc() is there in contexts made once the flag is set. The context is made at the first
   // collection, not here: a new context costs ~7 ms of start-up CPU.
   let gc: ((options: { type: 'minor' }) => void) | undefined;
