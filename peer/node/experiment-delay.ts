@@ -6,7 +6,8 @@
 // waits (a + b) / 2 and a request/answer pays a + b, as the simulator models a hop (a sender not
 // listed counts as D). Holding only on receipt, not at both ends, costs each message one timer
 // wake-up instead of two: at 48 peers on 2 cores those wake-ups compete for the CPU the peers
-// need (issue #12). Unset or 0 (the default, and always outside experiments): no queue.
+// need, and a held message waits for its process to be scheduled again (issue #12). The queue
+// also allows for its timers' lateness (DelayQueue). Unset or 0 (the default, and always outside experiments): no queue.
 // Not emulated: TCP's own round trips (handshakes, window growth), loss, jitter.
 
 /** The clock and timer the queue runs on: injected so tests need no wall clock. */
@@ -24,15 +25,24 @@ export const realClock: DelayClock = {
 };
 
 /**
- * Runs each pushed action `delayMs` after it was pushed, in push order (one timer for the
+ * Runs each pushed action about `delayMs` after it was pushed, in push order (one timer for the
  * head: a late timer releases everything already due, still in order).
+ *
+ * On a busy machine (48 peers on 2 cores) a timer fires late: by a few ms at the median, by
+ * tens at the tail. A hold of delayMs would then last delayMs plus that lateness, and cost a
+ * 1 ms LAN message several ms. So the queue keeps an average of how late its timers have fired
+ * (EWMA, 1/8) and releases that much early: the hold, lateness included, stays about delayMs.
+ * It allows for at most delayMs / 2, so every action still waits at least half its delay. On a quiet machine the
+ * lateness is near zero and every action waits delayMs.
  */
 export class DelayQueue {
   // shift() rather than a head index: a released action (holding a block's frame) must not
   // stay referenced. The queue holds at most a few hundred messages, so shift stays cheap.
   private readonly items: { due: number; run: () => void }[] = [];
   private timer: { cancel(): void } | null = null;
+  private timerAt = 0; // when the armed timer should fire
   private releasing = false;
+  private lateMs = 0; // how late timers have fired lately, at most delayMs / 2
 
   constructor(
     private readonly delayMs: number,
@@ -42,13 +52,18 @@ export class DelayQueue {
   push(run: () => void): void {
     const now = this.clock.now();
     // Awake anyway (a message arrived): run what is due now rather than at the next timer.
-    if (!this.releasing && this.items.length > 0 && (this.items[0] as { due: number }).due <= now) this.release();
+    if (!this.releasing && this.items.length > 0 && (this.items[0] as { due: number }).due - this.lateMs <= now) this.release(now);
     this.items.push({ due: now + this.delayMs, run });
     if (this.timer === null) this.arm();
   }
 
   get size(): number {
     return this.items.length;
+  }
+
+  /** The current average lateness of this queue's timers, ms (what each hold is shortened by). */
+  get lateness(): number {
+    return this.lateMs;
   }
 
   /** Drops everything waiting (the transport is stopping). */
@@ -61,16 +76,22 @@ export class DelayQueue {
   private arm(): void {
     const next = this.items[0];
     if (!next) return;
-    this.timer = this.clock.setTimer(() => this.release(), Math.max(0, next.due - this.clock.now()));
+    const now = this.clock.now();
+    const wait = Math.max(0, next.due - this.lateMs - now);
+    this.timerAt = now + wait;
+    this.timer = this.clock.setTimer(() => {
+      const firedAt = this.clock.now();
+      this.lateMs += (Math.min(this.delayMs / 2, Math.max(0, firedAt - this.timerAt)) - this.lateMs) / 8;
+      this.release(firedAt);
+    }, wait);
   }
 
-  private release(): void {
+  private release(now: number): void {
     this.timer?.cancel();
     this.timer = null;
-    const now = this.clock.now();
     this.releasing = true;
     try {
-      for (let item = this.items[0]; item && item.due <= now; item = this.items[0]) {
+      for (let item = this.items[0]; item && item.due - this.lateMs <= now; item = this.items[0]) {
         this.items.shift();
         item.run(); // may push: the new item is due later than everything before it
       }
