@@ -74,6 +74,15 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Whether the DIGEST_LENGTH bytes of `buf` from `at` are `digest`. */
+function digestAt(buf: Uint8Array, at: number, digest: Uint8Array): boolean {
+  if (digest.length !== DIGEST_LENGTH) return false;
+  for (let i = 0; i < DIGEST_LENGTH; i++) if (buf[at + i] !== digest[i]) return false;
+  return true;
+}
+
+const EMPTY = new Uint8Array(0);
+
 export function digestHex(d: Uint8Array): string {
   let s = '';
   for (const b of d) s += b.toString(16).padStart(2, '0');
@@ -131,9 +140,9 @@ export class BlockDigests {
       this.keepClaim(c, index, digest);
       setBit(c.told, index); // it has the block: no need to vouch for it to it
       // A block we took on its sender's word, now confirmed by someone else: we vouch for it too.
-      const mine = this.of(index);
-      if (mine && !hasBit(this.vouch, index) && digestsEqual(mine, digest)) this.record(index, mine, true);
-      else if (mine && !digestsEqual(mine, digest)) this.conflicts++;
+      if (!hasBit(this.known, index)) continue;
+      if (!digestAt(this.mine, index * DIGEST_LENGTH, digest)) this.conflicts++;
+      else if (!hasBit(this.vouch, index)) this.record(index, digest, true); // (the same bytes as ours)
     }
     return null;
   }
@@ -145,10 +154,11 @@ export class BlockDigests {
     for (const conn of others) {
       if (conn === from || !conn.peerId || this.liars.has(conn.peerId)) continue;
       const c = this.conns.get(conn);
-      const claim = c && this.claimOf(c, index);
-      if (!claim) continue;
-      if (digestsEqual(claim, actual)) agree++;
-      else against.push({ peerId: conn.peerId, digest: claim.slice() });
+      if (!c || !hasBit(c.claimed, index)) continue;
+      // Compared in place: this runs for every connection on every block that arrives.
+      const same = hasBit(c.asFirst, index) ? digestAt(this.firstClaim, index * DIGEST_LENGTH, actual) : digestsEqual(c.other?.get(index) ?? EMPTY, actual);
+      if (same) agree++;
+      else against.push({ peerId: conn.peerId, digest: (this.claimOf(c, index) as Uint8Array).slice() });
     }
     if (against.length > 0) return { verdict: 'disputed', against };
     return { verdict: agree > 0 ? 'witnessed' : 'unwitnessed' };
@@ -225,7 +235,7 @@ export class BlockDigests {
       this.firstClaim.set(digest, at);
       setBit(this.firstClaimed, index);
     }
-    if (digestsEqual(this.firstClaim.subarray(at, at + DIGEST_LENGTH), digest)) {
+    if (digestAt(this.firstClaim, at, digest)) {
       setBit(c.asFirst, index);
       c.other?.delete(index);
     } else {
