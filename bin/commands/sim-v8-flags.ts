@@ -1,5 +1,5 @@
 // `slurpie sim` runs in a Node process sized for it. The simulator keeps every peer's state
-// live at once (about 130 KiB a peer) and allocates garbage with every event, a few hundred
+// live at once (about 100 KiB a peer mid-download: experiments/sim/memory-per-peer.ts) and allocates garbage with every event, a few hundred
 // thousand events a second, so V8's defaults fit it badly: with a 16 MiB young generation
 // whatever lives a few thousand events (a message queued on a link, a pending tick, a
 // request in flight) is promoted and dies in the old generation, and the default heap
