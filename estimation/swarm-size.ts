@@ -70,15 +70,27 @@ export class SwarmSizeEstimator {
   /** A direct connection's estimate, `ageS` seconds old when sent. */
   report(now: number, from: string, n: number, ageS: number): void {
     if (!Number.isInteger(n) || n < 1 || n > MAX_N || !Number.isFinite(ageS) || ageS < 0) return;
-    if (!this.reports.has(from) && this.reports.size >= this.params.maxSources) return;
-    this.reports.set(from, { n, at: now - ageS * 1000 });
+    const at = now - ageS * 1000;
+    const known = this.reports.get(from);
+    if (known) {
+      // In place (this runs for nearly every UPDATE a simulated peer gets): the same entry,
+      // so the same place in the map's order as a set() would leave it.
+      known.n = n;
+      known.at = at;
+      return;
+    }
+    if (this.reports.size >= this.params.maxSources) return;
+    this.reports.set(from, { n, at });
   }
 
   forget(from: string): void {
     this.reports.delete(from);
   }
 
-  /** The (f+1)-th largest fresh report, never below our own fresh observation; null if nothing is fresh. */
+  /**
+   * The (f+1)-th largest fresh report, never below our own fresh observation; null if nothing
+   * is fresh. Read it at once: a report is updated in place by the next one from its peer.
+   */
   estimate(now: number): Observation | null {
     // The f+1 largest fresh reports, largest first (ties: larger `at`, then the earlier
     // report): a sort of every fresh report, without sorting or allocating (this runs on

@@ -168,3 +168,35 @@ test('colluding liars that contradict every block cost one settling fetch in all
   t.true(s.core.isComplete);
   t.is(s.core.stats(0).bannedPeers, 3);
 });
+
+// Connections keep their claims as bits against the first claim heard for a block, and a copy
+// only of a claim that differs (digests.ts): whichever of a liar and an honest peer spoke first,
+// the block is disputed, and the source's bytes ban the liar alone.
+for (const first of ['the liar', 'the honest witness'] as const) {
+  test(`a liar's claim and an honest one, ${first} first: disputed, only the liar banned`, (t) => {
+    const s = new Script(SIZE, { pipeline: 1 });
+    t.deepEqual(requests(s.link(1, 1, [3]), 1), [3]);
+    s.link(2, 2, [3]); // honest
+    s.link(3, 3, [3]); // liar
+    const honest: Digests = { type: 'DIGESTS', blocks: [{ index: 3, digest: blockDigest(good(3)) }] };
+    const lie: Digests = { type: 'DIGESTS', blocks: [{ index: 3, digest: blockDigest(bad(3)) }] };
+    const order: [number, Digests][] = first === 'the liar' ? [[3, lie], [2, honest]] : [[2, honest], [3, lie]];
+    for (const [conn, msg] of order) s.msg(conn, msg);
+    const out = s.msg(1, { type: 'BLOCK', index: 3, data: good(3) });
+    t.deepEqual(ofType(out, 'store'), []);
+    t.deepEqual(ofType(out, 'fetchSource').map((a) => [a.first, a.count]), [[3, 1]]);
+    const settled = s.feed({ type: 'sourceBlock', index: 3, data: good(3) });
+    t.deepEqual(closes(settled), ['FALSE_DIGEST']);
+    t.is(ofType(settled, 'close')[0]?.conn, 3);
+  });
+}
+
+test('a connection that changes its claim is held to the last one', (t) => {
+  const s = new Script(SIZE, { pipeline: 1 });
+  t.deepEqual(requests(s.link(1, 1, [3]), 1), [3]);
+  s.link(2, 2, [3]);
+  s.msg(2, { type: 'DIGESTS', blocks: [{ index: 3, digest: blockDigest(bad(3)) }] });
+  s.msg(2, { type: 'DIGESTS', blocks: [{ index: 3, digest: blockDigest(good(3)) }] });
+  const out = s.msg(1, { type: 'BLOCK', index: 3, data: good(3) });
+  t.deepEqual(ofType(out, 'store').map((a) => a.witnessed), [true]);
+});

@@ -1,11 +1,12 @@
 // `slurpie sim` runs in a Node process sized for it. The simulator keeps every peer's state
-// live at once (about 130 KiB a peer) and allocates garbage with every event, a few hundred
-// thousand events a second, so V8's defaults fit it badly: with a 16 MiB young generation
-// whatever lives a few thousand events (a message queued on a link, a pending tick, a
-// request in flight) is promoted and dies in the old generation, and the default heap
-// limit (about 4 GiB here) is about what 10^4 peers need, so the collector runs back to
-// back near the limit. How long "a few thousand events" lasts in virtual time shrinks as
-// the swarm grows, so the young generation grows with it (semiSpaceMib).
+// live at once (about 100 KiB a peer mid-download: experiments/sim/memory-per-peer.ts) and
+// allocates garbage with every event, a few hundred thousand events a second, so V8's
+// defaults fit it badly: with a 16 MiB young generation whatever lives a few thousand
+// events (a message queued on a link, a pending tick, a request in flight) is promoted and
+// dies in the old generation, and the default heap limit (about 4 GiB here) is about what
+// 10^4 peers need, so the collector runs back to back near the limit. How long "a few
+// thousand events" lasts in virtual time shrinks as the swarm grows, so the young generation
+// grows with it (semiSpaceMib).
 //
 // So the sim command starts itself again with these flags, unless the user gave any of
 // them (NODE_OPTIONS or node's own arguments) or said SLURPIE_SIM_V8=0. The child is the

@@ -13,7 +13,7 @@
 //   trace.ts         a readable log of chosen peers' events and actions
 // This file is the entry point and the shape of the result. Tools beside it:
 // compare-results.ts (are two --json results the same run?), memory-per-peer.ts,
-// profile-summary.ts (driver vs core in a CPU profile).
+// heap-by-type.ts (what that memory is made of), profile-summary.ts (driver vs core in a CPU profile).
 import type { PeerId } from '../../peer/core/messages.ts';
 import type { PeerStats } from '../../peer/core/peer.ts';
 import { checkScenario, resolveScenario, type SimScenario } from './scenario.ts';

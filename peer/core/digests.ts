@@ -36,7 +36,7 @@
 // - a Sybil with many ids: only direct connections' claims count, so ids it cannot connect
 //   with cost nothing; each connection it holds costs at most one block, as above. It cannot
 //   make the settling fetch repeat: one dispute per block is open at a time.
-import { hasBit, setBit } from './bits.ts';
+import { clearBit, hasBit, setBit } from './bits.ts';
 import type { Conn } from './connection.ts';
 import { DIGEST_LENGTH, type BlockDigest, type PeerId } from './messages.ts';
 import type { Violation } from './violations.ts';
@@ -53,10 +53,16 @@ export interface Claim {
   digest: Uint8Array;
 }
 
-/** A connection's claims and what we have vouched for to it; made on first use. */
+/**
+ * A connection's claims and what we have vouched for to it; made on first use. Honest
+ * claims for a block are all the same digest, so a connection keeps only a bit when its
+ * claim is the first one we heard for that block (BlockDigests.firstClaim) and a copy only
+ * when it differs: a full table per connection was 2 KiB each at 128 blocks, ~20 KiB a peer.
+ */
 export interface ConnDigests {
-  claims: Uint8Array; // blocks * DIGEST_LENGTH
   claimed: Uint8Array; // bitfield: a claim is set
+  asFirst: Uint8Array; // bitfield: the claim is the block's first claim (firstClaim)
+  other: Map<number, Uint8Array> | null; // claims that differ from the first claim
   told: Uint8Array; // bitfield: it has had this block's digest from us, or told us its own
   cursor: number; // our vouched blocks before this place in `ours` have been considered for it
   toldAt: number;
@@ -68,6 +74,15 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Whether the DIGEST_LENGTH bytes of `buf` from `at` are `digest`. */
+function digestAt(buf: Uint8Array, at: number, digest: Uint8Array): boolean {
+  if (digest.length !== DIGEST_LENGTH) return false;
+  for (let i = 0; i < DIGEST_LENGTH; i++) if (buf[at + i] !== digest[i]) return false;
+  return true;
+}
+
+const EMPTY = new Uint8Array(0);
+
 export function digestHex(d: Uint8Array): string {
   let s = '';
   for (const b of d) s += b.toString(16).padStart(2, '0');
@@ -78,6 +93,8 @@ export class BlockDigests {
   private readonly mine: Uint8Array; // count * DIGEST_LENGTH: digests of blocks we accepted
   private readonly known: Uint8Array; // bitfield: `mine` is set
   private readonly vouch: Uint8Array; // bitfield: we vouch for it (source, or witnessed)
+  private readonly firstClaim: Uint8Array; // count * DIGEST_LENGTH: the first claim heard for each block, from anyone
+  private readonly firstClaimed: Uint8Array; // bitfield: `firstClaim` is set
   private readonly ours: number[] = []; // vouched blocks in the order we got them (announce scans it)
   private readonly conns = new WeakMap<Conn, ConnDigests>();
   /** Blocks being settled at the source: index -> each digest claimed and who claimed it. */
@@ -93,6 +110,8 @@ export class BlockDigests {
     this.mine = new Uint8Array(count * DIGEST_LENGTH);
     this.known = new Uint8Array(bytes);
     this.vouch = new Uint8Array(bytes);
+    this.firstClaim = new Uint8Array(count * DIGEST_LENGTH);
+    this.firstClaimed = new Uint8Array(bytes);
   }
 
   /** The digest we accepted for a block, if any (a resumed block has none: the driver hashes it). */
@@ -118,13 +137,12 @@ export class BlockDigests {
     for (const { index, digest } of blocks) {
       if (!Number.isInteger(index) || index < 0 || index >= this.count) return { code: 'INDEX_RANGE', detail: `DIGESTS names block ${index}` };
       if (digest.length !== DIGEST_LENGTH) return { code: 'BAD_DATA', detail: `a ${digest.length}-byte digest` };
-      c.claims.set(digest, index * DIGEST_LENGTH);
-      setBit(c.claimed, index);
+      this.keepClaim(c, index, digest);
       setBit(c.told, index); // it has the block: no need to vouch for it to it
       // A block we took on its sender's word, now confirmed by someone else: we vouch for it too.
-      const mine = this.of(index);
-      if (mine && !hasBit(this.vouch, index) && digestsEqual(mine, digest)) this.record(index, mine, true);
-      else if (mine && !digestsEqual(mine, digest)) this.conflicts++;
+      if (!hasBit(this.known, index)) continue;
+      if (!digestAt(this.mine, index * DIGEST_LENGTH, digest)) this.conflicts++;
+      else if (!hasBit(this.vouch, index)) this.record(index, digest, true); // (the same bytes as ours)
     }
     return null;
   }
@@ -137,9 +155,10 @@ export class BlockDigests {
       if (conn === from || !conn.peerId || this.liars.has(conn.peerId)) continue;
       const c = this.conns.get(conn);
       if (!c || !hasBit(c.claimed, index)) continue;
-      const claim = c.claims.subarray(index * DIGEST_LENGTH, (index + 1) * DIGEST_LENGTH);
-      if (digestsEqual(claim, actual)) agree++;
-      else against.push({ peerId: conn.peerId, digest: claim.slice() });
+      // Compared in place: this runs for every connection on every block that arrives.
+      const same = hasBit(c.asFirst, index) ? digestAt(this.firstClaim, index * DIGEST_LENGTH, actual) : digestsEqual(c.other?.get(index) ?? EMPTY, actual);
+      if (same) agree++;
+      else against.push({ peerId: conn.peerId, digest: (this.claimOf(c, index) as Uint8Array).slice() });
     }
     if (against.length > 0) return { verdict: 'disputed', against };
     return { verdict: agree > 0 ? 'witnessed' : 'unwitnessed' };
@@ -208,11 +227,35 @@ export class BlockDigests {
     return out;
   }
 
+  // A connection's claim for a block replaces its earlier one.
+  private keepClaim(c: ConnDigests, index: number, digest: Uint8Array): void {
+    setBit(c.claimed, index);
+    const at = index * DIGEST_LENGTH;
+    if (!hasBit(this.firstClaimed, index)) {
+      this.firstClaim.set(digest, at);
+      setBit(this.firstClaimed, index);
+    }
+    if (digestAt(this.firstClaim, at, digest)) {
+      setBit(c.asFirst, index);
+      c.other?.delete(index);
+    } else {
+      clearBit(c.asFirst, index);
+      (c.other ??= new Map()).set(index, digest.slice());
+    }
+  }
+
+  // A connection's claim for a block (a live view: copy it to keep it), if it made one.
+  private claimOf(c: ConnDigests, index: number): Uint8Array | undefined {
+    if (!hasBit(c.claimed, index)) return undefined;
+    if (!hasBit(c.asFirst, index)) return c.other?.get(index);
+    return this.firstClaim.subarray(index * DIGEST_LENGTH, (index + 1) * DIGEST_LENGTH);
+  }
+
   private forConn(conn: Conn): ConnDigests {
     let c = this.conns.get(conn);
     if (!c) {
       const bytes = Math.ceil(this.count / 8);
-      c = { claims: new Uint8Array(this.count * DIGEST_LENGTH), claimed: new Uint8Array(bytes), told: new Uint8Array(bytes), cursor: 0, toldAt: -Infinity };
+      c = { claimed: new Uint8Array(bytes), asFirst: new Uint8Array(bytes), other: null, told: new Uint8Array(bytes), cursor: 0, toldAt: -Infinity };
       this.conns.set(conn, c);
     }
     return c;

@@ -149,7 +149,8 @@ export class Flood {
     const merged = this.merged;
     while (merged.length > 0) merged.pop(); // (cheaper than `length = 0`, a call into the runtime)
     let report: SizeEstimate | undefined;
-    this.changedView = update.known !== undefined;
+    // News of known blocks changes no holdings in our view (the source fetch reads it on every event).
+    this.changedView = false;
     for (const entry of entries) {
       const told = conn.heard.apply(entry);
       if ('code' in told) return told;

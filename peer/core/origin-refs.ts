@@ -89,10 +89,13 @@ export class InboundRefs {
     return told;
   }
 
-  // Room for refs 0..ref (doubling, at most MAX_REFS).
+  // Room for refs 0..ref (see refsRoom).
   private grow(ref: number): void {
     if (ref < this.ports.length) return;
-    const n = Math.min(MAX_REFS, Math.max(4, 2 * this.ports.length, ref + 1));
+    const n = refsRoom(ref);
+    this.ids = resized(this.ids, n);
+    this.hosts = resized(this.hosts, n);
+    this.dialable = resized(this.dialable, n);
     const widen = <T extends Uint8Array | Uint16Array | Float64Array>(old: T, make: (len: number) => T, per: number): T => {
       const next = make(n * per);
       next.set(old);
@@ -162,10 +165,11 @@ export class ToldRefs {
     return entry;
   }
 
-  // Room for refs 0..ref (doubling, at most MAX_REFS).
+  // Room for refs 0..ref (see refsRoom).
   private grow(ref: number): void {
     if (ref < this.seqs.length) return;
-    const n = Math.min(MAX_REFS, Math.max(4, 2 * this.seqs.length, ref + 1));
+    const n = refsRoom(ref);
+    this.ids = resized(this.ids, n);
     const seqs = new Float64Array(n).fill(-1);
     seqs.set(this.seqs);
     const hops = new Uint8Array(n);
@@ -176,6 +180,23 @@ export class ToldRefs {
     this.hops = hops;
     this.bits = bits;
   }
+}
+
+/**
+ * Refs a table makes room for when `ref` does not fit: the next multiple of 4, not double.
+ * An honest sender's refs are its cache slots + 1 (U + 1 = 33 of them by default), introduced
+ * in ascending order, so doubling ended at 64 and left half of every table empty: with a
+ * bitfield per ref and two tables per connection, that was ~12 KiB a simulated peer.
+ */
+export function refsRoom(ref: number): number {
+  return Math.min(MAX_REFS, (ref + 4) & ~3);
+}
+
+// A plain array of exactly n slots (a JS array grown by assignment keeps spare capacity).
+function resized<T>(old: T[], n: number): T[] {
+  const out = new Array<T>(n);
+  for (let i = 0; i < old.length; i++) out[i] = old[i] as T;
+  return out;
 }
 
 /** Blocks set in `now` and clear in `before`, ascending; null if any bit was cleared. */

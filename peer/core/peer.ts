@@ -264,8 +264,9 @@ export class PeerCore {
   }
 
   private dispatch(now: number, event: PeerEvent): void {
-    // Uploads and news that changes no one's holdings leave the scheduler's inputs alone.
-    const quiet = event.type === 'served' || event.type === 'serveFailed' || (event.type === 'message' && (event.msg.type === 'REQUEST' || event.msg.type === 'UPDATE'));
+    // Uploads, news that changes no one's holdings and digest claims leave the scheduler's inputs alone.
+    const quiet =
+      event.type === 'served' || event.type === 'serveFailed' || (event.type === 'message' && (event.msg.type === 'REQUEST' || event.msg.type === 'UPDATE' || event.msg.type === 'DIGESTS'));
     if (!quiet) this.schedule = true;
     switch (event.type) {
       case 'tick':
@@ -411,7 +412,10 @@ export class PeerCore {
         this.mesh.close(id, 'PEER_LEFT', `peer left: ${msg.reason}`);
         break;
     }
-    if (violation) this.discipline.violation(id, violation);
+    if (violation) {
+      this.schedule = true; // the connection closes: what we asked of it goes back to the pool
+      this.discipline.violation(id, violation);
+    }
   }
 
   // ---- blocks ---------------------------------------------------------------------

@@ -59,6 +59,10 @@ export interface SchedulerDeps {
 
 export class Scheduler {
   maxDataConnections = 0; // most peers downloaded from at once (stats)
+  // No request asked of one peer only has a deadline before this (a lower bound: requests
+  // only end or are asked twice between scans), so the endgame finds nothing stuck until
+  // then: it runs on most events near the end, and most of them found nothing.
+  private earliestDeadline = Infinity;
 
   constructor(private readonly d: SchedulerDeps) {}
 
@@ -106,7 +110,9 @@ export class Scheduler {
       const index = pickBlock(rng, bits, blocks.taken, params.inOrderWindow);
       if (index < 0) break;
       blocks.request(index, conn.id);
-      conn.requests.set(index, now + params.requestTimeoutMs);
+      const deadline = now + params.requestTimeoutMs;
+      conn.requests.set(index, deadline);
+      if (deadline < this.earliestDeadline) this.earliestDeadline = deadline;
       noteAsked(conn, index);
       conn.lastUsedAt = now;
       out.send(conn.id, { type: 'REQUEST', index });
@@ -195,17 +201,22 @@ export class Scheduler {
   private endgame(now: number): void {
     const { params, blocks, cache, mesh, out } = this.d;
     if (blocks.inFlightCount === 0) return; // (called when no one in view has anything else for us)
-    // Nobody could take a second request (busy, on probation, pipeline full): nothing to do,
-    // and no need to look up every request in flight (this runs on most events near the end).
-    if (!mesh.open.some((conn) => this.endgameTaker(now, conn))) return;
     // The requests that have waited long enough, asked of one peer only (usually none).
     const askedBefore = now - params.endgameAfterMs + params.requestTimeoutMs; // as a deadline
+    if (this.earliestDeadline > askedBefore) return; // none yet (and nothing else here has effects)
+    // Nobody could take a second request (busy, on probation, pipeline full): nothing to do,
+    // and no need to look up every request in flight.
+    if (!mesh.open.some((conn) => this.endgameTaker(now, conn))) return;
     const stuck: [number, number][] = []; // block, the connection it was asked of
+    let earliest = Infinity;
     for (const [index, owner] of blocks.inFlight()) {
       if (blocks.state(index) !== 'requested' || blocks.askedTwice(index)) continue;
       const deadline = mesh.get(owner as number)?.requests.get(index);
-      if (deadline !== undefined && deadline <= askedBefore) stuck.push([index, owner as number]);
+      if (deadline === undefined) continue;
+      if (deadline < earliest) earliest = deadline;
+      if (deadline <= askedBefore) stuck.push([index, owner as number]);
     }
+    this.earliestDeadline = earliest;
     if (stuck.length === 0) return;
     for (const conn of mesh.open) {
       if (!this.endgameTaker(now, conn)) continue;
