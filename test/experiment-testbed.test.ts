@@ -40,8 +40,13 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   const runId = /testbed (\w+):/.exec(run.stderr)?.[1];
   t.truthy(runId, run.stderr);
   const files = (await readdir(out)).filter((f) => f.startsWith('tiny-4-')).sort();
-  t.deepEqual(files.map((f) => f.replace(/^tiny-4-.*\./, '')), ['json', 'md']);
-  const res = JSON.parse(await readFile(join(out, files[0] as string), 'utf8'));
+  // The results, their table, and the completion-time CDF the results allow, drawn at once.
+  const stem = files.find((f) => f.endsWith('.json'))?.replace(/\.json$/, '') ?? '';
+  t.deepEqual(files, [`${stem}-cdf.png`, `${stem}-cdf.svg`, `${stem}.json`, `${stem}.md`]);
+  const png = await readFile(join(out, `${stem}-cdf.png`));
+  t.true(png.length > 1000 && png.subarray(1, 4).toString() === 'PNG', `not a PNG plot: ${png.length} bytes`);
+  t.regex(run.stdout, new RegExp(`wrote .*${stem}-cdf\\.png`));
+  const res = JSON.parse(await readFile(join(out, `${stem}.json`), 'utf8'));
   t.is(res.version, 1);
   t.is(res.scenario.name, 'tiny-4');
   t.is(res.fileBytes, 4 * 1024 * 1024);
@@ -76,7 +81,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.true(slurpieRun.sourceBytes >= res.fileBytes, String(slurpieRun.sourceBytes));
   const fromPeers = slurpieRun.perPeer.reduce((a: number, p: { fromPeers: number }) => a + p.fromPeers, 0);
   t.true(fromPeers > 0, 'no slurpie peer got a block from another');
-  const md = await readFile(join(out, files[1] as string), 'utf8');
+  const md = await readFile(join(out, `${stem}.md`), 'utf8');
   t.regex(md, /\| slurpie \| 4\/4 \|/);
   t.regex(md, /\| http \| 4\/4 \|/);
   t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');

@@ -97,6 +97,19 @@ for (const [what, edit, message] of bad) {
   });
 }
 
+test('baselineTimeLimitSeconds: lan-48 caps plain HTTP and BitTorrent at 120 s, keeps 600 s for slurpie; optional, positive', async (t) => {
+  const lan = await loadScenario('lan-48');
+  t.is(lan.timeLimitSeconds, 600);
+  t.is(lan.baselineTimeLimitSeconds, 120);
+  t.is((await loadScenario('tiny-4')).baselineTimeLimitSeconds, undefined);
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-scenario-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.json');
+  const tiny = JSON.parse(await readFile(join(SCENARIO_DIR, 'tiny-4.json'), 'utf8'));
+  await writeFile(file, JSON.stringify({ ...tiny, baselineTimeLimitSeconds: -5 }));
+  await t.throwsAsync(loadScenario(file), { message: /baselineTimeLimitSeconds/ });
+});
+
 test('files that are not scenarios: missing, not JSON, not an object, a bad name', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'slurpie-scenario-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -51,10 +51,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           '[slurpie=CMD] [key=PATH] (experiments/launcher/hosts.ts).',
       )
       .positional('scenario', { type: 'string', describe: 'scenario name or .json file' })
-      .option('systems', { type: 'string', default: 'slurpie,http,bittorrent', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent, sim (the simulator on the same scenario); bittorrent = both clients' })
+      .option('systems', { type: 'string', default: 'slurpie,http,bittorrent,sim', describe: 'comma-separated: slurpie, http, webtorrent, libtorrent, sim (the simulator on the same scenario, seconds); bittorrent = both clients' })
       .option('out', { type: 'string', default: '.', describe: 'directory for the results JSON and table' })
       .option('time-limit', { type: 'number', describe: 'seconds per system before it is stopped (default: the scenario\'s timeLimitSeconds)' })
-      .option('baseline-time-limit', { type: 'number', describe: 'seconds for http and BitTorrent only (default: --time-limit): plain HTTP takes N·F/u_s, so cap it and keep slurpie\'s limit' })
+      .option('baseline-time-limit', { type: 'number', describe: 'seconds for http and BitTorrent only (default: the scenario\'s baselineTimeLimitSeconds, else --time-limit): plain HTTP takes N·F/u_s, so cap it and keep slurpie\'s limit' })
       .option('dir', { type: 'string', default: join(tmpdir(), 'slurpie-experiment'), describe: 'scratch directory (emptied first; peers\' copies are removed once verified)' })
       .option('hosts', { type: 'string', requiresArg: true, describe: 'run the peers on the hosts listed in this file, over ssh (see above)' })
       .option('bind', { type: 'string', requiresArg: true, describe: 'with --hosts: the address of this machine the hosts reach the source and topology server at' })
@@ -129,6 +129,14 @@ async function writeResults(out: string, results: ExperimentResults): Promise<vo
   await writeFile(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
   await writeFile(`${stem}.md`, table);
   process.stdout.write(`${table}\nwrote ${stem}.json and ${stem}.md\n`);
+  // The plots its data allows (the CDF per system; sim beside slurpie), as `slurpie plot` draws
+  // them. A plot that fails costs only itself: the results are written already.
+  try {
+    const { writePlots } = await import('../../experiments/plot/write-plots.ts');
+    for (const file of await writePlots([`${stem}.json`], out)) process.stdout.write(`wrote ${file}\n`);
+  } catch (err) {
+    process.stderr.write(`slurpie experiment: no plots: ${(err as Error).message} (the results are written; try slurpie plot ${stem}.json)\n`);
+  }
 }
 
 // --hosts: the same scenario, peers on real machines over ssh (experiments/launcher).

@@ -11,7 +11,9 @@
 //   arrivals: { kind: "flash" } | { kind: "uniform", overSeconds }   (uniform: drawn from the seed),
 //   churn?: { fraction, withinSeconds }: that fraction of the peers (drawn from the seed) is
 //           stopped at a time uniform in [arrival, arrival + withinSeconds] unless done by then,
-//   timeLimitSeconds: a system still running then is stopped and reported as such.
+//   timeLimitSeconds: a system still running then is stopped and reported as such,
+//   baselineTimeLimitSeconds?: the same for plain HTTP and BitTorrent only (default: timeLimitSeconds):
+//           plain HTTP takes N·F/u_s, far past slurpie's limit, so a scenario may cap them sooner.
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseBytes } from '../../bin/units.ts';
@@ -45,6 +47,7 @@ export interface Scenario {
   arrivals: Arrivals;
   churn?: { fraction: number; withinSeconds: number };
   timeLimitSeconds: number;
+  baselineTimeLimitSeconds?: number; // for plain HTTP and BitTorrent only
 }
 
 /** A bad scenario: `message` is one line, "<file>: <field> <rule>, got <value>". */
@@ -77,7 +80,7 @@ export function parseScenario(json: unknown, where: string): Scenario {
     throw new ScenarioError(`${where}: ${field} ${rule}, got ${show(got)}`);
   };
   const root = object(json, 'the scenario', fail);
-  known(root, ['name', 'description', 'seed', 'fileSize', 'blockSize', 'source', 'peers', 'arrivals', 'churn', 'timeLimitSeconds'], '', fail);
+  known(root, ['name', 'description', 'seed', 'fileSize', 'blockSize', 'source', 'peers', 'arrivals', 'churn', 'timeLimitSeconds', 'baselineTimeLimitSeconds'], '', fail);
   const name = root.name;
   if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(name)) fail('name', 'must be lower-case letters, digits and dashes', name);
   const description = root.description;
@@ -132,6 +135,7 @@ export function parseScenario(json: unknown, where: string): Scenario {
     churn = { fraction: c.fraction as number, withinSeconds: positive(c.withinSeconds, 'churn.withinSeconds', fail) };
   }
   const timeLimitSeconds = positive(root.timeLimitSeconds, 'timeLimitSeconds', fail);
+  const baselineTimeLimitSeconds = root.baselineTimeLimitSeconds === undefined ? undefined : positive(root.baselineTimeLimitSeconds, 'baselineTimeLimitSeconds', fail);
 
   return {
     name: name as string,
@@ -144,6 +148,7 @@ export function parseScenario(json: unknown, where: string): Scenario {
     arrivals,
     ...(churn !== undefined && { churn }),
     timeLimitSeconds,
+    ...(baselineTimeLimitSeconds !== undefined && { baselineTimeLimitSeconds }),
   };
 }
 

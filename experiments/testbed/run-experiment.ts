@@ -40,7 +40,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const startedAt = new Date().toISOString();
   const results: SystemResult[] = [];
   const limit = o.timeLimitSeconds ?? s.timeLimitSeconds;
-  const limitOf = (name: SystemName): number => (name === 'slurpie' || name === 'sim' ? limit : (o.baselineTimeLimitSeconds ?? limit));
+  const limitOf = (name: SystemName): number => (name === 'slurpie' || name === 'sim' ? limit : (o.baselineTimeLimitSeconds ?? o.timeLimitSeconds ?? s.baselineTimeLimitSeconds ?? limit));
   const tMin = tMinSeconds(s, peers);
   const todo: TestbedSystem[] = [];
   for (const name of testbedSystems(o.systems)) {
