@@ -50,6 +50,7 @@ export interface End {
   lastSent: number; // when the last byte sent from this end left its uplink
   lastArrival: number; // latest arrival time of a message sent from this end
   unbooked: Transit | null; // the last large message sent from this end whose first byte is still on its way
+  behindTail: Transit | null; // the last small message riding behind it
   asked: Map<number, number> | null; // block -> when this end sent REQUEST for it
 }
 
@@ -64,7 +65,7 @@ export interface Transit {
   msg: Message;
   bytes: number;
   sentAt: number; // when its last byte left the sender
-  behind: Transit[] | null; // small messages sent after this one while it was unbooked
+  behind: Transit | null; // the first small message sent after this one while it was unbooked; each links the next
 }
 
 /** A close in flight, likewise: `fin` from the closer's end, then `closed` at the other end. */
@@ -119,8 +120,8 @@ export class Network {
       return;
     }
     const L = hop(p, target);
-    const mine: End = { peer: p, conn: p.nextConn++, outbound: true, dialled: peerId, state: 'pending', other: null, lastSent: 0, lastArrival: 0, unbooked: null, asked: null };
-    const theirs: End = { peer: target, conn: target.nextConn++, outbound: false, dialled: '', state: 'pending', other: mine, lastSent: 0, lastArrival: 0, unbooked: null, asked: null };
+    const mine: End = { peer: p, conn: p.nextConn++, outbound: true, dialled: peerId, state: 'pending', other: null, lastSent: 0, lastArrival: 0, unbooked: null, behindTail: null, asked: null };
+    const theirs: End = { peer: target, conn: target.nextConn++, outbound: false, dialled: '', state: 'pending', other: mine, lastSent: 0, lastArrival: 0, unbooked: null, behindTail: null, asked: null };
     mine.other = theirs;
     p.ends.set(mine.conn, mine);
     target.ends.set(theirs.conn, theirs);
@@ -160,7 +161,10 @@ export class Network {
       const to = end.other as End;
       const ahead = end.unbooked;
       if (ahead) {
-        (ahead.behind ??= []).push({ k: 'msg', end: to, msg, bytes, sentAt: upEnd, behind: null });
+        const m: Transit = { k: 'msg', end: to, msg, bytes, sentAt: upEnd, behind: null };
+        if (end.behindTail) end.behindTail.behind = m;
+        else ahead.behind = m;
+        end.behindTail = m;
         return upEnd;
       }
       const arrive = Math.max(upEnd + hop(p, to.peer), end.lastArrival);
@@ -170,6 +174,7 @@ export class Network {
     }
     const transit: Transit = { k: 'wire', end, msg, bytes, sentAt: upEnd, behind: null };
     end.unbooked = transit;
+    end.behindTail = null;
     this.agenda.push(upStart + hop(p, (end.other as End).peer), transit);
     return upEnd;
   }
@@ -185,7 +190,10 @@ export class Network {
   wire(t: Transit): void {
     const from = t.end;
     const to = from.other as End;
-    if (from.unbooked === t) from.unbooked = null;
+    if (from.unbooked === t) {
+      from.unbooked = null;
+      from.behindTail = null;
+    }
     if (to.peer.gone) return;
     const now = this.agenda.now;
     const downStart = Math.max(now, to.peer.downFreeAt);
@@ -196,14 +204,17 @@ export class Network {
     t.k = 'msg';
     t.end = to;
     this.agenda.push(arrive, t);
-    const behind = t.behind;
-    if (behind === null) return;
+    let m = t.behind;
+    if (m === null) return;
     t.behind = null;
     const L = hop(from.peer, to.peer);
-    for (const m of behind) {
+    while (m !== null) {
+      const next: Transit | null = m.behind;
+      m.behind = null;
       const at = Math.max(m.sentAt + L, from.lastArrival);
       from.lastArrival = at;
       this.agenda.push(at, m);
+      m = next;
     }
   }
 
