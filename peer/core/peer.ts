@@ -74,7 +74,7 @@ import { OriginCache, pinReserve } from './origin-cache.ts';
 import { Outbox } from './outbox.ts';
 import { bandwidthControllerFor, resolveParams, type PeerParams } from './params.ts';
 import { Discipline, Reputation } from './reputation.ts';
-import { Scheduler } from './scheduler.ts';
+import { mayChangeSchedule, Scheduler } from './scheduler.ts';
 import type { SwarmAuth } from './swarm-auth.ts';
 import { SwarmKnown } from './swarm-known.ts';
 import { Uploads } from './serving.ts';
@@ -264,10 +264,7 @@ export class PeerCore {
   }
 
   private dispatch(now: number, event: PeerEvent): void {
-    // Uploads, news that changes no one's holdings and digest claims leave the scheduler's inputs alone.
-    const quiet =
-      event.type === 'served' || event.type === 'serveFailed' || (event.type === 'message' && (event.msg.type === 'REQUEST' || event.msg.type === 'UPDATE' || event.msg.type === 'DIGESTS'));
-    if (!quiet) this.schedule = true;
+    if (mayChangeSchedule(event)) this.schedule = true;
     switch (event.type) {
       case 'tick':
         return this.onTick(now);

@@ -23,6 +23,7 @@ import type { BlockTable } from './blocks.ts';
 import { countAndNot, hasBit, nthAndNot } from './bits.ts';
 import { noteAnswered, noteAsked, type Conn } from './connection.ts';
 import { digestsEqual, type BlockDigests, type Claim } from './digests.ts';
+import type { PeerEvent } from './events.ts';
 import type { Block, PeerId, RejectReason } from './messages.ts';
 import type { Mesh } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
@@ -55,6 +56,16 @@ export interface SchedulerDeps {
   dispute: (now: number, index: number, claims: readonly Claim[]) => void;
   /** Drop a connection that wastes our requests, and keep its peer away for a while. */
   penalize: (now: number, conn: Conn, code: CloseCode, reason: string) => void;
+}
+
+/**
+ * Whether an event may change what fill() works from. Uploads, news that changes no one's
+ * holdings (UPDATE: a view change is reported by the flood) and digest claims do not, so the
+ * core skips the fill after them.
+ */
+export function mayChangeSchedule(event: PeerEvent): boolean {
+  if (event.type === 'served' || event.type === 'serveFailed') return false;
+  return !(event.type === 'message' && (event.msg.type === 'REQUEST' || event.msg.type === 'UPDATE' || event.msg.type === 'DIGESTS'));
 }
 
 export class Scheduler {
