@@ -1,5 +1,6 @@
 // Streaming block choice (PeerParams.inOrderWindow): from peers and from the source, a block
-// among the W lowest candidates, each of them drawn; W = 0 keeps the paper's uniform choice.
+// among the W lowest candidates, each of them drawn (from the source, the lowest most often);
+// W = 0 keeps the paper's uniform choice.
 import test from 'ava';
 import { chooseSourceRun } from '../estimation/backoff.ts';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
@@ -46,4 +47,28 @@ test('chooseSourceRun with a window: runs start among the W lowest eligible bloc
   // Contiguous eligible blocks: the run still extends forward from its start.
   const run = chooseSourceRun(rng, 100, (b) => b >= 10, () => true, 8, false, 1);
   t.deepEqual(run, { first: 10, count: 8 });
+});
+
+test('chooseSourceRun with a window favours the lowest eligible block: the prefix fills first', (t) => {
+  t.log(`seed ${SEED}`);
+  const rng = new SeededRng(SEED);
+  const counts = new Map<number, number>();
+  const draws = 4000;
+  for (let i = 0; i < draws; i++) {
+    const first = chooseSourceRun(rng, 100, (b) => b % 2 === 1, () => true, 1, false, 8)?.first ?? -1;
+    counts.set(first, (counts.get(first) ?? 0) + 1);
+  }
+  const share = (b: number): number => (counts.get(b) ?? 0) / draws;
+  // The lowest eligible (1) about half the time, the next (3) a quarter; still all 8 drawn.
+  t.true(share(1) > 0.45 && share(1) < 0.55, `block 1: ${share(1)}`);
+  t.true(share(3) > 0.2 && share(3) < 0.3, `block 3: ${share(3)}`);
+  t.deepEqual([...counts.keys()].sort((a, b) => a - b), [1, 3, 5, 7, 9, 11, 13, 15]);
+  // A lease holder drawing again and again reaches the lowest block in a few runs, not ~W.
+  let runsUntilLowest = 0;
+  for (let trial = 0; trial < 200; trial++) {
+    let runs = 1;
+    while (chooseSourceRun(rng, 100, () => true, () => true, 1, false, 8)?.first !== 0) runs++;
+    runsUntilLowest += runs;
+  }
+  t.true(runsUntilLowest / 200 < 2.5, `mean runs until block 0: ${runsUntilLowest / 200}`);
 });

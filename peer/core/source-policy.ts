@@ -18,7 +18,7 @@
 //   our view has; nothing else, unless we are starving (below). Runs start at one block and
 //   grow at most twofold, sized to keep the connection busy for the rest of the lease at the
 //   rate seen. A run starts at a random eligible block; when streaming (inOrderWindow W > 0),
-//   at one of the W lowest, so the swarm's copy of the file grows from its start. A lease
+//   at one of the W lowest, the lowest most often, so the swarm's copy grows from its start. A lease
 //   whose peer finds nothing it may fetch ends there.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
 //   no one in our view has, or no block has arrived at all: we are starving. That happens
