@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { listLinks, listNamespaces, removeRun, testbedUnavailable } from '../experiments/testbed/netns.ts';
+import { createTestbed, listLinks, listNamespaces, removeRun, testbedUnavailable } from '../experiments/testbed/netns.ts';
 import { claimRun, releaseRun } from '../experiments/testbed/runs.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 
@@ -126,4 +126,29 @@ rootTest(`--cleanup removes a crashed run's namespaces and bridge, and keeps a l
   t.regex(run.stdout, /^removed \d+ namespaces and \d+ links of \d+ stale runs/);
   t.deepEqual(await leftovers(crashed), []);
   t.deepEqual(await leftovers(live), [`slp-${live}-p01`]);
+});
+
+rootTest(`every host knows every other's MAC for good (permanent neighbors: a full tbf queue cannot lose ARP)${why}`, async (t) => {
+  t.timeout(60_000);
+  const runId = await claimRun();
+  t.teardown(async () => {
+    await removeRun(runId);
+    await releaseRun(runId);
+  });
+  const testbed = await createTestbed(runId, [{ name: 'src', up: 125_000, down: 1_250_000 }, { name: 'p01' }, { name: 'p02', up: 1_250_000 }]);
+  const hosts = [...testbed.hosts.values()];
+  for (const h of hosts) {
+    const { stdout } = await sh('ip', ['-n', h.ns, 'neigh', 'show', 'dev', 'eth0']);
+    const others = [testbed.bridgeIp, ...hosts.filter((o) => o !== h).map((o) => o.ip)];
+    for (const ip of others) t.regex(stdout, new RegExp(`^${ip.replace(/\./g, '\\.')} lladdr [0-9a-f:]{17} PERMANENT\\s*$`, 'm'), `${h.name} -> ${ip}`);
+    t.false(new RegExp(`^${h.ip.replace(/\./g, '\\.')} `, 'm').test(stdout), `${h.name} has no entry for itself`);
+  }
+  // The entries name the hosts' real MACs (a wrong one would blackhole the host).
+  const src = testbed.hosts.get('src');
+  const p01 = testbed.hosts.get('p01');
+  if (!src || !p01) return t.fail('hosts missing');
+  const { stdout: link } = await sh('ip', ['-n', src.ns, '-o', 'link', 'show', 'eth0']);
+  const srcMac = /link\/ether ([0-9a-f:]{17})/.exec(link)?.[1];
+  const { stdout: seen } = await sh('ip', ['-n', p01.ns, 'neigh', 'show', src.ip]);
+  t.true(srcMac !== undefined && seen.includes(srcMac), `${seen.trim()} names ${srcMac}`);
 });

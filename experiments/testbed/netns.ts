@@ -10,6 +10,12 @@
 // - Each host's DOWNLINK: a tbf qdisc on the bridge's veth end (egress toward the host), at `down`.
 // - Queues: tbf's queue holds 100 ms at the link's rate (drop-tail beyond); burst 10 ms of the
 //   rate (at least 16 KB, above one 1500-byte frame plus GSO slack).
+// - ARP never fails: every address on the bridge has a fixed MAC and a permanent neighbor entry
+//   in every namespace (and the root's). With tbf's single drop-tail queue, the source's ARP
+//   replies queued behind a full 100 ms of data and were dropped; its neighbors' entries went
+//   stale, were probed, failed, and a peer's GET got EHOSTUNREACH or no answer for 30 s (one
+//   lan-48 run: the last 5 blocks took 30 s). A real host's default qdisc (pfifo_fast) sends ARP
+//   in its top band, ahead of bulk data, so a lost ARP reply is an artifact of the emulation.
 // - The bridge itself is unshaped (a switch with a fast backplane), nf_call_iptables off so the
 //   host's firewall never sees testbed traffic.
 // What is NOT emulated:
@@ -103,9 +109,13 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
     if (!/^[a-z0-9]{1,8}$/.test(s.name) || hosts.has(s.name)) throw new Error(`host names must be unique, 1-8 of [a-z0-9], got ${s.name}`);
     hosts.set(s.name, { name: s.name, ns: nsName(runId, s.name), ip: `10.${n}.0.${i + 2}`, outer: `${PREFIX}${runId}-${i}` });
   });
+  const mac = (ip: string): string => `02:00:${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join(':')}`;
+  const neighbors = (except: string | null, dev: string): string[] =>
+    [{ ip: bridgeIp }, ...hosts.values()].filter((h) => h.ip !== except).map((h) => `neigh replace ${h.ip} lladdr ${mac(h.ip)} dev ${dev} nud permanent`);
   try {
     const root: string[] = [
       `link add ${bridge} type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0`,
+      `link set ${bridge} address ${mac(bridgeIp)}`,
       `addr add ${bridgeIp}/16 dev ${bridge}`,
       `link set ${bridge} up`,
     ];
@@ -113,10 +123,11 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
       const inner = `${h.outer}x`;
       root.push(`netns add ${h.ns}`, `link add ${h.outer} type veth peer name ${inner}`, `link set ${inner} netns ${h.ns}`, `link set ${h.outer} master ${bridge} up`);
     }
-    await sh('ip', ['-batch', '-'], root.join('\n') + '\n');
+    await sh('ip', ['-batch', '-'], [...root, ...neighbors(bridgeIp, bridge)].join('\n') + '\n');
     await Promise.all([...hosts.values()].map(async (h) => {
       const inner = `${h.outer}x`;
-      await sh('ip', ['-n', h.ns, '-batch', '-'], [`link set ${inner} name eth0`, `addr add ${h.ip}/16 dev eth0`, 'link set eth0 up', 'link set lo up', ''].join('\n'));
+      const setup = [`link set ${inner} name eth0`, `link set eth0 address ${mac(h.ip)}`, `addr add ${h.ip}/16 dev eth0`, 'link set eth0 up', 'link set lo up'];
+      await sh('ip', ['-n', h.ns, '-batch', '-'], [...setup, ...neighbors(h.ip, 'eth0'), ''].join('\n'));
     }));
     const tcRoot: string[] = [];
     for (const s of specs) if (s.down !== undefined) tcRoot.push(`qdisc add dev ${(hosts.get(s.name) as Host).outer} root ${tbf(s.down)}`);
