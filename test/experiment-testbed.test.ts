@@ -5,10 +5,13 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestbed, listLinks, listNamespaces, removeRun, testbedUnavailable } from '../experiments/testbed/netns.ts';
 import { claimRun, releaseRun } from '../experiments/testbed/runs.ts';
+import { asService, SERVICE_NICE } from '../experiments/testbed/service-priority.ts';
+import { killChild, spawnCommand } from '../experiments/swarm/processes.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 
 const sh = promisify(execFile);
@@ -151,4 +154,13 @@ rootTest(`every host knows every other's MAC for good (permanent neighbors: a fu
   const srcMac = /link\/ether ([0-9a-f:]{17})/.exec(link)?.[1];
   const { stdout: seen } = await sh('ip', ['-n', p01.ns, 'neigh', 'show', src.ip]);
   t.true(srcMac !== undefined && seen.includes(srcMac), `${seen.trim()} names ${srcMac}`);
+});
+
+rootTest(`the source, topology server and tracker run ahead of the peers (nice ${SERVICE_NICE})${why}`, async (t) => {
+  t.timeout(30_000);
+  const child = spawnCommand(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+  t.teardown(() => killChild(child, 'SIGKILL'));
+  t.is(getPriority(child.pid), 0);
+  t.is(asService(child), child);
+  t.is(getPriority(child.pid), SERVICE_NICE);
 });

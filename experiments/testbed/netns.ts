@@ -27,7 +27,8 @@
 // - Loss, jitter, reordering, asymmetric routing: none.
 // - CPU and disk: every host shares this machine's cores and page cache, so start-up and
 //   per-byte CPU cost compete across all peers (48 Node processes on 2 cores is the bottleneck
-//   for slurpie on lan-48, not the network).
+//   for slurpie on lan-48, not the network). The source, topology server and tracker run at
+//   nice -10 (service-priority.ts), as on machines of their own.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 

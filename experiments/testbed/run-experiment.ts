@@ -7,6 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { announced, killChild, peakRss, spawnSlurpie, type Child } from '../swarm/processes.ts';
+import { asService } from './service-priority.ts';
 import { exists, lastLine, plainCli, sourceStats } from '../swarm/run-swarm.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
@@ -134,7 +135,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
   try {
     const emulateLatency = o.emulateLatency ?? true;
     const env = emulateLatency ? sourceLatencyEnv(testbed, o.scenario, x.peers) : {};
-    const source = track(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns, env }));
+    const source = track(asService(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns, env })));
     const sourceUrl = await announced(source, /^serving (\S+)/, 30_000);
     const statsUrl = new URL('/_stats', sourceUrl).toString();
     const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, track, emulateLatency, peers: x.peers };
@@ -264,7 +265,7 @@ function httpAnalytic(s: Scenario, peers: PeerPlan[]): SystemResult['analytic'] 
 /** What the namespace testbed could not reproduce of this scenario (see netns.ts). */
 function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: boolean): string[] {
   const notes = latencyNotes(s, peers, emulateLatency);
-  notes.push('CPU is shared: every host runs on this machine\'s cores');
+  notes.push('CPU is shared: every host runs on this machine\'s cores (the source, topology server and tracker at nice -10, as if on machines of their own)');
   if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
   return notes;
 }

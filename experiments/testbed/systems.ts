@@ -6,6 +6,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
+import { asService } from './service-priority.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
 import { num, readJson } from '../swarm/run-swarm.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
@@ -63,7 +64,7 @@ const slurpie: SystemDef = {
   unavailable: async () => null,
   prepare: async (ctx) => {
     const topo = hostOf(ctx, 'topo');
-    const server = ctx.track(spawnSlurpie(['topology', '--host', topo.ip, '--port', String(TOPOLOGY_PORT)], { entry: ctx.cliEntry, netns: topo.ns }));
+    const server = ctx.track(asService(spawnSlurpie(['topology', '--host', topo.ip, '--port', String(TOPOLOGY_PORT)], { entry: ctx.cliEntry, netns: topo.ns })));
     const topologyUrl = await announced(server, /^listening on (\S+)/, 30_000);
     const block = ctx.scenario.blockBytes === undefined ? [] : ['--block-size', String(ctx.scenario.blockBytes)];
     return {
@@ -108,7 +109,7 @@ function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, 
     unavailable,
     prepare: async (ctx) => {
       const topo = hostOf(ctx, 'topo');
-      const tracker = ctx.track(spawnCommand(process.execPath, [join(PEERS_DIR, 'tracker.mjs'), topo.ip, String(TRACKER_PORT)], { netns: topo.ns }, 'tracker'));
+      const tracker = ctx.track(asService(spawnCommand(process.execPath, [join(PEERS_DIR, 'tracker.mjs'), topo.ip, String(TRACKER_PORT)], { netns: topo.ns }, 'tracker')));
       const announce = await announced(tracker, /^tracking (\S+)/, 30_000);
       const torrent = join(ctx.dir, `${FILE_NAME}.torrent`);
       await writeFile(torrent, await makeTorrent(ctx.file, ctx.sourceUrl, announce, ctx.scenario.blockBytes ?? 256 * 1024));
