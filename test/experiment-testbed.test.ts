@@ -84,6 +84,11 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.true(slurpieRun.sourceBytes >= res.fileBytes, String(slurpieRun.sourceBytes));
   const fromPeers = slurpieRun.perPeer.reduce((a: number, p: { fromPeers: number }) => a + p.fromPeers, 0);
   t.true(fromPeers > 0, 'no slurpie peer got a block from another');
+  // Each slurpie peer reports its CPU and how long its process took to start, within its time.
+  for (const p of slurpieRun.perPeer) {
+    t.true(p.cpuSeconds > 0, `${p.id} cpuSeconds ${p.cpuSeconds}`);
+    t.true(p.startupSeconds > 0 && p.startupSeconds < p.seconds, `${p.id} startupSeconds ${p.startupSeconds} of ${p.seconds}`);
+  }
   const md = await readFile(join(out, `${stem}.md`), 'utf8');
   t.regex(md, /\| slurpie \| 4\/4 \|/);
   t.regex(md, /\| http \| 4\/4 \|/);

@@ -16,6 +16,7 @@ export interface PeerResult {
   uploaded: number | null;
   maxRssBytes: number | null;
   cpuSeconds?: number | null; // user + system CPU of the peer's process, where it reports it (slurpie)
+  startupSeconds?: number | null; // process start to the download's start (slurpie: node and the CLI loading)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;

@@ -241,6 +241,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     uploaded: rep.uploaded,
     maxRssBytes: Math.max(r.rss, rep.maxRssBytes ?? 0) || null,
     ...(rep.cpuSeconds !== undefined && { cpuSeconds: rep.cpuSeconds }),
+    ...(rep.startupSeconds !== undefined && { startupSeconds: rep.startupSeconds }),
     ok: verified,
     left: r.left,
     ...(error !== undefined && { error }),

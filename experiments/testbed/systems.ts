@@ -38,6 +38,7 @@ export interface PeerReport {
   uploaded: number | null;
   maxRssBytes: number | null;
   cpuSeconds?: number;
+  startupSeconds?: number;
   error?: string;
 }
 
@@ -84,6 +85,7 @@ const slurpie: SystemDef = {
           uploaded: num(s?.uploaded),
           maxRssBytes: num(s?.maxRssBytes) || null,
           ...(typeof s?.cpuSeconds === 'number' && { cpuSeconds: s.cpuSeconds }),
+          ...(typeof s?.startupSeconds === 'number' && { startupSeconds: s.startupSeconds }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };
       },
