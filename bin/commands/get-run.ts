@@ -5,7 +5,7 @@ import type { DownloadStats } from '../../peer/node/download.ts';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import type { GetArgs } from './get-args.ts';
 import { stdoutTarget } from './get-stdout.ts';
-import { PlainProgress, ProgressView } from '../progress-view.ts';
+import { PlainProgress } from '../plain-progress.ts';
 import { cliLogger, JsonProgress, logFn } from '../log.ts';
 
 export async function runGet(args: GetArgs): Promise<void> {
@@ -19,7 +19,7 @@ export async function runGet(args: GetArgs): Promise<void> {
   const { closeSourceClients } = await import('../../peer/node/source-client.ts');
   // A bar on a terminal; elsewhere a plain line every 5 s; with -q nothing but errors (curl -sS).
   const logger = cliLogger('get', { format: args.logFormat, verbose: args.verbose, quiet: args.quiet }).child({ url: args.url });
-  const view = !args.progress || args.quiet ? null : args.logFormat === 'json' ? new JsonProgress(logger) : process.stderr.isTTY ? new ProgressView() : new PlainProgress();
+  const view = !args.progress || args.quiet ? null : args.logFormat === 'json' ? new JsonProgress(logger) : process.stderr.isTTY ? new (await import('../progress-view.ts')).ProgressView() : new PlainProgress();
   const startupSeconds = process.uptime(); // process start to here: what experiments pay per peer
   const startupCpuSeconds = cpuSeconds(); // the CPU that start-up cost (user + system)
   const toStdout = args.output === '-' ? await stdoutTarget(args.url) : null; // -o -: stdout is the file's
