@@ -7,7 +7,8 @@ import { fastGetArgs } from './commands/get-fast.ts';
 const get = fastGetArgs(process.argv.slice(2));
 if (get) {
   const { runGet } = await import('./commands/get-run.ts');
-  await runGet(get);
+  // As under yargs, which hands an error thrown by a command's handler to its fail(): one line.
+  await runGet(get).catch(async (err: unknown) => (await import('./commands/get-args.ts')).failGet(null, err as Error));
 } else {
   await import('./cli-yargs.ts');
 }

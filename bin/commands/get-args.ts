@@ -87,7 +87,7 @@ function dashed(name: string): string {
   return name.startsWith('-') || /^[a-z]+:/.test(name) ? name : name.length === 1 ? `-${name}` : `--${name}`;
 }
 
-function failGet(msg: string | null | undefined, err: Error | undefined): never {
+export function failGet(msg: string | null | undefined, err: Error | undefined): never {
   const line = usageLine(msg, err);
   process.stderr.write(`slurpie get: ${line}${originOf(line)} (see slurpie get --help)\n`);
   process.exit(2);
