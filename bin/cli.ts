@@ -1,49 +1,14 @@
-// The `slurpie` command line: a thin layer of yargs commands over the library.
+// The `slurpie` command line. A plain `slurpie get URL [flags]`, how experiments start their
+// peers, is parsed without yargs (commands/get-fast.ts: ~25 ms less CPU per peer, issue #12);
+// every other command line, --help and every usage error go to the yargs commands (cli-yargs.ts).
 import './peer-process.ts'; // first: a peer's V8 flags and ws settings, before anything else loads
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { topologyCommand } from './commands/topology.ts';
-import { serveCommand } from './commands/serve.ts';
-import { getCommand } from './commands/get.ts';
-import { demoCommand } from './commands/demo.ts';
-import { simCommand } from './commands/sim.ts';
-import { seedCommand } from './commands/seed.ts';
-import { plotCommand } from './commands/plot.ts';
-import { experimentCommand } from './commands/experiment.ts';
-import { proxyCommand } from './commands/proxy.ts';
+import { fastGetArgs } from './commands/get-fast.ts';
 
-const cli = yargs(hideBin(process.argv));
-// yargs lays out the whole help text before running any command, in case the command fails
-// and help is to be shown: about 50 ms of CPU on every start (issue #12). Our commands'
-// failures print one line without help, and --help lays it out itself, so nothing uses it.
-// (yargs internals: if a later yargs lacks them, help is laid out as before.)
-const usage = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } })
-  .getInternalMethods?.().getUsageInstance?.();
-if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
-
-await cli
-  .scriptName('slurpie')
-  .usage('$0 <command> [options]\n\nCooperative downloads of large popular files from a plain HTTP server (Slurpie).')
-  .command(getCommand)
-  .command(seedCommand)
-  .command(demoCommand)
-  .command(simCommand)
-  .command(plotCommand)
-  .command(experimentCommand)
-  .command(topologyCommand)
-  .command(serveCommand)
-  .command(proxyCommand)
-  .epilogue('get and seed also read SLURPIE_<FLAG> environment variables and a JSON config file (--config FILE, else ~/.config/slurpie/config.json): see slurpie get --help.')
-  .demandCommand(1, 'Name a command (see the list above).')
-  .strict()
-  .recommendCommands()
-  .help()
-  .alias('h', 'help')
-  .version()
-  .wrap(process.stdout.isTTY ? Math.min(100, process.stdout.columns) : null)
-  .fail((msg, err) => {
-    // Usage errors (bad flags, failed checks and coercions) are one line and exit 2.
-    process.stderr.write(`slurpie: ${msg || err?.message || 'bad usage'}\nRun "slurpie --help" for usage.\n`);
-    process.exit(2);
-  })
-  .parseAsync();
+const get = fastGetArgs(process.argv.slice(2));
+if (get) {
+  const { runGet } = await import('./commands/get-run.ts');
+  // As under yargs, which hands an error thrown by a command's handler to its fail(): one line.
+  await runGet(get).catch(async (err: unknown) => (await import('./commands/get-args.ts')).failGet(null, err as Error));
+} else {
+  await import('./cli-yargs.ts');
+}

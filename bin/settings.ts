@@ -9,7 +9,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 
 // Flags with no SLURPIE_* variable: the config file's own flag, and --seed (SLURPIE_SEED is
 // the seed of tests and experiments; every peer taking it would make them all choose alike).
@@ -37,7 +36,7 @@ export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string 
  * Adds --config and the environment and config-file layers to a command's builder. Call it
  * last, once every option is declared: the flags it reads from outside are the ones declared.
  */
-export function withSettings<T>(y: Argv<T>, command: string, args: string[] = hideBin(process.argv), env: NodeJS.ProcessEnv = process.env): Argv<T> {
+export function withSettings<T>(y: Argv<T>, command: string, args: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Argv<T> {
   const declared = y.option('config', {
     type: 'string', requiresArg: true,
     describe: 'JSON file of settings (default: $SLURPIE_CONFIG, else ~/.config/slurpie/config.json when present)',
@@ -53,8 +52,8 @@ export function withSettings<T>(y: Argv<T>, command: string, args: string[] = hi
     }
   }
   for (const key of keys) {
-    if (NO_ENV.has(key)) continue;
-    const name = `SLURPIE_${key.replace(/-/g, '_').toUpperCase()}`;
+    const name = envName(key);
+    if (name === undefined) continue;
     const raw = env[name];
     if (raw !== undefined && raw !== '') set(key, raw, name); // an empty variable is unset
   }
@@ -76,6 +75,11 @@ export function withSettings<T>(y: Argv<T>, command: string, args: string[] = hi
     if (problems.length > 0) throw new Error(problems[0]);
     return true;
   }) as unknown as Argv<T>;
+}
+
+/** The environment variable that sets flag `key` (SLURPIE_BLOCK_SIZE for block-size), if one does. */
+export function envName(key: string): string | undefined {
+  return NO_ENV.has(key) ? undefined : `SLURPIE_${key.replace(/-/g, '_').toUpperCase()}`;
 }
 
 /** " (from SLURPIE_PORT)" when `message` is about a flag whose value came from outside the command line. */

@@ -1,7 +1,7 @@
-// The plain progress line of `slurpie get` off a terminal (bin/progress-view.ts): its wording
+// The plain progress line of `slurpie get` off a terminal (bin/plain-progress.ts): its wording
 // and its pace, without processes.
 import test from 'ava';
-import { PlainProgress, plainLine } from '../bin/progress-view.ts';
+import { PlainProgress, plainLine } from '../bin/plain-progress.ts';
 
 const MiB = 1048576;
 

@@ -32,38 +32,41 @@ const BUNDLE_EXTERNAL = [
   'bufferutil', 'utf-8-validate', 'esbuild', 'tsx',
 ];
 
-// string-width (under yargs' help layout) makes an Intl.Segmenter when it loads, about 9 ms of
-// CPU each, three copies: made on first use instead, so a command that prints no help never
-// pays. A file whose text differs (another version) is bundled unchanged.
-const SEGMENTER = 'const segmenter = new Intl.Segmenter();';
-const lazySegmenter: Plugin = {
-  name: 'lazy-segmenter',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      if (!text.includes(SEGMENTER)) return undefined;
-      const lazy = 'let made; const segmenter = { segment: (s) => (made ??= new Intl.Segmenter()).segment(s) };';
-      return { contents: text.replace(SEGMENTER, lazy), loader: 'js' };
-    });
-  },
-};
+/** A plugin that replaces, in the dependency files matching `file`, each text `from` by its
+ * `to` (so that something is made or loaded on first use, not at start-up); a text not found
+ * (another version of the package) is left as it is. */
+function onFirstUse(name: string, file: RegExp, edits: [from: string, to: string][]): Plugin {
+  return {
+    name,
+    setup(b) {
+      b.onLoad({ filter: file }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        if (!edits.some(([from]) => text.includes(from))) return undefined;
+        return { contents: edits.reduce((t, [from, to]) => t.replace(from, to), text), loader: 'js' };
+      });
+    },
+  };
+}
 
-// undici's HTTP/1.1 client loads its HTTP/2 half, and with it node:http2 and node:tls, as it
-// loads: about 22 ms of a peer's start-up CPU (issue #12). Slurpie never asks undici for
-// HTTP/2 (no allowH2), so the half is loaded on its first use instead. Unchanged if the line
-// differs (another undici).
-const CONNECT_H2 = "const connectH2 = require('./client-h2.js')";
-const lazyHttp2: Plugin = {
-  name: 'lazy-http2',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      if (!text.includes(CONNECT_H2)) return undefined;
-      const lazy = "let h2; const connectH2 = (...args) => (h2 ??= require('./client-h2.js'))(...args)";
-      return { contents: text.replace(CONNECT_H2, lazy), loader: 'js' };
-    });
-  },
-};
+/** `const NAME = require(ID);` made to load ID when one of NAME's properties is first read. */
+const lazyRequire = (name: string, id: string): [string, string] =>
+  [`const ${name} = require('${id}');`, `let ${name}_; const ${name} = new Proxy({}, { get: (_, k) => (${name}_ ??= require('${id}'))[k] });`];
+
+const LAZY = [
+  // string-width (under yargs' help layout) makes an Intl.Segmenter when it loads, about 9 ms
+  // of CPU each, three copies: made on first use, so a command that prints no help never pays.
+  onFirstUse('lazy-segmenter', /[\\/]string-width[\\/]index\.js$/, [['const segmenter = new Intl.Segmenter();',
+    'let made; const segmenter = { segment: (s) => (made ??= new Intl.Segmenter()).segment(s) };']]),
+  // undici's HTTP/1.1 client loads its HTTP/2 half, and with it node:http2 and node:tls, as it
+  // loads: about 22 ms of a peer's start-up CPU (issue #12). Slurpie never asks undici for
+  // HTTP/2 (no allowH2).
+  onFirstUse('lazy-http2', /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/, [["const connectH2 = require('./client-h2.js')",
+    "let h2; const connectH2 = (...args) => (h2 ??= require('./client-h2.js'))(...args)"]]),
+  // ws's client loads node:https and node:tls for wss:// URLs, which peers never use (they
+  // connect with ws://): ~3 ms of a peer's start-up CPU. ws reads https.request and
+  // tls.connect only, when it connects.
+  onFirstUse('lazy-ws-tls', /[\\/]ws[\\/]lib[\\/]websocket\.js$/, [lazyRequire('https', 'https'), lazyRequire('tls', 'tls')]),
+];
 
 /** Bundles bin/cli.ts into `outdir` (entry `cli.mjs`, one chunk per lazily loaded command). */
 export async function bundleCli(outdir: string): Promise<string> {
@@ -81,7 +84,7 @@ export async function bundleCli(outdir: string): Promise<string> {
     banner: { js: "import { createRequire as __slurpieCreateRequire } from 'node:module'; const require = __slurpieCreateRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'error',
-    plugins: [lazySegmenter, lazyHttp2],
+    plugins: LAZY,
   });
   // What the build came from, with modification times, so a stale build is never run. The
   // bundled packages are left out (bin/slurpie.js checks each file at every start): they
