@@ -52,6 +52,8 @@ export class BlockTable {
   readonly count: number;
   readonly have: Uint8Array;
   readonly taken: Uint8Array;
+  /** Rises whenever `taken` may have changed: a result computed from it holds while it is unchanged. */
+  takenVersion = 0;
   readonly advertised: Uint8Array;
   private readonly states: Uint8Array;
   // Blocks in flight and who brings them, in the order they were taken (the endgame scans it).
@@ -186,6 +188,7 @@ export class BlockTable {
     this.expect(index, from, to);
     if (!BLOCK_TRANSITIONS[from].includes(to)) throw new BlockStateError(index, from, to);
     this.states[index] = CODE[to];
+    this.takenVersion++;
     if (to === 'missing') clearBit(this.taken, index);
     else setBit(this.taken, index);
   }

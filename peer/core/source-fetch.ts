@@ -43,6 +43,11 @@ export class SourceFetch implements SourceView {
   private nextRefreshCheck = -Infinity; // starving: ask for a fresh count at most once a round
   private readonly toSettle: number[] = []; // disputed blocks, taken, waiting for their GET
   private settling = -1; // the disputed block in the running GET
+  // starved() asks the update tree on every event (decide() runs after each), and most events
+  // change neither the tree nor what we have taken: the answer is kept with their versions.
+  private viewStarved = false;
+  private treeVersion = -1;
+  private takenVersion = -1;
 
   constructor(private readonly d: SourceFetchDeps) {
     this.blocks = d.blocks.count;
@@ -96,7 +101,13 @@ export class SourceFetch implements SourceView {
   starved(): boolean {
     const { blocks, cache, policy } = this.d;
     if (this.now - this.lastProgress >= STUCK_ROUNDS * this.d.roundMs && !policy.busy) return true;
-    return cache.tree.countWanted(blocks.taken) === 0 && cache.tree.firstMissingFromAll(blocks.taken) >= 0;
+    const tree = cache.tree;
+    if (tree.version !== this.treeVersion || blocks.takenVersion !== this.takenVersion) {
+      this.viewStarved = tree.countWanted(blocks.taken) === 0 && tree.firstMissingFromAll(blocks.taken) >= 0;
+      this.treeVersion = tree.version;
+      this.takenVersion = blocks.takenVersion;
+    }
+    return this.viewStarved;
   }
 
   groupSize(): number {

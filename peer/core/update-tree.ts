@@ -28,6 +28,8 @@ export class UpdateTree {
   private readonly words: Uint32Array; // node n at words [n * strideWords, …)
   private readonly octets: Uint8Array; // the same memory, byte-wise
   private readonly tailMask: number; // valid bits of the last byte
+  /** Rises with every set() and clear(): a result computed from the tree holds while it is unchanged. */
+  version = 0;
 
   constructor(capacity: number, blocks: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
@@ -130,6 +132,7 @@ export class UpdateTree {
   }
 
   private recompute(slot: number): void {
+    this.version++;
     const sw = this.strideWords;
     const words = this.words;
     for (let node = (this.leafBase + slot) >> 1; node >= 1; node >>= 1) {
