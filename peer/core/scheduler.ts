@@ -27,6 +27,7 @@ import type { PeerEvent } from './events.ts';
 import type { Block, PeerId, RejectReason } from './messages.ts';
 import type { Mesh } from './mesh.ts';
 import type { OriginCache } from './origin-cache.ts';
+import { ViewMemo } from './view-memo.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
 import type { Reputation } from './reputation.ts';
@@ -74,30 +75,18 @@ export class Scheduler {
   // only end or are asked twice between scans), so the endgame finds nothing stuck until
   // then: it runs on most events near the end, and most of them found nothing.
   private earliestDeadline = Infinity;
-  // Blocks someone in view has that we have not taken, as of these versions of the update
-  // tree and of `taken` (fill() runs after most events that are not UPDATEs; few change either).
-  private wantedCount = 0;
-  private treeVersion = -1;
-  private takenVersion = -1;
+  // Blocks someone in view has that we have not taken.
+  private readonly wanted: ViewMemo<number>;
 
-  constructor(private readonly d: SchedulerDeps) {}
-
-  private wanted(): number {
-    const { tree } = this.d.cache;
-    const { blocks } = this.d;
-    if (tree.version !== this.treeVersion || blocks.takenVersion !== this.takenVersion) {
-      this.wantedCount = tree.countWanted(blocks.taken);
-      this.treeVersion = tree.version;
-      this.takenVersion = blocks.takenVersion;
-    }
-    return this.wantedCount;
+  constructor(private readonly d: SchedulerDeps) {
+    this.wanted = new ViewMemo(d.cache.tree, d.blocks, (tree, taken) => tree.countWanted(taken));
   }
 
   /** Keep up to `pipeline` requests on each of up to `dataConnections` peers that have what we miss. */
   fill(now: number): void {
     const open = this.d.mesh.open;
     const target = this.d.bandwidth.dataConnections;
-    const wanted = this.wanted();
+    const wanted = this.wanted.get();
     if (wanted === 0 && this.d.blocks.inFlightCount === 0) return; // no one we know has anything for us
     // With nothing wanted the loops below only count active peers for the high-water mark,
     // which cannot rise past target: skip them once it is there (the usual state while the

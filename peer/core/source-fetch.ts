@@ -9,6 +9,7 @@ import type { Outbox } from './outbox.ts';
 import type { Uploads } from './serving.ts';
 import type { SourcePolicy, SourceView } from './source-policy.ts';
 import type { SwarmKnown } from './swarm-known.ts';
+import { ViewMemo } from './view-memo.ts';
 
 export interface SourceFetchDeps {
   policy: SourcePolicy;
@@ -43,14 +44,13 @@ export class SourceFetch implements SourceView {
   private nextRefreshCheck = -Infinity; // starving: ask for a fresh count at most once a round
   private readonly toSettle: number[] = []; // disputed blocks, taken, waiting for their GET
   private settling = -1; // the disputed block in the running GET
-  // starved() asks the update tree on every event (decide() runs after each), and most events
-  // change neither the tree nor what we have taken: the answer is kept with their versions.
-  private viewStarved = false;
-  private treeVersion = -1;
-  private takenVersion = -1;
+  // starved() runs on every event (decide() runs after each): whether a block we need is in
+  // no one's hands in view.
+  private readonly viewStarved: ViewMemo<boolean>;
 
   constructor(private readonly d: SourceFetchDeps) {
     this.blocks = d.blocks.count;
+    this.viewStarved = new ViewMemo(d.cache.tree, d.blocks, (tree, taken) => tree.countWanted(taken) === 0 && tree.firstMissingFromAll(taken) >= 0);
   }
 
   /** A block arrived. */
@@ -99,15 +99,8 @@ export class SourceFetch implements SourceView {
   // Nothing to ask of anyone while a block we need is in no one's hands we know of; or
   // nothing arrives at all (the holders we know of may be gone).
   starved(): boolean {
-    const { blocks, cache, policy } = this.d;
-    if (this.now - this.lastProgress >= STUCK_ROUNDS * this.d.roundMs && !policy.busy) return true;
-    const tree = cache.tree;
-    if (tree.version !== this.treeVersion || blocks.takenVersion !== this.takenVersion) {
-      this.viewStarved = tree.countWanted(blocks.taken) === 0 && tree.firstMissingFromAll(blocks.taken) >= 0;
-      this.treeVersion = tree.version;
-      this.takenVersion = blocks.takenVersion;
-    }
-    return this.viewStarved;
+    if (this.now - this.lastProgress >= STUCK_ROUNDS * this.d.roundMs && !this.d.policy.busy) return true;
+    return this.viewStarved.get();
   }
 
   groupSize(): number {
