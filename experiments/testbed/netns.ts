@@ -111,7 +111,7 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
     hosts.set(s.name, { name: s.name, ns: nsName(runId, s.name), ip: `10.${n}.0.${i + 2}`, outer: `${PREFIX}${runId}-${i}` });
   });
   const mac = (ip: string): string => `02:00:${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join(':')}`;
-  const neighbors = (except: string | null, dev: string): string[] =>
+  const neighbors = (except: string, dev: string): string[] =>
     [{ ip: bridgeIp }, ...hosts.values()].filter((h) => h.ip !== except).map((h) => `neigh replace ${h.ip} lladdr ${mac(h.ip)} dev ${dev} nud permanent`);
   try {
     const root: string[] = [
