@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestbed, listLinks, listNamespaces, removeRun, testbedUnavailable } from '../experiments/testbed/netns.ts';
+import { createTestbed, listLinks, listNamespaces, removeRun, TCP_RMEM, testbedUnavailable } from '../experiments/testbed/netns.ts';
 import { claimRun, releaseRun } from '../experiments/testbed/runs.ts';
 import { asService, SERVICE_NICE } from '../experiments/testbed/service-priority.ts';
 import { killChild, spawnCommand } from '../experiments/swarm/processes.ts';
@@ -136,7 +136,7 @@ rootTest(`--cleanup removes a crashed run's namespaces and bridge, and keeps a l
   t.deepEqual(await leftovers(live), [`slp-${live}-p01`]);
 });
 
-rootTest(`every host knows every other's MAC for good (permanent neighbors: a full tbf queue cannot lose ARP)${why}`, async (t) => {
+rootTest(`every host knows every other's MAC for good (permanent neighbors: a full tbf queue cannot lose ARP) and starts with 1 MiB TCP receive buffers${why}`, async (t) => {
   t.timeout(60_000);
   const runId = await claimRun();
   t.teardown(async () => {
@@ -159,6 +159,13 @@ rootTest(`every host knows every other's MAC for good (permanent neighbors: a fu
   const srcMac = /link\/ether ([0-9a-f:]{17})/.exec(link)?.[1];
   const { stdout: seen } = await sh('ip', ['-n', p01.ns, 'neigh', 'show', src.ip]);
   t.true(srcMac !== undefined && seen.includes(srcMac), `${seen.trim()} names ${srcMac}`);
+  // Receive buffers start large in every host, not in the root namespace (a CPU-starved receiver's window must not idle the source's link).
+  const { stdout: rootRmem } = await sh('cat', ['/proc/sys/net/ipv4/tcp_rmem']);
+  for (const h of hosts) {
+    const { stdout: rmem } = await sh('ip', ['netns', 'exec', h.ns, 'cat', '/proc/sys/net/ipv4/tcp_rmem']);
+    t.is(rmem.trim().split(/\s+/).join(' '), TCP_RMEM, h.name);
+  }
+  t.not(rootRmem.trim().split(/\s+/).join(' '), TCP_RMEM, 'the machine itself is untouched');
 });
 
 rootTest(`the source, topology server and tracker run ahead of the peers (nice ${SERVICE_NICE})${why}`, async (t) => {

@@ -16,6 +16,11 @@
 //   stale, were probed, failed, and a peer's GET got EHOSTUNREACH or no answer for 30 s (one
 //   lan-48 run: the last 5 blocks took 30 s). A real host's default qdisc (pfifo_fast) sends ARP
 //   in its top band, ahead of bulk data, so a lost ARP reply is an artifact of the emulation.
+// - TCP receive buffers start at 1 MiB (tcp_rmem's default; Linux's own is 128 KiB, growing as
+//   the application keeps up). A receiver waiting for one of the 2 cores shared by 48 hosts
+//   does not keep up: at lan-48 the source's connections were held by the receivers' windows
+//   5.7% of their busy time (ss -ti rwnd_limited), while its link sat partly idle; with 1 MiB,
+//   none. A host of its own reads at once, so a small window is an artifact of the emulation.
 // - The bridge itself is unshaped (a switch with a fast backplane), nf_call_iptables off so the
 //   host's firewall never sees testbed traffic.
 // What is NOT emulated:
@@ -129,6 +134,7 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
       const inner = `${h.outer}x`;
       const setup = [`link set ${inner} name eth0`, `link set eth0 address ${mac(h.ip)}`, `addr add ${h.ip}/16 dev eth0`, 'link set eth0 up', 'link set lo up'];
       await sh('ip', ['-n', h.ns, '-batch', '-'], [...setup, ...neighbors(h.ip, 'eth0'), ''].join('\n'));
+      await sh('ip', ['netns', 'exec', h.ns, 'sysctl', '-qw', `net.ipv4.tcp_rmem=${TCP_RMEM}`]);
     }));
     const tcRoot: string[] = [];
     for (const s of specs) if (s.down !== undefined) tcRoot.push(`qdisc add dev ${(hosts.get(s.name) as Host).outer} root ${tbf(s.down)}`);
@@ -142,6 +148,9 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
   }
   return { runId, bridge, bridgeIp, hosts };
 }
+
+/** min, default and max TCP receive buffer (bytes) in every host: the header says why. */
+export const TCP_RMEM = '4096 1048576 33554432';
 
 /** tbf arguments for `rate` bytes/s: burst 10 ms (>= 16 KB), queue 100 ms. */
 export function tbf(rate: number): string {

@@ -266,7 +266,7 @@ function httpAnalytic(s: Scenario, peers: PeerPlan[]): SystemResult['analytic'] 
 /** What the namespace testbed could not reproduce of this scenario (see netns.ts). */
 function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: boolean): string[] {
   const notes = latencyNotes(s, peers, emulateLatency);
-  notes.push('CPU is shared: every host runs on this machine\'s cores (the source, topology server and tracker at nice -10, as if on machines of their own)');
+  notes.push('CPU is shared: every host runs on this machine\'s cores (the source, topology server and tracker at nice -10, as if on machines of their own; TCP receive buffers start at 1 MiB, so a receiver waiting for a core does not hold its sender back by its window)');
   if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
   return notes;
 }
