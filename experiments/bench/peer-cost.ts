@@ -9,6 +9,10 @@
 // also go peer to peer over WebSocket. Medians of --runs runs (default 3).
 // --entry runs another build of the CLI (e.g. one made from main with bundle.ts) in the same
 // sitting: the machine is shared and loaded, so compare ratios, not absolute numbers.
+// The peer issue #12 started from (95954d6) reports no CPU in --stats-json; to measure it:
+//   git worktree add /tmp/orig 95954d6 && cd /tmp/orig && git apply …/original-peer-stats.patch
+//   npm ci --ignore-scripts && node --import tsx experiments/swarm/bundle.ts
+//   npm run bench:peer-cost -- 32 --peers 12 --rate 4 --entry /tmp/orig/dist/cli.mjs   (from here)
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
