@@ -6,8 +6,9 @@ import { planPeers, toSimScenario } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
-export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number): SystemResult {
-  const { sim, approximations } = toSimScenario(s);
+/** `cpuCores` > 0: the peers share that many cores (the testbed machine's, by default in `slurpie experiment`); 0: infinite CPU. */
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0): SystemResult {
+  const { sim, approximations } = toSimScenario(s, cpuCores);
   const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
   const planned = planPeers(s); // the order toSimScenario gave the links in
 
