@@ -68,6 +68,12 @@ test('start-up queues for the cores: 8 peers, 1 s each, share 1 core and all reg
   }
 });
 
+test('a crowd still starting up is not a stall: 8 s of start-up with stallMs 5 s completes', (t) => {
+  const r = simulate({ ...swarm, stallMs: 5000, cpu: { cores: 1, startupMs: 1000, eventMs: 0, mibMs: 0 } });
+  t.is(r.outcome, 'complete', r.problem ?? '');
+  t.is(r.cpu?.startupDelay.max, 8);
+});
+
 test('message handling waits for the CPU: every REQUEST is answered after its server handled it and sent the BLOCK', (t) => {
   const off = simulate(swarm);
   const eventMs = 20;

@@ -38,7 +38,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
   describe: 'simulate a swarm of peers in virtual time (deterministic for a seed) and report',
   builder: (y: Argv) =>
     y
-      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
+      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nCPU is infinite unless --cpu-cores N: then the peer processes share N cores (processor sharing, each\npeer doing its work in order, one thing at a time) at costs measured on the testbed machine (experiments/sim/cpu-model.ts).\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
       .option('peers', { type: 'number', default: 100, describe: 'number of peers' })
       .option('size', { type: 'string', default: '64MiB', coerce: bytes('size'), describe: 'file size' })
       .option('block-size', { type: 'string', coerce: bytes('block-size'), describe: 'block size (default: the protocol default, 256KiB)' })

@@ -22,7 +22,8 @@
 // - Processor sharing with equal shares runs on a virtual clock V (CPU-ms each runnable
 //   process has had): dV/dt = min(1, cores / R). A job that starts at V0 with work w ends when
 //   V = V0 + w, so the jobs in service sit in a heap by that V, and one `cpu` event is booked
-//   for the earliest; a change of R rebooks it (older bookings carry a stale token).
+//   for the earliest; a job end sooner than the one booked rebooks it (older bookings carry a
+//   stale token), a booking that comes too early books again.
 // - A peer that is gone drops its queue; the job in service ends with nothing done.
 import type { PeerAction, PeerEvent } from '../../peer/core/events.ts';
 import { EventQueue } from './event-queue.ts';
@@ -63,11 +64,13 @@ export class CpuModel {
   private at = 0; // agenda time `v` was brought up to
   private runnable = 0;
   private token = 0;
+  private bookedAt = Infinity; // the live booking's time
   private stepping = false; // within step(): book once at its end
   private busyMs = 0;
   private jobs = 0;
   private peakRunnable = 0;
   private readonly startupDelays: number[] = [];
+  starting = 0; // processes launched and still starting up (not a stall: 1,000 on 2 cores take 65 s)
 
   constructor(
     private readonly c: SimConfig,
@@ -86,6 +89,7 @@ export class CpuModel {
       return this.world.started(p);
     }
     const s = this.perPeer[p.index] as PeerCpu;
+    this.starting++;
     s.busy = true;
     s.ev = null;
     this.serve(p, this.cpu.startupMs);
@@ -101,6 +105,7 @@ export class CpuModel {
   /** A booked step: only the latest booking counts. */
   step(token: number): void {
     if (token !== this.token) return;
+    this.bookedAt = Infinity;
     this.advance();
     const running = this.running;
     this.stepping = true;
@@ -128,6 +133,7 @@ export class CpuModel {
   private done(p: SimPeer): void {
     const s = this.perPeer[p.index] as PeerCpu;
     s.busy = false;
+    if (s.ev === null) this.starting--;
     if (p.gone) return this.clear(s);
     if (s.ev === null) {
       this.startupDelays.push(this.agenda.now - p.arrivedAt);
@@ -220,10 +226,16 @@ export class CpuModel {
     this.at = now;
   }
 
+  // Books the earliest job end, unless a booking at or before it is in place: one that comes
+  // early (more processes joined since, so every job runs slower) finds nothing done and books
+  // again. So a message to an idle peer books nothing new while an earlier end is booked, and
+  // stale bookings do not pile up in the agenda when hundreds of peers share two cores.
   private reschedule(): void {
-    this.token++;
     if (this.running.size === 0) return;
-    const wait = Math.max(0, this.running.peekTime() - this.v) / this.rate();
-    this.agenda.push(this.agenda.now + wait, { k: 'cpu', token: this.token });
+    const at = this.agenda.now + Math.max(0, this.running.peekTime() - this.v) / this.rate();
+    if (at >= this.bookedAt) return;
+    this.token++;
+    this.bookedAt = at;
+    this.agenda.push(at, { k: 'cpu', token: this.token });
   }
 }

@@ -147,7 +147,7 @@ export class World implements PeerStepper, CpuWorld {
         agenda.now = time;
         this.eventsAtNow = 0;
       }
-      if (agenda.now - this.lastProgressAt > c.stallMs) {
+      if (agenda.now - this.lastProgressAt > c.stallMs && !(this.cpu && this.cpu.starting > 0)) {
         outcome = 'stalled';
         problem = `no block stored anywhere from t=${fmt(this.lastProgressAt)} ms to t=${fmt(agenda.now)} ms; ${peers - this.completed - this.failed} peers unfinished`;
         break;
