@@ -282,7 +282,9 @@ export class World implements PeerStepper, CpuWorld {
     if (!Number.isFinite(deadline)) return;
     let at = Math.max(deadline, now);
     if (at <= p.lastTickAt) {
-      // The core wants a tick again at a time it has already been ticked at.
+      // The core wants a tick again at a time it has already been ticked at. With the CPU
+      // model, unless that tick still waits in its queue: handled in turn, it books the next.
+      if (this.cpu?.tickQueued(p)) return;
       at = p.lastTickAt + SPIN_CLAMP_MS;
       if (at === p.tickAt) return;
       this.metrics.spin(now, p, ev.type, deadline);
