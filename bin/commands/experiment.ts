@@ -2,7 +2,7 @@
 // (slurpie, plain HTTP, BitTorrent), write the results JSON and a markdown table.
 // `slurpie experiment --cleanup`: remove what a crashed run left behind.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
@@ -20,6 +20,7 @@ interface ExperimentArgs {
   latency: boolean;
   hosts?: string;
   bind?: string;
+  simCpuCores: number;
 }
 
 function fail(msg: string): never {
@@ -59,6 +60,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('hosts', { type: 'string', requiresArg: true, describe: 'run the peers on the hosts listed in this file, over ssh (see above)' })
       .option('bind', { type: 'string', requiresArg: true, describe: 'with --hosts: the address of this machine the hosts reach the source and topology server at' })
       .option('latency', { type: 'boolean', default: true, describe: 'emulate the scenario\'s latencyMs per message (--no-latency: hosts ~0.05 ms apart)' })
+      .option('sim-cpu-cores', {
+        type: 'number', default: availableParallelism(),
+        describe: "sim: the simulated peers share this many cores, as the testbed's peer processes share this machine's (default: its cores; 0: infinite CPU)",
+      })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -67,6 +72,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         for (const [flag, v] of [['--time-limit', a.timeLimit], ['--baseline-time-limit', a.baselineTimeLimit]] as const) {
           if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${flag} must be a positive number of seconds, got ${v}`);
         }
+        const cores = a.simCpuCores as number;
+        if (!(Number.isInteger(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be an integer from 0 to 4096, got ${cores}`);
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
         if ((a.hosts === undefined) !== (a.bind === undefined)) throw new Error(`--hosts and --bind go together, got ${a.hosts === undefined ? '--bind' : '--hosts'} alone`);
         return true;
@@ -114,6 +121,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
       signal: controller.signal,
       emulateLatency: args.latency,
+      simCpuCores: args.simCpuCores,
       log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
     });
     await writeResults(args.out, results);

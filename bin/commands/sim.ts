@@ -4,6 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
 import { GROUP_SIZE_MODES, LAST_BLOCK_RULES, type GroupSizeMode, type LastBlockRule } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
+import { describeCpu, MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
 
 interface SimArgs {
@@ -24,6 +25,10 @@ interface SimArgs {
   lastBlock: LastBlockRule;
   live: boolean;
   json?: string;
+  cpuCores: number;
+  cpuStartupMs: number;
+  cpuEventMs: number;
+  cpuMibMs: number;
 }
 
 const bytes = (flag: string) => (v: unknown) => parseBytes(v, flag);
@@ -33,7 +38,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
   describe: 'simulate a swarm of peers in virtual time (deterministic for a seed) and report',
   builder: (y: Argv) =>
     y
-      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
+      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nCPU is infinite unless --cpu-cores N: then the peer processes share N cores (processor sharing, each\npeer doing its work in order, one thing at a time) at costs measured on the testbed machine (experiments/sim/cpu-model.ts).\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
       .option('peers', { type: 'number', default: 100, describe: 'number of peers' })
       .option('size', { type: 'string', default: '64MiB', coerce: bytes('size'), describe: 'file size' })
       .option('block-size', { type: 'string', coerce: bytes('block-size'), describe: 'block size (default: the protocol default, 256KiB)' })
@@ -54,6 +59,13 @@ export const simCommand: CommandModule<object, SimArgs> = {
         default: 'wait',
         describe: 'what a starving peer fetches from the source: blocks the swarm has only after waiting 6 rounds for them (wait), or any block no one in its view has (view: the paper\'s, ablation)',
       })
+      .option('cpu-cores', {
+        type: 'number', default: 0,
+        describe: "model the CPU: the peers' processes share this many cores, each peer's work serial, delaying what it does (0: infinite CPU, the default; the testbed's machine: its core count)",
+      })
+      .option('cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'with --cpu-cores: CPU-ms a peer spends starting, before it registers (measured: experiments/sim/cpu-model.ts)' })
+      .option('cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'with --cpu-cores: CPU-ms per message received or sent and per tick (measured)' })
+      .option('cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'with --cpu-cores: CPU-ms per MiB of blocks received or uploaded (measured)' })
       .option('live', { type: 'boolean', default: true, describe: 'print progress on stderr every 10 virtual seconds (--no-live to hide)' })
       .option('json', { type: 'string', describe: 'also write the full result (per peer, timeline) as JSON to this file' })
       .check((raw) => {
@@ -63,6 +75,10 @@ export const simCommand: CommandModule<object, SimArgs> = {
         if (!(Number.isFinite(a.latencyMs) && a.latencyMs >= 0)) throw new Error(`--latency-ms must be a non-negative number, got ${a.latencyMs}`);
         if (!(Number.isFinite(a.spreadMs) && a.spreadMs >= 0)) throw new Error(`--spread-ms must be a non-negative number, got ${a.spreadMs}`);
         if (!(Number.isFinite(a.lingerMs) && a.lingerMs >= 0)) throw new Error(`--linger-ms must be a non-negative number, got ${a.lingerMs}`);
+        if (!(Number.isInteger(a.cpuCores) && a.cpuCores >= 0 && a.cpuCores <= 4096)) throw new Error(`--cpu-cores must be an integer from 0 to 4096, got ${a.cpuCores}`);
+        for (const [flag, v] of [['--cpu-startup-ms', a.cpuStartupMs], ['--cpu-event-ms', a.cpuEventMs], ['--cpu-mib-ms', a.cpuMibMs]] as const) {
+          if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${flag} must be a non-negative number, got ${v}`);
+        }
         if (a.maxSimSeconds !== undefined && !(Number.isFinite(a.maxSimSeconds) && a.maxSimSeconds > 0)) {
           throw new Error(`--max-sim-seconds must be a positive number, got ${a.maxSimSeconds}`);
         }
@@ -94,6 +110,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
       answer: args.answer,
       params: { backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
+      ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, mibMs: args.cpuMibMs } }),
     };
     process.stdout.write(`${describe(scenario)}\n`);
     const orphaned = orphanCheck();
@@ -120,7 +137,8 @@ function rate(r: number): string {
 
 function describe(s: SimScenario): string {
   return `${s.peers} peers, ${formatBytes(s.size)} file, source ${rate(s.sourceRate)}, peers up ${rate(s.peerUp)} / down ${rate(s.peerDown)}, ` +
-    `latency ${s.latencyMs} ms, ${s.arrivalSpreadMs ? `arrivals over ${s.arrivalSpreadMs} ms` : 'flash crowd'}, seed ${s.seed}`;
+    `latency ${s.latencyMs} ms, ${s.arrivalSpreadMs ? `arrivals over ${s.arrivalSpreadMs} ms` : 'flash crowd'}, seed ${s.seed}` +
+    (s.cpu ? `\n${describeCpu(s.cpu)}` : '');
 }
 
 export function summary(s: SimScenario, r: SimResult): string {
@@ -150,6 +168,10 @@ export function summary(s: SimScenario, r: SimResult): string {
       `mesh at t=${m.atSeconds.toFixed(0)} s: ${m.peers} peers, degree ${m.meanDegree.toFixed(1)}, diameter >= ${m.diameter} ` +
         `(log_{d-1} n = ${m.logDiameter.toFixed(1)}), mean distance ${m.meanDistance.toFixed(2)}${m.unreachable > 0 ? `, ${(100 * m.unreachable).toFixed(1)}% unreachable` : ''}`,
     );
+  }
+  if (r.cpu) {
+    lines.push(`CPU: ${r.cpu.busySeconds.toFixed(1)} CPU-s used on ${r.cpu.cores} cores over ${r.cpu.jobs} events, up to ${r.cpu.peakRunnable} processes runnable at once; ` +
+      `arrival to registering ${r.cpu.startupDelay.p50.toFixed(2)} s at the median (max ${r.cpu.startupDelay.max.toFixed(2)} s)`);
   }
   if (r.failed > 0) lines.push(`${r.failed} peers gave up`);
   if (r.spinTicks > 0) lines.push(`${r.spinTicks} ticks the core asked for again at once (its deadline did not move), first: ${r.spins[0]}`);

@@ -2,6 +2,7 @@
 // time, all drawn from the scenario's seed so every system and every run sees the same peers;
 // the fluid bound T_min; and the nearest simulator scenario.
 import { SeededRng, shuffle } from '../../estimation/random.ts';
+import { describeCpu, measuredCpu } from '../sim/cpu-model.ts';
 import type { SimScenario } from '../sim/scenario.ts';
 import type { Link, Scenario } from './scenario-file.ts';
 
@@ -53,8 +54,10 @@ export function tMinSeconds(s: Scenario, peers: PeerPlan[] = planPeers(s)): numb
  * The simulator's nearest scenario, and what it had to approximate to get there. Every peer
  * keeps its own link (scenario.peerLinks); a host's latencyMs is the one-way latency between
  * two hosts like it (a hop between two hosts takes the mean of theirs, the source's included).
+ * `cpuCores` > 0: the peers share that many cores at the measured costs (sim/cpu-model.ts), as
+ * the testbed's peer processes share its machine's; 0 or absent: infinite CPU.
  */
-export function toSimScenario(s: Scenario): { sim: SimScenario; approximations: string[] } {
+export function toSimScenario(s: Scenario, cpuCores = 0): { sim: SimScenario; approximations: string[] } {
   const peers = planPeers(s);
   const approximations: string[] = [];
   if (s.churn) approximations.push('churn is not simulated: every peer stays until done');
@@ -77,7 +80,9 @@ export function toSimScenario(s: Scenario): { sim: SimScenario; approximations: 
     seed: s.seed,
     arrivalSpreadMs,
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
+    ...(cpuCores > 0 && { cpu: measuredCpu(cpuCores) }),
   };
+  if (cpuCores > 0) approximations.push(`${describeCpu(measuredCpu(cpuCores))}, as the testbed's peer processes share this machine's`);
   return { sim, approximations };
 }
 

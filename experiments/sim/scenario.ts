@@ -36,6 +36,15 @@ export interface SimScenario {
   reregisterMs?: number; // periodic re-registration (default 30 s, as the node with ttl 60 s), jittered ±25%
   answer?: 'newest' | 'mixed'; // the topology server's answers (default mixed, as `slurpie topology`)
   peerLinks?: PeerLink[]; // one per peer (in arrival order): overrides peerUp, peerDown and, for the peer's side of a hop, latencyMs
+  cpu?: SimCpu; // the peers' processes share this many cores (cpu.ts); absent: infinite CPU, as before
+}
+
+/** The CPU model's parameters (cpu.ts); measured defaults in cpu-model.ts. */
+export interface SimCpu {
+  cores: number; // the peers' processes share these
+  startupMs: number; // CPU a peer's process spends starting, before it registers
+  eventMs: number; // per message handled (received or sent) and per tick
+  mibMs: number; // per MiB of block data moved (received from the source or a peer, or uploaded)
 }
 
 /** One peer's access link: bytes/s each way, and the one-way latency between two hosts like it. */
@@ -66,6 +75,7 @@ export interface SimConfig {
   readonly diskMs: number;
   readonly reregisterMs: number;
   readonly maxMs: number; // virtual time limit
+  readonly cpu: SimCpu | null; // null: infinite CPU
   readonly tMinSeconds: number; // F / u_s
   readonly fluidBoundSeconds: number; // max(F/u_s, F/d_min, N F / (u_s + Σ u_i))
 }
@@ -88,6 +98,10 @@ export function checkScenario(s: SimScenario): void {
       positive(`peerLinks[${i}].down`, link.down);
       nonNegative(`peerLinks[${i}].latencyMs`, link.latencyMs);
     });
+  }
+  if (s.cpu !== undefined) {
+    if (!(Number.isSafeInteger(s.cpu.cores) && s.cpu.cores >= 1)) throw new RangeError(`scenario.cpu.cores must be a positive integer, got ${s.cpu.cores}`);
+    for (const key of ['startupMs', 'eventMs', 'mibMs'] as const) nonNegative(`cpu.${key}`, s.cpu[key]);
   }
   // β is also the simulated topology server's answer size, and that server takes whole peers only.
   const beta = s.params?.beta;
@@ -117,6 +131,7 @@ export function resolveScenario(s: SimScenario): SimConfig {
     stallMs: s.stallMs ?? 60_000,
     diskMs: s.diskMs ?? 0.5,
     reregisterMs: s.reregisterMs ?? 30_000,
+    cpu: s.cpu ?? null,
     maxMs: (s.maxSimSeconds ?? Math.max(3600, 100 * fluidBoundSeconds)) * 1000,
     tMinSeconds,
     fluidBoundSeconds,

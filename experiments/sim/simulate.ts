@@ -7,6 +7,7 @@
 //   scenario.ts      what to run: sizes, rates, latency, seed, defaults, validation
 //   network.ts       connections, uplink/downlink FIFOs, latency, message sizes, close
 //   source-model.ts  the HTTP source: processor sharing among its Range GETs
+//   cpu.ts           optional: the peers' processes share a few cores (measured costs: cpu-model.ts)
 //   world.ts         the event loop: arrival, topology registration, ticks, actions, leave
 //   metrics.ts       counters, latency histogram, timeline, driver checks, the result
 //   event-queue.ts   the agenda (a heap; equal times in push order)
@@ -19,8 +20,9 @@ import type { PeerStats } from '../../peer/core/peer.ts';
 import { checkScenario, resolveScenario, type SimScenario } from './scenario.ts';
 import type { MeshShape, Quantiles } from './scale-metrics.ts';
 import { World } from './world.ts';
+import type { CpuSummary } from './cpu.ts';
 
-export type { SimScenario } from './scenario.ts';
+export type { SimCpu, SimScenario } from './scenario.ts';
 export { messageBytes } from './network.ts';
 
 export interface SimOptions {
@@ -88,6 +90,7 @@ export interface SimResult {
   failed: number; // peers whose core gave up (abort): the simulated source never fails, so a finding
   scale: SimScale;
   memory: SimMemory; // of the process, at the end (like wallMs, the machine's, not the model's)
+  cpu?: CpuSummary; // only with the CPU model (scenario.cpu)
 }
 
 /** The measures of issue #10 (scale). */

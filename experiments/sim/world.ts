@@ -22,7 +22,7 @@
 import { SeededRng } from '../../estimation/random.ts';
 import type { ConnId, PeerAction, PeerEvent } from '../../peer/core/events.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
-import { PeerCore, type PeerStats } from '../../peer/core/peer.ts';
+import { PeerCore } from '../../peer/core/peer.ts';
 import { Registry } from '../../topology-server/registry.ts';
 import { EstimateSampler, probeMesh, type MeshShape } from './scale-metrics.ts';
 import { EventQueue } from './event-queue.ts';
@@ -32,35 +32,14 @@ import { blockLength, type ResolvedLink, type SimConfig } from './scenario.ts';
 import type { SimOptions, SimResult } from './simulate.ts';
 import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
 import { Tracer } from './trace.ts';
+import { CpuModel, type CpuWorld } from './cpu.ts';
+import { hasBit, hexId, newSimPeer, setBit, streamSeed, type SimPeer } from './sim-peer.ts';
 
 const SPIN_CLAMP_MS = 1; // like setTimeout's minimum: a deadline that never moves still lets time pass
 const SWARM_ID = '5a'.repeat(32);
 const TICK: PeerEvent = Object.freeze({ type: 'tick' }); // one for all: a core must not change its events
 
-/** The driver's record of one peer; the network owns `ends` to `downFreeAt`. */
-export interface SimPeer {
-  index: number;
-  id: PeerId;
-  host: string;
-  port: number;
-  arrivedAt: number;
-  link: ResolvedLink; // its access link (the network's and the source's model read it)
-  core: PeerCore | null; // created on arrival
-  ends: Map<ConnId, End>;
-  nextConn: ConnId;
-  upFreeAt: number;
-  upBusyMs: number;
-  downFreeAt: number;
-  tickAt: number; // the tick event that counts (others are stale)
-  lastTickAt: number;
-  storedBits: Uint8Array; // blocks the driver has stored (duplicate check)
-  stored: number;
-  doneAt: number | null;
-  at95: number | null;
-  gone: boolean;
-  leftAt: number | null;
-  stats: PeerStats | null;
-}
+export type { SimPeer } from './sim-peer.ts';
 
 export type SimEvent =
   | { k: 'arrive'; p: SimPeer }
@@ -75,14 +54,15 @@ export type SimEvent =
   | { k: 'connectFailed'; p: SimPeer; peerId: PeerId }
   | { k: 'sourceStart'; flow: Flow }
   | { k: 'sourceStep'; token: number }
-  | { k: 'leave'; p: SimPeer };
+  | { k: 'leave'; p: SimPeer }
+  | { k: 'cpu'; token: number }; // the CPU model's next job end (cpu.ts)
 
 /** The queue of what happens next, and the virtual time now (ms): every part of the model books here. */
 export class Agenda extends EventQueue<SimEvent> {
   now = 0;
 }
 
-export class World implements PeerStepper {
+export class World implements PeerStepper, CpuWorld {
   private readonly agenda = new Agenda();
   private readonly zero: ZeroBlocks;
   private readonly peers: SimPeer[] = [];
@@ -103,6 +83,7 @@ export class World implements PeerStepper {
   arrived = 0;
   private lastProgressAt = 0;
   private eventsAtNow = 0;
+  private readonly cpu: CpuModel | null; // null: infinite CPU, each event handled at once
 
   constructor(
     private readonly c: SimConfig,
@@ -129,33 +110,12 @@ export class World implements PeerStepper {
     const spread = s.arrivalSpreadMs ?? 0;
     const arrivals = Array.from({ length: s.peers }, () => (spread > 0 ? world.next() * spread : 0)).sort((a, b) => a - b);
     for (let i = 0; i < s.peers; i++) {
-      const p: SimPeer = {
-        index: i,
-        id: hexId(world),
-        host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        port: 7000,
-        arrivedAt: arrivals[i] as number,
-        link: c.links[i] as ResolvedLink,
-        core: null,
-        ends: new Map(),
-        nextConn: 1,
-        upFreeAt: 0,
-        upBusyMs: 0,
-        downFreeAt: 0,
-        tickAt: Infinity,
-        lastTickAt: -Infinity,
-        storedBits: new Uint8Array(Math.ceil(c.blocks / 8)),
-        stored: 0,
-        doneAt: null,
-        at95: null,
-        gone: false,
-        leftAt: null,
-        stats: null,
-      };
+      const p = newSimPeer(i, hexId(world), arrivals[i] as number, c.links[i] as ResolvedLink, c.blocks);
       this.peers.push(p);
       this.agenda.push(p.arrivedAt, { k: 'arrive', p });
     }
     this.tracer = new Tracer(options.trace, this.peers);
+    this.cpu = c.cpu ? new CpuModel(c, c.cpu, this.agenda, this, s.peers) : null;
   }
 
   run(): SimResult {
@@ -187,7 +147,7 @@ export class World implements PeerStepper {
         agenda.now = time;
         this.eventsAtNow = 0;
       }
-      if (agenda.now - this.lastProgressAt > c.stallMs) {
+      if (agenda.now - this.lastProgressAt > c.stallMs && !(this.cpu && this.cpu.starting > 0)) {
         outcome = 'stalled';
         problem = `no block stored anywhere from t=${fmt(this.lastProgressAt)} ms to t=${fmt(agenda.now)} ms; ${peers - this.completed - this.failed} peers unfinished`;
         break;
@@ -204,7 +164,9 @@ export class World implements PeerStepper {
       outcome, problem, now: agenda.now, events: this.events, completed: this.completed, failed: this.failed,
       wallMs: performance.now() - started, peers: this.peers, estimateError: this.estimates.quantiles(), mesh: this.mesh,
     };
-    return buildResult(c, end, this.source, this.metrics);
+    const result = buildResult(c, end, this.source, this.metrics);
+    if (this.cpu) result.cpu = this.cpu.summary(); // absent when off: results as before, byte for byte
+    return result;
   }
 
   private dispatch(e: SimEvent): void {
@@ -242,12 +204,20 @@ export class World implements PeerStepper {
         return this.source.step(e.token);
       case 'leave':
         return this.leave(e.p);
+      case 'cpu':
+        return this.cpu?.step(e.token);
     }
   }
 
   private arrive(p: SimPeer): void {
-    const now = this.agenda.now;
     this.arrived++;
+    if (this.cpu) return this.cpu.launch(p); // its process starts up first (cpu.ts), then started()
+    this.started(p);
+  }
+
+  /** The peer's process is up: its core is made, it listens, it registers. */
+  started(p: SimPeer): void {
+    const now = this.agenda.now;
     this.lastProgressAt = Math.max(this.lastProgressAt, now); // a newcomer is progress too
     p.core = new PeerCore({
       id: p.id,
@@ -284,13 +254,25 @@ export class World implements PeerStepper {
     if (why !== 'asked') this.agenda.push(now + every, { k: 'register', p, why: 'periodic' });
   }
 
-  /** Feeds one event to a peer's core, carries out its actions, and books its next tick. */
+  /** Feeds one event to a peer's core, carries out its actions, and books its next tick (with the CPU model: in its turn, cpu.ts). */
   step(p: SimPeer, ev: PeerEvent): void {
-    const core = p.core;
-    if (p.gone || !core) return;
+    if (p.gone || !p.core) return;
+    if (this.cpu) return this.cpu.submit(p, ev);
+    this.carryOut(p, ev, this.handle(p, ev));
+  }
+
+  /** The peer's core handles an event now; its actions are not carried out yet. */
+  handle(p: SimPeer, ev: PeerEvent): readonly PeerAction[] {
     const now = this.agenda.now;
-    const actions = core.handle(now, ev);
+    const actions = (p.core as PeerCore).handle(now, ev);
     if (this.tracer.active && this.tracer.wants(p)) this.tracer.log(now, p, ev, actions);
+    return actions;
+  }
+
+  /** Carries out a peer's actions now and books its next tick. */
+  carryOut(p: SimPeer, ev: PeerEvent, actions: readonly PeerAction[]): void {
+    const core = p.core as PeerCore;
+    const now = this.agenda.now;
     for (const a of actions) {
       this.act(p, a);
       if (p.gone) break; // an action that removes the peer (a give-up) ends its batch
@@ -300,7 +282,9 @@ export class World implements PeerStepper {
     if (!Number.isFinite(deadline)) return;
     let at = Math.max(deadline, now);
     if (at <= p.lastTickAt) {
-      // The core wants a tick again at a time it has already been ticked at.
+      // The core wants a tick again at a time it has already been ticked at. With the CPU
+      // model, unless that tick still waits in its queue: handled in turn, it books the next.
+      if (this.cpu?.tickQueued(p)) return;
       at = p.lastTickAt + SPIN_CLAMP_MS;
       if (at === p.tickAt) return;
       this.metrics.spin(now, p, ev.type, deadline);
@@ -342,15 +326,22 @@ export class World implements PeerStepper {
     }
   }
 
+  /** With the CPU model, a message that waited for its process while the connection closed. */
+  dropped(): void {
+    this.metrics.dropped++;
+  }
+
+  // With the CPU model a core may send on a connection whose close it has not handled yet
+  // (queued behind its work): a send on a closed socket, dropped; else a broken contract.
   private send(p: SimPeer, conn: ConnId, msg: Message): void {
     const end = this.net.openEnd(p, conn);
-    if (!end) return this.anomaly(p, `send ${msg.type} on conn ${conn}, which is not open`);
+    if (!end) return this.cpu ? this.dropped() : this.anomaly(p, `send ${msg.type} on conn ${conn}, which is not open`);
     this.net.send(end, msg);
   }
 
   private serve(p: SimPeer, conn: ConnId, index: number): void {
     const end = this.net.openEnd(p, conn);
-    if (!end) return this.anomaly(p, `serve on conn ${conn}, which is not open`);
+    if (!end) return this.cpu ? this.dropped() : this.anomaly(p, `serve on conn ${conn}, which is not open`);
     if (!hasBit(p.storedBits, index)) this.anomaly(p, `serves block ${index} it has not stored`);
     this.net.serve(end, index, this.zero.get(index));
   }
@@ -393,9 +384,11 @@ export class World implements PeerStepper {
     this.step(p, { type: 'stored', index });
   }
 
+  // The process exits now, whatever work it had queued (no CPU model here).
   private leave(p: SimPeer): void {
     if (p.gone || !p.core) return;
-    this.step(p, { type: 'leave', reason: 'finished' });
+    const ev: PeerEvent = { type: 'leave', reason: 'finished' };
+    this.carryOut(p, ev, this.handle(p, ev));
     p.stats = p.core.stats(this.agenda.now);
     this.remove(p);
   }
@@ -421,29 +414,4 @@ export class World implements PeerStepper {
   private anomaly(p: SimPeer, what: string): void {
     this.metrics.anomaly(this.agenda.now, p, what);
   }
-}
-
-/** A 32-bit seed for stream `i` of a run seeded with `seed` (murmur3's finalizer). */
-function streamSeed(seed: number, i: number): number {
-  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function hexId(rng: SeededRng): PeerId {
-  let s = '';
-  for (let i = 0; i < 4; i++) s += ((rng.next() * 2 ** 32) >>> 0).toString(16).padStart(8, '0');
-  return s;
-}
-
-function hasBit(bits: Uint8Array, i: number): boolean {
-  return ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
-}
-
-function setBit(bits: Uint8Array, i: number): void {
-  bits[i >> 3] = (bits[i >> 3] ?? 0) | (0x80 >> (i & 7));
 }

@@ -4,10 +4,12 @@
 import { simulate } from '../sim/simulate.ts';
 import { planPeers, toSimScenario } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
+import type { CpuSummary } from '../sim/cpu.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
-export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number): SystemResult {
-  const { sim, approximations } = toSimScenario(s);
+/** `cpuCores` > 0: the peers share that many cores (the testbed machine's, by default in `slurpie experiment`); 0: infinite CPU. */
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0): SystemResult {
+  const { sim, approximations } = toSimScenario(s, cpuCores);
   const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
   const planned = planPeers(s); // the order toSimScenario gave the links in
 
@@ -38,7 +40,13 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
       tMinSeconds,
       perPeer,
     }),
-    approximations,
+    approximations: r.cpu ? [...approximations, cpuUsed(r.cpu)] : approximations,
     machineWallSeconds: r.wallMs / 1000,
   };
+}
+
+// What the CPU model charged, to set beside the testbed's per-peer cpuSeconds and startupSeconds.
+function cpuUsed(cpu: CpuSummary): string {
+  return `CPU used in the simulation: ${cpu.busySeconds.toFixed(1)} CPU-s for all peers; launch to registering ${cpu.startupDelay.p50.toFixed(2)} s at the median ` +
+    `(max ${cpu.startupDelay.max.toFixed(2)} s); up to ${cpu.peakRunnable} processes wanting a core at once`;
 }

@@ -1,0 +1,35 @@
+// The CPU model's costs (cpu.ts), MEASURED on the testbed's machine (2 cores, Node v20, loaded
+// by other work as the testbed's runs are), not fitted to any scenario's result.
+//
+// start-up 0.130 CPU-s   `npm run bench:peer-cost -- 64 --runs 3` (2026-11-30, 20:11 UTC, the dev
+//                        bundle the testbed's peers run): median start-up CPU of `slurpie get`
+//                        (process start to its download starting) 0.130 (runs 0.128, 0.131, 0.130).
+// per MiB 6.17 CPU-ms    the same command: CPU after start-up / MiB moved, one peer alone against
+//                        an unthrottled source (hashing, disk, framing): median 6.17 (6.23, 5.81, 6.17).
+// per message 0.216 ms   `npm run bench:message-cost -- 32 --peers 8 --runs 3` (2026-11-30, 20:13
+//                        UTC): 8 real peers, a 1.25 MB/s source, messages held 0.5 ms as in
+//                        lan-48's testbed; each process counts the WebSocket messages it sends and
+//                        receives and its ticks (experiments/bench/message-counter.ts). (Σ CPU after
+//                        start-up - 6.9 CPU-ms per MiB alone x 480 MiB moved) / (sent + received +
+//                        ticks): 0.205, 0.216, 0.276 CPU-ms per message or tick; median 0.216
+//                        (e.g. run 2: 3968 CPU-ms over 8740 sent + 8740 received + 863 ticks).
+//                        Both of that bench's steps run through tsx (its counter needs it); its
+//                        per MiB alone (6.9) is its own, so the rest is what messages and ticks cost.
+// Cores: the machine's own (os.availableParallelism()), given by whoever turns the model on.
+import type { SimCpu } from './scenario.ts';
+
+export const MEASURED_STARTUP_MS = 130;
+export const MEASURED_EVENT_MS = 0.216;
+export const MEASURED_MIB_MS = 6.17;
+
+/** The measured costs on `cores` cores. */
+export function measuredCpu(cores: number): SimCpu {
+  return { cores, startupMs: MEASURED_STARTUP_MS, eventMs: MEASURED_EVENT_MS, mibMs: MEASURED_MIB_MS };
+}
+
+/** One line for a results' approximations. */
+export function describeCpu(cpu: SimCpu): string {
+  return `CPU modelled: the peers' processes share ${cpu.cores} cores (processor sharing, each peer's work serial and in order): ` +
+    `${cpu.startupMs} ms to start, ${cpu.eventMs} ms per message handled (received or sent) or tick, ${cpu.mibMs} ms per MiB of blocks moved ` +
+    '(measured on the testbed machine: experiments/sim/cpu-model.ts)';
+}

@@ -1,0 +1,180 @@
+// The simulator's optional CPU model (experiments/sim/cpu.ts): peers' processes queue for a few
+// cores, each peer's work serial and in order, and what a peer does waits for its CPU work.
+import test from 'ava';
+import fc from 'fast-check';
+import { seedFrom } from '../estimation/random.ts';
+import type { PeerAction, PeerEvent } from '../peer/core/events.ts';
+import { canonical } from '../experiments/sim/compare-results.ts';
+import { CpuModel, type CpuWorld } from '../experiments/sim/cpu.ts';
+import { measuredCpu } from '../experiments/sim/cpu-model.ts';
+import { resolveScenario, type SimCpu } from '../experiments/sim/scenario.ts';
+import { newSimPeer } from '../experiments/sim/sim-peer.ts';
+import { simulate, type SimResult, type SimScenario } from '../experiments/sim/simulate.ts';
+import { Agenda, type SimPeer } from '../experiments/sim/world.ts';
+
+const seed = seedFrom(process.env, 11);
+const MiB = 1024 * 1024;
+const FREE: SimCpu = { cores: 1, startupMs: 0, eventMs: 0, mibMs: 0 };
+
+const swarm: SimScenario = { peers: 8, size: 4 * MiB, sourceRate: 2 * MiB, peerUp: 8 * MiB, peerDown: 8 * MiB, latencyMs: 5, seed };
+
+/** The result without the CPU model's own summary, as the CLI would write it. */
+function withoutCpu(r: SimResult): string {
+  const { cpu: _cpu, ...rest } = r;
+  return canonical(rest as unknown as Record<string, unknown>);
+}
+
+/** When each traced peer's core first handled an event (its topology answer, after registering). */
+function firstHandled(s: SimScenario): { result: SimResult; first: Map<number, number> } {
+  const first = new Map<number, number>();
+  const all = Array.from({ length: s.peers }, (_, i) => i);
+  const result = simulate(s, {
+    trace: {
+      peers: all,
+      log: (line) => {
+        const m = /^t=([\d.]+) peer (\d+) <- /.exec(line);
+        if (m && !first.has(Number(m[2]))) first.set(Number(m[2]), Number(m[1]));
+      },
+    },
+  });
+  return { result, first };
+}
+
+test('a CPU model that costs nothing changes nothing: the same run as without it, event for event', (t) => {
+  for (const s of [swarm, { ...swarm, peers: 12, arrivalSpreadMs: 2000, seed: seed + 1 }]) {
+    const off = simulate(s);
+    const free = simulate({ ...s, cpu: FREE });
+    t.is(off.outcome, 'complete', off.problem ?? '');
+    t.is(off.cpu, undefined, 'no cpu summary when the model is off');
+    t.is(free.cpu?.busySeconds, 0);
+    t.true((free.cpu?.jobs ?? 0) > 0, 'every event went through the model');
+    t.is(withoutCpu(free), withoutCpu(off));
+  }
+});
+
+test('start-up queues for the cores: 8 peers, 1 s each, share 1 core and all register after 8 s (2 cores: 4 s)', (t) => {
+  const free = firstHandled(swarm);
+  const L = swarm.latencyMs; // one hop; registering and its answer take two
+  for (let i = 0; i < swarm.peers; i++) t.is(free.first.get(i), 2 * L, `peer ${i} without a CPU model`);
+  for (const cores of [1, 2]) {
+    const cpu = { cores, startupMs: 1000, eventMs: 0, mibMs: 0 };
+    const { result, first } = firstHandled({ ...swarm, cpu });
+    const upAt = (swarm.peers * 1000) / cores; // processor sharing: all finish together
+    t.is(result.outcome, 'complete', result.problem ?? '');
+    t.deepEqual(result.cpu?.startupDelay, { p50: upAt / 1000, max: upAt / 1000 });
+    for (let i = 0; i < swarm.peers; i++) t.true(Math.abs((first.get(i) as number) - (upAt + 2 * L)) < 1e-6, `peer ${i} first handled at ${first.get(i)}`);
+    t.true(result.meanSeconds > free.result.meanSeconds + upAt / 1000 - 0.01, `mean ${result.meanSeconds} s vs ${free.result.meanSeconds} s without`);
+    t.deepEqual(result.anomalies, []);
+  }
+});
+
+test('a crowd still starting up is not a stall: 8 s of start-up with stallMs 5 s completes', (t) => {
+  const r = simulate({ ...swarm, stallMs: 5000, cpu: { cores: 1, startupMs: 1000, eventMs: 0, mibMs: 0 } });
+  t.is(r.outcome, 'complete', r.problem ?? '');
+  t.is(r.cpu?.startupDelay.max, 8);
+});
+
+test('message handling waits for the CPU: every REQUEST is answered after its server handled it and sent the BLOCK', (t) => {
+  const off = simulate(swarm);
+  const eventMs = 20;
+  const on = simulate({ ...swarm, cpu: { cores: 1, startupMs: 0, eventMs, mibMs: 0 } });
+  t.is(on.outcome, 'complete', on.problem ?? '');
+  t.deepEqual(on.anomalies, []);
+  // The server's process handles the REQUEST (20 ms) and sends the BLOCK (20 ms) before it leaves.
+  t.true(on.requestLatencyMs.p50 >= off.requestLatencyMs.p50 + 2 * eventMs, `p50 ${on.requestLatencyMs.p50} ms vs ${off.requestLatencyMs.p50} ms`);
+  t.true(on.meanSeconds > off.meanSeconds, `${on.meanSeconds} s vs ${off.meanSeconds} s`);
+  // The CPU it charged: every message counted once sent and once received, every tick.
+  const messages = Object.values(on.messages).reduce((n, m) => n + m.count, 0);
+  t.true((on.cpu?.busySeconds ?? 0) >= (2 * messages * eventMs) / 1000 - (on.droppedMessages * eventMs) / 1000, `${on.cpu?.busySeconds} CPU-s for ${messages} messages`);
+});
+
+test('the measured costs at lan-48 scale: the run completes with its CPU and start-up delays in range', (t) => {
+  const lan: SimScenario = { peers: 48, size: 32 * MiB, sourceRate: 1_250_000, peerUp: 12_500_000, peerDown: 12_500_000, latencyMs: 1, seed: 48, cpu: measuredCpu(2) };
+  const r = simulate(lan);
+  t.is(r.outcome, 'complete', r.problem ?? '');
+  t.deepEqual(r.anomalies, []);
+  t.true(Math.abs((r.cpu?.startupDelay.p50 ?? 0) - (48 * 0.13) / 2) < 0.01, `start-up delay ${r.cpu?.startupDelay.p50} s`);
+  // The CPU it charged cannot exceed 2 cores for the whole run, and is at least start-up plus the bytes.
+  const busy = r.cpu?.busySeconds ?? 0;
+  t.true(busy <= 2 * r.simSeconds, `${busy} CPU-s in ${r.simSeconds} s`);
+  t.true(busy >= 48 * 0.13 + (2 * 48 * 32 * 6.17) / 1000 - 1, `${busy} CPU-s`);
+});
+
+// The model alone, against a world that records what it is asked to do.
+interface Job { peer: number; id: number; work: number; submittedAt: number }
+interface Done { peer: number; id: number; handledAt: number; doneAt: number; work: number }
+
+function runModel(cores: number, peers: number, jobs: Job[], startupMs: number): { done: Done[]; started: Map<number, number> } {
+  const c = resolveScenario({ ...swarm, peers });
+  const agenda = new Agenda();
+  const sims = Array.from({ length: peers }, (_, i) => newSimPeer(i, `id${i}`, 0, c.links[i] as SimPeer['link'], c.blocks));
+  const handled = new Map<PeerEvent, number>();
+  const done: Done[] = [];
+  const started = new Map<number, number>();
+  const world: CpuWorld = {
+    handle: (_p: SimPeer, ev: PeerEvent): readonly PeerAction[] => {
+      handled.set(ev, agenda.now);
+      return [];
+    },
+    carryOut: (p: SimPeer, ev: PeerEvent) => {
+      const job = ev.type === 'sourceBlock' ? ev.index : -1;
+      done.push({ peer: p.index, id: job, handledAt: handled.get(ev) as number, doneAt: agenda.now, work: ev.type === 'sourceBlock' ? ev.data.length : 0 });
+    },
+    started: (p: SimPeer) => void started.set(p.index, agenda.now),
+    dropped: () => {
+      throw new Error('nothing here can be dropped');
+    },
+  };
+  // mibMs = 1 MiB: a sourceBlock of n bytes is n ms of work.
+  const model = new CpuModel(c, { cores, startupMs, eventMs: 0, mibMs: MiB }, agenda, world, peers);
+  for (const p of sims) model.launch(p);
+  for (const j of jobs) agenda.push(j.submittedAt, { k: 'deliver', p: sims[j.peer] as SimPeer, ev: { type: 'sourceBlock', index: j.id, data: new Uint8Array(j.work), digest: new Uint8Array(32) } });
+  while (agenda.size > 0) {
+    const at = agenda.peekTime();
+    const e = agenda.pop();
+    agenda.now = at;
+    if (e?.k === 'cpu') model.step(e.token);
+    else if (e?.k === 'deliver') model.submit(e.p, e.ev);
+  }
+  return { done, started };
+}
+
+test('processor sharing: 3 jobs of 30 ms on 2 cores end together at 45 ms; 2 of them at 30 ms', (t) => {
+  const three = runModel(2, 3, [0, 1, 2].map((peer) => ({ peer, id: peer, work: 30, submittedAt: 0 })), 0);
+  t.deepEqual(three.done.map((d) => d.doneAt), [45, 45, 45]);
+  const two = runModel(2, 2, [0, 1].map((peer) => ({ peer, id: peer, work: 30, submittedAt: 0 })), 0);
+  t.deepEqual(two.done.map((d) => d.doneAt), [30, 30]);
+});
+
+test('property: each peer handles its events in the order they came, one at a time, never faster than a core, within the cores', (t) => {
+  const job = (peers: number) => fc.record({ peer: fc.nat(peers - 1), work: fc.integer({ min: 0, max: 40 }), submittedAt: fc.integer({ min: 0, max: 200 }) });
+  const scenario = fc.integer({ min: 1, max: 6 }).chain((peers) => fc.record({ peers: fc.constant(peers), cores: fc.integer({ min: 1, max: 3 }), startupMs: fc.integer({ min: 0, max: 50 }), jobs: fc.array(job(peers), { maxLength: 60 }) }));
+  fc.assert(
+    fc.property(scenario, ({ peers, cores, startupMs, jobs }) => {
+      const numbered: Job[] = jobs.map((j, id) => ({ ...j, id }));
+      const { done, started } = runModel(cores, peers, numbered, startupMs);
+      if (done.length !== numbered.length) return false;
+      for (let p = 0; p < peers; p++) {
+        // Submission order: by time, then by push order (the agenda's tie rule).
+        const mine = numbered.filter((j) => j.peer === p).sort((a, b) => a.submittedAt - b.submittedAt || a.id - b.id);
+        const seen = done.filter((d) => d.peer === p);
+        if (seen.map((d) => d.id).join() !== mine.map((j) => j.id).join()) return false; // in order
+        let free = started.get(p) ?? Infinity; // nothing before its start-up is done
+        for (const [i, d] of seen.entries()) {
+          const submitted = (mine[i] as Job).submittedAt;
+          if (d.handledAt < Math.max(free, submitted) - 1e-9) return false; // serial, and not before it came
+          if (d.doneAt < d.handledAt + d.work - 1e-6) return false; // at most one core's speed
+          free = d.doneAt;
+        }
+      }
+      // Within the cores: work done by any job's end is at most cores x that time.
+      for (const d of done) {
+        const by = done.filter((e) => e.doneAt <= d.doneAt).reduce((n, e) => n + e.work, 0) + (startupMs > 0 ? startupMs * [...started.values()].filter((s) => s <= d.doneAt).length : 0);
+        if (by > cores * d.doneAt + 1e-6) return false;
+      }
+      return true;
+    }),
+    { seed, numRuns: 200 },
+  );
+  t.pass();
+});
