@@ -38,10 +38,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           'Build a testbed of Linux network namespaces (one per host: the source, the topology server,\n' +
           'each peer) on a bridge, each link shaped with tc tbf as the scenario says, and run each\n' +
           'system in it in turn with the same file: fresh peers, a fresh source. No netem here, so\n' +
-          'latency is emulated per message: slurpie peers hold each message latencyMs/2 when sent and\n' +
-          'again when received, the source answers each request one round trip late (not TCP\'s own\n' +
-          'round trips, loss or jitter; experiments/testbed/latency.ts). A system still running at the\n' +
-          'time limit is stopped and reported.\n' +
+          'latency is emulated per message: a slurpie peer holds each message it receives for the\n' +
+          'one-way latency between the two hosts, the source answers each request one round trip late\n' +
+          '(not TCP\'s own round trips, loss or jitter; experiments/testbed/latency.ts). A system still\n' +
+          'running at the time limit is stopped and reported. The sim system models this machine\'s\n' +
+          'CPU, which the testbed\'s hosts share (--sim-cpu-cores).\n' +
           'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
           '(the table). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
           'SCENARIO is a name in experiments/scenarios (lan-48, lan-12, planetlab-55, tiny-4) or a .json file.\n\n' +
