@@ -82,7 +82,7 @@ export function toSimScenario(s: Scenario, cpuCores = 0): { sim: SimScenario; ap
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
     ...(cpuCores > 0 && { cpu: measuredCpu(cpuCores) }),
   };
-  if (cpuCores > 0) approximations.push(`${describeCpu(measuredCpu(cpuCores))}, as the testbed's peer processes share this machine's`);
+  if (cpuCores > 0) approximations.push(`${describeCpu(measuredCpu(cpuCores))}, as the testbed's peer processes share this machine's cores`);
   return { sim, approximations };
 }
 
