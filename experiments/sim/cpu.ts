@@ -55,11 +55,11 @@ interface PeerCpu {
   busy: boolean; // a job in service
   ev: PeerEvent | null; // the job in service (null: the start-up)
   actions: readonly PeerAction[]; // its actions, to carry out when it ends
+  ticks: number; // ticks in `queue` (the core has not had them yet)
 }
 
 export class CpuModel {
   private readonly perPeer: PeerCpu[];
-  private readonly ticksQueued: Uint32Array; // per peer: ticks submitted, not yet handled
   private readonly running = new EventQueue<SimPeer>(); // jobs in service, by the V they end at
   private v = 0; // the virtual clock, CPU-ms
   private at = 0; // agenda time `v` was brought up to
@@ -80,8 +80,7 @@ export class CpuModel {
     private readonly world: CpuWorld,
     peers: number,
   ) {
-    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [] }));
-    this.ticksQueued = new Uint32Array(peers);
+    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [], ticks: 0 }));
   }
 
   /** The peer's process has just been launched: its start-up comes first. */
@@ -100,14 +99,14 @@ export class CpuModel {
   /** An event for the peer: handled in turn, after the work queued before it. */
   submit(p: SimPeer, ev: PeerEvent): void {
     const s = this.perPeer[p.index] as PeerCpu;
-    if (ev.type === 'tick') this.ticksQueued[p.index] = (this.ticksQueued[p.index] as number) + 1;
+    if (ev.type === 'tick') s.ticks++;
     s.queue.push(ev);
     if (!s.busy) this.next(p, s);
   }
 
   /** Whether a tick for the peer waits in its queue (its core has not had it yet). */
   tickQueued(p: SimPeer): boolean {
-    return (this.ticksQueued[p.index] as number) > 0;
+    return (this.perPeer[p.index] as PeerCpu).ticks > 0;
   }
 
   /** A booked step: only the latest booking counts. */
@@ -162,7 +161,7 @@ export class CpuModel {
     while (s.head < s.queue.length) {
       if (p.gone) return this.clear(s);
       const ev = s.queue[s.head++] as PeerEvent;
-      if (ev.type === 'tick') this.ticksQueued[p.index] = (this.ticksQueued[p.index] as number) - 1;
+      if (ev.type === 'tick') s.ticks--;
       if (s.head === s.queue.length) {
         s.queue.length = 0;
         s.head = 0;
@@ -188,6 +187,7 @@ export class CpuModel {
   private clear(s: PeerCpu): void {
     s.queue.length = 0;
     s.head = 0;
+    s.ticks = 0;
     s.busy = false;
     s.ev = null;
     s.actions = [];

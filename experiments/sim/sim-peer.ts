@@ -1,5 +1,5 @@
 // The world's record of one peer (world.ts), and its small helpers: seeds for its random
-// streams, peer ids, bitfields.
+// streams, peer ids.
 import type { SeededRng } from '../../estimation/random.ts';
 import type { ConnId } from '../../peer/core/events.ts';
 import type { PeerId } from '../../peer/core/messages.ts';
@@ -74,12 +74,4 @@ export function hexId(rng: SeededRng): PeerId {
   let s = '';
   for (let i = 0; i < 4; i++) s += ((rng.next() * 2 ** 32) >>> 0).toString(16).padStart(8, '0');
   return s;
-}
-
-export function hasBit(bits: Uint8Array, i: number): boolean {
-  return ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
-}
-
-export function setBit(bits: Uint8Array, i: number): void {
-  bits[i >> 3] = (bits[i >> 3] ?? 0) | (0x80 >> (i & 7));
 }

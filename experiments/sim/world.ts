@@ -33,7 +33,8 @@ import type { SimOptions, SimResult } from './simulate.ts';
 import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
 import { Tracer } from './trace.ts';
 import { CpuModel, type CpuWorld } from './cpu.ts';
-import { hasBit, hexId, newSimPeer, setBit, streamSeed, type SimPeer } from './sim-peer.ts';
+import { hasBit, setBit } from '../../peer/core/bits.ts';
+import { hexId, newSimPeer, streamSeed, type SimPeer } from './sim-peer.ts';
 
 const SPIN_CLAMP_MS = 1; // like setTimeout's minimum: a deadline that never moves still lets time pass
 const SWARM_ID = '5a'.repeat(32);
