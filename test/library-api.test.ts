@@ -94,3 +94,31 @@ test.serial('a failure from below is a SlurpieError with a code and the original
   t.true(missing instanceof SlurpieError);
   t.is((missing as SlurpieError).code, 'SOURCE_HTTP');
 });
+
+test.serial('alone, each Range GET starts at the lowest missing block: the file comes in order, in few GETs', async (t) => {
+  t.timeout(60_000);
+  const blockSize = 16 * 1024;
+  const data = content(256 * blockSize);
+  const source = await startSourceServer({ data, name: 'o.bin' });
+  t.teardown(() => source.close());
+  const out = join(await scratch(t), 'o.bin');
+  const stats = await within(download(source.url, { output: out, sha256: sha(data), blockSize }), 'the download');
+  t.is(sha(await readFile(out)), sha(data));
+  t.is(stats.mode, 'alone');
+  // Block runs only, not the probe: its range may be a single byte.
+  const runs = source.requestLog()
+    .map((r) => /^bytes=(\d+)-(\d+)$/.exec(String(r.headers.range ?? '')))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [Number(m[1]), Number(m[2])] as const)
+    .filter(([from, to]) => from % blockSize === 0 && (to + 1) % blockSize === 0);
+  t.log(`${runs.length} runs: ${runs.map(([from, to]) => `${from / blockSize}+${(to + 1 - from) / blockSize}`).join(' ')}`);
+  let next = 0;
+  for (const [from, to] of runs) {
+    t.is(from, next, 'each run starts where the last one ended');
+    next = to + 1;
+  }
+  t.is(next, data.length, 'the runs cover the file');
+  // Run lengths double from one block up to maxSourceRun (64): 1 + 2 + ... + 64 = 127, then 64 at a time
+  // (10 GETs; room for a slow machine, where a run is cut to what the lease has time for).
+  t.true(runs.length <= 24, `${runs.length} GETs for 256 blocks`);
+});
