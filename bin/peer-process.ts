@@ -13,6 +13,12 @@
 // - Not --optimize-for-size: 4 peers sharing 256 MiB peaked at 86 MiB with it, 93 without, but
 //   it cost 5-10% more CPU per MiB (npm run bench:peer-cost -- 256 [--peers 4 --rate 64]), and
 //   48 peers on 2 cores (lan-48) are bound by CPU, not memory.
+// - TurboFan only for what is really hot: a function is optimized after 8 times V8's default
+//   interrupt budget (67,584 bytecode-size units). A 256 MiB `get` alone had 110 functions
+//   compiled by TurboFan, 29 with this; CPU per MiB moved, in one sitting (npm run
+//   bench:peer-cost -- 128 --peers 12 --rate 16, and -- 256): 7.5-7.9 -> 6.0-7.5, alone
+//   4.3 -> 3.9. --no-opt (no TurboFan) gained about as much, but leaves the hottest loops
+//   (the core's bitfield scans) interpreted, however large the file.
 // - Young-generation collections paced by the bytes received (peer/node/gc-pacer.ts).
 // - ws does without its native helper (bufferutil, when installed): peers mask with zeros,
 //   which ws skips, so it would only be loaded (a dlopen and its loader, ~10 ms of CPU).
@@ -23,6 +29,7 @@ import { setCollector } from '../peer/node/gc-pacer.ts';
 if (['get', 'seed', 'proxy'].includes(process.argv[2] ?? '')) {
   setFlagsFromString('--semi-space-growth-factor=1');
   setFlagsFromString('--liftoff-only');
+  setFlagsFromString('--interrupt-budget=540672');
   // gc() is there in contexts made once the flag is set. The context is made at the first
   // collection, not here: a new context costs ~7 ms of start-up CPU.
   let gc: ((options: { type: 'minor' }) => void) | undefined;
