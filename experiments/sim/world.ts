@@ -33,6 +33,7 @@ import type { SimOptions, SimResult } from './simulate.ts';
 import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
 import { Tracer } from './trace.ts';
 import { CpuModel, type CpuWorld } from './cpu.ts';
+import type { Uplink } from './uplink.ts';
 import { hasBit, setBit } from '../../peer/core/bits.ts';
 import { hexId, newSimPeer, streamSeed, type SimPeer } from './sim-peer.ts';
 
@@ -56,7 +57,8 @@ export type SimEvent =
   | { k: 'sourceStart'; flow: Flow }
   | { k: 'sourceStep'; token: number }
   | { k: 'leave'; p: SimPeer }
-  | { k: 'cpu'; token: number }; // the CPU model's next job end (cpu.ts)
+  | { k: 'cpu'; token: number } // the CPU model's next job end (cpu.ts)
+  | { k: 'up'; up: Uplink; token: number }; // a peer's uplink: its next message sent in full (uplink.ts)
 
 /** The queue of what happens next, and the virtual time now (ms): every part of the model books here. */
 export class Agenda extends EventQueue<SimEvent> {
@@ -93,7 +95,7 @@ export class World implements PeerStepper, CpuWorld {
     const s = c.scenario;
     this.metrics = new Metrics(options.onSample);
     this.zero = new ZeroBlocks(c);
-    this.net = new Network(this.agenda, this, this.metrics);
+    this.net = new Network(this.agenda, this, this.metrics, s.uplink === 'fair');
     this.source = new SourceModel(c, this.agenda, this.zero);
     // A live peer re-registers every reregisterMs, so with the node's ttl (twice that) it
     // never expires; a peer that leaves deregisters. Each peer holds one registration at
@@ -207,6 +209,8 @@ export class World implements PeerStepper, CpuWorld {
         return this.leave(e.p);
       case 'cpu':
         return this.cpu?.step(e.token);
+      case 'up':
+        return this.net.upStep(e.up, e.token);
     }
   }
 
