@@ -28,6 +28,8 @@ export interface SimScenario {
   latencyMs: number; // one way, every hop
   seed: number;
   arrivalSpreadMs?: number; // 0 (default): a flash crowd at t = 0; else arrivals uniform in [0, spread)
+  arrivalsMs?: number[]; // each peer's arrival, ms (a testbed's plan: scenarios/plan.ts); overrides arrivalSpreadMs
+  leaveAfterMs?: (number | null)[]; // churn, per peer: it leaves this long after arriving unless done (null: stays)
   params?: Partial<PeerParams>;
   maxSimSeconds?: number; // virtual time limit (default: max(3600 s, 100 × the fluid bound))
   lingerMs?: number; // a finished peer keeps serving this long (default 0)
@@ -99,6 +101,12 @@ export function checkScenario(s: SimScenario): void {
       positive(`peerLinks[${i}].down`, link.down);
       nonNegative(`peerLinks[${i}].latencyMs`, link.latencyMs);
     });
+  }
+  for (const key of ['arrivalsMs', 'leaveAfterMs'] as const) {
+    const xs = s[key];
+    if (xs === undefined) continue;
+    if (!Array.isArray(xs) || xs.length !== s.peers) throw new RangeError(`scenario.${key} must have one entry per peer (${s.peers}), got ${Array.isArray(xs) ? xs.length : typeof xs}`);
+    xs.forEach((x, i) => x === null && key === 'leaveAfterMs' ? undefined : nonNegative(`${key}[${i}]`, x as number));
   }
   if (s.uplink !== undefined && s.uplink !== 'fifo' && s.uplink !== 'fair') throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
   if (s.cpu !== undefined) {
