@@ -7,6 +7,7 @@ import type { PeerEvent } from '../peer/core/events.ts';
 import type { Message } from '../peer/core/messages.ts';
 import { Metrics } from '../experiments/sim/metrics.ts';
 import { Network, type End, type Hangup, type Transit } from '../experiments/sim/network.ts';
+import type { Uplink } from '../experiments/sim/uplink.ts';
 import { Agenda, type SimPeer } from '../experiments/sim/world.ts';
 
 const KiB = 1024;
@@ -45,6 +46,7 @@ function deliver(script: (send: (msg: Message) => void) => void): { type: string
       else if (e.k === 'wire') net.wire(ev as unknown as Transit);
       else if (e.k === 'msg') net.arrived(ev as unknown as Transit);
       else if (e.k === 'fin') net.fin(ev as unknown as Hangup);
+      else if (e.k === 'up') net.upStep((ev as unknown as { up: Uplink }).up, (ev as unknown as { token: number }).token);
     }
   };
   run();

@@ -60,12 +60,10 @@ export function tMinSeconds(s: Scenario, peers: PeerPlan[] = planPeers(s)): numb
 export function toSimScenario(s: Scenario, cpuCores = 0): { sim: SimScenario; approximations: string[] } {
   const peers = planPeers(s);
   const approximations: string[] = [];
-  if (s.churn) approximations.push('churn is not simulated: every peer stays until done');
-  let arrivalSpreadMs = 0;
-  if (s.arrivals.kind === 'uniform') {
-    arrivalSpreadMs = s.arrivals.overSeconds * 1000;
-    approximations.push('arrivals: the simulator draws its own uniform arrival times over the same spread (not the same instants)');
-  }
+  // The testbed's own plan: each peer arrives when it is launched there, and a churned one
+  // leaves when it is stopped there (unless done).
+  const arrivalSpreadMs = s.arrivals.kind === 'uniform' ? s.arrivals.overSeconds * 1000 : 0;
+  if (s.churn) approximations.push('churn: a leaving peer leaves cleanly at its planned time, as the testbed stops it (SIGTERM)');
   // One link for all, as far as the source's latency too: the simulator's homogeneous model.
   const same = s.peers.links.kind === 'same' && s.peers.links.link.latencyMs === s.source.latencyMs ? s.peers.links.link : null;
   const sim: SimScenario = {
@@ -79,6 +77,8 @@ export function toSimScenario(s: Scenario, cpuCores = 0): { sim: SimScenario; ap
     ...(!same && { peerLinks: peers.map(({ link }) => ({ up: link.up, down: link.down, latencyMs: link.latencyMs })) }),
     seed: s.seed,
     arrivalSpreadMs,
+    ...(s.arrivals.kind !== 'flash' && { arrivalsMs: peers.map((p) => p.arrivalSeconds * 1000) }),
+    ...(s.churn && { leaveAfterMs: peers.map((p) => (p.leaveAfterSeconds === null ? null : p.leaveAfterSeconds * 1000)) }),
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
     ...(cpuCores > 0 && { cpu: measuredCpu(cpuCores) }),
   };

@@ -2,10 +2,29 @@
 //
 // - A hop between two peers takes the mean of their one-way latencies (scenario.ts: every
 //   hop the same L unless the scenario gives each peer a link of its own).
-// - A peer's uplink is a FIFO at its up rate (`peerUp` unless `peerLinks`): its outgoing messages leave one after
-//   another. Its downlink is a FIFO at its down rate that books each message when
-//   its first byte gets there (upload start + L). A message arrives at max(end of upload
-//   + L, end of download) (cut-through): the slower of the two links sets the pace.
+// - A peer's uplink, at its up rate (`peerUp` unless `peerLinks`), is one of two models
+//   (scenario.uplink). Either way it is work-conserving: `upBusyMs` is the time all it was
+//   given takes at its rate, `upFreeAt` when it will have sent all of it.
+//   - 'fifo' (the default): one FIFO; its outgoing messages leave one after another, from
+//     whatever connection.
+//   - 'fair': shared by its connections, as TCP connections through a shallow queue share a
+//     host's link. Each connection end sends its own messages in order (a FIFO per end).
+//     The large message at the head of each end (>= SMALL_BYTES) is a flow; the flows share
+//     the link equally (processor sharing, uplink.ts), so a block's last byte leaves when its
+//     share has carried all of it. A small message (control traffic) at the head of its end
+//     leaves at once, ahead of the flows, which stop for its transmission time: on an idle
+//     connection it does not wait behind other connections' blocks, on a busy one it waits
+//     for the messages sent before it there. BLOCKs go through the node's serve queue
+//     (peer/node/serve-queue.ts): at most SERVE_IN_FLIGHT on the wire at once and
+//     SERVE_PER_CONN per connection, the next taken in request order from a connection with
+//     a free slot; a slot is held until the block's last byte has left (the node: until ws
+//     has handed it to the socket); serves queued for a connection that closes are dropped.
+//   The first byte of a large message leaves when it reaches the head of its end (fifo: of
+//   the link); the server's core is told `served` when a BLOCK's last byte has left.
+// - The downlink is a FIFO at the peer's down rate that books each message when its first
+//   byte gets there (first byte out + L). A message arrives at max(last byte out + L, end of
+//   download) (cut-through): the slower of the two links sets the pace; with 'fair' its
+//   arrival is booked once both are known.
 //   Messages on one connection arrive in order. A message under SMALL_BYTES (control traffic:
 //   updates, requests) does not book the receiver's downlink: it would hold it for a few
 //   microseconds, and skipping the booking halves the events a control message costs (one
@@ -19,14 +38,16 @@
 // - Connecting takes one round trip: the acceptor sees `opened` after L, the dialler
 //   after 2L; a dial to a peer that left (or never was) gets `connectFailed` after 2L.
 // - A close reaches the other side after the data already sent on that connection: the
-//   `fin` leaves when the closer's uplink has sent everything before it, and is then held
-//   until the last message sent from that end has arrived.
+//   `fin` leaves when the closer's uplink has sent everything sent before it on that
+//   connection (fifo: on the link), and is then held until the last message sent from that
+//   end has arrived. Messages queued on the closed end are still sent.
 // - A message that reaches a closed end is dropped (counted, never delivered).
 import { simDigest } from './block-digest.ts';
 import type { ConnId, PeerEvent } from '../../peer/core/events.ts';
 import { encodedLength } from '../../peer/wire/codec.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
 import type { Metrics } from './metrics.ts';
+import { Uplink } from './uplink.ts';
 import type { Agenda, SimPeer } from './world.ts';
 
 export type EndState = 'pending' | 'open' | 'closed';
@@ -39,6 +60,16 @@ function hop(a: SimPeer, b: SimPeer): number {
 /** Messages below this many bytes skip the receiver's downlink queue (see the header). */
 const SMALL_BYTES = 1024;
 
+/** The node's serve queue (peer/node/serve-queue.ts): blocks in flight at once, in all and per connection. */
+const SERVE_IN_FLIGHT = 6;
+const SERVE_PER_CONN = 2;
+
+/** A peer's serves not yet on the wire (request order), and how many are. */
+interface Serves {
+  waiting: { end: End; index: number; data: Uint8Array }[];
+  inFlight: number;
+}
+
 /** One side of a connection, as its peer's driver holds it. */
 export interface End {
   peer: SimPeer;
@@ -47,7 +78,12 @@ export interface End {
   dialled: PeerId; // outbound: the id we were asked to dial
   state: EndState;
   other: End | null;
-  lastSent: number; // when the last byte sent from this end left its uplink
+  lastSent: number; // when the last byte sent from this end left its uplink (of what has left or is bound to)
+  upHead: Transit | null; // the large message this end has in service on its peer's uplink
+  upTag: number; // the uplink's virtual clock when upHead has been sent (uplink.ts)
+  upQueue: Transit[] | null; // messages sent after upHead, waiting for it, oldest first
+  finPending: Hangup | null; // closed with messages still queued: the fin leaves after them
+  serving: number; // BLOCKs of this end's serve queue on the wire (being sent or queued on the connection)
   lastArrival: number; // latest arrival time of a message sent from this end
   unbooked: Transit | null; // the last large message sent from this end whose first byte is still on its way
   behindTail: Transit | null; // the last small message riding behind it
@@ -64,7 +100,9 @@ export interface Transit {
   end: End;
   msg: Message;
   bytes: number;
-  sentAt: number; // when its last byte left the sender
+  sentAt: number; // when its last byte left the sender (NaN while it is being sent)
+  downEnd: number; // when the receiver's downlink is done with it (NaN until its first byte got there; -Infinity: the receiver was gone)
+  served: number; // a BLOCK: its index, to tell the server's core when it has left (else -1)
   behind: Transit | null; // the first small message sent after this one while it was unbooked; each links the next
 }
 
@@ -93,11 +131,14 @@ export class Network {
   // host -> the peer that accepts there. Every simulated peer has a host of its own, and the
   // host strings handed to the cores are these very strings: a lookup hashes nothing new.
   private readonly byHost = new Map<string, SimPeer>();
+  private readonly uplinks = new Map<SimPeer, Uplink>(); // made on a peer's first large message
+  private readonly serves = new Map<SimPeer, Serves>(); // made on a peer's first serve
 
   constructor(
     private readonly agenda: Agenda,
     private readonly world: PeerStepper,
     private readonly metrics: Metrics,
+    private readonly fair = false, // scenario.uplink 'fair': else one FIFO per uplink
   ) {}
 
   /** The peer accepts connections from now on. */
@@ -120,8 +161,8 @@ export class Network {
       return;
     }
     const L = hop(p, target);
-    const mine: End = { peer: p, conn: p.nextConn++, outbound: true, dialled: peerId, state: 'pending', other: null, lastSent: 0, lastArrival: 0, unbooked: null, behindTail: null, asked: null };
-    const theirs: End = { peer: target, conn: target.nextConn++, outbound: false, dialled: '', state: 'pending', other: mine, lastSent: 0, lastArrival: 0, unbooked: null, behindTail: null, asked: null };
+    const mine: End = { peer: p, conn: p.nextConn++, outbound: true, dialled: peerId, state: 'pending', other: null, lastSent: 0, upHead: null, upTag: 0, upQueue: null, finPending: null, serving: 0, lastArrival: 0, unbooked: null, behindTail: null, asked: null };
+    const theirs: End = { peer: target, conn: target.nextConn++, outbound: false, dialled: '', state: 'pending', other: mine, lastSent: 0, upHead: null, upTag: 0, upQueue: null, finPending: null, serving: 0, lastArrival: 0, unbooked: null, behindTail: null, asked: null };
     mine.other = theirs;
     p.ends.set(mine.conn, mine);
     target.ends.set(theirs.conn, theirs);
@@ -144,62 +185,164 @@ export class Network {
     );
   }
 
-  /** Puts a message on the wire; returns when its last byte left the sender. */
-  send(end: End, msg: Message): number {
+  /** Puts a message on the wire: on its connection, after the messages sent before it there. */
+  send(end: End, msg: Message, served = -1): void {
     const p = end.peer;
     const now = this.agenda.now;
     const bytes = messageBytes(msg);
     this.metrics.countMessage(msg.type, bytes);
+    // The link is work-conserving: it is busy until all it was given is sent, in any order.
     const upStart = Math.max(now, p.upFreeAt);
     const upEnd = upStart + bytes * p.link.upMsPerByte;
     p.upBusyMs += upEnd - upStart;
-    if (msg.type === 'REQUEST') (end.asked ??= new Map()).set(msg.index, now);
     p.upFreeAt = upEnd;
-    end.lastSent = upEnd;
-    if (bytes < SMALL_BYTES) {
-      // Control traffic: straight to its arrival (see the header), after the connection's last.
-      const to = end.other as End;
-      const ahead = end.unbooked;
-      if (ahead) {
-        const m: Transit = { k: 'msg', end: to, msg, bytes, sentAt: upEnd, behind: null };
-        if (end.behindTail) end.behindTail.behind = m;
-        else ahead.behind = m;
-        end.behindTail = m;
-        return upEnd;
-      }
-      const arrive = Math.max(upEnd + hop(p, to.peer), end.lastArrival);
-      end.lastArrival = arrive;
-      this.agenda.push(arrive, { k: 'msg', end: to, msg, bytes, sentAt: upEnd, behind: null });
-      return upEnd;
-    }
-    const transit: Transit = { k: 'wire', end, msg, bytes, sentAt: upEnd, behind: null };
-    end.unbooked = transit;
-    end.behindTail = null;
-    this.agenda.push(upStart + hop(p, (end.other as End).peer), transit);
-    return upEnd;
+    if (msg.type === 'REQUEST') (end.asked ??= new Map()).set(msg.index, now);
+    if (!this.fair) return this.sendFifo(end, msg, bytes, served, upStart, upEnd);
+    const t: Transit = { k: 'msg', end, msg, bytes, sentAt: NaN, downEnd: NaN, served, behind: null };
+    if (end.upHead !== null) (end.upQueue ??= []).push(t);
+    else this.upload(end, t);
   }
 
-  /** Sends a BLOCK and tells the server's core when its last byte has left. */
+  // One FIFO per uplink: the message leaves after everything sent before it, from any connection.
+  private sendFifo(end: End, msg: Message, bytes: number, served: number, upStart: number, upEnd: number): void {
+    const p = end.peer;
+    const t: Transit = { k: bytes < SMALL_BYTES ? 'msg' : 'wire', end, msg, bytes, sentAt: upEnd, downEnd: NaN, served: -1, behind: null };
+    if (bytes < SMALL_BYTES) this.uploaded(end, t, upEnd);
+    else {
+      end.lastSent = upEnd;
+      end.unbooked = t;
+      end.behindTail = null;
+      this.agenda.push(upStart + hop(p, (end.other as End).peer), t);
+    }
+    if (served >= 0 && msg.type === 'BLOCK') this.agenda.push(upEnd, { k: 'served', end, index: served, bytes: msg.data.length });
+  }
+
+  /** Sends a BLOCK when the serve queue has a slot for it; the server's core hears when its last byte has left. */
   serve(end: End, index: number, data: Uint8Array): void {
-    const sentAt = this.send(end, { type: 'BLOCK', index, digest: simDigest(index), data });
-    this.agenda.push(sentAt, { k: 'served', end, index, bytes: data.length });
+    if (!this.fair) return this.send(end, { type: 'BLOCK', index, digest: simDigest(index), data }, index);
+    const q = this.servesOf(end.peer);
+    q.waiting.push({ end, index, data });
+    this.nextServes(q);
+  }
+
+  private servesOf(p: SimPeer): Serves {
+    let q = this.serves.get(p);
+    if (q === undefined) this.serves.set(p, (q = { waiting: [], inFlight: 0 }));
+    return q;
+  }
+
+  // The next serves in request order whose connection has a free slot, while slots are free.
+  private nextServes(q: Serves): void {
+    while (q.inFlight < SERVE_IN_FLIGHT) {
+      const at = q.waiting.findIndex((w) => w.end.serving < SERVE_PER_CONN);
+      if (at < 0) return;
+      const [w] = q.waiting.splice(at, 1) as [{ end: End; index: number; data: Uint8Array }];
+      q.inFlight++;
+      w.end.serving++;
+      this.send(w.end, { type: 'BLOCK', index: w.index, digest: simDigest(w.index), data: w.data }, w.index);
+    }
+  }
+
+  // Serves queued for a connection that closed are dropped unsent (serve-queue.ts forget).
+  private forgetServes(end: End): void {
+    const q = this.serves.get(end.peer);
+    if (q !== undefined && q.waiting.length > 0) q.waiting = q.waiting.filter((w) => w.end !== end);
+  }
+
+  /** A booked step of a peer's uplink: messages sent in full move on, the next of their connection starts. */
+  upStep(up: Uplink, token: number): void {
+    const done = up.step(token);
+    if (done === null) return;
+    const now = this.agenda.now;
+    for (const end of done) {
+      const t = end.upHead as Transit;
+      end.upHead = null;
+      this.uploaded(end, t, now);
+      const q = end.upQueue;
+      while (q !== null && q.length > 0 && end.upHead === null) this.upload(end, q.shift() as Transit);
+      if (end.upHead === null && end.finPending !== null) {
+        const h = end.finPending;
+        end.finPending = null;
+        this.agenda.push(Math.max(now, end.lastSent) + hop(end.peer, (end.other as End).peer), h);
+      }
+    }
+    up.reschedule();
+  }
+
+  // The message is next on its connection: a small one leaves at once, a large one shares the link.
+  private upload(end: End, t: Transit): void {
+    const up = this.uplink(end.peer);
+    if (t.bytes < SMALL_BYTES) return this.uploaded(end, t, up.small(t.bytes));
+    t.k = 'wire';
+    end.upHead = t;
+    end.unbooked = t;
+    end.behindTail = null;
+    this.agenda.push(up.firstByte() + hop(end.peer, (end.other as End).peer), t);
+    up.join(end, t.bytes);
+  }
+
+  private uplink(p: SimPeer): Uplink {
+    let up = this.uplinks.get(p);
+    if (up === undefined) this.uplinks.set(p, (up = new Uplink(this.agenda, p.link.upMsPerByte)));
+    return up;
+  }
+
+  // The message's last byte leaves the sender at `at` (now for a large one, maybe later for a small one).
+  private uploaded(end: End, t: Transit, at: number): void {
+    t.sentAt = at;
+    if (at > end.lastSent) end.lastSent = at;
+    if (t.served >= 0 && t.msg.type === 'BLOCK') {
+      this.agenda.push(at, { k: 'served', end, index: t.served, bytes: t.msg.data.length });
+      const q = this.servesOf(end.peer);
+      q.inFlight--;
+      end.serving--;
+      this.nextServes(q);
+    }
+    if (t.bytes >= SMALL_BYTES) {
+      if (!Number.isNaN(t.downEnd)) this.book(t);
+      return;
+    }
+    // Control traffic: straight to its arrival (see the header), after the connection's last.
+    const to = end.other as End;
+    const ahead = end.unbooked;
+    if (ahead) {
+      if (end.behindTail) end.behindTail.behind = t;
+      else ahead.behind = t;
+      end.behindTail = t;
+      return;
+    }
+    t.end = to;
+    const arrive = Math.max(at + hop(end.peer, to.peer), end.lastArrival);
+    end.lastArrival = arrive;
+    this.agenda.push(arrive, t);
   }
 
   // The first byte reaches the receiver: its downlink books messages in the order their
   // first bytes reach it.
   wire(t: Transit): void {
+    const to = (t.end.other as End).peer;
+    if (to.gone) {
+      t.downEnd = -Infinity;
+    } else {
+      const downStart = Math.max(this.agenda.now, to.downFreeAt);
+      t.downEnd = downStart + t.bytes * to.link.downMsPerByte;
+      to.downFreeAt = t.downEnd;
+    }
+    if (!Number.isNaN(t.sentAt)) this.book(t);
+  }
+
+  // Sent in full and its first byte at the receiver: when it arrives is known; the small
+  // messages that rode behind it follow.
+  private book(t: Transit): void {
     const from = t.end;
     const to = from.other as End;
     if (from.unbooked === t) {
       from.unbooked = null;
       from.behindTail = null;
     }
-    if (to.peer.gone) return;
-    const now = this.agenda.now;
-    const downStart = Math.max(now, to.peer.downFreeAt);
-    const downEnd = downStart + t.bytes * to.peer.link.downMsPerByte;
-    to.peer.downFreeAt = downEnd;
-    const arrive = Math.max(t.sentAt + hop(from.peer, to.peer), downEnd, from.lastArrival);
+    if (t.downEnd === -Infinity) return; // the receiver left meanwhile
+    const L = hop(from.peer, to.peer);
+    const arrive = Math.max(t.sentAt + L, t.downEnd, from.lastArrival);
     from.lastArrival = arrive;
     t.k = 'msg';
     t.end = to;
@@ -207,12 +350,12 @@ export class Network {
     let m = t.behind;
     if (m === null) return;
     t.behind = null;
-    const L = hop(from.peer, to.peer);
     while (m !== null) {
       const next: Transit | null = m.behind;
       m.behind = null;
       const at = Math.max(m.sentAt + L, from.lastArrival);
       from.lastArrival = at;
+      m.end = to;
       this.agenda.push(at, m);
       m = next;
     }
@@ -240,7 +383,12 @@ export class Network {
     if (!end || end.state === 'closed') return;
     end.state = 'closed';
     p.ends.delete(conn);
+    this.forgetServes(end);
     const hangup: Hangup = { k: 'fin', end, reason };
+    if (end.upHead !== null) {
+      end.finPending = hangup; // leaves when the messages queued before it have
+      return;
+    }
     this.agenda.push(Math.max(this.agenda.now, end.lastSent) + hop(p, (end.other as End).peer), hangup);
   }
 
@@ -258,6 +406,7 @@ export class Network {
     const was = end.state;
     end.state = 'closed';
     end.peer.ends.delete(end.conn);
+    this.forgetServes(end);
     if (was === 'open') this.world.step(end.peer, { type: 'closed', conn: end.conn, reason });
     else if (end.outbound) this.world.step(end.peer, { type: 'connectFailed', peerId: end.dialled, reason });
     // An acceptor that never saw the connection has nothing to hear.

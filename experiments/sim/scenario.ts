@@ -28,6 +28,8 @@ export interface SimScenario {
   latencyMs: number; // one way, every hop
   seed: number;
   arrivalSpreadMs?: number; // 0 (default): a flash crowd at t = 0; else arrivals uniform in [0, spread)
+  arrivalsMs?: number[]; // each peer's arrival, ms (a testbed's plan: scenarios/plan.ts); overrides arrivalSpreadMs
+  leaveAfterMs?: (number | null)[]; // churn, per peer: it leaves this long after arriving unless done (null: stays)
   params?: Partial<PeerParams>;
   maxSimSeconds?: number; // virtual time limit (default: max(3600 s, 100 × the fluid bound))
   lingerMs?: number; // a finished peer keeps serving this long (default 0)
@@ -37,6 +39,7 @@ export interface SimScenario {
   answer?: 'newest' | 'mixed'; // the topology server's answers (default mixed, as `slurpie topology`)
   peerLinks?: PeerLink[]; // one per peer (in arrival order): overrides peerUp, peerDown and, for the peer's side of a hop, latencyMs
   cpu?: SimCpu; // the peers' processes share this many cores (cpu.ts); absent: infinite CPU, as before
+  uplink?: 'fifo' | 'fair'; // a peer's uplink: one FIFO (default, as before) or shared fairly by its connections (network.ts, uplink.ts)
 }
 
 /** The CPU model's parameters (cpu.ts); measured defaults in cpu-model.ts. */
@@ -99,6 +102,13 @@ export function checkScenario(s: SimScenario): void {
       nonNegative(`peerLinks[${i}].latencyMs`, link.latencyMs);
     });
   }
+  for (const key of ['arrivalsMs', 'leaveAfterMs'] as const) {
+    const xs = s[key];
+    if (xs === undefined) continue;
+    if (!Array.isArray(xs) || xs.length !== s.peers) throw new RangeError(`scenario.${key} must have one entry per peer (${s.peers}), got ${Array.isArray(xs) ? xs.length : typeof xs}`);
+    xs.forEach((x, i) => x === null && key === 'leaveAfterMs' ? undefined : nonNegative(`${key}[${i}]`, x as number));
+  }
+  if (s.uplink !== undefined && s.uplink !== 'fifo' && s.uplink !== 'fair') throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
   if (s.cpu !== undefined) {
     if (!(Number.isSafeInteger(s.cpu.cores) && s.cpu.cores >= 1)) throw new RangeError(`scenario.cpu.cores must be a positive integer, got ${s.cpu.cores}`);
     for (const key of ['startupMs', 'eventMs', 'mibMs'] as const) nonNegative(`cpu.${key}`, s.cpu[key]);

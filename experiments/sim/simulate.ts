@@ -5,7 +5,7 @@
 //
 // The model is kept simple on purpose, one part per file, each opening with its rules:
 //   scenario.ts      what to run: sizes, rates, latency, seed, defaults, validation
-//   network.ts       connections, uplink/downlink FIFOs, latency, message sizes, close
+//   network.ts       connections, uplinks (one FIFO, or fair: uplink.ts), downlink FIFOs, latency, message sizes, close
 //   source-model.ts  the HTTP source: processor sharing among its Range GETs
 //   cpu.ts           optional: the peers' processes share a few cores (measured costs: cpu-model.ts)
 //   world.ts         the event loop: arrival, topology registration, ticks, actions, leave

@@ -4,7 +4,9 @@
 // contract peer/node keeps with sockets, HTTP and files) and checks that the core keeps
 // its side of it.
 //
-// - Arrivals: all at t = 0 (a flash crowd) or uniform over `arrivalSpreadMs`. A newcomer
+// - Arrivals: all at t = 0 (a flash crowd), uniform over `arrivalSpreadMs`, or each peer's
+//   own (`arrivalsMs`: a testbed's plan). Churn (`leaveAfterMs`): a peer not done that long
+//   after its arrival leaves then, as a stopped node does (leave, BYE, deregister). A newcomer
 //   registers L later; its first tick comes with the answer.
 // - Topology server: topology-server/registry.ts itself, on virtual time: it answers each
 //   registration with the last β live registrants (newest first), then registers the
@@ -33,6 +35,7 @@ import type { SimOptions, SimResult } from './simulate.ts';
 import { SourceModel, ZeroBlocks, type Flow } from './source-model.ts';
 import { Tracer } from './trace.ts';
 import { CpuModel, type CpuWorld } from './cpu.ts';
+import type { Uplink } from './uplink.ts';
 import { hasBit, setBit } from '../../peer/core/bits.ts';
 import { hexId, newSimPeer, streamSeed, type SimPeer } from './sim-peer.ts';
 
@@ -56,7 +59,9 @@ export type SimEvent =
   | { k: 'sourceStart'; flow: Flow }
   | { k: 'sourceStep'; token: number }
   | { k: 'leave'; p: SimPeer }
-  | { k: 'cpu'; token: number }; // the CPU model's next job end (cpu.ts)
+  | { k: 'churn'; p: SimPeer } // its planned departure (scenario.leaveAfterMs)
+  | { k: 'cpu'; token: number } // the CPU model's next job end (cpu.ts)
+  | { k: 'up'; up: Uplink; token: number }; // a peer's uplink: its next message sent in full (uplink.ts)
 
 /** The queue of what happens next, and the virtual time now (ms): every part of the model books here. */
 export class Agenda extends EventQueue<SimEvent> {
@@ -76,6 +81,7 @@ export class World implements PeerStepper, CpuWorld {
   private readonly renewals: SeededRng; // jitter of the periodic re-registrations
   completed = 0;
   failed = 0; // peers whose core gave up (abort)
+  churned = 0; // peers that left unfinished at their planned time (scenario.leaveAfterMs)
   private left = 0;
   private readonly estimates: EstimateSampler;
   private mesh: MeshShape | null = null;
@@ -93,7 +99,7 @@ export class World implements PeerStepper, CpuWorld {
     const s = c.scenario;
     this.metrics = new Metrics(options.onSample);
     this.zero = new ZeroBlocks(c);
-    this.net = new Network(this.agenda, this, this.metrics);
+    this.net = new Network(this.agenda, this, this.metrics, s.uplink === 'fair');
     this.source = new SourceModel(c, this.agenda, this.zero);
     // A live peer re-registers every reregisterMs, so with the node's ttl (twice that) it
     // never expires; a peer that leaves deregisters. Each peer holds one registration at
@@ -109,11 +115,13 @@ export class World implements PeerStepper, CpuWorld {
     this.probeAtMs = (s.arrivalSpreadMs ?? 0) / 2 + (c.tMinSeconds * 1000) / 2;
     const world = new SeededRng(streamSeed(s.seed, -1));
     const spread = s.arrivalSpreadMs ?? 0;
-    const arrivals = Array.from({ length: s.peers }, () => (spread > 0 ? world.next() * spread : 0)).sort((a, b) => a - b);
+    const arrivals = s.arrivalsMs ? [...s.arrivalsMs] : Array.from({ length: s.peers }, () => (spread > 0 ? world.next() * spread : 0)).sort((a, b) => a - b);
     for (let i = 0; i < s.peers; i++) {
       const p = newSimPeer(i, hexId(world), arrivals[i] as number, c.links[i] as ResolvedLink, c.blocks);
       this.peers.push(p);
       this.agenda.push(p.arrivedAt, { k: 'arrive', p });
+      const after = s.leaveAfterMs?.[i] ?? null;
+      if (after !== null) this.agenda.push(p.arrivedAt + after, { k: 'churn', p });
     }
     this.tracer = new Tracer(options.trace, this.peers);
     this.cpu = c.cpu ? new CpuModel(c, c.cpu, this.agenda, this, s.peers) : null;
@@ -127,19 +135,19 @@ export class World implements PeerStepper, CpuWorld {
     let problem: string | null = null;
     const livelockEvents = 1_000_000 + 1000 * peers;
     for (;;) {
-      if (this.completed + this.failed === peers) break;
+      if (this.completed + this.failed + this.churned === peers) break;
       const time = agenda.peekTime();
       const next = agenda.pop();
       if (next === undefined) {
         outcome = 'stalled';
-        problem = `nothing left to happen at t=${fmt(agenda.now)} ms with ${peers - this.completed - this.failed} peers unfinished`;
+        problem = `nothing left to happen at t=${fmt(agenda.now)} ms with ${peers - this.completed - this.failed - this.churned} peers unfinished`;
         break;
       }
       if (time > c.maxMs) {
         this.metrics.sample(c.maxMs, c.maxMs, this);
         agenda.now = c.maxMs;
         outcome = 'timeout';
-        problem = `virtual time limit of ${fmt(c.maxMs / 1000)} s reached with ${peers - this.completed - this.failed} peers unfinished`;
+        problem = `virtual time limit of ${fmt(c.maxMs / 1000)} s reached with ${peers - this.completed - this.failed - this.churned} peers unfinished`;
         break;
       }
       if (time > agenda.now) {
@@ -150,7 +158,7 @@ export class World implements PeerStepper, CpuWorld {
       }
       if (agenda.now - this.lastProgressAt > c.stallMs && !(this.cpu && this.cpu.starting > 0)) {
         outcome = 'stalled';
-        problem = `no block stored anywhere from t=${fmt(this.lastProgressAt)} ms to t=${fmt(agenda.now)} ms; ${peers - this.completed - this.failed} peers unfinished`;
+        problem = `no block stored anywhere from t=${fmt(this.lastProgressAt)} ms to t=${fmt(agenda.now)} ms; ${peers - this.completed - this.failed - this.churned} peers unfinished`;
         break;
       }
       if (++this.eventsAtNow > livelockEvents) {
@@ -205,8 +213,12 @@ export class World implements PeerStepper, CpuWorld {
         return this.source.step(e.token);
       case 'leave':
         return this.leave(e.p);
+      case 'churn':
+        return this.churn(e.p);
       case 'cpu':
         return this.cpu?.step(e.token);
+      case 'up':
+        return this.net.upStep(e.up, e.token);
     }
   }
 
@@ -385,10 +397,19 @@ export class World implements PeerStepper, CpuWorld {
     this.step(p, { type: 'stored', index });
   }
 
+  // Churn: a peer not done by its planned time is stopped (a process still starting just ends).
+  private churn(p: SimPeer): void {
+    if (p.gone || p.doneAt !== null) return;
+    this.churned++;
+    if (p.core) return this.leave(p, 'stopped');
+    p.stats = null;
+    this.remove(p);
+  }
+
   // The process exits now, whatever work it had queued (no CPU model here).
-  private leave(p: SimPeer): void {
+  private leave(p: SimPeer, reason = 'finished'): void {
     if (p.gone || !p.core) return;
-    const ev: PeerEvent = { type: 'leave', reason: 'finished' };
+    const ev: PeerEvent = { type: 'leave', reason };
     this.carryOut(p, ev, this.handle(p, ev));
     p.stats = p.core.stats(this.agenda.now);
     this.remove(p);

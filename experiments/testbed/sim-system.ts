@@ -25,8 +25,8 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     uploaded: p.stats?.uploaded ?? null,
     maxRssBytes: null,
     ok: p.seconds !== null,
-    left: false,
-    ...(p.seconds === null && { error: r.problem ?? 'did not finish in the simulated time limit' }),
+    left: p.seconds === null && p.leftMs !== null, // churn: stopped at its planned time
+    ...(p.seconds === null && { error: p.leftMs !== null ? 'left early (churn)' : (r.problem ?? 'did not finish in the simulated time limit') }),
   }));
   return {
     ...summarize({
