@@ -21,6 +21,7 @@ interface ExperimentArgs {
   hosts?: string;
   bind?: string;
   simCpuCores: number;
+  simUplink: 'fifo' | 'fair';
 }
 
 function fail(msg: string): never {
@@ -64,6 +65,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('sim-cpu-cores', {
         type: 'number', default: availableParallelism(),
         describe: "sim: the simulated peers share this many cores, as the testbed's peer processes share this machine's (default: its cores; 0: infinite CPU)",
+      })
+      .option('sim-uplink', {
+        type: 'string', choices: ['fifo', 'fair'], default: 'fifo',
+        describe: "sim: a peer's uplink is one FIFO (the default) or shared fairly by its connections (slurpie sim --uplink)",
       })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
@@ -123,6 +128,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       signal: controller.signal,
       emulateLatency: args.latency,
       simCpuCores: args.simCpuCores,
+      simUplink: args.simUplink,
       log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
     });
     await writeResults(args.out, results);

@@ -26,6 +26,7 @@ interface SimArgs {
   live: boolean;
   json?: string;
   cpuCores: number;
+  uplink: 'fifo' | 'fair';
   cpuStartupMs: number;
   cpuEventMs: number;
   cpuMibMs: number;
@@ -66,6 +67,10 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'with --cpu-cores: CPU-ms a peer spends starting, before it registers (measured: experiments/sim/cpu-model.ts)' })
       .option('cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'with --cpu-cores: CPU-ms per message received or sent and per tick (measured)' })
       .option('cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'with --cpu-cores: CPU-ms per MiB of blocks received or uploaded (measured)' })
+      .option('uplink', {
+        type: 'string', choices: ['fifo', 'fair'], default: 'fifo',
+        describe: "a peer's uplink: one FIFO for all its messages (the default), or shared fairly by its connections, each in order, control messages at once (experiments/sim/network.ts)",
+      })
       .option('live', { type: 'boolean', default: true, describe: 'print progress on stderr every 10 virtual seconds (--no-live to hide)' })
       .option('json', { type: 'string', describe: 'also write the full result (per peer, timeline) as JSON to this file' })
       .check((raw) => {
@@ -110,6 +115,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
       answer: args.answer,
       params: { backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
+      uplink: args.uplink,
       ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, mibMs: args.cpuMibMs } }),
     };
     process.stdout.write(`${describe(scenario)}\n`);

@@ -8,9 +8,10 @@ import type { CpuSummary } from '../sim/cpu.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
 /** `cpuCores` > 0: the peers share that many cores (the testbed machine's, by default in `slurpie experiment`); 0: infinite CPU. */
-export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0): SystemResult {
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0, uplink: 'fifo' | 'fair' = 'fifo'): SystemResult {
   const { sim, approximations } = toSimScenario(s, cpuCores);
-  const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
+  if (uplink === 'fair') approximations.push("each peer's uplink is shared fairly by its connections (--sim-uplink fair)");
+  const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds, uplink });
   const planned = planPeers(s); // the order toSimScenario gave the links in
 
   const width = s.peers.count >= 100 ? 3 : 2;
