@@ -6,20 +6,11 @@ import test from 'ava';
 import type { PeerEvent } from '../peer/core/events.ts';
 import type { Message } from '../peer/core/messages.ts';
 import { Metrics } from '../experiments/sim/metrics.ts';
-import { Network, type End, type Hangup, type Transit } from '../experiments/sim/network.ts';
-import type { Uplink } from '../experiments/sim/uplink.ts';
+import { Network, type End } from '../experiments/sim/network.ts';
 import { Agenda, type SimPeer } from '../experiments/sim/world.ts';
+import { barePeer, drainNetwork } from './fixtures/sim-network.ts';
 
 const KiB = 1024;
-
-function peer(index: number, upBytesPerMs: number, downBytesPerMs: number): SimPeer {
-  return {
-    index, id: String(index).padStart(32, '0'), host: `10.0.0.${index}`, port: 7000, arrivedAt: 0,
-    link: { upMsPerByte: 1 / upBytesPerMs, downMsPerByte: 1 / downBytesPerMs, down: downBytesPerMs * 1000, halfL: 0.5 },
-    core: null, ends: new Map(), nextConn: 1, upFreeAt: 0, upBusyMs: 0, downFreeAt: 0, tickAt: 0, lastTickAt: 0,
-    storedBits: new Uint8Array(1), stored: 0, doneAt: null, at95: null, gone: false, leftAt: null, stats: null,
-  };
-}
 
 /** Sends `script` from a to b over an open connection; returns what b's core heard, in order, with times. */
 function deliver(script: (send: (msg: Message) => void) => void): { type: string; at: number }[] {
@@ -31,24 +22,12 @@ function deliver(script: (send: (msg: Message) => void) => void): { type: string
     },
   };
   const net = new Network(agenda, world, new Metrics(undefined));
-  const a = peer(1, 1000, 1000); // 1 MB/s up
-  const b = peer(2, 1000, 10); // a slow downlink: 10 KB/s
+  const a = barePeer(1, 1000, 1000); // 1 MB/s up
+  const b = barePeer(2, 1000, 10); // a slow downlink: 10 KB/s
   net.listen(b);
   net.connect(a, b.id, b.host, b.port);
-  const run = (): void => {
-    for (;;) {
-      const time = agenda.peekTime();
-      const ev = agenda.pop();
-      if (ev === undefined) return;
-      agenda.now = time;
-      const e = ev as unknown as { k: string; end?: End };
-      if (e.k === 'opened') net.opened(e.end as End);
-      else if (e.k === 'wire') net.wire(ev as unknown as Transit);
-      else if (e.k === 'msg') net.arrived(ev as unknown as Transit);
-      else if (e.k === 'fin') net.fin(ev as unknown as Hangup);
-      else if (e.k === 'up') net.upStep((ev as unknown as { up: Uplink }).up, (ev as unknown as { token: number }).token);
-    }
-  };
+  const run = (): void => drainNetwork(agenda, net);
+
   run();
   const end = [...a.ends.values()][0] as End;
   script((msg) => net.send(end, msg));

@@ -6,22 +6,13 @@ import test from 'ava';
 import type { PeerEvent } from '../peer/core/events.ts';
 import type { Message } from '../peer/core/messages.ts';
 import { Metrics } from '../experiments/sim/metrics.ts';
-import { Network, type End, type Hangup, type Transit } from '../experiments/sim/network.ts';
+import { Network, type End } from '../experiments/sim/network.ts';
 import { simulate, type SimScenario } from '../experiments/sim/simulate.ts';
-import type { Uplink } from '../experiments/sim/uplink.ts';
 import { Agenda, type SimPeer } from '../experiments/sim/world.ts';
+import { barePeer, drainNetwork } from './fixtures/sim-network.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-function peer(index: number, upBytesPerMs: number, downBytesPerMs: number): SimPeer {
-  return {
-    index, id: String(index).padStart(32, '0'), host: `10.0.0.${index}`, port: 7000, arrivedAt: 0,
-    link: { upMsPerByte: 1 / upBytesPerMs, downMsPerByte: 1 / downBytesPerMs, down: downBytesPerMs * 1000, halfL: 0.5 },
-    core: null, ends: new Map(), nextConn: 1, upFreeAt: 0, upBusyMs: 0, downFreeAt: 0, tickAt: 0, lastTickAt: 0,
-    storedBits: new Uint8Array(1), stored: 0, doneAt: null, at95: null, gone: false, leftAt: null, stats: null,
-  };
-}
 
 type Heard = { to: number; what: string; at: number };
 
@@ -37,28 +28,14 @@ function harness(n: number, script: (ends: End[], net: Network) => void): { hear
     },
   };
   const net = new Network(agenda, world, new Metrics(undefined), true);
-  const a = peer(0, 1000, 1000);
-  const others = Array.from({ length: n }, (_, i) => peer(i + 1, 1000, 100_000));
+  const a = barePeer(0, 1000, 1000);
+  const others = Array.from({ length: n }, (_, i) => barePeer(i + 1, 1000, 100_000));
   for (const b of others) {
     net.listen(b);
     net.connect(a, b.id, b.host, b.port);
   }
-  const run = (): void => {
-    for (;;) {
-      const time = agenda.peekTime();
-      const ev = agenda.pop();
-      if (ev === undefined) return;
-      agenda.now = time;
-      const e = ev as unknown as { k: string; end?: End; up?: Uplink; token?: number; index?: number; bytes?: number };
-      if (e.k === 'opened') net.opened(e.end as End);
-      else if (e.k === 'wire') net.wire(ev as unknown as Transit);
-      else if (e.k === 'msg') net.arrived(ev as unknown as Transit);
-      else if (e.k === 'fin') net.fin(ev as unknown as Hangup);
-      else if (e.k === 'closed') net.remoteClosed(ev as unknown as Hangup);
-      else if (e.k === 'up') net.upStep(e.up as Uplink, e.token as number);
-      else if (e.k === 'served') net.served(e.end as End, e.index as number, e.bytes as number);
-    }
-  };
+  const run = (): void => drainNetwork(agenda, net);
+
   run();
   script([...a.ends.values()], net);
   run();
