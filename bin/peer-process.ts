@@ -15,7 +15,7 @@
 //   48 peers on 2 cores (lan-48) are bound by CPU, not memory.
 // - TurboFan only for what is really hot: a function is optimized after 8 times V8's default
 //   interrupt budget (67,584 bytecode-size units). A 256 MiB `get` alone had 110 functions
-//   compiled by TurboFan, 29 with this; CPU per MiB moved, in one sitting (npm run
+//   compiled by TurboFan, 29-34 with this; CPU per MiB moved, in one sitting (npm run
 //   bench:peer-cost -- 128 --peers 12 --rate 16, and -- 256): 7.5-7.9 -> 6.0-7.5, alone
 //   4.3 -> 3.9. --no-opt (no TurboFan) gained about as much, but leaves the hottest loops
 //   (the core's bitfield scans) interpreted, however large the file.

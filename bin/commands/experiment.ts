@@ -6,6 +6,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
+import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
 
@@ -21,7 +22,7 @@ interface ExperimentArgs {
   hosts?: string;
   bind?: string;
   simCpuCores: number;
-  simUplink: 'fifo' | 'fair';
+  simUplink: UplinkModel;
 }
 
 function fail(msg: string): never {
@@ -67,7 +68,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         describe: "sim: the simulated peers share this many cores, as the testbed's peer processes share this machine's (default: its cores; 0: infinite CPU)",
       })
       .option('sim-uplink', {
-        type: 'string', choices: ['fifo', 'fair'], default: 'fifo',
+        type: 'string', choices: [...UPLINK_MODELS], default: 'fifo',
         describe: "sim: a peer's uplink is one FIFO (the default) or shared fairly by its connections (slurpie sim --uplink)",
       })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })

@@ -4,6 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
 import { GROUP_SIZE_MODES, LAST_BLOCK_RULES, type GroupSizeMode, type LastBlockRule } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
+import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import { describeCpu, MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
 
@@ -26,7 +27,7 @@ interface SimArgs {
   live: boolean;
   json?: string;
   cpuCores: number;
-  uplink: 'fifo' | 'fair';
+  uplink: UplinkModel;
   cpuStartupMs: number;
   cpuEventMs: number;
   cpuMibMs: number;
@@ -68,7 +69,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'with --cpu-cores: CPU-ms per message received or sent and per tick (measured)' })
       .option('cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'with --cpu-cores: CPU-ms per MiB of blocks received or uploaded (measured)' })
       .option('uplink', {
-        type: 'string', choices: ['fifo', 'fair'], default: 'fifo',
+        type: 'string', choices: [...UPLINK_MODELS], default: 'fifo',
         describe: "a peer's uplink: one FIFO for all its messages (the default), or shared fairly by its connections, each in order, control messages at once (experiments/sim/network.ts)",
       })
       .option('live', { type: 'boolean', default: true, describe: 'print progress on stderr every 10 virtual seconds (--no-live to hide)' })

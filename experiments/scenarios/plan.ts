@@ -3,7 +3,7 @@
 // the fluid bound T_min; and the nearest simulator scenario.
 import { SeededRng, shuffle } from '../../estimation/random.ts';
 import { describeCpu, measuredCpu } from '../sim/cpu-model.ts';
-import type { SimScenario } from '../sim/scenario.ts';
+import type { SimScenario, UplinkModel } from '../sim/scenario.ts';
 import type { Link, Scenario } from './scenario-file.ts';
 
 export interface PeerPlan {
@@ -57,13 +57,14 @@ export function tMinSeconds(s: Scenario, peers: PeerPlan[] = planPeers(s)): numb
  * `cpuCores` > 0: the peers share that many cores at the measured costs (sim/cpu-model.ts), as
  * the testbed's peer processes share its machine's; 0 or absent: infinite CPU.
  */
-export function toSimScenario(s: Scenario, cpuCores = 0): { sim: SimScenario; approximations: string[] } {
+export function toSimScenario(s: Scenario, cpuCores = 0, uplink: UplinkModel = 'fifo'): { sim: SimScenario; approximations: string[] } {
   const peers = planPeers(s);
   const approximations: string[] = [];
   // The testbed's own plan: each peer arrives when it is launched there, and a churned one
   // leaves when it is stopped there (unless done).
   const arrivalSpreadMs = s.arrivals.kind === 'uniform' ? s.arrivals.overSeconds * 1000 : 0;
   if (s.churn) approximations.push('churn: a leaving peer leaves cleanly at its planned time, as the testbed stops it (SIGTERM)');
+  if (uplink === 'fair') approximations.push("each peer's uplink is shared fairly by its connections (--sim-uplink fair)");
   // One link for all, as far as the source's latency too: the simulator's homogeneous model.
   const same = s.peers.links.kind === 'same' && s.peers.links.link.latencyMs === s.source.latencyMs ? s.peers.links.link : null;
   const sim: SimScenario = {
@@ -81,6 +82,7 @@ export function toSimScenario(s: Scenario, cpuCores = 0): { sim: SimScenario; ap
     ...(s.churn && { leaveAfterMs: peers.map((p) => (p.leaveAfterSeconds === null ? null : p.leaveAfterSeconds * 1000)) }),
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
     ...(cpuCores > 0 && { cpu: measuredCpu(cpuCores) }),
+    ...(uplink === 'fair' && { uplink }),
   };
   if (cpuCores > 0) approximations.push(`${describeCpu(measuredCpu(cpuCores))}, as the testbed's peer processes share this machine's cores`);
   return { sim, approximations };

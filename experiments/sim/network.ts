@@ -45,6 +45,8 @@
 import { simDigest } from './block-digest.ts';
 import type { ConnId, PeerEvent } from '../../peer/core/events.ts';
 import { encodedLength } from '../../peer/wire/codec.ts';
+// The node's serve queue: blocks in flight at once, in all and per connection.
+import { MAX_IN_FLIGHT as SERVE_IN_FLIGHT, PER_CONN as SERVE_PER_CONN } from '../../peer/node/serve-queue.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
 import type { Metrics } from './metrics.ts';
 import { Uplink } from './uplink.ts';
@@ -60,9 +62,6 @@ function hop(a: SimPeer, b: SimPeer): number {
 /** Messages below this many bytes skip the receiver's downlink queue (see the header). */
 const SMALL_BYTES = 1024;
 
-/** The node's serve queue (peer/node/serve-queue.ts): blocks in flight at once, in all and per connection. */
-const SERVE_IN_FLIGHT = 6;
-const SERVE_PER_CONN = 2;
 
 /** A peer's serves not yet on the wire (request order), and how many are. */
 interface Serves {

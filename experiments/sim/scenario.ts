@@ -39,8 +39,12 @@ export interface SimScenario {
   answer?: 'newest' | 'mixed'; // the topology server's answers (default mixed, as `slurpie topology`)
   peerLinks?: PeerLink[]; // one per peer (in arrival order): overrides peerUp, peerDown and, for the peer's side of a hop, latencyMs
   cpu?: SimCpu; // the peers' processes share this many cores (cpu.ts); absent: infinite CPU, as before
-  uplink?: 'fifo' | 'fair'; // a peer's uplink: one FIFO (default, as before) or shared fairly by its connections (network.ts, uplink.ts)
+  uplink?: UplinkModel; // a peer's uplink: one FIFO (default, as before) or shared fairly by its connections (network.ts, uplink.ts)
 }
+
+/** A peer's uplink in the simulator: one FIFO, or shared fairly by its connections (network.ts). */
+export type UplinkModel = 'fifo' | 'fair';
+export const UPLINK_MODELS: readonly UplinkModel[] = ['fifo', 'fair'];
 
 /** The CPU model's parameters (cpu.ts); measured defaults in cpu-model.ts. */
 export interface SimCpu {
@@ -108,7 +112,7 @@ export function checkScenario(s: SimScenario): void {
     if (!Array.isArray(xs) || xs.length !== s.peers) throw new RangeError(`scenario.${key} must have one entry per peer (${s.peers}), got ${Array.isArray(xs) ? xs.length : typeof xs}`);
     xs.forEach((x, i) => x === null && key === 'leaveAfterMs' ? undefined : nonNegative(`${key}[${i}]`, x as number));
   }
-  if (s.uplink !== undefined && s.uplink !== 'fifo' && s.uplink !== 'fair') throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
+  if (s.uplink !== undefined && !UPLINK_MODELS.includes(s.uplink)) throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
   if (s.cpu !== undefined) {
     if (!(Number.isSafeInteger(s.cpu.cores) && s.cpu.cores >= 1)) throw new RangeError(`scenario.cpu.cores must be a positive integer, got ${s.cpu.cores}`);
     for (const key of ['startupMs', 'eventMs', 'mibMs'] as const) nonNegative(`cpu.${key}`, s.cpu[key]);

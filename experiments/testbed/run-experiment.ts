@@ -12,6 +12,7 @@ import { exists, lastLine, plainCli, sourceStats } from '../swarm/run-swarm.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
+import type { UplinkModel } from '../sim/scenario.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
 import { latencyNotes, sourceLatencyEnv } from './latency.ts';
 import { claimRun, releaseRun } from './runs.ts';
@@ -28,7 +29,7 @@ export interface ExperimentOptions {
   baselineTimeLimitSeconds?: number; // for http and BitTorrent only (they may never finish)
   signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
   emulateLatency?: boolean; // default true: the scenario's latencyMs, per message (latency.ts)
-  simUplink?: 'fifo' | 'fair'; // the sim system's uplink model (default fifo)
+  simUplink?: UplinkModel; // the sim system's uplink model (default fifo)
   simCpuCores?: number; // the sim system's peers share this many cores (default 0: infinite CPU; the CLI gives this machine's)
   log: (line: string) => void; // progress, a line per 5 s
 }

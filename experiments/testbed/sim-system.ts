@@ -5,13 +5,13 @@ import { simulate } from '../sim/simulate.ts';
 import { planPeers, toSimScenario } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { CpuSummary } from '../sim/cpu.ts';
+import type { UplinkModel } from '../sim/scenario.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
 /** `cpuCores` > 0: the peers share that many cores (the testbed machine's, by default in `slurpie experiment`); 0: infinite CPU. */
-export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0, uplink: 'fifo' | 'fair' = 'fifo'): SystemResult {
-  const { sim, approximations } = toSimScenario(s, cpuCores);
-  if (uplink === 'fair') approximations.push("each peer's uplink is shared fairly by its connections (--sim-uplink fair)");
-  const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds, uplink });
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0, uplink: UplinkModel = 'fifo'): SystemResult {
+  const { sim, approximations } = toSimScenario(s, cpuCores, uplink);
+  const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
   const planned = planPeers(s); // the order toSimScenario gave the links in
 
   const width = s.peers.count >= 100 ? 3 : 2;

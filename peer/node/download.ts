@@ -101,7 +101,7 @@ const STREAM_WINDOW = 8;
 /**
  * Alone (no topology server: no one to share with, ever): each Range GET starts at the lowest
  * missing block, like curl. Drawn anywhere, runs stopped at blocks an earlier run had taken,
- * and 256 MiB took 142 GETs instead of 20, the whole-file hash read blocks back from disk,
+ * and 256 MiB took 142 GETs instead of 22, the whole-file hash read blocks back from disk,
  * and the writes were scattered (issue #12: alone against curl).
  */
 const ALONE_WINDOW = 1;
@@ -196,7 +196,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
     const transport = membership ? new Transport({ size, blockSize }) : null;
     const port = transport ? await transport.listen(host, options.port ?? 0) : 0;
     core = new PeerCore({
-      id, swarmId, host, port, size, params: { inOrderWindow: options.stream ? STREAM_WINDOW : membership ? 0 : ALONE_WINDOW, ...options.params, blockSize }, rng: new SeededRng(seed),
+      id, swarmId, host, port, size, params: { ...(options.stream ? { inOrderWindow: STREAM_WINDOW } : !membership && { inOrderWindow: ALONE_WINDOW }), ...options.params, blockSize }, rng: new SeededRng(seed),
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });

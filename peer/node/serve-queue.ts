@@ -7,8 +7,9 @@
 // peer does not hold up the others.
 import type { ConnId } from '../core/events.ts';
 
-const MAX_IN_FLIGHT = 6;
-const PER_CONN = 2;
+// Exported for the simulator's model of this queue (experiments/sim/network.ts).
+export const MAX_IN_FLIGHT = 6;
+export const PER_CONN = 2;
 
 /** One serve: resolves once its frame is with the socket (or it failed). */
 export type ServeJob = () => Promise<void>;
