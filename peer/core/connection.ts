@@ -42,6 +42,7 @@ export interface Conn {
   requests: Map<number, number>; // block -> deadline: what we asked of it
   asked: Map<number, number>; // block -> REQUESTs for it not yet answered, past a timeout too (a late BLOCK is an answer)
   serving: number; // its requests we are serving or holding
+  servingBlocks: number[]; // which blocks those are (serving.ts: copies in flight)
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
   lastUsedAt: number; // a REQUEST or BLOCK last went either way (idle data links are closed)
@@ -71,6 +72,7 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     requests: new Map(),
     asked: new Map(),
     serving: 0,
+    servingBlocks: [],
     strikes: 0,
     busyUntil: 0,
     lastUsedAt: now,

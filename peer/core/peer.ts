@@ -168,7 +168,7 @@ export class PeerCore {
       dispute: (now, index, claims) => this.dispute(now, index, claims),
       penalize: (now, conn, code, reason) => this.discipline.penalize(now, conn, code, reason),
     });
-    this.uploads = new Uploads(params, out, this.table, this.mesh, this.digests);
+    this.uploads = new Uploads(params, out, this.table, this.mesh, this.digests, (i) => this.cache.tree.anyHas(i));
     this.discipline = new Discipline({ self: cfg.id, params, out, reputation: this.reputation, mesh: this.mesh, cache: this.cache, size: this.size });
     this.fetch = new SourceFetch({
       policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads, known: this.known,
@@ -285,7 +285,7 @@ export class PeerCore {
       case 'closed':
         return this.mesh.onClosed(event.conn);
       case 'served':
-        return this.uploads.onServed(event.conn, event.bytes);
+        return this.uploads.onServed(now, event.conn, event.index, event.bytes);
       case 'serveFailed':
         return this.uploads.onServeFailed(event.conn, event.index, event.reason);
       case 'sourceBlock':
@@ -392,7 +392,7 @@ export class PeerCore {
       case 'REQUEST':
         this.handover.asked(now);
         conn.lastUsedAt = now;
-        violation = this.uploads.onRequest(conn, msg.index);
+        violation = this.uploads.onRequest(now, conn, msg.index);
         break;
       case 'BLOCK':
         if (!digest) throw new Error('driver contract: a BLOCK message comes with the digest of its bytes');

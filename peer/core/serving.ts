@@ -2,7 +2,9 @@
 // BLOCK, then reports `served` or `serveFailed`); a block streaming to us from the source
 // (advertised already) queues until it is stored, and is refused `busy` if the GET fails;
 // anything else is refused `missing`. At most `maxServePerConn` requests per connection
-// are served or queued at once; more are refused `busy`.
+// are served or queued at once, and no more than our uplink sends in BACKLOG_MS
+// (upload-backlog.ts); more are refused `busy`. Past half that, a block someone else in view
+// has, or one we are already sending someone, is refused `busy` too.
 import type { BlockTable } from './blocks.ts';
 import type { Conn } from './connection.ts';
 import type { BlockDigests } from './digests.ts';
@@ -10,10 +12,12 @@ import type { ConnId, PeerAction } from './events.ts';
 import type { Mesh } from './mesh.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerParams } from './params.ts';
+import { UploadBacklog } from './upload-backlog.ts';
 import type { Violation } from './violations.ts';
 
 export class Uploads {
   uploaded = 0; // bytes served (stats)
+  readonly backlog: UploadBacklog;
   private readonly waiting = new Map<number, ConnId[]>(); // block coming from the source -> who asked
 
   constructor(
@@ -22,32 +26,44 @@ export class Uploads {
     private readonly blocks: BlockTable,
     private readonly mesh: Mesh,
     private readonly digests: BlockDigests,
-  ) {}
+    private readonly elsewhere: (index: number) => boolean,
+  ) {
+    this.backlog = new UploadBacklog(params.blockSize, () => {
+      let n = 0;
+      for (const conn of mesh.conns.values()) n += conn.serving;
+      return n;
+    });
+  }
 
-  onRequest(conn: Conn, index: number): Violation | null {
+  onRequest(now: number, conn: Conn, index: number): Violation | null {
     const { blocks, out } = this;
     if (index >= blocks.count) return { code: 'INDEX_RANGE', detail: `request for block ${index} out of range` };
     const have = blocks.has(index);
     const coming = !have && blocks.isAdvertised(index);
     if (!have && !coming) {
       out.send(conn.id, { type: 'REJECT', index, reason: 'missing' });
-    } else if (conn.serving >= this.params.maxServePerConn) {
+    } else if (conn.serving >= this.params.maxServePerConn || this.backlog.full() || (this.backlog.busy() && (this.elsewhere(index) || this.inFlight(index)))) {
       out.send(conn.id, { type: 'REJECT', index, reason: 'busy' });
     } else if (coming) {
+      this.backlog.adding(now);
       conn.serving++;
+      conn.servingBlocks.push(index);
       this.waiting.set(index, [...(this.waiting.get(index) ?? []), conn.id]);
     } else {
+      this.backlog.adding(now);
       conn.serving++;
+      conn.servingBlocks.push(index);
       out.push(this.serve(conn.id, index));
     }
     return null;
   }
 
   /** A BLOCK went out. */
-  onServed(id: ConnId, bytes: number): void {
+  onServed(now: number, id: ConnId, index: number, bytes: number): void {
     const conn = this.mesh.get(id);
-    if (conn) conn.serving = Math.max(0, conn.serving - 1);
+    if (conn) done(conn, index);
     this.uploaded += bytes;
+    this.backlog.sent(now, bytes);
   }
 
   /** The driver could not read the block: say so at once, so the requester asks elsewhere. */
@@ -55,7 +71,7 @@ export class Uploads {
     this.out.log('warn', `could not serve block ${index}: ${reason}`);
     const conn = this.mesh.get(id);
     if (!conn) return;
-    conn.serving = Math.max(0, conn.serving - 1);
+    done(conn, index);
     this.out.send(id, { type: 'REJECT', index, reason: 'busy' });
   }
 
@@ -74,14 +90,27 @@ export class Uploads {
     return digest ? { type: 'serve', conn, index, digest: digest.slice() } : { type: 'serve', conn, index };
   }
 
+  // A copy of the block is on its way to someone (or waits for it to come from the source).
+  private inFlight(index: number): boolean {
+    for (const conn of this.mesh.conns.values()) if (conn.servingBlocks.includes(index)) return true;
+    return false;
+  }
+
   /** A block we advertised as coming will not come: whoever waits for it hears so. */
   uncome(index: number): void {
     for (const id of this.waiting.get(index) ?? []) {
       const conn = this.mesh.get(id);
       if (!conn) continue;
-      conn.serving = Math.max(0, conn.serving - 1);
+      done(conn, index);
       this.out.send(id, { type: 'REJECT', index, reason: 'busy' });
     }
     this.waiting.delete(index);
   }
+}
+
+// A serve of `index` to `conn` ended (sent, failed or refused).
+function done(conn: Conn, index: number): void {
+  conn.serving = Math.max(0, conn.serving - 1);
+  const at = conn.servingBlocks.indexOf(index);
+  if (at >= 0) conn.servingBlocks.splice(at, 1);
 }
