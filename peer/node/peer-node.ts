@@ -246,7 +246,7 @@ export class PeerNode {
 
   private readBlock = (index: number, into: Buffer): Promise<Uint8Array> => this.part.readBlock(index, into);
 
-  /** Reads and sends one block; resolves once ws has handed the frame to the socket. */
+  /** Reads and sends one block; resolves once ws has handed the frame to the socket, tells the core `served` once the peer has it. */
   private async serve(conn: number, index: number, digest: Uint8Array | undefined): Promise<void> {
     const into = this.served.take(this.part.blockSize);
     let data: Uint8Array;
@@ -261,10 +261,7 @@ export class PeerNode {
     const sent = new Promise<void>((resolve) => {
       const transport = this.transport;
       if (!transport) return resolve();
-      transport.send(conn, { type: 'BLOCK', index, digest: digest ?? blockDigest(data), data }, (err) => {
-        resolve();
-        if (!err) this.dispatch({ type: 'served', conn, index, bytes });
-      });
+      transport.send(conn, { type: 'BLOCK', index, digest: digest ?? blockDigest(data), data }, () => resolve(), () => this.dispatch({ type: 'served', conn, index, bytes }));
     });
     this.served.give(into); // send framed it (a copy) or failed: either way it is done with it
     await sent;

@@ -9,6 +9,7 @@ import { DelayQueue, experimentDelays, holdMs, type LinkDelays } from './experim
 import type { WireErrorCode } from '../wire/errors.ts';
 import { BLOCK_HEADER_BYTES, limitsFor, type WireLimits } from '../wire/limits.ts';
 import { BlockPool } from './block-pool.ts';
+import { Deliveries } from './delivery.ts';
 
 export interface TransportHandlers {
   opened(conn: ConnId, outbound: boolean, peerId?: PeerId): void;
@@ -35,6 +36,9 @@ export class Transport {
   // BLOCK frames are framed into buffers used again once ws has handed them to the socket:
   // a new one per block served was garbage for the collector and the malloc arena (issue #12).
   private readonly frames: BlockPool;
+  // Per connection: BLOCKs sent and not yet acknowledged by a pong (delivery.ts).
+  private readonly deliveries = new Map<ConnId, Deliveries>();
+  private expiry: NodeJS.Timeout | null = null;
 
   /** `delays`: experiment-only latency; a number is this host's half for every link (tests). */
   constructor(file: { size: number; blockSize: number }, delays: LinkDelays | number | null = experimentDelays()) {
@@ -105,7 +109,11 @@ export class Transport {
     ws.once('close', () => fail('closed before open'));
   }
 
-  send(conn: ConnId, msg: Message, sent?: (err?: Error) => void): void {
+  /**
+   * `sent`: the frame is with the socket (or failed). `delivered` (a BLOCK): the peer has read
+   * it (delivery.ts); never called if the connection closes first.
+   */
+  send(conn: ConnId, msg: Message, sent?: (err?: Error) => void, delivered?: () => void): void {
     const ws = this.sockets.get(conn);
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       sent?.(new Error('connection closed'));
@@ -117,6 +125,17 @@ export class Transport {
       this.frames.give(buffer);
       sent?.(err);
     });
+    if (delivered) this.deliveriesOf(conn, ws).track(performance.now(), delivered);
+  }
+
+  private deliveriesOf(conn: ConnId, ws: WebSocket): Deliveries {
+    let d = this.deliveries.get(conn);
+    if (!d) this.deliveries.set(conn, (d = new Deliveries(ws)));
+    this.expiry ??= setInterval(() => {
+      const now = performance.now();
+      for (const each of this.deliveries.values()) each.expire(now);
+    }, 5000).unref();
+    return d;
   }
 
   /**
@@ -142,6 +161,10 @@ export class Transport {
 
   async stop(): Promise<void> {
     for (const inbox of this.inboxes.values()) inbox.clear();
+    if (this.expiry) clearInterval(this.expiry);
+    this.expiry = null;
+    for (const d of this.deliveries.values()) d.drop();
+    this.deliveries.clear();
     for (const [conn, ws] of [...this.sockets]) {
       this.sockets.delete(conn);
       shut(ws, 'shutting down');
@@ -161,6 +184,8 @@ export class Transport {
     });
     ws.on('error', () => {}); // followed by 'close'
     ws.once('close', (code, reason) => {
+      this.deliveries.get(conn)?.drop();
+      this.deliveries.delete(conn);
       const closed = (): void => {
         if (this.sockets.delete(conn)) handlers.closed(conn, reason.toString() || `code ${code}`);
       };
