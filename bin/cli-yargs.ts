@@ -11,6 +11,7 @@ import { seedCommand } from './commands/seed.ts';
 import { plotCommand } from './commands/plot.ts';
 import { experimentCommand } from './commands/experiment.ts';
 import { proxyCommand } from './commands/proxy.ts';
+import { usageText } from './usage-text.ts';
 
 const cli = yargs(hideBin(process.argv));
 // yargs lays out the whole help text before running any command, in case the command fails
@@ -43,7 +44,7 @@ await cli
   .wrap(process.stdout.isTTY ? Math.min(100, process.stdout.columns) : null)
   .fail((msg, err) => {
     // Usage errors (bad flags, failed checks and coercions) are one line and exit 2.
-    process.stderr.write(`slurpie: ${msg || err?.message || 'bad usage'}\nRun "slurpie --help" for usage.\n`);
+    process.stderr.write(`slurpie: ${usageText(msg, err, 'bad usage')}\nRun "slurpie --help" for usage.\n`);
     process.exit(2);
   })
   .parseAsync();

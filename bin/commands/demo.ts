@@ -6,6 +6,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { headline, liveLine, peerTable } from '../../experiments/swarm/report.ts';
 import { parseBytes } from '../units.ts';
 import { claimScratchDir } from '../../experiments/swarm/scratch-dir.ts';
+import { usageText } from '../usage-text.ts';
 
 const DEFAULT_DIR = join(tmpdir(), 'slurpie-demo');
 
@@ -42,7 +43,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         return true;
       })
       .fail((msg: string | undefined, err: Error | undefined) => {
-        process.stderr.write(`slurpie demo: ${msg || err?.message || 'bad arguments'} (see slurpie demo --help)\n`);
+        process.stderr.write(`slurpie demo: ${usageText(msg, err)} (see slurpie demo --help)\n`);
         process.exit(2);
       }) as unknown as Argv<DemoArgs>,
   handler: async (args: ArgumentsCamelCase<DemoArgs>) => {

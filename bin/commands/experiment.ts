@@ -9,6 +9,7 @@ import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
+import { usageText } from '../usage-text.ts';
 
 interface ExperimentArgs {
   scenario?: string;
@@ -85,7 +86,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         if ((a.hosts === undefined) !== (a.bind === undefined)) throw new Error(`--hosts and --bind go together, got ${a.hosts === undefined ? '--bind' : '--hosts'} alone`);
         return true;
       })
-      .fail((msg: string | undefined, err: Error | undefined) => fail(msg || err?.message || 'bad arguments')) as unknown as Argv<ExperimentArgs>,
+      .fail((msg: string | undefined, err: Error | undefined) => fail(usageText(msg, err))) as unknown as Argv<ExperimentArgs>,
   handler: async (args: ArgumentsCamelCase<ExperimentArgs>) => {
     const { testbedUnavailable } = await import('../../experiments/testbed/netns.ts');
     if (args.cleanup) {

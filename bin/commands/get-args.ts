@@ -6,6 +6,7 @@ import { DEFAULT_USER_AGENT } from '../../peer/node/request-headers.ts';
 import { checkGetArgs, GET_FLAGS, usage } from './get-checks.ts';
 import { originOf, SETTINGS_HELP, withSettings } from '../settings.ts';
 import { logFormatOption, type LogFormat } from '../log.ts';
+import { usageText } from '../usage-text.ts';
 
 export { blockSize, checkGetArgs, GET_FLAGS, httpUrl, number, size, usage } from './get-checks.ts';
 
@@ -76,15 +77,9 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
 export function usageLine(msg: string | null | undefined, err: Error | undefined): string {
   const text = msg || err?.message || 'bad usage';
   let m: RegExpExecArray | null;
-  if ((m = /^Not enough arguments following: (.+)$/.exec(text))) return `${dashed(m[1] as string)} needs a value, got nothing`;
-  if ((m = /^Unknown arguments?: (.+)$/.exec(text))) return `unknown flag or extra argument, got ${m[1] as string}`;
   if (/^Not enough non-option arguments/.test(text)) return 'the URL to download is needed, got nothing';
   if ((m = /^Too many non-option arguments: got (\d+)/.exec(text))) return `one URL at a time, got ${Number(m[1]) - 1}`;
-  return text;
-}
-
-function dashed(name: string): string {
-  return name.startsWith('-') || /^[a-z]+:/.test(name) ? name : name.length === 1 ? `-${name}` : `--${name}`;
+  return usageText(text, undefined, 'bad usage');
 }
 
 export function failGet(msg: string | null | undefined, err: Error | undefined): never {

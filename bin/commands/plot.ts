@@ -1,6 +1,7 @@
 // `slurpie plot`: PNG and SVG plots of experiment results (experiments/plot), no browser needed.
 // The plotting libraries load only when this command runs, so other commands start as fast.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { usageText } from '../usage-text.ts';
 
 interface PlotArgs {
   results: string[];
@@ -32,7 +33,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
         return true;
       })
       .fail((msg: string | undefined, err: Error | undefined) => {
-        const what = msg?.startsWith('Not enough non-option arguments') ? 'a results JSON file is needed, got nothing' : msg || err?.message || 'bad arguments';
+        const what = msg?.startsWith('Not enough non-option arguments') ? 'a results JSON file is needed, got nothing' : usageText(msg, err);
         process.stderr.write(`slurpie plot: ${what} (see slurpie plot --help)\n`);
         process.exit(2);
       }) as unknown as Argv<PlotArgs>,

@@ -3,6 +3,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { SourceServer } from '../../experiments/source/range-server.ts';
 import { formatBytes, parseBytes } from '../units.ts';
+import { usageText } from '../usage-text.ts';
 
 interface ServeArgs {
   file: string;
@@ -37,7 +38,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       })
       // One line and exit 2 for a bad flag, whatever the root's failure handler does.
       .fail((msg: string | undefined, err: Error | undefined) => {
-        process.stderr.write(`slurpie serve: ${msg || err?.message || 'bad arguments'} (see slurpie serve --help)\n`);
+        process.stderr.write(`slurpie serve: ${usageText(msg, err)} (see slurpie serve --help)\n`);
         process.exit(2);
       }) as unknown as Argv<ServeArgs>,
   handler: async (args: ArgumentsCamelCase<ServeArgs>) => {

@@ -7,6 +7,7 @@ import { formatBytes, parseBytes } from '../units.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import { describeCpu, MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
+import { usageText } from '../usage-text.ts';
 
 interface SimArgs {
   peers: number;
@@ -92,7 +93,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       })
       // One line and exit 2 for a bad flag, whatever the root's failure handler does.
       .fail((msg: string | undefined, err: Error | undefined) => {
-        process.stderr.write(`slurpie sim: ${msg || err?.message || 'bad arguments'} (see slurpie sim --help)\n`);
+        process.stderr.write(`slurpie sim: ${usageText(msg, err)} (see slurpie sim --help)\n`);
         process.exit(2);
       }) as unknown as Argv<SimArgs>,
   handler: async (args: ArgumentsCamelCase<SimArgs>) => {

@@ -6,6 +6,7 @@ import type { RedisRegistry } from '../../topology-server/redis-registry.ts';
 import { tokenFromFile } from '../token.ts';
 import { cliLogger, logFormatOption, type LogFormat } from '../log.ts';
 import { usage } from './get-args.ts';
+import { usageText } from '../usage-text.ts';
 
 interface TopologyArgs {
   host: string;
@@ -64,7 +65,7 @@ export const topologyCommand: CommandModule<object, TopologyArgs> = {
       })
       // One line and exit 2 for a bad flag, whatever the root's failure handler does.
       .fail((msg: string | undefined, err: Error | undefined) => {
-        process.stderr.write(`slurpie topology: ${msg || err?.message || 'bad arguments'} (see slurpie topology --help)\n`);
+        process.stderr.write(`slurpie topology: ${usageText(msg, err)} (see slurpie topology --help)\n`);
         process.exit(2);
       }) as unknown as Argv<TopologyArgs>,
   handler: async (args: ArgumentsCamelCase<TopologyArgs>) => {
