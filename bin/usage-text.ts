@@ -13,6 +13,6 @@ export function usageText(msg: string | null | undefined, err: Error | undefined
   return text.replace(/\s*\n\s*/g, '; ');
 }
 
-export function dashed(name: string): string {
+function dashed(name: string): string {
   return name.startsWith('-') || /^[a-z]+:/.test(name) ? name : name.length === 1 ? `-${name}` : `--${name}`;
 }

@@ -41,8 +41,7 @@ export interface Conn {
   wantNeighbor: boolean; // we dialled it as a mesh neighbor
   requests: Map<number, number>; // block -> deadline: what we asked of it
   asked: Map<number, number>; // block -> REQUESTs for it not yet answered, past a timeout too (a late BLOCK is an answer)
-  serving: number; // its requests we are serving or holding
-  servingBlocks: number[]; // which blocks those are (serving.ts: copies in flight)
+  serving: number[]; // the blocks it asked for that we are serving or holding (serving.ts)
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
   lastUsedAt: number; // a REQUEST or BLOCK last went either way (idle data links are closed)
@@ -71,8 +70,7 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     wantNeighbor,
     requests: new Map(),
     asked: new Map(),
-    serving: 0,
-    servingBlocks: [],
+    serving: [],
     strikes: 0,
     busyUntil: 0,
     lastUsedAt: now,

@@ -142,7 +142,7 @@ export class Mesh {
   /** Closes data-only links that carried nothing for `idleMs`: each costs updates and a slot. */
   closeIdle(now: number, idleMs: number): void {
     for (const conn of [...this.open]) {
-      if (isNeighbor(conn) || conn.requests.size > 0 || conn.serving > 0 || now - conn.lastUsedAt < idleMs) continue;
+      if (isNeighbor(conn) || conn.requests.size > 0 || conn.serving.length > 0 || now - conn.lastUsedAt < idleMs) continue;
       this.close(conn.id, 'IDLE', 'idle data link');
     }
   }

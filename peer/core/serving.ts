@@ -17,7 +17,7 @@ import type { Violation } from './violations.ts';
 
 export class Uploads {
   uploaded = 0; // bytes served (stats)
-  readonly backlog: UploadBacklog;
+  private readonly backlog: UploadBacklog;
   private readonly waiting = new Map<number, ConnId[]>(); // block coming from the source -> who asked
 
   constructor(
@@ -30,7 +30,7 @@ export class Uploads {
   ) {
     this.backlog = new UploadBacklog(params.blockSize, () => {
       let n = 0;
-      for (const conn of mesh.conns.values()) n += conn.serving;
+      for (const conn of mesh.conns.values()) n += conn.serving.length;
       return n;
     });
   }
@@ -42,19 +42,16 @@ export class Uploads {
     const coming = !have && blocks.isAdvertised(index);
     if (!have && !coming) {
       out.send(conn.id, { type: 'REJECT', index, reason: 'missing' });
-    } else if (conn.serving >= this.params.maxServePerConn || this.backlog.full() || (this.backlog.busy() && (this.elsewhere(index) || this.inFlight(index)))) {
-      out.send(conn.id, { type: 'REJECT', index, reason: 'busy' });
-    } else if (coming) {
-      this.backlog.adding(now);
-      conn.serving++;
-      conn.servingBlocks.push(index);
-      this.waiting.set(index, [...(this.waiting.get(index) ?? []), conn.id]);
-    } else {
-      this.backlog.adding(now);
-      conn.serving++;
-      conn.servingBlocks.push(index);
-      out.push(this.serve(conn.id, index));
+      return null;
     }
+    if (conn.serving.length >= this.params.maxServePerConn || this.backlog.full() || (this.backlog.busy() && (this.elsewhere(index) || this.inFlight(index)))) {
+      out.send(conn.id, { type: 'REJECT', index, reason: 'busy' });
+      return null;
+    }
+    this.backlog.adding(now);
+    conn.serving.push(index);
+    if (coming) this.waiting.set(index, [...(this.waiting.get(index) ?? []), conn.id]);
+    else out.push(this.serve(conn.id, index));
     return null;
   }
 
@@ -92,7 +89,7 @@ export class Uploads {
 
   // A copy of the block is on its way to someone (or waits for it to come from the source).
   private inFlight(index: number): boolean {
-    for (const conn of this.mesh.conns.values()) if (conn.servingBlocks.includes(index)) return true;
+    for (const conn of this.mesh.conns.values()) if (conn.serving.includes(index)) return true;
     return false;
   }
 
@@ -110,7 +107,6 @@ export class Uploads {
 
 // A serve of `index` to `conn` ended (sent, failed or refused).
 function done(conn: Conn, index: number): void {
-  conn.serving = Math.max(0, conn.serving - 1);
-  const at = conn.servingBlocks.indexOf(index);
-  if (at >= 0) conn.servingBlocks.splice(at, 1);
+  const at = conn.serving.indexOf(index);
+  if (at >= 0) conn.serving.splice(at, 1);
 }

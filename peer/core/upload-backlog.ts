@@ -63,14 +63,12 @@ export class UploadBacklog {
 
   /** Past half of BACKLOG_MS: keep the uplink for blocks only we have. */
   busy(): boolean {
-    const serves = this.serves();
-    return serves >= MIN_SERVES / 2 && this.rate > 0 && (serves * this.blockSize) / this.rate > BACKLOG_MS / 2;
+    return this.serves() >= MIN_SERVES / 2 && this.backlogMs() > BACKLOG_MS / 2;
   }
 
   /** Whether one more serve would take us past BACKLOG_MS. */
   full(): boolean {
-    const serves = this.serves();
-    if (serves < MIN_SERVES) return false;
-    return this.rate === 0 || ((serves + 1) * this.blockSize) / this.rate > BACKLOG_MS;
+    if (this.serves() < MIN_SERVES) return false;
+    return this.rate === 0 || this.backlogMs() + this.blockSize / this.rate > BACKLOG_MS;
   }
 }
