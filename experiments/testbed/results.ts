@@ -17,6 +17,7 @@ export interface PeerResult {
   maxRssBytes: number | null;
   cpuSeconds?: number | null; // user + system CPU of the peer's process, where it reports it (slurpie)
   startupSeconds?: number | null; // process start to the download's start (slurpie: node and the CLI loading)
+  startupCpuSeconds?: number | null; // the CPU of that start-up (slurpie)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;
@@ -113,12 +114,29 @@ export function markdownTable(res: ExperimentResults): string {
         `${r.skipped ? '–' : r.sourceRatio.toFixed(2)} | ${r.peakSourceGets ?? '–'} | ${r.skipped ? '–' : r.wallSeconds.toFixed(0)} | ${note} |`,
     );
   }
+  const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);
+  if (cpu.length > 0) lines.push('', ...cpu);
   if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
   for (const r of res.systems) {
     if (r.approximations?.length) lines.push('', `Approximated by ${r.system} (wall s is virtual time):`, ...r.approximations.map((a) => `- ${a}`));
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * What a system's peer processes spent in CPU, where each reports it (slurpie), to set beside
+ * the simulator's CPU model (its costs are measured on loopback, experiments/sim/cpu-model.ts).
+ */
+export function cpuUsed(r: SystemResult): string | null {
+  const peers = r.perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
+  if (peers.length === 0) return null;
+  const sum = (f: (p: PeerResult) => number): number => peers.reduce((n, p) => n + f(p), 0);
+  const cpu = sum((p) => p.cpuSeconds as number);
+  const startup = sum((p) => p.startupCpuSeconds as number);
+  const mib = sum((p) => (p.fromSource ?? 0) + (p.fromPeers ?? 0) + (p.uploaded ?? 0)) / 1048576;
+  const perMib = mib > 0 ? `, ${((1000 * (cpu - startup)) / mib).toFixed(1)} CPU-ms per MiB moved after start-up` : '';
+  return `CPU used by ${r.system}'s ${peers.length} peer processes: ${cpu.toFixed(1)} CPU-s in all, ${(startup / peers.length).toFixed(3)} CPU-s each to start${perMib}.`;
 }
 
 function round(x: number, digits: number): number {

@@ -245,6 +245,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     maxRssBytes: Math.max(r.rss, rep.maxRssBytes ?? 0) || null,
     ...(rep.cpuSeconds !== undefined && { cpuSeconds: rep.cpuSeconds }),
     ...(rep.startupSeconds !== undefined && { startupSeconds: rep.startupSeconds }),
+    ...(rep.startupCpuSeconds !== undefined && { startupCpuSeconds: rep.startupCpuSeconds }),
     ok: verified,
     left: r.left,
     ...(error !== undefined && { error }),

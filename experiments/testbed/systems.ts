@@ -39,6 +39,7 @@ export interface PeerReport {
   maxRssBytes: number | null;
   cpuSeconds?: number;
   startupSeconds?: number;
+  startupCpuSeconds?: number;
   error?: string;
 }
 
@@ -86,6 +87,7 @@ const slurpie: SystemDef = {
           maxRssBytes: num(s?.maxRssBytes) || null,
           ...(typeof s?.cpuSeconds === 'number' && { cpuSeconds: s.cpuSeconds }),
           ...(typeof s?.startupSeconds === 'number' && { startupSeconds: s.startupSeconds }),
+          ...(typeof s?.startupCpuSeconds === 'number' && { startupCpuSeconds: s.startupCpuSeconds }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };
       },
