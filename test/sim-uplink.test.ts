@@ -17,7 +17,7 @@ const MiB = 1024 * KiB;
 type Heard = { to: number; what: string; at: number };
 
 /** Peer 0 (1 MB/s up) connected to `n` receivers (fast downlinks, 1 ms apart); `script` gets its ends once open. */
-function harness(n: number, script: (ends: End[], net: Network) => void): { heard: Heard[]; served: Heard[]; a: SimPeer } {
+function harness(n: number, script: (ends: End[], net: Network) => void, opts: { fair?: boolean; down?: number } = {}): { heard: Heard[]; served: Heard[]; a: SimPeer } {
   const agenda = new Agenda();
   const heard: Heard[] = [];
   const served: Heard[] = [];
@@ -27,9 +27,9 @@ function harness(n: number, script: (ends: End[], net: Network) => void): { hear
       if (ev.type === 'served') served.push({ to: p.index, what: `served ${ev.index}`, at: agenda.now });
     },
   };
-  const net = new Network(agenda, world, new Metrics(undefined), true);
+  const net = new Network(agenda, world, new Metrics(undefined), opts.fair ?? true);
   const a = barePeer(0, 1000, 1000);
-  const others = Array.from({ length: n }, (_, i) => barePeer(i + 1, 1000, 100_000));
+  const others = Array.from({ length: n }, (_, i) => barePeer(i + 1, 1000, opts.down ?? 100_000));
   for (const b of others) {
     net.listen(b);
     net.connect(a, b.id, b.host, b.port);
@@ -51,9 +51,22 @@ test('two connections share the uplink: two blocks sent at once both leave at tw
   });
   const one = (64 * KiB + 40) / 1000; // ms at 1 MB/s, about (a frame's header is a few bytes more)
   t.is(served.length, 2);
-  for (const s of served) t.true(Math.abs(s.at - 2 + -2 * one) < 1, `${s.what} at ${s.at} ms, one block takes ${one} ms`);
+  // Both leave at 2 ms (the connection's set-up) + twice one block's time; each is delivered
+  // when its pong is back: one hop (1 ms) to arrive, one hop back.
+  for (const s of served) t.true(Math.abs(s.at - 4 - 2 * one) < 1, `${s.what} at ${s.at} ms, one block takes ${one} ms`);
   t.true(Math.abs(a.upBusyMs - 2 * one) < 1, 'the link was busy for both blocks');
 });
+
+for (const fair of [false, true]) {
+  test(`${fair ? 'fair' : 'fifo'} uplink: a BLOCK is served when its pong is back, not when it left: a slow downlink holds it up`, (t) => {
+    // 64 KiB leave a 1 MB/s uplink in 66 ms; a 100 KB/s downlink takes 655 ms to bring them in.
+    const { heard, served } = harness(1, ([x], net) => net.serve(x as End, 5, new Uint8Array(64 * KiB)), { fair, down: 100 });
+    const arrived = heard.find((h) => h.what === 'BLOCK 5')?.at ?? NaN;
+    t.true(arrived > 2 + (64 * KiB) / 100, `the block arrived at ${arrived} ms`);
+    t.deepEqual(served.map((s) => s.what), ['served 5']);
+    t.true(Math.abs((served[0]?.at ?? NaN) - (arrived + 1)) < 0.01, `served at ${served[0]?.at} ms: one hop after it arrived at ${arrived} ms`);
+  });
+}
 
 test('a control message on an idle connection leaves at once, not behind the blocks on another', (t) => {
   const { heard } = harness(2, ([x, y], net) => {

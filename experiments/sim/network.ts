@@ -20,7 +20,10 @@
 //     a free slot; a slot is held until the block's last byte has left (the node: until ws
 //     has handed it to the socket); serves queued for a connection that closes are dropped.
 //   The first byte of a large message leaves when it reaches the head of its end (fifo: of
-//   the link); the server's core is told `served` when a BLOCK's last byte has left.
+//   the link). The server's core is told `served` one hop after the BLOCK has arrived in
+//   full, as the node hears of it (peer/node/delivery.ts: a WebSocket ping follows each BLOCK
+//   and its pong comes back once the receiver has read it): a BLOCK held up by the receiver's
+//   downlink is not delivered when the sender's uplink is done with it.
 // - The downlink is a FIFO at the peer's down rate that books each message when its first
 //   byte gets there (first byte out + L). A message arrives at max(last byte out + L, end of
 //   download) (cut-through): the slower of the two links sets the pace; with 'fair' its
@@ -101,7 +104,7 @@ export interface Transit {
   bytes: number;
   sentAt: number; // when its last byte left the sender (NaN while it is being sent)
   downEnd: number; // when the receiver's downlink is done with it (NaN until its first byte got there; -Infinity: the receiver was gone)
-  served: number; // a BLOCK: its index, to tell the server's core when it has left (else -1)
+  served: number; // a BLOCK: its index, to tell the server's core once it has arrived (else -1)
   behind: Transit | null; // the first small message sent after this one while it was unbooked; each links the next
 }
 
@@ -205,7 +208,7 @@ export class Network {
   // One FIFO per uplink: the message leaves after everything sent before it, from any connection.
   private sendFifo(end: End, msg: Message, bytes: number, served: number, upStart: number, upEnd: number): void {
     const p = end.peer;
-    const t: Transit = { k: bytes < SMALL_BYTES ? 'msg' : 'wire', end, msg, bytes, sentAt: upEnd, downEnd: NaN, served: -1, behind: null };
+    const t: Transit = { k: bytes < SMALL_BYTES ? 'msg' : 'wire', end, msg, bytes, sentAt: upEnd, downEnd: NaN, served, behind: null };
     if (bytes < SMALL_BYTES) this.uploaded(end, t, upEnd);
     else {
       end.lastSent = upEnd;
@@ -213,7 +216,6 @@ export class Network {
       end.behindTail = null;
       this.agenda.push(upStart + hop(p, (end.other as End).peer), t);
     }
-    if (served >= 0 && msg.type === 'BLOCK') this.agenda.push(upEnd, { k: 'served', end, index: served, bytes: msg.data.length });
   }
 
   /** Sends a BLOCK when the serve queue has a slot for it; the server's core hears when its last byte has left. */
@@ -290,8 +292,8 @@ export class Network {
   private uploaded(end: End, t: Transit, at: number): void {
     t.sentAt = at;
     if (at > end.lastSent) end.lastSent = at;
-    if (t.served >= 0 && t.msg.type === 'BLOCK') {
-      this.agenda.push(at, { k: 'served', end, index: t.served, bytes: t.msg.data.length });
+    if (this.fair && t.served >= 0 && t.msg.type === 'BLOCK') {
+      // Its serve-queue slot is free once it has left (the node: once ws has handed it to the socket).
       const q = this.servesOf(end.peer);
       q.inFlight--;
       end.serving--;
@@ -368,6 +370,11 @@ export class Network {
       return;
     }
     if (msg.type === 'BLOCK' || msg.type === 'REJECT') this.answered(end, msg.index, msg.type === 'BLOCK');
+    if (t.served >= 0 && msg.type === 'BLOCK') {
+      // The pong: back at the server one hop after the block is in.
+      const from = end.other as End;
+      this.agenda.push(this.agenda.now + hop(end.peer, from.peer), { k: 'served', end: from, index: t.served, bytes: msg.data.length });
+    }
     this.world.step(end.peer, msg.type === 'BLOCK' ? { type: 'message', conn: end.conn, msg, digest: simDigest(msg.index) } : { type: 'message', conn: end.conn, msg });
   }
 
