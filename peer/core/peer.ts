@@ -220,6 +220,9 @@ export class PeerCore {
         if (this.schedule) this.scheduler.fill(now);
         this.schedule = false;
         this.fetch.maybeFetch(now);
+      } else {
+        // After the event, not before: a tick's round may close the last link that could ask.
+        this.maybeDepart(now);
       }
     }
     return this.out.take();
@@ -308,7 +311,6 @@ export class PeerCore {
 
   private onTick(now: number): void {
     const { timers, params } = this;
-    this.maybeDepart(now);
     this.flood.spreadKnown(now);
     if (timers.due('flood', now)) {
       this.flood.flood(now);

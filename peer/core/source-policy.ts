@@ -156,7 +156,8 @@ export class SourcePolicy {
     if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
     if (this.run) return null;
-    if (now >= this.leaseUntil) {
+    const leased = now < this.leaseUntil;
+    if (!leased) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
       const n = this.starving(now) ? view.starvingGroupSize(this.starvedSince) : view.groupSize();
@@ -178,7 +179,9 @@ export class SourcePolicy {
     const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, this.runLength(now), strict, this.opts.window);
     if (!run) {
       this.leaseUntil = -Infinity;
-      return null;
+      // A lease with nothing left to fetch is given back. A draw already due happens now: left
+      // for later, deadline() would ask for a tick at a time already past.
+      return leased && now >= this.nextDrawAt ? this.decide(now, view) : null;
     }
     this.lastRunCount = run.count;
     return this.start(now, run);
