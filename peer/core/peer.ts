@@ -220,9 +220,6 @@ export class PeerCore {
         if (this.schedule) this.scheduler.fill(now);
         this.schedule = false;
         this.fetch.maybeFetch(now);
-      } else {
-        // After the event, not before: a tick's round may close the last link that could ask.
-        this.maybeDepart(now);
       }
     }
     return this.out.take();
@@ -311,6 +308,7 @@ export class PeerCore {
 
   private onTick(now: number): void {
     const { timers, params } = this;
+    this.maybeDepart(now);
     this.flood.spreadKnown(now);
     if (timers.due('flood', now)) {
       this.flood.flood(now);
@@ -330,6 +328,8 @@ export class PeerCore {
         this.mesh.rewire(now);
       }
       this.maintainNeighbors(now);
+      // Again after the round: it may have closed the last link that could ask.
+      this.maybeDepart(now);
     }
   }
 

@@ -156,8 +156,7 @@ export class SourcePolicy {
     if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
     if (this.run) return null;
-    const leased = now < this.leaseUntil;
-    if (!leased) {
+    if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
       const n = this.starving(now) ? view.starvingGroupSize(this.starvedSince) : view.groupSize();
@@ -179,9 +178,7 @@ export class SourcePolicy {
     const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, this.runLength(now), strict, this.opts.window);
     if (!run) {
       this.leaseUntil = -Infinity;
-      // A lease with nothing left to fetch is given back. A draw already due happens now: left
-      // for later, deadline() would ask for a tick at a time already past.
-      return leased && now >= this.nextDrawAt ? this.decide(now, view) : null;
+      return null;
     }
     this.lastRunCount = run.count;
     return this.start(now, run);
