@@ -328,8 +328,7 @@ export class PeerCore {
         this.mesh.rewire(now);
       }
       this.maintainNeighbors(now);
-      // Again after the round: it may have closed the last link that could ask.
-      this.maybeDepart(now);
+      this.maybeDepart(now); // again: the round may have closed the last link that could ask
     }
   }
 
