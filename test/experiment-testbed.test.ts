@@ -35,6 +35,23 @@ test('a bad scenario is one line and exit 2, before any testbed work', async (t)
   t.regex(systems.stderr, /^slurpie experiment: --systems takes .*, got "ftp" \(see slurpie experiment --help\)\n$/);
 });
 
+test('--systems sim needs no testbed, and shares each uplink fairly unless told --sim-uplink fifo', async (t) => {
+  t.timeout(120_000);
+  const approximations = async (extra: string[]): Promise<string[]> => {
+    const out = await scratch(t);
+    const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--out', out, ...extra]);
+    t.is(run.code, 0, run.stderr);
+    t.notRegex(run.stderr, /testbed \w+:/, 'no namespaces for the simulator alone');
+    const json = (await readdir(out)).find((f) => f.startsWith('tiny-4-') && f.endsWith('.json'));
+    const res = JSON.parse(await readFile(join(out, json ?? 'missing.json'), 'utf8'));
+    t.like(res.systems[0], { system: 'sim', finished: 4 });
+    return res.systems[0].approximations;
+  };
+  const fair = /uplink is shared fairly by its connections \(--sim-uplink fair\)/;
+  t.true((await approximations([])).some((a) => fair.test(a)), 'the default is the fair uplink: TCP connections share the testbed\'s shaped links');
+  t.false((await approximations(['--sim-uplink', 'fifo'])).some((a) => fair.test(a)));
+});
+
 rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, results in the shared format${why}`, async (t) => {
   t.timeout(360_000);
   const out = await scratch(t);

@@ -69,8 +69,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         describe: "sim: the simulated peers share this many cores, as the testbed's peer processes share this machine's (default: its cores; 0: infinite CPU)",
       })
       .option('sim-uplink', {
-        type: 'string', choices: [...UPLINK_MODELS], default: 'fifo',
-        describe: "sim: a peer's uplink is one FIFO (the default) or shared fairly by its connections (slurpie sim --uplink)",
+        type: 'string', choices: [...UPLINK_MODELS], default: 'fair',
+        describe: "sim: a peer's uplink shared fairly by its connections, as TCP shares the testbed's shaped links (the default), or one FIFO (slurpie sim --uplink)",
       })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {

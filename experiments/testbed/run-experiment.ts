@@ -29,7 +29,7 @@ export interface ExperimentOptions {
   baselineTimeLimitSeconds?: number; // for http and BitTorrent only (they may never finish)
   signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
   emulateLatency?: boolean; // default true: the scenario's latencyMs, per message (latency.ts)
-  simUplink?: UplinkModel; // the sim system's uplink model (default fifo)
+  simUplink?: UplinkModel; // the sim system's uplink model (default fair: TCP connections share a shaped link)
   simCpuCores?: number; // the sim system's peers share this many cores (default 0: infinite CPU; the CLI gives this machine's)
   log: (line: string) => void; // progress, a line per 5 s
 }
@@ -54,7 +54,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   }
   if (o.systems.includes('sim')) {
     o.log(`sim: simulating ${peers.length} peers in virtual time`);
-    results.push(runSimSystem(s, tMin, limit, o.simCpuCores ?? 0, o.simUplink ?? 'fifo'));
+    results.push(runSimSystem(s, tMin, limit, o.simCpuCores ?? 0, o.simUplink ?? 'fair'));
   }
   if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limitOf)));
   const order = (n: string): number => o.systems.indexOf(n as SystemName);
