@@ -114,6 +114,8 @@ export function markdownTable(res: ExperimentResults): string {
         `${r.skipped ? '–' : r.sourceRatio.toFixed(2)} | ${r.peakSourceGets ?? '–'} | ${r.skipped ? '–' : r.wallSeconds.toFixed(0)} | ${note} |`,
     );
   }
+  const sim = simAgainstTestbed(res.systems);
+  if (sim) lines.push('', sim);
   const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);
   if (cpu.length > 0) lines.push('', ...cpu);
   if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
@@ -122,6 +124,27 @@ export function markdownTable(res: ExperimentResults): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/** How far apart the simulator and the testbed may be and still agree (issue #12: within 20%). */
+export const SIM_AGREEMENT = 0.2;
+
+/**
+ * The simulator beside slurpie on the testbed, when one run has both: sim / testbed on mean
+ * time and on source bytes, and whether each is within SIM_AGREEMENT.
+ */
+export function simAgainstTestbed(systems: SystemResult[]): string | null {
+  const ran = (name: string): SystemResult | undefined => systems.find((s) => s.system === name && !s.skipped && s.meanSeconds !== null && s.sourceRatio > 0);
+  const testbed = ran('slurpie');
+  const sim = ran('sim');
+  if (!testbed || !sim) return null;
+  // Judged as shown, to two places: a 0.7996 that reads 0.80 agrees.
+  const time = round((sim.meanSeconds as number) / (testbed.meanSeconds as number), 2);
+  const source = round(sim.sourceRatio / testbed.sourceRatio, 2);
+  const agrees = (x: number): boolean => Math.abs(x - 1) <= SIM_AGREEMENT + 1e-9;
+  const pct = `${Math.round(SIM_AGREEMENT * 100)}%`;
+  const verdict = agrees(time) && agrees(source) ? `both within ${pct}` : agrees(time) ? `time within ${pct}, source bytes not` : agrees(source) ? `source bytes within ${pct}, time not` : `neither within ${pct}`;
+  return `Simulator against testbed (sim / slurpie): mean time ${time.toFixed(2)}, source bytes ${source.toFixed(2)}: ${verdict}.`;
 }
 
 /**

@@ -1,0 +1,55 @@
+// The lines under an experiment's table: what the testbed's peer processes spent in CPU (beside
+// the simulator's CPU model), and the simulator against the testbed when a run has both.
+import test from 'ava';
+import { cpuUsed, simAgainstTestbed, summarize, type PeerResult } from '../experiments/testbed/results.ts';
+
+const MiB = 1048576;
+
+function peer(id: string, extra: Partial<PeerResult>): PeerResult {
+  return { id, linkClass: null, arrivalSeconds: 0, seconds: 10, ownSeconds: 9, fromSource: 2 * MiB, fromPeers: 30 * MiB, uploaded: 32 * MiB, maxRssBytes: null, ok: true, left: false, ...extra };
+}
+
+function system(name: string, perPeer: PeerResult[]) {
+  return summarize({ system: name, stopped: false, timeLimitSeconds: 60, wallSeconds: 12, sourceBytes: 32 * MiB, peakSourceGets: 3, fileBytes: 32 * MiB, tMinSeconds: 8, perPeer });
+}
+
+test('sums the CPU of the peers that report it, start-up apart, per MiB moved after start-up', (t) => {
+  const line = cpuUsed(system('slurpie', [
+    peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1 }),
+    peer('p2', { cpuSeconds: 0.9, startupCpuSeconds: 0.1 }),
+    peer('p3', { cpuSeconds: 5 }), // no start-up figure: left out, not guessed
+  ]));
+  // (2.0 - 0.2) CPU-s over 2 x 64 MiB moved
+  t.is(line, "CPU used by slurpie's 2 peer processes: 2.0 CPU-s in all, 0.100 CPU-s each to start, 14.1 CPU-ms per MiB moved after start-up.");
+});
+
+test('says nothing for a system whose peers report no CPU (curl, BitTorrent)', (t) => {
+  t.is(cpuUsed(system('http', [peer('p1', {}), peer('p2', { cpuSeconds: 1 })])), null);
+});
+
+test('a peer that moved nothing gives no per-MiB figure', (t) => {
+  const line = cpuUsed(system('slurpie', [peer('p1', { cpuSeconds: 0.3, startupCpuSeconds: 0.1, fromSource: null, fromPeers: null, uploaded: null })]));
+  t.is(line, "CPU used by slurpie's 1 peer processes: 0.3 CPU-s in all, 0.100 CPU-s each to start.");
+});
+
+/** A system whose peers all took `seconds`, with `sourceMiB` from the source (F = 32 MiB). */
+function timed(name: string, seconds: number, sourceMiB: number, skipped?: string) {
+  const r = summarize({ system: name, stopped: false, timeLimitSeconds: 60, wallSeconds: seconds, sourceBytes: sourceMiB * MiB, peakSourceGets: 3, fileBytes: 32 * MiB, tMinSeconds: 8, perPeer: [peer('p1', { seconds }), peer('p2', { seconds })], ...(skipped !== undefined && { skipped }) });
+  return r;
+}
+
+test('the simulator against the testbed: sim / slurpie on mean time and source bytes, each judged within 20% as shown', (t) => {
+  t.is(simAgainstTestbed([timed('slurpie', 10, 32), timed('http', 40, 64), timed('sim', 9, 32)]),
+    'Simulator against testbed (sim / slurpie): mean time 0.90, source bytes 1.00: both within 20%.');
+  t.is(simAgainstTestbed([timed('slurpie', 10, 32), timed('sim', 7.9, 32)]),
+    'Simulator against testbed (sim / slurpie): mean time 0.79, source bytes 1.00: source bytes within 20%, time not.');
+  // 0.7996 reads 0.80: it agrees as the table shows it.
+  t.regex(simAgainstTestbed([timed('slurpie', 10, 32), timed('sim', 7.996, 32)]) ?? '', /mean time 0\.80, .*: both within 20%\.$/);
+  t.regex(simAgainstTestbed([timed('slurpie', 10, 32), timed('sim', 10, 52)]) ?? '', /source bytes 1\.63: time within 20%, source bytes not\.$/);
+  t.regex(simAgainstTestbed([timed('slurpie', 10, 32), timed('sim', 13, 52)]) ?? '', /: neither within 20%\.$/);
+});
+
+test('no simulator line without both: slurpie skipped, or no sim in the run', (t) => {
+  t.is(simAgainstTestbed([timed('slurpie', 10, 32), timed('http', 40, 64)]), null);
+  t.is(simAgainstTestbed([timed('slurpie', 10, 32, 'not installed'), timed('sim', 9, 32)]), null);
+});
