@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { choosePlots } from '../experiments/plot/plots.ts';
+import { scalingSpec } from '../experiments/plot/specs.ts';
 import { fontFiles } from '../experiments/plot/render.ts';
 import { loadRuns, PlotInputError, toRun } from '../experiments/plot/results.ts';
 import { writePlots } from '../experiments/plot/write-plots.ts';
@@ -129,4 +130,11 @@ test('bad inputs: one line naming the file and what is wrong', async (t) => {
     t.regex(err?.message ?? '', message, file);
     t.false(err?.message.includes('\n'), `${file}: one line`);
   }
+});
+
+test('scaling: N spanning more than 8x goes on a log axis with a tick at each N; a narrow span stays linear', (t) => {
+  const panel = (ns: number[]) => [{ yTitle: 'mean time / T_min', rows: ns.map((n) => ({ system: 'sim', n, value: 1.05, file: `n${n}.json` })) }];
+  const xOf = (ns: number[]) => (scalingSpec('t', 's', panel(ns)) as unknown as { hconcat: { layer: { encoding: { x: Record<string, unknown> } }[] }[] }).hconcat[0]!.layer[0]!.encoding.x;
+  t.like(xOf([12, 48, 200, 1000]), { title: 'peers N (log)', scale: { type: 'log' }, axis: { values: [12, 48, 200, 1000] } });
+  t.like(xOf([12, 24, 48]), { title: 'peers N', scale: { zero: false } });
 });

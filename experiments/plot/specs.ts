@@ -105,11 +105,18 @@ export interface Panel {
 /** Ratios that span more than this factor go on a log axis (plain HTTP's N·F next to slurpie's 1.1·F). */
 const LOG_SPAN = 15;
 
+/** Ns that span more than this factor go on a log axis (12 and 1,000 peers on one plot). */
+const LOG_N_SPAN = 8;
+
 function lineChart(panel: Panel, colors: { domain: string[]; range: string[] }): object {
   const values = panel.rows.map((r) => r.value).filter((v) => v > 0);
   const log = values.length > 0 && Math.max(...values) / Math.min(...values) > LOG_SPAN;
+  const ns = panel.rows.map((r) => r.n).filter((n) => n > 0);
+  const logN = ns.length > 0 && Math.max(...ns) / Math.min(...ns) > LOG_N_SPAN;
   const encoding = {
-    x: { field: 'n', type: 'quantitative', title: 'peers N', scale: { zero: false, nice: true } },
+    x: logN
+      ? { field: 'n', type: 'quantitative', title: 'peers N (log)', scale: { type: 'log' }, axis: { values: [...new Set(ns)].sort((a, b) => a - b), format: ',d' } }
+      : { field: 'n', type: 'quantitative', title: 'peers N', scale: { zero: false, nice: true } },
     y: { field: 'value', type: 'quantitative', title: log ? `${panel.yTitle} (log)` : panel.yTitle, scale: log ? { type: 'log' } : { zero: true } },
     color: { field: 'system', type: 'nominal', title: 'system', scale: colors },
     tooltip: [{ field: 'system' }, { field: 'n' }, { field: 'value', format: '.3f' }, { field: 'file' }],
