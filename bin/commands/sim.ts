@@ -21,6 +21,7 @@ interface SimArgs {
   spreadMs: number;
   lingerMs: number;
   maxSimSeconds?: number;
+  stallMs: number;
   backoff: boolean;
   groupSize: GroupSizeMode;
   answer: 'newest' | 'mixed';
@@ -53,6 +54,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('spread-ms', { type: 'number', default: 0, describe: 'arrivals uniform over this many ms (0: flash crowd at t=0)' })
       .option('linger-ms', { type: 'number', default: 0, describe: 'a finished peer keeps serving this long' })
       .option('max-sim-seconds', { type: 'number', describe: 'virtual time limit (default: max(3600, 100 x the fluid bound))' })
+      .option('stall-ms', { type: 'number', default: 60_000, describe: 'end the run as stalled when no block is stored anywhere this long (raise it for ablations meant to crawl, e.g. --no-backoff at 1,000 peers)' })
       .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: every round, for ablation)' })
       .option('group-size', { type: 'string', choices: [...GROUP_SIZE_MODES], default: 'topology', describe: "where n for k/n comes from: the topology server's count (gossiped), or the mesh: mean-hops, paper (ablations)" })
       .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "the topology server's answers: half newest and half random, or the newest only (the paper's)" })
@@ -86,6 +88,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         for (const [flag, v] of [['--cpu-startup-ms', a.cpuStartupMs], ['--cpu-event-ms', a.cpuEventMs], ['--cpu-mib-ms', a.cpuMibMs]] as const) {
           if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${flag} must be a non-negative number, got ${v}`);
         }
+        if (!(Number.isFinite(a.stallMs) && a.stallMs > 0)) throw new Error(`--stall-ms must be a positive number, got ${a.stallMs}`);
         if (a.maxSimSeconds !== undefined && !(Number.isFinite(a.maxSimSeconds) && a.maxSimSeconds > 0)) {
           throw new Error(`--max-sim-seconds must be a positive number, got ${a.maxSimSeconds}`);
         }
@@ -115,6 +118,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       arrivalSpreadMs: args.spreadMs,
       lingerMs: args.lingerMs,
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
+      stallMs: args.stallMs,
       answer: args.answer,
       params: { backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
       uplink: args.uplink,

@@ -1,0 +1,31 @@
+// `slurpie sim`'s run-ending flags through the real CLI: --stall-ms ends a crawling run as a
+// stall sooner or later than the default 60 s, and a bad value is one line and exit 2.
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runSlurpie, scratch } from './fixtures/cli-run.ts';
+
+// A source so slow that no 256 KiB block arrives for minutes: nothing is stored anywhere.
+const CRAWL = ['sim', '--peers', '3', '--size', '1MiB', '--source-rate', '1KB', '--latency-ms', '2', '--no-live'];
+
+test('--stall-ms: a run with no block stored for that long ends as a stall, and the JSON records it', async (t) => {
+  t.timeout(120_000);
+  const out = join(await scratch(t), 'r.json');
+  const r = await runSlurpie(t, [...CRAWL, '--stall-ms', '2000', '--json', out]);
+  t.is(r.code, 1, 'a stalled run is not a complete one');
+  t.regex(r.stdout, /STALLED: no block stored anywhere from t=0 ms to t=20\d\d(\.\d)? ms/);
+  const json = JSON.parse(await readFile(out, 'utf8'));
+  t.is(json.scenario.stallMs, 2000);
+  t.is(json.outcome, 'stalled');
+  t.true(json.simSeconds < 5, `ended at ${json.simSeconds} s virtual, not at the default 60 s`);
+});
+
+test('--stall-ms must be positive: one line, exit 2, nothing simulated', async (t) => {
+  t.timeout(60_000);
+  for (const bad of ['0', '-5', 'soon']) {
+    const r = await runSlurpie(t, [...CRAWL, '--stall-ms', bad]);
+    t.is(r.code, 2, bad);
+    t.regex(r.stderr, /^slurpie sim: --stall-ms must be a positive number, got .+ \(see slurpie sim --help\)\n$/, bad);
+    t.is(r.stdout, '', bad);
+  }
+});
