@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { choosePlots } from '../experiments/plot/plots.ts';
-import { scalingSpec } from '../experiments/plot/specs.ts';
+import { barsSpec, scalingSpec } from '../experiments/plot/specs.ts';
 import { fontFiles } from '../experiments/plot/render.ts';
 import { loadRuns, PlotInputError, toRun } from '../experiments/plot/results.ts';
 import { writePlots } from '../experiments/plot/write-plots.ts';
@@ -137,4 +137,16 @@ test('scaling: N spanning more than 8x goes on a log axis with a tick at each N;
   const xOf = (ns: number[]) => (scalingSpec('t', 's', panel(ns)) as unknown as { hconcat: { layer: { encoding: { x: Record<string, unknown> } }[] }[] }).hconcat[0]!.layer[0]!.encoding.x;
   t.like(xOf([12, 48, 200, 1000]), { title: 'peers N (log)', scale: { type: 'log' }, axis: { values: [12, 48, 200, 1000] } });
   t.like(xOf([12, 24, 48]), { title: 'peers N', scale: { zero: false } });
+});
+
+test('bar panels wrap to a second row past 1,400 px (four groups of two bars, three panels); a narrow plot stays in one row', (t) => {
+  const panels = (groups: string[]) => ['mean time / T_min', 'source bytes / F', 'peak source GETs at once'].map((yTitle) => ({
+    yTitle, format: '.2f', rows: groups.flatMap((group) => ['sim', 'sim-no-backoff'].map((system) => ({ group, system, value: 1 }))),
+  }));
+  const layout = (groups: string[]) => {
+    const spec = barsSpec('t', 's', panels(groups)) as unknown as { columns: number; concat: unknown[] };
+    return { columns: spec.columns, panels: spec.concat.length };
+  };
+  t.deepEqual(layout(['N=12', 'N=48', 'N=200', 'N=1000']), { columns: 2, panels: 3 }); // 600 px a panel
+  t.deepEqual(layout(['N=12']), { columns: 3, panels: 3 }); // 150 px a panel
 });

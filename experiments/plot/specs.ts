@@ -156,6 +156,11 @@ export interface BarPanel {
   format: string; // d3 format of the value labels
 }
 
+/** Width of one bar's band, px. */
+const BAR_STEP = 75;
+/** Panels side by side up to this width, px; more wrap to the next row (readable at page width). */
+const MAX_ROW_WIDTH = 1400;
+
 function barChart(panel: BarPanel, colors: { domain: string[]; range: string[] }, groups: string[]): object {
   const encoding = {
     x: { field: 'group', type: 'nominal', title: null, sort: groups, axis: { labelAngle: 0, labelFontSize: 13, labelLimit: 0 } },
@@ -164,7 +169,7 @@ function barChart(panel: BarPanel, colors: { domain: string[]; range: string[] }
     color: { field: 'system', type: 'nominal', title: 'system', scale: colors },
   };
   return {
-    width: { step: 75 }, // per bar (xOffset band): a group of two bars is 150 px, room for its label
+    width: { step: BAR_STEP }, // per bar (xOffset band): a group of two bars is 150 px, room for its label
     height: 260,
     data: { values: panel.rows },
     layer: [
@@ -181,11 +186,14 @@ function barChart(panel: BarPanel, colors: { domain: string[]; range: string[] }
 export function barsSpec(title: string, subtitle: string, panels: BarPanel[]): TopLevelSpec {
   const colors = colorScale(panels.flatMap((p) => p.rows.map((r) => r.system)));
   const groups = [...new Set(panels.flatMap((p) => p.rows.map((r) => r.group)))];
+  const panelWidth = groups.length * colors.domain.length * BAR_STEP;
+  const columns = Math.max(1, Math.min(panels.length, Math.floor(MAX_ROW_WIDTH / panelWidth)));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle },
     config: CONFIG,
-    hconcat: panels.map((p) => barChart(p, colors, groups)),
+    concat: panels.map((p) => barChart(p, colors, groups)),
+    columns,
     resolve: { scale: { color: 'shared' } },
   } as TopLevelSpec;
 }
