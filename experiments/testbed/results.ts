@@ -127,7 +127,7 @@ export function markdownTable(res: ExperimentResults): string {
 }
 
 /** How far apart the simulator and the testbed may be and still agree (issue #12: within 20%). */
-export const SIM_AGREEMENT = 0.2;
+const SIM_AGREEMENT = 0.2;
 
 /**
  * The simulator beside slurpie on the testbed, when one run has both: sim / testbed on mean
