@@ -52,6 +52,32 @@ test('--systems sim needs no testbed, and shares each uplink fairly unless told 
   t.false((await approximations(['--sim-uplink', 'fifo'])).some((a) => fair.test(a)));
 });
 
+test('--runs 2: a results file per run, then the table over them and the plots of the median run; a bad count is one line', async (t) => {
+  t.timeout(120_000);
+  const out = await scratch(t);
+  const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--runs', '2', '--out', out]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, /run 1 of 2[\s\S]*run 2 of 2/);
+  const files = (await readdir(out)).sort();
+  const results = files.filter((f) => /^tiny-4-[\dTZ-]+\.json$/.test(f));
+  t.is(results.length, 2, files.join(' '));
+  const summary = files.filter((f) => f.endsWith('-runs.md'));
+  t.is(summary.length, 1, files.join(' '));
+  const table = await readFile(join(out, summary[0] ?? 'missing'), 'utf8');
+  t.regex(table, /^# tiny-4: 2 runs\n/);
+  t.regex(table, /\n\| sim \| 2 of 2 \| 4\/4 \| \d\.\d\d \| \d\.\d\d \| {2}\|\n/, 'the simulator is deterministic: no range');
+  t.regex(table, /- run 1: .*tiny-4-.*\.json \(the median run\)/);
+  // Plots once, for the median run: not one set per run.
+  t.deepEqual(files.filter((f) => f.endsWith('-cdf.png')), [results[0]?.replace(/\.json$/, '-cdf.png')]);
+  t.true(run.stdout.includes(table), 'the table is printed too');
+
+  for (const bad of ['0', '1.5', 'many']) {
+    const r = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--runs', bad, '--out', out]);
+    t.is(r.code, 2);
+    t.regex(r.stderr, /^slurpie experiment: --runs must be an integer from 1 to 100, got \S+ \(see slurpie experiment --help\)\n$/);
+  }
+});
+
 rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, results in the shared format${why}`, async (t) => {
   t.timeout(360_000);
   const out = await scratch(t);

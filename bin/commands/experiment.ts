@@ -24,6 +24,7 @@ interface ExperimentArgs {
   bind?: string;
   simCpuCores: number;
   simUplink: UplinkModel;
+  runs: number;
 }
 
 function fail(msg: string): never {
@@ -72,6 +73,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         type: 'string', choices: [...UPLINK_MODELS], default: 'fair',
         describe: "sim: a peer's uplink shared fairly by its connections, as TCP shares the testbed's shaped links (the default), or one FIFO (slurpie sim --uplink)",
       })
+      .option('runs', {
+        type: 'number', default: 1,
+        describe: 'run the scenario this many times in a row: a results file for each, then one table of each system\'s median and range over them (OUT/<scenario>-<time>-runs.md) and the plots of the median run',
+      })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -82,6 +87,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         }
         const cores = a.simCpuCores as number;
         if (!(Number.isInteger(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be an integer from 0 to 4096, got ${cores}`);
+        const runs = a.runs as number;
+        if (!(Number.isInteger(runs) && runs >= 1 && runs <= 100)) throw new Error(`--runs must be an integer from 1 to 100, got ${runs}`);
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
         if ((a.hosts === undefined) !== (a.bind === undefined)) throw new Error(`--hosts and --bind go together, got ${a.hosts === undefined ? '--bind' : '--hosts'} alone`);
         return true;
@@ -121,24 +128,51 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     process.on('SIGINT', interrupt);
     process.on('SIGTERM', interrupt);
     const { runExperiment } = await import('../../experiments/testbed/run-experiment.ts');
-    const results = await runExperiment({
-      scenario,
-      systems,
-      dir: args.dir,
-      ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
-      ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
-      signal: controller.signal,
-      emulateLatency: args.latency,
-      simCpuCores: args.simCpuCores,
-      simUplink: args.simUplink,
-      log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
-    });
-    await writeResults(args.out, results);
+    await repeatRuns(args, controller.signal, () =>
+      runExperiment({
+        scenario,
+        systems,
+        dir: args.dir,
+        ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
+        ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
+        signal: controller.signal,
+        emulateLatency: args.latency,
+        simCpuCores: args.simCpuCores,
+        simUplink: args.simUplink,
+        log,
+      }),
+    );
     if (controller.signal.aborted) process.exitCode = 130;
   },
 };
 
-async function writeResults(out: string, results: ExperimentResults): Promise<void> {
+const log = (line: string): void => void process.stderr.write(`slurpie experiment: ${line}\n`);
+
+/**
+ * Runs `once` --runs times (fewer when interrupted), writing each run's results as it ends;
+ * with more than one, then the table over them and the plots of the median run.
+ */
+async function repeatRuns(args: ExperimentArgs, signal: AbortSignal, once: () => Promise<ExperimentResults>): Promise<void> {
+  const runs: ExperimentResults[] = [];
+  const files: string[] = [];
+  for (let i = 1; i <= args.runs && !signal.aborted; i++) {
+    if (args.runs > 1) log(`run ${i} of ${args.runs}`);
+    const results = await once();
+    runs.push(results);
+    files.push(await writeResults(args.out, results, args.runs === 1));
+  }
+  if (args.runs === 1 || runs.length === 0) return;
+  const { summarizeRuns } = await import('../../experiments/testbed/repeated-runs.ts');
+  const { markdown, medianRun } = summarizeRuns(runs, files);
+  const first = runs[0] as ExperimentResults;
+  const path = join(args.out, `${first.scenario.name}-${first.startedAt.replace(/[:.]/g, '-')}-runs.md`);
+  await writeFile(path, markdown);
+  process.stdout.write(`${markdown}\nwrote ${path}\n`);
+  await drawPlots(files[medianRun] as string, args.out);
+}
+
+/** Writes one run's JSON and table (and, if `plots`, its plots); the JSON's path. */
+async function writeResults(out: string, results: ExperimentResults, plots = true): Promise<string> {
   const { markdownTable } = await import('../../experiments/testbed/results.ts');
   await mkdir(out, { recursive: true });
   const stem = join(out, `${results.scenario.name}-${results.startedAt.replace(/[:.]/g, '-')}`);
@@ -146,13 +180,20 @@ async function writeResults(out: string, results: ExperimentResults): Promise<vo
   await writeFile(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
   await writeFile(`${stem}.md`, table);
   process.stdout.write(`${table}\nwrote ${stem}.json and ${stem}.md\n`);
-  // The plots its data allows (the CDF per system; sim beside slurpie), as `slurpie plot` draws
-  // them. A plot that fails costs only itself: the results are written already.
+  if (plots) await drawPlots(`${stem}.json`, out);
+  return `${stem}.json`;
+}
+
+/**
+ * The plots a results file's data allows (the CDF per system; sim beside slurpie), as `slurpie
+ * plot` draws them. A plot that fails costs only itself: the results are written already.
+ */
+async function drawPlots(json: string, out: string): Promise<void> {
   try {
     const { writePlots } = await import('../../experiments/plot/write-plots.ts');
-    for (const file of await writePlots([`${stem}.json`], out)) process.stdout.write(`wrote ${file}\n`);
+    for (const file of await writePlots([json], out)) process.stdout.write(`wrote ${file}\n`);
   } catch (err) {
-    process.stderr.write(`slurpie experiment: no plots: ${(err as Error).message} (the results are written; try slurpie plot ${stem}.json)\n`);
+    process.stderr.write(`slurpie experiment: no plots: ${(err as Error).message} (the results are written; try slurpie plot ${json})\n`);
   }
 }
 
@@ -171,12 +212,13 @@ async function runHosts(args: ExperimentArgs, scenario: Scenario): Promise<void>
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
   await mkdir(args.dir, { recursive: true });
-  const results = await runOnHosts({
-    scenario, hosts, bind: args.bind as string, knownHosts: join(args.dir, 'known_hosts'),
-    ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
-    signal: controller.signal,
-    log: (line) => process.stderr.write(`slurpie experiment: ${line}\n`),
-  });
-  await writeResults(args.out, results);
+  await repeatRuns(args, controller.signal, () =>
+    runOnHosts({
+      scenario, hosts, bind: args.bind as string, knownHosts: join(args.dir, 'known_hosts'),
+      ...(args.timeLimit !== undefined && { timeLimitSeconds: args.timeLimit }),
+      signal: controller.signal,
+      log,
+    }),
+  );
   if (controller.signal.aborted) process.exitCode = 130;
 }

@@ -131,9 +131,10 @@ const SIM_AGREEMENT = 0.2;
 
 /**
  * The simulator beside slurpie on the testbed, when one run has both: sim / testbed on mean
- * time and on source bytes, and whether each is within SIM_AGREEMENT.
+ * time and on source bytes, and whether each is within SIM_AGREEMENT. `testbedLabel` names
+ * what the slurpie row is (a median over runs, say).
  */
-export function simAgainstTestbed(systems: SystemResult[]): string | null {
+export function simAgainstTestbed(systems: SystemResult[], testbedLabel = 'slurpie'): string | null {
   const ran = (name: string): SystemResult | undefined => systems.find((s) => s.system === name && !s.skipped && s.meanSeconds !== null && s.sourceRatio > 0);
   const testbed = ran('slurpie');
   const sim = ran('sim');
@@ -144,7 +145,7 @@ export function simAgainstTestbed(systems: SystemResult[]): string | null {
   const agrees = (x: number): boolean => Math.abs(x - 1) <= SIM_AGREEMENT + 1e-9;
   const pct = `${Math.round(SIM_AGREEMENT * 100)}%`;
   const verdict = agrees(time) && agrees(source) ? `both within ${pct}` : agrees(time) ? `time within ${pct}, source bytes not` : agrees(source) ? `source bytes within ${pct}, time not` : `neither within ${pct}`;
-  return `Simulator against testbed (sim / slurpie): mean time ${time.toFixed(2)}, source bytes ${source.toFixed(2)}: ${verdict}.`;
+  return `Simulator against testbed (sim / ${testbedLabel}): mean time ${time.toFixed(2)}, source bytes ${source.toFixed(2)}: ${verdict}.`;
 }
 
 /**

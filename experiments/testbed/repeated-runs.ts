@@ -1,0 +1,96 @@
+// `slurpie experiment --runs N`: one table over N runs of the same scenario. On this machine
+// the testbed varies from run to run (lan-48: 1.46–1.70 T_min within an hour, the same code):
+// one run is one sample, so each system's median and range over the runs are what to quote,
+// and the median run is the one to plot. The simulator is deterministic: its runs agree.
+import { simAgainstTestbed, type ExperimentResults, type SystemResult } from './results.ts';
+
+export interface RunsSummary {
+  markdown: string;
+  /** Index into the runs of the one to plot: the median by slurpie's mean time (else the first system's). */
+  medianRun: number;
+}
+
+/** The median of a non-empty list (the mean of the middle two when even). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** "1.52 (1.46–1.70)", or "1.48" when every run gave the same. */
+function spread(xs: number[]): string {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo.toFixed(2) === hi.toFixed(2) ? median(xs).toFixed(2) : `${median(xs).toFixed(2)} (${lo.toFixed(2)}–${hi.toFixed(2)})`;
+}
+
+function systemNames(runs: ExperimentResults[]): string[] {
+  return [...new Set(runs.flatMap((r) => r.systems.map((s) => s.system)))];
+}
+
+/** Each run's result for `name` that ran (not skipped), with its run's index. */
+function ranOf(runs: ExperimentResults[], name: string): { run: number; r: SystemResult }[] {
+  return runs.flatMap((res, run) => res.systems.filter((r) => r.system === name && !r.skipped).map((r) => ({ run, r })));
+}
+
+/** The run whose `name` mean time is the median one (the lower middle when even), or null. */
+function medianRunOf(runs: ExperimentResults[], name: string): number | null {
+  const timed = ranOf(runs, name).filter(({ r }) => r.meanRatio !== null);
+  if (timed.length === 0) return null;
+  timed.sort((a, b) => (a.r.meanRatio as number) - (b.r.meanRatio as number));
+  return (timed[Math.floor((timed.length - 1) / 2)] as { run: number }).run;
+}
+
+function row(runs: ExperimentResults[], name: string, peers: number): string {
+  const ran = ranOf(runs, name);
+  if (ran.length === 0) {
+    const why = runs.flatMap((res) => res.systems.filter((r) => r.system === name).map((r) => r.skipped))[0];
+    return `| ${name} | 0 of ${runs.length} | – | – | – | skipped: ${why ?? 'not run'} |`;
+  }
+  const finished = ran.map(({ r }) => r.finished);
+  const lo = Math.min(...finished);
+  const hi = Math.max(...finished);
+  const times = ran.flatMap(({ r }) => (r.meanRatio === null ? [] : [r.meanRatio]));
+  const notes: string[] = [];
+  const stopped = ran.filter(({ r }) => r.stopped).length;
+  if (stopped > 0) notes.push(`stopped at the time limit in ${stopped} of ${ran.length}: its mean counts the peers that finished`);
+  if (times.length < ran.length) notes.push(`no peer finished in ${ran.length - times.length}`);
+  const interrupted = ran.filter(({ r }) => r.interrupted).length;
+  if (interrupted > 0) notes.push(`interrupted in ${interrupted}`);
+  return (
+    `| ${name} | ${ran.length} of ${runs.length} | ${lo === hi ? lo : `${lo}–${hi}`}/${peers} | ${times.length ? spread(times) : '–'} | ` +
+    `${spread(ran.map(({ r }) => r.sourceRatio))} | ${notes.join('; ')} |`
+  );
+}
+
+/** The markdown over `runs` (in the order run), written beside their files (`files[i]` is run i's JSON). */
+export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsSummary {
+  if (runs.length === 0) throw new RangeError('no runs to summarize');
+  const first = runs[0] as ExperimentResults;
+  const names = systemNames(runs);
+  const lines = [
+    `# ${first.scenario.name}: ${runs.length} runs`,
+    '',
+    `${first.peers} peers, ${(first.fileBytes / 1048576).toFixed(1)} MiB, T_min = ${first.tMinSeconds.toFixed(1)} s; ` +
+      `runs from ${first.startedAt} on ${first.machine.cpus} CPUs, Node ${first.machine.node}. Median over the runs, (range).`,
+    '',
+    '| system | ran | finished | mean / T_min | source / F | note |',
+    '|---|---|---|---|---|---|',
+    ...names.map((name) => row(runs, name, first.peers)),
+  ];
+  // The simulator (deterministic) against the median of the testbed's runs.
+  const median_ = (name: string, f: (r: SystemResult) => number | null): number | null => {
+    const xs = ranOf(runs, name).flatMap(({ r }) => (f(r) === null ? [] : [f(r) as number]));
+    return xs.length ? median(xs) : null;
+  };
+  const sim = ranOf(runs, 'sim')[0]?.r;
+  const slurpieTime = median_('slurpie', (r) => r.meanSeconds);
+  const slurpieSource = median_('slurpie', (r) => r.sourceRatio);
+  if (sim && slurpieTime !== null && slurpieSource !== null) {
+    const line = simAgainstTestbed([sim, { ...sim, system: 'slurpie', meanSeconds: slurpieTime, sourceRatio: slurpieSource, skipped: null }], `slurpie's median over ${ranOf(runs, 'slurpie').length} runs`);
+    if (line) lines.push('', line);
+  }
+  const medianRun = medianRunOf(runs, 'slurpie') ?? medianRunOf(runs, names[0] as string) ?? 0;
+  lines.push('', 'Runs:', ...runs.map((_, i) => `- run ${i + 1}: ${files[i] ?? '(not written)'}${i === medianRun ? ' (the median run)' : ''}`), '');
+  return { markdown: lines.join('\n'), medianRun };
+}
