@@ -52,6 +52,26 @@ test('--systems sim needs no testbed, and shares each uplink fairly unless told 
   t.false((await approximations(['--sim-uplink', 'fifo'])).some((a) => fair.test(a)));
 });
 
+test('--sim-cpu-*: costs measured on the day replace the defaults, are named as given, and slow the simulated peers', async (t) => {
+  t.timeout(120_000);
+  const simulated = async (extra: string[]): Promise<{ meanSeconds: number; approximations: string[] }> => {
+    const out = await scratch(t);
+    const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--out', out, ...extra]);
+    t.is(run.code, 0, run.stderr);
+    const json = (await readdir(out)).find((f) => f.startsWith('tiny-4-') && f.endsWith('.json'));
+    return JSON.parse(await readFile(join(out, json ?? 'missing.json'), 'utf8')).systems[0];
+  };
+  const measured = await simulated([]);
+  t.true(measured.approximations.some((a) => /130 ms to start, 0\.216 ms per message .* 6\.17 ms per MiB .*\(measured on the testbed machine/.test(a)));
+  const slow = await simulated(['--sim-cpu-startup-ms', '400', '--sim-cpu-event-ms', '0.5', '--sim-cpu-mib-ms', '60']);
+  t.true(slow.approximations.some((a) => /400 ms to start, 0\.5 ms per message .* 60 ms per MiB .*\(given for this run/.test(a)), slow.approximations.join('\n'));
+  t.true(slow.meanSeconds > measured.meanSeconds, `${slow.meanSeconds} > ${measured.meanSeconds}`);
+
+  const bad = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--sim-cpu-event-ms', '-1']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /^slurpie experiment: --sim-cpu-event-ms must be a number of CPU-ms from 0 to 60000, got -1 \(see slurpie experiment --help\)\n$/);
+});
+
 test('--runs 2: a results file per run, then the table over them and the plots of the median run; a bad count is one line', async (t) => {
   t.timeout(120_000);
   const out = await scratch(t);

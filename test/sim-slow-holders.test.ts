@@ -5,13 +5,14 @@
 import test from 'ava';
 import { loadScenario } from '../experiments/scenarios/scenario-file.ts';
 import { planPeers, toSimScenario } from '../experiments/scenarios/plan.ts';
+import { measuredCpu } from '../experiments/sim/cpu-model.ts';
 import { simulate } from '../experiments/sim/simulate.ts';
 
 for (const seed of [2, 5]) {
   test(`mixed-16 seed ${seed}, CPU modelled: every peer done well under plain HTTP's 25 s, the source under 2 copies`, async (t) => {
     t.timeout(60_000);
     const scenario = { ...(await loadScenario('mixed-16')), seed };
-    const { sim } = toSimScenario(scenario, 2, 'fifo');
+    const { sim } = toSimScenario(scenario, measuredCpu(2), 'fifo');
     const r = simulate({ ...sim, maxSimSeconds: 300 });
     t.is(r.completed, scenario.peers.count, r.problem ?? '');
     const plan = planPeers(scenario);

@@ -6,6 +6,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
+import { MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
@@ -23,6 +24,9 @@ interface ExperimentArgs {
   hosts?: string;
   bind?: string;
   simCpuCores: number;
+  simCpuStartupMs: number;
+  simCpuEventMs: number;
+  simCpuMibMs: number;
   simUplink: UplinkModel;
   runs: number;
 }
@@ -69,6 +73,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         type: 'number', default: availableParallelism(),
         describe: "sim: the simulated peers share this many cores, as the testbed's peer processes share this machine's (default: its cores; 0: infinite CPU)",
       })
+      // This machine's speed varies from day to day (sha256sum of 256 MiB: 0.77 to 1.6 CPU-s):
+      // costs measured on the day (npm run bench:peer-cost, bench:message-cost) can replace the defaults.
+      .option('sim-cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'sim: CPU-ms a peer spends starting (default: measured once, experiments/sim/cpu-model.ts; npm run bench:peer-cost measures it today)' })
+      .option('sim-cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'sim: CPU-ms per message received or sent and per tick (npm run bench:message-cost)' })
+      .option('sim-cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'sim: CPU-ms per MiB of blocks moved (npm run bench:peer-cost)' })
       .option('sim-uplink', {
         type: 'string', choices: [...UPLINK_MODELS], default: 'fair',
         describe: "sim: a peer's uplink shared fairly by its connections, as TCP shares the testbed's shaped links (the default), or one FIFO (slurpie sim --uplink)",
@@ -87,6 +96,9 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         }
         const cores = a.simCpuCores as number;
         if (!(Number.isInteger(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be an integer from 0 to 4096, got ${cores}`);
+        for (const [flag, v] of [['--sim-cpu-startup-ms', a.simCpuStartupMs], ['--sim-cpu-event-ms', a.simCpuEventMs], ['--sim-cpu-mib-ms', a.simCpuMibMs]] as const) {
+          if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new Error(`${flag} must be a number of CPU-ms from 0 to 60000, got ${v}`);
+        }
         const runs = a.runs as number;
         if (!(Number.isInteger(runs) && runs >= 1 && runs <= 100)) throw new Error(`--runs must be an integer from 1 to 100, got ${runs}`);
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
@@ -137,7 +149,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
         signal: controller.signal,
         emulateLatency: args.latency,
-        simCpuCores: args.simCpuCores,
+        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, mibMs: args.simCpuMibMs } : null,
         simUplink: args.simUplink,
         log,
       }),

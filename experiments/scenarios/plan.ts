@@ -2,8 +2,8 @@
 // time, all drawn from the scenario's seed so every system and every run sees the same peers;
 // the fluid bound T_min; and the nearest simulator scenario.
 import { SeededRng, shuffle } from '../../estimation/random.ts';
-import { describeCpu, measuredCpu } from '../sim/cpu-model.ts';
-import type { SimScenario, UplinkModel } from '../sim/scenario.ts';
+import { describeCpu } from '../sim/cpu-model.ts';
+import type { SimCpu, SimScenario, UplinkModel } from '../sim/scenario.ts';
 import type { Link, Scenario } from './scenario-file.ts';
 
 export interface PeerPlan {
@@ -54,10 +54,10 @@ export function tMinSeconds(s: Scenario, peers: PeerPlan[] = planPeers(s)): numb
  * The simulator's nearest scenario, and what it had to approximate to get there. Every peer
  * keeps its own link (scenario.peerLinks); a host's latencyMs is the one-way latency between
  * two hosts like it (a hop between two hosts takes the mean of theirs, the source's included).
- * `cpuCores` > 0: the peers share that many cores at the measured costs (sim/cpu-model.ts), as
- * the testbed's peer processes share its machine's; 0 or absent: infinite CPU.
+ * `cpu`: the peers share its cores at its costs (sim/cpu-model.ts measuredCpu), as the testbed's
+ * peer processes share its machine's; null or absent: infinite CPU.
  */
-export function toSimScenario(s: Scenario, cpuCores = 0, uplink: UplinkModel = 'fifo'): { sim: SimScenario; approximations: string[] } {
+export function toSimScenario(s: Scenario, cpu: SimCpu | null = null, uplink: UplinkModel = 'fifo'): { sim: SimScenario; approximations: string[] } {
   const peers = planPeers(s);
   const approximations: string[] = [];
   // The testbed's own plan: each peer arrives when it is launched there, and a churned one
@@ -81,10 +81,10 @@ export function toSimScenario(s: Scenario, cpuCores = 0, uplink: UplinkModel = '
     ...(s.arrivals.kind !== 'flash' && { arrivalsMs: peers.map((p) => p.arrivalSeconds * 1000) }),
     ...(s.churn && { leaveAfterMs: peers.map((p) => (p.leaveAfterSeconds === null ? null : p.leaveAfterSeconds * 1000)) }),
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
-    ...(cpuCores > 0 && { cpu: measuredCpu(cpuCores) }),
+    ...(cpu && { cpu }),
     ...(uplink === 'fair' && { uplink }),
   };
-  if (cpuCores > 0) approximations.push(`${describeCpu(measuredCpu(cpuCores))}, as the testbed's peer processes share this machine's cores`);
+  if (cpu) approximations.push(`${describeCpu(cpu)}, as the testbed's peer processes share this machine's cores`);
   return { sim, approximations };
 }
 

@@ -27,9 +27,14 @@ export function measuredCpu(cores: number): SimCpu {
   return { cores, startupMs: MEASURED_STARTUP_MS, eventMs: MEASURED_EVENT_MS, mibMs: MEASURED_MIB_MS };
 }
 
+/** Whether `cpu` charges the costs measured once (this file's), not ones given for the day. */
+export function isMeasuredCpu(cpu: SimCpu): boolean {
+  return cpu.startupMs === MEASURED_STARTUP_MS && cpu.eventMs === MEASURED_EVENT_MS && cpu.mibMs === MEASURED_MIB_MS;
+}
+
 /** One line for a results' approximations. */
 export function describeCpu(cpu: SimCpu): string {
   return `CPU modelled: the peers' processes share ${cpu.cores} cores (processor sharing, each peer's work serial and in order): ` +
     `${cpu.startupMs} ms to start, ${cpu.eventMs} ms per message handled (received or sent) or tick, ${cpu.mibMs} ms per MiB of blocks moved ` +
-    '(measured on the testbed machine: experiments/sim/cpu-model.ts)';
+    (isMeasuredCpu(cpu) ? '(measured on the testbed machine: experiments/sim/cpu-model.ts)' : '(given for this run, not the costs measured in experiments/sim/cpu-model.ts)');
 }

@@ -12,7 +12,7 @@ import { exists, lastLine, plainCli, sourceStats } from '../swarm/run-swarm.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
-import type { UplinkModel } from '../sim/scenario.ts';
+import type { SimCpu, UplinkModel } from '../sim/scenario.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
 import { latencyNotes, sourceLatencyEnv } from './latency.ts';
 import { claimRun, releaseRun } from './runs.ts';
@@ -30,7 +30,7 @@ export interface ExperimentOptions {
   signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
   emulateLatency?: boolean; // default true: the scenario's latencyMs, per message (latency.ts)
   simUplink?: UplinkModel; // the sim system's uplink model (default fair: TCP connections share a shaped link)
-  simCpuCores?: number; // the sim system's peers share this many cores (default 0: infinite CPU; the CLI gives this machine's)
+  simCpu?: SimCpu | null; // the sim system's peers share these cores at these costs (default null: infinite CPU; the CLI gives this machine's cores)
   log: (line: string) => void; // progress, a line per 5 s
 }
 
@@ -54,7 +54,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   }
   if (o.systems.includes('sim')) {
     o.log(`sim: simulating ${peers.length} peers in virtual time`);
-    results.push(runSimSystem(s, tMin, limit, o.simCpuCores ?? 0, o.simUplink ?? 'fair'));
+    results.push(runSimSystem(s, tMin, limit, o.simCpu ?? null, o.simUplink ?? 'fair'));
   }
   if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limitOf)));
   const order = (n: string): number => o.systems.indexOf(n as SystemName);

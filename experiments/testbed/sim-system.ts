@@ -5,12 +5,12 @@ import { simulate } from '../sim/simulate.ts';
 import { planPeers, toSimScenario } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { CpuSummary } from '../sim/cpu.ts';
-import type { UplinkModel } from '../sim/scenario.ts';
+import type { SimCpu, UplinkModel } from '../sim/scenario.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
-/** `cpuCores` > 0: the peers share that many cores (the testbed machine's, by default in `slurpie experiment`); 0: infinite CPU. */
-export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpuCores = 0, uplink: UplinkModel = 'fifo'): SystemResult {
-  const { sim, approximations } = toSimScenario(s, cpuCores, uplink);
+/** `cpu`: the peers share its cores at its costs (the testbed machine's, by default in `slurpie experiment`); null: infinite CPU. */
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpu: SimCpu | null = null, uplink: UplinkModel = 'fifo'): SystemResult {
+  const { sim, approximations } = toSimScenario(s, cpu, uplink);
   const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
   const planned = planPeers(s); // the order toSimScenario gave the links in
 
