@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { choosePlots } from '../experiments/plot/plots.ts';
-import { barsSpec, scalingSpec } from '../experiments/plot/specs.ts';
-import { fontFiles } from '../experiments/plot/render.ts';
+import { barsSpec, scalingSpec, subtitleLines } from '../experiments/plot/specs.ts';
+import { fontFiles, render } from '../experiments/plot/render.ts';
 import { loadRuns, PlotInputError, toRun } from '../experiments/plot/results.ts';
 import { writePlots } from '../experiments/plot/write-plots.ts';
 
@@ -149,4 +149,25 @@ test('bar panels wrap to a second row past 1,400 px (four groups of two bars, th
   };
   t.deepEqual(layout(['N=12', 'N=48', 'N=200', 'N=1000']), { columns: 2, panels: 3 }); // 600 px a panel
   t.deepEqual(layout(['N=12']), { columns: 3, panels: 3 }); // 150 px a panel
+});
+
+test('subtitles wrap at spaces into lines of at most 80 characters, losing no word; a longer word keeps its own line', (t) => {
+  const text = Array.from({ length: 4 }, (_, i) => `scenario-${i} (N=${12 * (i + 1)}): sim/testbed mean 0.8${i}, source 1.0${i}`).join('; ');
+  const lines = subtitleLines(text);
+  t.true(lines.length > 1);
+  t.true(lines.every((l) => l.length <= 80), lines.join('\n'));
+  t.is(lines.join(' '), text);
+  t.deepEqual(subtitleLines('short one'), ['short one']);
+  const long = 'x'.repeat(90);
+  t.deepEqual(subtitleLines(`a ${long} b`), ['a', long, 'b']);
+});
+
+renderTest('a long subtitle no longer widens a plot past its panels', async (t) => {
+  t.timeout(60_000);
+  const panel = { yTitle: 'mean time / T_min', format: '.2f', rows: [{ group: 'lan-12', system: 'sim', value: 1 }] };
+  const subtitle = Array.from({ length: 12 }, (_, i) => `scenario-${i}: sim/testbed mean 0.9${i % 10}`).join('; '); // ~400 characters
+  const { png } = await render(barsSpec('t', subtitle, [panel]));
+  const size = pngSize(Buffer.from(png));
+  // One 75 px bar and its legend: on one line the subtitle made it 8,786 px wide at scale 2.
+  t.true((size?.width ?? Infinity) <= 2 * 900, `${size?.width} px`);
 });

@@ -39,6 +39,29 @@ const CONFIG = {
 const WIDTH = 520;
 const HEIGHT = 320;
 
+/**
+ * vega sizes a plot by an estimate of its text (about 10.4 px a character at 13 px, wider than
+ * DejaVu Sans draws it): 80 characters are about one 520 px panel and its legend.
+ */
+const SUBTITLE_CHARS = 80;
+
+/**
+ * A subtitle as lines of at most `chars` characters, broken at spaces (a word longer than that
+ * keeps its own line): on one line, a long one made the plot far wider than its panels.
+ */
+export function subtitleLines(text: string, chars = SUBTITLE_CHARS): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ').filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > chars) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 export interface CdfRow {
   series: string; // legend entry, e.g. "slurpie (48/48 finished)"
   system: string;
@@ -61,7 +84,7 @@ export function cdfSpec(title: string, subtitle: string, rows: CdfRow[], xStart:
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle },
+    title: { text: title, subtitle: subtitleLines(subtitle) },
     width: WIDTH,
     height: HEIGHT,
     config: CONFIG,
@@ -137,7 +160,7 @@ export function scalingSpec(title: string, subtitle: string, panels: Panel[]): T
   const colors = colorScale(panels.flatMap((p) => p.rows.map((r) => r.system)));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle },
+    title: { text: title, subtitle: subtitleLines(subtitle) },
     config: CONFIG,
     hconcat: panels.map((p) => lineChart(p, colors)),
     resolve: { scale: { color: 'shared' } },
@@ -190,7 +213,7 @@ export function barsSpec(title: string, subtitle: string, panels: BarPanel[]): T
   const columns = Math.max(1, Math.min(panels.length, Math.floor(MAX_ROW_WIDTH / panelWidth)));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle },
+    title: { text: title, subtitle: subtitleLines(subtitle) },
     config: CONFIG,
     concat: panels.map((p) => barChart(p, colors, groups)),
     columns,
