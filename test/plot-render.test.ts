@@ -171,3 +171,25 @@ renderTest('a long subtitle no longer widens a plot past its panels', async (t) 
   // One 75 px bar and its legend: on one line the subtitle made it 8,786 px wide at scale 2.
   t.true((size?.width ?? Infinity) <= 2 * 900, `${size?.width} px`);
 });
+
+test('several runs of one scenario (experiment --runs): one bar each, the median, with the range as a whisker; not stacked into a sum', (t) => {
+  const run = (file: string, slurpie: number, source: number) =>
+    toRun(file, { version: 1, scenario: { name: 'lan-48' }, fileBytes: 32 * 2 ** 20, peers: 48, tMinSeconds: 26.8, systems: [
+      { system: 'slurpie', finished: 48, sourceRatio: source, meanRatio: slurpie, peakSourceGets: 4 },
+      { system: 'sim', finished: 48, sourceRatio: 1.05, meanRatio: 1.48, peakSourceGets: 4 },
+    ] });
+  const plot = choosePlots([run('a.json', 1.74, 1.02), run('b.json', 1.68, 1.03), run('c.json', 1.75, 1.02)]).find((p) => p.name === 'sim-vs-testbed');
+  const spec = plot?.spec as unknown as { title: { subtitle: string[] }; concat: { data: { values: Record<string, unknown>[] }; layer: { mark: { type: string } }[] }[] };
+  const [time, source] = spec.concat;
+  t.deepEqual(time!.data.values.find((r) => r.system === 'slurpie'), { group: 'lan-48 (N=48)', system: 'slurpie', value: 1.74, lo: 1.68, hi: 1.75, runs: 3, top: 1.75 }); // the label above the whisker
+  t.is(time!.data.values.length, 2, 'one bar per system, not one per run');
+  t.like(source!.data.values.find((r) => r.system === 'slurpie'), { value: 1.02, lo: 1.02, hi: 1.03 });
+  t.deepEqual(time!.layer.map((l) => l.mark.type), ['bar', 'rule', 'text']);
+  const subtitle = spec.title.subtitle.join(' ');
+  t.regex(subtitle, /lan-48 \(N=48\): sim\/testbed mean 0\.85 \(3 runs\), source 1\.03 \(3 runs\)/); // 1.48 / 1.74, 1.05 / 1.02
+  t.regex(subtitle, /the bar is their median and the whisker their range/);
+  // One run of each: plain bars, no whisker, no note.
+  const single = choosePlots([run('a.json', 1.74, 1.02)]).find((p) => p.name === 'sim-vs-testbed')?.spec as unknown as typeof spec;
+  t.deepEqual(single.concat[0]!.layer.map((l) => l.mark.type), ['bar', 'text']);
+  t.notRegex(single.title.subtitle.join(' '), /median/);
+});

@@ -6,6 +6,7 @@
 //   with the same N and file size as a results file).
 import { basename } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { median } from '../testbed/repeated-runs.ts';
 import type { Run, SystemRun } from './results.ts';
 import { barsSpec, cdfSpec, scalingSpec, type BarPanel, type BarRow, type CdfRow, type PointRow } from './specs.ts';
 
@@ -74,24 +75,42 @@ function scalingPlot(runs: Run[]): Plot | null {
   };
 }
 
-/** Bars for the given systems, from each run (or pair of runs) that has all of them. */
-function comparison(groups: { label: string; systems: SystemRun[] }[], withPeak: boolean): BarPanel[] {
-  const mean: BarRow[] = [];
-  const source: BarRow[] = [];
-  const peak: BarRow[] = [];
+/**
+ * One bar per group and system: the value, or for several runs of one scenario (`slurpie
+ * experiment --runs`) their median, with the range as a whisker (stacked, they read as a sum).
+ */
+function bars(groups: { label: string; systems: SystemRun[] }[], value: (s: SystemRun) => number | null): BarRow[] {
+  const values = new Map<string, { group: string; system: string; xs: number[] }>();
   for (const g of groups) {
     for (const s of g.systems) {
-      if (s.meanRatio !== null) mean.push({ group: g.label, system: s.system, value: s.meanRatio });
-      source.push({ group: g.label, system: s.system, value: s.sourceRatio });
-      if (s.peakSourceGets !== null) peak.push({ group: g.label, system: s.system, value: s.peakSourceGets });
+      const v = value(s);
+      if (v === null) continue;
+      const key = JSON.stringify([g.label, s.system]);
+      const entry = values.get(key) ?? { group: g.label, system: s.system, xs: [] };
+      entry.xs.push(v);
+      values.set(key, entry);
     }
   }
+  return [...values.values()].map(({ group, system, xs }) =>
+    xs.length === 1 ? { group, system, value: xs[0] as number } : { group, system, value: median(xs), lo: Math.min(...xs), hi: Math.max(...xs), runs: xs.length },
+  );
+}
+
+/** Bars for the given systems, from each run (or pair of runs) that has all of them. */
+function comparison(groups: { label: string; systems: SystemRun[] }[], withPeak: boolean): BarPanel[] {
   const panels: BarPanel[] = [
-    { yTitle: 'mean time / T_min', rows: mean, format: '.2f' },
-    { yTitle: 'source bytes / F', rows: source, format: '.2f' },
+    { yTitle: 'mean time / T_min', rows: bars(groups, (s) => s.meanRatio), format: '.2f' },
+    { yTitle: 'source bytes / F', rows: bars(groups, (s) => s.sourceRatio), format: '.2f' },
   ];
+  const peak = bars(groups, (s) => s.peakSourceGets);
   if (withPeak && peak.length > 0) panels.push({ yTitle: 'peak source GETs at once', rows: peak, format: 'd' });
   return panels;
+}
+
+/** What the subtitle says of bars that are medians. */
+function medianNote(panels: BarPanel[]): string {
+  const most = Math.max(1, ...panels.flatMap((p) => p.rows.map((r) => r.runs ?? 1)));
+  return most > 1 ? `; where a scenario has several runs, the bar is their median and the whisker their range (up to ${most} runs)` : '';
 }
 
 function find(run: Run, system: string): SystemRun | undefined {
@@ -116,26 +135,34 @@ function ablationPlot(runs: Run[]): Plot | null {
   if (groups.length === 0) return null;
   return {
     name: 'backoff-ablation',
-    spec: barsSpec('Backoff ablation: random backoff at the source on and off', 'no-backoff: a peer goes to the source every round it is allowed to', comparison(groups, true)),
+    spec: (() => {
+      const panels = comparison(groups, true);
+      return barsSpec('Backoff ablation: random backoff at the source on and off', `no-backoff: a peer goes to the source every round it is allowed to${medianNote(panels)}`, panels);
+    })(),
   };
 }
 
 function simPlot(runs: Run[]): Plot | null {
   const groups: { label: string; systems: SystemRun[] }[] = [];
-  const notes: string[] = [];
-  const add = (label: string, sim: SystemRun, testbed: SystemRun) => {
-    groups.push({ label, systems: [testbed, sim] });
-    const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? (a / b).toFixed(2) : 'n/a');
-    notes.push(`${label}: sim/testbed mean ${ratio(sim.meanRatio, testbed.meanRatio)}, source ${ratio(sim.sourceRatio, testbed.sourceRatio)}`);
-  };
   for (const run of runs.filter((r) => r.kind === 'experiment')) {
     const testbed = find(run, 'slurpie');
     if (!testbed) continue;
     const sim = find(run, 'sim') ?? runs.find((r) => r.kind === 'sim' && r.peers === run.peers && r.fileBytes === run.fileBytes && find(r, 'sim'))?.systems[0];
-    if (sim) add(`${run.label} (N=${run.peers})`, sim, testbed);
+    if (sim) groups.push({ label: `${run.label} (N=${run.peers})`, systems: [testbed, sim] });
   }
   if (groups.length === 0) return null;
-  return { name: 'sim-vs-testbed', spec: barsSpec('Simulator against testbed (slurpie)', notes.join('; '), comparison(groups, false)) };
+  const panels = comparison(groups, false);
+  // Per scenario, sim over testbed, from the bars (medians where a scenario has several runs).
+  const [time, source] = panels as [BarPanel, BarPanel];
+  const labels = [...new Set(groups.map((g) => g.label))];
+  const ratio = (rows: BarRow[], label: string): string => {
+    const of = (system: string) => rows.find((r) => r.group === label && r.system === system);
+    const [sim, testbed] = [of('sim'), of('slurpie')];
+    const runs = testbed?.runs ? ` (${testbed.runs} runs)` : '';
+    return sim && testbed && testbed.value > 0 ? `${(sim.value / testbed.value).toFixed(2)}${runs}` : 'n/a';
+  };
+  const notes = labels.map((l) => `${l}: sim/testbed mean ${ratio(time.rows, l)}, source ${ratio(source.rows, l)}`);
+  return { name: 'sim-vs-testbed', spec: barsSpec('Simulator against testbed (slurpie)', notes.join('; ') + medianNote(panels), panels) };
 }
 
 /** Every plot the runs allow, in a fixed order. */

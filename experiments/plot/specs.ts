@@ -170,7 +170,10 @@ export function scalingSpec(title: string, subtitle: string, panels: Panel[]): T
 export interface BarRow {
   group: string; // x: the scenario
   system: string;
-  value: number;
+  value: number; // one run's, or the median of several
+  lo?: number; // with several runs: their range, drawn as a whisker
+  hi?: number;
+  runs?: number;
 }
 
 export interface BarPanel {
@@ -191,15 +194,25 @@ function barChart(panel: BarPanel, colors: { domain: string[]; range: string[] }
     y: { field: 'value', type: 'quantitative', title: panel.yTitle, scale: { zero: true } },
     color: { field: 'system', type: 'nominal', title: 'system', scale: colors },
   };
+  const ranged = panel.rows.some((r) => r.lo !== undefined);
+  // The label sits above the bar, or above its whisker.
+  const rows = panel.rows.map((r) => ({ ...r, top: r.hi ?? r.value }));
   return {
     width: { step: BAR_STEP }, // per bar (xOffset band): a group of two bars is 150 px, room for its label
     height: 260,
-    data: { values: panel.rows },
+    data: { values: rows },
     layer: [
       { mark: { type: 'bar', width: { band: 0.9 } }, encoding },
+      ...(ranged
+        ? [{
+          transform: [{ filter: 'isValid(datum.lo)' }],
+          mark: { type: 'rule', color: '#222', strokeWidth: 1.5 },
+          encoding: { x: encoding.x, xOffset: encoding.xOffset, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+        }]
+        : []),
       {
         mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize: 12, color: '#222' },
-        encoding: { ...encoding, color: { value: '#222' }, text: { field: 'value', type: 'quantitative', format: panel.format } },
+        encoding: { ...encoding, y: { ...encoding.y, field: 'top' }, color: { value: '#222' }, text: { field: 'value', type: 'quantitative', format: panel.format } },
       },
     ],
   };
