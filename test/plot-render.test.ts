@@ -193,3 +193,11 @@ test('several runs of one scenario (experiment --runs): one bar each, the median
   t.deepEqual(single.concat[0]!.layer.map((l) => l.mark.type), ['bar', 'text']);
   t.notRegex(single.title.subtitle.join(' '), /median/);
 });
+
+test('the backoff ablation goes by N, whatever order its files came in (sim/*.json lists n1000 before n12)', async (t) => {
+  const sim = JSON.parse(await readFile(fixture('sim-12.json'), 'utf8'));
+  const at = (peers: number, backoff: boolean) => toRun(`n${peers}${backoff ? '' : '-no-backoff'}.json`, { ...sim, scenario: { ...sim.scenario, peers, params: { ...sim.scenario.params, backoff } } });
+  const plot = choosePlots([at(1000, true), at(1000, false), at(12, true), at(12, false), at(200, true), at(200, false)]).find((p) => p.name === 'backoff-ablation');
+  const rows = (plot?.spec as unknown as { concat: { data: { values: { group: string }[] } }[] }).concat[0]!.data.values;
+  t.deepEqual([...new Set(rows.map((r) => r.group))], ['sim N=12', 'sim N=200', 'sim N=1000']);
+});

@@ -118,21 +118,22 @@ function find(run: Run, system: string): SystemRun | undefined {
 }
 
 function ablationPlot(runs: Run[]): Plot | null {
-  const groups: { label: string; systems: SystemRun[] }[] = [];
+  const groups: { label: string; systems: SystemRun[]; peers: number }[] = [];
   for (const run of runs) {
     for (const [on, off] of [['slurpie', 'slurpie-no-backoff'], ['sim', 'sim-no-backoff']] as const) {
       const a = find(run, on);
       const b = find(run, off);
-      if (a && b) groups.push({ label: `${run.label} (N=${run.peers})`, systems: [a, b] });
+      if (a && b) groups.push({ label: `${run.label} (N=${run.peers})`, systems: [a, b], peers: run.peers });
     }
   }
   // Two simulator files, one with and one without backoff, for the same scenario.
   const sims = runs.filter((r) => r.kind === 'sim');
   for (const a of sims.filter((r) => find(r, 'sim'))) {
     const b = sims.find((r) => find(r, 'sim-no-backoff') && r.peers === a.peers && r.fileBytes === a.fileBytes);
-    if (b) groups.push({ label: `sim N=${a.peers}`, systems: [find(a, 'sim')!, find(b, 'sim-no-backoff')!] });
+    if (b) groups.push({ label: `sim N=${a.peers}`, systems: [find(a, 'sim')!, find(b, 'sim-no-backoff')!], peers: a.peers });
   }
   if (groups.length === 0) return null;
+  groups.sort((x, y) => x.peers - y.peers); // by N, whatever order the files came in (sim/*.json: n1000 before n12)
   return {
     name: 'backoff-ablation',
     spec: (() => {
