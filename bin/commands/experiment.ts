@@ -52,7 +52,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           'running at the time limit is stopped and reported. The sim system models this machine\'s\n' +
           'CPU, which the testbed\'s hosts share (--sim-cpu-cores).\n' +
           'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
-          '(the table). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
+          '(the table); with --runs N, N of them and OUT/<scenario>-<time>-runs.md (each system\'s median\n' +
+          'and range). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
           'SCENARIO is a name in experiments/scenarios (lan-48, lan-12, planetlab-55, mixed-16, tiny-4) or a .json file.\n\n' +
           'With --hosts FILE --bind ADDR the peers run on real machines over ssh instead (slurpie\n' +
           'only; their own links, nothing shaped; no root needed): the source and topology server\n' +
