@@ -177,18 +177,22 @@ async function repeatRuns(args: ExperimentArgs, signal: AbortSignal, once: () =>
   if (args.runs === 1 || runs.length === 0) return;
   const { summarizeRuns } = await import('../../experiments/testbed/repeated-runs.ts');
   const { markdown, medianRun } = summarizeRuns(runs, files);
-  const first = runs[0] as ExperimentResults;
-  const path = join(args.out, `${first.scenario.name}-${first.startedAt.replace(/[:.]/g, '-')}-runs.md`);
+  const path = `${stemOf(args.out, runs[0] as ExperimentResults)}-runs.md`;
   await writeFile(path, markdown);
   process.stdout.write(`${markdown}\nwrote ${path}\n`);
   await drawPlots(files[medianRun] as string, args.out);
+}
+
+/** Where a run's files go: OUT/<scenario>-<start time>, without characters file names dislike. */
+function stemOf(out: string, results: ExperimentResults): string {
+  return join(out, `${results.scenario.name}-${results.startedAt.replace(/[:.]/g, '-')}`);
 }
 
 /** Writes one run's JSON and table (and, if `plots`, its plots); the JSON's path. */
 async function writeResults(out: string, results: ExperimentResults, plots = true): Promise<string> {
   const { markdownTable } = await import('../../experiments/testbed/results.ts');
   await mkdir(out, { recursive: true });
-  const stem = join(out, `${results.scenario.name}-${results.startedAt.replace(/[:.]/g, '-')}`);
+  const stem = stemOf(out, results);
   const table = markdownTable(results);
   await writeFile(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
   await writeFile(`${stem}.md`, table);

@@ -102,8 +102,8 @@ function comparison(groups: { label: string; systems: SystemRun[] }[], withPeak:
     { yTitle: 'mean time / T_min', rows: bars(groups, (s) => s.meanRatio), format: '.2f' },
     { yTitle: 'source bytes / F', rows: bars(groups, (s) => s.sourceRatio), format: '.2f' },
   ];
-  const peak = bars(groups, (s) => s.peakSourceGets);
-  if (withPeak && peak.length > 0) panels.push({ yTitle: 'peak source GETs at once', rows: peak, format: 'd' });
+  const peak = withPeak ? bars(groups, (s) => s.peakSourceGets) : [];
+  if (peak.length > 0) panels.push({ yTitle: 'peak source GETs at once', rows: peak, format: 'd' });
   return panels;
 }
 
@@ -134,13 +134,9 @@ function ablationPlot(runs: Run[]): Plot | null {
   }
   if (groups.length === 0) return null;
   groups.sort((x, y) => x.peers - y.peers); // by N, whatever order the files came in (sim/*.json: n1000 before n12)
-  return {
-    name: 'backoff-ablation',
-    spec: (() => {
-      const panels = comparison(groups, true);
-      return barsSpec('Backoff ablation: random backoff at the source on and off', `no-backoff: a peer goes to the source every round it is allowed to${medianNote(panels)}`, panels);
-    })(),
-  };
+  const panels = comparison(groups, true);
+  const subtitle = `no-backoff: a peer goes to the source every round it is allowed to${medianNote(panels)}`;
+  return { name: 'backoff-ablation', spec: barsSpec('Backoff ablation: random backoff at the source on and off', subtitle, panels) };
 }
 
 function simPlot(runs: Run[]): Plot | null {

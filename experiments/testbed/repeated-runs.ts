@@ -79,15 +79,12 @@ export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsS
     ...names.map((name) => row(runs, name, first.peers)),
   ];
   // The simulator (deterministic) against the median of the testbed's runs.
-  const median_ = (name: string, f: (r: SystemResult) => number | null): number | null => {
-    const xs = ranOf(runs, name).flatMap(({ r }) => (f(r) === null ? [] : [f(r) as number]));
-    return xs.length ? median(xs) : null;
-  };
   const sim = ranOf(runs, 'sim')[0]?.r;
-  const slurpieTime = median_('slurpie', (r) => r.meanSeconds);
-  const slurpieSource = median_('slurpie', (r) => r.sourceRatio);
-  if (sim && slurpieTime !== null && slurpieSource !== null) {
-    const line = simAgainstTestbed([sim, { ...sim, system: 'slurpie', meanSeconds: slurpieTime, sourceRatio: slurpieSource, skipped: null }], `slurpie's median over ${ranOf(runs, 'slurpie').length} runs`);
+  const slurpie = ranOf(runs, 'slurpie').map(({ r }) => r);
+  const times = slurpie.flatMap((r) => (r.meanSeconds === null ? [] : [r.meanSeconds]));
+  if (sim && times.length > 0) {
+    const medianSlurpie = { ...sim, system: 'slurpie', meanSeconds: median(times), sourceRatio: median(slurpie.map((r) => r.sourceRatio)) };
+    const line = simAgainstTestbed([sim, medianSlurpie], `slurpie's median over ${slurpie.length} runs`);
     if (line) lines.push('', line);
   }
   const medianRun = medianRunOf(runs, 'slurpie') ?? medianRunOf(runs, names[0] as string) ?? 0;
