@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startSourceServer } from '../source/range-server.ts';
 import { spawnSlurpie } from '../swarm/processes.ts';
+import { median } from '../testbed/repeated-runs.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 
 const MiB = 1024 * 1024;
@@ -45,11 +46,6 @@ async function peer(entry: string | undefined, url: string, out: string, sha256:
   if (code !== 0 || !s.ok) throw new Error(`slurpie get exited ${code}: ${s.error ?? child.stderr().trim()}`);
   return ((s.cpuSeconds - s.startupCpuSeconds) * 1000) / mib;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const dir = await mkdtemp(join(tmpdir(), 'slurpie-bare-copy-'));
 try {
