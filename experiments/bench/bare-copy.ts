@@ -4,9 +4,9 @@
 // what a bare HTTP-to-disk copy costs in Node with no protocol at all (bare-copy-child.ts:
 // 256 KiB blocks, SHA-256 in order, positioned writes, 4 in flight), for each HTTP client and
 // write API, beside `slurpie get --sha256` alone (CPU at exit less start-up CPU, as
-// bench:peer-cost; --entry, repeatable, adds other builds of the CLI, e.g. the original's
-// made as bench:peer-cost's header says). Each run goes through every variant in a rotated order; medians of
-// --runs (default 3). The machine is shared: compare ratios of one sitting.
+// bench:peer-cost). --entry, repeatable, adds other builds of the CLI, e.g. the original's,
+// made as bench:peer-cost's header says. Each run goes through every variant in a rotated
+// order; medians of --runs (default 3). The machine is shared: compare ratios of one sitting.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

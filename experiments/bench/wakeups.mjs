@@ -1,7 +1,7 @@
 // How often a peer's process woke up: each `slurpie get` main thread's voluntary context
 // switches (it blocked in epoll with nothing to do, then woke), from /proc/self/status at exit.
-// A message's CPU is mostly the wake-up it causes when the peer is idle (README, "What a peer
-// costs"). Plain JavaScript, so the bundled peers of the testbed can load it too:
+// Beside the messages a peer handles, it says how many of them came one per wake-up (README,
+// "What a peer costs"). Plain JavaScript, so the bundled peers of the testbed can load it too:
 //   SLURPIE_WAKEUPS_DIR=/tmp/w SLURPIE_NODE_ARGS="--import $PWD/experiments/bench/wakeups.mjs" \
 //     sudo -E npx slurpie experiment lan-48 --systems slurpie        (or any bench that spawns peers)
 //   node experiments/bench/wakeups.mjs /tmp/w                        (the per-peer means)
