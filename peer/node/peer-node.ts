@@ -41,6 +41,7 @@ export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
 
 export class PeerNode {
   private timer: NodeJS.Timeout | null = null;
+  private timerFor = Infinity; // the core deadline `timer` is armed for
   private membership: Membership | null = null;
   private reregister: NodeJS.Timeout | null = null;
   private readonly sourceAbort = new AbortController();
@@ -181,14 +182,22 @@ export class PeerNode {
     return { fromSource: s.fromSource, fromPeers: s.fromPeers, uploaded: s.uploaded, blocksHave: s.blocksHave, blocks: s.blocks, done: this.completed || s.blocksHave === s.blocks };
   }
 
+  // Most events leave the core's next deadline where it was (the next flood, say): the timer
+  // armed for it then stays, instead of being cleared and set again after every event (12
+  // peers of `bench:peer-cost -- 32 --peers 12 --rate 4`: 456 timers set instead of 12,722).
   private schedule(): void {
     if (this.stopped) return;
     const deadline = this.core.nextDeadline();
+    if (this.timer && deadline === this.timerFor) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (!Number.isFinite(deadline)) return;
     const delay = Math.max(0, deadline - this.now());
-    this.timer = setTimeout(() => this.dispatch({ type: 'tick' }), Math.ceil(delay));
+    this.timerFor = deadline;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dispatch({ type: 'tick' });
+    }, Math.ceil(delay));
   }
 
   private execute(actions: PeerAction[]): void {
