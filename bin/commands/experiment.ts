@@ -1,9 +1,10 @@
 // `slurpie experiment SCENARIO`: run a scenario in the network-namespace testbed for each system
 // (slurpie, plain HTTP, BitTorrent), write the results JSON and a markdown table.
 // `slurpie experiment --cleanup`: remove what a crashed run left behind.
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
 import { MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
@@ -29,6 +30,7 @@ interface ExperimentArgs {
   simCpuMibMs: number;
   simUplink: UplinkModel;
   runs: number;
+  peerEntry?: string;
 }
 
 function fail(msg: string): never {
@@ -87,6 +89,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         type: 'number', default: 1,
         describe: 'run the scenario this many times in a row: a results file for each, then one table of each system\'s median and range over them (OUT/<scenario>-<time>-runs.md) and the plots of the median run',
       })
+      .option('peer-entry', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'slurpie\'s peers and topology server run this CLI build (a bundled cli.mjs, e.g. an older commit\'s) instead of this one: before and after in the same testbed; the source and the other systems are unchanged',
+      })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -104,6 +111,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         if (!(Number.isInteger(runs) && runs >= 1 && runs <= 100)) throw new Error(`--runs must be an integer from 1 to 100, got ${runs}`);
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
         if ((a.hosts === undefined) !== (a.bind === undefined)) throw new Error(`--hosts and --bind go together, got ${a.hosts === undefined ? '--bind' : '--hosts'} alone`);
+        if (a.peerEntry !== undefined) {
+          if (a.hosts !== undefined) throw new Error('--peer-entry is for the testbed; with --hosts each host runs the slurpie its hosts file names (slurpie=CMD)');
+          if (!existsSync(String(a.peerEntry))) throw new Error(`--peer-entry ${a.peerEntry}: no such file`);
+        }
         return true;
       })
       .fail((msg: string | undefined, err: Error | undefined) => fail(usageText(msg, err))) as unknown as Argv<ExperimentArgs>,
@@ -152,6 +163,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         emulateLatency: args.latency,
         simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, mibMs: args.simCpuMibMs } : null,
         simUplink: args.simUplink,
+        ...(args.peerEntry !== undefined && { peerEntry: resolve(args.peerEntry) }),
         log,
       }),
     );

@@ -52,6 +52,7 @@ export interface ExperimentResults {
   peers: number;
   tMinSeconds: number;
   approximations: string[];
+  slurpieEntry?: string; // --peer-entry: the CLI build slurpie's peers and topology server ran
   systems: SystemResult[];
 }
 
@@ -118,6 +119,7 @@ export function markdownTable(res: ExperimentResults): string {
   if (sim) lines.push('', sim);
   const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);
   if (cpu.length > 0) lines.push('', ...cpu);
+  if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
   for (const r of res.systems) {
     if (r.approximations?.length) lines.push('', `Approximated by ${r.system} (wall s is virtual time):`, ...r.approximations.map((a) => `- ${a}`));

@@ -24,6 +24,7 @@ export interface RunContext {
   sha256: string;
   sourceUrl: string;
   cliEntry: string; // the CLI to start (a plain-JS bundle)
+  slurpieEntry: string; // the CLI slurpie's peers and topology server run: cliEntry, or --peer-entry's build
   track: (c: Child) => Child; // every process started goes through here (killed by PID at the end)
   emulateLatency: boolean; // slurpie peers hold their messages (latency.ts)
   peers: PeerPlan[]; // every peer of the scenario (their hosts' latencies)
@@ -66,7 +67,7 @@ const slurpie: SystemDef = {
   unavailable: async () => null,
   prepare: async (ctx) => {
     const topo = hostOf(ctx, 'topo');
-    const server = ctx.track(asService(spawnSlurpie(['topology', '--host', topo.ip, '--port', String(TOPOLOGY_PORT)], { entry: ctx.cliEntry, netns: topo.ns })));
+    const server = ctx.track(asService(spawnSlurpie(['topology', '--host', topo.ip, '--port', String(TOPOLOGY_PORT)], { entry: ctx.slurpieEntry, netns: topo.ns })));
     const topologyUrl = await announced(server, /^listening on (\S+)/, 30_000);
     const block = ctx.scenario.blockBytes === undefined ? [] : ['--block-size', String(ctx.scenario.blockBytes)];
     return {
@@ -74,7 +75,7 @@ const slurpie: SystemDef = {
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
           '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
-        ], { entry: ctx.cliEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
+        ], { entry: ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
       output: (dir) => join(dir, FILE_NAME),
       report: async (_peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));
