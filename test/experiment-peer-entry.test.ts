@@ -1,7 +1,8 @@
 // `slurpie experiment --peer-entry CLI.mjs`: slurpie's peers and topology server run another
-// CLI build (say, an older commit's) in the same testbed, for before/after. Bad uses are one
-// line and exit 2 (no root needed); the run itself needs the testbed (root, ip netns), a
-// declared skip elsewhere.
+// CLI build (say, an older commit's) in the same testbed, for before/after; `--peer-entry-b`
+// runs every other peer from a second build, an A/B in one swarm. Bad uses are one line and
+// exit 2 (no root needed); the run itself needs the testbed (root, ip netns), a declared skip
+// elsewhere.
 import test from 'ava';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ const unavailable = await testbedUnavailable();
 const rootTest = unavailable ? test.serial.skip : test.serial;
 const why = unavailable ? ` (skipped: ${unavailable})` : '';
 
-test('--peer-entry: a missing file, or with --hosts, is one line and exit 2', async (t) => {
+test('--peer-entry(-b): a missing file, or with --hosts, is one line and exit 2', async (t) => {
   t.timeout(60_000);
   const dir = await scratch(t);
   const missing = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie', '--peer-entry', join(dir, 'no-such-cli.mjs')]);
@@ -25,27 +26,40 @@ test('--peer-entry: a missing file, or with --hosts, is one line and exit 2', as
   const withHosts = await runSlurpie(t, ['experiment', 'tiny-4', '--hosts', hosts, '--bind', '127.0.0.1', '--peer-entry', hosts]);
   t.is(withHosts.code, 2);
   t.regex(withHosts.stderr, /^slurpie experiment: --peer-entry is for the testbed; .*\n$/);
+  const missingB = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie', '--peer-entry-b', join(dir, 'no-such-b.mjs')]);
+  t.is(missingB.code, 2);
+  t.regex(missingB.stderr, /^slurpie experiment: --peer-entry-b .*no-such-b\.mjs: no such file \(see slurpie experiment --help\)\n$/);
 });
 
-rootTest(`--peer-entry: the topology server and every peer run that build, and the results say so${why}`, async (t) => {
+rootTest(`--peer-entry and --peer-entry-b: the topology server and every peer run the build they are given, and the results say which${why}`, async (t) => {
   t.timeout(360_000);
   const out = await scratch(t);
   const { entry, dispose } = await plainCli();
   t.teardown(dispose);
-  // A build that is this one, but leaves a line for each process it starts.
+  // Two builds that are this one, but leave a line for each process they start.
   const started = join(out, 'started.txt');
-  const wrapper = join(out, 'other-build.mjs');
-  await writeFile(wrapper, [
-    "import { appendFileSync } from 'node:fs';",
-    `appendFileSync(${JSON.stringify(started)}, process.argv[2] + '\\n');`,
-    `await import(${JSON.stringify(pathToFileURL(entry).href)});`,
-  ].join('\n'));
-  const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie', '--peer-entry', wrapper, '--out', out, '--dir', join(out, 'scratch'), '--time-limit', '240']);
+  const build = async (name: string): Promise<string> => {
+    const wrapper = join(out, `build-${name}.mjs`);
+    await writeFile(wrapper, [
+      "import { appendFileSync } from 'node:fs';",
+      `appendFileSync(${JSON.stringify(started)}, ${JSON.stringify(name)} + ' ' + process.argv[2] + '\\n');`,
+      `await import(${JSON.stringify(pathToFileURL(entry).href)});`,
+    ].join('\n'));
+    return wrapper;
+  };
+  const [a, b] = [await build('a'), await build('b')];
+  const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie', '--peer-entry', a, '--peer-entry-b', b, '--out', out, '--dir', join(out, 'scratch'), '--time-limit', '240']);
   t.is(run.code, 0, run.stderr);
-  t.deepEqual((await readFile(started, 'utf8')).trim().split('\n').sort(), ['get', 'get', 'get', 'get', 'topology']);
+  t.deepEqual((await readFile(started, 'utf8')).trim().split('\n').sort(), ['a get', 'a get', 'a topology', 'b get', 'b get']);
   const stem = (await readdir(out)).find((f) => f.startsWith('tiny-4-') && f.endsWith('.json'))?.replace(/\.json$/, '') ?? '';
   const res = JSON.parse(await readFile(join(out, `${stem}.json`), 'utf8'));
-  t.is(res.slurpieEntry, wrapper);
-  t.is(res.systems[0].finished, 4);
-  t.regex(await readFile(join(out, `${stem}.md`), 'utf8'), /slurpie's peers and topology server ran .*other-build\.mjs \(--peer-entry\), not this build\./);
+  t.is(res.slurpieEntry, a);
+  t.is(res.slurpieEntryB, b);
+  const [slurpieRun] = res.systems;
+  t.is(slurpieRun.finished, 4);
+  t.deepEqual(slurpieRun.perPeer.map((p: { build?: string }) => p.build), ['a', 'b', 'a', 'b'], 'every other peer, by index');
+  const md = await readFile(join(out, `${stem}.md`), 'utf8');
+  t.regex(md, /slurpie's peers and topology server ran .*build-a\.mjs \(--peer-entry\), not this build\./);
+  t.regex(md, /Every other slurpie peer \(build b\) ran .*build-b\.mjs \(--peer-entry-b\)\./);
+  t.regex(md, /By build, in the same swarm \(--peer-entry-b: every other peer\): a [\d.]+ \(2 peers\), b [\d.]+ \(2 peers\) CPU-ms per MiB moved after start-up, b \/ a [\d.]+;/);
 });

@@ -31,6 +31,7 @@ interface ExperimentArgs {
   simUplink: UplinkModel;
   runs: number;
   peerEntry?: string;
+  peerEntryB?: string;
 }
 
 function fail(msg: string): never {
@@ -94,6 +95,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         requiresArg: true,
         describe: 'slurpie\'s peers and topology server run this CLI build (a bundled cli.mjs, e.g. an older commit\'s) instead of this one: before and after in the same testbed; the source and the other systems are unchanged',
       })
+      .option('peer-entry-b', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'every other slurpie peer runs this build instead (the builds must speak the same protocol): an A/B in one swarm, at the same time on the same machine, so the machine\'s drift cancels; the table gives each half\'s CPU per MiB',
+      })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -111,9 +117,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         if (!(Number.isInteger(runs) && runs >= 1 && runs <= 100)) throw new Error(`--runs must be an integer from 1 to 100, got ${runs}`);
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
         if ((a.hosts === undefined) !== (a.bind === undefined)) throw new Error(`--hosts and --bind go together, got ${a.hosts === undefined ? '--bind' : '--hosts'} alone`);
-        if (a.peerEntry !== undefined) {
-          if (a.hosts !== undefined) throw new Error('--peer-entry is for the testbed; with --hosts each host runs the slurpie its hosts file names (slurpie=CMD)');
-          if (!existsSync(String(a.peerEntry))) throw new Error(`--peer-entry ${a.peerEntry}: no such file`);
+        for (const [flag, v] of [['--peer-entry', a.peerEntry], ['--peer-entry-b', a.peerEntryB]] as const) {
+          if (v === undefined) continue;
+          if (a.hosts !== undefined) throw new Error(`${flag} is for the testbed; with --hosts each host runs the slurpie its hosts file names (slurpie=CMD)`);
+          if (!existsSync(String(v))) throw new Error(`${flag} ${v}: no such file`);
         }
         return true;
       })
@@ -164,6 +171,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, mibMs: args.simCpuMibMs } : null,
         simUplink: args.simUplink,
         ...(args.peerEntry !== undefined && { peerEntry: resolve(args.peerEntry) }),
+        ...(args.peerEntryB !== undefined && { peerEntryB: resolve(args.peerEntryB) }),
         log,
       }),
     );

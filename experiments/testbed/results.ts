@@ -18,6 +18,7 @@ export interface PeerResult {
   cpuSeconds?: number | null; // user + system CPU of the peer's process, where it reports it (slurpie)
   startupSeconds?: number | null; // process start to the download's start (slurpie: node and the CLI loading)
   startupCpuSeconds?: number | null; // the CPU of that start-up (slurpie)
+  build?: 'a' | 'b'; // with --peer-entry-b: the build this peer ran (b: that one; a: the other peers')
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;
@@ -53,6 +54,7 @@ export interface ExperimentResults {
   tMinSeconds: number;
   approximations: string[];
   slurpieEntry?: string; // --peer-entry: the CLI build slurpie's peers and topology server ran
+  slurpieEntryB?: string; // --peer-entry-b: the build every other slurpie peer ran
   systems: SystemResult[];
 }
 
@@ -120,6 +122,7 @@ export function markdownTable(res: ExperimentResults): string {
   const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);
   if (cpu.length > 0) lines.push('', ...cpu);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
+  if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
   if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
   for (const r of res.systems) {
     if (r.approximations?.length) lines.push('', `Approximated by ${r.system} (wall s is virtual time):`, ...r.approximations.map((a) => `- ${a}`));
@@ -155,14 +158,27 @@ export function simAgainstTestbed(systems: SystemResult[], testbedLabel = 'slurp
  * the simulator's CPU model (its costs are measured on loopback, experiments/sim/cpu-model.ts).
  */
 export function cpuUsed(r: SystemResult): string | null {
-  const peers = r.perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
+  const all = cpuOf(r.perPeer);
+  if (all === null) return null;
+  const perMib = all.perMib !== null ? `, ${all.perMib.toFixed(1)} CPU-ms per MiB moved after start-up` : '';
+  const line = `CPU used by ${r.system}'s ${all.peers} peer processes: ${all.cpu.toFixed(1)} CPU-s in all, ${all.startup.toFixed(3)} CPU-s each to start${perMib}.`;
+  const a = cpuOf(r.perPeer.filter((p) => p.build === 'a'));
+  const b = cpuOf(r.perPeer.filter((p) => p.build === 'b'));
+  if (a?.perMib == null || b?.perMib == null) return line;
+  return `${line} By build, in the same swarm (--peer-entry-b: every other peer): a ${a.perMib.toFixed(1)} (${a.peers} peers), ` +
+    `b ${b.perMib.toFixed(1)} (${b.peers} peers) CPU-ms per MiB moved after start-up, b / a ${(b.perMib / a.perMib).toFixed(3)}; ` +
+    `start-up a ${a.startup.toFixed(3)}, b ${b.startup.toFixed(3)} CPU-s each.`;
+}
+
+/** The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up. */
+function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null } | null {
+  const peers = perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
   if (peers.length === 0) return null;
   const sum = (f: (p: PeerResult) => number): number => peers.reduce((n, p) => n + f(p), 0);
   const cpu = sum((p) => p.cpuSeconds as number);
   const startup = sum((p) => p.startupCpuSeconds as number);
   const mib = sum((p) => (p.fromSource ?? 0) + (p.fromPeers ?? 0) + (p.uploaded ?? 0)) / 1048576;
-  const perMib = mib > 0 ? `, ${((1000 * (cpu - startup)) / mib).toFixed(1)} CPU-ms per MiB moved after start-up` : '';
-  return `CPU used by ${r.system}'s ${peers.length} peer processes: ${cpu.toFixed(1)} CPU-s in all, ${(startup / peers.length).toFixed(3)} CPU-s each to start${perMib}.`;
+  return { peers: peers.length, cpu, startup: startup / peers.length, perMib: mib > 0 ? (1000 * (cpu - startup)) / mib : null };
 }
 
 function round(x: number, digits: number): number {

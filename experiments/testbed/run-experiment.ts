@@ -31,6 +31,7 @@ export interface ExperimentOptions {
   emulateLatency?: boolean; // default true: the scenario's latencyMs, per message (latency.ts)
   simUplink?: UplinkModel; // the sim system's uplink model (default fair: TCP connections share a shaped link)
   peerEntry?: string; // slurpie's peers and topology server run this CLI build instead (before/after in one testbed)
+  peerEntryB?: string; // every other slurpie peer runs this build: an A/B in one swarm, at the same time
   simCpu?: SimCpu | null; // the sim system's peers share these cores at these costs (default null: infinite CPU; the CLI gives this machine's cores)
   log: (line: string) => void; // progress, a line per 5 s
 }
@@ -70,6 +71,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     tMinSeconds: tMin,
     approximations: todo.length > 0 ? testbedApproximations(s, peers, o.emulateLatency ?? true) : [],
     ...(o.peerEntry !== undefined && todo.includes('slurpie') && { slurpieEntry: o.peerEntry }),
+    ...(o.peerEntryB !== undefined && todo.includes('slurpie') && { slurpieEntryB: o.peerEntryB }),
     systems: results,
   };
 }
@@ -143,7 +145,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const source = track(asService(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns, env })));
     const sourceUrl = await announced(source, /^serving (\S+)/, 30_000);
     const statsUrl = new URL('/_stats', sourceUrl).toString();
-    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, slurpieEntry: o.peerEntry ?? x.entry, track, emulateLatency, peers: x.peers };
+    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, slurpieEntry: o.peerEntry ?? x.entry, ...(o.peerEntryB !== undefined && { slurpieEntryB: o.peerEntryB }), track, emulateLatency, peers: x.peers };
     const plan = await SYSTEM_DEFS[name].prepare(ctx);
     const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
@@ -248,6 +250,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     ...(rep.cpuSeconds !== undefined && { cpuSeconds: rep.cpuSeconds }),
     ...(rep.startupSeconds !== undefined && { startupSeconds: rep.startupSeconds }),
     ...(rep.startupCpuSeconds !== undefined && { startupCpuSeconds: rep.startupCpuSeconds }),
+    ...(rep.build !== undefined && { build: rep.build }),
     ok: verified,
     left: r.left,
     ...(error !== undefined && { error }),

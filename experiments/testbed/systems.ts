@@ -25,6 +25,7 @@ export interface RunContext {
   sourceUrl: string;
   cliEntry: string; // the CLI to start (a plain-JS bundle)
   slurpieEntry: string; // the CLI slurpie's peers and topology server run: cliEntry, or --peer-entry's build
+  slurpieEntryB?: string; // --peer-entry-b: every other slurpie peer (odd index) runs this build instead
   track: (c: Child) => Child; // every process started goes through here (killed by PID at the end)
   emulateLatency: boolean; // slurpie peers hold their messages (latency.ts)
   peers: PeerPlan[]; // every peer of the scenario (their hosts' latencies)
@@ -41,6 +42,7 @@ export interface PeerReport {
   cpuSeconds?: number;
   startupSeconds?: number;
   startupCpuSeconds?: number;
+  build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
   error?: string;
 }
 
@@ -62,6 +64,12 @@ const TOPOLOGY_PORT = 7070;
 const TRACKER_PORT = 8000;
 const FILE_NAME = 'file.bin';
 
+/** With --peer-entry-b, which build a peer runs: every other one by index, so arrivals and link classes split evenly. */
+function buildOf(ctx: RunContext, peer: PeerPlan): 'a' | 'b' | null {
+  if (ctx.slurpieEntryB === undefined) return null;
+  return peer.index % 2 === 1 ? 'b' : 'a';
+}
+
 const slurpie: SystemDef = {
   name: 'slurpie',
   unavailable: async () => null,
@@ -75,11 +83,13 @@ const slurpie: SystemDef = {
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
           '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
-        ], { entry: ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
+        ], { entry: buildOf(ctx, peer) === 'b' ? (ctx.slurpieEntryB as string) : ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
       output: (dir) => join(dir, FILE_NAME),
-      report: async (_peer, dir) => {
+      report: async (peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));
+        const build = buildOf(ctx, peer);
         return {
+          ...(build !== null && { build }),
           ownSeconds: typeof s?.seconds === 'number' ? s.seconds : null,
           ...(typeof s?.readyAt === 'number' && { readyAt: s.readyAt }),
           fromSource: num(s?.fromSource),
