@@ -32,6 +32,20 @@ test('a peer that moved nothing gives no per-MiB figure', (t) => {
   t.is(line, "CPU used by slurpie's 1 peer processes: 0.3 CPU-s in all, 0.100 CPU-s each to start.");
 });
 
+test('with --peer-entry-b, each build\'s CPU per MiB beside the whole, and b / a', (t) => {
+  const line = cpuUsed(system('slurpie', [
+    peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, build: 'a' }),
+    peer('p2', { cpuSeconds: 0.6, startupCpuSeconds: 0.1, build: 'b' }),
+    peer('p3', { cpuSeconds: 1.3, startupCpuSeconds: 0.1, build: 'a' }),
+    peer('p4', { cpuSeconds: 0.8, startupCpuSeconds: 0.2, build: 'b' }),
+  ]));
+  // a: (2.4 - 0.2) CPU-s over 128 MiB = 17.2; b: (1.4 - 0.3) over 128 MiB = 8.6
+  t.is(line, "CPU used by slurpie's 4 peer processes: 3.8 CPU-s in all, 0.125 CPU-s each to start, 12.9 CPU-ms per MiB moved after start-up. " +
+    'By build, in the same swarm (--peer-entry-b: every other peer): a 17.2 (2 peers), b 8.6 (2 peers) CPU-ms per MiB moved after start-up, b / a 0.500; start-up a 0.100, b 0.150 CPU-s each.');
+  const oneSided = cpuUsed(system('slurpie', [peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, build: 'a' }), peer('p2', { cpuSeconds: 5, build: 'b' })]));
+  t.false(oneSided?.includes('By build'), 'no b peer reported its CPU: no comparison');
+});
+
 /** A system whose peers all took `seconds`, with `sourceMiB` from the source (F = 32 MiB). */
 function timed(name: string, seconds: number, sourceMiB: number, skipped?: string) {
   const r = summarize({ system: name, stopped: false, timeLimitSeconds: 60, wallSeconds: seconds, sourceBytes: sourceMiB * MiB, peakSourceGets: 3, fileBytes: 32 * MiB, tMinSeconds: 8, perPeer: [peer('p1', { seconds }), peer('p2', { seconds })], ...(skipped !== undefined && { skipped }) });
