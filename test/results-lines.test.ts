@@ -41,7 +41,14 @@ test('with --peer-entry-b, each build\'s CPU per MiB beside the whole, and b / a
   ]));
   // a: (2.4 - 0.2) CPU-s over 128 MiB = 17.2; b: (1.4 - 0.3) over 128 MiB = 8.6
   t.is(line, "CPU used by slurpie's 4 peer processes: 3.8 CPU-s in all, 0.125 CPU-s each to start, 12.9 CPU-ms per MiB moved after start-up. " +
-    'By build, in the same swarm (--peer-entry-b: every other peer): a 17.2 (2 peers), b 8.6 (2 peers) CPU-ms per MiB moved after start-up, b / a 0.500; start-up a 0.100, b 0.150 CPU-s each.');
+    'By build, in the same swarm (--peer-entry-b: every other peer): a 17.2 (2 peers), b 8.6 (2 peers) CPU-ms per MiB moved after start-up, b / a 0.500; ' +
+    'CPU-s a peer after start-up a 1.100, b 0.550, b / a 0.500; start-up a 0.100, b 0.150 CPU-s each.');
+  // A build whose peers upload twice as much looks twice as light per MiB, not per peer.
+  const uploader = cpuUsed(system('slurpie', [
+    peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, build: 'a', uploaded: 32 * MiB }),
+    peer('p2', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, build: 'b', uploaded: 96 * MiB }),
+  ]));
+  t.regex(uploader ?? '', /b \/ a 0\.500; CPU-s a peer after start-up a 1\.000, b 1\.000, b \/ a 1\.000;/);
   const oneSided = cpuUsed(system('slurpie', [peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, build: 'a' }), peer('p2', { cpuSeconds: 5, build: 'b' })]));
   t.false(oneSided?.includes('By build'), 'no b peer reported its CPU: no comparison');
 });

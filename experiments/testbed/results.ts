@@ -165,8 +165,12 @@ export function cpuUsed(r: SystemResult): string | null {
   const a = cpuOf(r.perPeer.filter((p) => p.build === 'a'));
   const b = cpuOf(r.perPeer.filter((p) => p.build === 'b'));
   if (a?.perMib == null || b?.perMib == null) return line;
+  // Per peer as well as per MiB: a build that makes its peers upload more (or less) moves the
+  // per-MiB figure by its denominator alone.
+  const each = (c: { peers: number; cpu: number; startup: number }): number => c.cpu / c.peers - c.startup;
   return `${line} By build, in the same swarm (--peer-entry-b: every other peer): a ${a.perMib.toFixed(1)} (${a.peers} peers), ` +
     `b ${b.perMib.toFixed(1)} (${b.peers} peers) CPU-ms per MiB moved after start-up, b / a ${(b.perMib / a.perMib).toFixed(3)}; ` +
+    `CPU-s a peer after start-up a ${each(a).toFixed(3)}, b ${each(b).toFixed(3)}, b / a ${(each(b) / each(a)).toFixed(3)}; ` +
     `start-up a ${a.startup.toFixed(3)}, b ${b.startup.toFixed(3)} CPU-s each.`;
 }
 
