@@ -65,9 +65,9 @@ const TRACKER_PORT = 8000;
 const FILE_NAME = 'file.bin';
 
 /** With --peer-entry-b, which build a peer runs: every other one by index, so arrivals and link classes split evenly. */
-function buildOf(ctx: RunContext, peer: PeerPlan): 'a' | 'b' | null {
+function buildOf(ctx: RunContext, peer: PeerPlan): { build: 'a' | 'b'; entry: string } | null {
   if (ctx.slurpieEntryB === undefined) return null;
-  return peer.index % 2 === 1 ? 'b' : 'a';
+  return peer.index % 2 === 1 ? { build: 'b', entry: ctx.slurpieEntryB } : { build: 'a', entry: ctx.slurpieEntry };
 }
 
 const slurpie: SystemDef = {
@@ -83,13 +83,13 @@ const slurpie: SystemDef = {
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
           '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
-        ], { entry: buildOf(ctx, peer) === 'b' ? (ctx.slurpieEntryB as string) : ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
+        ], { entry: buildOf(ctx, peer)?.entry ?? ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
       output: (dir) => join(dir, FILE_NAME),
       report: async (peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));
-        const build = buildOf(ctx, peer);
+        const build = buildOf(ctx, peer)?.build;
         return {
-          ...(build !== null && { build }),
+          ...(build !== undefined && { build }),
           ownSeconds: typeof s?.seconds === 'number' ? s.seconds : null,
           ...(typeof s?.readyAt === 'number' && { readyAt: s.readyAt }),
           fromSource: num(s?.fromSource),
