@@ -1,5 +1,6 @@
 // The library: embed a peer, a topology server or a test source without spawning the CLI.
 export { download, type DownloadOptions, type DownloadStats, type Integrity, type Progress } from './peer/node/download.ts';
+export type { MessageCounts } from './peer/node/message-counts.ts';
 export { seed, type SeedOptions, type SeedReady, type SeedStats } from './peer/node/seed.ts';
 export { SlurpieError, EXIT_CODES, type ErrorCode } from './peer/errors.ts';
 export { startTopologyServer } from './topology-server/server.ts';

@@ -98,6 +98,36 @@ test('--runs 2: a results file per run, then the table over them and the plots o
   }
 });
 
+test('--param: protocol parameters for slurpie and the sim, kept in the results and named in the table; bad ones are one line', async (t) => {
+  t.timeout(120_000);
+  const out = await scratch(t);
+  const sent = async (extra: string[]): Promise<{ params: unknown; table: string; updates: number }> => {
+    const dir = join(out, String(extra.length));
+    const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--out', dir, ...extra]);
+    t.is(run.code, 0, run.stderr);
+    const stem = join(dir, (await readdir(dir)).find((f) => f.endsWith('.json') && f.startsWith('tiny-4-'))?.replace(/\.json$/, '') ?? 'missing');
+    const res = JSON.parse(await readFile(`${stem}.json`, 'utf8'));
+    return { params: res.scenario.params, table: await readFile(`${stem}.md`, 'utf8'), updates: res.systems[0].simMessages.sent.UPDATE };
+  };
+  const standard = await sent([]);
+  const slower = await sent(['--param', 'updateIntervalMs=4000', '--param=forwardEveryMs=8000']);
+  t.is(standard.params, undefined);
+  t.false(standard.table.includes('Protocol parameters'));
+  t.deepEqual(slower.params, { updateIntervalMs: 4000, forwardEveryMs: 8000 });
+  t.regex(slower.table, /\nProtocol parameters not at their defaults \(peer\/core\/params\.ts\), for slurpie and sim: updateIntervalMs 4000, forwardEveryMs 8000\.\n/);
+  t.true(slower.updates < standard.updates, `the simulated peers flood less: ${slower.updates} UPDATEs against ${standard.updates}`);
+
+  for (const [bad, line] of [
+    ['bogus=1', /^slurpie experiment: --param: no protocol parameter "bogus" \(known: .*\) \(see slurpie experiment --help\)\n$/],
+    ['k=2', /^slurpie experiment: --param: parameter k has a flag of its own: --source-k \(see slurpie experiment --help\)\n$/],
+    ['U=2', /^slurpie experiment: --param: parameter U must be at least eta \(U > η in the paper\) \(see slurpie experiment --help\)\n$/],
+  ] as const) {
+    const r = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--param', bad, '--out', out]);
+    t.is(r.code, 2, bad);
+    t.regex(r.stderr, line);
+  }
+});
+
 rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, results in the shared format${why}`, async (t) => {
   t.timeout(360_000);
   const out = await scratch(t);
@@ -151,8 +181,10 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   for (const p of slurpieRun.perPeer) {
     t.true(p.cpuSeconds > 0, `${p.id} cpuSeconds ${p.cpuSeconds}`);
     t.true(p.startupSeconds > 0 && p.startupSeconds < p.seconds, `${p.id} startupSeconds ${p.startupSeconds} of ${p.seconds}`);
+    t.true(p.messages.sent.HELLO >= 1 && p.messages.received.HELLO >= 1, `${p.id} messages ${JSON.stringify(p.messages)}`);
   }
   const md = await readFile(join(out, `${stem}.md`), 'utf8');
+  t.regex(md, /\nMessages a slurpie peer sent \(mean over 4 peers\): .*HELLO \d.*; [\d,]+ in all\n/);
   t.regex(md, /\| slurpie \| 4\/4 \|/);
   t.regex(md, /\| http \| 4\/4 \|/);
   t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');

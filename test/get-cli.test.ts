@@ -45,6 +45,7 @@ test.serial('alone, like curl: the file arrives verified, stats JSON written, no
   }
   t.is(stats.fromSource, data.length);
   t.true(stats.ok);
+  t.deepEqual(stats.messages, { sent: {}, received: {} }, 'alone: no peer, no messages');
   t.regex(r.stdout, /verified/);
 });
 

@@ -1,7 +1,9 @@
 // The lines under an experiment's table: what the testbed's peer processes spent in CPU (beside
-// the simulator's CPU model), and the simulator against the testbed when a run has both.
+// the simulator's CPU model), the simulator against the testbed when a run has both, and the
+// messages a peer sent.
 import test from 'ava';
-import { cpuUsed, simAgainstTestbed, summarize, type PeerResult } from '../experiments/testbed/results.ts';
+import { cpuUsed, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
+import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
 
 const MiB = 1048576;
 
@@ -73,4 +75,50 @@ test('the simulator against the testbed: sim / slurpie on mean time and source b
 test('no simulator line without both: slurpie skipped, or no sim in the run', (t) => {
   t.is(simAgainstTestbed([timed('slurpie', 10, 32), timed('http', 40, 64)]), null);
   t.is(simAgainstTestbed([timed('slurpie', 10, 32, 'not installed'), timed('sim', 9, 32)]), null);
+});
+
+/** A peer's counts as its stats.json has them (received is not part of the line). */
+const counted = (sent: Record<string, number>): Partial<PeerResult> => ({ messages: { sent, received: { HELLO: 1 } } });
+
+test('messages a peer sent: the mean by type over the peers that report counts, most first, and in all', (t) => {
+  const line = messagesSent(system('slurpie', [
+    peer('p1', counted({ HELLO: 40, BYE: 12, UPDATE: 900, 'UPDATE-news': 500, DIGESTS: 600, REQUEST: 200, BLOCK: 120, REJECT: 100 })),
+    peer('p2', counted({ UPDATE: 846, DIGESTS: 620, 'UPDATE-news': 472, REQUEST: 248, BLOCK: 132, REJECT: 96, HELLO: 36, BYE: 12 })),
+    peer('p3', { ok: false, error: 'exit 1' }), // failed: wrote no counts, left out rather than counted as zeros
+  ]));
+  t.is(line, 'Messages a slurpie peer sent (mean over 2 peers): UPDATE 873, DIGESTS 610, UPDATE-news 486, REQUEST 224, BLOCK 126, REJECT 98, HELLO 38, BYE 12; 2,467 in all');
+});
+
+test('messages: each mean rounded, ties by name, a type only some peers sent averaged over all that report', (t) => {
+  const line = messagesSent(system('slurpie', [peer('p1', counted({ HELLO: 2, BYE: 1, REQUEST: 3000 })), peer('p2', counted({ HELLO: 1, BYE: 2, CHALLENGE: 1 }))]));
+  // HELLO and BYE 1.5 each (2, by name); CHALLENGE 0.5 (rounds to 1); (3003 + 4) / 2 = 1503.5 in all
+  t.is(line, 'Messages a slurpie peer sent (mean over 2 peers): REQUEST 1,500, BYE 2, HELLO 2, CHALLENGE 1; 1,504 in all');
+  t.is(messagesSent(system('slurpie', [peer('p1', counted({}))])), 'Messages a slurpie peer sent (mean over 1 peers): 0 in all');
+});
+
+test('no messages line when no peer reports counts (curl, BitTorrent, a skipped system)', (t) => {
+  t.is(messagesSent(system('http', [peer('p1', {}), peer('p2', {})])), null);
+  t.is(messagesSent(system('webtorrent', [])), null);
+  t.is(messagesSent({ ...system('sim', []), simMessages: { peers: 0, sent: {} } }), null);
+});
+
+test('the simulator\'s messages: its totals over the peers that arrived, UPDATE named for what it holds', (t) => {
+  const sim: SystemResult = { ...system('sim', [peer('p1', {})]), simMessages: { peers: 4, sent: { HELLO: 30, UPDATE: 4000, BLOCK: 500 } } };
+  t.is(messagesSent(sim), 'Messages a sim peer sent (mean over 4 peers): UPDATE 1,000, BLOCK 125, HELLO 8; 1,133 in all (UPDATE includes UPDATE-news: the simulator does not tell them apart)');
+});
+
+test('the markdown has one messages line per system with counts, after the CPU line', (t) => {
+  const slurpie = system('slurpie', [peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, ...counted({ HELLO: 3, BLOCK: 10 }) })]);
+  const sim: SystemResult = { ...system('sim', []), simMessages: { peers: 2, sent: { HELLO: 4 } } };
+  const scenario = { name: 'lan-2', description: 'two peers', source: { up: 1_250_000 } } as Scenario;
+  const markdown = markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [slurpie, system('http', [peer('p1', {})]), sim] });
+  const lines = markdown.split('\n');
+  const cpu = lines.findIndex((l) => l.startsWith('CPU used by slurpie'));
+  const messages = lines.filter((l) => l.startsWith('Messages a '));
+  t.deepEqual(messages, [
+    'Messages a slurpie peer sent (mean over 1 peers): BLOCK 10, HELLO 3; 13 in all',
+    'Messages a sim peer sent (mean over 2 peers): HELLO 2; 2 in all (UPDATE includes UPDATE-news: the simulator does not tell them apart)',
+  ]);
+  t.true(cpu >= 0 && lines.indexOf(messages[0] as string) > cpu);
+  t.false(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [system('http', [peer('p1', {})])] }).includes('Messages a '));
 });

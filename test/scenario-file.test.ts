@@ -13,6 +13,7 @@ const simulateBound = (sim: SimScenario): number => resolveScenario(sim).fluidBo
 import { parseSystems } from '../experiments/testbed/system-names.ts';
 import { tbf } from '../experiments/testbed/netns.ts';
 import { runSimSystem } from '../experiments/testbed/sim-system.ts';
+import { messagesSent } from '../experiments/testbed/results.ts';
 
 const MiB = 1024 * 1024;
 
@@ -85,7 +86,18 @@ const bad: [string, (s: Record<string, unknown>) => void, RegExp][] = [
   ['churn above 1', (s) => (s.churn = { fraction: 2, withinSeconds: 5 }), /^x\.json: churn\.fraction must be a number from 0 to 1, got 2$/],
   ['a missing name', (s) => delete s.name, /^x\.json: name must be lower-case letters, digits and dashes, got nothing$/],
   ['a negative latency', (s) => (((s.peers as Record<string, unknown>).links as Record<string, unknown>).latencyMs = -1), /^x\.json: peers\.links\.latencyMs must be a number of ms from 0 to 10000, got -1$/],
+  ['params that are not an object', (s) => (s.params = ['eta=3']), /^x\.json: params must be an object, got \["eta=3"\]$/],
+  ['a protocol parameter that does not exist', (s) => (s.params = { updateInterval: 1000 }), /^x\.json: params: no protocol parameter "updateInterval" \(known: .*\)$/],
+  ['a protocol parameter of the wrong type', (s) => (s.params = { eta: '3' }), /^x\.json: params: parameter eta must be a whole number, got "3"$/],
 ];
+
+test('a scenario\'s params go to the simulator as they are, and are kept with the scenario', async (t) => {
+  const s = parseScenario({ ...(await good()), params: { updateIntervalMs: 1000, lastBlock: 'view' } }, 'x.json');
+  t.deepEqual(s.params, { updateIntervalMs: 1000, lastBlock: 'view' });
+  t.deepEqual(toSimScenario(s).sim.params, { updateIntervalMs: 1000, lastBlock: 'view' });
+  t.is(parseScenario(await good(), 'x.json').params, undefined);
+  t.false('params' in toSimScenario(parseScenario(await good(), 'x.json')).sim);
+});
 
 for (const [what, edit, message] of bad) {
   test(`a scenario with ${what} is a one-line error naming the field`, async (t) => {
@@ -151,4 +163,8 @@ test('--systems sim: tiny-4 in the simulator, reported like a testbed system', a
   t.is(r.sourceRatio, Math.round((r.sourceBytes / s.fileBytes) * 1e4) / 1e4);
   t.true(r.meanRatio !== null && r.meanRatio >= 1);
   t.deepEqual(r.approximations, []);
+  // What its peers sent, to set beside the testbed's counts: all 4 arrived, each said HELLO.
+  t.is(r.simMessages?.peers, 4);
+  t.true((r.simMessages?.sent.HELLO ?? 0) >= 4 && (r.simMessages?.sent.BLOCK ?? 0) > 0);
+  t.regex(messagesSent(r) ?? '', /^Messages a sim peer sent \(mean over 4 peers\): .*HELLO \d+.*; [\d,]+ in all \(UPDATE includes UPDATE-news/);
 });

@@ -1,6 +1,6 @@
 // Real swarms on loopback: separate processes for the source, the topology server and peers.
 // Serial: each test is a swarm of processes; two at once on a small machine would measure the machine.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,58 @@ test.serial('a swarm of 8 peers: every output verifies, no .part left, the sourc
   t.log(`source ${result.sourceRatio.toFixed(2)}x F, mean ${result.meanRatio.toFixed(2)}x T_min, peak ${result.peakSourceConnections} GETs`);
   // A protocol bound, not a speed: 8 peers without cooperation would pull 8 copies.
   t.true(result.sourceRatio < 3, `source served ${result.sourceRatio.toFixed(2)}x the file`);
+});
+
+type CountedStats = { mode: string; fromPeers: number; uploaded: number; messages: { sent: Record<string, number>; received: Record<string, number> } };
+
+/** Three CLI peers sharing 2 MiB in 64 KiB blocks, each with `extra` flags; their stats. */
+async function countedSwarm(t: ExecutionContext, extra: string[]): Promise<CountedStats[]> {
+  const data = content(2 * MiB);
+  // Throttled (4 s for the file): the peers meet and trade blocks before anyone is done.
+  const source = await startSourceServer({ data, name: 'counted.bin', rate: MiB / 2 });
+  t.teardown(() => source.close());
+  const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => topology.close());
+  const dir = await scratch(t);
+  const peers = [0, 1, 2].map((i) => slurpie(t, [
+    'get', source.url, '-o', join(dir, `p${i}.bin`), '--topology', topology.url, '--host', '127.0.0.1', '--sha256', sha(data),
+    '--block-size', '64KiB', '--no-progress', '--stats-json', join(dir, `p${i}.json`), '--seed', String(seed * 10 + i), ...extra,
+  ]));
+  return Promise.all(peers.map(async (p, i) => {
+    const { code } = await within(p.exited, `peer ${i} to finish`, 80_000);
+    t.is(code, 0, p.stderr());
+    return JSON.parse(await readFile(join(dir, `p${i}.json`), 'utf8')) as CountedStats;
+  }));
+}
+
+test.serial('each peer counts the messages it sent and received by type, consistent with its bytes (--stats-json)', async (t) => {
+  t.timeout(90_000);
+  const blockSize = 64 * 1024;
+  const all = await countedSwarm(t, []);
+  for (const [i, s] of all.entries()) {
+    const { sent, received } = s.messages;
+    t.log(`peer ${i}: fromPeers ${s.fromPeers}, uploaded ${s.uploaded}; sent ${JSON.stringify(sent)}; received ${JSON.stringify(received)}`);
+    t.is(s.mode, 'swarm');
+    t.true((sent.HELLO ?? 0) >= 1, `peer ${i} said HELLO`);
+    t.true((received.BLOCK ?? 0) * blockSize >= s.fromPeers, `peer ${i}: ${received.BLOCK ?? 0} BLOCKs received carry its ${s.fromPeers} bytes from peers`);
+    t.true((sent.BLOCK ?? 0) * blockSize >= s.uploaded - blockSize, `peer ${i}: ${sent.BLOCK ?? 0} BLOCKs sent carry its ${s.uploaded} bytes uploaded`);
+  }
+  // Every message a peer received, one of these peers sent: per type, received <= sent.
+  const total = (side: 'sent' | 'received', type: string): number => all.reduce((n, s) => n + (s.messages[side][type] ?? 0), 0);
+  for (const type of new Set(all.flatMap((s) => Object.keys(s.messages.received)))) {
+    t.true(total('received', type) <= total('sent', type), `${type}: received ${total('received', type)}, sent ${total('sent', type)}`);
+  }
+});
+
+test.serial('--param reaches each peer\'s core: with digestEveryMs past the run, at most one DIGESTS per connection', async (t) => {
+  t.timeout(90_000);
+  const all = await countedSwarm(t, ['--param', 'digestEveryMs=1000000000']);
+  for (const [i, { messages: { sent } }] of all.entries()) {
+    t.log(`peer ${i}: sent ${JSON.stringify(sent)}`);
+    // Each connection opens with one HELLO from each side; the default (1000 ms) sends one every second.
+    t.true((sent.DIGESTS ?? 0) <= (sent.HELLO ?? 0), `peer ${i}: ${sent.DIGESTS ?? 0} DIGESTS on ${sent.HELLO ?? 0} connections`);
+    t.true((sent.BLOCK ?? 0) + (all[i]?.fromPeers ?? 0) > 0, `peer ${i} took part`);
+  }
 });
 
 test.serial('a lying peer: its bad blocks are caught at verification, replaced from the source, the output verifies', async (t) => {

@@ -7,10 +7,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
+import { checkParamOverrides, type PeerParams } from '../../peer/core/params.ts';
 import { MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
+import { parseParamFlags } from '../protocol-params.ts';
 import { usageText } from '../usage-text.ts';
 
 interface ExperimentArgs {
@@ -32,6 +34,7 @@ interface ExperimentArgs {
   runs: number;
   peerEntry?: string;
   peerEntryB?: string;
+  param?: string | string[];
 }
 
 function fail(msg: string): never {
@@ -100,6 +103,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         requiresArg: true,
         describe: 'every other slurpie peer runs this build instead (the builds must speak the same protocol): an A/B in one swarm, at the same time on the same machine, so the machine\'s drift cancels; the table gives each half\'s CPU per MiB',
       })
+      .option('param', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'NAME=VALUE: a protocol parameter (peer/core/params.ts) for every slurpie peer and the sim, e.g. updateIntervalMs=1000; repeatable; added to the scenario\'s own "params" and named in the results',
+      })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -122,6 +130,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           if (a.hosts !== undefined) throw new Error(`${flag} is for the testbed; with --hosts each host runs the slurpie its hosts file names (slurpie=CMD)`);
           if (!existsSync(String(v))) throw new Error(`${flag} ${v}: no such file`);
         }
+        if (a.param !== undefined) parseParamFlags([a.param].flat());
         return true;
       })
       .fail((msg: string | undefined, err: Error | undefined) => fail(usageText(msg, err))) as unknown as Argv<ExperimentArgs>,
@@ -143,6 +152,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       if (err instanceof ScenarioError) fail(err.message);
       throw err;
     }
+    if (args.param !== undefined) scenario = withParams(scenario, parseParamFlags([args.param].flat()));
     if (args.hosts !== undefined) return runHosts(args, scenario);
     const systems = parseSystems(args.systems);
     if (testbedSystems(systems).length > 0) {
@@ -180,6 +190,15 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
 };
 
 const log = (line: string): void => void process.stderr.write(`slurpie experiment: ${line}\n`);
+
+/** The scenario's own params with --param's over them, checked together (U >= eta, say). */
+function withParams(scenario: Scenario, flags: Partial<PeerParams>): Scenario {
+  try {
+    return { ...scenario, params: checkParamOverrides({ ...scenario.params, ...flags }) };
+  } catch (err) {
+    return fail(`--param with the scenario's own params: ${(err as Error).message}`);
+  }
+}
 
 /**
  * Runs `once` --runs times (fewer when interrupted), writing each run's results as it ends;

@@ -2,6 +2,7 @@
 // disk work, and every usage error is one line in one style, exit 2:
 //   slurpie get: <what>, got <value> (see slurpie get --help)
 import type { Argv } from 'yargs';
+import type { PeerParams } from '../../peer/core/params.ts';
 import { DEFAULT_USER_AGENT } from '../../peer/node/request-headers.ts';
 import { checkGetArgs, GET_FLAGS, usage } from './get-checks.ts';
 import { originOf, SETTINGS_HELP, withSettings } from '../settings.ts';
@@ -39,6 +40,8 @@ export interface GetArgs {
   logFormat?: LogFormat;
   metricsPort?: number;
   metricsHost: string;
+  param?: string | string[]; // repeated: an array
+  protocolParams?: Partial<PeerParams>; // from --param (set by check())
 }
 
 export function getBuilder(y: Argv): Argv<GetArgs> {
@@ -68,7 +71,8 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('connect-timeout', { ...GET_FLAGS['connect-timeout'], describe: 'seconds to wait for a connection to the source (default 10)' })
     .option('retry', { ...GET_FLAGS['retry'], describe: 'retries of a 5xx or network failure at the source, per request' })
     .option('metrics-port', { ...GET_FLAGS['metrics-port'], describe: 'serve Prometheus metrics at http://HOST:PORT/metrics while downloading and lingering (0: any free port; the URL is printed on stderr)' })
-    .option('metrics-host', { ...GET_FLAGS['metrics-host'], describe: 'address for --metrics-port to listen on' }), usage)
+    .option('metrics-host', { ...GET_FLAGS['metrics-host'], describe: 'address for --metrics-port to listen on' })
+    .option('param', { ...GET_FLAGS['param'], describe: 'NAME=VALUE: a protocol parameter of peer/core/params.ts for studies and ablations, e.g. updateIntervalMs=1000 (repeatable; the defaults are PROTOCOL.md §4\'s)' }), usage)
     .check((a) => checkGetArgs(a as Partial<GetArgs> & Record<string, unknown>)) // the flags are typed by GetArgs, not GET_FLAGS
     .fail(failGet), 'get') as unknown as Argv<GetArgs>;
 }

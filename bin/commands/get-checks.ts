@@ -3,6 +3,7 @@
 // them, so both accept and convert exactly the same values.
 import { readFileSync } from 'node:fs';
 import { checkHeader, parseHeaderLine } from '../../peer/node/request-headers.ts';
+import { parseParamFlags } from '../protocol-params.ts';
 import { checkToken } from '../token.ts';
 import { parseBytes } from '../units.ts';
 import type { GetArgs } from './get-args.ts';
@@ -75,6 +76,7 @@ export const GET_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'retry': text({ default: '2', coerce: number('--retry must be a whole number 0–100', (n) => Number.isInteger(n) && n >= 0 && n <= 100) }),
   'metrics-port': text({ coerce: number('--metrics-port must be a whole number 0–65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535) }),
   'metrics-host': text({ default: '127.0.0.1' }),
+  'param': text(),
 };
 
 /** Throws a usage error for the first flag that cannot be used; fills in topologyToken. */
@@ -87,6 +89,7 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
   }
   if (a.swarmKey !== undefined && a.swarmKey.trim() === '') throw usage('--swarm-key must not be empty', a.swarmKey);
   if (a.header !== undefined) a.headers = headersOf([a.header].flat()); // not array: true, which would swallow the URL after -H
+  if (a.param !== undefined) a.protocolParams = parseParamFlags([a.param].flat());
   if (a.userAgent !== undefined) {
     const ua = checkHeader('user-agent', a.userAgent);
     if (a.userAgent.trim() === '' || 'error' in ua) throw usage('--user-agent must be non-empty text without control characters', a.userAgent);

@@ -19,7 +19,7 @@ const ALIASES = new Map(Object.entries(GET_FLAGS).flatMap(([name, spec]) => (spe
 export function fastGetArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GetArgs | null {
   if (argv[0] !== 'get' || hasSettings(env)) return null;
   const given = new Map<string, string | boolean>();
-  const headers: string[] = [];
+  const repeated = new Map<string, string[]>([['header', []], ['param', []]]); // flags that may be given again
   let url: string | undefined;
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -43,7 +43,7 @@ export function fastGetArgs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       continue;
     }
     const spec = name === 'log-format' ? LOG_FORMAT : GET_FLAGS[name];
-    if (spec === undefined || (given.has(name) && name !== 'header')) return null;
+    if (spec === undefined || (given.has(name) && !repeated.has(name))) return null;
     if (spec.type === 'boolean') {
       // yargs-parser takes a "true" or "false" after a boolean flag as its value
       if (value !== undefined || /^(true|false)$/.test(argv[i + 1] ?? '')) return null;
@@ -52,14 +52,15 @@ export function fastGetArgs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
     if (value === undefined) value = argv[++i];
     if (value === undefined || value === '' || value.startsWith('-')) return null;
-    if (name === 'header') headers.push(value);
+    repeated.get(name)?.push(value);
     given.set(name, value);
   }
   if (url === undefined) return null;
   try {
     const a: Record<string, unknown> = { url };
     for (const [name, spec] of Object.entries(GET_FLAGS)) {
-      const raw = name === 'header' ? (headers.length > 1 ? headers : headers[0]) : given.get(name) ?? spec.default;
+      const all = repeated.get(name);
+      const raw = all ? (all.length > 1 ? all : all[0]) : given.get(name) ?? spec.default;
       if (raw !== undefined) a[camel(name)] = spec.coerce ? spec.coerce(raw) : raw;
     }
     const logFormat = given.get('log-format');

@@ -42,7 +42,7 @@ export async function runGet(args: GetArgs): Promise<void> {
       port: args.port,
       blockSize: args.blockSize,
       linger: args.linger,
-      params: { k: args.sourceK, backoff: args.backoff },
+      params: { ...args.protocolParams, k: args.sourceK, backoff: args.backoff },
       signal: controller.signal,
       ...(view && { onProgress: (p) => view.update(p) }),
       log: logFn(logger, () => view?.interrupt()),

@@ -7,6 +7,7 @@ import { formatBytes, parseBytes } from '../units.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import { describeCpu, MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
+import { describeParams, parseParamFlags } from '../protocol-params.ts';
 import { usageText } from '../usage-text.ts';
 
 interface SimArgs {
@@ -33,6 +34,7 @@ interface SimArgs {
   cpuStartupMs: number;
   cpuEventMs: number;
   cpuMibMs: number;
+  param?: string | string[];
 }
 
 const bytes = (flag: string) => (v: unknown) => parseBytes(v, flag);
@@ -64,6 +66,11 @@ export const simCommand: CommandModule<object, SimArgs> = {
         default: 'wait',
         describe: 'what a starving peer fetches from the source: blocks the swarm has only after waiting 6 rounds for them (wait), or any block no one in its view has (view: the paper\'s, ablation)',
       })
+      .option('param', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'NAME=VALUE: any other protocol parameter of peer/core/params.ts, e.g. updateIntervalMs=1000 (repeatable; for studies and ablations)',
+      })
       .option('cpu-cores', {
         type: 'number', default: 0,
         describe: "model the CPU: the peers' processes share this many cores, each peer's work serial, delaying what it does (0: infinite CPU, the default; the testbed's machine: its core count)",
@@ -88,6 +95,8 @@ export const simCommand: CommandModule<object, SimArgs> = {
         for (const [flag, v] of [['--cpu-startup-ms', a.cpuStartupMs], ['--cpu-event-ms', a.cpuEventMs], ['--cpu-mib-ms', a.cpuMibMs]] as const) {
           if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${flag} must be a non-negative number, got ${v}`);
         }
+        const params = a.param === undefined ? {} : parseParamFlags([a.param].flat());
+        if ('groupSize' in params || 'lastBlock' in params) throw new Error(`--param ${'groupSize' in params ? 'groupSize: use --group-size' : 'lastBlock: use --last-block'}`);
         if (!(Number.isFinite(a.stallMs) && a.stallMs > 0)) throw new Error(`--stall-ms must be a positive number, got ${a.stallMs}`);
         if (a.maxSimSeconds !== undefined && !(Number.isFinite(a.maxSimSeconds) && a.maxSimSeconds > 0)) {
           throw new Error(`--max-sim-seconds must be a positive number, got ${a.maxSimSeconds}`);
@@ -106,6 +115,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       process.exitCode = await rerunWith(v8Flags);
       return;
     }
+    const given = args.param === undefined ? {} : parseParamFlags([args.param].flat()); // checked above
     const scenario: SimScenario = {
       peers: args.peers,
       size: args.size,
@@ -120,11 +130,12 @@ export const simCommand: CommandModule<object, SimArgs> = {
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
       stallMs: args.stallMs,
       answer: args.answer,
-      params: { backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
+      params: { ...given, backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
       uplink: args.uplink,
       ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, mibMs: args.cpuMibMs } }),
     };
     process.stdout.write(`${describe(scenario)}\n`);
+    if (describeParams(given) !== null) process.stdout.write(`protocol parameters given (--param): ${describeParams(given)}\n`);
     const orphaned = orphanCheck();
     const result = simulate(scenario, {
       onSample: (s) => {

@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { paramFlags } from '../../bin/protocol-params.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { startSourceServer } from '../source/range-server.ts';
@@ -54,7 +55,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<ExperimentResults>
     const startOne = (peer: PeerPlan, host: Host): void => {
       running.set(host, (running.get(host) ?? 0) + 1);
       const startedAtS = seconds();
-      const remote = startRemotePeer(host, `${s.name}-${peer.id}`, [source.url, '--topology', topology.url, '--sha256', sha256, '--seed', String(s.seed * 1000 + peer.index)], { knownHosts: o.knownHosts });
+      const remote = startRemotePeer(host, `${s.name}-${peer.id}`, [source.url, '--topology', topology.url, '--sha256', sha256, '--seed', String(s.seed * 1000 + peer.index), ...(s.blockBytes === undefined ? [] : ['--block-size', String(s.blockBytes)]), ...paramFlags(s.params)], { knownHosts: o.knownHosts });
       live.add(remote);
       const leaveTimer = peer.leaveAfterSeconds === null ? null : setTimeout(() => remote.kill(), peer.leaveAfterSeconds * 1000);
       done.push(remote.done.then(({ code, stats, stderr }) => {

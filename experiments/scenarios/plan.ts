@@ -71,6 +71,7 @@ export function toSimScenario(s: Scenario, cpu: SimCpu | null = null, uplink: Up
     peers: s.peers.count,
     size: s.fileBytes,
     ...(s.blockBytes !== undefined && { blockSize: s.blockBytes }),
+    ...(s.params !== undefined && { params: s.params }),
     sourceRate: s.source.up,
     peerUp: same?.up ?? Math.min(...peers.map((p) => p.link.up)), // (overridden by peerLinks)
     peerDown: same?.down ?? Math.min(...peers.map((p) => p.link.down)),

@@ -13,10 +13,13 @@
 //           stopped at a time uniform in [arrival, arrival + withinSeconds] unless done by then,
 //   timeLimitSeconds: a system still running then is stopped and reported as such,
 //   baselineTimeLimitSeconds?: the same for plain HTTP and BitTorrent only (default: timeLimitSeconds):
-//           plain HTTP takes N·F/u_s, far past slurpie's limit, so a scenario may cap them sooner.
+//           plain HTTP takes N·F/u_s, far past slurpie's limit, so a scenario may cap them sooner,
+//   params?: { NAME: value, ... }: protocol parameters of peer/core/params.ts for slurpie's peers
+//           and the simulator's (a study or an ablation; `slurpie experiment --param` adds to them).
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseBytes } from '../../bin/units.ts';
+import { checkParamOverrides, type PeerParams } from '../../peer/core/params.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
 
 export const SCENARIO_DIR = join(PROJECT_ROOT, 'experiments', 'scenarios');
@@ -48,6 +51,7 @@ export interface Scenario {
   churn?: { fraction: number; withinSeconds: number };
   timeLimitSeconds: number;
   baselineTimeLimitSeconds?: number; // for plain HTTP and BitTorrent only
+  params?: Partial<PeerParams>; // slurpie's protocol parameters where they are not the defaults
 }
 
 /** A bad scenario: `message` is one line, "<file>: <field> <rule>, got <value>". */
@@ -80,7 +84,7 @@ export function parseScenario(json: unknown, where: string): Scenario {
     throw new ScenarioError(`${where}: ${field} ${rule}, got ${show(got)}`);
   };
   const root = object(json, 'the scenario', fail);
-  known(root, ['name', 'description', 'seed', 'fileSize', 'blockSize', 'source', 'peers', 'arrivals', 'churn', 'timeLimitSeconds', 'baselineTimeLimitSeconds'], '', fail);
+  known(root, ['name', 'description', 'seed', 'fileSize', 'blockSize', 'source', 'peers', 'arrivals', 'churn', 'timeLimitSeconds', 'baselineTimeLimitSeconds', 'params'], '', fail);
   const name = root.name;
   if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(name)) fail('name', 'must be lower-case letters, digits and dashes', name);
   const description = root.description;
@@ -136,6 +140,15 @@ export function parseScenario(json: unknown, where: string): Scenario {
   }
   const timeLimitSeconds = positive(root.timeLimitSeconds, 'timeLimitSeconds', fail);
   const baselineTimeLimitSeconds = root.baselineTimeLimitSeconds === undefined ? undefined : positive(root.baselineTimeLimitSeconds, 'baselineTimeLimitSeconds', fail);
+  let params: Partial<PeerParams> | undefined;
+  if (root.params !== undefined) {
+    try {
+      params = checkParamOverrides(object(root.params, 'params', fail));
+    } catch (err) {
+      if (err instanceof ScenarioError) throw err;
+      throw new ScenarioError(`${where}: params: ${(err as Error).message}`);
+    }
+  }
 
   return {
     name: name as string,
@@ -149,6 +162,7 @@ export function parseScenario(json: unknown, where: string): Scenario {
     ...(churn !== undefined && { churn }),
     timeLimitSeconds,
     ...(baselineTimeLimitSeconds !== undefined && { baselineTimeLimitSeconds }),
+    ...(params !== undefined && { params }),
   };
 }
 

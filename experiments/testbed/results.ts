@@ -1,7 +1,9 @@
 // The results of `slurpie experiment`, in the shared format /work/briefs/results-schema.md
 // (read by `slurpie plot`): the per-system summary computed from the per-peer rows, and the
 // markdown table written beside the JSON. Fields beyond the schema: approximations, perPeer
-// ownSeconds / linkClass / left / error, systems' `analytic` (plain HTTP's fair-share bound).
+// ownSeconds / linkClass / left / error / messages, systems' `analytic` (plain HTTP's fair-share
+// bound) and `simMessages`.
+import { describeParams } from '../../bin/protocol-params.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 
 export interface PeerResult {
@@ -19,6 +21,7 @@ export interface PeerResult {
   startupSeconds?: number | null; // process start to the download's start (slurpie: node and the CLI loading)
   startupCpuSeconds?: number | null; // the CPU of that start-up (slurpie)
   build?: 'a' | 'b'; // with --peer-entry-b: the build this peer ran (b: that one; a: the other peers')
+  messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;
@@ -41,7 +44,14 @@ export interface SystemResult {
   approximations?: string[]; // the simulator's: what it could not model of the scenario
   machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
+  simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
   perPeer: PeerResult[];
+}
+
+/** Messages by type (UPDATE-news: an UPDATE without entries), as a slurpie peer's stats say. */
+export interface MessageCounts {
+  sent: Record<string, number>;
+  received: Record<string, number>;
 }
 
 export interface ExperimentResults {
@@ -94,6 +104,12 @@ export function summarize(r: SystemRaw): SystemResult {
 }
 
 /** The markdown table (and a few lines around it) for one experiment. */
+/** The protocol parameters slurpie's peers and the sim ran with where not the defaults (--param, the scenario's params). */
+function paramsLine(params: Scenario['params']): string[] {
+  const given = describeParams(params);
+  return given === null ? [] : ['', `Protocol parameters not at their defaults (peer/core/params.ts), for slurpie and sim: ${given}.`];
+}
+
 export function markdownTable(res: ExperimentResults): string {
   const s = res.scenario;
   const mib = (b: number): string => (b / 1048576).toFixed(1);
@@ -104,6 +120,7 @@ export function markdownTable(res: ExperimentResults): string {
     '',
     `${res.peers} peers, ${mib(res.fileBytes)} MiB, source up ${((s.source.up * 8) / 1e6).toFixed(1)} Mb/s; T_min = ${res.tMinSeconds.toFixed(1)} s. ` +
       `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}.`,
+    ...paramsLine(s.params),
     '',
     '| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -121,6 +138,8 @@ export function markdownTable(res: ExperimentResults): string {
   if (sim) lines.push('', sim);
   const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);
   if (cpu.length > 0) lines.push('', ...cpu);
+  const messages = res.systems.map(messagesSent).filter((line) => line !== null);
+  if (messages.length > 0) lines.push('', ...messages);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
   if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
@@ -183,6 +202,31 @@ function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: nu
   const startup = sum((p) => p.startupCpuSeconds as number);
   const mib = sum((p) => (p.fromSource ?? 0) + (p.fromPeers ?? 0) + (p.uploaded ?? 0)) / 1048576;
   return { peers: peers.length, cpu, startup: startup / peers.length, perMib: mib > 0 ? (1000 * (cpu - startup)) / mib : null };
+}
+
+/**
+ * The messages one of a system's peers sent, mean by type, most first: the testbed's from each
+ * reporting peer's own counts, the simulator's from its totals over the peers that arrived.
+ */
+export function messagesSent(r: SystemResult): string | null {
+  const sent = r.simMessages ?? sentByAll(r.perPeer);
+  if (sent === null || sent.peers === 0) return null;
+  const count = (n: number): string => Math.round(n / sent.peers).toLocaleString('en-US');
+  const types = Object.entries(sent.sent).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  const total = types.reduce((n, [, x]) => n + x, 0);
+  const byType = types.map(([type, n]) => `${type} ${count(n)}`).join(', ');
+  // The simulator counts by message type alone: its UPDATE holds the news-only ones too.
+  const split = r.simMessages ? ' (UPDATE includes UPDATE-news: the simulator does not tell them apart)' : '';
+  return `Messages a ${r.system} peer sent (mean over ${sent.peers} peers): ${byType ? `${byType}; ` : ''}${count(total)} in all${split}`;
+}
+
+/** The messages sent by the peers that report counts, summed by type; null if none does. */
+function sentByAll(perPeer: PeerResult[]): { peers: number; sent: Record<string, number> } | null {
+  const counted = perPeer.flatMap((p) => (p.messages ? [p.messages.sent] : []));
+  if (counted.length === 0) return null;
+  const sent: Record<string, number> = {};
+  for (const each of counted) for (const [type, n] of Object.entries(each)) sent[type] = (sent[type] ?? 0) + n;
+  return { peers: counted.length, sent };
 }
 
 function round(x: number, digits: number): number {

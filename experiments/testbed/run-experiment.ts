@@ -250,6 +250,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     ...(rep.cpuSeconds !== undefined && { cpuSeconds: rep.cpuSeconds }),
     ...(rep.startupSeconds !== undefined && { startupSeconds: rep.startupSeconds }),
     ...(rep.startupCpuSeconds !== undefined && { startupCpuSeconds: rep.startupCpuSeconds }),
+    ...(rep.messages !== undefined && { messages: rep.messages }),
     ...(rep.build !== undefined && { build: rep.build }),
     ok: verified,
     left: r.left,

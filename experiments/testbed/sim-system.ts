@@ -1,7 +1,7 @@
 // The simulator as one more system of `slurpie experiment` (--systems sim): the same scenario
 // mapped onto a SimScenario (scenarios/plan.ts toSimScenario), run in virtual time, reported in
 // the same results format so the two can be set side by side. No testbed, no root needed.
-import { simulate } from '../sim/simulate.ts';
+import { simulate, type SimResult } from '../sim/simulate.ts';
 import { planPeers, toSimScenario } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { CpuSummary } from '../sim/cpu.ts';
@@ -43,7 +43,15 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     }),
     approximations: r.cpu ? [...approximations, cpuUsed(r.cpu)] : approximations,
     machineWallSeconds: r.wallMs / 1000,
+    simMessages: messagesOf(r),
   };
+}
+
+/** What the simulated peers sent, by type, and how many of them had arrived to send it. */
+function messagesOf(r: SimResult): { peers: number; sent: Record<string, number> } {
+  const sent: Record<string, number> = {};
+  for (const [type, { count }] of Object.entries(r.messages)) sent[type] = count;
+  return { peers: r.peers.filter((p) => p.arrivedMs <= r.simSeconds * 1000).length, sent };
 }
 
 // What the CPU model charged, to set beside the testbed's per-peer cpuSeconds and startupSeconds.

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { paramFlags } from '../../bin/protocol-params.ts';
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService } from './service-priority.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
@@ -43,6 +44,7 @@ export interface PeerReport {
   startupSeconds?: number;
   startupCpuSeconds?: number;
   build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
+  messages?: { sent: Record<string, number>; received: Record<string, number> }; // protocol messages by type (slurpie)
   error?: string;
 }
 
@@ -82,12 +84,14 @@ const slurpie: SystemDef = {
       startPeer: (peer, host, dir) =>
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
-          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block,
+          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block, ...paramFlags(ctx.scenario.params),
         ], { entry: buildOf(ctx, peer)?.entry ?? ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
       output: (dir) => join(dir, FILE_NAME),
       report: async (peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));
         const build = buildOf(ctx, peer)?.build;
+        // Only counts as the CLI writes them: a peer that failed wrote none.
+        const counts = (v: unknown): v is Record<string, number> => typeof v === 'object' && v !== null && Object.values(v).every((n) => typeof n === 'number');
         return {
           ...(build !== undefined && { build }),
           ownSeconds: typeof s?.seconds === 'number' ? s.seconds : null,
@@ -99,6 +103,7 @@ const slurpie: SystemDef = {
           ...(typeof s?.cpuSeconds === 'number' && { cpuSeconds: s.cpuSeconds }),
           ...(typeof s?.startupSeconds === 'number' && { startupSeconds: s.startupSeconds }),
           ...(typeof s?.startupCpuSeconds === 'number' && { startupCpuSeconds: s.startupCpuSeconds }),
+          ...(counts(s?.messages?.sent) && counts(s?.messages?.received) && { messages: { sent: s.messages.sent, received: s.messages.received } }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };
       },

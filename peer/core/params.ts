@@ -141,3 +141,30 @@ export function bandwidthControllerFor(params: PeerParams, now: number): Bandwid
     now,
   );
 }
+
+/** Set by flags of their own (a block size is the whole swarm's; k and the backoff are the source rule's). */
+export const PARAMS_WITH_FLAGS: Readonly<Partial<Record<keyof PeerParams, string>>> = { blockSize: '--block-size', k: '--source-k', backoff: '--backoff' };
+
+/** The parameters an override may name (`--param`, a scenario's `params`). */
+export const OVERRIDABLE_PARAMS = (Object.keys(DEFAULT_PARAMS) as (keyof PeerParams)[]).filter((name) => !(name in PARAMS_WITH_FLAGS));
+
+/**
+ * Checks overrides of the protocol's parameters for a study or an ablation: each name one of
+ * OVERRIDABLE_PARAMS, each value of its default's type (a whole number unless the name ends in
+ * Ms), and the whole set acceptable to resolveParams. Throws an Error of one line.
+ */
+export function checkParamOverrides(overrides: Readonly<Record<string, unknown>>): Partial<PeerParams> {
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!(OVERRIDABLE_PARAMS as string[]).includes(name)) {
+      const own = PARAMS_WITH_FLAGS[name as keyof PeerParams];
+      throw new Error(own ? `parameter ${name} has a flag of its own: ${own}` : `no protocol parameter ${JSON.stringify(name)} (known: ${OVERRIDABLE_PARAMS.join(', ')})`);
+    }
+    const standard = DEFAULT_PARAMS[name as keyof PeerParams];
+    if (typeof standard === 'number' && !(typeof value === 'number' && (name.endsWith('Ms') || Number.isInteger(value)))) {
+      throw new Error(`parameter ${name} must be ${name.endsWith('Ms') ? 'a number of milliseconds' : 'a whole number'}, got ${JSON.stringify(value)}`);
+    }
+    if (typeof standard === 'string' && typeof value !== 'string') throw new Error(`parameter ${name} must be a word such as ${standard}, got ${JSON.stringify(value)}`);
+  }
+  resolveParams(overrides as Partial<PeerParams>); // ranges, choices and the rules between parameters
+  return { ...overrides } as Partial<PeerParams>;
+}

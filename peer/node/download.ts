@@ -13,6 +13,7 @@ import { asSlurpieError, SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
 import { parseSha256 } from '../storage/verify.ts';
 import { checkExisting } from './existing-output.ts';
+import { noMessages, type MessageCounts } from './message-counts.ts';
 import { streamDownload, streamFinishedFile, type InOrderStream } from './in-order-stream.ts';
 import type { PeerMetricsServer } from './peer-metrics.ts';
 import { plainDownload } from './plain-download.ts';
@@ -91,6 +92,8 @@ export interface DownloadStats {
   sha256: string;
   /** What the file was checked against: --sha256 / options.sha256, a URL.sha256 the source publishes, or nothing. */
   integrity: Integrity;
+  /** Peer messages sent and received by type (UPDATE-news: an UPDATE with no entries); empty without a swarm. */
+  messages: MessageCounts;
   ok: boolean;
 }
 
@@ -151,7 +154,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       fromPeers: 0, uploaded: 0, sourceRequests: 0, sourceRounds: 0, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
       secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'already-complete',
-      sha256: existing.sha256, integrity, ok: true,
+      sha256: existing.sha256, integrity, messages: noMessages(), ok: true,
     };
   }
   if (!info.ranges || info.size === null) {
@@ -162,7 +165,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
-      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, integrity, ok: true,
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, integrity, messages: noMessages(), ok: true,
     };
   }
 
@@ -255,7 +258,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
         'at-capacity': stats.timeInState['at-capacity'] / 1000,
       },
       mode: membership ? 'swarm' : 'alone',
-      sha256: digest, integrity, ok: true,
+      sha256: digest, integrity, messages: noMessages(), ok: true,
     };
     // The file is in place. Serve from it through the hand-over (those still downloading may
     // need our blocks: the core says when no one has asked for a while), then --linger more.
@@ -276,6 +279,8 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       await final.close();
     }
     result.uploaded = core.stats(performance.now()).uploaded;
+    // After leaving: the hand-over's BLOCKs and the BYEs count too.
+    result.messages = transport?.messages.snapshot() ?? noMessages();
     return result;
   } catch (err) {
     inOrder?.fail(err as Error);

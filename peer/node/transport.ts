@@ -10,6 +10,7 @@ import type { WireErrorCode } from '../wire/errors.ts';
 import { BLOCK_HEADER_BYTES, limitsFor, type WireLimits } from '../wire/limits.ts';
 import { BlockPool } from './block-pool.ts';
 import { Deliveries } from './delivery.ts';
+import { MessageCounter } from './message-counts.ts';
 
 export interface TransportHandlers {
   opened(conn: ConnId, outbound: boolean, peerId?: PeerId): void;
@@ -39,6 +40,8 @@ export class Transport {
   // Per connection: BLOCKs sent and not yet acknowledged by a pong (delivery.ts).
   private readonly deliveries = new Map<ConnId, Deliveries>();
   private expiry: NodeJS.Timeout | null = null;
+  /** Messages handed to an open socket and messages decoded, by type (message-counts.ts). */
+  readonly messages = new MessageCounter();
 
   /** `delays`: experiment-only latency; a number is this host's half for every link (tests). */
   constructor(file: { size: number; blockSize: number }, delays: LinkDelays | number | null = experimentDelays()) {
@@ -119,6 +122,7 @@ export class Transport {
       sent?.(new Error('connection closed'));
       return;
     }
+    this.messages.sent(msg);
     if (msg.type !== 'BLOCK') return ws.send(encode(msg), { binary: true }, sent);
     const buffer = this.frames.take(this.frames.blockSize);
     ws.send(encode(msg, buffer), { binary: true }, (err) => {
@@ -210,8 +214,10 @@ export class Transport {
     if (!isBinary) return handlers.malformed(conn, 'TEXT_FRAME', 'a text WebSocket message');
     const frame = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
     const result = decode(frame, this.limits);
-    if (result.ok) handlers.message(conn, result.msg);
-    else handlers.malformed(conn, result.code, result.detail);
+    if (result.ok) {
+      this.messages.received(result.msg);
+      handlers.message(conn, result.msg);
+    } else handlers.malformed(conn, result.code, result.detail);
   }
 }
 
