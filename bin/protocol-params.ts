@@ -4,21 +4,21 @@
 // needs (the block size, which has its own flag); the rest are each peer's own choices.
 import { checkParamOverrides, DEFAULT_PARAMS, type PeerParams } from '../peer/core/params.ts';
 
-/** "NAME=VALUE" texts (a flag given once or repeated) as overrides; throws an Error of one line. */
-export function parseParamFlags(values: readonly unknown[]): Partial<PeerParams> {
+/** "NAME=VALUE" texts (`flag` given once or repeated) as overrides; throws an Error of one line. */
+export function parseParamFlags(values: readonly unknown[], flag = '--param'): Partial<PeerParams> {
   const overrides: Record<string, unknown> = {};
   for (const value of values) {
     const text = String(value);
     const eq = text.indexOf('=');
-    if (eq <= 0) throw new Error(`--param must be NAME=VALUE (e.g. updateIntervalMs=1000), got ${JSON.stringify(text)}`);
+    if (eq <= 0) throw new Error(`${flag} must be NAME=VALUE (e.g. updateIntervalMs=1000), got ${JSON.stringify(text)}`);
     const name = text.slice(0, eq).trim();
-    if (name in overrides) throw new Error(`--param ${name} is given twice`);
+    if (name in overrides) throw new Error(`${flag} ${name} is given twice`);
     overrides[name] = typedValue(name, text.slice(eq + 1).trim());
   }
   try {
     return checkParamOverrides(overrides);
   } catch (err) {
-    throw new Error(`--param: ${(err as Error).message}`);
+    throw new Error(`${flag}: ${(err as Error).message}`);
   }
 }
 

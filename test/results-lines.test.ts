@@ -43,7 +43,7 @@ test('with --peer-entry-b, each build\'s CPU per MiB beside the whole, and b / a
   ]));
   // a: (2.4 - 0.2) CPU-s over 128 MiB = 17.2; b: (1.4 - 0.3) over 128 MiB = 8.6
   t.is(line, "CPU used by slurpie's 4 peer processes: 3.8 CPU-s in all, 0.125 CPU-s each to start, 12.9 CPU-ms per MiB moved after start-up. " +
-    'By build, in the same swarm (--peer-entry-b: every other peer): a 17.2 (2 peers), b 8.6 (2 peers) CPU-ms per MiB moved after start-up, b / a 0.500; ' +
+    'By build, in the same swarm (every other peer is b): a 17.2 (2 peers), b 8.6 (2 peers) CPU-ms per MiB moved after start-up, b / a 0.500; ' +
     'CPU-s a peer after start-up a 1.100, b 0.550, b / a 0.500; start-up a 0.100, b 0.150 CPU-s each.');
   // A build whose peers upload twice as much looks twice as light per MiB, not per peer.
   const uploader = cpuUsed(system('slurpie', [
@@ -121,4 +121,24 @@ test('the markdown has one messages line per system with counts, after the CPU l
   ]);
   t.true(cpu >= 0 && lines.indexOf(messages[0] as string) > cpu);
   t.false(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [system('http', [peer('p1', {})])] }).includes('Messages a '));
+});
+
+test('two builds in one swarm: what a peer of each sent in all, after the means', (t) => {
+  const line = messagesSent(system('slurpie', [
+    peer('p1', { build: 'a', ...counted({ HELLO: 4, DIGESTS: 10 }) }),
+    peer('p2', { build: 'b', ...counted({ HELLO: 4, DIGESTS: 2 }) }),
+    peer('p3', { build: 'a', ...counted({ HELLO: 4, DIGESTS: 12 }) }),
+  ]));
+  t.is(line, 'Messages a slurpie peer sent (mean over 3 peers): DIGESTS 8, HELLO 4; 12 in all; by build, in all: a 15, b 6');
+});
+
+test('protocol parameters not at their defaults are named under the header; --param-b\'s under the table', (t) => {
+  const scenario = { name: 'lan-2', description: 'two peers', source: { up: 1_250_000 }, params: { updateIntervalMs: 1000, eta: 3 } } as Scenario;
+  const base = { version: 1 as const, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [system('slurpie', [peer('p1', {})])] };
+  const lines = markdownTable({ ...base, slurpieParamsB: { updateIntervalMs: 1000, eta: 3, digestEveryMs: 2000 } }).split('\n');
+  t.true(lines.includes('Protocol parameters not at their defaults (peer/core/params.ts), for slurpie and sim: updateIntervalMs 1000, eta 3.'));
+  t.true(lines.includes('Every other slurpie peer (build b) ran with the protocol parameters updateIntervalMs 1000, eta 3, digestEveryMs 2000 (--param-b).'));
+  t.true(lines.indexOf('| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |') > lines.findIndex((l) => l.startsWith('Protocol parameters')));
+  const plain = markdownTable({ ...base, scenario: { ...scenario, params: undefined } as unknown as Scenario });
+  t.false(plain.includes('Protocol parameters') || plain.includes('--param-b'));
 });

@@ -35,6 +35,7 @@ interface ExperimentArgs {
   peerEntry?: string;
   peerEntryB?: string;
   param?: string | string[];
+  paramB?: string | string[];
 }
 
 function fail(msg: string): never {
@@ -108,6 +109,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         requiresArg: true,
         describe: 'NAME=VALUE: a protocol parameter (peer/core/params.ts) for every slurpie peer and the sim, e.g. updateIntervalMs=1000; repeatable; added to the scenario\'s own "params" and named in the results',
       })
+      .option('param-b', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'NAME=VALUE: every other slurpie peer (build b) runs with this protocol parameter too (repeatable): an A/B of parameters in one swarm, as --peer-entry-b is of builds',
+      })
       .option('cleanup', { type: 'boolean', default: false, describe: 'remove every slp-* namespace and bridge left by a crashed run (live runs are kept), then exit' })
       .check((a) => {
         if (a.cleanup) return true;
@@ -131,6 +137,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           if (!existsSync(String(v))) throw new Error(`${flag} ${v}: no such file`);
         }
         if (a.param !== undefined) parseParamFlags([a.param].flat());
+        if (a.paramB !== undefined) {
+          if (a.hosts !== undefined) throw new Error('--param-b is for the testbed; with --hosts, give every peer the same --param');
+          parseParamFlags([a.paramB].flat(), '--param-b');
+        }
         return true;
       })
       .fail((msg: string | undefined, err: Error | undefined) => fail(usageText(msg, err))) as unknown as Argv<ExperimentArgs>,
@@ -153,6 +163,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       throw err;
     }
     if (args.param !== undefined) scenario = withParams(scenario, parseParamFlags([args.param].flat()));
+    const paramsB = args.paramB === undefined ? undefined : withParams(scenario, parseParamFlags([args.paramB].flat(), '--param-b'), '--param-b').params;
     if (args.hosts !== undefined) return runHosts(args, scenario);
     const systems = parseSystems(args.systems);
     if (testbedSystems(systems).length > 0) {
@@ -182,6 +193,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         simUplink: args.simUplink,
         ...(args.peerEntry !== undefined && { peerEntry: resolve(args.peerEntry) }),
         ...(args.peerEntryB !== undefined && { peerEntryB: resolve(args.peerEntryB) }),
+        ...(paramsB !== undefined && { paramsB }),
         log,
       }),
     );
@@ -191,12 +203,12 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
 
 const log = (line: string): void => void process.stderr.write(`slurpie experiment: ${line}\n`);
 
-/** The scenario's own params with --param's over them, checked together (U >= eta, say). */
-function withParams(scenario: Scenario, flags: Partial<PeerParams>): Scenario {
+/** The scenario's params (--param's included) with `flag`'s over them, checked together (U >= eta, say). */
+function withParams(scenario: Scenario, flags: Partial<PeerParams>, flag = '--param'): Scenario {
   try {
     return { ...scenario, params: checkParamOverrides({ ...scenario.params, ...flags }) };
   } catch (err) {
-    return fail(`--param with the scenario's own params: ${(err as Error).message}`);
+    return fail(`${flag} with the ${flag === '--param' ? "scenario's own params" : 'other peers\' params'}: ${(err as Error).message}`);
   }
 }
 

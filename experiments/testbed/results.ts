@@ -20,7 +20,7 @@ export interface PeerResult {
   cpuSeconds?: number | null; // user + system CPU of the peer's process, where it reports it (slurpie)
   startupSeconds?: number | null; // process start to the download's start (slurpie: node and the CLI loading)
   startupCpuSeconds?: number | null; // the CPU of that start-up (slurpie)
-  build?: 'a' | 'b'; // with --peer-entry-b: the build this peer ran (b: that one; a: the other peers')
+  build?: 'a' | 'b'; // with --peer-entry-b or --param-b: the build this peer ran (b: that one; a: the other peers')
   messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
@@ -65,6 +65,7 @@ export interface ExperimentResults {
   approximations: string[];
   slurpieEntry?: string; // --peer-entry: the CLI build slurpie's peers and topology server ran
   slurpieEntryB?: string; // --peer-entry-b: the build every other slurpie peer ran
+  slurpieParamsB?: Scenario['params']; // --param-b: the protocol parameters every other slurpie peer ran with
   systems: SystemResult[];
 }
 
@@ -142,6 +143,7 @@ export function markdownTable(res: ExperimentResults): string {
   if (messages.length > 0) lines.push('', ...messages);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
+  if (res.slurpieParamsB !== undefined) lines.push('', `Every other slurpie peer (build b) ran with the protocol parameters ${describeParams(res.slurpieParamsB) ?? 'at their defaults'} (--param-b).`);
   if (res.approximations.length > 0) lines.push('', 'Not emulated or approximated in the testbed:', ...res.approximations.map((a) => `- ${a}`));
   for (const r of res.systems) {
     if (r.approximations?.length) lines.push('', `Approximated by ${r.system} (wall s is virtual time):`, ...r.approximations.map((a) => `- ${a}`));
@@ -187,7 +189,7 @@ export function cpuUsed(r: SystemResult): string | null {
   // Per peer as well as per MiB: a build that makes its peers upload more (or less) moves the
   // per-MiB figure by its denominator alone.
   const each = (c: { peers: number; cpu: number; startup: number }): number => c.cpu / c.peers - c.startup;
-  return `${line} By build, in the same swarm (--peer-entry-b: every other peer): a ${a.perMib.toFixed(1)} (${a.peers} peers), ` +
+  return `${line} By build, in the same swarm (every other peer is b): a ${a.perMib.toFixed(1)} (${a.peers} peers), ` +
     `b ${b.perMib.toFixed(1)} (${b.peers} peers) CPU-ms per MiB moved after start-up, b / a ${(b.perMib / a.perMib).toFixed(3)}; ` +
     `CPU-s a peer after start-up a ${each(a).toFixed(3)}, b ${each(b).toFixed(3)}, b / a ${(each(b) / each(a)).toFixed(3)}; ` +
     `start-up a ${a.startup.toFixed(3)}, b ${b.startup.toFixed(3)} CPU-s each.`;
@@ -217,7 +219,17 @@ export function messagesSent(r: SystemResult): string | null {
   const byType = types.map(([type, n]) => `${type} ${count(n)}`).join(', ');
   // The simulator counts by message type alone: its UPDATE holds the news-only ones too.
   const split = r.simMessages ? ' (UPDATE includes UPDATE-news: the simulator does not tell them apart)' : '';
-  return `Messages a ${r.system} peer sent (mean over ${sent.peers} peers): ${byType ? `${byType}; ` : ''}${count(total)} in all${split}`;
+  return `Messages a ${r.system} peer sent (mean over ${sent.peers} peers): ${byType ? `${byType}; ` : ''}${count(total)} in all${split}${byBuild(r.perPeer)}`;
+}
+
+/** With two builds in the swarm: what a peer of each sent, in all, so a change's own sending shows. */
+function byBuild(perPeer: PeerResult[]): string {
+  const inAll = (build: 'a' | 'b'): string | null => {
+    const sent = sentByAll(perPeer.filter((p) => p.build === build));
+    return sent === null ? null : Math.round(Object.values(sent.sent).reduce((n, x) => n + x, 0) / sent.peers).toLocaleString('en-US');
+  };
+  const [a, b] = [inAll('a'), inAll('b')];
+  return a === null || b === null ? '' : `; by build, in all: a ${a}, b ${b}`;
 }
 
 /** The messages sent by the peers that report counts, summed by type; null if none does. */

@@ -12,6 +12,7 @@ import { exists, lastLine, plainCli, sourceStats } from '../swarm/run-swarm.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
+import type { PeerParams } from '../../peer/core/params.ts';
 import type { SimCpu, UplinkModel } from '../sim/scenario.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
 import { latencyNotes, sourceLatencyEnv } from './latency.ts';
@@ -32,6 +33,7 @@ export interface ExperimentOptions {
   simUplink?: UplinkModel; // the sim system's uplink model (default fair: TCP connections share a shaped link)
   peerEntry?: string; // slurpie's peers and topology server run this CLI build instead (before/after in one testbed)
   peerEntryB?: string; // every other slurpie peer runs this build: an A/B in one swarm, at the same time
+  paramsB?: Partial<PeerParams>; // every other slurpie peer runs with these protocol parameters (the scenario's and --param-b's)
   simCpu?: SimCpu | null; // the sim system's peers share these cores at these costs (default null: infinite CPU; the CLI gives this machine's cores)
   log: (line: string) => void; // progress, a line per 5 s
 }
@@ -72,6 +74,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     approximations: todo.length > 0 ? testbedApproximations(s, peers, o.emulateLatency ?? true) : [],
     ...(o.peerEntry !== undefined && todo.includes('slurpie') && { slurpieEntry: o.peerEntry }),
     ...(o.peerEntryB !== undefined && todo.includes('slurpie') && { slurpieEntryB: o.peerEntryB }),
+    ...(o.paramsB !== undefined && todo.includes('slurpie') && { slurpieParamsB: o.paramsB }),
     systems: results,
   };
 }
@@ -145,7 +148,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const source = track(asService(spawnSlurpie(['serve', x.file, '--host', src.ip, '--port', String(SOURCE_PORT)], { entry: x.entry, netns: src.ns, env })));
     const sourceUrl = await announced(source, /^serving (\S+)/, 30_000);
     const statsUrl = new URL('/_stats', sourceUrl).toString();
-    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, slurpieEntry: o.peerEntry ?? x.entry, ...(o.peerEntryB !== undefined && { slurpieEntryB: o.peerEntryB }), track, emulateLatency, peers: x.peers };
+    const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, slurpieEntry: o.peerEntry ?? x.entry, ...(o.peerEntryB !== undefined && { slurpieEntryB: o.peerEntryB }), ...(o.paramsB !== undefined && { slurpieParamsB: o.paramsB }), track, emulateLatency, peers: x.peers };
     const plan = await SYSTEM_DEFS[name].prepare(ctx);
     const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));

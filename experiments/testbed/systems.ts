@@ -12,6 +12,7 @@ import { PROJECT_ROOT } from '../swarm/project-root.ts';
 import { num, readJson } from '../swarm/run-swarm.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
+import type { PeerParams } from '../../peer/core/params.ts';
 import { peerLatencyEnv } from './latency.ts';
 import type { Host, Testbed } from './netns.ts';
 import type { SystemName } from './system-names.ts';
@@ -27,6 +28,7 @@ export interface RunContext {
   cliEntry: string; // the CLI to start (a plain-JS bundle)
   slurpieEntry: string; // the CLI slurpie's peers and topology server run: cliEntry, or --peer-entry's build
   slurpieEntryB?: string; // --peer-entry-b: every other slurpie peer (odd index) runs this build instead
+  slurpieParamsB?: Partial<PeerParams>; // --param-b: ...and with these protocol parameters (the scenario's included)
   track: (c: Child) => Child; // every process started goes through here (killed by PID at the end)
   emulateLatency: boolean; // slurpie peers hold their messages (latency.ts)
   peers: PeerPlan[]; // every peer of the scenario (their hosts' latencies)
@@ -66,10 +68,14 @@ const TOPOLOGY_PORT = 7070;
 const TRACKER_PORT = 8000;
 const FILE_NAME = 'file.bin';
 
-/** With --peer-entry-b, which build a peer runs: every other one by index, so arrivals and link classes split evenly. */
-function buildOf(ctx: RunContext, peer: PeerPlan): { build: 'a' | 'b'; entry: string } | null {
-  if (ctx.slurpieEntryB === undefined) return null;
-  return peer.index % 2 === 1 ? { build: 'b', entry: ctx.slurpieEntryB } : { build: 'a', entry: ctx.slurpieEntry };
+/**
+ * With --peer-entry-b or --param-b, which build a peer runs (its CLI and protocol parameters):
+ * every other one by index, so arrivals and link classes split evenly.
+ */
+function buildOf(ctx: RunContext, peer: PeerPlan): { build: 'a' | 'b'; entry: string; params: Scenario['params'] } | null {
+  if (ctx.slurpieEntryB === undefined && ctx.slurpieParamsB === undefined) return null;
+  const a = { build: 'a' as const, entry: ctx.slurpieEntry, params: ctx.scenario.params };
+  return peer.index % 2 === 1 ? { build: 'b', entry: ctx.slurpieEntryB ?? a.entry, params: ctx.slurpieParamsB ?? a.params } : a;
 }
 
 const slurpie: SystemDef = {
@@ -84,7 +90,7 @@ const slurpie: SystemDef = {
       startPeer: (peer, host, dir) =>
         spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
-          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block, ...paramFlags(ctx.scenario.params),
+          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block, ...paramFlags(buildOf(ctx, peer)?.params ?? ctx.scenario.params),
         ], { entry: buildOf(ctx, peer)?.entry ?? ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
       output: (dir) => join(dir, FILE_NAME),
       report: async (peer, dir) => {
