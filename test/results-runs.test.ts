@@ -79,3 +79,26 @@ test('median: between the least and the greatest, the same in any order, the mid
   );
   t.pass();
 });
+
+/** slurpie at `ratio` T_min, its 4 peers each spending `cpu` CPU-s (0.1 of it starting) for 16 MiB moved; b's peers `cpuB`. */
+function withCpu(ratio: number, cpu: number, cpuB?: number): SystemResult {
+  const r = system('slurpie', ratio, 1);
+  const perPeer = r.perPeer.map((p, i) => ({
+    ...p, fromSource: 0, fromPeers: 8 * MiB, uploaded: 8 * MiB, startupCpuSeconds: 0.1,
+    cpuSeconds: cpuB !== undefined && i % 2 === 1 ? cpuB : cpu,
+    ...(cpuB !== undefined && { build: i % 2 === 1 ? ('b' as const) : ('a' as const) }),
+  }));
+  return { ...r, perPeer };
+}
+
+test('CPU over the runs: in all, per MiB and per unit of mean time, median (range); with two builds, b / a', (t) => {
+  const runs = [run('t1', [withCpu(1.5, 1.6)]), run('t2', [withCpu(1.8, 1.9)]), run('t3', [withCpu(1.4, 1.5)])];
+  const line = summarizeRuns(runs, ['a.json', 'b.json', 'c.json']).markdown.split('\n').find((l) => l.startsWith("slurpie's peer processes"));
+  // 4 peers: 6.4, 7.6, 6.0 CPU-s; (cpu - 0.1) × 1000 / 16 MiB: 93.8, 112.5, 87.5; per unit of mean / T_min 4.27, 4.22, 4.29
+  t.is(line, "slurpie's peer processes over 3 runs: 6.4 (6.0–7.6) CPU-s in all, 93.8 (87.5–112.5) CPU-ms per MiB moved after start-up, 4.3 (4.2–4.3) CPU-s per unit of mean / T_min.");
+  const ab = [run('t1', [withCpu(1.5, 1.6, 1.5)]), run('t2', [withCpu(1.5, 2.1, 2.1)])];
+  const abLine = summarizeRuns(ab, ['a.json', 'b.json']).markdown.split('\n').find((l) => l.startsWith("slurpie's peer processes")) ?? '';
+  // b / a per peer after start-up: 1.4 / 1.5 = 0.933 and 2.0 / 2.0 = 1; per MiB the same (equal bytes)
+  t.regex(abLine, / By build \(every other peer is b\), b \/ a per peer after start-up 0\.967 \(0\.933–1\.000\), per MiB 0\.967 \(0\.933–1\.000\)\.$/);
+  t.false(summarizeRuns([run('t1', [system('slurpie', 1.5, 1)])], ['a.json']).markdown.includes('peer processes'), 'no CPU reported: no line');
+});

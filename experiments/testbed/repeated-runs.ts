@@ -2,7 +2,7 @@
 // the testbed varies from run to run (lan-48: 1.46–1.70 T_min within an hour, the same code):
 // one run is one sample, so each system's median and range over the runs are what to quote,
 // and the median run is the one to plot. The simulator is deterministic: its runs agree.
-import { simAgainstTestbed, type ExperimentResults, type SystemResult } from './results.ts';
+import { byBuildCpu, cpuOf, simAgainstTestbed, type ExperimentResults, type SystemResult } from './results.ts';
 
 export interface RunsSummary {
   markdown: string;
@@ -63,6 +63,30 @@ function row(runs: ExperimentResults[], name: string, peers: number): string {
   );
 }
 
+/**
+ * What a system's peer processes spent over the runs, where they report it (slurpie): CPU in
+ * all, per MiB moved and per unit of mean / T_min (when the testbed is short of CPU, CPU follows
+ * time, so that last one barely moves while the others do), and with two builds b / a.
+ */
+function cpuOverRuns(name: string, ran: SystemResult[]): string | null {
+  const cpu = ran.flatMap((r) => {
+    const c = cpuOf(r.perPeer);
+    return c === null || c.perMib === null || r.meanRatio === null ? [] : [{ all: c.cpu, perMib: c.perMib, perTime: c.cpu / r.meanRatio }];
+  });
+  if (cpu.length === 0) return null;
+  const range = (xs: number[], digits: number): string => {
+    const [lo, hi] = [Math.min(...xs), Math.max(...xs)].map((x) => x.toFixed(digits));
+    return lo === hi ? (lo as string) : `${median(xs).toFixed(digits)} (${lo}–${hi})`;
+  };
+  let line = `${name}'s peer processes over ${cpu.length} runs: ${range(cpu.map((c) => c.all), 1)} CPU-s in all, ` +
+    `${range(cpu.map((c) => c.perMib), 1)} CPU-ms per MiB moved after start-up, ${range(cpu.map((c) => c.perTime), 1)} CPU-s per unit of mean / T_min.`;
+  const builds = ran.flatMap((r) => byBuildCpu(r) ?? []);
+  if (builds.length > 0) {
+    line += ` By build (every other peer is b), b / a per peer after start-up ${range(builds.map((b) => b.perPeer), 3)}, per MiB ${range(builds.map((b) => b.perMib), 3)}.`;
+  }
+  return line;
+}
+
 /** The markdown over `runs` (in the order run), written beside their files (`files[i]` is run i's JSON). */
 export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsSummary {
   if (runs.length === 0) throw new RangeError('no runs to summarize');
@@ -85,6 +109,10 @@ export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsS
   if (sim && times.length > 0) {
     const medianSlurpie = { ...sim, system: 'slurpie', meanSeconds: median(times), sourceRatio: median(slurpie.map((r) => r.sourceRatio)) };
     const line = simAgainstTestbed([sim, medianSlurpie], `slurpie's median over ${slurpie.length} runs`);
+    if (line) lines.push('', line);
+  }
+  for (const name of names) {
+    const line = cpuOverRuns(name, ranOf(runs, name).map(({ r }) => r));
     if (line) lines.push('', line);
   }
   const medianRun = medianRunOf(runs, 'slurpie') ?? medianRunOf(runs, names[0] as string) ?? 0;

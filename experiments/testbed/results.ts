@@ -183,20 +183,33 @@ export function cpuUsed(r: SystemResult): string | null {
   if (all === null) return null;
   const perMib = all.perMib !== null ? `, ${all.perMib.toFixed(1)} CPU-ms per MiB moved after start-up` : '';
   const line = `CPU used by ${r.system}'s ${all.peers} peer processes: ${all.cpu.toFixed(1)} CPU-s in all, ${all.startup.toFixed(3)} CPU-s each to start${perMib}.`;
-  const a = cpuOf(r.perPeer.filter((p) => p.build === 'a'));
-  const b = cpuOf(r.perPeer.filter((p) => p.build === 'b'));
-  if (a?.perMib == null || b?.perMib == null) return line;
-  // Per peer as well as per MiB: a build that makes its peers upload more (or less) moves the
-  // per-MiB figure by its denominator alone.
-  const each = (c: { peers: number; cpu: number; startup: number }): number => c.cpu / c.peers - c.startup;
+  const builds = byBuildCpu(r);
+  if (builds === null) return line;
+  const { a, b } = builds;
   return `${line} By build, in the same swarm (every other peer is b): a ${a.perMib.toFixed(1)} (${a.peers} peers), ` +
-    `b ${b.perMib.toFixed(1)} (${b.peers} peers) CPU-ms per MiB moved after start-up, b / a ${(b.perMib / a.perMib).toFixed(3)}; ` +
-    `CPU-s a peer after start-up a ${each(a).toFixed(3)}, b ${each(b).toFixed(3)}, b / a ${(each(b) / each(a)).toFixed(3)}; ` +
+    `b ${b.perMib.toFixed(1)} (${b.peers} peers) CPU-ms per MiB moved after start-up, b / a ${builds.perMib.toFixed(3)}; ` +
+    `CPU-s a peer after start-up a ${a.each.toFixed(3)}, b ${b.each.toFixed(3)}, b / a ${builds.perPeer.toFixed(3)}; ` +
     `start-up a ${a.startup.toFixed(3)}, b ${b.startup.toFixed(3)} CPU-s each.`;
 }
 
+type BuildCpu = { peers: number; startup: number; perMib: number; each: number };
+
+/**
+ * With two builds in the swarm, each half's CPU and b / a: per MiB moved and per peer, both
+ * after start-up (per peer as well: a build that makes its peers upload more, or less, moves the
+ * per-MiB figure by its denominator alone). Null without two builds that both report.
+ */
+export function byBuildCpu(r: SystemResult): { a: BuildCpu; b: BuildCpu; perMib: number; perPeer: number } | null {
+  const half = (build: 'a' | 'b'): BuildCpu | null => {
+    const c = cpuOf(r.perPeer.filter((p) => p.build === build));
+    return c?.perMib == null ? null : { peers: c.peers, startup: c.startup, perMib: c.perMib, each: c.cpu / c.peers - c.startup };
+  };
+  const [a, b] = [half('a'), half('b')];
+  return a && b ? { a, b, perMib: b.perMib / a.perMib, perPeer: b.each / a.each } : null;
+}
+
 /** The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up. */
-function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null } | null {
+export function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null } | null {
   const peers = perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
   if (peers.length === 0) return null;
   const sum = (f: (p: PeerResult) => number): number => peers.reduce((n, p) => n + f(p), 0);
