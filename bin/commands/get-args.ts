@@ -72,7 +72,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('retry', { ...GET_FLAGS['retry'], describe: 'retries of a 5xx or network failure at the source, per request' })
     .option('metrics-port', { ...GET_FLAGS['metrics-port'], describe: 'serve Prometheus metrics at http://HOST:PORT/metrics while downloading and lingering (0: any free port; the URL is printed on stderr)' })
     .option('metrics-host', { ...GET_FLAGS['metrics-host'], describe: 'address for --metrics-port to listen on' })
-    .option('param', { ...GET_FLAGS['param'], describe: 'NAME=VALUE: a protocol parameter of peer/core/params.ts for studies and ablations, e.g. updateIntervalMs=1000 (repeatable; the defaults are PROTOCOL.md §4\'s)' }), usage)
+    .option('param', { ...GET_FLAGS['param'], describe: 'NAME=VALUE: a protocol parameter of peer/core/params.ts for studies and ablations, e.g. updateIntervalMs=1000 (repeatable; the defaults are there, PROTOCOL.md §4\'s where it gives them)' }), usage)
     .check((a) => checkGetArgs(a as Partial<GetArgs> & Record<string, unknown>)) // the flags are typed by GetArgs, not GET_FLAGS
     .fail(failGet), 'get') as unknown as Argv<GetArgs>;
 }
