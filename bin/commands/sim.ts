@@ -135,7 +135,8 @@ export const simCommand: CommandModule<object, SimArgs> = {
       ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, mibMs: args.cpuMibMs } }),
     };
     process.stdout.write(`${describe(scenario)}\n`);
-    if (describeParams(given) !== null) process.stdout.write(`protocol parameters given (--param): ${describeParams(given)}\n`);
+    const givenLine = describeParams(given);
+    if (givenLine !== null) process.stdout.write(`protocol parameters given (--param): ${givenLine}\n`);
     const orphaned = orphanCheck();
     const result = simulate(scenario, {
       onSample: (s) => {

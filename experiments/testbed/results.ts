@@ -4,6 +4,7 @@
 // ownSeconds / linkClass / left / error / messages, systems' `analytic` (plain HTTP's fair-share
 // bound) and `simMessages`.
 import { describeParams } from '../../bin/protocol-params.ts';
+import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 
 export interface PeerResult {
@@ -46,12 +47,6 @@ export interface SystemResult {
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
   perPeer: PeerResult[];
-}
-
-/** Messages by type (UPDATE-news: an UPDATE without entries), as a slurpie peer's stats say. */
-export interface MessageCounts {
-  sent: Record<string, number>;
-  received: Record<string, number>;
 }
 
 export interface ExperimentResults {

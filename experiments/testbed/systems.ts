@@ -13,6 +13,7 @@ import { num, readJson } from '../swarm/run-swarm.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { PeerParams } from '../../peer/core/params.ts';
+import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import { peerLatencyEnv } from './latency.ts';
 import type { Host, Testbed } from './netns.ts';
 import type { SystemName } from './system-names.ts';
@@ -46,7 +47,7 @@ export interface PeerReport {
   startupSeconds?: number;
   startupCpuSeconds?: number;
   build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
-  messages?: { sent: Record<string, number>; received: Record<string, number> }; // protocol messages by type (slurpie)
+  messages?: MessageCounts; // protocol messages by type (slurpie)
   error?: string;
 }
 
@@ -87,11 +88,13 @@ const slurpie: SystemDef = {
     const topologyUrl = await announced(server, /^listening on (\S+)/, 30_000);
     const block = ctx.scenario.blockBytes === undefined ? [] : ['--block-size', String(ctx.scenario.blockBytes)];
     return {
-      startPeer: (peer, host, dir) =>
-        spawnSlurpie([
+      startPeer: (peer, host, dir) => {
+        const build = buildOf(ctx, peer);
+        return spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
-          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block, ...paramFlags(buildOf(ctx, peer)?.params ?? ctx.scenario.params),
-        ], { entry: buildOf(ctx, peer)?.entry ?? ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} }),
+          '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block, ...paramFlags(build?.params ?? ctx.scenario.params),
+        ], { entry: build?.entry ?? ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} });
+      },
       output: (dir) => join(dir, FILE_NAME),
       report: async (peer, dir) => {
         const s = await readJson(join(dir, 'stats.json'));
