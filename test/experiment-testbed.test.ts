@@ -271,3 +271,41 @@ rootTest(`the source, topology server and tracker run ahead of the peers (nice $
   t.is(asService(child), child);
   t.is(getPriority(child.pid), SERVICE_NICE);
 });
+
+/** Tcp OutSegs and RetransSegs of one namespace (/proc/net/snmp is per namespace). */
+async function tcpSegments(ns: string): Promise<{ out: number; retrans: number }> {
+  const { stdout } = await sh('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp']);
+  const [names, values] = stdout.split('\n').filter((l) => l.startsWith('Tcp:')).map((l) => l.split(/\s+/));
+  const field = (name: string): number => Number(values?.[names?.indexOf(name) ?? -1]);
+  return { out: field('OutSegs'), retrans: field('RetransSegs') };
+}
+
+rootTest(`a slow uplink's tbf never splits a TCP packet: four bulk connections through 10 Mb/s retransmit (almost) nothing${why}`, async (t) => {
+  t.timeout(60_000);
+  const runId = await claimRun();
+  t.teardown(async () => {
+    await removeRun(runId);
+    await releaseRun(runId);
+  });
+  const testbed = await createTestbed(runId, [{ name: 'src', up: 1_250_000 }, { name: 'p01' }]);
+  const src = testbed.hosts.get('src');
+  const p01 = testbed.hosts.get('p01');
+  if (!src || !p01) return t.fail('hosts missing');
+  const { stdout: link } = await sh('ip', ['-n', src.ns, '-d', 'link', 'show', 'eth0']);
+  t.regex(link, /gso_max_size 8192 /, 'half the 16 KiB burst');
+  // A sink in p01; four connections from src, 1 MiB each at once: more than tbf's 125 KB queue holds.
+  const sink = spawnCommand(process.execPath, ['-e', `require('net').createServer((s) => s.resume()).listen(9000, '${p01.ip}', () => console.log('up'))`], { netns: p01.ns });
+  t.teardown(() => killChild(sink, 'SIGKILL'));
+  await new Promise<void>((resolve) => sink.proc.stdout?.once('data', () => resolve()));
+  const before = await tcpSegments(src.ns);
+  const send = `const net = require('net'); let left = 4;
+    for (let i = 0; i < 4; i++) { const c = net.connect(9000, '${p01.ip}', () => c.end(Buffer.alloc(1 << 20))); c.on('close', () => { if (--left === 0) process.exit(0); }); }`;
+  const sender = spawnCommand(process.execPath, ['-e', send], { netns: src.ns });
+  t.teardown(() => killChild(sender, 'SIGKILL'));
+  t.is((await sender.exited).code, 0, sender.stderr());
+  const after = await tcpSegments(src.ns);
+  const out = after.out - before.out;
+  const retrans = after.retrans - before.retrans;
+  t.true(out >= 2800, `${out} segments for 4 MiB`);
+  t.true(retrans <= out / 100, `${retrans} of ${out} segments retransmitted (tbf splitting 64 KiB packets: about 40%)`);
+});

@@ -11,7 +11,7 @@ import { resolveScenario, type SimScenario } from '../experiments/sim/scenario.t
 
 const simulateBound = (sim: SimScenario): number => resolveScenario(sim).fluidBoundSeconds;
 import { parseSystems } from '../experiments/testbed/system-names.ts';
-import { tbf } from '../experiments/testbed/netns.ts';
+import { gsoMaxSize, tbf } from '../experiments/testbed/netns.ts';
 import { runSimSystem } from '../experiments/testbed/sim-system.ts';
 import { messagesSent } from '../experiments/testbed/results.ts';
 
@@ -150,6 +150,13 @@ test('--systems: names, the bittorrent alias, no repeats, one-line errors', (t) 
 test('tbf: the rate in bits, a burst of 10 ms (at least 16 KiB), a 100 ms queue', (t) => {
   t.is(tbf(12_500_000), 'tbf rate 100000000bit burst 125000 latency 100ms');
   t.is(tbf(1_250_000), 'tbf rate 10000000bit burst 16384 latency 100ms');
+});
+
+test('an uplink takes packets of at most half its tbf burst, so tbf never splits one (64 KiB at most)', (t) => {
+  t.is(gsoMaxSize(1_250_000), 8192);
+  t.is(gsoMaxSize(125_000), 8192);
+  t.is(gsoMaxSize(12_500_000), 62_500);
+  t.is(gsoMaxSize(125_000_000), 65_536);
 });
 
 test('--systems sim: tiny-4 in the simulator, reported like a testbed system', async (t) => {

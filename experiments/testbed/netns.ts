@@ -10,6 +10,12 @@
 // - Each host's DOWNLINK: a tbf qdisc on the bridge's veth end (egress toward the host), at `down`.
 // - Queues: tbf's queue holds 100 ms at the link's rate (drop-tail beyond); burst 10 ms of the
 //   rate (at least 16 KB, above one 1500-byte frame plus GSO slack).
+// - A host's TCP hands its uplink packets of at most half the burst (gso_max_size; 64 KiB by
+//   default). tbf splits a longer one into frames, queues those that fit and reports the whole
+//   packet sent, so TCP never learns of the rest and must find them lost: on lan-48 the source's
+//   10 Mb/s uplink (burst 16 KiB) retransmitted 11,609 of 28,950 segments, its link idling
+//   through the recoveries. A packet tbf cannot queue whole is refused whole, which TCP takes
+//   as local congestion (it slows down, loses nothing), as it does a real NIC's full queue.
 // - ARP never fails: every address on the bridge has a fixed MAC and a permanent neighbor entry
 //   in every namespace (and the root's). With tbf's single drop-tail queue, the source's ARP
 //   replies queued behind a full 100 ms of data and were dropped; its neighbors' entries went
@@ -139,7 +145,10 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
     const tcRoot: string[] = [];
     for (const s of specs) if (s.down !== undefined) tcRoot.push(`qdisc add dev ${(hosts.get(s.name) as Host).outer} root ${tbf(s.down)}`);
     await Promise.all(specs.map(async (s) => {
-      if (s.up !== undefined) await sh('tc', ['-n', (hosts.get(s.name) as Host).ns, 'qdisc', 'add', 'dev', 'eth0', 'root', ...tbf(s.up).split(' ')]);
+      if (s.up === undefined) return;
+      const ns = (hosts.get(s.name) as Host).ns;
+      await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'gso_max_size', String(gsoMaxSize(s.up))]);
+      await sh('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'eth0', 'root', ...tbf(s.up).split(' ')]);
     }));
     if (tcRoot.length > 0) await sh('tc', ['-batch', '-'], tcRoot.join('\n') + '\n');
   } catch (err) {
@@ -152,10 +161,19 @@ export async function createTestbed(runId: string, specs: HostSpec[]): Promise<T
 /** min, default and max TCP receive buffer (bytes) in every host: the header says why. */
 export const TCP_RMEM = '4096 1048576 33554432';
 
+/** tbf's burst for `rate` bytes/s: 10 ms, at least 16 KB. */
+function tbfBurst(rate: number): number {
+  return Math.max(16 * 1024, Math.round(rate / 100));
+}
+
 /** tbf arguments for `rate` bytes/s: burst 10 ms (>= 16 KB), queue 100 ms. */
 export function tbf(rate: number): string {
-  const burst = Math.max(16 * 1024, Math.round(rate / 100));
-  return `tbf rate ${Math.round(rate * 8)}bit burst ${burst} latency 100ms`;
+  return `tbf rate ${Math.round(rate * 8)}bit burst ${tbfBurst(rate)} latency 100ms`;
+}
+
+/** The largest packet a host's TCP may hand an uplink of `rate` bytes/s: half tbf's burst (the header says why), at most Linux's 64 KiB. */
+export function gsoMaxSize(rate: number): number {
+  return Math.min(65_536, Math.floor(tbfBurst(rate) / 2));
 }
 
 /** Every namespace and link of a run id (processes inside must already be gone). */
