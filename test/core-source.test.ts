@@ -27,12 +27,13 @@ test('a multi-block run whose GET fails: its blocks go back, waiting requesters 
   t.true(run.count > 1, `run ${JSON.stringify(run)}`);
   // Peer 1 asks for two blocks of the run: they are coming, so the requests wait.
   for (const i of [run.first, run.first + 1]) t.deepEqual(ofType(s.msg(1, { type: 'REQUEST', index: i }), 'serve'), []);
-  // The first block arrives, then the GET fails.
-  s.feed({ type: 'sourceBlock', index: run.first, data: new Uint8Array(len(run.first)) }, 20);
+  // The first block arrives (with one to come, the next run may start beside it), then the GET fails.
+  const beside = ofType(s.feed({ type: 'sourceBlock', index: run.first, data: new Uint8Array(len(run.first)) }, 20), 'fetchSource');
   t.deepEqual(ofType(s.feed({ type: 'stored', index: run.first }, 21), 'serve').map((a) => a.index), [run.first]);
-  const out = s.feed({ type: 'sourceEnd', ok: false, reason: 'connection reset' }, 30);
+  const out = s.feed({ type: 'sourceEnd', ok: false, first: run.first, reason: 'connection reset' }, 30);
   t.deepEqual(sent(out, 'REJECT', 1), [{ type: 'REJECT', index: run.first + 1, reason: 'busy' }]);
   t.deepEqual(ofType(out, 'abort'), [], 'one failure is not the end');
+  for (const other of beside) s.feed({ type: 'sourceEnd', ok: false, first: other.first }, 31); // it fails too: its blocks go back
   // The blocks that did not come are missing again: a later run fetches them.
   const lost = run.first + 1;
   let refetched = false;
@@ -41,10 +42,10 @@ test('a multi-block run whose GET fails: its blocks go back, waiting requesters 
     const again = runs.shift()!;
     refetched = again.first <= lost && lost < again.first + again.count;
     for (let i = again.first; i < again.first + again.count; i++) {
-      s.feed({ type: 'sourceBlock', index: i, data: new Uint8Array(len(i)) }, at);
+      runs.push(...ofType(s.feed({ type: 'sourceBlock', index: i, data: new Uint8Array(len(i)) }, at), 'fetchSource'));
       runs.push(...ofType(s.feed({ type: 'stored', index: i }, at), 'fetchSource'));
     }
-    runs.push(...ofType(s.feed({ type: 'sourceEnd', ok: true }, at + 50), 'fetchSource'));
+    runs.push(...ofType(s.feed({ type: 'sourceEnd', ok: true, first: again.first }, at + 50), 'fetchSource'));
     if (runs.length === 0) runs.push(...ofType(s.tick(at + 1000), 'fetchSource'));
   }
   t.true(refetched, `block ${lost} fetched again`);
@@ -98,4 +99,40 @@ test('a block the driver cannot read is refused at once (REJECT busy) and frees 
   t.deepEqual(sent(out, 'REJECT', 1), [{ type: 'REJECT', index: 3, reason: 'busy' }]);
   t.is(ofType(out, 'log').filter((l) => l.level === 'warn').length, 1);
   t.is(ofType(s.msg(1, { type: 'REQUEST', index: 4 }), 'serve').length, 1);
+});
+
+test('sourceRunsInFlight 2: the next run is asked for while the last block of the current one is to come, never a third; 1 waits for the end', (t) => {
+  // Alone, 10 blocks: the first run (one block) shows the rate; then runs of up to 2 blocks.
+  const flow = (runsInFlight: number): { atBlock: number; atEnd: number; most: number } => {
+    const s = new Script(SIZE, { roundMs: 1000, maxSourceRun: 2, sourceRunsInFlight: runsInFlight });
+    const open = new Map<number, { first: number; count: number }>();
+    const take = (out: ReturnType<Script['feed']>): number => {
+      const runs = ofType(out, 'fetchSource');
+      for (const r of runs) open.set(r.first, r);
+      return runs.length;
+    };
+    take(s.feed({ type: 'peers', peers: [] }, 0));
+    let atBlock = 0;
+    let atEnd = 0;
+    let most = open.size;
+    for (let at = 10; open.size > 0 && at < 5000; at += 10) {
+      const [first, run] = [...open][0]!;
+      for (let i = run.first; i < run.first + run.count; i++) {
+        atBlock += take(s.feed({ type: 'sourceBlock', index: i, data: new Uint8Array(len(i)) }, at));
+        most = Math.max(most, open.size);
+      }
+      open.delete(first);
+      atEnd += take(s.feed({ type: 'sourceEnd', ok: true, first }, at + 5));
+      most = Math.max(most, open.size);
+    }
+    t.is(s.core.stats(5000).fromSource, SIZE, 'every block came from the source, once');
+    return { atBlock, atEnd, most };
+  };
+  const two = flow(2);
+  t.true(two.atBlock >= 2, `runs asked for beside a last block: ${two.atBlock}`);
+  t.is(two.most, 2, 'never more than two GETs');
+  const one = flow(1);
+  t.is(one.atBlock, 0, 'one at a time: only after a GET ends');
+  t.true(one.atEnd >= 3);
+  t.is(one.most, 1);
 });

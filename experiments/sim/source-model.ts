@@ -166,7 +166,7 @@ export class SourceModel {
         f.remaining = blockLength(this.c, f.next);
         still.push(f);
       } else {
-        this.agenda.push(at, { k: 'deliver', p: f.peer, ev: { type: 'sourceEnd', ok: true } });
+        this.agenda.push(at, { k: 'deliver', p: f.peer, ev: { type: 'sourceEnd', ok: true, first: f.first } });
       }
     }
     this.flows = still;

@@ -24,7 +24,7 @@ export type PeerEvent =
   | { type: 'served'; conn: ConnId; index: number; bytes: number } // a BLOCK we served went out
   | { type: 'serveFailed'; conn: ConnId; index: number; reason: string } // the block could not be read
   | { type: 'sourceBlock'; index: number; data: Uint8Array; digest: Uint8Array } // digest of data (blockDigest)
-  | { type: 'sourceEnd'; ok: boolean; reason?: string; fatal?: boolean } // fatal: retrying cannot help (the file changed)
+  | { type: 'sourceEnd'; ok: boolean; first?: number; reason?: string; fatal?: boolean } // first: the run's (fetchSource's), undefined = the oldest; fatal: retrying cannot help (the file changed)
   | { type: 'stored'; index: number } // a block is written to storage
   | { type: 'ban'; peerId: PeerId; reason: string } // it sent bytes that failed verification
   | { type: 'leave'; reason: string }; // finished (and verified) or shutting down

@@ -33,6 +33,10 @@ export interface PeerParams {
   maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
   maxSourceRun: number; // blocks in one Range GET
   sourceLeaseRounds: number; // a won draw holds the source this many rounds (drawn with probability k / (n L))
+  // Range GETs a lease holder keeps going: 1, one at a time; 2, the next asked for while the
+  // last block of the current one is still to come (source-policy.ts; a study switch: the
+  // 2-core testbed gains, the simulator loses, README "What a peer costs")
+  sourceRunsInFlight: number;
   handoverMs: number; // a finished peer stays until no one has asked it for a block this long
   idleLinkMs: number; // a data-only link with no request or block either way for this long is closed
   digestEveryMs: number; // DIGESTS (the blocks we vouch for) go to a connection at most this often
@@ -83,6 +87,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxNeighbors: 12,
   maxSourceRun: 64,
   sourceLeaseRounds: 4,
+  sourceRunsInFlight: 1,
   handoverMs: 2000,
   idleLinkMs: 10_000,
   digestEveryMs: 1000,
@@ -112,6 +117,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
   if (!GROUP_SIZE_MODES.includes(params.groupSize)) throw new Error(`parameter groupSize must be one of ${GROUP_SIZE_MODES.join(', ')}, got ${String(params.groupSize)}`);
   if (!LAST_BLOCK_RULES.includes(params.lastBlock)) throw new Error(`parameter lastBlock must be one of ${LAST_BLOCK_RULES.join(', ')}, got ${String(params.lastBlock)}`);
   if (!(params.sourceLeaseRounds >= 1)) throw new Error('parameter sourceLeaseRounds must be at least 1');
+  if (params.sourceRunsInFlight !== 1 && params.sourceRunsInFlight !== 2) throw new Error('parameter sourceRunsInFlight must be 1 or 2');
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');

@@ -52,7 +52,8 @@
 //   digest of what it read when the action has none), or `serveFailed` if it cannot read it;
 // - answer `store` with `stored` once the block is durable (a failed write ends the download);
 // - answer `fetchSource` with that run's blocks as `sourceBlock`s, in any order, then exactly
-//   one `sourceEnd` (ok false when the GET failed; fatal when retrying cannot help);
+//   one `sourceEnd` naming the run's first block (ok false when the GET failed; fatal when
+//   retrying cannot help); two runs may be in flight at once;
 // - after `complete`, verify the file, then send `leave`; after `abort`, stop;
 // - send `ban` for a peer whose bytes failed verification, and `peers` for every answer
 //   from the topology server (an empty list: we are alone).
@@ -291,7 +292,7 @@ export class PeerCore {
       case 'sourceBlock':
         return this.fetch.onBlock(now, event.index, event.data, event.digest);
       case 'sourceEnd':
-        if (!this.fetch.onEnd(now, event.ok, event.fatal ?? false, event.reason)) return;
+        if (!this.fetch.onEnd(now, event.ok, event.fatal ?? false, event.reason, event.first)) return;
         this.stopped = true;
         return this.out.push({ type: 'abort', code: 'SOURCE_FAILED', reason: event.reason ?? 'the source keeps failing' });
       case 'stored':

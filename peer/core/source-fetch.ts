@@ -43,7 +43,6 @@ export class SourceFetch implements SourceView {
   private lastProgress = -Infinity; // when a block last arrived (from anyone)
   private nextRefreshCheck = -Infinity; // starving: ask for a fresh count at most once a round
   private readonly toSettle: number[] = []; // disputed blocks, taken, waiting for their GET
-  private settling = -1; // the disputed block in the running GET
   // starved() runs on every event (decide() runs after each): whether a block we need is in
   // no one's hands in view.
   private readonly viewStarved: ViewMemo<boolean>;
@@ -72,7 +71,6 @@ export class SourceFetch implements SourceView {
     const next = this.toSettle[0];
     if (next !== undefined && policy.settle(now, next)) {
       this.toSettle.shift();
-      this.settling = next;
       this.d.out.push({ type: 'fetchSource', first: next, count: 1 });
       return;
     }
@@ -148,13 +146,11 @@ export class SourceFetch implements SourceView {
     this.d.accept(now, index, data, digest);
   }
 
-  /** The run ended; returns true when the policy gives up on the source. */
-  onEnd(now: number, ok: boolean, fatal: boolean, reason: string | undefined): boolean {
-    const { missed, giveUp } = this.d.policy.end(now, ok, fatal);
-    const settling = this.settling;
-    this.settling = -1;
+  /** The GET of the run starting at `first` (undefined: the oldest) ended; returns true when the policy gives up on the source. */
+  onEnd(now: number, ok: boolean, fatal: boolean, reason: string | undefined, first?: number): boolean {
+    const { missed, settling, giveUp } = this.d.policy.end(now, ok, fatal, first);
     for (const index of missed) {
-      if (index === settling) this.d.unsettled(index);
+      if (settling) this.d.unsettled(index);
       // A block we advertised as coming will not come: whoever waits for it hears so.
       if (!this.d.blocks.release(index, 'source')) continue;
       this.d.known.lost(index);

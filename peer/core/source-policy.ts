@@ -5,7 +5,11 @@
 //   many we are before a crowd stampedes the source.
 // - The draw: each round a peer that still misses blocks draws; with probability
 //   min(1, k / (n L)) it wins a lease of L rounds (`sourceLeaseRounds`), during which it keeps
-//   one Range GET busy, run after run. So about k peers hold a lease at any time, each
+//   one Range GET busy, run after run. With `sourceRunsInFlight` 2 (a study switch, default
+//   1) it asks for the next run while the last block of the current one is still to come, so
+//   the request of the next, and on a 2-core testbed the holder's wait for a core, hide behind
+//   that block: one at a time, a lone holder's one-block GETs kept lan-48's source link 20-50%
+//   busy, most of each GET's time going to its request. So about k peers hold a lease at any time, each
 //   streaming: the source is busy whenever one does (1 − e^-k, 95% at k = 3) and about k GETs
 //   run at once. (A lease of one round made of one-block GETs left the source idle a third
 //   of the time: GETs arriving at random into a shared link make a queue that is empty
@@ -47,8 +51,8 @@ import type { LastBlockRule, PeerParams } from './params.ts';
 
 /** The policy with a peer's parameters. */
 export function sourcePolicyFor(rng: Rng, params: PeerParams, now: number): SourcePolicy {
-  const { k, backoff, roundMs, sourceLeaseRounds, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow, lastBlock } = params;
-  const opts = { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow, lastBlock };
+  const { k, backoff, roundMs, sourceLeaseRounds, sourceRunsInFlight, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow, lastBlock } = params;
+  const opts = { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, runsInFlight: sourceRunsInFlight, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow, lastBlock };
   return new SourcePolicy(rng, opts, now);
 }
 
@@ -94,6 +98,7 @@ export interface SourceOptions {
   backoff: boolean;
   roundMs: number;
   leaseRounds: number;
+  runsInFlight?: number; // 1 (default): one run at a time; 2: the next asked for beside the current one's last block
   blockSize: number;
   maxRun: number;
   maxFailures: number;
@@ -101,8 +106,16 @@ export interface SourceOptions {
   lastBlock?: LastBlockRule; // what a starving peer may fetch (the header); default 'wait'
 }
 
+interface RunningRun extends SourceRun {
+  pending: Set<number>;
+  startedAt: number;
+  bytes: number;
+  settling: boolean; // a one-block GET that settles a dispute: never overlapped
+  overlapTried: boolean; // a next run was looked for beside it (once: the look costs a pass over the blocks)
+}
+
 export class SourcePolicy {
-  private run: (SourceRun & { pending: Set<number>; startedAt: number; bytes: number }) | null = null;
+  private runs: RunningRun[] = []; // in the order they started
   private opensAt: number;
   private leaseUntil = -Infinity;
   private nextDrawAt = -Infinity;
@@ -124,7 +137,12 @@ export class SourcePolicy {
 
   /** A Range GET of ours is running. */
   get busy(): boolean {
-    return this.run !== null;
+    return this.runs.length > 0;
+  }
+
+  /** Range GETs of ours running now. */
+  get running(): number {
+    return this.runs.length;
   }
 
   /** The topology server answered: alone, open at once; else after one round. */
@@ -137,7 +155,7 @@ export class SourcePolicy {
 
   /** When the policy next wants a tick, if we still need blocks from it. */
   deadline(): number {
-    return this.run ? Infinity : Math.max(this.opensAt, this.nextDrawAt);
+    return this.runs.length > 0 ? Infinity : Math.max(this.opensAt, this.nextDrawAt);
   }
 
   /** Starving for two rounds (see the header). */
@@ -155,7 +173,7 @@ export class SourcePolicy {
     if (now < this.opensAt) return null;
     if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
-    if (this.run) return null;
+    if (this.runs.length > 0 && !this.mayOverlap(now)) return null;
     if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
@@ -177,7 +195,7 @@ export class SourcePolicy {
     const { tiers, strict } = this.eligible(now, view);
     const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, this.runLength(now), strict, this.opts.window);
     if (!run) {
-      this.leaseUntil = -Infinity;
+      if (this.runs.length === 0) this.leaseUntil = -Infinity; // a run still going may yet end with more to fetch
       return null;
     }
     this.lastRunCount = run.count;
@@ -197,33 +215,47 @@ export class SourcePolicy {
 
   /** A one-block run to settle a dispute (digests.ts): no draw, but only when no run is going. */
   settle(now: number, index: number): SourceRun | null {
-    if (this.run) return null;
-    return this.start(now, { first: index, count: 1 });
+    if (this.runs.length > 0) return null;
+    return this.start(now, { first: index, count: 1 }, true);
   }
 
-  private start(now: number, run: SourceRun): SourceRun {
+  // The next run of a lease may start while the current one has only its last block to come
+  // (the header), within the lease, once a run has shown our share of the source (the first
+  // measures it alone), never beside a settling GET.
+  private mayOverlap(now: number): boolean {
+    const only = this.runs.length === 1 && (this.opts.runsInFlight ?? 1) >= 2 ? this.runs[0] : undefined;
+    if (only === undefined || only.settling || only.overlapTried || only.pending.size > 1 || now >= this.leaseUntil || this.rate === 0) return false;
+    only.overlapTried = true;
+    return true;
+  }
+
+  private start(now: number, run: SourceRun, settling = false): SourceRun {
     const pending = new Set<number>();
     for (let i = run.first; i < run.first + run.count; i++) pending.add(i);
-    this.run = { ...run, pending, startedAt: now, bytes: 0 };
+    this.runs.push({ ...run, pending, startedAt: now, bytes: 0, settling, overlapTried: false });
     this.requests++;
     return run;
   }
 
-  /** A block of the current run arrived; false if we did not ask for it. */
+  /** A block of a running GET arrived; false if we did not ask for it. */
   accept(index: number, bytes: number): boolean {
-    if (!this.run || !this.run.pending.delete(index)) return false;
-    this.run.bytes += bytes;
+    const run = this.runs.find((r) => r.pending.has(index));
+    if (!run) return false;
+    run.pending.delete(index);
+    run.bytes += bytes;
     return true;
   }
 
   /**
-   * The run ended (fully or not). Returns the blocks that did not arrive, and whether to give
+   * The GET of the run starting at `first` ended (fully or not; without `first`, the oldest).
+   * Returns the blocks that did not arrive, whether it was a settling GET, and whether to give
    * up: a fatal failure, or `maxFailures` in a row.
    */
-  end(now: number, ok: boolean, fatal = false): { missed: number[]; giveUp: boolean } {
-    const run = this.run;
-    if (!run) return { missed: [], giveUp: false };
-    this.run = null;
+  end(now: number, ok: boolean, fatal = false, first?: number): { missed: number[]; settling: boolean; giveUp: boolean } {
+    const at = first === undefined ? 0 : this.runs.findIndex((r) => r.first === first);
+    const run = at >= 0 ? this.runs[at] : undefined;
+    if (!run) return { missed: [], settling: false, giveUp: false };
+    this.runs.splice(at, 1);
     const seconds = (now - run.startedAt) / 1000;
     if (ok) {
       this.failures = 0;
@@ -235,7 +267,7 @@ export class SourcePolicy {
       this.failures++;
       this.leaseUntil = -Infinity; // a failing source waits for the next round
     }
-    return { missed: [...run.pending], giveUp: !ok && (fatal || this.failures >= this.opts.maxFailures) };
+    return { missed: [...run.pending], settling: run.settling, giveUp: !ok && (fatal || this.failures >= this.opts.maxFailures) };
   }
 
   // Enough blocks to keep the connection busy for the rest of the lease at the rate seen,

@@ -336,13 +336,13 @@ export class PeerNode {
         this.gc.received(data.length); // undici's chunks, copied into `data`, are dead
         return this.writesDrained(); // the source waits while the disk is behind
       }, { signal: this.sourceAbort.signal, allocate: (length) => this.pool.take(length) });
-      this.dispatch({ type: 'sourceEnd', ok: true });
+      this.dispatch({ type: 'sourceEnd', ok: true, first });
     } catch (err) {
       if (this.stopped) return;
       // A changed file is fatal (never mix versions); how many other failures to bear is the core's call.
       this.sourceError = err as Error;
       const fatal = isSlurpieError(err) && err.code === 'SOURCE_CHANGED';
-      this.dispatch({ type: 'sourceEnd', ok: false, reason: (err as Error).message, fatal });
+      this.dispatch({ type: 'sourceEnd', ok: false, first, reason: (err as Error).message, fatal });
     }
   }
 }
