@@ -39,3 +39,18 @@ test('leaves at once with no connection, or when every connected peer holds the 
   t.is(h.deadline(), 700, 'everyone connected is complete');
   t.true(h.due(700));
 });
+
+test('a block from the source that we never sent anyone keeps us the whole maxHandoverMs while someone may ask', (t) => {
+  let holdings: (Uint8Array | undefined)[] = [partial];
+  const h = new Handover(params, () => mayAsk(holdings));
+  h.fromSource(7);
+  h.fromSource(9);
+  h.served(9);
+  h.completed(1000);
+  t.is(h.deadline(), 11_000, 'block 7 may be the only copy: stay');
+  h.served(7);
+  t.is(h.deadline(), 3000, 'sent on: the usual hand-over');
+  h.fromSource(8);
+  holdings = [full];
+  t.is(h.deadline(), 1000, 'no one connected lacks anything: leave at once');
+});

@@ -182,7 +182,7 @@ export class PeerCore {
       refresh: (now) => {
         if (this.size.countOlderThan(now, 2 * params.needPeersEveryMs)) this.mesh.requestPeers(now, params.needPeersEveryMs);
       },
-      accept: (now, index, data, digest) => this.accept(now, index, data, 'source', digest, false),
+      accept: (now, index, data, digest) => (this.handover.fromSource(index), this.accept(now, index, data, 'source', digest, false)),
       unsettled: (index) => this.digests.drop(index),
     });
     this.timers.set('flood', cfg.now);
@@ -286,6 +286,7 @@ export class PeerCore {
       case 'closed':
         return this.mesh.onClosed(event.conn);
       case 'served':
+        this.handover.served(event.index);
         return this.uploads.onServed(now, event.conn, event.index, event.bytes);
       case 'serveFailed':
         return this.uploads.onServeFailed(event.conn, event.index, event.reason);
