@@ -34,8 +34,8 @@ export interface PeerParams {
   maxSourceRun: number; // blocks in one Range GET
   sourceLeaseRounds: number; // a won draw holds the source this many rounds (drawn with probability k / (n L))
   // Range GETs a lease holder keeps going: 1, one at a time; 2, the next asked for while the
-  // last block of the current one is still to come (source-policy.ts; a study switch: the
-  // 2-core testbed gains, the simulator loses, README "What a peer costs")
+  // last block of the current one is still to come (source-policy.ts; a study switch, not yet
+  // a gain on the testbed or in the simulator: README "What a peer costs")
   sourceRunsInFlight: number;
   handoverMs: number; // a finished peer stays until no one has asked it for a block this long
   idleLinkMs: number; // a data-only link with no request or block either way for this long is closed

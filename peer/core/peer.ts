@@ -40,23 +40,7 @@
 // `round` (adapt, expire requests and stale origins, keep η neighbors), `rewire` (acted on at
 // the next round), `source` (the next draw or run). nextDeadline() is the earliest.
 //
-// DRIVER CONTRACT. The driver must:
-// - pass a `now` that never goes back, and call tick at (or after) nextDeadline();
-// - answer `connect` with `opened` (outbound, with the peerId it dialled) or `connectFailed`;
-//   report inbound connections as `opened` (outbound false), every decoded frame as
-//   `message`, every refused frame as `malformed`, and every closed connection as `closed`
-//   (a connection the core closed itself may be reported or not; it is gone either way);
-// - pass with every BLOCK message, and every `sourceBlock`, the digest of its bytes: the first
-//   16 bytes of their SHA-256 (the core never hashes);
-// - answer `serve` with `served` once the BLOCK is sent (with the action's digest, or the
-//   digest of what it read when the action has none), or `serveFailed` if it cannot read it;
-// - answer `store` with `stored` once the block is durable (a failed write ends the download);
-// - answer `fetchSource` with that run's blocks as `sourceBlock`s, in any order, then exactly
-//   one `sourceEnd` naming the run's first block (ok false when the GET failed; fatal when
-//   retrying cannot help); two runs may be in flight at once;
-// - after `complete`, verify the file, then send `leave`; after `abort`, stop;
-// - send `ban` for a peer whose bytes failed verification, and `peers` for every answer
-//   from the topology server (an empty list: we are alone).
+// DRIVER CONTRACT: what a driver must answer to each action is in events.ts.
 // Everything a peer sends is untrusted: the handlers check every field and length, and a
 // violation (violations.ts) closes the connection and bans the peer.
 import type { BandwidthController } from '../../estimation/bandwidth.ts';
@@ -182,7 +166,10 @@ export class PeerCore {
       refresh: (now) => {
         if (this.size.countOlderThan(now, 2 * params.needPeersEveryMs)) this.mesh.requestPeers(now, params.needPeersEveryMs);
       },
-      accept: (now, index, data, digest) => (this.handover.fromSource(index), this.accept(now, index, data, 'source', digest, false)),
+      accept: (now, index, data, digest) => {
+        this.handover.fromSource(index);
+        this.accept(now, index, data, 'source', digest, false);
+      },
       unsettled: (index) => this.digests.drop(index),
     });
     this.timers.set('flood', cfg.now);

@@ -140,11 +140,6 @@ export class SourcePolicy {
     return this.runs.length > 0;
   }
 
-  /** Range GETs of ours running now. */
-  get running(): number {
-    return this.runs.length;
-  }
-
   /** The topology server answered: alone, open at once; else after one round. */
   onPeers(now: number, alone: boolean): void {
     // Not alone: the first draw comes at a random point of the round after next, so that a
@@ -173,7 +168,7 @@ export class SourcePolicy {
     if (now < this.opensAt) return null;
     if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
-    if (this.runs.length > 0 && !this.mayOverlap(now)) return null;
+    if (this.runs.length > 0 && !this.tryOverlap(now)) return null;
     if (now >= this.leaseUntil) {
       if (now < this.nextDrawAt) return null;
       this.nextDrawAt = now + this.opts.roundMs;
@@ -219,10 +214,10 @@ export class SourcePolicy {
     return this.start(now, { first: index, count: 1 }, true);
   }
 
-  // The next run of a lease may start while the current one has only its last block to come
-  // (the header), within the lease, once a run has shown our share of the source (the first
-  // measures it alone), never beside a settling GET.
-  private mayOverlap(now: number): boolean {
+  // True, once per run, when the next run of a lease may start beside it: it has only its last
+  // block to come (the header), the lease holds, a run has shown our share of the source (the
+  // first measures it alone), and it is not a settling GET.
+  private tryOverlap(now: number): boolean {
     const only = this.runs.length === 1 && (this.opts.runsInFlight ?? 1) >= 2 ? this.runs[0] : undefined;
     if (only === undefined || only.settling || only.overlapTried || only.pending.size > 1 || now >= this.leaseUntil || this.rate === 0) return false;
     only.overlapTried = true;
