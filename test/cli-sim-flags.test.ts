@@ -1,5 +1,6 @@
 // `slurpie sim`'s run-ending flags through the real CLI: --stall-ms ends a crawling run as a
-// stall sooner or later than the default 60 s, and a bad value is one line and exit 2.
+// stall sooner or later than the default 60 s; --launch-slots holds start-ups in turn; a bad
+// value is one line and exit 2.
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,5 +28,24 @@ test('--stall-ms must be positive: one line, exit 2, nothing simulated', async (
     t.is(r.code, 2, bad);
     t.regex(r.stderr, /^slurpie sim: --stall-ms must be a positive number, got .+ \(see slurpie sim --help\)\n$/, bad);
     t.is(r.stdout, '', bad);
+  }
+});
+
+test('--launch-slots holds start-ups in turn (the JSON says so) and must be a whole number', async (t) => {
+  t.timeout(120_000);
+  const out = join(await scratch(t), 'r.json');
+  const run = ['sim', '--peers', '6', '--size', '1MiB', '--source-rate', '1MB', '--latency-ms', '2', '--no-live', '--cpu-cores', '2', '--cpu-startup-ms', '500'];
+  const r = await runSlurpie(t, [...run, '--launch-slots', '1', '--json', out]);
+  t.is(r.code, 0, r.stderr);
+  const json = JSON.parse(await readFile(out, 'utf8'));
+  t.is(json.scenario.cpu.launchSlots, 1);
+  // One at a time at a core's speed: the sixth registers after six start-ups of 0.5 s (a little
+  // more, as the first peers' own work shares the cores); all at once they would take 1.5 s.
+  const last = json.cpu.startupDelay.max;
+  t.true(last >= 3 && last < 3.1, `last registered ${last} s after arriving`);
+  for (const bad of ['-1', '1.5']) {
+    const b = await runSlurpie(t, [...run, '--launch-slots', bad]);
+    t.is(b.code, 2, bad);
+    t.regex(b.stderr, /^slurpie sim: --launch-slots must be an integer from 0 to 4096, got .+ \(see slurpie sim --help\)\n$/, bad);
   }
 });

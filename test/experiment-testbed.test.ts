@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { createTestbed, listLinks, listNamespaces, removeRun, TCP_RMEM, testbedUnavailable } from '../experiments/testbed/netns.ts';
 import { claimRun, releaseRun } from '../experiments/testbed/runs.ts';
 import { asService, SERVICE_NICE } from '../experiments/testbed/service-priority.ts';
-import { killChild, spawnCommand } from '../experiments/swarm/processes.ts';
+import { killChild, spawnCommand, type Child } from '../experiments/swarm/processes.ts';
+import { hasConnection, LaunchGate, reniceAll, STARTUP_NICE } from '../experiments/testbed/launch-gate.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 
 const sh = promisify(execFile);
@@ -33,6 +34,9 @@ test('a bad scenario is one line and exit 2, before any testbed work', async (t)
   const systems = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie,ftp']);
   t.is(systems.code, 2);
   t.regex(systems.stderr, /^slurpie experiment: --systems takes .*, got "ftp" \(see slurpie experiment --help\)\n$/);
+  const slots = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'http', '--launch-slots', '-1']);
+  t.is(slots.code, 2);
+  t.regex(slots.stderr, /^slurpie experiment: --launch-slots must be an integer from 0 to 4096, got -1 \(see slurpie experiment --help\)\n$/);
 });
 
 test('--systems sim needs no testbed, and shares each uplink fairly unless told --sim-uplink fifo', async (t) => {
@@ -131,7 +135,8 @@ test('--param: protocol parameters for slurpie and the sim, kept in the results 
 rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, results in the shared format${why}`, async (t) => {
   t.timeout(360_000);
   const out = await scratch(t);
-  const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie,http', '--out', out, '--dir', join(out, 'scratch'), '--time-limit', '240']);
+  // One start-up at a time, so the gate holds some peers back whatever this machine's cores.
+  const run = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie,http', '--out', out, '--dir', join(out, 'scratch'), '--time-limit', '240', '--launch-slots', '1']);
   t.is(run.code, 0, run.stderr);
   const runId = /testbed (\w+):/.exec(run.stderr)?.[1];
   t.truthy(runId, run.stderr);
@@ -148,6 +153,8 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.is(res.fileBytes, 4 * 1024 * 1024);
   t.is(res.scenario.fileBytes, res.fileBytes);
   t.is(res.peers, 4);
+  t.is(res.launchSlots, 1);
+  t.true(res.approximations.some((a: string) => a.startsWith('start-ups: at most 1 peer starting at once')), res.approximations.join('\n'));
   t.false(Number.isNaN(Date.parse(res.startedAt)));
   t.true(res.machine.cpus >= 1 && /^v\d+/.test(res.machine.node));
   // T_min = max(F/u_s, F/d_min, N F/(u_s + N u)) = F / 1 MB/s here.
@@ -162,7 +169,13 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
       t.true(p.ok, `${s.system} ${p.id}: ${p.error}`);
       t.true(typeof p.seconds === 'number' && p.seconds > 0);
       t.is(p.arrivalSeconds >= 0 && p.arrivalSeconds < 30, true);
+      // Its time counts from its planned arrival, the wait for its launch included.
+      t.true(p.launchDelaySeconds >= 0 && p.launchDelaySeconds < 30, `${s.system} ${p.id} launchDelaySeconds ${p.launchDelaySeconds}`);
+      t.true(p.seconds > p.launchDelaySeconds, `${s.system} ${p.id}: ${p.seconds} s, launched after ${p.launchDelaySeconds} s`);
     }
+    // tiny-4's peers arrive together: one slot launches the last only after three start-ups.
+    const delays = s.perPeer.map((p: { launchDelaySeconds: number }) => p.launchDelaySeconds).sort((a: number, b: number) => a - b);
+    t.true(delays[3] > delays[0], `${s.system}: launched at ${delays}`);
     t.true(Math.abs(s.sourceRatio - s.sourceBytes / res.fileBytes) < 1e-3);
     const times = s.perPeer.map((p: { seconds: number }) => p.seconds);
     t.true(Math.abs(s.meanSeconds - times.reduce((a: number, b: number) => a + b, 0) / 4) < 0.02);
@@ -271,6 +284,58 @@ rootTest(`the source, topology server and tracker run ahead of the peers (nice $
   t.is(asService(child), child);
   t.is(getPriority(child.pid), SERVICE_NICE);
 });
+
+rootTest(`the launch gate sees a start-up end at its first connection in its namespace, and runs it ahead until then${why}`, async (t) => {
+  t.timeout(60_000);
+  const runId = await claimRun();
+  t.teardown(async () => {
+    await removeRun(runId);
+    await releaseRun(runId);
+  });
+  const testbed = await createTestbed(runId, [{ name: 'src' }, { name: 'p01' }]);
+  const src = testbed.hosts.get('src');
+  const p01 = testbed.hosts.get('p01');
+  if (!src || !p01) return t.fail('hosts missing');
+  const server = spawnCommand(process.execPath, ['-e', `require('net').createServer(() => {}).listen(9000, '${src.ip}', () => console.log('up'))`], { netns: src.ns });
+  t.teardown(() => killChild(server, 'SIGKILL'));
+  await lineFrom(server, 'up');
+  // A "peer" that listens (not a start-up's end) and connects only when told (SIGUSR2).
+  const peer = spawnCommand(process.execPath, ['-e', `const net = require('net');
+    net.createServer().listen(9001, '${p01.ip}', () => console.log('listening'));
+    process.on('SIGUSR2', () => net.connect(9000, '${src.ip}', () => console.log('connected')));`], { netns: p01.ns });
+  t.teardown(() => killChild(peer, 'SIGKILL'));
+  t.true(await reniceAll(peer.pid, STARTUP_NICE));
+  await lineFrom(peer, 'listening');
+  const tids = await readdir(`/proc/${peer.pid}/task`);
+  t.true(tids.length > 1, 'node has threads of its own');
+  t.deepEqual(tids.map((tid) => getPriority(Number(tid))), tids.map(() => STARTUP_NICE), 'every thread runs ahead, not only the first');
+  t.false(await hasConnection(peer.pid), 'a listening socket is not a connection');
+  const gate = new LaunchGate(1);
+  gate.add({ pid: peer.pid, since: performance.now(), exited: () => false, started: () => reniceAll(peer.pid, 0) });
+  await gate.poll(performance.now());
+  t.is(gate.free(), 0);
+  killChild(peer, 'SIGUSR2');
+  await lineFrom(peer, 'connected');
+  t.true(await hasConnection(peer.pid));
+  await gate.poll(performance.now());
+  t.is(gate.free(), 1, 'its start-up is over');
+  t.deepEqual(tids.map((tid) => getPriority(Number(tid))), tids.map(() => 0), 'and it runs as the others again');
+});
+
+/** Resolves when `child` has printed `line` on stdout. */
+async function lineFrom(child: Child, line: string): Promise<void> {
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    const on = (d: Buffer): void => {
+      seen += d.toString();
+      if (seen.split('\n').includes(line)) {
+        child.proc.stdout?.off('data', on);
+        resolve();
+      }
+    };
+    child.proc.stdout?.on('data', on);
+  });
+}
 
 /** Tcp OutSegs and RetransSegs of one namespace (/proc/net/snmp is per namespace). */
 async function tcpSegments(ns: string): Promise<{ out: number; retrans: number }> {

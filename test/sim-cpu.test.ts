@@ -68,6 +68,21 @@ test('start-up queues for the cores: 8 peers, 1 s each, share 1 core and all reg
   }
 });
 
+test('launchSlots: start-ups in turn, each at a core\'s speed; the wait counts, and the first peers start sooner', (t) => {
+  const shared = { cores: 2, startupMs: 1000, eventMs: 0, mibMs: 0 };
+  const together = simulate({ ...swarm, cpu: shared });
+  for (const [slots, ends] of [[1, [1, 2, 3, 4, 5, 6, 7, 8]], [2, [1, 1, 2, 2, 3, 3, 4, 4]]] as const) {
+    const { result, first } = firstHandled({ ...swarm, cpu: { ...shared, launchSlots: slots } });
+    t.is(result.outcome, 'complete', result.problem ?? '');
+    const L = swarm.latencyMs;
+    const handled = [...first.values()].map((ms) => Math.round(ms - 2 * L)).sort((a, b) => a - b);
+    t.deepEqual(handled, ends.map((s) => s * 1000), `${slots} slot(s): peers registered at ${handled}`);
+    t.is(result.cpu?.startupDelay.max, ends[7]);
+    t.is(result.cpu?.startupDelay.p50, ends[4]);
+    t.true(result.meanSeconds < (together.meanSeconds as number), `${slots} slot(s): mean ${result.meanSeconds} s against ${together.meanSeconds} s all at once`);
+  }
+});
+
 test('a crowd still starting up is not a stall: 8 s of start-up with stallMs 5 s completes', (t) => {
   const r = simulate({ ...swarm, stallMs: 5000, cpu: { cores: 1, startupMs: 1000, eventMs: 0, mibMs: 0 } });
   t.is(r.outcome, 'complete', r.problem ?? '');

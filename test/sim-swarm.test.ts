@@ -224,7 +224,7 @@ test('a stall or the time limit ends the run with a reason instead of looping', 
 });
 
 test('a scenario that makes no sense is refused in one line', (t) => {
-  for (const bad of [{ peers: 0 }, { size: -1 }, { sourceRate: 0 }, { latencyMs: -1 }, { seed: 1.5 }, { maxSimSeconds: 0 }, { params: { beta: 0 } }, { params: { beta: 2.5 } }]) {
+  for (const bad of [{ peers: 0 }, { size: -1 }, { sourceRate: 0 }, { latencyMs: -1 }, { seed: 1.5 }, { maxSimSeconds: 0 }, { params: { beta: 0 } }, { params: { beta: 2.5 } }, { cpu: { cores: 2, startupMs: 1, eventMs: 0, mibMs: 0, launchSlots: -1 } }]) {
     const err = t.throws(() => simulate({ ...small, ...bad }), { instanceOf: RangeError }, JSON.stringify(bad));
     t.false(err?.message.includes('\n'));
   }

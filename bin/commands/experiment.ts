@@ -26,6 +26,7 @@ interface ExperimentArgs {
   latency: boolean;
   hosts?: string;
   bind?: string;
+  launchSlots: number;
   simCpuCores: number;
   simCpuStartupMs: number;
   simCpuEventMs: number;
@@ -77,6 +78,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('hosts', { type: 'string', requiresArg: true, describe: 'run the peers on the hosts listed in this file, over ssh (see above)' })
       .option('bind', { type: 'string', requiresArg: true, describe: 'with --hosts: the address of this machine the hosts reach the source and topology server at' })
       .option('latency', { type: 'boolean', default: true, describe: 'emulate the scenario\'s latencyMs per message (--no-latency: hosts ~0.05 ms apart)' })
+      .option('launch-slots', {
+        type: 'number', default: 0,
+        describe: "at most this many peers starting up at once, later ones held in arrival order and each run ahead of the running peers until its first connection, as on hosts with CPUs of their own (e.g. this machine's cores); a peer's time counts from its arrival, its wait included. The sim system's launcher does the same. 0 (the default): every peer at its arrival",
+      })
       .option('sim-cpu-cores', {
         type: 'number', default: availableParallelism(),
         describe: "sim: the simulated peers share this many cores, as the testbed's peer processes share this machine's (default: its cores; 0: infinite CPU)",
@@ -122,6 +127,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         for (const [flag, v] of [['--time-limit', a.timeLimit], ['--baseline-time-limit', a.baselineTimeLimit]] as const) {
           if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${flag} must be a positive number of seconds, got ${v}`);
         }
+        const slots = a.launchSlots as number;
+        if (!(Number.isInteger(slots) && slots >= 0 && slots <= 4096)) throw new Error(`--launch-slots must be an integer from 0 to 4096, got ${slots}`);
         const cores = a.simCpuCores as number;
         if (!(Number.isInteger(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be an integer from 0 to 4096, got ${cores}`);
         for (const [flag, v] of [['--sim-cpu-startup-ms', a.simCpuStartupMs], ['--sim-cpu-event-ms', a.simCpuEventMs], ['--sim-cpu-mib-ms', a.simCpuMibMs]] as const) {
@@ -189,7 +196,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
         signal: controller.signal,
         emulateLatency: args.latency,
-        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, mibMs: args.simCpuMibMs } : null,
+        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, mibMs: args.simCpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } : null,
+        launchSlots: args.launchSlots,
         simUplink: args.simUplink,
         ...(args.peerEntry !== undefined && { peerEntry: resolve(args.peerEntry) }),
         ...(args.peerEntryB !== undefined && { peerEntryB: resolve(args.peerEntryB) }),

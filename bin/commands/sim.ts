@@ -30,6 +30,7 @@ interface SimArgs {
   live: boolean;
   json?: string;
   cpuCores: number;
+  launchSlots: number;
   uplink: UplinkModel;
   cpuStartupMs: number;
   cpuEventMs: number;
@@ -77,6 +78,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       })
       .option('cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'with --cpu-cores: CPU-ms a peer spends starting, before it registers (measured: experiments/sim/cpu-model.ts)' })
       .option('cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'with --cpu-cores: CPU-ms per message received or sent and per tick (measured)' })
+      .option('launch-slots', { type: 'number', default: 0, describe: 'with --cpu-cores: at most N peers starting at once, later arrivals held in order (the testbed launcher\'s --launch-slots); 0: no limit' })
       .option('cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'with --cpu-cores: CPU-ms per MiB of blocks received or uploaded (measured)' })
       .option('uplink', {
         type: 'string', choices: [...UPLINK_MODELS], default: 'fifo',
@@ -92,6 +94,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         if (!(Number.isFinite(a.spreadMs) && a.spreadMs >= 0)) throw new Error(`--spread-ms must be a non-negative number, got ${a.spreadMs}`);
         if (!(Number.isFinite(a.lingerMs) && a.lingerMs >= 0)) throw new Error(`--linger-ms must be a non-negative number, got ${a.lingerMs}`);
         if (!(Number.isInteger(a.cpuCores) && a.cpuCores >= 0 && a.cpuCores <= 4096)) throw new Error(`--cpu-cores must be an integer from 0 to 4096, got ${a.cpuCores}`);
+        if (!(Number.isInteger(a.launchSlots) && a.launchSlots >= 0 && a.launchSlots <= 4096)) throw new Error(`--launch-slots must be an integer from 0 to 4096, got ${a.launchSlots}`);
         for (const [flag, v] of [['--cpu-startup-ms', a.cpuStartupMs], ['--cpu-event-ms', a.cpuEventMs], ['--cpu-mib-ms', a.cpuMibMs]] as const) {
           if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${flag} must be a non-negative number, got ${v}`);
         }
@@ -132,7 +135,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       answer: args.answer,
       params: { ...given, backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
       uplink: args.uplink,
-      ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, mibMs: args.cpuMibMs } }),
+      ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, mibMs: args.cpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } }),
     };
     process.stdout.write(`${describe(scenario)}\n`);
     const givenLine = describeParams(given);

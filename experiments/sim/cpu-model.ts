@@ -36,5 +36,6 @@ export function isMeasuredCpu(cpu: SimCpu): boolean {
 export function describeCpu(cpu: SimCpu): string {
   return `CPU modelled: the peers' processes share ${cpu.cores} cores (processor sharing, each peer's work serial and in order): ` +
     `${cpu.startupMs} ms to start, ${cpu.eventMs} ms per message handled (received or sent) or tick, ${cpu.mibMs} ms per MiB of blocks moved ` +
-    (isMeasuredCpu(cpu) ? '(measured on the testbed machine: experiments/sim/cpu-model.ts)' : '(given for this run, not the costs measured in experiments/sim/cpu-model.ts)');
+    (isMeasuredCpu(cpu) ? '(measured on the testbed machine: experiments/sim/cpu-model.ts)' : '(given for this run, not the costs measured in experiments/sim/cpu-model.ts)') +
+    (cpu.launchSlots ? `; at most ${cpu.launchSlots} ${cpu.launchSlots === 1 ? 'peer' : 'peers'} starting at once, the rest held in arrival order (the testbed's launch gate)` : '');
 }

@@ -8,7 +8,9 @@
 // - A job is one event: the core handles it when the job reaches the head of its peer's
 //   queue (the process reads it), and what it does (its actions: messages sent, Range GETs
 //   started, closes) happens when the job's CPU work is done; then its next tick is booked.
-//   Start-up is a job too: the process registers only once it is done.
+//   Start-up is a job too: the process registers only once it is done. With `launchSlots`,
+//   at most that many start-ups run at once and later arrivals wait in order, as the testbed's
+//   launcher holds them (experiments/testbed/launch-gate.ts); the wait counts in a peer's time.
 // - A job's work (cpu-model.ts for the measured costs): `startupMs` for the start-up;
 //   `eventMs` per message received, per message sent and per tick; `mibMs` per MiB of block
 //   data received (from a peer or the source) or uploaded. Other events (opened, closed,
@@ -71,6 +73,7 @@ export class CpuModel {
   private jobs = 0;
   private peakRunnable = 0;
   private readonly startupDelays: number[] = [];
+  private readonly waiting: SimPeer[] = []; // arrived, held by the launcher (cpu.launchSlots)
   starting = 0; // processes launched and still starting up (not a stall: 1,000 on 2 cores take 65 s)
 
   constructor(
@@ -88,6 +91,11 @@ export class CpuModel {
     if (this.cpu.startupMs <= 0) {
       this.startupDelays.push(0);
       return this.world.started(p);
+    }
+    const slots = this.cpu.launchSlots ?? 0;
+    if (slots > 0 && this.starting >= slots) {
+      this.waiting.push(p); // the launcher holds it until a start-up ends
+      return;
     }
     const s = this.perPeer[p.index] as PeerCpu;
     this.starting++;
@@ -140,7 +148,10 @@ export class CpuModel {
   private done(p: SimPeer): void {
     const s = this.perPeer[p.index] as PeerCpu;
     s.busy = false;
-    if (s.ev === null) this.starting--;
+    if (s.ev === null) {
+      this.starting--;
+      this.launchWaiting();
+    }
     if (p.gone) return this.clear(s);
     if (s.ev === null) {
       this.startupDelays.push(this.agenda.now - p.arrivedAt);
@@ -153,6 +164,14 @@ export class CpuModel {
     }
     if (p.gone) return this.clear(s);
     if (!s.busy) this.next(p, s);
+  }
+
+  // A start-up ended: the launcher starts the next peer it held, if any (and not gone meanwhile).
+  private launchWaiting(): void {
+    for (let p = this.waiting.shift(); p !== undefined; p = this.waiting.shift()) {
+      if (p.gone) continue;
+      return this.launch(p);
+    }
   }
 
   // Handles queued events until one has work to do (a job in service) or none is left;

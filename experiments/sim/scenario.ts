@@ -52,6 +52,7 @@ export interface SimCpu {
   startupMs: number; // CPU a peer's process spends starting, before it registers
   eventMs: number; // per message handled (received or sent) and per tick
   mibMs: number; // per MiB of block data moved (received from the source or a peer, or uploaded)
+  launchSlots?: number; // at most this many processes starting at once, the others held in arrival order; 0 or absent: no limit
 }
 
 /** One peer's access link: bytes/s each way, and the one-way latency between two hosts like it. */
@@ -116,6 +117,8 @@ export function checkScenario(s: SimScenario): void {
   if (s.cpu !== undefined) {
     if (!(Number.isSafeInteger(s.cpu.cores) && s.cpu.cores >= 1)) throw new RangeError(`scenario.cpu.cores must be a positive integer, got ${s.cpu.cores}`);
     for (const key of ['startupMs', 'eventMs', 'mibMs'] as const) nonNegative(`cpu.${key}`, s.cpu[key]);
+    const slots = s.cpu.launchSlots;
+    if (slots !== undefined && !(Number.isSafeInteger(slots) && slots >= 0)) throw new RangeError(`scenario.cpu.launchSlots must be a non-negative integer, got ${slots}`);
   }
   // β is also the simulated topology server's answer size, and that server takes whole peers only.
   const beta = s.params?.beta;

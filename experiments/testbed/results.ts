@@ -10,8 +10,9 @@ import type { Scenario } from '../scenarios/scenario-file.ts';
 export interface PeerResult {
   id: string;
   linkClass: string | null;
-  arrivalSeconds: number;
-  seconds: number | null; // from the peer's start to its file verified in place; null if it did not finish
+  arrivalSeconds: number; // planned: its times count from here
+  launchDelaySeconds?: number; // the testbed's: from its arrival to its process's launch (held by the launch gate)
+  seconds: number | null; // from the peer's arrival to its file verified in place; null if it did not finish
   exitSeconds?: number | null; // from its start to its exit (slurpie: after the hand-over to the swarm)
   ownSeconds: number | null; // the peer's own measure (no process start-up), where it reports one
   fromSource: number | null;
@@ -58,6 +59,7 @@ export interface ExperimentResults {
   peers: number;
   tMinSeconds: number;
   approximations: string[];
+  launchSlots?: number; // the testbed's launch gate (launch-gate.ts); 0: every peer at its arrival
   slurpieEntry?: string; // --peer-entry: the CLI build slurpie's peers and topology server ran
   slurpieEntryB?: string; // --peer-entry-b: the build every other slurpie peer ran
   slurpieParamsB?: Scenario['params']; // --param-b: the protocol parameters every other slurpie peer ran with

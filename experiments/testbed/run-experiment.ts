@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, getPriority } from 'node:os';
 import { join } from 'node:path';
 import { announced, killChild, peakRss, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService } from './service-priority.ts';
@@ -14,6 +14,7 @@ import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { PeerParams } from '../../peer/core/params.ts';
 import type { SimCpu, UplinkModel } from '../sim/scenario.ts';
+import { LaunchGate, reniceAll, STARTUP_NICE } from './launch-gate.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
 import { latencyNotes, sourceLatencyEnv } from './latency.ts';
 import { claimRun, releaseRun } from './runs.ts';
@@ -35,6 +36,7 @@ export interface ExperimentOptions {
   peerEntryB?: string; // every other slurpie peer runs this build: an A/B in one swarm, at the same time
   paramsB?: Partial<PeerParams>; // every other slurpie peer runs with these protocol parameters (the scenario's and --param-b's)
   simCpu?: SimCpu | null; // the sim system's peers share these cores at these costs (default null: infinite CPU; the CLI gives this machine's cores)
+  launchSlots?: number; // at most this many peers starting up at once, the others held in arrival order (launch-gate.ts); default 0: no limit
   log: (line: string) => void; // progress, a line per 5 s
 }
 
@@ -71,7 +73,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     fileBytes: s.fileBytes,
     peers: peers.length,
     tMinSeconds: tMin,
-    approximations: todo.length > 0 ? testbedApproximations(s, peers, o.emulateLatency ?? true) : [],
+    approximations: todo.length > 0 ? testbedApproximations(s, peers, o.emulateLatency ?? true, o.launchSlots ?? 0) : [],
+    ...(todo.length > 0 && { launchSlots: o.launchSlots ?? 0 }),
     ...(o.peerEntry !== undefined && todo.includes('slurpie') && { slurpieEntry: o.peerEntry }),
     ...(o.peerEntryB !== undefined && todo.includes('slurpie') && { slurpieEntryB: o.peerEntryB }),
     ...(o.paramsB !== undefined && todo.includes('slurpie') && { slurpieParamsB: o.paramsB }),
@@ -127,6 +130,7 @@ interface Running {
   plan: PeerPlan;
   dir: string;
   child: Child | null;
+  arrivedAt: number; // performance.now() at its planned arrival: its times count from here
   spawnedAt: number;
   spawnedAtEpoch: number; // Date.now() at spawn: peers report readyAt in these terms
   exit: { code: number | null; at: number } | null;
@@ -150,7 +154,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const statsUrl = new URL('/_stats', sourceUrl).toString();
     const ctx: RunContext = { testbed, scenario: o.scenario, dir, file: x.file, sha256: x.sha256, sourceUrl, cliEntry: x.entry, slurpieEntry: o.peerEntry ?? x.entry, ...(o.peerEntryB !== undefined && { slurpieEntryB: o.peerEntryB }), ...(o.paramsB !== undefined && { slurpieParamsB: o.paramsB }), track, emulateLatency, peers: x.peers };
     const plan = await SYSTEM_DEFS[name].prepare(ctx);
-    const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
+    const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, arrivedAt: 0, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
 
     const started = performance.now();
@@ -160,16 +164,18 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     let nextLine = 0;
     const deadline = started + x.limit * 1000;
     const done = (): boolean => running.every((r) => r.exit !== null);
+    let launching = true;
+    const launched = launchInTurn(running, new LaunchGate(o.launchSlots ?? 0), started, () => launching && performance.now() < deadline && !o.signal?.aborted, (r) => {
+      const host = testbed.hosts.get(r.plan.id);
+      if (!host) throw new Error(`the testbed has no host ${r.plan.id}`);
+      r.child = track(plan.startPeer(r.plan, host, r.dir));
+      r.spawnedAt = performance.now();
+      r.spawnedAtEpoch = Date.now();
+      void r.child.exited.then((e) => (r.exit = e));
+      return r.child;
+    });
     while (!done() && performance.now() < deadline && !o.signal?.aborted) {
       for (const r of running) {
-        if (r.child === null && elapsed() >= r.plan.arrivalSeconds) {
-          const host = testbed.hosts.get(r.plan.id);
-          if (!host) throw new Error(`the testbed has no host ${r.plan.id}`);
-          r.child = track(plan.startPeer(r.plan, host, r.dir));
-          r.spawnedAt = performance.now();
-          r.spawnedAtEpoch = Date.now();
-          void r.child.exited.then((e) => (r.exit = e));
-        }
         if (r.child && r.exit === null && r.plan.leaveAfterSeconds !== null && (performance.now() - r.spawnedAt) / 1000 >= r.plan.leaveAfterSeconds) {
           r.left = true;
           killChild(r.child, 'SIGTERM');
@@ -192,6 +198,8 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     }
     const wallSeconds = elapsed();
     const stopped = !done();
+    launching = false;
+    await launched;
     // SIGTERM first: slurpie, WebTorrent and libtorrent peers then write what they got so far.
     for (const r of running) if (r.child && r.exit === null) killChild(r.child, 'SIGTERM');
     await Promise.race([Promise.all(running.map((r) => r.child?.exited)), new Promise((resolve) => setTimeout(resolve, 5000))]);
@@ -228,9 +236,11 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
 async function peerResult(r: Running, output: string, rep: PeerReport, sha256: string, started: number): Promise<PeerResult> {
   const exitedOk = r.exit?.code === 0;
   const verified = exitedOk && (await exists(output)) && (await hashFile(output)) === sha256;
-  // Until the file was ready (a slurpie peer then stays for its hand-over), else until exit.
-  const exitSeconds = verified && r.exit ? (r.exit.at - r.spawnedAt) / 1000 : null;
-  const seconds = exitSeconds !== null && rep.readyAt !== undefined ? Math.min(exitSeconds, (rep.readyAt - r.spawnedAtEpoch) / 1000) : exitSeconds;
+  // From its planned arrival (a wait in the launch gate counts) until the file was ready (a
+  // slurpie peer then stays for its hand-over), else until exit.
+  const launchDelayMs = r.child ? r.spawnedAt - r.arrivedAt : 0;
+  const exitSeconds = verified && r.exit ? (r.exit.at - r.arrivedAt) / 1000 : null;
+  const seconds = exitSeconds !== null && rep.readyAt !== undefined ? Math.min(exitSeconds, (rep.readyAt - r.spawnedAtEpoch + launchDelayMs) / 1000) : exitSeconds;
   let error: string | undefined;
   if (!verified) {
     if (r.child === null) error = 'not started before the time limit';
@@ -242,7 +252,8 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
   return {
     id: r.plan.id,
     linkClass: r.plan.linkClass,
-    arrivalSeconds: r.child ? (r.spawnedAt - started) / 1000 : r.plan.arrivalSeconds,
+    arrivalSeconds: r.child ? (r.arrivedAt - started) / 1000 : r.plan.arrivalSeconds,
+    ...(r.child && { launchDelaySeconds: launchDelayMs / 1000 }),
     seconds,
     exitSeconds,
     ownSeconds: rep.ownSeconds,
@@ -261,6 +272,33 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
   };
 }
 
+/**
+ * Starts each peer at its planned arrival, or later if the gate is full, in arrival order;
+ * polls every 20 ms (a start-up alone takes ~150 ms) while `go()` holds and peers are left.
+ */
+async function launchInTurn(running: Running[], gate: LaunchGate, started: number, go: () => boolean, start: (r: Running) => Child): Promise<void> {
+  const queue = [...running].sort((a, b) => a.plan.arrivalSeconds - b.plan.arrivalSeconds);
+  for (const r of queue) r.arrivedAt = started + r.plan.arrivalSeconds * 1000;
+  // The launcher itself must not wait behind the running peers for its turn to launch the next.
+  const own = getPriority();
+  if (gate.slots > 0) await reniceAll(process.pid, STARTUP_NICE);
+  try {
+    let next = 0;
+    while (next < queue.length && go()) {
+      await gate.poll(performance.now());
+      for (let r = queue[next]; r !== undefined && gate.free() > 0 && performance.now() >= r.arrivedAt; r = queue[++next]) {
+        const child = start(r);
+        if (gate.slots === 0) continue;
+        await reniceAll(child.pid, STARTUP_NICE); // before it has threads of its own: they inherit it
+        gate.add({ pid: child.pid, since: r.spawnedAt, exited: () => r.exit !== null, started: () => reniceAll(child.pid, 0) });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await reniceAll(process.pid, own);
+  }
+}
+
 function skipped(system: TestbedSystem, reason: string, limit: number): SystemResult {
   return summarize({ system, stopped: false, timeLimitSeconds: limit, wallSeconds: 0, sourceBytes: 0, peakSourceGets: null, fileBytes: 1, tMinSeconds: 1, perPeer: [], skipped: reason });
 }
@@ -277,9 +315,12 @@ function httpAnalytic(s: Scenario, peers: PeerPlan[]): SystemResult['analytic'] 
 }
 
 /** What the namespace testbed could not reproduce of this scenario (see netns.ts). */
-function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: boolean): string[] {
+function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: boolean, launchSlots: number): string[] {
   const notes = latencyNotes(s, peers, emulateLatency);
   notes.push('CPU is shared: every host runs on this machine\'s cores (the source, topology server and tracker at nice -10, as if on machines of their own; TCP receive buffers start at 1 MiB, so a receiver waiting for a core does not hold its sender back by its window)');
+  notes.push(launchSlots > 0
+    ? `start-ups: at most ${launchSlots} ${launchSlots === 1 ? 'peer' : 'peers'} starting at once, the others held in arrival order, each ahead of the running peers until its first connection (--launch-slots, launch-gate.ts); every peer's time counts from its planned arrival, its wait included (launchDelaySeconds)`
+    : 'start-ups: every peer launched at its arrival (--launch-slots 0), those arriving together sharing the cores');
   if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
   return notes;
 }
