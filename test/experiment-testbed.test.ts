@@ -304,7 +304,7 @@ rootTest(`the launch gate sees a start-up end at its first connection in its nam
     net.createServer().listen(9001, '${p01.ip}', () => console.log('listening'));
     process.on('SIGUSR2', () => net.connect(9000, '${src.ip}', () => console.log('connected')));`], { netns: p01.ns });
   t.teardown(() => killChild(peer, 'SIGKILL'));
-  t.true(await reniceAll(peer.pid, STARTUP_NICE));
+  t.true(reniceAll(peer.pid, STARTUP_NICE));
   await lineFrom(peer, 'listening');
   const tids = await readdir(`/proc/${peer.pid}/task`);
   t.true(tids.length > 1, 'node has threads of its own');

@@ -14,7 +14,8 @@
 // a BitTorrent client's tracker announce), read from /proc/<pid>/net/tcp, which shows the
 // namespace the process lives in. Or when it exits, or after `maxStartupMs` (a system that
 // only listens must not block the rest).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 
 /** Start-ups run ahead of the running peers (0) and of the services (service-priority.ts, -10). */
@@ -39,10 +40,13 @@ export async function hasConnection(pid: number): Promise<boolean> {
   }
 }
 
-/** Sets the nice value of every thread of `pid` (Linux's setpriority is per thread); false if not permitted or gone. */
-export async function reniceAll(pid: number, nice: number): Promise<boolean> {
+/**
+ * Sets the nice value of every thread of `pid` (Linux's setpriority is per thread); false if not
+ * permitted or gone. Synchronous: right after a spawn, before the child has threads to miss.
+ */
+export function reniceAll(pid: number, nice: number): boolean {
   try {
-    for (const tid of await readdir(`/proc/${pid}/task`)) setPriority(Number(tid), nice);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), nice);
     return true;
   } catch {
     return false; // not root, or it exited meanwhile

@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { cpus, getPriority } from 'node:os';
 import { join } from 'node:path';
 import { announced, killChild, peakRss, spawnSlurpie, type Child } from '../swarm/processes.ts';
-import { asService } from './service-priority.ts';
+import { asService, SERVICE_NICE } from './service-priority.ts';
 import { exists, lastLine, plainCli, sourceStats } from '../swarm/run-swarm.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
@@ -279,23 +279,26 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
 async function launchInTurn(running: Running[], gate: LaunchGate, started: number, go: () => boolean, start: (r: Running) => Child): Promise<void> {
   const queue = [...running].sort((a, b) => a.plan.arrivalSeconds - b.plan.arrivalSeconds);
   for (const r of queue) r.arrivedAt = started + r.plan.arrivalSeconds * 1000;
-  // The launcher itself must not wait behind the running peers for its turn to launch the next.
+  // The launcher itself must not wait behind the running peers for its turn to launch the next
+  // (with the gate, behind the start-ups either): a peer launched late is charged the delay.
   const own = getPriority();
-  if (gate.slots > 0) await reniceAll(process.pid, STARTUP_NICE);
+  reniceAll(process.pid, gate.slots > 0 ? STARTUP_NICE : SERVICE_NICE);
   try {
     let next = 0;
     while (next < queue.length && go()) {
       await gate.poll(performance.now());
       for (let r = queue[next]; r !== undefined && gate.free() > 0 && performance.now() >= r.arrivedAt; r = queue[++next]) {
         const child = start(r);
+        // Set before it has threads of its own (they inherit it); without the gate, back to the
+        // launcher's own priority, which a child would otherwise inherit from it.
+        reniceAll(child.pid, gate.slots > 0 ? STARTUP_NICE : own);
         if (gate.slots === 0) continue;
-        await reniceAll(child.pid, STARTUP_NICE); // before it has threads of its own: they inherit it
         gate.add({ pid: child.pid, since: r.spawnedAt, exited: () => r.exit !== null, started: () => reniceAll(child.pid, 0) });
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
-    await reniceAll(process.pid, own);
+    reniceAll(process.pid, own);
   }
 }
 
