@@ -54,7 +54,7 @@ export interface ExperimentResults {
   version: 1;
   scenario: Scenario;
   startedAt: string;
-  machine: { cpus: number; node: string };
+  machine: { cpus: number; node: string; sha256CpuMsPer64MiB?: number }; // the last: speed-probe.ts, at the start
   fileBytes: number;
   peers: number;
   tMinSeconds: number;
@@ -108,6 +108,11 @@ function paramsLine(params: Scenario['params']): string[] {
   return given === null ? [] : ['', `Protocol parameters not at their defaults (peer/core/params.ts), for slurpie and sim: ${given}.`];
 }
 
+/** The machine's speed of the day (speed-probe.ts), when the results have it. */
+export function speedOf(machine: ExperimentResults['machine']): string {
+  return machine.sha256CpuMsPer64MiB === undefined ? '' : `; SHA-256 of 64 MiB took ${machine.sha256CpuMsPer64MiB} CPU-ms at the start (this machine's speed varies from day to day)`;
+}
+
 export function markdownTable(res: ExperimentResults): string {
   const s = res.scenario;
   const mib = (b: number): string => (b / 1048576).toFixed(1);
@@ -117,7 +122,7 @@ export function markdownTable(res: ExperimentResults): string {
     s.description,
     '',
     `${res.peers} peers, ${mib(res.fileBytes)} MiB, source up ${((s.source.up * 8) / 1e6).toFixed(1)} Mb/s; T_min = ${res.tMinSeconds.toFixed(1)} s. ` +
-      `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}.`,
+      `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}${speedOf(res.machine)}.`,
     ...paramsLine(s.params),
     '',
     '| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |',
