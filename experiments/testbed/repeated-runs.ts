@@ -89,8 +89,8 @@ function cpuOverRuns(name: string, ran: SystemResult[]): string | null {
 
 /** The machine's speed (speed-probe.ts) over the runs that measured it. */
 function speedRange(runs: ExperimentResults[]): string {
-  const ms = runs.map((r) => r.machine.sha256CpuMsPer64MiB).filter((x) => x !== undefined);
-  return ms.length === 0 ? '' : `; SHA-256 of 64 MiB took ${Math.min(...ms)}–${Math.max(...ms)} CPU-ms at the runs' starts`;
+  const ms = runs.map((r) => r.machine.speedProbeCpuMs).filter((x) => x !== undefined);
+  return ms.length === 0 ? '' : `; the speed probe took ${Math.min(...ms)}–${Math.max(...ms)} CPU-ms at the runs' starts`;
 }
 
 /** The markdown over `runs` (in the order run), written beside their files (`files[i]` is run i's JSON). */

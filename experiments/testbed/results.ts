@@ -54,7 +54,7 @@ export interface ExperimentResults {
   version: 1;
   scenario: Scenario;
   startedAt: string;
-  machine: { cpus: number; node: string; sha256CpuMsPer64MiB?: number }; // the last: speed-probe.ts, at the start
+  machine: { cpus: number; node: string; speedProbeCpuMs?: number }; // the last: speed-probe.ts, at the start
   fileBytes: number;
   peers: number;
   tMinSeconds: number;
@@ -110,7 +110,7 @@ function paramsLine(params: Scenario['params']): string[] {
 
 /** The machine's speed of the day (speed-probe.ts), when the results have it. */
 export function speedOf(machine: ExperimentResults['machine']): string {
-  return machine.sha256CpuMsPer64MiB === undefined ? '' : `; SHA-256 of 64 MiB took ${machine.sha256CpuMsPer64MiB} CPU-ms at the start (this machine's speed varies from day to day)`;
+  return machine.speedProbeCpuMs === undefined ? '' : `; the speed probe took ${machine.speedProbeCpuMs} CPU-ms at the start (this machine's speed varies by the hour)`;
 }
 
 export function markdownTable(res: ExperimentResults): string {
