@@ -87,12 +87,6 @@ function cpuOverRuns(name: string, ran: SystemResult[]): string | null {
   return line;
 }
 
-/** The machine's speed (speed-probe.ts) over the runs that measured it. */
-function speedRange(runs: ExperimentResults[]): string {
-  const ms = runs.map((r) => r.machine.speedProbeCpuMs).filter((x) => x !== undefined);
-  return ms.length === 0 ? '' : `; the speed probe took ${Math.min(...ms)}–${Math.max(...ms)} CPU-ms at the runs' starts`;
-}
-
 /** The markdown over `runs` (in the order run), written beside their files (`files[i]` is run i's JSON). */
 export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsSummary {
   if (runs.length === 0) throw new RangeError('no runs to summarize');
@@ -102,7 +96,7 @@ export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsS
     `# ${first.scenario.name}: ${runs.length} runs`,
     '',
     `${first.peers} peers, ${(first.fileBytes / 1048576).toFixed(1)} MiB, T_min = ${first.tMinSeconds.toFixed(1)} s; ` +
-      `runs from ${first.startedAt} on ${first.machine.cpus} CPUs, Node ${first.machine.node}${speedRange(runs)}. Median over the runs, (range).`,
+      `runs from ${first.startedAt} on ${first.machine.cpus} CPUs, Node ${first.machine.node}. Median over the runs, (range).`,
     '',
     '| system | ran | finished | mean / T_min | source / F | note |',
     '|---|---|---|---|---|---|',

@@ -54,7 +54,7 @@ export interface ExperimentResults {
   version: 1;
   scenario: Scenario;
   startedAt: string;
-  machine: { cpus: number; node: string; speedProbeCpuMs?: number }; // the last: speed-probe.ts, at the start
+  machine: { cpus: number; node: string };
   fileBytes: number;
   peers: number;
   tMinSeconds: number;
@@ -108,11 +108,6 @@ function paramsLine(params: Scenario['params']): string[] {
   return given === null ? [] : ['', `Protocol parameters not at their defaults (peer/core/params.ts), for slurpie and sim: ${given}.`];
 }
 
-/** The machine's speed of the day (speed-probe.ts), when the results have it. */
-export function speedOf(machine: ExperimentResults['machine']): string {
-  return machine.speedProbeCpuMs === undefined ? '' : `; the speed probe took ${machine.speedProbeCpuMs} CPU-ms at the start (this machine's speed varies by the hour)`;
-}
-
 export function markdownTable(res: ExperimentResults): string {
   const s = res.scenario;
   const mib = (b: number): string => (b / 1048576).toFixed(1);
@@ -122,7 +117,7 @@ export function markdownTable(res: ExperimentResults): string {
     s.description,
     '',
     `${res.peers} peers, ${mib(res.fileBytes)} MiB, source up ${((s.source.up * 8) / 1e6).toFixed(1)} Mb/s; T_min = ${res.tMinSeconds.toFixed(1)} s. ` +
-      `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}${speedOf(res.machine)}.`,
+      `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}.`,
     ...paramsLine(s.params),
     '',
     '| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |',

@@ -15,7 +15,6 @@ import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { PeerParams } from '../../peer/core/params.ts';
 import type { SimCpu, UplinkModel } from '../sim/scenario.ts';
 import { LaunchGate, reniceAll, STARTUP_NICE } from './launch-gate.ts';
-import { speedProbeCpuMs } from './speed-probe.ts';
 import { createTestbed, removeRun, type HostSpec, type Testbed } from './netns.ts';
 import { latencyNotes, sourceLatencyEnv } from './latency.ts';
 import { claimRun, releaseRun } from './runs.ts';
@@ -49,7 +48,6 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const s = o.scenario;
   const peers = planPeers(s);
   const startedAt = new Date().toISOString();
-  const speed = Math.round(speedProbeCpuMs());
   const results: SystemResult[] = [];
   const limit = o.timeLimitSeconds ?? s.timeLimitSeconds;
   const limitOf = (name: SystemName): number => (name === 'slurpie' || name === 'sim' ? limit : (o.baselineTimeLimitSeconds ?? o.timeLimitSeconds ?? s.baselineTimeLimitSeconds ?? limit));
@@ -71,7 +69,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     version: 1,
     scenario: s,
     startedAt,
-    machine: { cpus: cpus().length, node: process.version, speedProbeCpuMs: speed },
+    machine: { cpus: cpus().length, node: process.version },
     fileBytes: s.fileBytes,
     peers: peers.length,
     tMinSeconds: tMin,
