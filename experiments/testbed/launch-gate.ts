@@ -1,6 +1,6 @@
 // The testbed's launcher: at most `slots` peers' processes starting up at once, the others
 // held in arrival order, and those starting ahead of the running ones (nice STARTUP_NICE,
-// back to 0 once started). The testbed's 48 hosts share this machine's cores; launched
+// back to the launcher's own once started). The testbed's 48 hosts share this machine's cores; launched
 // together, their start-ups share the CPU, and none reaches the network until nearly all are
 // done (48 x ~0.2 CPU-s on 2 cores: ~4 s of an idle source at lan-48). A real host has its
 // own CPU and starts in ~0.15 s; in turn and ahead, each start-up here runs near a core's

@@ -293,7 +293,7 @@ async function launchInTurn(running: Running[], gate: LaunchGate, started: numbe
         // launcher's own priority, which a child would otherwise inherit from it.
         reniceAll(child.pid, gate.slots > 0 ? STARTUP_NICE : own);
         if (gate.slots === 0) continue;
-        gate.add({ pid: child.pid, since: r.spawnedAt, exited: () => r.exit !== null, started: () => reniceAll(child.pid, 0) });
+        gate.add({ pid: child.pid, since: r.spawnedAt, exited: () => r.exit !== null, started: () => reniceAll(child.pid, own) });
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
