@@ -1,15 +1,15 @@
 // The testbed's launcher: at most `slots` peers' processes starting up at once, the others
 // held in arrival order, and those starting ahead of the running ones (nice STARTUP_NICE,
-// back to the launcher's own once started). The testbed's 48 hosts share this machine's cores; launched
-// together, their start-ups share the CPU, and none reaches the network until nearly all are
-// done (48 x ~0.2 CPU-s on 2 cores: ~4 s of an idle source at lan-48). A real host has its
-// own CPU and starts in ~0.15 s; in turn and ahead, each start-up here runs near a core's
-// speed as there and the first peers reach the source at once; lan-48's last peer is launched
-// 8.5 s after its arrival. Without the priority, start-ups behind a busy swarm took 2-5 s each
-// and the last was launched 44 s late: a flash crowd no longer. A peer's time still counts
-// from its planned arrival: a wait in the gate is its. Off by default (`slurpie experiment
-// --launch-slots`): at lan-48 two slots won 6 of 8 pairs by a median 0.065 T_min, where the
-// simulator expected 0.2 (README, "What the testbed emulates").
+// back to the launcher's own once started). The testbed's 48 hosts share this machine's
+// cores; launched together, their start-ups share the CPU, and none reaches the network until
+// nearly all are done (48 x ~0.2 CPU-s on 2 cores: ~4 s of an idle source at lan-48). A real
+// host has its own CPU and starts in ~0.15 s; in turn and ahead, each start-up here runs near
+// a core's speed as there and the first peers reach the source at once; lan-48's last peer is
+// launched 8.5 s after its arrival. Without the priority, start-ups behind a busy swarm took
+// 2-5 s each and the last was launched 44 s late: a flash crowd no longer. A peer's time still
+// counts from its planned arrival: a wait in the gate is its. Off by default (`slurpie
+// experiment --launch-slots`): at lan-48 two slots won 6 of 8 pairs by a median 0.065 T_min,
+// where the simulator expected 0.2 (README, "What the testbed emulates").
 //
 // A start-up ends, for the gate, when the process has a TCP connection (SYN sent or
 // established) in its host's namespace: system-neutral (curl's GET, slurpie's probe,

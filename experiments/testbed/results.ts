@@ -13,7 +13,7 @@ export interface PeerResult {
   arrivalSeconds: number; // planned: its times count from here
   launchDelaySeconds?: number; // the testbed's: from its arrival to its process's launch (held by the launch gate)
   seconds: number | null; // from the peer's arrival to its file verified in place; null if it did not finish
-  exitSeconds?: number | null; // from its start to its exit (slurpie: after the hand-over to the swarm)
+  exitSeconds?: number | null; // from its arrival to its exit (slurpie: after the hand-over to the swarm)
   ownSeconds: number | null; // the peer's own measure (no process start-up), where it reports one
   fromSource: number | null;
   fromPeers: number | null;
