@@ -49,3 +49,24 @@ test('--launch-slots holds start-ups in turn (the JSON says so) and must be a wh
     t.regex(b.stderr, /^slurpie sim: --launch-slots must be an integer from 0 to 4096, got .+ \(see slurpie sim --help\)\n$/, bad);
   }
 });
+
+test('--cpu-wake-ms charges each event that finds its process idle (the JSON counts them) and must not be negative', async (t) => {
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const run = ['sim', '--peers', '6', '--size', '2MiB', '--source-rate', '1MB', '--latency-ms', '5', '--no-live', '--cpu-cores', '2'];
+  const runs = [];
+  for (const wake of ['0', '2']) {
+    const out = join(dir, `w${wake}.json`);
+    const r = await runSlurpie(t, [...run, '--cpu-wake-ms', wake, '--json', out]);
+    t.is(r.code, 0, r.stderr);
+    runs.push(JSON.parse(await readFile(out, 'utf8')));
+  }
+  const [none, woken] = runs;
+  t.is(woken.scenario.cpu.wakeMs, 2);
+  t.true(woken.cpu.wakes > 0 && woken.cpu.wakes <= woken.cpu.jobs, `${woken.cpu.wakes} wakes of ${woken.cpu.jobs} jobs`);
+  // Each wake-up adds 2 ms to what the peers used (the runs differ a little, as the peers' work now takes longer).
+  t.true(woken.cpu.busySeconds > none.cpu.busySeconds + (0.5 * 2 * woken.cpu.wakes) / 1000, `${woken.cpu.busySeconds} against ${none.cpu.busySeconds} CPU-s`);
+  const bad = await runSlurpie(t, [...run, '--cpu-wake-ms', '-1']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /^slurpie sim: --cpu-wake-ms must be a non-negative number, got -1 \(see slurpie sim --help\)\n$/);
+});

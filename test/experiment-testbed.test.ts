@@ -89,10 +89,14 @@ test('--runs 2: a results file per run, then the table over them and the plots o
   t.is(summary.length, 1, files.join(' '));
   const table = await readFile(join(out, summary[0] ?? 'missing'), 'utf8');
   t.regex(table, /^# tiny-4: 2 runs\n/);
-  t.regex(table, /\n\| sim \| 2 of 2 \| 4\/4 \| \d\.\d\d \| \d\.\d\d \| {2}\|\n/, 'the simulator is deterministic: no range');
-  t.regex(table, /- run 1: .*tiny-4-.*\.json \(the median run\)/);
+  // Run i simulates with the scenario's seed + i - 1 (the same crowd): the row is a median, maybe with a range.
+  t.regex(table, /\n\| sim \| 2 of 2 \| 4\/4 \| \d\.\d\d( \(\d\.\d\d–\d\.\d\d\))? \| \d\.\d\d( \(\d\.\d\d–\d\.\d\d\))? \| {2}\|\n/);
+  const seeds = await Promise.all(results.map(async (f) => JSON.parse(await readFile(join(out, f), 'utf8')) as { scenario: { seed: number }; systems: { simSeed: number }[] }));
+  t.deepEqual(seeds.map((r) => r.systems[0]?.simSeed), [seeds[0]?.scenario.seed, (seeds[0]?.scenario.seed ?? 0) + 1]);
+  const marked = [...table.matchAll(/- run \d: .*\/(tiny-4-[^/]*\.json) \(the median run\)/g)].map((m) => m[1]);
+  t.is(marked.length, 1, table);
   // Plots once, for the median run: not one set per run.
-  t.deepEqual(files.filter((f) => f.endsWith('-cdf.png')), [results[0]?.replace(/\.json$/, '-cdf.png')]);
+  t.deepEqual(files.filter((f) => f.endsWith('-cdf.png')), [marked[0]?.replace(/\.json$/, '-cdf.png')]);
   t.true(run.stdout.includes(table), 'the table is printed too');
 
   for (const bad of ['0', '1.5', 'many']) {

@@ -119,7 +119,7 @@ test('the measured costs at lan-48 scale: the run completes with its CPU and sta
 interface Job { peer: number; id: number; work: number; submittedAt: number }
 interface Done { peer: number; id: number; handledAt: number; doneAt: number; work: number }
 
-function runModel(cores: number, peers: number, jobs: Job[], startupMs: number): { done: Done[]; started: Map<number, number> } {
+function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, wakeMs = 0): { done: Done[]; started: Map<number, number>; wakes: number } {
   const c = resolveScenario({ ...swarm, peers });
   const agenda = new Agenda();
   const sims = Array.from({ length: peers }, (_, i) => newSimPeer(i, `id${i}`, 0, c.links[i] as SimPeer['link'], c.blocks));
@@ -141,7 +141,7 @@ function runModel(cores: number, peers: number, jobs: Job[], startupMs: number):
     },
   };
   // mibMs = 1 MiB: a sourceBlock of n bytes is n ms of work.
-  const model = new CpuModel(c, { cores, startupMs, eventMs: 0, mibMs: MiB }, agenda, world, peers);
+  const model = new CpuModel(c, { cores, startupMs, eventMs: 0, mibMs: MiB, wakeMs }, agenda, world, peers);
   for (const p of sims) model.launch(p);
   for (const j of jobs) agenda.push(j.submittedAt, { k: 'deliver', p: sims[j.peer] as SimPeer, ev: { type: 'sourceBlock', index: j.id, data: new Uint8Array(j.work), digest: new Uint8Array(32) } });
   while (agenda.size > 0) {
@@ -151,8 +151,22 @@ function runModel(cores: number, peers: number, jobs: Job[], startupMs: number):
     if (e?.k === 'cpu') model.step(e.token);
     else if (e?.k === 'deliver') model.submit(e.p, e.ev);
   }
-  return { done, started };
+  return { done, started, wakes: model.summary().wakes };
 }
+
+test('a wake-up costs only an idle process: a job arriving while its peer is busy pays none, one after a pause pays wakeMs', (t) => {
+  // One peer, 10 ms jobs at 0 and 5 (the second queues behind the first), then at 100 (idle again).
+  const jobs = [0, 5, 100].map((submittedAt, id) => ({ peer: 0, id, work: 10, submittedAt }));
+  const free = runModel(1, 1, jobs, 0);
+  t.deepEqual(free.done.map((d) => d.doneAt), [10, 20, 110]);
+  const woken = runModel(1, 1, jobs, 0, 3);
+  t.deepEqual(woken.done.map((d) => d.doneAt), [13, 23, 113]);
+  t.is(woken.wakes, 2);
+  // Two peers on one core: each is woken once, and shares the core while both run.
+  const two = runModel(1, 2, [0, 1].map((peer) => ({ peer, id: peer, work: 10, submittedAt: 0 })), 0, 2);
+  t.deepEqual(two.done.map((d) => d.doneAt), [24, 24]);
+  t.is(two.wakes, 2);
+});
 
 test('processor sharing: 3 jobs of 30 ms on 2 cores end together at 45 ms; 2 of them at 30 ms', (t) => {
   const three = runModel(2, 3, [0, 1, 2].map((peer) => ({ peer, id: peer, work: 30, submittedAt: 0 })), 0);

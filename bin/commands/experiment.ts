@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
 import { checkParamOverrides, type PeerParams } from '../../peer/core/params.ts';
-import { MEASURED_EVENT_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
+import { MEASURED_EVENT_MS, FITTED_WAKE_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
@@ -30,6 +30,7 @@ interface ExperimentArgs {
   simCpuCores: number;
   simCpuStartupMs: number;
   simCpuEventMs: number;
+  simCpuWakeMs: number;
   simCpuMibMs: number;
   simUplink: UplinkModel;
   runs: number;
@@ -90,6 +91,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       // costs measured on the day (npm run bench:peer-cost, bench:message-cost) can replace the defaults.
       .option('sim-cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'sim: CPU-ms a peer spends starting (default: measured once, experiments/sim/cpu-model.ts; npm run bench:peer-cost measures it today)' })
       .option('sim-cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'sim: CPU-ms per message received or sent and per tick (npm run bench:message-cost)' })
+      .option('sim-cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'sim: CPU-ms per wake-up (an event that finds its process idle; experiments/sim/cpu-model.ts)' })
       .option('sim-cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'sim: CPU-ms per MiB of blocks moved (npm run bench:peer-cost)' })
       .option('sim-uplink', {
         type: 'string', choices: [...UPLINK_MODELS], default: 'fair',
@@ -130,8 +132,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         const slots = a.launchSlots as number;
         if (!(Number.isInteger(slots) && slots >= 0 && slots <= 4096)) throw new Error(`--launch-slots must be an integer from 0 to 4096, got ${slots}`);
         const cores = a.simCpuCores as number;
-        if (!(Number.isInteger(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be an integer from 0 to 4096, got ${cores}`);
-        for (const [flag, v] of [['--sim-cpu-startup-ms', a.simCpuStartupMs], ['--sim-cpu-event-ms', a.simCpuEventMs], ['--sim-cpu-mib-ms', a.simCpuMibMs]] as const) {
+        if (!(Number.isFinite(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be a number from 0 to 4096, got ${cores}`);
+        for (const [flag, v] of [['--sim-cpu-startup-ms', a.simCpuStartupMs], ['--sim-cpu-event-ms', a.simCpuEventMs], ['--sim-cpu-wake-ms', a.simCpuWakeMs], ['--sim-cpu-mib-ms', a.simCpuMibMs]] as const) {
           if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new Error(`${flag} must be a number of CPU-ms from 0 to 60000, got ${v}`);
         }
         const runs = a.runs as number;
@@ -187,7 +189,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     process.on('SIGINT', interrupt);
     process.on('SIGTERM', interrupt);
     const { runExperiment } = await import('../../experiments/testbed/run-experiment.ts');
-    await repeatRuns(args, controller.signal, () =>
+    await repeatRuns(args, controller.signal, (run) =>
       runExperiment({
         scenario,
         systems,
@@ -196,9 +198,10 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
         signal: controller.signal,
         emulateLatency: args.latency,
-        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, mibMs: args.simCpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } : null,
+        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, wakeMs: args.simCpuWakeMs, mibMs: args.simCpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } : null,
         launchSlots: args.launchSlots,
         simUplink: args.simUplink,
+        simSeed: scenario.seed + run - 1,
         ...(args.peerEntry !== undefined && { peerEntry: resolve(args.peerEntry) }),
         ...(args.peerEntryB !== undefined && { peerEntryB: resolve(args.peerEntryB) }),
         ...(paramsB !== undefined && { paramsB }),
@@ -224,12 +227,12 @@ function withParams(scenario: Scenario, flags: Partial<PeerParams>, flag = '--pa
  * Runs `once` --runs times (fewer when interrupted), writing each run's results as it ends;
  * with more than one, then the table over them and the plots of the median run.
  */
-async function repeatRuns(args: ExperimentArgs, signal: AbortSignal, once: () => Promise<ExperimentResults>): Promise<void> {
+async function repeatRuns(args: ExperimentArgs, signal: AbortSignal, once: (run: number) => Promise<ExperimentResults>): Promise<void> {
   const runs: ExperimentResults[] = [];
   const files: string[] = [];
   for (let i = 1; i <= args.runs && !signal.aborted; i++) {
     if (args.runs > 1) log(`run ${i} of ${args.runs}`);
-    const results = await once();
+    const results = await once(i);
     runs.push(results);
     files.push(await writeResults(args.out, results, args.runs === 1));
   }

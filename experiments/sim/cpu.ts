@@ -15,6 +15,12 @@
 //   `eventMs` per message received, per message sent and per tick; `mibMs` per MiB of block
 //   data received (from a peer or the source) or uploaded. Other events (opened, closed,
 //   stored, a topology answer) cost nothing of their own but wait their turn.
+// - A wake-up costs `wakeMs` more: the job of an event that found its process idle (nothing
+//   queued, nothing in service). An event that comes while its process is busy is read in
+//   the same turn of the event loop as the work before it and pays none. So a busy peer
+//   batches and a waiting one pays for every little thing, as on the testbed: `lan-12`'s
+//   peers, with cores to spare, spent more CPU per MiB than `lan-48`'s, and `planetlab-55`'s,
+//   often waiting on slow links, twice what per-message costs alone predict (cpu-model.ts).
 // - The cores: processor sharing among the peers with work to do (each of R runnable
 //   processes runs at min(1, cores / R) of a core), not FIFO: Linux's CFS time-slices
 //   runnable processes, and the testbed shows it. Its 48 peers, launched together, reached
@@ -47,6 +53,7 @@ export interface CpuWorld {
 export interface CpuSummary extends SimCpu {
   busySeconds: number; // CPU the peers used in all (Σ work)
   jobs: number; // events handled through the model
+  wakes: number; // of them, those that found their process idle (each paid wakeMs)
   peakRunnable: number; // most processes wanting a core at once
   startupDelay: { p50: number; max: number }; // seconds from arrival to registering
 }
@@ -58,6 +65,7 @@ interface PeerCpu {
   ev: PeerEvent | null; // the job in service (null: the start-up)
   actions: readonly PeerAction[]; // its actions, to carry out when it ends
   ticks: number; // ticks in `queue` (the core has not had them yet)
+  woken: boolean; // the next job in `queue` found the process idle: it pays the wake-up
 }
 
 export class CpuModel {
@@ -71,6 +79,7 @@ export class CpuModel {
   private stepping = false; // within step(): book once at its end
   private busyMs = 0;
   private jobs = 0;
+  private wakes = 0;
   private peakRunnable = 0;
   private readonly startupDelays: number[] = [];
   private readonly waiting: SimPeer[] = []; // arrived, held by the launcher (cpu.launchSlots)
@@ -83,7 +92,7 @@ export class CpuModel {
     private readonly world: CpuWorld,
     peers: number,
   ) {
-    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [], ticks: 0 }));
+    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [], ticks: 0, woken: false }));
   }
 
   /** The peer's process has just been launched: its start-up comes first. */
@@ -108,6 +117,7 @@ export class CpuModel {
   submit(p: SimPeer, ev: PeerEvent): void {
     const s = this.perPeer[p.index] as PeerCpu;
     if (ev.type === 'tick') s.ticks++;
+    if (!s.busy && s.head >= s.queue.length) s.woken = true;
     s.queue.push(ev);
     if (!s.busy) this.next(p, s);
   }
@@ -139,6 +149,7 @@ export class CpuModel {
       ...this.cpu,
       busySeconds: this.busyMs / 1000,
       jobs: this.jobs,
+      wakes: this.wakes,
       peakRunnable: this.peakRunnable,
       startupDelay: { p50: (d[Math.floor(d.length / 2)] ?? NaN) / 1000, max: (d[d.length - 1] ?? NaN) / 1000 },
     };
@@ -191,7 +202,12 @@ export class CpuModel {
       }
       this.jobs++;
       const actions = this.world.handle(p, ev);
-      const work = this.eventWork(ev) + this.actionsWork(actions);
+      let work = this.eventWork(ev) + this.actionsWork(actions);
+      if (s.woken) {
+        s.woken = false;
+        this.wakes++;
+        work += this.cpu.wakeMs ?? 0;
+      }
       if (work <= 0) {
         this.world.carryOut(p, ev, actions);
         continue;
@@ -207,6 +223,7 @@ export class CpuModel {
     s.queue.length = 0;
     s.head = 0;
     s.ticks = 0;
+    s.woken = false;
     s.busy = false;
     s.ev = null;
     s.actions = [];

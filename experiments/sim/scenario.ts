@@ -52,6 +52,7 @@ export interface SimCpu {
   startupMs: number; // CPU a peer's process spends starting, before it registers
   eventMs: number; // per message handled (received or sent) and per tick
   mibMs: number; // per MiB of block data moved (received from the source or a peer, or uploaded)
+  wakeMs?: number; // per wake-up: an event that finds its process idle (nothing queued, nothing running); 0 or absent: none
   launchSlots?: number; // at most this many processes starting at once, the others held in arrival order; 0 or absent: no limit
 }
 
@@ -115,8 +116,9 @@ export function checkScenario(s: SimScenario): void {
   }
   if (s.uplink !== undefined && !UPLINK_MODELS.includes(s.uplink)) throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
   if (s.cpu !== undefined) {
-    if (!(Number.isSafeInteger(s.cpu.cores) && s.cpu.cores >= 1)) throw new RangeError(`scenario.cpu.cores must be a positive integer, got ${s.cpu.cores}`);
+    if (!(Number.isFinite(s.cpu.cores) && s.cpu.cores > 0)) throw new RangeError(`scenario.cpu.cores must be a positive number, got ${s.cpu.cores}`);
     for (const key of ['startupMs', 'eventMs', 'mibMs'] as const) nonNegative(`cpu.${key}`, s.cpu[key]);
+    if (s.cpu.wakeMs !== undefined) nonNegative('cpu.wakeMs', s.cpu.wakeMs);
     const slots = s.cpu.launchSlots;
     if (slots !== undefined && !(Number.isSafeInteger(slots) && slots >= 0)) throw new RangeError(`scenario.cpu.launchSlots must be a non-negative integer, got ${slots}`);
   }

@@ -45,6 +45,7 @@ export interface SystemResult {
   interrupted?: boolean;
   approximations?: string[]; // the simulator's: what it could not model of the scenario
   machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
+  simSeed?: number; // the simulator's: its protocol and network seed (run i of --runs: the scenario's + i - 1)
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
   perPeer: PeerResult[];

@@ -32,6 +32,7 @@ export interface ExperimentOptions {
   signal?: AbortSignal; // SIGINT: stop, clean up, return what there is
   emulateLatency?: boolean; // default true: the scenario's latencyMs, per message (latency.ts)
   simUplink?: UplinkModel; // the sim system's uplink model (default fair: TCP connections share a shaped link)
+  simSeed?: number; // the sim system's protocol seed (default the scenario's); the peers' plan stays the scenario's
   peerEntry?: string; // slurpie's peers and topology server run this CLI build instead (before/after in one testbed)
   peerEntryB?: string; // every other slurpie peer runs this build: an A/B in one swarm, at the same time
   paramsB?: Partial<PeerParams>; // every other slurpie peer runs with these protocol parameters (the scenario's and --param-b's)
@@ -60,7 +61,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   }
   if (o.systems.includes('sim')) {
     o.log(`sim: simulating ${peers.length} peers in virtual time`);
-    results.push(runSimSystem(s, tMin, limit, o.simCpu ?? null, o.simUplink ?? 'fair'));
+    results.push(runSimSystem(s, tMin, limit, o.simCpu ?? null, o.simUplink ?? 'fair', o.simSeed));
   }
   if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limitOf)));
   const order = (n: string): number => o.systems.indexOf(n as SystemName);

@@ -8,10 +8,15 @@ import type { CpuSummary } from '../sim/cpu.ts';
 import type { SimCpu, UplinkModel } from '../sim/scenario.ts';
 import { summarize, type PeerResult, type SystemResult } from './results.ts';
 
-/** `cpu`: the peers share its cores at its costs (the testbed machine's, by default in `slurpie experiment`); null: infinite CPU. */
-export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpu: SimCpu | null = null, uplink: UplinkModel = 'fifo'): SystemResult {
+/**
+ * `cpu`: the peers share its cores at its costs (the testbed machine's, by default in `slurpie
+ * experiment`); null: infinite CPU. `seed`: the protocol's and the network's draws (default the
+ * scenario's); the peers, their links and arrivals stay the scenario's plan whatever it is, so
+ * `--runs N` samples the simulator's own spread over the same crowd.
+ */
+export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds: number, cpu: SimCpu | null = null, uplink: UplinkModel = 'fifo', seed = s.seed): SystemResult {
   const { sim, approximations } = toSimScenario(s, cpu, uplink);
-  const r = simulate({ ...sim, maxSimSeconds: timeLimitSeconds });
+  const r = simulate({ ...sim, seed, maxSimSeconds: timeLimitSeconds });
   const planned = planPeers(s); // the order toSimScenario gave the links in
 
   const width = s.peers.count >= 100 ? 3 : 2;
@@ -43,6 +48,7 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     }),
     approximations: r.cpu ? [...approximations, cpuUsed(r.cpu)] : approximations,
     machineWallSeconds: r.wallMs / 1000,
+    simSeed: seed,
     simMessages: messagesOf(r),
   };
 }
@@ -56,6 +62,6 @@ function messagesOf(r: SimResult): { peers: number; sent: Record<string, number>
 
 // What the CPU model charged, to set beside the testbed's per-peer cpuSeconds and startupSeconds.
 function cpuUsed(cpu: CpuSummary): string {
-  return `CPU used in the simulation: ${cpu.busySeconds.toFixed(1)} CPU-s for all peers; launch to registering ${cpu.startupDelay.p50.toFixed(2)} s at the median ` +
+  return `CPU used in the simulation: ${cpu.busySeconds.toFixed(1)} CPU-s for all peers (${cpu.wakes} of its ${cpu.jobs} events woke an idle process); launch to registering ${cpu.startupDelay.p50.toFixed(2)} s at the median ` +
     `(max ${cpu.startupDelay.max.toFixed(2)} s); up to ${cpu.peakRunnable} processes wanting a core at once`;
 }
