@@ -91,7 +91,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       // costs measured on the day (npm run bench:peer-cost, bench:message-cost) can replace the defaults.
       .option('sim-cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'sim: CPU-ms a peer spends starting (default: measured once, experiments/sim/cpu-model.ts; npm run bench:peer-cost measures it today)' })
       .option('sim-cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'sim: CPU-ms per message received or sent and per tick (npm run bench:message-cost)' })
-      .option('sim-cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'sim: CPU-ms per wake-up (an event that finds its process idle; experiments/sim/cpu-model.ts)' })
+      .option('sim-cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'sim: CPU-ms more per wake-up, an event that finds its process idle (fitted: experiments/sim/cpu-model.ts)' })
       .option('sim-cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'sim: CPU-ms per MiB of blocks moved (npm run bench:peer-cost)' })
       .option('sim-uplink', {
         type: 'string', choices: [...UPLINK_MODELS], default: 'fair',
@@ -99,7 +99,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       })
       .option('runs', {
         type: 'number', default: 1,
-        describe: 'run the scenario this many times in a row: a results file for each, then one table of each system\'s median and range over them (OUT/<scenario>-<time>-runs.md) and the plots of the median run',
+        describe: 'run the scenario this many times in a row: a results file for each, then one table of each system\'s median and range over them (OUT/<scenario>-<time>-runs.md) and the plots of the median run; the sim system\'s run i takes the scenario\'s seed + i - 1, the same crowd',
       })
       .option('peer-entry', {
         type: 'string',

@@ -46,7 +46,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
   describe: 'simulate a swarm of peers in virtual time (deterministic for a seed) and report',
   builder: (y: Argv) =>
     y
-      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nCPU is infinite unless --cpu-cores N: then the peer processes share N cores (processor sharing, each\npeer doing its work in order, one thing at a time) at costs measured on the testbed machine (experiments/sim/cpu-model.ts).\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
+      .usage('$0 sim [options]\n\nRun N unchanged peer cores against a simulated source, topology server and network in virtual time.\nRates are bytes per second (4MiB, 1.25MB, 1250000). The same seed gives the same run.\nCPU is infinite unless --cpu-cores N: then the peer processes share N cores (processor sharing, each\npeer doing its work in order, one thing at a time) at costs measured on the testbed machine, the wake-up fitted (experiments/sim/cpu-model.ts).\nIt runs in a node started with a larger heap (--max-semi-space-size: 64-1024 MiB by --peers, --max-old-space-size:\n75% of RAM) unless node was given heap flags already or SLURPIE_SIM_V8=0.')
       .option('peers', { type: 'number', default: 100, describe: 'number of peers' })
       .option('size', { type: 'string', default: '64MiB', coerce: bytes('size'), describe: 'file size' })
       .option('block-size', { type: 'string', coerce: bytes('block-size'), describe: 'block size (default: the protocol default, 256KiB)' })
@@ -79,7 +79,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       })
       .option('cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'with --cpu-cores: CPU-ms a peer spends starting, before it registers (measured: experiments/sim/cpu-model.ts)' })
       .option('cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'with --cpu-cores: CPU-ms per message received or sent and per tick (measured)' })
-      .option('cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'with --cpu-cores: CPU-ms per wake-up (an event that finds its process idle; experiments/sim/cpu-model.ts)' })
+      .option('cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'with --cpu-cores: CPU-ms more per wake-up, an event that finds its process idle (fitted: experiments/sim/cpu-model.ts)' })
       .option('launch-slots', { type: 'number', default: 0, describe: 'with --cpu-cores: at most N peers starting at once, later arrivals held in order (the testbed launcher\'s --launch-slots); 0: no limit' })
       .option('cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'with --cpu-cores: CPU-ms per MiB of blocks received or uploaded (measured)' })
       .option('uplink', {
