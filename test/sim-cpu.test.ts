@@ -119,7 +119,7 @@ test('the measured costs at lan-48 scale: the run completes with its CPU and sta
 interface Job { peer: number; id: number; work: number; submittedAt: number }
 interface Done { peer: number; id: number; handledAt: number; doneAt: number; work: number }
 
-function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, wakeMs = 0): { done: Done[]; started: Map<number, number>; wakes: number } {
+function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, wakeMs = 0): { done: Done[]; started: Map<number, number>; wakes: number; waitSeconds: number } {
   const c = resolveScenario({ ...swarm, peers });
   const agenda = new Agenda();
   const sims = Array.from({ length: peers }, (_, i) => newSimPeer(i, `id${i}`, 0, c.links[i] as SimPeer['link'], c.blocks));
@@ -151,7 +151,8 @@ function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, 
     if (e?.k === 'cpu') model.step(e.token);
     else if (e?.k === 'deliver') model.submit(e.p, e.ev);
   }
-  return { done, started, wakes: model.summary().wakes };
+  const { wakes, waitSeconds } = model.summary();
+  return { done, started, wakes, waitSeconds };
 }
 
 test('a wake-up costs only an idle process: a job arriving while its peer is busy pays none, one after a pause pays wakeMs', (t) => {
@@ -168,11 +169,13 @@ test('a wake-up costs only an idle process: a job arriving while its peer is bus
   t.is(two.wakes, 2);
 });
 
-test('processor sharing: 3 jobs of 30 ms on 2 cores end together at 45 ms; 2 of them at 30 ms', (t) => {
+test('processor sharing: 3 jobs of 30 ms on 2 cores end together at 45 ms, each 15 ms waiting for a core; 2 of them at 30 ms, none', (t) => {
   const three = runModel(2, 3, [0, 1, 2].map((peer) => ({ peer, id: peer, work: 30, submittedAt: 0 })), 0);
   t.deepEqual(three.done.map((d) => d.doneAt), [45, 45, 45]);
+  t.is(three.waitSeconds, 0.045);
   const two = runModel(2, 2, [0, 1].map((peer) => ({ peer, id: peer, work: 30, submittedAt: 0 })), 0);
   t.deepEqual(two.done.map((d) => d.doneAt), [30, 30]);
+  t.is(two.waitSeconds, 0);
 });
 
 test('property: each peer handles its events in the order they came, one at a time, never faster than a core, within the cores', (t) => {

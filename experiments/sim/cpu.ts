@@ -52,6 +52,7 @@ export interface CpuWorld {
 /** The model's own measures, in the result (SimResult.cpu) when it is on. */
 export interface CpuSummary extends SimCpu {
   busySeconds: number; // CPU the peers used in all (Σ work)
+  waitSeconds: number; // time their jobs spent wanting a core beyond their work (Σ in service - work): the run queue
   jobs: number; // events handled through the model
   wakes: number; // of them, those that found their process idle (each paid wakeMs)
   peakRunnable: number; // most processes wanting a core at once
@@ -66,6 +67,8 @@ interface PeerCpu {
   actions: readonly PeerAction[]; // its actions, to carry out when it ends
   ticks: number; // ticks in `queue` (the core has not had them yet)
   woken: boolean; // the next job in `queue` found the process idle: it pays the wake-up
+  servedAt: number; // when the job in service joined the cores
+  work: number; // and its CPU-ms
 }
 
 export class CpuModel {
@@ -78,6 +81,7 @@ export class CpuModel {
   private bookedAt = Infinity; // the live booking's time
   private stepping = false; // within step(): book once at its end
   private busyMs = 0;
+  private waitMs = 0;
   private jobs = 0;
   private wakes = 0;
   private peakRunnable = 0;
@@ -92,7 +96,7 @@ export class CpuModel {
     private readonly world: CpuWorld,
     peers: number,
   ) {
-    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [], ticks: 0, woken: false }));
+    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [], ticks: 0, woken: false, servedAt: 0, work: 0 }));
   }
 
   /** The peer's process has just been launched: its start-up comes first. */
@@ -148,6 +152,7 @@ export class CpuModel {
     return {
       ...this.cpu,
       busySeconds: this.busyMs / 1000,
+      waitSeconds: this.waitMs / 1000,
       jobs: this.jobs,
       wakes: this.wakes,
       peakRunnable: this.peakRunnable,
@@ -159,6 +164,7 @@ export class CpuModel {
   private done(p: SimPeer): void {
     const s = this.perPeer[p.index] as PeerCpu;
     s.busy = false;
+    this.waitMs += Math.max(0, this.agenda.now - s.servedAt - s.work);
     if (s.ev === null) {
       this.starting--;
       this.launchWaiting();
@@ -253,6 +259,9 @@ export class CpuModel {
 
   // A job of `work` CPU-ms joins the processes sharing the cores.
   private serve(p: SimPeer, work: number): void {
+    const s = this.perPeer[p.index] as PeerCpu;
+    s.servedAt = this.agenda.now;
+    s.work = work;
     this.advance();
     this.busyMs += work;
     this.running.push(this.v + work, p);
