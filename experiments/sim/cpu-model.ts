@@ -22,8 +22,8 @@
 //                        wait most: on 2026-12-02, lan-12 (12 peers, cores to spare) 14.6 CPU-s
 //                        modelled (8 seeds) against 22.7 and 24.4 used in two testbed runs,
 //                        mixed-16 6.4 against 16.2-16.4, planetlab-55 58 against 108-124, but
-//                        lan-48 (busy) 75 against 76-95. 1.0 ms makes lan-12's 23.3 (0.9: 22.4,
-//                        1.1: 24.3); the rest are checks, not fitted: lan-48 88, planetlab-55 97,
+//                        lan-48 (busy) 75 against 76-95. 1.0 ms makes lan-12's 23.3 (seeds 1-8;
+//                        over seeds 1-6, 0.9: 22.4, 1.1: 24.3); the rest are checks, not fitted: lan-48 88, planetlab-55 97,
 //                        mixed-16 12 CPU-s, and lan-48 with the source at half and twice its rate
 //                        125 and 72 against the testbed's 109 and 70 (without it 92 and 61: it had
 //                        missed that a longer run costs more CPU for the same bytes). A small read

@@ -42,6 +42,14 @@ function medianRunOf(runs: ExperimentResults[], name: string): number | null {
   return (timed[Math.floor((timed.length - 1) / 2)] as { run: number }).run;
 }
 
+/** A system's runs as one result: the median mean time and source bytes over those with a time, and how many runs. */
+function medianResult(ran: SystemResult[]): { r: SystemResult; of: number } | null {
+  const timed = ran.filter((r) => r.meanSeconds !== null);
+  const first = timed[0];
+  if (!first) return null;
+  return { r: { ...first, meanSeconds: median(timed.map((r) => r.meanSeconds as number)), sourceRatio: median(ran.map((r) => r.sourceRatio)) }, of: ran.length };
+}
+
 function row(runs: ExperimentResults[], name: string, peers: number): string {
   const ran = ranOf(runs, name);
   if (ran.length === 0) {
@@ -104,15 +112,12 @@ export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsS
     ...names.map((name) => row(runs, name, first.peers)),
   ];
   // The simulator's median over its seeds against the median of the testbed's runs.
-  const sims = ranOf(runs, 'sim').map(({ r }) => r);
-  const simTimes = sims.flatMap((r) => (r.meanSeconds === null ? [] : [r.meanSeconds]));
-  const slurpie = ranOf(runs, 'slurpie').map(({ r }) => r);
-  const times = slurpie.flatMap((r) => (r.meanSeconds === null ? [] : [r.meanSeconds]));
-  if (sims[0] && simTimes.length > 0 && times.length > 0) {
-    const medianOf = (r: SystemResult, system: string, of: SystemResult[], t: number[]): SystemResult => ({ ...r, system, meanSeconds: median(t), sourceRatio: median(of.map((x) => x.sourceRatio)) });
-    const sim = medianOf(sims[0], 'sim', sims, simTimes);
-    const line = simAgainstTestbed([sim, medianOf(sims[0], 'slurpie', slurpie, times)], `slurpie's median over ${slurpie.length} runs`);
-    if (line) lines.push('', sims.length > 1 ? line.replace(/^Simulator/, `Simulator (median over ${sims.length} seeds)`) : line);
+  const sim = medianResult(ranOf(runs, 'sim').map(({ r }) => r));
+  const slurpie = medianResult(ranOf(runs, 'slurpie').map(({ r }) => r));
+  if (sim && slurpie) {
+    const simLabel = sim.of > 1 ? `Simulator (median over ${sim.of} seeds)` : 'Simulator';
+    const line = simAgainstTestbed([sim.r, slurpie.r], `slurpie's median over ${slurpie.of} runs`, simLabel);
+    if (line) lines.push('', line);
   }
   for (const name of names) {
     const line = cpuOverRuns(name, ranOf(runs, name).map(({ r }) => r));

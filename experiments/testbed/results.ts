@@ -158,7 +158,7 @@ const SIM_AGREEMENT = 0.2;
  * time and on source bytes, and whether each is within SIM_AGREEMENT. `testbedLabel` names
  * what the slurpie row is (a median over runs, say).
  */
-export function simAgainstTestbed(systems: SystemResult[], testbedLabel = 'slurpie'): string | null {
+export function simAgainstTestbed(systems: SystemResult[], testbedLabel = 'slurpie', simLabel = 'Simulator'): string | null {
   const ran = (name: string): SystemResult | undefined => systems.find((s) => s.system === name && !s.skipped && s.meanSeconds !== null && s.sourceRatio > 0);
   const testbed = ran('slurpie');
   const sim = ran('sim');
@@ -169,7 +169,7 @@ export function simAgainstTestbed(systems: SystemResult[], testbedLabel = 'slurp
   const agrees = (x: number): boolean => Math.abs(x - 1) <= SIM_AGREEMENT + 1e-9;
   const pct = `${Math.round(SIM_AGREEMENT * 100)}%`;
   const verdict = agrees(time) && agrees(source) ? `both within ${pct}` : agrees(time) ? `time within ${pct}, source bytes not` : agrees(source) ? `source bytes within ${pct}, time not` : `neither within ${pct}`;
-  return `Simulator against testbed (sim / ${testbedLabel}): mean time ${time.toFixed(2)}, source bytes ${source.toFixed(2)}: ${verdict}.`;
+  return `${simLabel} against testbed (sim / ${testbedLabel}): mean time ${time.toFixed(2)}, source bytes ${source.toFixed(2)}: ${verdict}.`;
 }
 
 /**
