@@ -104,7 +104,7 @@ test('no messages line when no peer reports counts (curl, BitTorrent, a skipped 
 
 test('the simulator\'s messages: its totals over the peers that arrived, UPDATE named for what it holds', (t) => {
   const sim: SystemResult = { ...system('sim', [peer('p1', {})]), simMessages: { peers: 4, sent: { HELLO: 30, UPDATE: 4000, BLOCK: 500 } } };
-  t.is(messagesSent(sim), 'Messages a sim peer sent (mean over 4 peers): UPDATE 1,000, BLOCK 125, HELLO 8; 1,133 in all (UPDATE includes UPDATE-news: the simulator does not tell them apart)');
+  t.is(messagesSent(sim), 'Messages a sim peer sent (mean over 4 peers): UPDATE 1,000, BLOCK 125, HELLO 8; 1,133 in all (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)');
 });
 
 test('the markdown has one messages line per system with counts, after the CPU line', (t) => {
@@ -117,7 +117,7 @@ test('the markdown has one messages line per system with counts, after the CPU l
   const messages = lines.filter((l) => l.startsWith('Messages a '));
   t.deepEqual(messages, [
     'Messages a slurpie peer sent (mean over 1 peers): BLOCK 10, HELLO 3; 13 in all',
-    'Messages a sim peer sent (mean over 2 peers): HELLO 2; 2 in all (UPDATE includes UPDATE-news: the simulator does not tell them apart)',
+    'Messages a sim peer sent (mean over 2 peers): HELLO 2; 2 in all (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)',
   ]);
   t.true(cpu >= 0 && lines.indexOf(messages[0] as string) > cpu);
   t.false(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [system('http', [peer('p1', {})])] }).includes('Messages a '));

@@ -228,8 +228,8 @@ export function messagesSent(r: SystemResult): string | null {
   const types = Object.entries(sent.sent).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   const total = types.reduce((n, [, x]) => n + x, 0);
   const byType = types.map(([type, n]) => `${type} ${count(n)}`).join(', ');
-  // The simulator counts by message type alone: its UPDATE holds the news-only ones too.
-  const split = r.simMessages ? ' (UPDATE includes UPDATE-news: the simulator does not tell them apart)' : '';
+  // The simulator counts by message type alone: its UPDATE holds the news-only ones too, its REJECT the missing ones.
+  const split = r.simMessages ? ' (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)' : '';
   return `Messages a ${r.system} peer sent (mean over ${sent.peers} peers): ${byType ? `${byType}; ` : ''}${count(total)} in all${split}${byBuild(r.perPeer)}`;
 }
 

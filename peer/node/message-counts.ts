@@ -16,10 +16,14 @@ export function noMessages(): MessageCounts {
 
 /**
  * A message's type, except that an UPDATE without entries (only `known` news, or a sketch) is
- * `UPDATE-news`: it carries no bitfields, so it costs far less than one with entries.
+ * `UPDATE-news`: it carries no bitfields, so it costs far less than one with entries; and a
+ * REJECT of a block the sender lacks is `REJECT-missing` (REJECT alone: busy), as the two say
+ * different things about a swarm (a stale view, or a loaded uploader).
  */
 export function countedType(msg: Message): string {
-  return msg.type === 'UPDATE' && msg.entries.length === 0 ? 'UPDATE-news' : msg.type;
+  if (msg.type === 'UPDATE' && msg.entries.length === 0) return 'UPDATE-news';
+  if (msg.type === 'REJECT' && msg.reason === 'missing') return 'REJECT-missing';
+  return msg.type;
 }
 
 export class MessageCounter {
