@@ -25,9 +25,10 @@ function harness(n: number, script: (ends: End[], net: Network) => void, opts: {
     step: (p: SimPeer, ev: PeerEvent) => {
       if (ev.type === 'message') heard.push({ to: p.index, what: ev.msg.type === 'BLOCK' || ev.msg.type === 'REQUEST' ? `${ev.msg.type} ${ev.msg.index}` : ev.msg.type, at: agenda.now });
       if (ev.type === 'served') served.push({ to: p.index, what: `served ${ev.index}`, at: agenda.now });
+      if (ev.type === 'message' && ev.msg.type === 'BLOCK') net.handled(ev); // handled at once: no CPU model
     },
   };
-  const net = new Network(agenda, world, new Metrics(undefined), opts.fair ?? true);
+  const net: Network = new Network(agenda, world, new Metrics(undefined), opts.fair ?? true);
   const a = barePeer(0, 1000, 1000);
   const others = Array.from({ length: n }, (_, i) => barePeer(i + 1, 1000, opts.down ?? 100_000));
   for (const b of others) {
@@ -67,6 +68,36 @@ for (const fair of [false, true]) {
     t.true(Math.abs((served[0]?.at ?? NaN) - (arrived + 1)) < 0.01, `served at ${served[0]?.at} ms: one hop after it arrived at ${arrived} ms`);
   });
 }
+
+test('the pong leaves once the receiver has handled the BLOCK: a receiver that gets to it 50 ms late holds its server\'s served 50 ms', (t) => {
+  const agenda = new Agenda();
+  const served: number[] = [];
+  const blocks: PeerEvent[] = [];
+  const world = {
+    step: (_p: SimPeer, ev: PeerEvent) => {
+      if (ev.type === 'message' && ev.msg.type === 'BLOCK') blocks.push(ev); // handled later, by hand
+      if (ev.type === 'served') served.push(agenda.now);
+    },
+  };
+  const net = new Network(agenda, world, new Metrics(undefined), true);
+  const a = barePeer(0, 1000, 1000);
+  const b = barePeer(1, 1000, 100_000);
+  net.listen(b);
+  net.connect(a, b.id, b.host, b.port);
+  drainNetwork(agenda, net);
+  net.serve([...a.ends.values()][0] as End, 5, new Uint8Array(64 * KiB));
+  drainNetwork(agenda, net);
+  t.is(blocks.length, 1);
+  t.deepEqual(served, [], 'no pong before the receiver has handled it');
+  const arrived = agenda.now; // the last event: the BLOCK's arrival
+  agenda.now = arrived + 50;
+  net.handled(blocks[0] as PeerEvent);
+  drainNetwork(agenda, net);
+  t.deepEqual(served, [arrived + 51], 'one hop (1 ms) after the receiver handled it');
+  net.handled(blocks[0] as PeerEvent);
+  drainNetwork(agenda, net);
+  t.is(served.length, 1, 'one pong per BLOCK');
+});
 
 test('a control message on an idle connection leaves at once, not behind the blocks on another', (t) => {
   const { heard } = harness(2, ([x, y], net) => {

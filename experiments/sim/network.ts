@@ -20,10 +20,11 @@
 //     a free slot; a slot is held until the block's last byte has left (the node: until ws
 //     has handed it to the socket); serves queued for a connection that closes are dropped.
 //   The first byte of a large message leaves when it reaches the head of its end (fifo: of
-//   the link). The server's core is told `served` one hop after the BLOCK has arrived in
-//   full, as the node hears of it (peer/node/delivery.ts: a WebSocket ping follows each BLOCK
-//   and its pong comes back once the receiver has read it): a BLOCK held up by the receiver's
-//   downlink is not delivered when the sender's uplink is done with it.
+//   the link). The server's core is told `served` one hop after the receiver has handled
+//   the BLOCK, as the node hears of it (peer/node/delivery.ts: a WebSocket ping follows each
+//   BLOCK and its pong comes back once the receiver has read it): a BLOCK held up by the
+//   receiver's downlink is not delivered when the sender's uplink is done with it, nor, with
+//   the CPU model, one whose receiver is waiting for a core (handled()).
 // - The downlink is a FIFO at the peer's down rate that books each message when its first
 //   byte gets there (first byte out + L). A message arrives at max(last byte out + L, end of
 //   download) (cut-through): the slower of the two links sets the pace; with 'fair' its
@@ -105,6 +106,7 @@ export interface Transit {
   sentAt: number; // when its last byte left the sender (NaN while it is being sent)
   downEnd: number; // when the receiver's downlink is done with it (NaN until its first byte got there; -Infinity: the receiver was gone)
   served: number; // a BLOCK: its index, to tell the server's core once it has arrived (else -1)
+  inflow: number; // bytes/ms it arrives at, told to the receiver's CPU from its first byte to its last (0: not told)
   behind: Transit | null; // the first small message sent after this one while it was unbooked; each links the next
 }
 
@@ -115,9 +117,12 @@ export interface Hangup {
   reason: string;
 }
 
-/** What the network tells the world: an event for one peer's core. */
+/** What the network tells the world: an event for one peer's core, and bytes on their way to it. */
 export interface PeerStepper {
+  /** A BLOCK's event: the world calls Network.handled(ev) once the core has handled it (its pong leaves then). */
   step(p: SimPeer, ev: PeerEvent): void;
+  /** A large message starts (> 0) or stops (< 0) arriving at the peer at this many bytes/ms. */
+  inflow?(p: SimPeer, bytesPerMs: number): void;
 }
 
 /**
@@ -135,6 +140,9 @@ export class Network {
   private readonly byHost = new Map<string, SimPeer>();
   private readonly uplinks = new Map<SimPeer, Uplink>(); // made on a peer's first large message
   private readonly serves = new Map<SimPeer, Serves>(); // made on a peer's first serve
+  // BLOCK events on their way through a receiver's CPU -> the pong its server awaits (handled());
+  // weak: an event dropped unread (its connection closed, its peer gone) takes its pong with it.
+  private readonly pongs = new WeakMap<PeerEvent, { end: End; index: number; bytes: number }>();
 
   constructor(
     private readonly agenda: Agenda,
@@ -200,7 +208,7 @@ export class Network {
     p.upFreeAt = upEnd;
     if (msg.type === 'REQUEST') (end.asked ??= new Map()).set(msg.index, now);
     if (!this.fair) return this.sendFifo(end, msg, bytes, served, upStart, upEnd);
-    const t: Transit = { k: 'msg', end, msg, bytes, sentAt: NaN, downEnd: NaN, served, behind: null };
+    const t: Transit = { k: 'msg', end, msg, bytes, sentAt: NaN, downEnd: NaN, served, inflow: 0, behind: null };
     if (end.upHead !== null) (end.upQueue ??= []).push(t);
     else this.upload(end, t);
   }
@@ -208,7 +216,7 @@ export class Network {
   // One FIFO per uplink: the message leaves after everything sent before it, from any connection.
   private sendFifo(end: End, msg: Message, bytes: number, served: number, upStart: number, upEnd: number): void {
     const p = end.peer;
-    const t: Transit = { k: bytes < SMALL_BYTES ? 'msg' : 'wire', end, msg, bytes, sentAt: upEnd, downEnd: NaN, served, behind: null };
+    const t: Transit = { k: bytes < SMALL_BYTES ? 'msg' : 'wire', end, msg, bytes, sentAt: upEnd, downEnd: NaN, served, inflow: 0, behind: null };
     if (bytes < SMALL_BYTES) this.uploaded(end, t, upEnd);
     else {
       end.lastSent = upEnd;
@@ -328,6 +336,11 @@ export class Network {
       const downStart = Math.max(this.agenda.now, to.downFreeAt);
       t.downEnd = downStart + t.bytes * to.link.downMsPerByte;
       to.downFreeAt = t.downEnd;
+      // Its pace: the sender's share of its uplink as the message starts, or the receiver's downlink.
+      const from = t.end.peer;
+      const flows = this.fair ? Math.max(1, this.uplinks.get(from)?.size ?? 1) : 1;
+      t.inflow = Math.min(1 / (from.link.upMsPerByte * flows), 1 / to.link.downMsPerByte);
+      this.world.inflow?.(to, t.inflow);
     }
     if (!Number.isNaN(t.sentAt)) this.book(t);
   }
@@ -365,17 +378,30 @@ export class Network {
   /** The whole message is there. */
   arrived(t: Transit): void {
     const { end, msg } = t;
+    if (t.inflow > 0) this.world.inflow?.(end.peer, -t.inflow);
+    t.inflow = 0;
     if (end.state !== 'open' || end.peer.gone) {
       this.metrics.dropped++;
       return;
     }
     if (msg.type === 'BLOCK' || msg.type === 'REJECT') this.answered(end, msg.index, msg.type === 'BLOCK');
-    if (t.served >= 0 && msg.type === 'BLOCK') {
-      // The pong: back at the server one hop after the block is in.
-      const from = end.other as End;
-      this.agenda.push(this.agenda.now + hop(end.peer, from.peer), { k: 'served', end: from, index: t.served, bytes: msg.data.length });
-    }
-    this.world.step(end.peer, msg.type === 'BLOCK' ? { type: 'message', conn: end.conn, msg, digest: simDigest(msg.index) } : { type: 'message', conn: end.conn, msg });
+    if (msg.type !== 'BLOCK') return this.world.step(end.peer, { type: 'message', conn: end.conn, msg });
+    const ev: PeerEvent = { type: 'message', conn: end.conn, msg, digest: simDigest(msg.index) };
+    if (t.served >= 0) this.pongs.set(ev, { end: end.other as End, index: t.served, bytes: msg.data.length });
+    this.world.step(end.peer, ev);
+  }
+
+  /**
+   * The receiver's process has handled a BLOCK: the pong that follows it on the wire (ws
+   * answers the ping as it reads it) is back at the server one hop later. With the CPU
+   * model that is once the receiver got a core for it: a receiver waiting for one holds
+   * its servers' pongs, and they take their uplinks for slower than they are (upload-backlog.ts).
+   */
+  handled(ev: PeerEvent): void {
+    const pong = this.pongs.get(ev);
+    if (pong === undefined) return;
+    this.pongs.delete(ev);
+    this.agenda.push(this.agenda.now + hop((pong.end.other as End).peer, pong.end.peer), { k: 'served', end: pong.end, index: pong.index, bytes: pong.bytes });
   }
 
   served(end: End, index: number, bytes: number): void {

@@ -61,6 +61,7 @@ export type SimEvent =
   | { k: 'leave'; p: SimPeer }
   | { k: 'churn'; p: SimPeer } // its planned departure (scenario.leaveAfterMs)
   | { k: 'cpu'; token: number } // the CPU model's next job end (cpu.ts)
+  | { k: 'cpuRead'; p: SimPeer; token: number } // an idle process reads part of a message still arriving (cpu.ts)
   | { k: 'up'; up: Uplink; token: number }; // a peer's uplink: its next message sent in full (uplink.ts)
 
 /** The queue of what happens next, and the virtual time now (ms): every part of the model books here. */
@@ -100,7 +101,7 @@ export class World implements PeerStepper, CpuWorld {
     this.metrics = new Metrics(options.onSample);
     this.zero = new ZeroBlocks(c);
     this.net = new Network(this.agenda, this, this.metrics, s.uplink === 'fair');
-    this.source = new SourceModel(c, this.agenda, this.zero);
+    this.source = new SourceModel(c, this.agenda, this.zero, (p, bytesPerMs) => this.inflow(p, bytesPerMs));
     // A live peer re-registers every reregisterMs, so with the node's ttl (twice that) it
     // never expires; a peer that leaves deregisters. Each peer holds one registration at
     // most, so a cap of `peers` never trims anyone.
@@ -217,6 +218,8 @@ export class World implements PeerStepper, CpuWorld {
         return this.churn(e.p);
       case 'cpu':
         return this.cpu?.step(e.token);
+      case 'cpuRead':
+        return this.cpu?.read(e.p, e.token);
       case 'up':
         return this.net.upStep(e.up, e.token);
     }
@@ -286,6 +289,7 @@ export class World implements PeerStepper, CpuWorld {
   carryOut(p: SimPeer, ev: PeerEvent, actions: readonly PeerAction[]): void {
     const core = p.core as PeerCore;
     const now = this.agenda.now;
+    if (ev.type === 'message' && ev.msg.type === 'BLOCK') this.net.handled(ev);
     for (const a of actions) {
       this.act(p, a);
       if (p.gone) break; // an action that removes the peer (a give-up) ends its batch
@@ -337,6 +341,11 @@ export class World implements PeerStepper, CpuWorld {
         if (a.level === 'warn') this.metrics.warn(this.agenda.now, p, a.msg);
         return;
     }
+  }
+
+  /** Bytes start or stop trickling into the peer (the CPU model's reads, cpu.ts). */
+  inflow(p: SimPeer, bytesPerMs: number): void {
+    if (this.cpu && !p.gone) this.cpu.inflow(p, bytesPerMs);
   }
 
   /** With the CPU model, a message that waited for its process while the connection closed. */
