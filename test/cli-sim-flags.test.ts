@@ -70,3 +70,21 @@ test('--cpu-wake-ms charges each event that finds its process idle (the JSON cou
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^slurpie sim: --cpu-wake-ms must be a non-negative number, got -1 \(see slurpie sim --help\)\n$/);
 });
+
+test('--cpu-read-bytes wakes an idle peer to read a message still arriving (the JSON counts the reads) and must not be negative', async (t) => {
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const run = ['sim', '--peers', '6', '--size', '2MiB', '--source-rate', '1MB', '--latency-ms', '5', '--no-live', '--cpu-cores', '2', '--cpu-wake-ms', '0.5'];
+  const out = join(dir, 'reads.json');
+  const r = await runSlurpie(t, [...run, '--cpu-read-bytes', '16384', '--json', out]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /CPU: .* wake-ups of an idle process, \d+ of them to read part of a message/);
+  const json = JSON.parse(await readFile(out, 'utf8'));
+  t.is(json.scenario.cpu.readBytes, 16384);
+  // 6 peers x 2 MiB come in pieces of at most 16 KiB a read: more reads than blocks, at most one per 16 KiB.
+  t.true(json.cpu.reads > 6 * 8 && json.cpu.reads <= (6 * 2 * 1024 * 1024) / 16384 + 6 * 8, `${json.cpu.reads} reads`);
+  t.true(json.cpu.reads < json.cpu.wakes, `${json.cpu.reads} reads of ${json.cpu.wakes} wake-ups`);
+  const bad = await runSlurpie(t, [...run, '--cpu-read-bytes', '-1']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /^slurpie sim: --cpu-read-bytes must be a non-negative number, got -1 \(see slurpie sim --help\)\n$/);
+});

@@ -119,7 +119,10 @@ test('the measured costs at lan-48 scale: the run completes with its CPU and sta
 interface Job { peer: number; id: number; work: number; submittedAt: number }
 interface Done { peer: number; id: number; handledAt: number; doneAt: number; work: number }
 
-function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, wakeMs = 0): { done: Done[]; started: Map<number, number>; wakes: number; waitSeconds: number } {
+/** A message starts (bytesPerMs > 0) or stops (< 0) trickling into a peer at `at`. */
+interface Inflow { peer: number; at: number; bytesPerMs: number }
+
+function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, wakeMs = 0, reads: { readBytes: number; inflows: Inflow[] } | null = null): { done: Done[]; started: Map<number, number>; wakes: number; reads: number; waitSeconds: number } {
   const c = resolveScenario({ ...swarm, peers });
   const agenda = new Agenda();
   const sims = Array.from({ length: peers }, (_, i) => newSimPeer(i, `id${i}`, 0, c.links[i] as SimPeer['link'], c.blocks));
@@ -141,18 +144,27 @@ function runModel(cores: number, peers: number, jobs: Job[], startupMs: number, 
     },
   };
   // mibMs = 1 MiB: a sourceBlock of n bytes is n ms of work.
-  const model = new CpuModel(c, { cores, startupMs, eventMs: 0, mibMs: MiB, wakeMs }, agenda, world, peers);
+  const model = new CpuModel(c, { cores, startupMs, eventMs: 0, mibMs: MiB, wakeMs, ...(reads && { readBytes: reads.readBytes }) }, agenda, world, peers);
   for (const p of sims) model.launch(p);
   for (const j of jobs) agenda.push(j.submittedAt, { k: 'deliver', p: sims[j.peer] as SimPeer, ev: { type: 'sourceBlock', index: j.id, data: new Uint8Array(j.work), digest: new Uint8Array(32) } });
-  while (agenda.size > 0) {
+  const inflows = [...(reads?.inflows ?? [])].sort((a, b) => a.at - b.at);
+  while (agenda.size > 0 || inflows.length > 0) {
+    // A change of inflow due before the next event happens first (ties: the change first).
+    if (inflows.length > 0 && (agenda.size === 0 || (inflows[0] as Inflow).at <= agenda.peekTime())) {
+      const f = inflows.shift() as Inflow;
+      agenda.now = f.at;
+      model.inflow(sims[f.peer] as SimPeer, f.bytesPerMs);
+      continue;
+    }
     const at = agenda.peekTime();
     const e = agenda.pop();
     agenda.now = at;
     if (e?.k === 'cpu') model.step(e.token);
     else if (e?.k === 'deliver') model.submit(e.p, e.ev);
+    else if (e?.k === 'cpuRead') model.read(e.p, e.token);
   }
-  const { wakes, waitSeconds } = model.summary();
-  return { done, started, wakes, waitSeconds };
+  const summary = model.summary();
+  return { done, started, wakes: summary.wakes, reads: summary.reads, waitSeconds: summary.waitSeconds };
 }
 
 test('a wake-up costs only an idle process: a job arriving while its peer is busy pays none, one after a pause pays wakeMs', (t) => {
@@ -167,6 +179,39 @@ test('a wake-up costs only an idle process: a job arriving while its peer is bus
   const two = runModel(1, 2, [0, 1].map((peer) => ({ peer, id: peer, work: 10, submittedAt: 0 })), 0, 2);
   t.deepEqual(two.done.map((d) => d.doneAt), [24, 24]);
   t.is(two.wakes, 2);
+});
+
+test('reads off a trickle: an idle process wakes every readBytes, a busy one reads what came in its turn, none once it has all come', (t) => {
+  // 10 bytes/ms from 0 to 1000 ms, a wake every 1000 bytes, each 1 ms of CPU: reads at 100,
+  // 201, 302, ... 908 (the next, due at 1009, is called off at 1000: nothing more is coming).
+  const idle = runModel(1, 1, [], 0, 1, { readBytes: 1000, inflows: [{ peer: 0, at: 0, bytesPerMs: 10 }, { peer: 0, at: 1000, bytesPerMs: -10 }] });
+  t.is(idle.reads, 9);
+  t.is(idle.wakes, 9);
+  // A 500 ms job from 0: what comes meanwhile is read in its turn; then reads at 601, 702, 803, 904.
+  const busy = runModel(1, 1, [{ peer: 0, id: 0, work: 500, submittedAt: 0 }], 0, 1, { readBytes: 1000, inflows: [{ peer: 0, at: 0, bytesPerMs: 10 }, { peer: 0, at: 1000, bytesPerMs: -10 }] });
+  t.is(busy.reads, 4);
+  t.is(busy.wakes, 5); // the job's own wake-up, then the four reads
+  t.deepEqual(busy.done.map((d) => d.doneAt), [501]);
+  // Twice the rate: twice as many reads; two messages at once add their rates.
+  const two = runModel(1, 1, [], 0, 1, { readBytes: 1000, inflows: [{ peer: 0, at: 0, bytesPerMs: 10 }, { peer: 0, at: 0, bytesPerMs: 10 }, { peer: 0, at: 1000, bytesPerMs: -20 }] });
+  t.is(two.reads, 19); // at 50, 101, 152, ... 968
+  // Without readBytes, or without a wake-up cost, a trickle wakes no one.
+  t.is(runModel(1, 1, [], 0, 1, { readBytes: 0, inflows: [{ peer: 0, at: 0, bytesPerMs: 10 }] }).reads, 0);
+  t.is(runModel(1, 1, [], 0, 0, { readBytes: 1000, inflows: [{ peer: 0, at: 0, bytesPerMs: 10 }, { peer: 0, at: 1000, bytesPerMs: -10 }] }).reads, 0);
+});
+
+test('reads in the whole simulator: blocks and source responses read in pieces cost wake-ups and CPU, and a run replays exactly', (t) => {
+  const cpu: SimCpu = { cores: 2, startupMs: 10, eventMs: 0.2, mibMs: 6, wakeMs: 0.5 };
+  const whole = simulate({ ...swarm, cpu });
+  const pieces = simulate({ ...swarm, cpu: { ...cpu, readBytes: 1448 } });
+  t.is(pieces.outcome, 'complete', pieces.problem ?? '');
+  t.deepEqual(pieces.anomalies, []);
+  t.is(whole.cpu?.reads, 0);
+  // 8 peers x 4 MiB arrive in pieces: at most one read per 1448 bytes, and many more than one per block.
+  const reads = pieces.cpu?.reads ?? 0;
+  t.true(reads > 8 * 16 && reads <= (8 * 4 * MiB) / 1448 + 8 * 16, `${reads} reads`);
+  t.true((pieces.cpu?.busySeconds ?? 0) > (whole.cpu?.busySeconds ?? 0) + (reads * 0.5) / 1000 / 2, `${pieces.cpu?.busySeconds} against ${whole.cpu?.busySeconds} CPU-s`);
+  t.is(canonical(simulate({ ...swarm, cpu: { ...cpu, readBytes: 1448 } }) as unknown as Record<string, unknown>), canonical(pieces as unknown as Record<string, unknown>));
 });
 
 test('processor sharing: 3 jobs of 30 ms on 2 cores end together at 45 ms, each 15 ms waiting for a core; 2 of them at 30 ms, none', (t) => {

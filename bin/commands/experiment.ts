@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Scenario } from '../../experiments/scenarios/scenario-file.ts';
 import { checkParamOverrides, type PeerParams } from '../../peer/core/params.ts';
-import { MEASURED_EVENT_MS, FITTED_WAKE_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
+import { MEASURED_EVENT_MS, DEFAULT_READ_BYTES, FITTED_WAKE_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import type { ExperimentResults } from '../../experiments/testbed/results.ts';
 import { parseSystems, testbedSystems } from '../../experiments/testbed/system-names.ts';
@@ -31,6 +31,7 @@ interface ExperimentArgs {
   simCpuStartupMs: number;
   simCpuEventMs: number;
   simCpuWakeMs: number;
+  simCpuReadBytes: number;
   simCpuMibMs: number;
   simUplink: UplinkModel;
   runs: number;
@@ -92,6 +93,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('sim-cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'sim: CPU-ms a peer spends starting (default: measured once, experiments/sim/cpu-model.ts; npm run bench:peer-cost measures it today)' })
       .option('sim-cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'sim: CPU-ms per message received or sent and per tick (npm run bench:message-cost)' })
       .option('sim-cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'sim: CPU-ms more per wake-up, an event that finds its process idle (fitted: experiments/sim/cpu-model.ts)' })
+      .option('sim-cpu-read-bytes', { type: 'number', default: DEFAULT_READ_BYTES, describe: 'sim: an idle peer wakes to read each time this many more bytes of a message still arriving have come; 0, the default: only whole messages (experiments/sim/cpu-model.ts)' })
       .option('sim-cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'sim: CPU-ms per MiB of blocks moved (npm run bench:peer-cost)' })
       .option('sim-uplink', {
         type: 'string', choices: [...UPLINK_MODELS], default: 'fair',
@@ -136,6 +138,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         for (const [flag, v] of [['--sim-cpu-startup-ms', a.simCpuStartupMs], ['--sim-cpu-event-ms', a.simCpuEventMs], ['--sim-cpu-wake-ms', a.simCpuWakeMs], ['--sim-cpu-mib-ms', a.simCpuMibMs]] as const) {
           if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new Error(`${flag} must be a number of CPU-ms from 0 to 60000, got ${v}`);
         }
+        const readBytes = a.simCpuReadBytes as number;
+        if (!(Number.isFinite(readBytes) && readBytes >= 0)) throw new Error(`--sim-cpu-read-bytes must be a non-negative number of bytes, got ${readBytes}`);
         const runs = a.runs as number;
         if (!(Number.isInteger(runs) && runs >= 1 && runs <= 100)) throw new Error(`--runs must be an integer from 1 to 100, got ${runs}`);
         if (String(a.out).trim() === '') throw new Error('--out needs a directory, got nothing');
@@ -198,7 +202,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         ...(args.baselineTimeLimit !== undefined && { baselineTimeLimitSeconds: args.baselineTimeLimit }),
         signal: controller.signal,
         emulateLatency: args.latency,
-        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, wakeMs: args.simCpuWakeMs, mibMs: args.simCpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } : null,
+        simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, wakeMs: args.simCpuWakeMs, readBytes: args.simCpuReadBytes, mibMs: args.simCpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } : null,
         launchSlots: args.launchSlots,
         simUplink: args.simUplink,
         simSeed: scenario.seed + run - 1,

@@ -5,7 +5,7 @@ import { simulate, type SimResult, type SimScenario } from '../../experiments/si
 import { GROUP_SIZE_MODES, LAST_BLOCK_RULES, type GroupSizeMode, type LastBlockRule } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
-import { describeCpu, MEASURED_EVENT_MS, FITTED_WAKE_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
+import { describeCpu, MEASURED_EVENT_MS, DEFAULT_READ_BYTES, FITTED_WAKE_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
 import { orphanCheck, rerunWith, wantedV8Flags } from './sim-v8-flags.ts';
 import { describeParams, parseParamFlags } from '../protocol-params.ts';
 import { usageText } from '../usage-text.ts';
@@ -35,6 +35,7 @@ interface SimArgs {
   cpuStartupMs: number;
   cpuEventMs: number;
   cpuWakeMs: number;
+  cpuReadBytes: number;
   cpuMibMs: number;
   param?: string | string[];
 }
@@ -80,6 +81,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'with --cpu-cores: CPU-ms a peer spends starting, before it registers (measured: experiments/sim/cpu-model.ts)' })
       .option('cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'with --cpu-cores: CPU-ms per message received or sent and per tick (measured)' })
       .option('cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'with --cpu-cores: CPU-ms more per wake-up, an event that finds its process idle (fitted: experiments/sim/cpu-model.ts)' })
+      .option('cpu-read-bytes', { type: 'number', default: DEFAULT_READ_BYTES, describe: 'with --cpu-cores: an idle peer wakes (--cpu-wake-ms) to read each time this many more bytes of a BLOCK or source response still arriving have come; 0, the default: only whole messages wake it (experiments/sim/cpu-model.ts)' })
       .option('launch-slots', { type: 'number', default: 0, describe: 'with --cpu-cores: at most N peers starting at once, later arrivals held in order (the testbed launcher\'s --launch-slots); 0: no limit' })
       .option('cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'with --cpu-cores: CPU-ms per MiB of blocks received or uploaded (measured)' })
       .option('uplink', {
@@ -97,7 +99,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         if (!(Number.isFinite(a.lingerMs) && a.lingerMs >= 0)) throw new Error(`--linger-ms must be a non-negative number, got ${a.lingerMs}`);
         if (!(Number.isFinite(a.cpuCores) && a.cpuCores >= 0 && a.cpuCores <= 4096)) throw new Error(`--cpu-cores must be a number from 0 to 4096, got ${a.cpuCores}`);
         if (!(Number.isInteger(a.launchSlots) && a.launchSlots >= 0 && a.launchSlots <= 4096)) throw new Error(`--launch-slots must be an integer from 0 to 4096, got ${a.launchSlots}`);
-        for (const [flag, v] of [['--cpu-startup-ms', a.cpuStartupMs], ['--cpu-event-ms', a.cpuEventMs], ['--cpu-wake-ms', a.cpuWakeMs], ['--cpu-mib-ms', a.cpuMibMs]] as const) {
+        for (const [flag, v] of [['--cpu-startup-ms', a.cpuStartupMs], ['--cpu-event-ms', a.cpuEventMs], ['--cpu-wake-ms', a.cpuWakeMs], ['--cpu-read-bytes', a.cpuReadBytes], ['--cpu-mib-ms', a.cpuMibMs]] as const) {
           if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${flag} must be a non-negative number, got ${v}`);
         }
         const params = a.param === undefined ? {} : parseParamFlags([a.param].flat());
@@ -137,7 +139,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       answer: args.answer,
       params: { ...given, backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
       uplink: args.uplink,
-      ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, wakeMs: args.cpuWakeMs, mibMs: args.cpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } }),
+      ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, wakeMs: args.cpuWakeMs, readBytes: args.cpuReadBytes, mibMs: args.cpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } }),
     };
     process.stdout.write(`${describe(scenario)}\n`);
     const givenLine = describeParams(given);
@@ -199,7 +201,7 @@ export function summary(s: SimScenario, r: SimResult): string {
     );
   }
   if (r.cpu) {
-    lines.push(`CPU: ${r.cpu.busySeconds.toFixed(1)} CPU-s used on ${r.cpu.cores} cores over ${r.cpu.jobs} events (${r.cpu.wakes} of them waking an idle process), up to ${r.cpu.peakRunnable} processes runnable at once; ` +
+    lines.push(`CPU: ${r.cpu.busySeconds.toFixed(1)} CPU-s used on ${r.cpu.cores} cores over ${r.cpu.jobs} events (${r.cpu.wakes} wake-ups of an idle process, ${r.cpu.reads} of them to read part of a message), up to ${r.cpu.peakRunnable} processes runnable at once; ` +
       `arrival to registering ${r.cpu.startupDelay.p50.toFixed(2)} s at the median (max ${r.cpu.startupDelay.max.toFixed(2)} s)`);
   }
   if (r.failed > 0) lines.push(`${r.failed} peers gave up`);

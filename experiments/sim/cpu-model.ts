@@ -30,6 +30,16 @@
 //                        by an idle peer costs it 0.5-0.8 CPU-ms on loopback; an idle testbed peer
 //                        wakes more than once per event (the latency emulation's hold timer, the
 //                        pong after each BLOCK, a BLOCK read in pieces off a shaped link).
+// reads 0 (off)          the bytes of a BLOCK or source response still arriving after which an idle
+//                        process wakes to read them (cpu.ts, `readBytes`). Off by default: tried
+//                        on 2026-12-02 (twelfth session; seeds 1-8 on each scenario's plan, `fair`
+//                        uplinks), 32 KiB with the wake-up at 0.5 ms (the pair that keeps lan-12's
+//                        CPU, 22.8 CPU-s) brought planetlab-55's CPU from 97 to 113 CPU-s (testbed
+//                        107-124) and its wake-ups from 735 to 2,030 a peer (the testbed's main
+//                        threads: 1,941-2,855 voluntary context switches, experiments/bench/wakeups.mjs),
+//                        but not its time (0.76 against 0.74 T_min; the testbed 0.90-1.33), and it
+//                        took lan-48 to 84 CPU-s and mixed-16 to 10.4 (the testbed 88-96, 16.2-16.4).
+//                        Per packet (1448 bytes) it charged planetlab-55 141-153 CPU-s.
 // Cores: the machine's own (os.availableParallelism()), given by whoever turns the model on.
 import type { SimCpu } from './scenario.ts';
 
@@ -37,21 +47,22 @@ export const MEASURED_STARTUP_MS = 130;
 export const MEASURED_EVENT_MS = 0.216;
 export const MEASURED_MIB_MS = 6.17;
 export const FITTED_WAKE_MS = 1.0;
+export const DEFAULT_READ_BYTES = 0; // off: see above
 
 /** The measured costs on `cores` cores. */
 export function measuredCpu(cores: number): SimCpu {
-  return { cores, startupMs: MEASURED_STARTUP_MS, eventMs: MEASURED_EVENT_MS, mibMs: MEASURED_MIB_MS, wakeMs: FITTED_WAKE_MS };
+  return { cores, startupMs: MEASURED_STARTUP_MS, eventMs: MEASURED_EVENT_MS, mibMs: MEASURED_MIB_MS, wakeMs: FITTED_WAKE_MS, readBytes: DEFAULT_READ_BYTES };
 }
 
 /** Whether `cpu` charges the costs measured once (this file's), not ones given for the day. */
 export function isMeasuredCpu(cpu: SimCpu): boolean {
-  return cpu.startupMs === MEASURED_STARTUP_MS && cpu.eventMs === MEASURED_EVENT_MS && cpu.mibMs === MEASURED_MIB_MS && (cpu.wakeMs ?? 0) === FITTED_WAKE_MS;
+  return cpu.startupMs === MEASURED_STARTUP_MS && cpu.eventMs === MEASURED_EVENT_MS && cpu.mibMs === MEASURED_MIB_MS && (cpu.wakeMs ?? 0) === FITTED_WAKE_MS && (cpu.readBytes ?? 0) === DEFAULT_READ_BYTES;
 }
 
 /** One line for a results' approximations. */
 export function describeCpu(cpu: SimCpu): string {
   return `CPU modelled: the peers' processes share ${cpu.cores} cores (processor sharing, each peer's work serial and in order): ` +
-    `${cpu.startupMs} ms to start, ${cpu.eventMs} ms per message handled (received or sent) or tick, ${cpu.wakeMs ? `${cpu.wakeMs} ms more per wake-up (an event finding its process idle), ` : ''}${cpu.mibMs} ms per MiB of blocks moved ` +
+    `${cpu.startupMs} ms to start, ${cpu.eventMs} ms per message handled (received or sent) or tick, ${cpu.wakeMs ? `${cpu.wakeMs} ms more per wake-up (an event finding its process idle${cpu.readBytes ? `, or ${cpu.readBytes} more bytes of a message still arriving` : ''}), ` : ''}${cpu.mibMs} ms per MiB of blocks moved ` +
     (isMeasuredCpu(cpu) ? '(measured on the testbed machine, the wake-up fitted: experiments/sim/cpu-model.ts)' : '(given for this run, not the costs measured in experiments/sim/cpu-model.ts)') +
     (cpu.launchSlots ? `; at most ${cpu.launchSlots} ${cpu.launchSlots === 1 ? 'peer' : 'peers'} starting at once, the rest held in arrival order (the testbed's launch gate)` : '');
 }

@@ -21,6 +21,14 @@
 //   batches and a waiting one pays for every little thing, as on the testbed: `lan-12`'s
 //   peers, with cores to spare, spent more CPU per MiB than `lan-48`'s, and `planetlab-55`'s,
 //   often waiting on slow links, twice what per-message costs alone predict (cpu-model.ts).
+// - Reads off a trickling link (`readBytes`; off unless given): while a BLOCK or a source
+//   response is still arriving (Network and SourceModel report each one's rate: `inflow`), an
+//   idle process wakes as soon as `readBytes` more have come, reads, and sleeps again: a job
+//   of `wakeMs` alone (the message's own work is charged when all of it is in). What comes
+//   while the process is busy or waiting for a core is read in that turn. So a peer reading
+//   a slow link wakes often, and a starved one reads what piled up, as the testbed's peers
+//   do (`planetlab-55`: 1,941-2,855 wake-ups a peer, `lan-48`: 639-1,147; cpu-model.ts says
+//   what it changed and why it is off).
 // - The cores: processor sharing among the peers with work to do (each of R runnable
 //   processes runs at min(1, cores / R) of a core), not FIFO: Linux's CFS time-slices
 //   runnable processes, and the testbed shows it. Its 48 peers, launched together, reached
@@ -55,6 +63,7 @@ export interface CpuSummary extends SimCpu {
   waitSeconds: number; // time their jobs spent wanting a core beyond their work (Σ in service - work): the run queue
   jobs: number; // events handled through the model
   wakes: number; // of them, those that found their process idle (each paid wakeMs)
+  reads: number; // of the wakes, those to read part of a message still arriving (readBytes)
   peakRunnable: number; // most processes wanting a core at once
   startupDelay: { p50: number; max: number }; // seconds from arrival to registering
 }
@@ -63,7 +72,10 @@ interface PeerCpu {
   queue: PeerEvent[]; // events not yet handled, oldest first (from `head`)
   head: number;
   busy: boolean; // a job in service
-  ev: PeerEvent | null; // the job in service (null: the start-up)
+  ev: PeerEvent | null; // the job in service (null: the start-up or a read)
+  reading: boolean; // the job in service is a read of a message still arriving
+  inflow: number; // bytes/ms arriving in messages not yet in full (readBytes)
+  readToken: number; // the booked read that counts (older ones are stale)
   actions: readonly PeerAction[]; // its actions, to carry out when it ends
   ticks: number; // ticks in `queue` (the core has not had them yet)
   woken: boolean; // the next job in `queue` found the process idle: it pays the wake-up
@@ -84,6 +96,7 @@ export class CpuModel {
   private waitMs = 0;
   private jobs = 0;
   private wakes = 0;
+  private reads = 0;
   private peakRunnable = 0;
   private readonly startupDelays: number[] = [];
   private readonly waiting: SimPeer[] = []; // arrived, held by the launcher (cpu.launchSlots)
@@ -96,7 +109,7 @@ export class CpuModel {
     private readonly world: CpuWorld,
     peers: number,
   ) {
-    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, actions: [], ticks: 0, woken: false, servedAt: 0, work: 0 }));
+    this.perPeer = Array.from({ length: peers }, () => ({ queue: [], head: 0, busy: false, ev: null, reading: false, inflow: 0, readToken: 0, actions: [], ticks: 0, woken: false, servedAt: 0, work: 0 }));
   }
 
   /** The peer's process has just been launched: its start-up comes first. */
@@ -121,9 +134,36 @@ export class CpuModel {
   submit(p: SimPeer, ev: PeerEvent): void {
     const s = this.perPeer[p.index] as PeerCpu;
     if (ev.type === 'tick') s.ticks++;
-    if (!s.busy && s.head >= s.queue.length) s.woken = true;
+    if (!s.busy && s.head >= s.queue.length) {
+      s.woken = true;
+      s.readToken++; // the event wakes it: a read booked meanwhile is stale
+    }
     s.queue.push(ev);
     if (!s.busy) this.next(p, s);
+  }
+
+  /**
+   * A message to the peer starts (`bytesPerMs` > 0) or stops (< 0) arriving at that rate:
+   * while any is, an idle process wakes to read every `readBytes`.
+   */
+  inflow(p: SimPeer, bytesPerMs: number): void {
+    const s = this.perPeer[p.index] as PeerCpu;
+    s.inflow += bytesPerMs;
+    if (s.inflow < 1e-9) s.inflow = 0; // rounding
+    if (!s.busy && s.head >= s.queue.length && !p.gone) this.bookRead(p, s);
+  }
+
+  /** A booked read: the process, idle since, wakes to read what has come. */
+  read(p: SimPeer, token: number): void {
+    const s = this.perPeer[p.index] as PeerCpu;
+    if (token !== s.readToken || s.busy || s.head < s.queue.length || p.gone) return;
+    this.jobs++;
+    this.wakes++;
+    this.reads++;
+    s.busy = true;
+    s.reading = true;
+    s.ev = null;
+    this.serve(p, this.cpu.wakeMs ?? 0);
   }
 
   /** Whether a tick for the peer waits in its queue (its core has not had it yet). */
@@ -155,6 +195,7 @@ export class CpuModel {
       waitSeconds: this.waitMs / 1000,
       jobs: this.jobs,
       wakes: this.wakes,
+      reads: this.reads,
       peakRunnable: this.peakRunnable,
       startupDelay: { p50: (d[Math.floor(d.length / 2)] ?? NaN) / 1000, max: (d[d.length - 1] ?? NaN) / 1000 },
     };
@@ -165,6 +206,11 @@ export class CpuModel {
     const s = this.perPeer[p.index] as PeerCpu;
     s.busy = false;
     this.waitMs += Math.max(0, this.agenda.now - s.servedAt - s.work);
+    if (s.reading) {
+      s.reading = false;
+      if (p.gone) return this.clear(s);
+      return this.next(p, s);
+    }
     if (s.ev === null) {
       this.starting--;
       this.launchWaiting();
@@ -223,6 +269,15 @@ export class CpuModel {
       s.actions = actions;
       return this.serve(p, work);
     }
+    this.bookRead(p, s); // idle now
+  }
+
+  // The idle process wakes once `readBytes` more of the messages still arriving have come.
+  private bookRead(p: SimPeer, s: PeerCpu): void {
+    const bytes = this.cpu.readBytes ?? 0;
+    s.readToken++;
+    if (bytes <= 0 || s.inflow <= 0 || !this.cpu.wakeMs) return;
+    this.agenda.push(this.agenda.now + bytes / s.inflow, { k: 'cpuRead', p, token: s.readToken });
   }
 
   private clear(s: PeerCpu): void {
@@ -231,6 +286,8 @@ export class CpuModel {
     s.ticks = 0;
     s.woken = false;
     s.busy = false;
+    s.reading = false;
+    s.readToken++;
     s.ev = null;
     s.actions = [];
   }

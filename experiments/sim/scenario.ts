@@ -53,6 +53,7 @@ export interface SimCpu {
   eventMs: number; // per message handled (received or sent) and per tick
   mibMs: number; // per MiB of block data moved (received from the source or a peer, or uploaded)
   wakeMs?: number; // per wake-up: an event that finds its process idle (nothing queued, nothing running); 0 or absent: none
+  readBytes?: number; // an idle process wakes to read each time this many more bytes of a message still arriving have come; 0 or absent: only whole messages wake it
   launchSlots?: number; // at most this many processes starting at once, the others held in arrival order; 0 or absent: no limit
 }
 
@@ -119,6 +120,7 @@ export function checkScenario(s: SimScenario): void {
     if (!(Number.isFinite(s.cpu.cores) && s.cpu.cores > 0)) throw new RangeError(`scenario.cpu.cores must be a positive number, got ${s.cpu.cores}`);
     for (const key of ['startupMs', 'eventMs', 'mibMs'] as const) nonNegative(`cpu.${key}`, s.cpu[key]);
     if (s.cpu.wakeMs !== undefined) nonNegative('cpu.wakeMs', s.cpu.wakeMs);
+    if (s.cpu.readBytes !== undefined) nonNegative('cpu.readBytes', s.cpu.readBytes);
     const slots = s.cpu.launchSlots;
     if (slots !== undefined && !(Number.isSafeInteger(slots) && slots >= 0)) throw new RangeError(`scenario.cpu.launchSlots must be a non-negative integer, got ${slots}`);
   }

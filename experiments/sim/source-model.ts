@@ -59,6 +59,8 @@ export class SourceModel {
     private readonly c: SimConfig,
     private readonly agenda: Agenda,
     private readonly zero: ZeroBlocks,
+    /** A GET's rate at its peer changes by this many bytes/ms (the CPU model's reads). */
+    private readonly inflow: (peer: SimPeer, bytesPerMs: number) => void = () => {},
   ) {
     this.sent = new Uint32Array(c.blocks);
   }
@@ -137,14 +139,19 @@ export class SourceModel {
     let open = this.flows.length;
     const uniform = left / open;
     if (this.flows.every((f) => f.peer.link.down >= uniform)) {
-      for (const f of this.flows) f.rate = uniform;
+      for (const f of this.flows) this.setRate(f, uniform);
       return;
     }
     for (const f of [...this.flows].sort((a, b) => a.peer.link.down - b.peer.link.down)) {
-      f.rate = Math.min(f.peer.link.down, left / open);
+      this.setRate(f, Math.min(f.peer.link.down, left / open));
       left -= f.rate;
       open--;
     }
+  }
+
+  private setRate(f: Flow, rate: number): void {
+    if (rate !== f.rate) this.inflow(f.peer, (rate - f.rate) / 1000);
+    f.rate = rate;
   }
 
   // Blocks whose last byte left the source reach their peer one hop later; a finished GET ends.
@@ -167,6 +174,7 @@ export class SourceModel {
         still.push(f);
       } else {
         this.agenda.push(at, { k: 'deliver', p: f.peer, ev: { type: 'sourceEnd', ok: true, first: f.first } });
+        this.setRate(f, 0);
       }
     }
     this.flows = still;

@@ -62,6 +62,6 @@ function messagesOf(r: SimResult): { peers: number; sent: Record<string, number>
 
 // What the CPU model charged, to set beside the testbed's per-peer cpuSeconds and startupSeconds.
 function cpuUsed(cpu: CpuSummary): string {
-  return `CPU used in the simulation: ${cpu.busySeconds.toFixed(1)} CPU-s for all peers (${cpu.wakes} of its ${cpu.jobs} events woke an idle process), ${cpu.waitSeconds.toFixed(0)} s waiting for a core beyond that; launch to registering ${cpu.startupDelay.p50.toFixed(2)} s at the median ` +
+  return `CPU used in the simulation: ${cpu.busySeconds.toFixed(1)} CPU-s for all peers (${cpu.wakes} wake-ups of an idle process${cpu.reads ? `, ${cpu.reads} of them to read part of a message still arriving` : ''}, in ${cpu.jobs} jobs), ${cpu.waitSeconds.toFixed(0)} s waiting for a core beyond that; launch to registering ${cpu.startupDelay.p50.toFixed(2)} s at the median ` +
     `(max ${cpu.startupDelay.max.toFixed(2)} s); up to ${cpu.peakRunnable} processes wanting a core at once`;
 }
