@@ -40,6 +40,25 @@ test('backlog: a fast uplink takes many serves; its bound is BACKLOG_MS of what 
   t.true(b.full(), `${serves} serves take ${b.backlogMs()} ms`);
 });
 
+test('backlog: the bound is a parameter (uploadBacklogMs): twice the bound, twice the serves before busy', (t) => {
+  for (const bound of [BACKLOG_MS, 2 * BACKLOG_MS]) {
+    let serves = 0;
+    const b = new UploadBacklog(256 * KiB, () => serves, bound);
+    let now = 0;
+    b.adding(now);
+    serves = 1;
+    for (let i = 0; i < 10; i++) { // 256 KiB every 10 ms
+      now += 10;
+      b.sent(now, 256 * KiB);
+    }
+    serves = Math.floor(bound / 10) - 2;
+    t.false(b.full(), `bound ${bound}: ${serves} serves take ${b.backlogMs()} ms`);
+    t.false(b.busy() && b.backlogMs() <= bound / 2, 'busy only past half the bound');
+    serves = Math.floor(bound / 10) + 2;
+    t.true(b.full(), `bound ${bound}: ${serves} serves take ${b.backlogMs()} ms`);
+  }
+});
+
 test('backlog: deliveries that come in a burst do not make a slow link look fast', (t) => {
   let serves = 0;
   const b = new UploadBacklog(256 * KiB, () => serves);

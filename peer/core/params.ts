@@ -29,6 +29,7 @@ export interface PeerParams {
   maxStrikes: number; // timeouts / false claims before a peer is dropped
   penaltyMs: number; // a peer dropped for that is not dialled or accepted again for this long
   maxServePerConn: number; // requests a peer may have queued with us
+  uploadBacklogMs: number; // requests past this many ms of our uplink's measured rate are refused busy (upload-backlog.ts)
   maxConnections: number; // all connections, in and out
   maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
   maxSourceRun: number; // blocks in one Range GET
@@ -83,6 +84,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxStrikes: 3,
   penaltyMs: 60_000,
   maxServePerConn: 16,
+  uploadBacklogMs: 2000,
   maxConnections: 48,
   maxNeighbors: 12,
   maxSourceRun: 64,

@@ -32,7 +32,7 @@ export class Uploads {
       let n = 0;
       for (const conn of mesh.conns.values()) n += conn.serving.length;
       return n;
-    });
+    }, params.uploadBacklogMs);
   }
 
   onRequest(now: number, conn: Conn, index: number): Violation | null {

@@ -11,7 +11,7 @@
 // modelled: 21.3 s mean before the bound, 11.4 with it, 9.5 with this too. A bound of 3 s
 // instead of 2 cost planetlab-55 (seeds 1-6: 20.8 s and 1.27 F against 19.2 s and 1.17 F).
 
-/** Promised uploads beyond this many ms of our uplink's rate are refused `busy`. */
+/** Promised uploads beyond this many ms of our uplink's rate are refused `busy` (the default of params.uploadBacklogMs). */
 export const BACKLOG_MS = 2000;
 
 /**
@@ -34,6 +34,7 @@ export class UploadBacklog {
   constructor(
     private readonly blockSize: number,
     private readonly serves: () => number,
+    private readonly boundMs = BACKLOG_MS,
   ) {}
 
   /** A serve is about to be promised (queued, running, or waiting for its block from the source). */
@@ -61,14 +62,14 @@ export class UploadBacklog {
     return this.rate === 0 ? 0 : (this.serves() * this.blockSize) / this.rate;
   }
 
-  /** Past half of BACKLOG_MS: keep the uplink for blocks only we have. */
+  /** Past half the bound: keep the uplink for blocks only we have. */
   busy(): boolean {
-    return this.serves() >= MIN_SERVES / 2 && this.backlogMs() > BACKLOG_MS / 2;
+    return this.serves() >= MIN_SERVES / 2 && this.backlogMs() > this.boundMs / 2;
   }
 
-  /** Whether one more serve would take us past BACKLOG_MS. */
+  /** Whether one more serve would take us past the bound. */
   full(): boolean {
     if (this.serves() < MIN_SERVES) return false;
-    return this.rate === 0 || this.backlogMs() + this.blockSize / this.rate > BACKLOG_MS;
+    return this.rate === 0 || this.backlogMs() + this.blockSize / this.rate > this.boundMs;
   }
 }
