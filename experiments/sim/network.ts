@@ -15,10 +15,8 @@
 //     leaves at once, ahead of the flows, which stop for its transmission time: on an idle
 //     connection it does not wait behind other connections' blocks, on a busy one it waits
 //     for the messages sent before it there. BLOCKs go through the node's serve queue
-//     (peer/node/serve-queue.ts): at most SERVE_IN_FLIGHT on the wire at once and
-//     SERVE_PER_CONN per connection, the next taken in request order from a connection with
-//     a free slot; a slot is held until the block's last byte has left (the node: until ws
-//     has handed it to the socket); serves queued for a connection that closes are dropped.
+//     (serve-slots.ts: a few on the wire at once, a slot held until the block's last byte
+//     has left).
 //   The first byte of a large message leaves when it reaches the head of its end (fifo: of
 //   the link). The server's core is told `served` one hop after the receiver has handled
 //   the BLOCK, as the node hears of it (peer/node/delivery.ts: a WebSocket ping follows each
@@ -49,10 +47,9 @@
 import { simDigest } from './block-digest.ts';
 import type { ConnId, PeerEvent } from '../../peer/core/events.ts';
 import { encodedLength } from '../../peer/wire/codec.ts';
-// The node's serve queue: blocks in flight at once, in all and per connection.
-import { MAX_IN_FLIGHT as SERVE_IN_FLIGHT, PER_CONN as SERVE_PER_CONN } from '../../peer/node/serve-queue.ts';
 import type { Message, PeerId } from '../../peer/core/messages.ts';
 import type { Metrics } from './metrics.ts';
+import { ServeSlots } from './serve-slots.ts';
 import { Uplink } from './uplink.ts';
 import type { Agenda, SimPeer } from './world.ts';
 
@@ -66,12 +63,6 @@ function hop(a: SimPeer, b: SimPeer): number {
 /** Messages below this many bytes skip the receiver's downlink queue (see the header). */
 const SMALL_BYTES = 1024;
 
-
-/** A peer's serves not yet on the wire (request order), and how many are. */
-interface Serves {
-  waiting: { end: End; index: number; data: Uint8Array }[];
-  inFlight: number;
-}
 
 /** One side of a connection, as its peer's driver holds it. */
 export interface End {
@@ -139,7 +130,7 @@ export class Network {
   // host strings handed to the cores are these very strings: a lookup hashes nothing new.
   private readonly byHost = new Map<string, SimPeer>();
   private readonly uplinks = new Map<SimPeer, Uplink>(); // made on a peer's first large message
-  private readonly serves = new Map<SimPeer, Serves>(); // made on a peer's first serve
+  private readonly serveSlots = new ServeSlots((end, index, data) => this.send(end, { type: 'BLOCK', index, digest: simDigest(index), data }, index));
   // BLOCK events on their way through a receiver's CPU -> the pong its server awaits (handled());
   // weak: an event dropped unread (its connection closed, its peer gone) takes its pong with it.
   private readonly pongs = new WeakMap<PeerEvent, { end: End; index: number; bytes: number }>();
@@ -229,33 +220,7 @@ export class Network {
   /** Sends a BLOCK when the serve queue has a slot for it; the server's core hears when its last byte has left. */
   serve(end: End, index: number, data: Uint8Array): void {
     if (!this.fair) return this.send(end, { type: 'BLOCK', index, digest: simDigest(index), data }, index);
-    const q = this.servesOf(end.peer);
-    q.waiting.push({ end, index, data });
-    this.nextServes(q);
-  }
-
-  private servesOf(p: SimPeer): Serves {
-    let q = this.serves.get(p);
-    if (q === undefined) this.serves.set(p, (q = { waiting: [], inFlight: 0 }));
-    return q;
-  }
-
-  // The next serves in request order whose connection has a free slot, while slots are free.
-  private nextServes(q: Serves): void {
-    while (q.inFlight < SERVE_IN_FLIGHT) {
-      const at = q.waiting.findIndex((w) => w.end.serving < SERVE_PER_CONN);
-      if (at < 0) return;
-      const [w] = q.waiting.splice(at, 1) as [{ end: End; index: number; data: Uint8Array }];
-      q.inFlight++;
-      w.end.serving++;
-      this.send(w.end, { type: 'BLOCK', index: w.index, digest: simDigest(w.index), data: w.data }, w.index);
-    }
-  }
-
-  // Serves queued for a connection that closed are dropped unsent (serve-queue.ts forget).
-  private forgetServes(end: End): void {
-    const q = this.serves.get(end.peer);
-    if (q !== undefined && q.waiting.length > 0) q.waiting = q.waiting.filter((w) => w.end !== end);
+    this.serveSlots.push(end, index, data);
   }
 
   /** A booked step of a peer's uplink: messages sent in full move on, the next of their connection starts. */
@@ -301,11 +266,7 @@ export class Network {
     t.sentAt = at;
     if (at > end.lastSent) end.lastSent = at;
     if (this.fair && t.served >= 0 && t.msg.type === 'BLOCK') {
-      // Its serve-queue slot is free once it has left (the node: once ws has handed it to the socket).
-      const q = this.servesOf(end.peer);
-      q.inFlight--;
-      end.serving--;
-      this.nextServes(q);
+      this.serveSlots.left(end); // its serve-queue slot is free once it has left
     }
     if (t.bytes >= SMALL_BYTES) {
       if (!Number.isNaN(t.downEnd)) this.book(t);
@@ -415,7 +376,7 @@ export class Network {
     if (!end || end.state === 'closed') return;
     end.state = 'closed';
     p.ends.delete(conn);
-    this.forgetServes(end);
+    this.serveSlots.forget(end);
     const hangup: Hangup = { k: 'fin', end, reason };
     if (end.upHead !== null) {
       end.finPending = hangup; // leaves when the messages queued before it have
@@ -438,7 +399,7 @@ export class Network {
     const was = end.state;
     end.state = 'closed';
     end.peer.ends.delete(end.conn);
-    this.forgetServes(end);
+    this.serveSlots.forget(end);
     if (was === 'open') this.world.step(end.peer, { type: 'closed', conn: end.conn, reason });
     else if (end.outbound) this.world.step(end.peer, { type: 'connectFailed', peerId: end.dialled, reason });
     // An acceptor that never saw the connection has nothing to hear.
