@@ -136,3 +136,26 @@ test('sourceRunsInFlight 2: the next run is asked for while the last block of th
   t.true(one.atEnd >= 3);
   t.is(one.most, 1);
 });
+
+test('sourceFirstRun: the first run has that many blocks (capped by maxSourceRun), the next at most twice as many; a bad value is one line', (t) => {
+  const runsOf = (params: ConstructorParameters<typeof Script>[1]): number[] => {
+    const s = new Script(SIZE, { roundMs: 1000, ...params });
+    const counts: number[] = [];
+    const runs = ofType(s.feed({ type: 'peers', peers: [] }, 0), 'fetchSource');
+    for (let at = 10; runs.length > 0 && at < 5000; at += 10) {
+      const run = runs.shift()!;
+      counts.push(run.count);
+      for (let i = run.first; i < run.first + run.count; i++) s.feed({ type: 'sourceBlock', index: i, data: new Uint8Array(len(i)) }, at);
+      runs.push(...ofType(s.feed({ type: 'sourceEnd', ok: true, first: run.first }, at + 5), 'fetchSource'));
+    }
+    t.is(s.core.stats(5000).fromSource, SIZE, 'every block came from the source, once');
+    return counts;
+  };
+  t.is(runsOf({})[0], 1, 'the default: one block');
+  const two = runsOf({ sourceFirstRun: 2 });
+  t.is(two[0], 2);
+  t.true((two[1] ?? 0) <= 4, `the second run at most twice the first: ${two.join(', ')}`);
+  t.is(runsOf({ sourceFirstRun: 8, maxSourceRun: 3 })[0], 3, 'never past maxSourceRun');
+  t.throws(() => new Script(SIZE, { sourceFirstRun: 0 }), { message: /sourceFirstRun must be a whole number of blocks, at least 1/ });
+  t.throws(() => new Script(SIZE, { sourceFirstRun: 1.5 }), { message: /sourceFirstRun must be a whole number/ });
+});

@@ -34,6 +34,9 @@ export interface PeerParams {
   maxNeighbors: number; // mesh degree cap (inbound neighbors beyond it are data-only)
   maxSourceRun: number; // blocks in one Range GET
   sourceLeaseRounds: number; // a won draw holds the source this many rounds (drawn with probability k / (n L))
+  // Blocks in a peer's first Range GET, before it has seen its share of the source (later
+  // runs are sized to that share; a study switch: source-policy.ts)
+  sourceFirstRun: number;
   // Range GETs a lease holder keeps going: 1, one at a time; 2, the next asked for while the
   // last block of the current one is still to come (source-policy.ts; a study switch, not yet
   // a gain on the testbed or in the simulator: README "What a peer costs")
@@ -89,6 +92,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   maxNeighbors: 12,
   maxSourceRun: 64,
   sourceLeaseRounds: 4,
+  sourceFirstRun: 1,
   sourceRunsInFlight: 1,
   handoverMs: 2000,
   idleLinkMs: 10_000,
@@ -119,6 +123,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
   if (!GROUP_SIZE_MODES.includes(params.groupSize)) throw new Error(`parameter groupSize must be one of ${GROUP_SIZE_MODES.join(', ')}, got ${String(params.groupSize)}`);
   if (!LAST_BLOCK_RULES.includes(params.lastBlock)) throw new Error(`parameter lastBlock must be one of ${LAST_BLOCK_RULES.join(', ')}, got ${String(params.lastBlock)}`);
   if (!(params.sourceLeaseRounds >= 1)) throw new Error('parameter sourceLeaseRounds must be at least 1');
+  if (!(Number.isInteger(params.sourceFirstRun) && params.sourceFirstRun >= 1)) throw new Error('parameter sourceFirstRun must be a whole number of blocks, at least 1');
   if (params.sourceRunsInFlight !== 1 && params.sourceRunsInFlight !== 2) throw new Error('parameter sourceRunsInFlight must be 1 or 2');
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');

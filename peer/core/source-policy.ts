@@ -19,7 +19,7 @@
 //   idle: the draw is k/n, for leases of two rounds, until one starts, so a run of bad luck
 //   does not leave it idle.
 // - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
-//   our view has; nothing else, unless we are starving (below). Runs start at one block and
+//   our view has; nothing else, unless we are starving (below). Runs start at one block (`sourceFirstRun`) and
 //   grow at most twofold, sized to keep the connection busy for the rest of the lease at the
 //   rate seen. A run starts at a random eligible block; when streaming (inOrderWindow W > 0),
 //   at one of the W lowest, the lowest most often, so the swarm's copy grows from its start. A lease
@@ -51,8 +51,8 @@ import type { LastBlockRule, PeerParams } from './params.ts';
 
 /** The policy with a peer's parameters. */
 export function sourcePolicyFor(rng: Rng, params: PeerParams, now: number): SourcePolicy {
-  const { k, backoff, roundMs, sourceLeaseRounds, sourceRunsInFlight, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow, lastBlock } = params;
-  const opts = { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, runsInFlight: sourceRunsInFlight, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow, lastBlock };
+  const { k, backoff, roundMs, sourceLeaseRounds, sourceRunsInFlight, sourceFirstRun, blockSize, maxSourceRun, maxSourceFailures, inOrderWindow, lastBlock } = params;
+  const opts = { k, backoff, roundMs, leaseRounds: sourceLeaseRounds, runsInFlight: sourceRunsInFlight, firstRun: sourceFirstRun, blockSize, maxRun: maxSourceRun, maxFailures: maxSourceFailures, window: inOrderWindow, lastBlock };
   return new SourcePolicy(rng, opts, now);
 }
 
@@ -99,6 +99,7 @@ export interface SourceOptions {
   roundMs: number;
   leaseRounds: number;
   runsInFlight?: number; // 1 (default): one run at a time; 2: the next asked for beside the current one's last block
+  firstRun?: number; // blocks in our first run, before our share of the source is known (default 1)
   blockSize: number;
   maxRun: number;
   maxFailures: number;
@@ -269,7 +270,7 @@ export class SourcePolicy {
   // growing at most twofold per run (a short run mostly measures the server's burst, not
   // its rate; long runs of a file that then changes would finish on the old version).
   private runLength(now: number): number {
-    if (this.rate === 0) return 1; // one block until we know our share of the source
+    if (this.rate === 0) return Math.max(1, Math.min(this.opts.maxRun, this.opts.firstRun ?? 1)); // until we know our share of the source
     const left = Math.max(this.leaseUntil - now, this.opts.roundMs / 2);
     const blocks = Math.ceil((this.rate * left) / 1000 / this.opts.blockSize);
     return Math.max(1, Math.min(this.opts.maxRun, blocks, 2 * Math.max(1, this.lastRunCount)));
