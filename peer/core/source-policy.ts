@@ -19,9 +19,9 @@
 //   idle: the draw is k/n, for leases of two rounds, until one starts, so a run of bad luck
 //   does not leave it idle.
 // - What to fetch: a run of blocks no one in the swarm has yet (swarm-known.ts) and no one in
-//   our view has; nothing else, unless we are starving (below). Runs start at one block (`sourceFirstRun`) and
-//   grow at most twofold, sized to keep the connection busy for the rest of the lease at the
-//   rate seen. A run starts at a random eligible block; when streaming (inOrderWindow W > 0),
+//   our view has; nothing else, unless we are starving (below). Runs start at one block
+//   (`sourceFirstRun`) and grow at most twofold, sized to keep the connection busy for the rest
+//   of the lease at the rate seen. A run starts at a random eligible block; when streaming (inOrderWindow W > 0),
 //   at one of the W lowest, the lowest most often, so the swarm's copy grows from its start. A lease
 //   whose peer finds nothing it may fetch ends there.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
