@@ -16,6 +16,7 @@
 // two seconds); an honest peer sends at most about 10 (U + 1). Past that it is flooding,
 // which is a violation (UPDATE_FLOOD).
 import type { GroupSizeEstimator } from '../../estimation/group-size.ts';
+import { stretched } from '../../estimation/host-load.ts';
 import type { SwarmSizeEstimator } from '../../estimation/swarm-size.ts';
 import type { BlockTable } from './blocks.ts';
 import { isNeighbor, isOpen, type Conn } from './connection.ts';
@@ -84,7 +85,8 @@ export class Flood {
     this.send(conn, [conn.told.entry(OWN_REF, this.own, 0, this.d.sizeReport(now))]);
   }
 
-  flood(now: number): void {
+  /** Our state and others' out to every connection due; `stretch` (>= 1) slows the cadences (host busy). */
+  flood(now: number, stretch = 1): void {
     const own = this.own;
     const changed = this.refreshOwn();
     if (changed || this.dirty || now - this.lastAnnounce >= this.d.params.heartbeatMs) {
@@ -102,7 +104,7 @@ export class Flood {
       let entries: UpdateEntry[] | null = null;
       // A data-only link hears of us at most every dataUpdateMs: it is there for blocks, and
       // its far end follows us through the mesh too.
-      const due = isNeighbor(conn) || now - conn.ownSentAt >= params.dataUpdateMs;
+      const due = isNeighbor(conn) || now - conn.ownSentAt >= stretched(params.dataUpdateMs, stretch, params.staleMs);
       if (due && !conn.told.isCurrent(OWN_REF, own.id, own.seq, 0)) {
         entries = [conn.told.entry(OWN_REF, own, 0, estimate)];
         conn.ownSentAt = now;
@@ -111,7 +113,7 @@ export class Flood {
         // Others' news goes on at most every forwardEveryMs: each cached origin changes with
         // every block it gets, and a far origin's latest block matters little here (the blocks
         // that exist at all travel as `known`, at once). Our own entry goes every flood.
-        const forward = now - conn.forwardedAt >= params.forwardEveryMs;
+        const forward = now - conn.forwardedAt >= stretched(params.forwardEveryMs, stretch, params.staleMs);
         if (forward) {
           conn.forwardedAt = now;
           for (const o of cache.values()) {

@@ -47,6 +47,11 @@ export interface PeerParams {
   dataUpdateMs: number; // our own entry goes to a data-only link at most this often (neighbors: every flood)
   knownSpreadMs: number; // news of blocks known to exist goes to the neighbors this soon after it arrives
   forwardEveryMs: number; // others' entries go to a neighbor at most this often (our own: every flood)
+  // Mean lateness of our own timers (ms) that says the process waits for a core: the flood
+  // period and the two cadences above are stretched, up to maxLoadStretch times
+  // (estimation/host-load.ts). 0: never (the paper's form, for ablation)
+  busyLagMs: number;
+  maxLoadStretch: number;
   knownFanout: number; // news of known blocks goes at once to this many neighbors (the rest: next flood)
   maxHandoverMs: number; // ...but no longer than this after finishing
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
@@ -100,6 +105,8 @@ export const DEFAULT_PARAMS: PeerParams = {
   dataUpdateMs: 1000,
   knownSpreadMs: 0,
   forwardEveryMs: 2000,
+  busyLagMs: 20,
+  maxLoadStretch: 4,
   knownFanout: 64,
   maxHandoverMs: 10_000,
   maxSourceFailures: 5,
@@ -125,6 +132,7 @@ export function resolveParams(overrides: Partial<PeerParams> = {}): PeerParams {
   if (!(params.sourceLeaseRounds >= 1)) throw new Error('parameter sourceLeaseRounds must be at least 1');
   if (!(Number.isInteger(params.sourceFirstRun) && params.sourceFirstRun >= 1)) throw new Error('parameter sourceFirstRun must be a whole number of blocks, at least 1');
   if (params.sourceRunsInFlight !== 1 && params.sourceRunsInFlight !== 2) throw new Error('parameter sourceRunsInFlight must be 1 or 2');
+  if (!(params.maxLoadStretch >= 1)) throw new Error('parameter maxLoadStretch must be at least 1');
   if (params.blockSize < 1) throw new Error('parameter blockSize must be at least 1');
   if (params.U > 255) throw new Error('parameter U must be at most 255 (origins are named by one byte on the wire)');
   if (params.U < params.eta) throw new Error('parameter U must be at least eta (U > η in the paper)');

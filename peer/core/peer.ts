@@ -36,7 +36,8 @@
 // CONNECTION LIFECYCLE (connection.ts): dialling -> helloSent (outbound) or awaitingHello
 // (inbound) -> open (data only) or neighbor (a mesh link, carries floods) -> closed.
 //
-// TIMERS (timers.ts): `flood` (send UPDATEs; period set by the bandwidth controller),
+// TIMERS (timers.ts): `flood` (send UPDATEs; period set by the bandwidth controller, longer
+// while the host is busy: how late these timers fire says so, estimation/host-load.ts),
 // `round` (adapt, expire requests and stale origins, keep η neighbors), `rewire` (acted on at
 // the next round), `source` (the next draw or run). nextDeadline() is the earliest.
 //
@@ -44,6 +45,7 @@
 // Everything a peer sends is untrusted: the handlers check every field and length, and a
 // violation (violations.ts) closes the connection and bans the peer.
 import type { BandwidthController } from '../../estimation/bandwidth.ts';
+import { DEFAULT_HOST_LOAD_PARAMS, HostLoad, stretched } from '../../estimation/host-load.ts';
 import type { Rng } from '../../estimation/random.ts';
 import { isFull } from './bits.ts';
 import { BlockTable } from './blocks.ts';
@@ -101,6 +103,7 @@ export class PeerCore {
   private readonly source: SourcePolicy;
   private readonly fetch: SourceFetch;
   private readonly bandwidth: BandwidthController;
+  private readonly load: HostLoad;
   private readonly size: GroupSize;
   private readonly seen = new DistinctCount();
   private readonly known: SwarmKnown;
@@ -124,6 +127,7 @@ export class PeerCore {
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks, pinReserve(params.U));
     this.reputation = new Reputation(params);
     this.bandwidth = bandwidthControllerFor(params, cfg.now);
+    this.load = new HostLoad({ ...DEFAULT_HOST_LOAD_PARAMS, busyLagMs: params.busyLagMs, maxStretch: params.maxLoadStretch });
     this.source = sourcePolicyFor(cfg.rng, params, cfg.now);
     this.handover = new Handover(params, () => this.mesh.open.some((c) => !isFull(c.peerId ? this.cache.get(c.peerId)?.bits : undefined, this.blocks)));
     this.size = new GroupSize(params, () => this.mesh.known.size + 1, () => this.mesh.neighborCount());
@@ -232,6 +236,8 @@ export class PeerCore {
       timeInState: this.bandwidth.timeInState(now),
       dataConnectionsTarget: this.bandwidth.dataConnections,
       updateIntervalMs: this.bandwidth.updateIntervalMs,
+      loadStretch: this.load.stretch,
+      hostLagMs: this.load.lagMs,
       fromSource: this.received.fromSource,
       fromPeers: this.received.fromPeers,
       uploaded: this.uploads.uploaded,
@@ -296,18 +302,23 @@ export class PeerCore {
   // ---- timers ---------------------------------------------------------------------
 
   private onTick(now: number): void {
-    const { timers, params } = this;
+    const { timers, params, load } = this;
+    // The periodic timers' lateness: how long this process took to get to them.
+    if (timers.due('flood', now)) load.observe(now - timers.get('flood'));
+    if (timers.due('round', now)) load.observe(now - timers.get('round'));
     this.maybeDepart(now);
     this.flood.spreadKnown(now);
     if (timers.due('flood', now)) {
-      this.flood.flood(now);
+      const stretch = load.stretch;
+      this.flood.flood(now, stretch);
       for (const { conn, blocks } of this.digests.announce(now, this.mesh.open, params.digestEveryMs)) {
         this.out.send(conn.id, { type: 'DIGESTS', blocks });
       }
-      timers.set('flood', now + this.bandwidth.updateIntervalMs);
+      timers.set('flood', now + stretched(this.bandwidth.updateIntervalMs, stretch, params.staleMs));
     }
     if (timers.due('round', now)) {
       timers.set('round', now + params.roundMs);
+      load.evaluate();
       this.adapt(now);
       this.scheduler.expireRequests(now);
       for (const id of this.cache.expire(now, params.staleMs, this.mesh.connectedIds())) this.mesh.forget(id);

@@ -8,7 +8,9 @@ export interface PeerStats {
   bandwidthState: BandwidthState;
   timeInState: Record<BandwidthState, number>; // ms
   dataConnectionsTarget: number;
-  updateIntervalMs: number;
+  updateIntervalMs: number; // the bandwidth controller's flood period
+  loadStretch: number; // the control traffic's periods are this many times longer: the host is busy (host-load.ts)
+  hostLagMs: number; // the mean lateness of our periodic timers
   fromSource: number;
   fromPeers: number;
   uploaded: number;
