@@ -38,7 +38,7 @@ test.serial('a lingering peer serves slurpie_peer_* series with HELP and TYPE at
     text = await (await fetch(url)).text();
     return sample(text, 'slurpie_peer_blocks_have') === 23;
   }, 'the peer to hold all 23 blocks', { ms: 90_000, everyMs: 200 });
-  for (const name of ['slurpie_peer_bytes_total', 'slurpie_peer_blocks_have', 'slurpie_peer_blocks', 'slurpie_peer_connections', 'slurpie_peer_group_size_estimate']) {
+  for (const name of ['slurpie_peer_bytes_total', 'slurpie_peer_blocks_have', 'slurpie_peer_blocks', 'slurpie_peer_connections', 'slurpie_peer_group_size_estimate', 'slurpie_peer_load_stretch']) {
     t.regex(text, new RegExp(`^# HELP ${name} \\S`, 'm'), name);
     t.regex(text, new RegExp(`^# TYPE ${name} (counter|gauge)$`, 'm'), name);
   }
@@ -49,6 +49,8 @@ test.serial('a lingering peer serves slurpie_peer_* series with HELP and TYPE at
   t.is(sample(text, 'slurpie_peer_bytes_total{direction="uploaded"}'), 0);
   t.is(sample(text, 'slurpie_peer_connections'), 0);
   t.true((sample(text, 'slurpie_peer_group_size_estimate') ?? 0) >= 1);
+  const stretch = sample(text, 'slurpie_peer_load_stretch') ?? 0; // 1 unless the test machine keeps it waiting
+  t.true(stretch >= 1 && stretch <= 4, `stretch ${stretch}`);
 
   const other = await fetch(url.replace(/\/metrics$/, '/other'));
   t.is(other.status, 404);

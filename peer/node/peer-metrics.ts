@@ -21,6 +21,7 @@ export interface PeerCounters {
   blocks: number;
   connections: number;
   groupSizeNow: number;
+  loadStretch: number;
 }
 
 export interface PeerMetricsServer {
@@ -55,6 +56,7 @@ export function peerMetricsRegistry(read: () => PeerCounters): Registry {
   gauge('slurpie_peer_blocks', 'Blocks in the file.', (s) => s.blocks);
   gauge('slurpie_peer_connections', 'Open connections to other peers.', (s) => s.connections);
   gauge('slurpie_peer_group_size_estimate', "This peer's current estimate of how many peers are in the swarm.", (s) => s.groupSizeNow);
+  gauge('slurpie_peer_load_stretch', 'How many times slower this peer sends its periodic updates because its process waits for the CPU (1: not busy).', (s) => s.loadStretch);
   return registry;
 }
 
