@@ -3,7 +3,7 @@
 // cut. When the process waits for a core instead, as 48 peers on 2 cores do, the download
 // rate is low but adding updates does not raise it: every UPDATE, DIGESTS and the wake-up
 // it causes cost the CPU the blocks need (lan-48 with the periodic messages four times
-// slower: 37% fewer messages, 7-17% less CPU).
+// slower: 37-46% fewer messages, 7-17% less CPU; docs/peer-cost-notes.md, 2026-12-02).
 //
 // The signal is how late the peer's periodic timers fire: a deadline passed, and the
 // process got to it `lateMs` later, because it was busy or waiting for a core. Its mean
