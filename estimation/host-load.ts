@@ -41,6 +41,7 @@ export class HostLoad {
   private meanLag = 0;
   private samples = 0;
   private overRounds = 0; // consecutive rounds judged at or above busyLagMs
+  private stretchedFor = 0; // rounds that ended with the control traffic stretched
 
   constructor(private readonly params: HostLoadParams) {
     if (!(params.weight > 0 && params.weight <= 1)) throw new Error(`host load weight must be in (0, 1], got ${params.weight}`);
@@ -60,15 +61,21 @@ export class HostLoad {
     if (busyLagMs <= 0 || this.samples === 0) return;
     if (this.meanLag >= busyLagMs) {
       if (++this.overRounds >= this.params.confirmations) this.rate = Math.max(1 / maxStretch, this.rate / 2);
-      return;
+    } else {
+      this.overRounds = 0;
+      if (this.meanLag < busyLagMs / 2) this.rate = Math.min(1, this.rate + rateStep);
     }
-    this.overRounds = 0;
-    if (this.meanLag < busyLagMs / 2) this.rate = Math.min(1, this.rate + rateStep);
+    if (this.rate < 1) this.stretchedFor++;
   }
 
   /** How many times longer the control traffic's periods are than the parameters say (>= 1). */
   get stretch(): number {
     return 1 / this.rate;
+  }
+
+  /** Rounds that ended with the control traffic stretched (stats). */
+  get stretchedRounds(): number {
+    return this.stretchedFor;
   }
 
   /** The mean lateness of the peer's timers, ms. */

@@ -10,7 +10,7 @@ const SIZE = 10 * 1024;
  * every tick comes `lateMs` after the deadline. Counts origin 7's entries forwarded to
  * neighbor 2 (at most every forwardEveryMs, 2 s, stretched while busy).
  */
-function run(busyLagMs: number, lateMs: number): { forwarded: number; stretch: number; lag: number } {
+function run(busyLagMs: number, lateMs: number): { forwarded: number; stretch: number; lag: number; stretchedSeconds: number } {
   const s = new Script(SIZE, { busyLagMs, forwardEveryMs: 2000 });
   const other = new Listener(s);
   s.link(1, 1, []);
@@ -27,12 +27,13 @@ function run(busyLagMs: number, lateMs: number): { forwarded: number; stretch: n
     forwarded += other.take(2).filter((e) => e.id === peerId(7)).length;
   }
   const stats = s.core.stats(at);
-  return { forwarded, stretch: stats.loadStretch, lag: stats.hostLagMs };
+  return { forwarded, stretch: stats.loadStretch, lag: stats.hostLagMs, stretchedSeconds: stats.stretchedSeconds };
 }
 
 test('ticks on time: forwarded every forwardEveryMs, no stretch', (t) => {
   const r = run(20, 0);
   t.is(r.stretch, 1);
+  t.is(r.stretchedSeconds, 0);
   t.true(r.lag < 1, `lag ${r.lag}`);
   t.true(r.forwarded >= 13 && r.forwarded <= 16, `${r.forwarded} forwards in 30 s`);
 });
@@ -40,6 +41,7 @@ test('ticks on time: forwarded every forwardEveryMs, no stretch', (t) => {
 test('ticks 100 ms late: the host is busy, forwarding slows to half of staleMs', (t) => {
   const busy = run(20, 100);
   t.is(busy.stretch, 4);
+  t.true(busy.stretchedSeconds >= 20 && busy.stretchedSeconds <= 30, `stretched ${busy.stretchedSeconds} s of 30`);
   t.true(busy.lag >= 20, `lag ${busy.lag}`); // some ticks come for other deadlines, less late
   // 2 s stretched 4 times, capped at staleMs / 2 = 5 s: about 6 in 30 s (the first two
   // rounds at 2 s, before the lag was confirmed).

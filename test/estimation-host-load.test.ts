@@ -24,6 +24,7 @@ test('timers on time: the periods stay as the parameters give them', (t) => {
 test('lag for two rounds running halves the rate, down to 1 / maxStretch', (t) => {
   const h = load(20, 4);
   t.deepEqual([round(h, 200, 200), round(h, 200), round(h, 200), round(h, 200), round(h, 200)], [1, 2, 4, 4, 4]);
+  t.is(h.stretchedRounds, 4, 'every round that ended stretched counts');
 });
 
 test('one slow round (a burst at start-up) is not a busy host', (t) => {

@@ -2,7 +2,7 @@
 // the simulator's CPU model), the simulator against the testbed when a run has both, and the
 // messages a peer sent.
 import test from 'ava';
-import { cpuUsed, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
+import { cpuUsed, hostLoad, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
 
 const MiB = 1048576;
@@ -141,4 +141,10 @@ test('protocol parameters not at their defaults are named under the header; --pa
   t.true(lines.indexOf('| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |') > lines.findIndex((l) => l.startsWith('Protocol parameters')));
   const plain = markdownTable({ ...base, scenario: { ...scenario, params: undefined } as unknown as Scenario });
   t.false(plain.includes('Protocol parameters') || plain.includes('--param-b'));
+});
+
+test('host load: the mean time a peer stretched its updates, over the peers that report it', (t) => {
+  const line = hostLoad(system('slurpie', [peer('p1', { secondsStretched: 30 }), peer('p2', { secondsStretched: 0 }), peer('p3', { secondsStretched: 12 }), peer('p4', { ok: false, error: 'exit 1' })]));
+  t.is(line, 'Host load: a slurpie peer sent its periodic updates less often for 14.0 s on average (its timers late: busyLagMs); 2 of 3 peers did at some point');
+  t.is(hostLoad(system('http', [peer('p1', {}), peer('p2', {})])), null, 'curl and BitTorrent report none');
 });

@@ -24,6 +24,7 @@ export interface PeerResult {
   startupCpuSeconds?: number | null; // the CPU of that start-up (slurpie)
   build?: 'a' | 'b'; // with --peer-entry-b or --param-b: the build this peer ran (b: that one; a: the other peers')
   messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie)
+  secondsStretched?: number; // how long it sent its periodic updates less often, its host busy (slurpie: host load)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;
@@ -139,6 +140,8 @@ export function markdownTable(res: ExperimentResults): string {
   if (cpu.length > 0) lines.push('', ...cpu);
   const messages = res.systems.map(messagesSent).filter((line) => line !== null);
   if (messages.length > 0) lines.push('', ...messages);
+  const stretched = res.systems.map(hostLoad).filter((line) => line !== null);
+  if (stretched.length > 0) lines.push('', ...stretched);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
   if (res.slurpieParamsB !== undefined) lines.push('', `Every other slurpie peer (build b) ran with the protocol parameters ${describeParams(res.slurpieParamsB) ?? 'at their defaults'} (--param-b).`);
@@ -231,6 +234,16 @@ export function messagesSent(r: SystemResult): string | null {
   // The simulator counts by message type alone: its UPDATE holds the news-only ones too, its REJECT the missing ones.
   const split = r.simMessages ? ' (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)' : '';
   return `Messages a ${r.system} peer sent (mean over ${sent.peers} peers): ${byType ? `${byType}; ` : ''}${count(total)} in all${split}${byBuild(r.perPeer)}`;
+}
+
+/** How long a system's peers slowed their periodic updates because their processes waited for a core. */
+export function hostLoad(r: SystemResult): string | null {
+  const reporting = r.perPeer.filter((p) => typeof p.secondsStretched === 'number');
+  if (reporting.length === 0) return null;
+  const each = reporting.map((p) => p.secondsStretched as number);
+  const mean = each.reduce((a, b) => a + b, 0) / each.length;
+  const some = each.filter((s) => s > 0).length;
+  return `Host load: a ${r.system} peer sent its periodic updates less often for ${mean.toFixed(1)} s on average (its timers late: busyLagMs); ${some} of ${reporting.length} peers did at some point`;
 }
 
 /** With two builds in the swarm: what a peer of each sent, in all, so a change's own sending shows. */

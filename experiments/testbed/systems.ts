@@ -113,6 +113,7 @@ const slurpie: SystemDef = {
           ...(typeof s?.startupSeconds === 'number' && { startupSeconds: s.startupSeconds }),
           ...(typeof s?.startupCpuSeconds === 'number' && { startupCpuSeconds: s.startupCpuSeconds }),
           ...(counts(s?.messages?.sent) && counts(s?.messages?.received) && { messages: { sent: s.messages.sent, received: s.messages.received } }),
+          ...(typeof s?.secondsStretched === 'number' && { secondsStretched: s.secondsStretched }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };
       },

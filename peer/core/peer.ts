@@ -238,6 +238,7 @@ export class PeerCore {
       updateIntervalMs: this.bandwidth.updateIntervalMs,
       loadStretch: this.load.stretch,
       hostLagMs: this.load.lagMs,
+      stretchedSeconds: (this.load.stretchedRounds * this.params.roundMs) / 1000,
       fromSource: this.received.fromSource,
       fromPeers: this.received.fromPeers,
       uploaded: this.uploads.uploaded,

@@ -11,6 +11,7 @@ export interface PeerStats {
   updateIntervalMs: number; // the bandwidth controller's flood period
   loadStretch: number; // the control traffic's periods are this many times longer: the host is busy (host-load.ts)
   hostLagMs: number; // the mean lateness of our periodic timers
+  stretchedSeconds: number; // how long the control traffic has been stretched, in all
   fromSource: number;
   fromPeers: number;
   uploaded: number;

@@ -88,6 +88,8 @@ export interface DownloadStats {
   meanDegree: number;
   diameter: number;
   secondsInState: Record<BandwidthState, number>; // time in each bandwidth-estimator state
+  /** How long the peer sent its periodic updates less often because its process waited for a core (host load). */
+  secondsStretched: number;
   mode: 'swarm' | 'alone' | 'plain' | 'already-complete'; // already-complete: the output was there, nothing fetched
   sha256: string;
   /** What the file was checked against: --sha256 / options.sha256, a URL.sha256 the source publishes, or nothing. */
@@ -153,7 +155,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       url: info.url, output, size: existing.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: 0,
       fromPeers: 0, uploaded: 0, sourceRequests: 0, sourceRounds: 0, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
-      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'already-complete',
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, secondsStretched: 0, mode: 'already-complete',
       sha256: existing.sha256, integrity, messages: noMessages(), ok: true,
     };
   }
@@ -165,7 +167,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: result.size,
       fromPeers: 0, uploaded: 0, sourceRequests: 1, sourceRounds: 1, peersSeen: 0, groupSizeEstimate: 1, groupSizeAtEnd: 1,
       maxDataConnections: 0, resumedBlocks: 0, meanDegree: 0, diameter: 0,
-      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, mode: 'plain', sha256: result.sha256, integrity, messages: noMessages(), ok: true,
+      secondsInState: { 'under-utilized': 0, 'throttle-back': 0, 'at-capacity': 0 }, secondsStretched: 0, mode: 'plain', sha256: result.sha256, integrity, messages: noMessages(), ok: true,
     };
   }
 
@@ -257,6 +259,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
         'throttle-back': stats.timeInState['throttle-back'] / 1000,
         'at-capacity': stats.timeInState['at-capacity'] / 1000,
       },
+      secondsStretched: stats.stretchedSeconds,
       mode: membership ? 'swarm' : 'alone',
       sha256: digest, integrity, messages: noMessages(), ok: true,
     };
