@@ -266,6 +266,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     ...(rep.startupSeconds !== undefined && { startupSeconds: rep.startupSeconds }),
     ...(rep.startupCpuSeconds !== undefined && { startupCpuSeconds: rep.startupCpuSeconds }),
     ...(rep.messages !== undefined && { messages: rep.messages }),
+    ...(rep.secondsStretched !== undefined && { secondsStretched: rep.secondsStretched }),
     ...(rep.build !== undefined && { build: rep.build }),
     ok: verified,
     left: r.left,

@@ -48,6 +48,7 @@ export interface PeerReport {
   startupCpuSeconds?: number;
   build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
   messages?: MessageCounts; // protocol messages by type (slurpie)
+  secondsStretched?: number; // its periodic updates slowed, its host busy (slurpie: host load)
   error?: string;
 }
 
