@@ -15,7 +15,7 @@
 // - between: hold.
 // The peer multiplies its flood period and its data-link and forwarding cadences by
 // `stretch` (peer/core/peer.ts, flood.ts). busyLagMs 0 turns it off (the paper's form).
-// Pure: the caller passes its clock's time and the lateness it saw.
+// Pure: the caller reports each lateness it saw and calls evaluate() once a round.
 
 export interface HostLoadParams {
   /** Mean timer lateness (ms) that says the process waits for a core; 0: never busy. */
