@@ -238,12 +238,11 @@ export function messagesSent(r: SystemResult): string | null {
 
 /** How long a system's peers slowed their periodic updates because their processes waited for a core. */
 export function hostLoad(r: SystemResult): string | null {
-  const reporting = r.perPeer.filter((p) => typeof p.secondsStretched === 'number');
-  if (reporting.length === 0) return null;
-  const each = reporting.map((p) => p.secondsStretched as number);
+  const each = r.perPeer.flatMap((p) => (typeof p.secondsStretched === 'number' ? [p.secondsStretched] : []));
+  if (each.length === 0) return null;
   const mean = each.reduce((a, b) => a + b, 0) / each.length;
   const some = each.filter((s) => s > 0).length;
-  return `Host load: a ${r.system} peer sent its periodic updates less often for ${mean.toFixed(1)} s on average (its timers late: busyLagMs); ${some} of ${reporting.length} peers did at some point`;
+  return `Host load: a ${r.system} peer sent its periodic updates less often for ${mean.toFixed(1)} s on average (its timers late: busyLagMs); ${some} of ${each.length} peers did at some point`;
 }
 
 /** With two builds in the swarm: what a peer of each sent, in all, so a change's own sending shows. */

@@ -36,10 +36,9 @@
 // CONNECTION LIFECYCLE (connection.ts): dialling -> helloSent (outbound) or awaitingHello
 // (inbound) -> open (data only) or neighbor (a mesh link, carries floods) -> closed.
 //
-// TIMERS (timers.ts): `flood` (send UPDATEs; period set by the bandwidth controller, longer
-// while the host is busy: how late these timers fire says so, estimation/host-load.ts),
-// `round` (adapt, expire requests and stale origins, keep η neighbors), `rewire` (acted on at
-// the next round), `source` (the next draw or run). nextDeadline() is the earliest.
+// TIMERS (timers.ts): `flood` (send UPDATEs; period set by the bandwidth controller, stretched
+// while these timers fire late: host-load.ts), `round` (adapt, expire requests and stale origins,
+// keep η neighbors), `rewire` (at the next round), `source` (the next draw or run). nextDeadline() is the earliest.
 //
 // DRIVER CONTRACT: what a driver must answer to each action is in events.ts.
 // Everything a peer sends is untrusted: the handlers check every field and length, and a
