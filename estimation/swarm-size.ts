@@ -7,7 +7,7 @@
 // takes as its estimate the (f+1)-th largest of the fresh estimates its direct connections
 // report, never below its own observation. "Fresh" is an observation younger than maxAgeMs.
 //
-// Why this form (measured in the simulator, README "Numbers", "Scale"; LAN links, 32 MiB,
+// Why this form (measured in the simulator, docs/numbers.md, "Ablations at 1,000 peers"; LAN links, 32 MiB,
 // flash crowd; estimate / live peers as p10 / p50 / p90 over the run):
 // - 48 peers 1.00 / 1.00 / 1.00; 1,000 peers 0.80–0.85 / 1.00 / 1.00; 10,000 peers 0.76–0.78 /
 //   1.00 / 1.00. The count is exact when made; in a flash crowd the late registrants' counts reach

@@ -21,7 +21,7 @@
 // callers skip the quotas unless `quotaLoopback` (local demos run every peer from one address).
 // With `token`, POST and DELETE need `Authorization: Bearer <token>` (401 otherwise).
 //
-// A registration may carry `progress` (issue #14; README protocol notes): the peer's byte and
+// A registration may carry `progress` (issue #14; docs/protocol-notes.md): the peer's byte and
 // block counts, for GET /metrics. It is optional (older peers send none) but, when present,
 // checked like every other field: a malformed one is a 400, not silently dropped, so a
 // broken client shows up at once rather than as wrong numbers on a dashboard.

@@ -3,7 +3,7 @@
 // beta (the likeliest to still be there): `answer: 'newest'`. In a flash crowd that links
 // each newcomer to the few who registered just before it, a mesh with a long diameter
 // through which floods and estimates crawl. `answer: 'mixed'` gives half the newest and half
-// drawn uniformly from the live registrants, so the mesh starts random (README, "Scale").
+// drawn uniformly from the live registrants, so the mesh starts random (docs/numbers.md, "Ablations at 1,000 peers").
 //
 // Plain synchronous class; time comes from the injected `now` (ms, non-decreasing),
 // so tests drive expiry without sleeping. Memory is bounded three ways: expired

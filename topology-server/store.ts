@@ -30,7 +30,7 @@ export type Awaitable<T> = T | Promise<T>;
 
 /**
  * What a peer says of its download with each registration (an addition to PROTOCOL.md §3;
- * README protocol notes). Bytes and blocks are non-negative safe integers, blocksHave <= blocks.
+ * docs/protocol-notes.md). Bytes and blocks are non-negative safe integers, blocksHave <= blocks.
  * The server only counts it (GET /metrics); nothing it answers depends on it.
  */
 export interface Progress {

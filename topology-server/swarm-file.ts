@@ -1,7 +1,7 @@
 // What a swarm is a download of, for people (the dashboard): the file's name and size.
 //
 // Swarm ids are opaque (an HMAC of URL, size and validator: swarm-id.ts), so a registration
-// may name the file (issue #14; README protocol notes). The name is the last path segment of
+// may name the file (issue #14; docs/protocol-notes.md). The name is the last path segment of
 // the URL, peer-provided and untrusted: the server accepts at most NAME_MAX code points of
 // printable text (no control, format or surrogate code points: nothing that can rewrite a
 // terminal line or flip text direction) and the dashboard shows it as text, never as markup.

@@ -9,7 +9,7 @@
 // 2-5 s each and the last was launched 44 s late: a flash crowd no longer. A peer's time still
 // counts from its planned arrival: a wait in the gate is its. Off by default (`slurpie
 // experiment --launch-slots`): at lan-48 two slots won 6 of 8 pairs by a median 0.065 T_min,
-// where the simulator expected 0.2 (README, "What the testbed emulates").
+// where the simulator expected 0.2 (docs/testbed.md, "Start-ups").
 //
 // A start-up ends, for the gate, when the process has a TCP connection (SYN sent or
 // established) in its host's namespace: system-neutral (curl's GET, slurpie's probe,

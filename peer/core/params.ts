@@ -39,7 +39,7 @@ export interface PeerParams {
   sourceFirstRun: number;
   // Range GETs a lease holder keeps going: 1, one at a time; 2, the next asked for while the
   // last block of the current one is still to come (source-policy.ts; a study switch, not yet
-  // a gain on the testbed or in the simulator: README "What a peer costs")
+  // a gain on the testbed or in the simulator: docs/peer-cost.md, "The source's link")
   sourceRunsInFlight: number;
   handoverMs: number; // a finished peer stays until no one has asked it for a block this long
   idleLinkMs: number; // a data-only link with no request or block either way for this long is closed
