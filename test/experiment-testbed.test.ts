@@ -161,6 +161,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.true(res.approximations.some((a: string) => a.startsWith('start-ups: at most 1 peer starting at once')), res.approximations.join('\n'));
   t.false(Number.isNaN(Date.parse(res.startedAt)));
   t.true(res.machine.cpus >= 1 && /^v\d+/.test(res.machine.node));
+  t.true(typeof res.machine.kernel === 'string' && res.machine.kernel.length > 0 && res.machine.loadAtStart >= 0, JSON.stringify(res.machine));
   // T_min = max(F/u_s, F/d_min, N F/(u_s + N u)) = F / 1 MB/s here.
   t.true(Math.abs(res.tMinSeconds - (4 * 1024 * 1024) / 1e6) < 1e-9, String(res.tMinSeconds));
   t.deepEqual(res.systems.map((s: { system: string }) => s.system), ['slurpie', 'http']);

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { cpuUsed, hostLoad, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
+import { describeMachine, machineInfo } from '../experiments/testbed/machine.ts';
 
 const MiB = 1048576;
 
@@ -147,4 +148,13 @@ test('host load: the mean time a peer stretched its updates, over the peers that
   const line = hostLoad(system('slurpie', [peer('p1', { secondsStretched: 30 }), peer('p2', { secondsStretched: 0 }), peer('p3', { secondsStretched: 12 }), peer('p4', { ok: false, error: 'exit 1' })]));
   t.is(line, 'Host load: a slurpie peer sent its periodic updates less often for 14.0 s on average (its timers late: busyLagMs); 2 of 3 peers did at some point');
   t.is(hostLoad(system('http', [peer('p1', {}), peer('p2', {})])), null, 'curl and BitTorrent report none');
+});
+
+test('the machine line: kernel, CPU model and load when the results have them, the old form when not', (t) => {
+  t.is(describeMachine({ cpus: 2, node: 'v20.1.0', kernel: '6.1.0', cpuModel: 'Xeon', loadAtStart: 0.5 }), '2 CPUs (Xeon), kernel 6.1.0, load 0.50 at the start, Node v20.1.0');
+  t.is(describeMachine({ cpus: 2, node: 'v20' }), '2 CPUs, Node v20', 'a results file from before these fields');
+  const here = machineInfo();
+  t.true(here.cpus >= 1 && here.node === process.version && typeof here.kernel === 'string' && (here.loadAtStart ?? -1) >= 0, JSON.stringify(here));
+  const scenario = { name: 'lan-2', description: 'two peers', source: { up: 1_250_000 } } as Scenario;
+  t.true(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20', kernel: '6.1.0', loadAtStart: 3 }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [system('http', [peer('p1', {})])] }).includes('on 2 CPUs, kernel 6.1.0, load 3.00 at the start, Node v20.'));
 });

@@ -5,7 +5,6 @@
 // slot, at its planned arrival time, stopped at the time limit (or at its churn time). What
 // the hosts' own network does is the experiment: nothing is shaped. Results in the shared
 // format (experiments/testbed/results.ts) as system "slurpie", so `slurpie plot` reads them.
-import { cpus } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +14,7 @@ import { planPeers, tMinSeconds, type PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { startSourceServer } from '../source/range-server.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
+import { machineInfo } from '../testbed/machine.ts';
 import { summarize, type ExperimentResults, type PeerResult } from '../testbed/results.ts';
 import { startTopologyServer } from '../../topology-server/server.ts';
 import type { Host } from './hosts.ts';
@@ -99,7 +99,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<ExperimentResults>
         .sort((a, b) => (a.id < b.id ? -1 : 1)),
     });
     return {
-      version: 1, scenario: s, startedAt, machine: { cpus: cpus().length, node: process.version }, fileBytes: s.fileBytes, peers: peers.length, tMinSeconds: tMin,
+      version: 1, scenario: s, startedAt, machine: machineInfo(), fileBytes: s.fileBytes, peers: peers.length, tMinSeconds: tMin,
       approximations: [`real hosts over ssh (${o.hosts.map((h) => h.host).join(', ')}): their own links and latencies, not the scenario's; arrivals and churn as planned`],
       systems: [system],
     };

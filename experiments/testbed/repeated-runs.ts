@@ -3,6 +3,7 @@
 // one run is one sample, so each system's median and range over the runs are what to quote,
 // and the median run is the one to plot. The simulator is deterministic for one seed; run i
 // simulates with the scenario's seed + i - 1 (the same crowd), so its runs sample its own spread.
+import { describeMachine } from './machine.ts';
 import { byBuildCpu, cpuOf, simAgainstTestbed, type ExperimentResults, type SystemResult } from './results.ts';
 
 export interface RunsSummary {
@@ -105,7 +106,7 @@ export function summarizeRuns(runs: ExperimentResults[], files: string[]): RunsS
     `# ${first.scenario.name}: ${runs.length} runs`,
     '',
     `${first.peers} peers, ${(first.fileBytes / 1048576).toFixed(1)} MiB, T_min = ${first.tMinSeconds.toFixed(1)} s; ` +
-      `runs from ${first.startedAt} on ${first.machine.cpus} CPUs, Node ${first.machine.node}. Median over the runs, (range).`,
+      `runs from ${first.startedAt} on ${describeMachine(first.machine)}. Median over the runs, (range).`,
     '',
     '| system | ran | finished | mean / T_min | source / F | note |',
     '|---|---|---|---|---|---|',

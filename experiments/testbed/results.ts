@@ -3,6 +3,7 @@
 // markdown table written beside the JSON. Fields beyond the schema: approximations, perPeer
 // ownSeconds / linkClass / left / error / messages, systems' `analytic` (plain HTTP's fair-share
 // bound) and `simMessages`.
+import { describeMachine, type MachineInfo } from './machine.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
@@ -56,7 +57,7 @@ export interface ExperimentResults {
   version: 1;
   scenario: Scenario;
   startedAt: string;
-  machine: { cpus: number; node: string };
+  machine: MachineInfo;
   fileBytes: number;
   peers: number;
   tMinSeconds: number;
@@ -119,7 +120,7 @@ export function markdownTable(res: ExperimentResults): string {
     s.description,
     '',
     `${res.peers} peers, ${mib(res.fileBytes)} MiB, source up ${((s.source.up * 8) / 1e6).toFixed(1)} Mb/s; T_min = ${res.tMinSeconds.toFixed(1)} s. ` +
-      `Started ${res.startedAt} on ${res.machine.cpus} CPUs, Node ${res.machine.node}.`,
+      `Started ${res.startedAt} on ${describeMachine(res.machine)}.`,
     ...paramsLine(s.params),
     '',
     '| system | finished | mean / T_min | max / T_min | mean s | source / F | peak source GETs | wall s | note |',

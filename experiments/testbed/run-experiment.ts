@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { cpus, getPriority } from 'node:os';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { announced, killChild, peakRss, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService, SERVICE_NICE } from './service-priority.ts';
@@ -21,6 +21,7 @@ import { claimRun, releaseRun } from './runs.ts';
 import { testbedSystems, type SystemName } from './system-names.ts';
 import { runSimSystem } from './sim-system.ts';
 import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
+import { machineInfo } from './machine.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
 
 export interface ExperimentOptions {
@@ -70,7 +71,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     version: 1,
     scenario: s,
     startedAt,
-    machine: { cpus: cpus().length, node: process.version },
+    machine: machineInfo(),
     fileBytes: s.fileBytes,
     peers: peers.length,
     tMinSeconds: tMin,
