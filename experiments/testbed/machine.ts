@@ -23,7 +23,7 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** "2 CPUs (model), Linux 6.1, load 0.4 at the start, Node v20" for a results header; older files lack the optional parts. */
+/** "2 CPUs (model), kernel 6.1.0, load 0.40 at the start, Node v20" for a results header; older files lack the optional parts. */
 export function describeMachine(m: MachineInfo): string {
   const cpu = m.cpuModel ? `${m.cpus} CPUs (${m.cpuModel})` : `${m.cpus} CPUs`;
   const kernel = m.kernel ? `, kernel ${m.kernel}` : '';

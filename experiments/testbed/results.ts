@@ -2,7 +2,7 @@
 // (read by `slurpie plot`): the per-system summary computed from the per-peer rows, and the
 // markdown table written beside the JSON. Fields beyond the schema: approximations, perPeer
 // ownSeconds / linkClass / left / error / messages, systems' `analytic` (plain HTTP's fair-share
-// bound) and `simMessages`.
+// bound), `simMessages`, and machine's kernel / cpuModel / loadAtStart (machine.ts).
 import { describeMachine, type MachineInfo } from './machine.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
