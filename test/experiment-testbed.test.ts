@@ -201,10 +201,13 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
     t.true(p.startupSeconds > 0 && p.startupSeconds < p.seconds, `${p.id} startupSeconds ${p.startupSeconds} of ${p.seconds}`);
     t.true(p.messages.sent.HELLO >= 1 && p.messages.received.HELLO >= 1, `${p.id} messages ${JSON.stringify(p.messages)}`);
     t.true(p.secondsStretched >= 0 && p.secondsStretched <= p.seconds, `${p.id} secondsStretched ${p.secondsStretched}`);
+    // Linux: its main thread blocked in epoll at least once (it waited for the source, at the very least).
+    t.true(p.mainThreadSwitches.voluntary > 0 && p.mainThreadSwitches.involuntary >= 0, `${p.id} mainThreadSwitches ${JSON.stringify(p.mainThreadSwitches)}`);
   }
   const md = await readFile(join(out, `${stem}.md`), 'utf8');
   t.regex(md, /\nMessages a slurpie peer sent \(mean over 4 peers\): .*HELLO \d.*; [\d,]+ in all\n/);
   t.regex(md, /\nHost load: a slurpie peer sent its periodic updates less often for [\d.]+ s on average .*; \d of 4 peers did at some point\n/);
+  t.regex(md, /\nCores: a slurpie peer's main thread waited for work \d+ times and was preempted \d+ times \(means over 4 peers\), (preempted|waiting) more often/);
   t.regex(md, /\| slurpie \| 4\/4 \|/);
   t.regex(md, /\| http \| 4\/4 \|/);
   t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');

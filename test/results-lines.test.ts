@@ -2,9 +2,10 @@
 // the simulator's CPU model), the simulator against the testbed when a run has both, and the
 // messages a peer sent.
 import test from 'ava';
-import { cpuUsed, hostLoad, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
+import { coreWaits, cpuUsed, hostLoad, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
 import { describeMachine, machineInfo } from '../experiments/testbed/machine.ts';
+import { isThreadSwitches, mainThreadSwitches, parseThreadSwitches } from '../bin/thread-switches.ts';
 
 const MiB = 1048576;
 
@@ -148,6 +149,25 @@ test('host load: the mean time a peer stretched its updates, over the peers that
   const line = hostLoad(system('slurpie', [peer('p1', { secondsStretched: 30 }), peer('p2', { secondsStretched: 0 }), peer('p3', { secondsStretched: 12 }), peer('p4', { ok: false, error: 'exit 1' })]));
   t.is(line, 'Host load: a slurpie peer sent its periodic updates less often for 14.0 s on average (its timers late: busyLagMs); 2 of 3 peers did at some point');
   t.is(hostLoad(system('http', [peer('p1', {}), peer('p2', {})])), null, 'curl and BitTorrent report none');
+});
+
+test('cores: waits for work against preemptions, over the peers that report them, and which came more often', (t) => {
+  const bound = coreWaits(system('slurpie', [peer('p1', { mainThreadSwitches: { voluntary: 500, involuntary: 900 } }), peer('p2', { mainThreadSwitches: { voluntary: 700, involuntary: 1000 } }), peer('p3', {})]));
+  t.is(bound, "Cores: a slurpie peer's main thread waited for work 600 times and was preempted 950 times (means over 2 peers), preempted more often than waiting: bound by CPU");
+  const idle = coreWaits(system('slurpie', [peer('p1', { mainThreadSwitches: { voluntary: 4000, involuntary: 30 } })]));
+  t.true(idle?.endsWith('waiting more often than preempted: not bound by CPU'), idle ?? 'null');
+  t.is(coreWaits(system('http', [peer('p1', {})])), null, 'curl and BitTorrent report none');
+});
+
+test('thread switches: read from a /proc status text, null when a count is missing or /proc is not there', (t) => {
+  const status = 'Name:\tnode\nThreads:\t11\nvoluntary_ctxt_switches:\t589\nnonvoluntary_ctxt_switches:\t928\n';
+  t.deepEqual(parseThreadSwitches(status), { voluntary: 589, involuntary: 928 });
+  t.is(parseThreadSwitches('voluntary_ctxt_switches:\t589\n'), null);
+  t.is(parseThreadSwitches('voluntary_ctxt_switches:\t5x9\nnonvoluntary_ctxt_switches:\t1\n'), null);
+  t.is(mainThreadSwitches(() => { throw new Error('ENOENT'); }), null);
+  t.deepEqual(mainThreadSwitches(() => status), { voluntary: 589, involuntary: 928 });
+  t.true(isThreadSwitches({ voluntary: 0, involuntary: 3 }));
+  for (const bad of [null, 5, { voluntary: -1, involuntary: 0 }, { voluntary: 1.5, involuntary: 0 }, { voluntary: '1', involuntary: 0 }, { voluntary: 1 }]) t.false(isThreadSwitches(bad), JSON.stringify(bad));
 });
 
 test('the machine line: kernel, CPU model and load when the results have them, the old form when not', (t) => {

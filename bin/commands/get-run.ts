@@ -7,6 +7,7 @@ import type { GetArgs } from './get-args.ts';
 import { stdoutTarget } from './get-stdout.ts';
 import { PlainProgress } from '../plain-progress.ts';
 import { cliLogger, JsonProgress, logFn } from '../log.ts';
+import { mainThreadSwitches } from '../thread-switches.ts';
 
 export async function runGet(args: GetArgs): Promise<void> {
   const controller = new AbortController();
@@ -49,7 +50,8 @@ export async function runGet(args: GetArgs): Promise<void> {
     });
     view?.stop();
     const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-    const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime(), startupCpuSeconds, cpuSeconds: cpuSeconds() };
+    const switches = mainThreadSwitches();
+    const extra = { maxRssBytes, handlerSeconds, startupSeconds, totalSeconds: process.uptime(), startupCpuSeconds, cpuSeconds: cpuSeconds(), ...(switches && { mainThreadSwitches: switches }) };
     if (args.statsJson) await writeFile(args.statsJson, JSON.stringify({ ...stats, ...extra }, null, 2) + '\n');
     if (!args.quiet) (toStdout ? process.stderr : process.stdout).write(summary(toStdout ? { ...stats, output: '-' } : stats) + '\n');
     if (args.logFormat === 'json') logger.info({ output: stats.output, size: stats.size, fromSource: stats.fromSource, fromPeers: stats.fromPeers, uploaded: stats.uploaded, seconds: stats.seconds, sha256: stats.sha256, integrity: stats.integrity }, 'done');

@@ -6,7 +6,8 @@
 //     sudo -E npx slurpie experiment lan-48 --systems slurpie        (or any bench that spawns peers)
 //   node experiments/bench/wakeups.mjs /tmp/w                        (the per-peer means)
 // Linux only (/proc). Each process writes DIR/<pid>.json: wakeups, preempted (involuntary
-// switches of the main thread), cpuMs (all threads, from start).
+// switches of the main thread), cpuMs (all threads, from start). `slurpie experiment` needs
+// none of this: each peer's --stats-json has the same two counts (bin/thread-switches.ts).
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

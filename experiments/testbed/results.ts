@@ -1,11 +1,12 @@
 // The results of `slurpie experiment`, in the shared format /work/briefs/results-schema.md
 // (read by `slurpie plot`): the per-system summary computed from the per-peer rows, and the
 // markdown table written beside the JSON. Fields beyond the schema: approximations, perPeer
-// ownSeconds / linkClass / left / error / messages, systems' `analytic` (plain HTTP's fair-share
+// ownSeconds / linkClass / left / error / messages / mainThreadSwitches, systems' `analytic` (plain HTTP's fair-share
 // bound), `simMessages`, and machine's kernel / cpuModel / loadAtStart (machine.ts).
 import { describeMachine, type MachineInfo } from './machine.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
+import type { ThreadSwitches } from '../../bin/thread-switches.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 
 export interface PeerResult {
@@ -26,6 +27,7 @@ export interface PeerResult {
   build?: 'a' | 'b'; // with --peer-entry-b or --param-b: the build this peer ran (b: that one; a: the other peers')
   messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie)
   secondsStretched?: number; // how long it sent its periodic updates less often, its host busy (slurpie: host load)
+  mainThreadSwitches?: ThreadSwitches; // its main thread blocked for work (voluntary) and was preempted (involuntary), where it reports them (slurpie, Linux)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
   error?: string;
@@ -141,7 +143,7 @@ export function markdownTable(res: ExperimentResults): string {
   if (cpu.length > 0) lines.push('', ...cpu);
   const messages = res.systems.map(messagesSent).filter((line) => line !== null);
   if (messages.length > 0) lines.push('', ...messages);
-  const stretched = res.systems.map(hostLoad).filter((line) => line !== null);
+  const stretched = res.systems.flatMap((r) => [hostLoad(r), coreWaits(r)]).filter((line) => line !== null);
   if (stretched.length > 0) lines.push('', ...stretched);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
@@ -244,6 +246,20 @@ export function hostLoad(r: SystemResult): string | null {
   const mean = each.reduce((a, b) => a + b, 0) / each.length;
   const some = each.filter((s) => s > 0).length;
   return `Host load: a ${r.system} peer sent its periodic updates less often for ${mean.toFixed(1)} s on average (its timers late: busyLagMs); ${some} of ${each.length} peers did at some point`;
+}
+
+/**
+ * Whether a system's peers waited for work or for a core: their main threads' blocking waits
+ * against their preemptions. Preempted more often than waiting, a peer had work queued nearly
+ * always, so what it costs is that work, not waking up for it.
+ */
+export function coreWaits(r: SystemResult): string | null {
+  const each = r.perPeer.flatMap((p) => (p.mainThreadSwitches ? [p.mainThreadSwitches] : []));
+  if (each.length === 0) return null;
+  const mean = (f: (s: ThreadSwitches) => number): number => each.reduce((n, s) => n + f(s), 0) / each.length;
+  const [waited, preempted] = [mean((s) => s.voluntary), mean((s) => s.involuntary)];
+  const verdict = preempted > waited ? 'preempted more often than waiting: bound by CPU' : 'waiting more often than preempted: not bound by CPU';
+  return `Cores: a ${r.system} peer's main thread waited for work ${waited.toFixed(0)} times and was preempted ${preempted.toFixed(0)} times (means over ${each.length} peers), ${verdict}`;
 }
 
 /** With two builds in the swarm: what a peer of each sent, in all, so a change's own sending shows. */

@@ -268,6 +268,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     ...(rep.startupCpuSeconds !== undefined && { startupCpuSeconds: rep.startupCpuSeconds }),
     ...(rep.messages !== undefined && { messages: rep.messages }),
     ...(rep.secondsStretched !== undefined && { secondsStretched: rep.secondsStretched }),
+    ...(rep.mainThreadSwitches !== undefined && { mainThreadSwitches: rep.mainThreadSwitches }),
     ...(rep.build !== undefined && { build: rep.build }),
     ok: verified,
     left: r.left,

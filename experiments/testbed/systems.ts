@@ -6,6 +6,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { paramFlags } from '../../bin/protocol-params.ts';
+import { isThreadSwitches, type ThreadSwitches } from '../../bin/thread-switches.ts';
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService } from './service-priority.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
@@ -49,6 +50,7 @@ export interface PeerReport {
   build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
   messages?: MessageCounts; // protocol messages by type (slurpie)
   secondsStretched?: number; // its periodic updates slowed, its host busy (slurpie: host load)
+  mainThreadSwitches?: ThreadSwitches; // its main thread's context switches (slurpie, on Linux)
   error?: string;
 }
 
@@ -115,6 +117,7 @@ const slurpie: SystemDef = {
           ...(typeof s?.startupCpuSeconds === 'number' && { startupCpuSeconds: s.startupCpuSeconds }),
           ...(counts(s?.messages?.sent) && counts(s?.messages?.received) && { messages: { sent: s.messages.sent, received: s.messages.received } }),
           ...(typeof s?.secondsStretched === 'number' && { secondsStretched: s.secondsStretched }),
+          ...(isThreadSwitches(s?.mainThreadSwitches) && { mainThreadSwitches: s.mainThreadSwitches }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };
       },
