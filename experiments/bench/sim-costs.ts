@@ -7,10 +7,12 @@
 //   bench:message-cost -- 32 --runs 3    CPU per message or tick, 8 peers (median of its runs)
 // About two minutes. The wake-up's cost stays the fitted one (cpu-model.ts says why). The dev
 // bundle is made first: with a source newer than it, peers would run through tsx, whose
-// start-up and per-MiB CPU are not the testbed's (254 CPU-ms and 8.4 against 185 and 5.81).
+// start-up and per-MiB CPU are not the testbed's (SLURPIE_NO_BUILD=1 npm run bench:peer-cost
+// -- 64 --runs 3: 0.906 CPU-s and 7.73 CPU-ms per MiB, against 0.205 and 6.47 bundled).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
+import { median } from '../testbed/repeated-runs.ts';
 
 export interface DayCosts {
   startupMs: number;
@@ -19,17 +21,15 @@ export interface DayCosts {
 }
 
 /** Start-up CPU-ms and CPU-ms per MiB from bench:peer-cost's "median of N" line; null without one. */
-export function parsePeerCost(stdout: string): { startupMs: number; mibMs: number } | null {
+export function parsePeerCost(stdout: string): Omit<DayCosts, 'eventMs'> | null {
   const m = /^median of \d+: start-up ([\d.]+) CPU-s .*?; ([\d.]+) CPU-ms per MiB moved/m.exec(stdout);
   return m ? { startupMs: Math.round(Number(m[1]) * 1000), mibMs: Number(m[2]) } : null;
 }
 
 /** The median over bench:message-cost's runs of CPU-ms per message or tick; null without a run. */
 export function parseMessageCost(stdout: string): number | null {
-  const each = [...stdout.matchAll(/^run \d+: .*= ([\d.]+) CPU-ms per message or tick/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
-  if (each.length === 0) return null;
-  const mid = Math.floor(each.length / 2);
-  return each.length % 2 === 1 ? (each[mid] as number) : ((each[mid - 1] as number) + (each[mid] as number)) / 2;
+  const each = [...stdout.matchAll(/^run \d+: .*= ([\d.]+) CPU-ms per message or tick/gm)].map((m) => Number(m[1]));
+  return each.length === 0 ? null : median(each);
 }
 
 /** The flags that give `slurpie experiment`'s simulator these costs. */
@@ -37,10 +37,10 @@ export function simCpuFlags(c: DayCosts): string {
   return `--sim-cpu-startup-ms ${c.startupMs} --sim-cpu-event-ms ${c.eventMs} --sim-cpu-mib-ms ${c.mibMs}`;
 }
 
-/** Runs one bench to its end, its output shown as it comes; resolves to what it printed. */
-function runBench(script: string, args: string[]): Promise<string> {
+/** Runs one script of the project (a path from its root) to its end, its output shown as it comes; resolves to what it printed. */
+function runScript(script: string, args: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `experiments/bench/${script}`, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -53,9 +53,9 @@ function runBench(script: string, args: string[]): Promise<string> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
-    await runBench('../swarm/bundle.ts', []);
-    const peer = parsePeerCost(await runBench('peer-cost.ts', ['64', '--runs', '3']));
-    const eventMs = parseMessageCost(await runBench('message-cost.ts', ['32', '--peers', '8', '--runs', '3']));
+    await runScript('experiments/swarm/bundle.ts');
+    const peer = parsePeerCost(await runScript('experiments/bench/peer-cost.ts', ['64', '--runs', '3']));
+    const eventMs = parseMessageCost(await runScript('experiments/bench/message-cost.ts', ['32', '--peers', '8', '--runs', '3']));
     if (!peer || eventMs === null) throw new Error('a bench printed no result line');
     const costs = { ...peer, eventMs };
     console.log(`\ncosts of the hour: start-up ${costs.startupMs} CPU-ms, ${costs.mibMs} CPU-ms per MiB, ${costs.eventMs} CPU-ms per message or tick`);

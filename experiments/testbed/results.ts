@@ -1,8 +1,9 @@
 // The results of `slurpie experiment`, in the shared format /work/briefs/results-schema.md
 // (read by `slurpie plot`): the per-system summary computed from the per-peer rows, and the
 // markdown table written beside the JSON. Fields beyond the schema: approximations, perPeer
-// ownSeconds / linkClass / left / error / messages / mainThreadSwitches, systems' `analytic` (plain HTTP's fair-share
-// bound), `simMessages`, and machine's kernel / cpuModel / loadAtStart (machine.ts).
+// ownSeconds / linkClass / left / error / messages / mainThreadSwitches, systems' `analytic`
+// (plain HTTP's fair-share bound), `simMessages`, and machine's kernel / cpuModel / loadAtStart
+// (machine.ts).
 import { describeMachine, type MachineInfo } from './machine.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
@@ -143,8 +144,8 @@ export function markdownTable(res: ExperimentResults): string {
   if (cpu.length > 0) lines.push('', ...cpu);
   const messages = res.systems.map(messagesSent).filter((line) => line !== null);
   if (messages.length > 0) lines.push('', ...messages);
-  const stretched = res.systems.flatMap((r) => [hostLoad(r), coreWaits(r)]).filter((line) => line !== null);
-  if (stretched.length > 0) lines.push('', ...stretched);
+  const load = res.systems.flatMap((r) => [hostLoad(r), coreWaits(r)]).filter((line) => line !== null);
+  if (load.length > 0) lines.push('', ...load);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
   if (res.slurpieParamsB !== undefined) lines.push('', `Every other slurpie peer (build b) ran with the protocol parameters ${describeParams(res.slurpieParamsB) ?? 'at their defaults'} (--param-b).`);
