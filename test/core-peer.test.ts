@@ -122,6 +122,19 @@ test('a REJECT missing takes the block out of that peer view; repeated false cla
   t.is(s.core.stats(0).bannedPeers, 0, 'a penalty, not a ban');
 });
 
+test('a peer that said busy gets one request at a time until it delivers, then a full pipeline', (t) => {
+  const s = new Script(SIZE, { pipeline: 4, roundMs: 1000 });
+  const first = requests(s.link(1, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), 1);
+  t.is(first.length, 4);
+  for (const index of first) t.deepEqual(requests(s.msg(1, { type: 'REJECT', index, reason: 'busy' }), 1), [], 'nothing more within the round');
+  const probe = requests(s.tick(1100), 1);
+  t.is(probe.length, 1, 'one request after the round, not a pipeline for it to refuse again');
+  const index = probe[0] as number;
+  const after = requests(s.msg(1, { type: 'BLOCK', index, data: new Uint8Array(1024) }), 1);
+  t.is(after.length, 4, 'it delivered: a full pipeline again');
+  t.false(after.includes(index));
+});
+
 test('requests that time out go elsewhere and count against the slow peer', (t) => {
   const s = new Script(SIZE, { pipeline: 1, requestTimeoutMs: 5000, maxStrikes: 1 });
   const [i] = requests(s.link(1, 1, [7]), 1);

@@ -44,6 +44,7 @@ export interface Conn {
   serving: number[]; // the blocks it asked for that we are serving or holding (serving.ts)
   strikes: number; // failures since it last delivered (see reputation.ts)
   busyUntil: number; // it said busy: no requests to it before this
+  refusedBusy: boolean; // it said busy and has not delivered since: one request at a time (scheduler.ts)
   lastUsedAt: number; // a REQUEST or BLOCK last went either way (idle data links are closed)
   ownSentAt: number; // our own entry last went out here
   forwardedAt: number; // others' entries last went out here
@@ -73,6 +74,7 @@ export function newConn(id: ConnId, outbound: boolean, peerId: PeerId | null, wa
     serving: [],
     strikes: 0,
     busyUntil: 0,
+    refusedBusy: false,
     lastUsedAt: now,
     ownSentAt: -Infinity,
     forwardedAt: -Infinity,
