@@ -86,9 +86,14 @@ export interface SystemRaw {
   interrupted?: boolean;
 }
 
+// The mean of a non-empty list.
+function meanOf(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
 export function summarize(r: SystemRaw): SystemResult {
   const times = r.perPeer.flatMap((p) => (p.ok && p.seconds !== null ? [p.seconds] : []));
-  const mean = times.length ? times.reduce((a, b) => a + b, 0) / times.length : null;
+  const mean = times.length ? meanOf(times) : null;
   return {
     system: r.system,
     finished: times.length,
@@ -244,7 +249,7 @@ export function messagesSent(r: SystemResult): string | null {
 export function hostLoad(r: SystemResult): string | null {
   const each = r.perPeer.flatMap((p) => (typeof p.secondsStretched === 'number' ? [p.secondsStretched] : []));
   if (each.length === 0) return null;
-  const mean = each.reduce((a, b) => a + b, 0) / each.length;
+  const mean = meanOf(each);
   const some = each.filter((s) => s > 0).length;
   return `Host load: a ${r.system} peer sent its periodic updates less often for ${mean.toFixed(1)} s on average (its timers late: busyLagMs); ${some} of ${each.length} peers did at some point`;
 }
@@ -257,8 +262,8 @@ export function hostLoad(r: SystemResult): string | null {
 export function coreWaits(r: SystemResult): string | null {
   const each = r.perPeer.flatMap((p) => (p.mainThreadSwitches ? [p.mainThreadSwitches] : []));
   if (each.length === 0) return null;
-  const mean = (f: (s: ThreadSwitches) => number): number => each.reduce((n, s) => n + f(s), 0) / each.length;
-  const [waited, preempted] = [mean((s) => s.voluntary), mean((s) => s.involuntary)];
+  const waited = meanOf(each.map((s) => s.voluntary));
+  const preempted = meanOf(each.map((s) => s.involuntary));
   const verdict = preempted > waited ? 'preempted more often than waiting: bound by CPU' : 'waiting more often than preempted: not bound by CPU';
   return `Cores: a ${r.system} peer's main thread waited for work ${waited.toFixed(0)} times and was preempted ${preempted.toFixed(0)} times (means over ${each.length} peers), ${verdict}`;
 }

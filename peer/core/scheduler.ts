@@ -42,8 +42,8 @@ export function pickBlock(rng: Rng, remote: ArrayLike<number>, taken: ArrayLike<
 
 /**
  * Requests `conn` may have outstanding. On probation (a request timed out) or after a busy
- * REJECT, one until it delivers: a busy peer refused every request of a full pipeline, and
- * each refusal is a REQUEST and a REJECT of CPU for both ends (lan-48 in the simulator: busy
+ * REJECT, one until it delivers: a busy peer refused most of a full pipeline again a round
+ * later, and each refusal is a REQUEST and a REJECT of CPU for both ends (lan-48 in the simulator: busy
  * REJECTs 131 → 84 a peer, mean time 1.55 → 1.45 T_min; mixed-16 and planetlab-55 unchanged).
  */
 export function pipelineOf(conn: Conn, pipeline: number): number {
