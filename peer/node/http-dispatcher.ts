@@ -1,8 +1,10 @@
-// The one HTTP stack of a peer (issue #13): the source client and the topology client both
-// send through undici's EnvHttpProxyAgent, which pools connections per origin itself and
-// honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) as curl does. Plain http://
-// URLs go to the proxy as absolute-form requests (curl's way), https:// through a CONNECT
-// tunnel. Peer-to-peer WebSocket links never use a proxy.
+// A peer's HTTP requests when the environment names a proxy (issue #13; http-client.ts
+// chooses, and sends the rest on Node's own client): the source client and the topology
+// client both send through undici's EnvHttpProxyAgent, which pools connections per origin
+// itself and honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) as curl does. Plain
+// http:// URLs go to the proxy as absolute-form requests (curl's way), https:// through a
+// CONNECT tunnel. Peer-to-peer WebSocket links never use a proxy. `slurpie proxy` sends what
+// it passes through here too, proxy or not.
 //
 // One agent per connect timeout and proxy environment: a test or a library user that
 // changes the environment between downloads gets an agent that reads the new one.

@@ -12,14 +12,14 @@
 // pinned version?), source-retry.ts (retries and errors), watchdog.ts (the idle timer),
 // source-redirects.ts (where a request goes) and source-http.ts (redirects, reading an answer).
 
-import { closeHttpDispatchers } from './http-dispatcher.ts';
+import { closeHttpClients } from './http-client.ts';
 import { forgetRedirectTargets } from './source-redirects.ts';
 import type { WatchdogTimers } from './watchdog.ts';
 
 /** Closes every keep-alive connection (source and topology server) and forgets redirect targets; requests still running fail. */
 export async function closeSourceClients(): Promise<void> {
   forgetRedirectTargets();
-  await closeHttpDispatchers();
+  await closeHttpClients();
 }
 
 export { fetchBlocks, fetchWhole } from './source-get.ts';

@@ -1,20 +1,19 @@
-// One exchange with the HTTP source: a request through the peer's one HTTP stack
-// (http-dispatcher.ts: keep-alive pools per origin, the environment's proxy) that follows
+// One exchange with the HTTP source: a request through the peer's HTTP client
+// (http-client.ts: keep-alive pools per origin, the environment's proxy) that follows
 // redirects and carries the user's headers, and the small readers of an answer (headers,
 // Content-Range, validators; a body drained or cut). The probe, the block fetch and change
 // detection all go through here; what to do with a status is theirs.
 
 import { STATUS_CODES } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { SlurpieError } from '../errors.ts';
-import { httpDispatcher } from './http-dispatcher.ts';
+import { drain, httpRequest, type HttpResponse } from './http-client.ts';
 import { DEFAULT_USER_AGENT } from './request-headers.ts';
 import type { SourceHttp } from './source-client.ts';
 
 const MAX_REDIRECTS = 5;
 
 
-export type Response = Dispatcher.ResponseData;
+export type Response = HttpResponse;
 
 export async function requestFollowing(
   start: URL,
@@ -25,7 +24,6 @@ export async function requestFollowing(
   http: SourceHttp = {},
   givenOrigin = start.origin,
 ): Promise<{ url: URL; res: Response }> {
-  const dispatcher = httpDispatcher(http.connectTimeoutMs);
   // Ours (Range, If-Range) win over the user's, which win over the default User-Agent.
   const all: Record<string, string> = { 'user-agent': DEFAULT_USER_AGENT, ...http.headers, ...headers };
   // As curl: credentials the user added go only to the origin of the URL they gave.
@@ -33,7 +31,7 @@ export async function requestFollowing(
   let url = start;
   for (let hops = 0; ; hops++) {
     const sent = url.origin === givenOrigin ? all : elsewhere;
-    const res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers: sent, signal, headersTimeout });
+    const res = await httpRequest({ origin: url.origin, path: url.pathname + url.search, method, headers: sent, signal, headersTimeout, ...(http.connectTimeoutMs !== undefined && { connectTimeoutMs: http.connectTimeoutMs }) });
     if (![301, 302, 303, 307, 308].includes(res.statusCode)) return { url, res };
     discard(res);
     const location = header(res, 'location');
@@ -85,12 +83,12 @@ export function parseContentRange(value: string | undefined): { first: number; l
 export function discard(res: Response, empty = false): void {
   // Small bodies are drained so the connection stays reusable; big ones are cut.
   const length = parseLength(header(res, 'content-length'));
-  if (empty || (length !== null && length <= 64 * 1024)) res.body.dump().catch(() => {});
+  if (empty || (length !== null && length <= 64 * 1024)) drain(res.body);
   else cut(res);
 }
 
 export function cut(res: Response): void {
-  res.body.on('error', () => {}); // undici reports its own destroy as an AbortError
+  res.body.on('error', () => {}); // a destroy may report itself as an error
   res.body.destroy();
 }
 

@@ -86,7 +86,8 @@ export function asBodyError(
 
 function isTimeout(err: unknown): boolean {
   const e = err as { name?: string; code?: string } | null;
-  return e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT';
+  // The callers' signals (TimeoutError), then Node's client's timeouts (http-direct.ts) and undici's (behind a proxy).
+  return e?.name === 'TimeoutError' || ['HEADERS_TIMEOUT', 'CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(e?.code ?? '');
 }
 
 function describeNetworkError(err: unknown): string {

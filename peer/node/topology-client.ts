@@ -11,13 +11,12 @@
 // notes); servers that predate them ignore the fields.
 //
 //
-// Requests go through the same undici dispatcher as the source's (http-dispatcher.ts): one
-// HTTP stack, and the environment's proxy applies here too unless NO_PROXY names the
-// server (curl applies a proxy to every URL it fetches). The user's source headers do not.
+// Requests go through the same HTTP client as the source's (http-client.ts): the same
+// pools, and the environment's proxy applies here too unless NO_PROXY names the server
+// (curl applies a proxy to every URL it fetches). The user's source headers do not.
 
-import type { Dispatcher } from 'undici';
 import { SlurpieError } from '../errors.ts';
-import { httpDispatcher } from './http-dispatcher.ts';
+import { httpRequest, type HttpResponse } from './http-client.ts';
 import type { SwarmFile } from '../../topology-server/swarm-file.ts';
 
 export interface TopologyPeer {
@@ -128,12 +127,12 @@ export class TopologyClient {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    let res: Dispatcher.ResponseData;
+    let res: HttpResponse;
     let text: string;
     for (let attempt = 0; ; attempt++) {
       try {
-        res = await httpDispatcher().request({
-          origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers,
+        res = await httpRequest({
+          origin: url.origin, path: url.pathname + url.search, method, headers,
           signal: AbortSignal.timeout(this.timeoutMs), ...(body !== undefined && { body }),
         });
         text = await readLimited(res, MAX_ANSWER_BYTES);
@@ -176,18 +175,18 @@ function peerOf(item: unknown): TopologyPeer | undefined {
   return { id, host, port };
 }
 
-function firstHeader(res: Dispatcher.ResponseData, name: string): string | undefined {
+function firstHeader(res: HttpResponse, name: string): string | undefined {
   const value = res.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function readLimited(res: Dispatcher.ResponseData, limit: number): Promise<string> {
+async function readLimited(res: HttpResponse, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of res.body) {
     total += (chunk as Buffer).byteLength;
     if (total > limit) {
-      res.body.on('error', () => {}); // undici reports its own destroy as an AbortError
+      res.body.on('error', () => {}); // a destroy may report itself as an error
       res.body.destroy();
       throw new Error(`answer larger than ${limit} bytes`);
     }

@@ -2,8 +2,8 @@
 // GETs with their own Range) goes to the origin unchanged through undici: method, headers
 // and body as the client sent them, the origin's status, headers and body as it answered,
 // redirects included (the client follows them, as through any proxy). Only the hop-by-hop
-// headers of RFC 9110 §7.6.1 stay on their side of the proxy. It goes through the peer's one
-// HTTP stack (http-dispatcher.ts: HTTP_PROXY and NO_PROXY apply upstream as for downloads).
+// headers of RFC 9110 §7.6.1 stay on their side of the proxy. It goes through undici's agent
+// (http-dispatcher.ts: HTTP_PROXY and NO_PROXY apply upstream as for downloads).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
