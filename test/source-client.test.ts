@@ -184,6 +184,20 @@ test('probe: bad URLs, HTTP errors and unreachable sources each get their code',
   await expectCode(t, probeSource(goneUrl), 'SOURCE_UNREACHABLE', goneUrl);
 });
 
+test('a source that accepts but never answers: SOURCE_UNREACHABLE, "no answer within", after the retries', async (t) => {
+  t.timeout(20_000);
+  const url = `${await rawServer(t, () => {})}/silent`; // never answers
+  const delays: number[] = [];
+  const message = await expectCode(t, probeSource(url, { timeoutMs: 300, delay: async (ms) => void delays.push(ms) }), 'SOURCE_UNREACHABLE', url);
+  t.true(message.includes('no answer within 0.3 s'), message);
+  t.is(delays.length, 2, 'a timeout is retried like a refusal');
+  // A Range GET has only the headers timeout (its idle watchdog starts with the answer).
+  const source = await serve(t, { data: new Uint8Array(1000) });
+  const info = { ...(await probeSource(source.url)), url };
+  const got = await expectCode(t, fetchBlocks(info, 0, 1, 1000, () => {}, { idleTimeoutMs: 300, delay: async () => {} }), 'SOURCE_UNREACHABLE', url);
+  t.regex(got, /within 0\.3 s/);
+});
+
 test('fetchBlocks assembles exact blocks, including a short last block', async (t) => {
   t.log(`seed ${SEED}`);
   const rng = new SeededRng(SEED + 2);
