@@ -1,14 +1,21 @@
 // The peer's HTTP client without a proxy (peer/node/http-direct.ts), against real servers
 // on 127.0.0.1: connections pooled and reused, the headers timeout, an abort before and
-// after the answer failing with the signal's reason, a request body; and when a proxy
-// variable hands requests to undici instead (http-client.ts).
+// after the answer failing with the signal's reason, a request body, https:// with the
+// certificate checked; and when a proxy variable hands requests to undici instead
+// (http-client.ts).
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeHttpClients, httpRequest, proxyNamed } from '../peer/node/http-client.ts';
 import { directRequest } from '../peer/node/http-direct.ts';
+import { scratch } from './fixtures/cli-run.ts';
 
 test.after.always(() => closeHttpClients());
 
@@ -104,4 +111,49 @@ test('a proxy variable, and only one that names a proxy, hands requests to undic
   const res = await httpRequest({ origin: s.origin, path: '/', method: 'GET', headers: {} });
   t.is(res.statusCode, 200);
   t.is(await text(res.body), 'direct');
+});
+
+/** Why no certificate can be made here (openssl, Debian's openssl package), or null. */
+function opensslMissing(): string | null {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'openssl is not installed (Debian package openssl)';
+  }
+}
+
+const noOpenssl = opensslMissing();
+(noOpenssl === null ? test : test.skip)(`https:// goes through TLS with the certificate checked: refused self-signed, accepted when trusted${noOpenssl === null ? '' : ` (skipped: ${noOpenssl})`}`, async (t) => {
+  t.timeout(30_000);
+  const dir = await scratch(t);
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const s = createSecureServer({ key: await readFile(key), cert: await readFile(cert) }, (_req, res) => res.end('secure'));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    s.closeAllConnections();
+    return new Promise<void>((resolve) => s.close(() => resolve()));
+  });
+  const origin = `https://127.0.0.1:${(s.address() as { port: number }).port}`;
+  const refused = await t.throwsAsync(directRequest({ origin, path: '/', method: 'GET', headers: {} }));
+  t.is((refused as { code?: string }).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+  // Trusted as a user would trust a private CA: NODE_EXTRA_CA_CERTS, read when a process starts.
+  const client = pathToFileURL(join(import.meta.dirname, '../peer/node/http-direct.ts')).href;
+  const code = `const { directRequest } = await import(${JSON.stringify(client)});
+const res = await directRequest({ origin: ${JSON.stringify(origin)}, path: '/', method: 'GET', headers: {} });
+let body = ''; for await (const c of res.body) body += c;
+console.log(res.statusCode, body); process.exit(0);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(exit, 0, err);
+  t.is(out.trim(), '200 secure');
 });
