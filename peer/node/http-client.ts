@@ -26,11 +26,11 @@ export interface HttpResponse {
 }
 
 /** The variables that name a proxy (NO_PROXY only narrows one): curl's, either case. */
-const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'] as const;
+export const PROXY_NAMING = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'] as const;
 
 /** Whether requests may go through a proxy: undici's agent then decides, per URL, with NO_PROXY. */
 export function proxyNamed(env: NodeJS.ProcessEnv = process.env): boolean {
-  return PROXY_VARIABLES.some((name) => (env[name] ?? '').trim() !== '');
+  return PROXY_NAMING.some((name) => (env[name] ?? '').trim() !== '');
 }
 
 let proxied: typeof import('./http-dispatcher.ts') | undefined;

@@ -9,7 +9,7 @@ import { Agent, request, type ClientRequest, type IncomingMessage, type RequestO
 import type { Socket } from 'node:net';
 import type { HttpRequest, HttpResponse } from './http-client.ts';
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000; // undici's agent (behind a proxy) gets the same
 const IDLE_CONNECTION_MS = 10_000;
 
 type Requester = (options: RequestOptions) => ClientRequest;
@@ -65,9 +65,12 @@ export async function directRequest(o: HttpRequest): Promise<HttpResponse> {
       if (res) res.destroy(signal?.reason);
       else fail(signal?.reason);
     };
-    const finish = (): void => {
+    const stopTimers = (): void => {
       clearTimeout(headersTimer);
       clearTimeout(connectTimer);
+    };
+    const finish = (): void => {
+      stopTimers();
       signal?.removeEventListener('abort', onAbort);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -83,8 +86,7 @@ export async function directRequest(o: HttpRequest): Promise<HttpResponse> {
     });
     req.on('response', (answer: IncomingMessage) => {
       res = answer;
-      clearTimeout(headersTimer);
-      clearTimeout(connectTimer);
+      stopTimers();
       answer.once('close', finish); // the abort listener stays while the body is read
       resolve({ statusCode: answer.statusCode ?? 0, headers: answer.headers, body: answer });
     });

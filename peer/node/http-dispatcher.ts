@@ -21,11 +21,13 @@ import type { Dispatcher } from 'undici';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import api from 'undici/lib/api/index.js';
+import { PROXY_NAMING } from './http-client.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './http-direct.ts';
 
 Object.assign(DispatcherClass.prototype, api);
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'] as const;
+// The variables an agent was made for: a changed environment gets a new one.
+const PROXY_VARIABLES = [...PROXY_NAMING, 'no_proxy', 'NO_PROXY'] as const;
 
 const agents = new Map<string, EnvHttpProxyAgent>();
 
