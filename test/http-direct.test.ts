@@ -93,6 +93,7 @@ test('an abort fails the request, or once answered its body, with the signal\'s 
 });
 
 test('a proxy variable, and only one that names a proxy, hands requests to undici', async (t) => {
+  t.timeout(10_000);
   t.false(proxyNamed({}));
   t.false(proxyNamed({ NO_PROXY: '*', HTTP_PROXY: '', https_proxy: ' ' }));
   t.true(proxyNamed({ HTTP_PROXY: 'http://127.0.0.1:3128' }));
