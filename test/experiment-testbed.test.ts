@@ -187,6 +187,11 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
     t.true(Math.abs(s.meanRatio - s.meanSeconds / res.tMinSeconds) < 0.01);
     t.true(s.maxSeconds >= s.meanSeconds);
     t.true(s.peakSourceGets >= 1);
+    // The source's link, sampled through the run: it carried what the source sent (frames' headers on top).
+    const link = s.sourceLink.samples as [number, number][];
+    t.true(link.every(([sec, b], i) => i === 0 || (sec >= (link[i - 1] as [number, number])[0] && b >= (link[i - 1] as [number, number])[1])), `${s.system} link samples ${JSON.stringify(link)}`);
+    const carried = (link[link.length - 1] as [number, number])[1];
+    t.true(carried >= 0.9 * s.sourceBytes, `${s.system}: link ${carried} bytes, source sent ${s.sourceBytes}`);
   }
   const [slurpieRun, httpRun] = res.systems;
   // Every curl fetched the whole file from the source; slurpie's peers got most of it from each other.
@@ -209,6 +214,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.regex(md, /\nHost load: a slurpie peer sent its periodic updates less often for [\d.]+ s on average .*; \d of 4 peers did at some point\n/);
   t.regex(md, /\nCores: a slurpie peer's main thread waited for work \d+ times and was preempted \d+ times \(means over 4 peers\), (preempted|waiting) more often/);
   t.regex(md, /\| slurpie \| 4\/4 \|/);
+  t.regex(md, /\nSource link \(slurpie\): carried 1% of its [\d.]+ MiB by [\d.]+ s and its last data at [\d.]+ s from the launch, busy \d+% in between .*; slurpie's peers finished -?[\d.]+ s after its last data on average\.\n/);
   t.regex(md, /\| http \| 4\/4 \|/);
   t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');
 });

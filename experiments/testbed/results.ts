@@ -9,6 +9,7 @@ import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import type { ThreadSwitches } from '../../bin/thread-switches.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
+import { sourceLinkLine, type SourceLink } from './source-link.ts';
 
 export interface PeerResult {
   id: string;
@@ -53,6 +54,7 @@ export interface SystemResult {
   simSeed?: number; // the simulator's: its protocol and network seed (run i of --runs: the scenario's + i - 1)
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
+  sourceLink?: SourceLink; // the testbed's: what the source's link carried, sampled through the run (source-link.ts)
   perPeer: PeerResult[];
 }
 
@@ -84,6 +86,7 @@ export interface SystemRaw {
   perPeer: PeerResult[];
   skipped?: string;
   interrupted?: boolean;
+  sourceLink?: SourceLink | null;
 }
 
 // The mean of a non-empty list.
@@ -108,6 +111,7 @@ export function summarize(r: SystemRaw): SystemResult {
     meanRatio: mean === null ? null : round(mean / r.tMinSeconds, 3),
     skipped: r.skipped ?? null,
     ...(r.interrupted && { interrupted: true }),
+    ...(r.sourceLink && { sourceLink: r.sourceLink }),
     perPeer: r.perPeer,
   };
 }
@@ -143,6 +147,12 @@ export function markdownTable(res: ExperimentResults): string {
         `${r.skipped ? '–' : r.sourceRatio.toFixed(2)} | ${r.peakSourceGets ?? '–'} | ${r.skipped ? '–' : r.wallSeconds.toFixed(0)} | ${note} |`,
     );
   }
+  const links = res.systems.flatMap((r) => {
+    const finishedAt = r.perPeer.flatMap((p) => (p.ok && p.seconds !== null ? [p.arrivalSeconds + p.seconds] : []));
+    const line = r.sourceLink ? sourceLinkLine(r.system, r.sourceLink, finishedAt) : null;
+    return line === null ? [] : [line];
+  });
+  if (links.length > 0) lines.push('', ...links);
   const sim = simAgainstTestbed(res.systems);
   if (sim) lines.push('', sim);
   const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);

@@ -20,6 +20,7 @@ import { latencyNotes, sourceLatencyEnv } from './latency.ts';
 import { claimRun, releaseRun } from './runs.ts';
 import { testbedSystems, type SystemName } from './system-names.ts';
 import { runSimSystem } from './sim-system.ts';
+import { SourceLinkSampler } from './source-link.ts';
 import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
 import { machineInfo } from './machine.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
@@ -159,6 +160,8 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     const running: Running[] = x.peers.map((p) => ({ plan: p, dir: join(dir, p.id), child: null, arrivedAt: 0, spawnedAt: 0, spawnedAtEpoch: 0, exit: null, left: false, rss: 0 }));
     await Promise.all(running.map((r) => mkdir(r.dir, { recursive: true })));
 
+    const link = new SourceLinkSampler(src.outer, o.scenario.source.up);
+    await link.begin();
     const started = performance.now();
     const elapsed = (): number => (performance.now() - started) / 1000;
     let sourceBytes = 0;
@@ -187,6 +190,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
       await Promise.all(running.map(async (r) => {
         if (r.child && r.exit === null) r.rss = Math.max(r.rss, await peakRss(r.child.pid));
       }));
+      await link.sample(elapsed());
       const live = await sourceStats(statsUrl);
       if (live) {
         sourceBytes = live.bytesSent;
@@ -207,6 +211,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     await Promise.race([Promise.all(running.map((r) => r.child?.exited)), new Promise((resolve) => setTimeout(resolve, 5000))]);
     for (const r of running) if (r.child && r.exit === null) killChild(r.child, 'SIGKILL');
     await Promise.all(running.map((r) => r.child?.exited));
+    await link.sample(elapsed());
     const final = await sourceStats(statsUrl);
     if (final) {
       sourceBytes = final.bytesSent;
@@ -227,6 +232,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
       tMinSeconds: tMinSeconds(o.scenario, x.peers),
       perPeer,
       interrupted: o.signal?.aborted ?? false,
+      sourceLink: link.result(),
     });
     return name === 'http' ? { ...result, analytic: httpAnalytic(o.scenario, x.peers) } : result;
   } finally {

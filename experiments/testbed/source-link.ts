@@ -1,0 +1,87 @@
+// What the source's link carried over a testbed run, second by second: the bytes counter of the
+// source host's veth end on the bridge (root namespace; what it receives is what the source
+// sent through its shaped uplink), read each turn of the experiment's loop. Whether the source
+// is the bottleneck shows here and nowhere else: a run can take twice T_min with the source
+// link busy a third of the time (start-ups, gaps between GETs) or with it saturated and the
+// mesh behind (the last blocks reaching everyone seconds after they left the source).
+import { readFile } from 'node:fs/promises';
+
+export interface SourceLink {
+  rate: number; // the link's shaped rate, bytes/s
+  samples: [seconds: number, bytes: number][]; // seconds from the launch, bytes since the launch
+}
+
+export interface SourceLinkSummary {
+  startSeconds: number; // when the link had carried 1% of what it carried in the run
+  endSeconds: number; // when it carried its last data (all but the last TRAILING_BYTES)
+  bytes: number; // what it carried in all
+  busyShare: number; // bytes between the two / what the rate allows in that time
+}
+
+/** Reads a network device's received-bytes counter in the root namespace; null where there is none. */
+async function rxBytes(device: string): Promise<number | null> {
+  try {
+    const text = await readFile(`/sys/class/net/${device}/statistics/rx_bytes`, 'utf8');
+    const n = Number(text.trim());
+    return Number.isSafeInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples one device's counter from `start` on (performance.now() of the launch). */
+export class SourceLinkSampler {
+  private base: number | null = null;
+  private readonly samples: [number, number][] = [];
+
+  constructor(
+    private readonly device: string,
+    private readonly rate: number,
+  ) {}
+
+  /** Takes the counter's starting value; call just before the launch. */
+  async begin(): Promise<void> {
+    this.base = await rxBytes(this.device);
+  }
+
+  async sample(seconds: number): Promise<void> {
+    if (this.base === null) return;
+    const n = await rxBytes(this.device);
+    if (n !== null) this.samples.push([Math.round(seconds * 1000) / 1000, n - this.base]);
+  }
+
+  /** The samples so far; null if the counter could not be read. */
+  result(): SourceLink | null {
+    return this.base === null || this.samples.length < 2 ? null : { rate: this.rate, samples: [...this.samples] };
+  }
+}
+
+/** Control frames the link may carry after its last data (connections closing: a FIN each). */
+const TRAILING_BYTES = 64 * 1024;
+
+/** Where the link's traffic started and ended and how busy it was in between; null if it carried nothing. */
+export function summarizeSourceLink(link: SourceLink): SourceLinkSummary | null {
+  const s = link.samples;
+  const total = s.length > 0 ? (s[s.length - 1] as [number, number])[1] : 0;
+  if (total <= 0 || !(link.rate > 0)) return null;
+  // The first 1% may be probes and HEADs long before the first GET: the window starts after it.
+  const from = s.find(([, b]) => b >= total / 100) as [number, number];
+  // And it ends with the last data, not the last frame: connections' FINs and ACKs trickle on after.
+  const to = s.find(([, b]) => b >= total - Math.min(TRAILING_BYTES, total / 100)) as [number, number];
+  const seconds = to[0] - from[0];
+  const busyShare = seconds > 0 ? Math.min(1, (to[1] - from[1]) / (link.rate * seconds)) : 1;
+  return { startSeconds: from[0], endSeconds: to[0], bytes: total, busyShare };
+}
+
+/**
+ * One line for the markdown: the link's busy share, and how long after its last byte the peers
+ * finished (`finishedAt`: each finished peer's launch-relative time).
+ */
+export function sourceLinkLine(system: string, link: SourceLink, finishedAt: readonly number[]): string | null {
+  const sum = summarizeSourceLink(link);
+  if (sum === null) return null;
+  const busy = `${(sum.busyShare * 100).toFixed(0)}%`;
+  const tail = finishedAt.length > 0 ? `; ${system}'s peers finished ${(finishedAt.reduce((a, b) => a + b, 0) / finishedAt.length - sum.endSeconds).toFixed(1)} s after its last data on average` : '';
+  return `Source link (${system}): carried 1% of its ${(sum.bytes / 1048576).toFixed(1)} MiB by ${sum.startSeconds.toFixed(1)} s and its last data at ` +
+    `${sum.endSeconds.toFixed(1)} s from the launch, busy ${busy} in between (bytes through it / its rate)${tail}.`;
+}
