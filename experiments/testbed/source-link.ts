@@ -29,7 +29,7 @@ async function rxBytes(device: string): Promise<number | null> {
   }
 }
 
-/** Samples one device's counter from `start` on (performance.now() of the launch). */
+/** Samples one device's counter, in bytes since begin(), at the times the caller gives. */
 export class SourceLinkSampler {
   private base: number | null = null;
   private readonly samples: [number, number][] = [];
@@ -52,7 +52,7 @@ export class SourceLinkSampler {
 
   /** The samples so far; null if the counter could not be read. */
   result(): SourceLink | null {
-    return this.base === null || this.samples.length < 2 ? null : { rate: this.rate, samples: [...this.samples] };
+    return this.base === null || this.samples.length < 2 ? null : { rate: this.rate, samples: this.samples };
   }
 }
 
@@ -74,7 +74,7 @@ export function summarizeSourceLink(link: SourceLink): SourceLinkSummary | null 
 }
 
 /**
- * One line for the markdown: the link's busy share, and how long after its last byte the peers
+ * One line for the markdown: the link's busy share, and how long after its last data the peers
  * finished (`finishedAt`: each finished peer's launch-relative time).
  */
 export function sourceLinkLine(system: string, link: SourceLink, finishedAt: readonly number[]): string | null {
