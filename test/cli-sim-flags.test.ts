@@ -88,3 +88,24 @@ test('--cpu-read-bytes wakes an idle peer to read a message still arriving (the 
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^slurpie sim: --cpu-read-bytes must be a non-negative number, got -1 \(see slurpie sim --help\)\n$/);
 });
+
+test('--source-k sets k of k/n (the JSON keeps it; a large k sends every peer to the source) and must be positive', async (t) => {
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const run = ['sim', '--peers', '12', '--size', '4MiB', '--source-rate', '1MB', '--latency-ms', '2', '--no-live', '--seed', '3'];
+  const peak = async (extra: string[], name: string): Promise<{ k: unknown; peak: number }> => {
+    const r = await runSlurpie(t, [...run, ...extra, '--json', join(dir, name)]);
+    t.is(r.code, 0, r.stderr);
+    const json = JSON.parse(await readFile(join(dir, name), 'utf8'));
+    return { k: json.scenario.params.k, peak: json.peakSourceRuns };
+  };
+  const standard = await peak([], 'k3.json');
+  const crowd = await peak(['--source-k', '100'], 'k100.json');
+  t.deepEqual([standard.k, crowd.k], [3, 100]);
+  t.true(crowd.peak > standard.peak, `peak GETs at once: ${crowd.peak} with k = 100 against ${standard.peak} with 3`);
+  for (const bad of ['0', '-1', 'many']) {
+    const r = await runSlurpie(t, [...run, '--source-k', bad]);
+    t.is(r.code, 2, bad);
+    t.regex(r.stderr, /^slurpie sim: --source-k must be a positive number, got .+ \(see slurpie sim --help\)\n$/, bad);
+  }
+});

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult, type SimScenario } from '../../experiments/sim/simulate.ts';
-import { GROUP_SIZE_MODES, LAST_BLOCK_RULES, type GroupSizeMode, type LastBlockRule } from '../../peer/core/params.ts';
+import { DEFAULT_PARAMS, GROUP_SIZE_MODES, LAST_BLOCK_RULES, type GroupSizeMode, type LastBlockRule } from '../../peer/core/params.ts';
 import { formatBytes, parseBytes } from '../units.ts';
 import { UPLINK_MODELS, type UplinkModel } from '../../experiments/sim/scenario.ts';
 import { describeCpu, MEASURED_EVENT_MS, DEFAULT_READ_BYTES, FITTED_WAKE_MS, MEASURED_MIB_MS, MEASURED_STARTUP_MS } from '../../experiments/sim/cpu-model.ts';
@@ -23,6 +23,7 @@ interface SimArgs {
   lingerMs: number;
   maxSimSeconds?: number;
   stallMs: number;
+  sourceK: number;
   backoff: boolean;
   groupSize: GroupSizeMode;
   answer: 'newest' | 'mixed';
@@ -60,6 +61,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('linger-ms', { type: 'number', default: 0, describe: 'a finished peer keeps serving this long' })
       .option('max-sim-seconds', { type: 'number', describe: 'virtual time limit (default: max(3600, 100 x the fluid bound))' })
       .option('stall-ms', { type: 'number', default: 60_000, describe: 'end the run as stalled when no block is stored anywhere this long (raise it for ablations meant to crawl, e.g. --no-backoff at 1,000 peers)' })
+      .option('source-k', { type: 'number', default: DEFAULT_PARAMS.k, describe: 'k: a peer goes to the source with probability k/n each round (n: the group-size estimate)' })
       .option('backoff', { type: 'boolean', default: true, describe: 'random backoff at the source (--no-backoff: every round, for ablation)' })
       .option('group-size', { type: 'string', choices: [...GROUP_SIZE_MODES], default: 'topology', describe: "where n for k/n comes from: the topology server's count (gossiped), or the mesh: mean-hops, paper (ablations)" })
       .option('answer', { type: 'string', choices: ['mixed', 'newest'], default: 'mixed', describe: "the topology server's answers: half newest and half random, or the newest only (the paper's)" })
@@ -104,6 +106,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         }
         const params = a.param === undefined ? {} : parseParamFlags([a.param].flat());
         if ('groupSize' in params || 'lastBlock' in params) throw new Error(`--param ${'groupSize' in params ? 'groupSize: use --group-size' : 'lastBlock: use --last-block'}`);
+        if (!(Number.isFinite(a.sourceK) && a.sourceK > 0)) throw new Error(`--source-k must be a positive number, got ${a.sourceK}`);
         if (!(Number.isFinite(a.stallMs) && a.stallMs > 0)) throw new Error(`--stall-ms must be a positive number, got ${a.stallMs}`);
         if (a.maxSimSeconds !== undefined && !(Number.isFinite(a.maxSimSeconds) && a.maxSimSeconds > 0)) {
           throw new Error(`--max-sim-seconds must be a positive number, got ${a.maxSimSeconds}`);
@@ -137,7 +140,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       ...(args.maxSimSeconds !== undefined && { maxSimSeconds: args.maxSimSeconds }),
       stallMs: args.stallMs,
       answer: args.answer,
-      params: { ...given, backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
+      params: { ...given, k: args.sourceK, backoff: args.backoff, groupSize: args.groupSize, lastBlock: args.lastBlock },
       uplink: args.uplink,
       ...(args.cpuCores > 0 && { cpu: { cores: args.cpuCores, startupMs: args.cpuStartupMs, eventMs: args.cpuEventMs, wakeMs: args.cpuWakeMs, readBytes: args.cpuReadBytes, mibMs: args.cpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } }),
     };
