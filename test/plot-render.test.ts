@@ -46,12 +46,13 @@ renderTest('every fixture rendered: valid PNGs of readable size, SVGs with their
   const written = await writePlots([fixture('synthetic-48.json'), fixture('synthetic-24.json'), fixture('sim-12.json')], out);
   const names = written.map((p) => basename(p));
   t.deepEqual(names, [
-    'synthetic-48-cdf.png', 'synthetic-48-cdf.svg', 'synthetic-24-cdf.png', 'synthetic-24-cdf.svg', 'sim-12-cdf.png', 'sim-12-cdf.svg',
+    'synthetic-48-cdf.png', 'synthetic-48-cdf.svg', 'synthetic-24-cdf.png', 'synthetic-24-cdf.svg', 'synthetic-24-source-link.png', 'synthetic-24-source-link.svg', 'sim-12-cdf.png', 'sim-12-cdf.svg',
     'scaling.png', 'scaling.svg', 'backoff-ablation.png', 'backoff-ablation.svg', 'sim-vs-testbed.png', 'sim-vs-testbed.svg',
   ]);
   const axisTitles: Record<string, string[]> = {
     'synthetic-48-cdf': ['completion time since arrival / T_min (log scale)', 'fraction of peers finished', 'webtorrent (0/48, stopped at the time limit)'],
     'sim-12-cdf': ['completion time since arrival / T_min', 'fraction of peers finished', 'sim (12/12)'],
+    'synthetic-24-source-link': ['seconds from the launch', 'slurpie (24/24 finished)', 'http (24/24 finished)', 'peers finished (since the launch)'],
     scaling: ['peers N', 'mean time / T_min (log)', 'source bytes / F (log)'],
     'backoff-ablation': ['mean time / T_min', 'source bytes / F', 'peak source GETs at once', 'slurpie-no-backoff'],
     'sim-vs-testbed': ['mean time / T_min', 'source bytes / F', 'synthetic-48 (N=48)'],
@@ -73,11 +74,12 @@ renderTest('every fixture rendered: valid PNGs of readable size, SVGs with their
 test('a plot only when its data is there', async (t) => {
   const names = async (...files: string[]) => choosePlots(await loadRuns(files.map(fixture))).map((p) => p.name);
   // One scenario: its CDF, and sim beside slurpie in it; no scaling (one N), no ablation pair.
-  t.deepEqual(await names('synthetic-24.json'), ['synthetic-24-cdf', 'sim-vs-testbed']);
+  // Its slurpie and http sampled the source's link (sourceLink): that plot too.
+  t.deepEqual(await names('synthetic-24.json'), ['synthetic-24-cdf', 'synthetic-24-source-link', 'sim-vs-testbed']);
   t.deepEqual(await names('synthetic-48.json'), ['synthetic-48-cdf', 'backoff-ablation', 'sim-vs-testbed']);
   // A simulator JSON alone: its CDF only; with a results file of another N: the scaling plot too.
   t.deepEqual(await names('sim-12.json'), ['sim-12-cdf']);
-  t.deepEqual(await names('sim-12.json', 'synthetic-24.json'), ['sim-12-cdf', 'synthetic-24-cdf', 'scaling', 'sim-vs-testbed']);
+  t.deepEqual(await names('sim-12.json', 'synthetic-24.json'), ['sim-12-cdf', 'synthetic-24-cdf', 'synthetic-24-source-link', 'scaling', 'sim-vs-testbed']);
 });
 
 test('CDF: every peer counted, unfinished ones keep the curve below 1; skipped systems left out', async (t) => {
@@ -90,6 +92,23 @@ test('CDF: every peer counted, unfinished ones keep the curve below 1; skipped s
   t.true((end('webtorrent')?.x ?? 0) >= 600 / 26.8, 'a system stopped at its time limit is drawn up to the limit');
   const lan48 = choosePlots(await loadRuns([fixture('synthetic-48.json')]))[0]!;
   t.false(JSON.stringify(lan48.spec).includes('libtorrent'), 'the skipped system is not drawn');
+});
+
+test("the source's link: a panel per system that sampled it, its rate a second at a time beside the share of its peers finished", async (t) => {
+  const plot = choosePlots(await loadRuns([fixture('synthetic-24.json')])).find((p) => p.name === 'synthetic-24-source-link');
+  const spec = plot?.spec as unknown as { data: { values: { panel: string; measure: string; x: number; y: number }[] }; title: { subtitle: string[] } };
+  const rows = spec.data.values;
+  t.deepEqual([...new Set(rows.map((r) => r.panel))], ['slurpie (24/24 finished)', 'http (24/24 finished)'], 'sim and webtorrent have no samples: no panel');
+  const link = (panel: string, x: number) => rows.find((r) => r.panel.startsWith(panel) && r.measure.startsWith("the source's link") && r.x === x)?.y;
+  // The fixture's slurpie: idle until 3 s, at the link's rate to 10 s, idle to 12 s, at the rate until its 36.2 MB are through.
+  t.is(link('slurpie', 1), 0);
+  t.is(link('slurpie', 5), 1);
+  t.is(link('slurpie', 11), 0, 'the gap between leases shows');
+  t.is(link('slurpie', 20), 1);
+  const finished = rows.filter((r) => r.panel.startsWith('slurpie') && r.measure.startsWith('peers finished'));
+  t.deepEqual([finished[0]?.y, finished.at(-1)?.y], [0, 1], 'from none to every peer');
+  t.true(finished.every((r, i) => i === 0 || (r.x >= finished[i - 1]!.x && r.y >= finished[i - 1]!.y)), 'never decreasing');
+  t.regex(spec.title.subtitle.join(' '), /slurpie: busy \d+% from 3\.5 s to its last data at 34\.0 s; http: busy 99% /);
 });
 
 test('a simulator JSON is a point for its N, its times over the fluid bound', async (t) => {
@@ -123,6 +142,10 @@ test('bad inputs: one line naming the file and what is wrong', async (t) => {
     [
       await write('peer.json', '{"version": 1, "scenario": {}, "fileBytes": 10, "peers": 2, "tMinSeconds": 1, "systems": [{"system": "x", "finished": 1, "sourceRatio": 1, "perPeer": [{"seconds": "soon"}]}]}'),
       /peer\.json: systems\[0\]\.perPeer\[0\]\.seconds must be a non-negative number or null, got "soon"$/,
+    ],
+    [
+      await write('link.json', '{"version": 1, "scenario": {}, "fileBytes": 10, "peers": 2, "tMinSeconds": 1, "systems": [{"system": "x", "finished": 1, "sourceRatio": 1, "sourceLink": {"rate": 100, "samples": [[1, 50], [2, 40]]}}]}'),
+      /link\.json: systems\[0\]\.sourceLink\.samples\[1\] must be no earlier and no smaller than the sample before it, got \[2,40\]$/,
     ],
   ];
   for (const [file, message] of cases) {

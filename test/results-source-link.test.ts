@@ -1,7 +1,7 @@
 // The source link's line under an experiment's table: where its traffic started and ended,
 // how busy it was in between, and how long after its last data the peers finished.
 import test from 'ava';
-import { SourceLinkSampler, sourceLinkLine, summarizeSourceLink, type SourceLink } from '../experiments/testbed/source-link.ts';
+import { SourceLinkSampler, sourceLinkBins, sourceLinkLine, summarizeSourceLink, type SourceLink } from '../experiments/testbed/source-link.ts';
 
 const MiB = 1048576;
 
@@ -57,4 +57,16 @@ test('a device without a counter gives no samples rather than an error', async (
   t.truthy(r);
   t.deepEqual(r?.samples.map(([s]) => s), [0.5, 1]);
   t.true((r?.samples ?? []).every(([, b]) => b >= 0));
+});
+
+test('bins: the rate a second as a share of the link\'s, bytes at a bin edge read off the line between the samples around it', (t) => {
+  const bins = sourceLinkBins(link);
+  t.deepEqual(bins.map((b) => b.seconds), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  t.deepEqual(bins.map((b) => Math.round(b.share * 1000) / 1000), [0.005, 1, 1, 1, 1, 0, 0, 0.5, 0.5, 0, 0, 0]);
+  // Samples off the edges (loop turns of ~200 ms), the first after the launch: the counter is 0 at 0.
+  const off: SourceLink = { rate: 1000, samples: [[0.5, 500], [1.7, 1700], [2.5, 1700]] };
+  t.deepEqual(sourceLinkBins(off).map((b) => Math.round(b.share * 1000) / 1000), [1, 0.7, 0]);
+  t.deepEqual(sourceLinkBins(off, 0.5).map((b) => b.seconds), [0, 0.5, 1, 1.5, 2]);
+  t.deepEqual(sourceLinkBins({ rate: 0, samples: link.samples }), [], 'no rate: no bins');
+  t.deepEqual(sourceLinkBins({ rate: 1000, samples: [[1, 10]] }).length, 1, 'one sample after the launch: one bin, from 0');
 });

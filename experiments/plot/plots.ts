@@ -3,12 +3,15 @@
 // - `scaling`: mean time and source bytes against N, when the inputs hold at least two N;
 // - `backoff-ablation`: `slurpie` beside `slurpie-no-backoff` (or `sim` beside `sim-no-backoff`);
 // - `sim-vs-testbed`: `sim` beside `slurpie` in one scenario (same file, or a simulator JSON
-//   with the same N and file size as a results file).
+//   with the same N and file size as a results file);
+// - `<scenario>-source-link`: per testbed input whose systems sampled the source's link
+//   (`sourceLink`), its rate a second at a time beside the share of peers finished.
 import { basename } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { median } from '../testbed/repeated-runs.ts';
+import { sourceLinkBins, summarizeSourceLink } from '../testbed/source-link.ts';
 import type { Run, SystemRun } from './results.ts';
-import { barsSpec, cdfSpec, scalingSpec, type BarPanel, type BarRow, type CdfRow, type PointRow } from './specs.ts';
+import { barsSpec, cdfSpec, scalingSpec, sourceLinkSpec, type BarPanel, type BarRow, type CdfRow, type LinkRow, type PointRow } from './specs.ts';
 
 export interface Plot {
   name: string; // file stem
@@ -51,6 +54,33 @@ function cdfPlot(run: Run, stem: string): Plot | null {
   const xEnd = log ? last * 1.25 : last * 1.05;
   const rows = systems.flatMap((s) => cdfRows(s, xStart, xEnd, run.tMinSeconds));
   return { name: `${stem}-cdf`, spec: cdfSpec(`Completion times: ${run.label}`, describeRun(run), rows, xStart, log) };
+}
+
+const LINK_MEASURES: [string, string] = ["the source's link: bytes a second / its rate", 'peers finished (since the launch)'];
+
+function sourceLinkPlot(run: Run, stem: string): Plot | null {
+  const rows: LinkRow[] = [];
+  const notes: string[] = [];
+  for (const s of run.systems) {
+    if (!s.sourceLink) continue;
+    const bins = sourceLinkBins(s.sourceLink);
+    if (bins.length === 0) continue;
+    const done = s.perPeer.flatMap((p) => (p.seconds === null || p.arrivalSeconds === undefined ? [] : [p.arrivalSeconds + p.seconds])).sort((a, b) => a - b);
+    const panel = `${s.system} (${s.finished}/${s.peers} finished${s.stopped ? ', stopped at the time limit' : ''})`;
+    for (const b of bins) rows.push({ panel, measure: LINK_MEASURES[0], x: b.seconds, y: b.share });
+    const end = bins[bins.length - 1]!.seconds + 1;
+    rows.push({ panel, measure: LINK_MEASURES[0], x: end, y: bins[bins.length - 1]!.share }); // the last bin's step drawn to its end
+    if (s.perPeer.length > 0) {
+      rows.push({ panel, measure: LINK_MEASURES[1], x: 0, y: 0 });
+      done.forEach((t, i) => rows.push({ panel, measure: LINK_MEASURES[1], x: t, y: (i + 1) / s.perPeer.length }));
+      rows.push({ panel, measure: LINK_MEASURES[1], x: Math.max(end, done[done.length - 1] ?? 0), y: done.length / s.perPeer.length });
+    }
+    const sum = summarizeSourceLink(s.sourceLink);
+    if (sum) notes.push(`${s.system}: busy ${(sum.busyShare * 100).toFixed(0)}% from ${sum.startSeconds.toFixed(1)} s to its last data at ${sum.endSeconds.toFixed(1)} s`);
+  }
+  if (rows.length === 0) return null;
+  const subtitle = `${describeRun(run)}; ${notes.join('; ')} (bytes through it / its rate)`;
+  return { name: `${stem}-source-link`, spec: sourceLinkSpec(`The source's link: ${run.label}`, subtitle, rows, LINK_MEASURES) };
 }
 
 function scalingPlot(runs: Run[]): Plot | null {
@@ -165,12 +195,11 @@ function simPlot(runs: Run[]): Plot | null {
 /** Every plot the runs allow, in a fixed order. */
 export function choosePlots(runs: Run[]): Plot[] {
   const stems = new Set<string>();
-  const cdfs = runs.flatMap((run) => {
+  const perRun = runs.flatMap((run) => {
     let stem = basename(run.file).replace(/\.json$/i, '');
     while (stems.has(stem)) stem += '-2'; // two inputs with one name in different directories
     stems.add(stem);
-    const plot = cdfPlot(run, stem);
-    return plot ? [plot] : [];
+    return [cdfPlot(run, stem), sourceLinkPlot(run, stem)].filter((p): p is Plot => p !== null);
   });
-  return [...cdfs, scalingPlot(runs), ablationPlot(runs), simPlot(runs)].filter((p): p is Plot => p !== null);
+  return [...perRun, scalingPlot(runs), ablationPlot(runs), simPlot(runs)].filter((p): p is Plot => p !== null);
 }

@@ -12,9 +12,11 @@
 // F/u_s, which is the same number whenever the source is the bottleneck.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { SourceLink } from '../testbed/source-link.ts';
 
 export interface PeerTime {
   seconds: number | null; // from the peer's own arrival; null: did not finish
+  arrivalSeconds?: number; // from the launch (experiment results only)
 }
 
 export interface SystemRun {
@@ -27,6 +29,7 @@ export interface SystemRun {
   sourceRatio: number; // bytes from the source / F
   peakSourceGets: number | null;
   perPeer: PeerTime[]; // empty when the input had no per-peer times
+  sourceLink?: SourceLink; // the source link's bytes over the run (testbed results since 2026-12-03)
 }
 
 export interface Run {
@@ -59,7 +62,7 @@ class Fields {
     private readonly where: string,
   ) {}
 
-  private fail(field: string, want: string, got: unknown): never {
+  fail(field: string, want: string, got: unknown): never {
     throw new PlotInputError(`${this.file}: ${this.where}${field} must be ${want}, got ${show(got)}`);
   }
 
@@ -103,8 +106,25 @@ class Fields {
 function peerTimes(file: string, f: Fields, list: unknown[], field: string): PeerTime[] {
   return list.map((p, i) => {
     if (!isObj(p)) throw new PlotInputError(`${file}: ${field}[${i}] must be an object, got ${show(p)}`);
-    return { seconds: f.at(`${field}[${i}]`).numberOrNull(p, 'seconds') };
+    const g = f.at(`${field}[${i}]`);
+    const arrival = g.numberOrNull(p, 'arrivalSeconds');
+    return { seconds: g.numberOrNull(p, 'seconds'), ...(arrival !== null && { arrivalSeconds: arrival }) };
   });
+}
+
+/** A system's `sourceLink`: its rate and [seconds, bytes] samples, both never decreasing. */
+function sourceLinkOf(f: Fields, o: Obj): SourceLink {
+  const g = f.at('sourceLink');
+  const rate = g.positive(o, 'rate');
+  const samples = g.array(o, 'samples').map((x, i): [number, number] => {
+    const ok = Array.isArray(x) && x.length === 2 && x.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+    return ok ? [x[0] as number, x[1] as number] : g.fail(`samples[${i}]`, '[seconds, bytes], both non-negative numbers', x);
+  });
+  samples.forEach(([t, b], i) => {
+    const prev = samples[i - 1];
+    if (prev && (t < prev[0] || b < prev[1])) g.fail(`samples[${i}]`, 'no earlier and no smaller than the sample before it', [t, b]);
+  });
+  return { rate, samples };
 }
 
 function fromExperiment(file: string, doc: Obj): Run {
@@ -135,6 +155,7 @@ function fromExperiment(file: string, doc: Obj): Run {
       sourceRatio,
       peakSourceGets: g.numberOrNull(s, 'peakSourceGets'),
       perPeer,
+      ...(s.sourceLink !== undefined && { sourceLink: sourceLinkOf(g, g.object(s, 'sourceLink')) }),
     });
   });
   const label = typeof scenario.name === 'string' && scenario.name !== '' ? scenario.name : basename(file, '.json');

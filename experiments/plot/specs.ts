@@ -233,3 +233,48 @@ export function barsSpec(title: string, subtitle: string, panels: BarPanel[]): T
     resolve: { scale: { color: 'shared' } },
   } as TopLevelSpec;
 }
+
+export interface LinkRow {
+  panel: string; // one panel per system, e.g. "slurpie (48/48 finished)"
+  measure: string; // legend entry: the link's rate or the peers finished
+  x: number; // seconds from the launch
+  y: number; // a share: of the link's rate, or of the system's peers
+}
+
+/** The panels' legend is below them: a subtitle only as wide as a panel. */
+const LINK_SUBTITLE_CHARS = 60;
+
+/** Blue for the link's rate, grey for the peers finished: the same in every panel. */
+const LINK_COLORS = ['#1f77b4', '#555555'];
+
+/**
+ * The source's link over a run: per system a panel (its own time axis: plain HTTP takes N times
+ * as long as slurpie), the link's rate a second at a time as a share of what it allows, and the
+ * share of the system's peers finished, on one 0–100% axis; a dashed rule at the link's rate.
+ */
+export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[], measures: [string, string]): TopLevelSpec {
+  const x = { field: 'x', type: 'quantitative', title: 'seconds from the launch', scale: { nice: false, zero: true } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: subtitleLines(subtitle, LINK_SUBTITLE_CHARS) },
+    config: CONFIG,
+    data: { values: rows },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: [...new Set(rows.map((r) => r.panel))], header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelFontSize: 13 } } },
+    spec: {
+      width: WIDTH,
+      height: 180,
+      layer: [
+        { mark: { type: 'rule', strokeDash: [5, 4], color: '#444' }, encoding: { y: { datum: 1 } } },
+        {
+          mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
+          encoding: {
+            x,
+            y: { field: 'y', type: 'quantitative', title: null, scale: { domain: [0, 1.1] }, axis: { format: '.0%', values: [0, 0.25, 0.5, 0.75, 1] } },
+            color: { field: 'measure', type: 'nominal', title: null, scale: { domain: measures, range: LINK_COLORS }, legend: { orient: 'bottom', direction: 'vertical' } },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { x: 'independent' } },
+  } as TopLevelSpec;
+}

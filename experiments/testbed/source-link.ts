@@ -85,3 +85,36 @@ export function sourceLinkLine(system: string, link: SourceLink, finishedAt: rea
   return `Source link (${system}): carried 1% of its ${(sum.bytes / 1048576).toFixed(1)} MiB by ${sum.startSeconds.toFixed(1)} s and its last data at ` +
     `${sum.endSeconds.toFixed(1)} s from the launch, busy ${busy} in between (bytes through it / its rate)${tail}.`;
 }
+
+/** What the link carried in one bin of a run: its mean rate there, as a share of the link's rate. */
+export interface SourceLinkBin {
+  seconds: number; // the bin's start, from the launch
+  share: number; // bytes through the link in the bin / (rate × bin length); may pass 1 a little (the shaper's burst)
+}
+
+/**
+ * The link's rate over time in bins of `binSeconds` from the launch to the last sample. Samples
+ * come each ~200 ms loop turn, not on bin edges: the bytes at an edge are read off the straight
+ * line between the samples around it.
+ */
+export function sourceLinkBins(link: SourceLink, binSeconds = 1): SourceLinkBin[] {
+  // The counter is 0 at the launch (begin()), before the first sample.
+  const s: [number, number][] = link.samples.length > 0 && (link.samples[0] as [number, number])[0] > 0 ? [[0, 0], ...link.samples] : link.samples;
+  if (s.length < 2 || !(link.rate > 0) || !(binSeconds > 0)) return [];
+  const end = (s[s.length - 1] as [number, number])[0];
+  const bytesAt = (t: number): number => {
+    let i = 1;
+    while (i < s.length - 1 && (s[i] as [number, number])[0] < t) i++;
+    const [t0, b0] = s[i - 1] as [number, number];
+    const [t1, b1] = s[i] as [number, number];
+    if (t <= t0) return b0;
+    if (t >= t1) return b1;
+    return b0 + ((b1 - b0) * (t - t0)) / (t1 - t0);
+  };
+  const bins: SourceLinkBin[] = [];
+  for (let from = 0; from < end; from += binSeconds) {
+    const to = Math.min(end, from + binSeconds);
+    bins.push({ seconds: from, share: (bytesAt(to) - bytesAt(from)) / (link.rate * (to - from)) });
+  }
+  return bins;
+}
