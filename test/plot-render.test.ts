@@ -109,6 +109,7 @@ test("the source's link: a panel per system that sampled it, its rate a second a
   t.deepEqual([finished[0]?.y, finished.at(-1)?.y], [0, 1], 'from none to every peer');
   t.true(finished.every((r, i) => i === 0 || (r.x >= finished[i - 1]!.x && r.y >= finished[i - 1]!.y)), 'never decreasing');
   t.regex(spec.title.subtitle.join(' '), /slurpie: busy \d+% from 3\.5 s to its last data at 34\.0 s; http: busy 99% /);
+  t.true(JSON.stringify(plot?.spec).includes('"x":{"datum":26.8,"type":"quantitative"}'), 'a rule at T_min, where a link full from the launch would have carried F');
 });
 
 test('a simulator JSON is a point for its N, its times over the fluid bound', async (t) => {

@@ -80,7 +80,7 @@ function sourceLinkPlot(run: Run, stem: string): Plot | null {
   }
   if (rows.length === 0) return null;
   const subtitle = `${describeRun(run)}; ${notes.join('; ')} (bytes through it / its rate)`;
-  return { name: `${stem}-source-link`, spec: sourceLinkSpec(`The source's link: ${run.label}`, subtitle, rows, LINK_MEASURES) };
+  return { name: `${stem}-source-link`, spec: sourceLinkSpec(`The source's link: ${run.label}`, subtitle, rows, LINK_MEASURES, run.tMinSeconds) };
 }
 
 function scalingPlot(runs: Run[]): Plot | null {

@@ -250,10 +250,12 @@ const LINK_COLORS = ['#1f77b4', '#555555'];
 /**
  * The source's link over a run: per system a panel (its own time axis: plain HTTP takes N times
  * as long as slurpie), the link's rate a second at a time as a share of what it allows, and the
- * share of the system's peers finished, on one 0–100% axis; a dashed rule at the link's rate.
+ * share of the system's peers finished, on one 0–100% axis; dashed rules at the link's rate and
+ * at T_min.
  */
-export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[], measures: [string, string]): TopLevelSpec {
+export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[], measures: [string, string], tMinSeconds: number): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', title: 'seconds from the launch', scale: { nice: false, zero: true } };
+  const tMin = { datum: tMinSeconds, type: 'quantitative' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle: subtitleLines(subtitle, LINK_SUBTITLE_CHARS) },
@@ -265,6 +267,9 @@ export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[],
       height: 180,
       layer: [
         { mark: { type: 'rule', strokeDash: [5, 4], color: '#444' }, encoding: { y: { datum: 1 } } },
+        // T_min: a link full from the launch would have carried F by then.
+        { mark: { type: 'rule', strokeDash: [2, 3], color: '#444' }, encoding: { x: tMin } },
+        { mark: { type: 'text', text: 'T_min', align: 'left', baseline: 'top', dx: 3, dy: 3, fontSize: 12, color: '#444' }, encoding: { x: tMin, y: { datum: 1.1 } } },
         {
           mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
           encoding: {
