@@ -79,7 +79,7 @@ function sourceLinkPlot(run: Run, stem: string): Plot | null {
     if (sum) notes.push(`${s.system}: busy ${(sum.busyShare * 100).toFixed(0)}% from ${sum.startSeconds.toFixed(1)} s to its last data at ${sum.endSeconds.toFixed(1)} s`);
   }
   if (rows.length === 0) return null;
-  const subtitle = `${describeRun(run)}; ${notes.join('; ')} (bytes through it / its rate)`;
+  const subtitle = notes.length > 0 ? `${describeRun(run)}; ${notes.join('; ')} (bytes through it / its rate)` : describeRun(run);
   return { name: `${stem}-source-link`, spec: sourceLinkSpec(`The source's link: ${run.label}`, subtitle, rows, LINK_MEASURES, run.tMinSeconds) };
 }
 
