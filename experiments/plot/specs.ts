@@ -250,8 +250,8 @@ const LINK_COLORS = ['#1f77b4', '#555555'];
 /**
  * The source's link over a run: per system a panel (its own time axis: plain HTTP takes N times
  * as long as slurpie), the link's rate a second at a time as a share of what it allows, and the
- * share of the system's peers finished, on one 0–100% axis; dashed rules at the link's rate and
- * at T_min.
+ * share of the system's peers finished, on one 0–100% axis; a dashed rule at the link's rate, a
+ * dotted one at T_min.
  */
 export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[], measures: [string, string], tMinSeconds: number): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', title: 'seconds from the launch', scale: { nice: false, zero: true } };
