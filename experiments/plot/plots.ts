@@ -30,15 +30,20 @@ function describeRun(run: Run): string {
 /** Finished peers' times spanning more than this factor go on a log x axis. */
 const CDF_LOG_SPAN = 8;
 
-/** A step CDF over all of a system's peers, from (xStart, 0) to xEnd: unfinished peers keep it below 1. */
+/**
+ * The points of a step CDF of `done` (finish times, any order) over `total` peers, from
+ * (xStart, 0) to xEnd: unfinished peers keep it below 1.
+ */
+function stepCdf(done: number[], total: number, xStart: number, xEnd: number): { x: number; y: number }[] {
+  const sorted = [...done].sort((a, b) => a - b);
+  return [{ x: xStart, y: 0 }, ...sorted.map((x, i) => ({ x, y: (i + 1) / total })), { x: xEnd, y: sorted.length / total }];
+}
+
+/** A system's completion-time CDF over all its peers, in T_min. */
 function cdfRows(s: SystemRun, xStart: number, xEnd: number, tMin: number): CdfRow[] {
-  const done = s.perPeer.flatMap((p) => (p.seconds === null ? [] : [p.seconds / tMin])).sort((a, b) => a - b);
-  const total = s.perPeer.length;
-  const series = `${s.system} (${done.length}/${total}${s.stopped ? ', stopped at the time limit' : ''})`;
-  const rows: CdfRow[] = [{ series, system: s.system, x: xStart, y: 0 }];
-  done.forEach((x, i) => rows.push({ series, system: s.system, x, y: (i + 1) / total }));
-  rows.push({ series, system: s.system, x: xEnd, y: done.length / total });
-  return rows;
+  const done = s.perPeer.flatMap((p) => (p.seconds === null ? [] : [p.seconds / tMin]));
+  const series = `${s.system} (${done.length}/${s.perPeer.length}${s.stopped ? ', stopped at the time limit' : ''})`;
+  return stepCdf(done, s.perPeer.length, xStart, xEnd).map(({ x, y }) => ({ series, system: s.system, x, y }));
 }
 
 function cdfPlot(run: Run, stem: string): Plot | null {
@@ -65,15 +70,13 @@ function sourceLinkPlot(run: Run, stem: string): Plot | null {
     if (!s.sourceLink) continue;
     const bins = sourceLinkBins(s.sourceLink);
     if (bins.length === 0) continue;
-    const done = s.perPeer.flatMap((p) => (p.seconds === null || p.arrivalSeconds === undefined ? [] : [p.arrivalSeconds + p.seconds])).sort((a, b) => a - b);
+    const done = s.perPeer.flatMap((p) => (p.seconds === null || p.arrivalSeconds === undefined ? [] : [p.arrivalSeconds + p.seconds]));
     const panel = `${s.system} (${s.finished}/${s.peers} finished${s.stopped ? ', stopped at the time limit' : ''})`;
     for (const b of bins) rows.push({ panel, measure: LINK_MEASURES[0], x: b.seconds, y: b.share });
     const end = bins[bins.length - 1]!.seconds + 1;
     rows.push({ panel, measure: LINK_MEASURES[0], x: end, y: bins[bins.length - 1]!.share }); // the last bin's step drawn to its end
     if (s.perPeer.length > 0) {
-      rows.push({ panel, measure: LINK_MEASURES[1], x: 0, y: 0 });
-      done.forEach((t, i) => rows.push({ panel, measure: LINK_MEASURES[1], x: t, y: (i + 1) / s.perPeer.length }));
-      rows.push({ panel, measure: LINK_MEASURES[1], x: Math.max(end, done[done.length - 1] ?? 0), y: done.length / s.perPeer.length });
+      for (const { x, y } of stepCdf(done, s.perPeer.length, 0, Math.max(end, ...done))) rows.push({ panel, measure: LINK_MEASURES[1], x, y });
     }
     const sum = summarizeSourceLink(s.sourceLink);
     if (sum) notes.push(`${s.system}: busy ${(sum.busyShare * 100).toFixed(0)}% from ${sum.startSeconds.toFixed(1)} s to its last data at ${sum.endSeconds.toFixed(1)} s`);

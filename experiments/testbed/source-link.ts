@@ -102,8 +102,8 @@ export function sourceLinkBins(link: SourceLink, binSeconds = 1): SourceLinkBin[
   const s: [number, number][] = link.samples.length > 0 && (link.samples[0] as [number, number])[0] > 0 ? [[0, 0], ...link.samples] : link.samples;
   if (s.length < 2 || !(link.rate > 0) || !(binSeconds > 0)) return [];
   const end = (s[s.length - 1] as [number, number])[0];
+  let i = 1; // the bin edges only grow: the sample after the last edge is where the next search starts
   const bytesAt = (t: number): number => {
-    let i = 1;
     while (i < s.length - 1 && (s[i] as [number, number])[0] < t) i++;
     const [t0, b0] = s[i - 1] as [number, number];
     const [t1, b1] = s[i] as [number, number];
@@ -112,9 +112,12 @@ export function sourceLinkBins(link: SourceLink, binSeconds = 1): SourceLinkBin[
     return b0 + ((b1 - b0) * (t - t0)) / (t1 - t0);
   };
   const bins: SourceLinkBin[] = [];
+  let atFrom = bytesAt(0);
   for (let from = 0; from < end; from += binSeconds) {
     const to = Math.min(end, from + binSeconds);
-    bins.push({ seconds: from, share: (bytesAt(to) - bytesAt(from)) / (link.rate * (to - from)) });
+    const atTo = bytesAt(to); // each edge read once, in order
+    bins.push({ seconds: from, share: (atTo - atFrom) / (link.rate * (to - from)) });
+    atFrom = atTo;
   }
   return bins;
 }
