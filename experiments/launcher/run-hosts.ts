@@ -40,6 +40,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<ExperimentResults>
   if (slots < peers.length) log(`${peers.length} peers on ${slots} slots: later peers wait for a free slot`);
   const dir = await mkdtemp(join(tmpdir(), 'slurpie-hosts-'));
   const startedAt = new Date().toISOString();
+  const machine = machineInfo(); // the load before the run, not after it
   const file = join(dir, 'file.bin');
   const sha256 = await writeTestFile(file, s.fileBytes, s.seed);
   const source = await startSourceServer({ file, rate: s.source.up, host: o.bind, port: 0 });
@@ -99,7 +100,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<ExperimentResults>
         .sort((a, b) => (a.id < b.id ? -1 : 1)),
     });
     return {
-      version: 1, scenario: s, startedAt, machine: machineInfo(), fileBytes: s.fileBytes, peers: peers.length, tMinSeconds: tMin,
+      version: 1, scenario: s, startedAt, machine, fileBytes: s.fileBytes, peers: peers.length, tMinSeconds: tMin,
       approximations: [`real hosts over ssh (${o.hosts.map((h) => h.host).join(', ')}): their own links and latencies, not the scenario's; arrivals and churn as planned`],
       systems: [system],
     };

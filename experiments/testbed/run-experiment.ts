@@ -51,6 +51,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const s = o.scenario;
   const peers = planPeers(s);
   const startedAt = new Date().toISOString();
+  const machine = machineInfo(); // the load before the run, not after it
   const results: SystemResult[] = [];
   const limit = o.timeLimitSeconds ?? s.timeLimitSeconds;
   const limitOf = (name: SystemName): number => (name === 'slurpie' || name === 'sim' ? limit : (o.baselineTimeLimitSeconds ?? o.timeLimitSeconds ?? s.baselineTimeLimitSeconds ?? limit));
@@ -72,7 +73,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     version: 1,
     scenario: s,
     startedAt,
-    machine: machineInfo(),
+    machine,
     fileBytes: s.fileBytes,
     peers: peers.length,
     tMinSeconds: tMin,
