@@ -49,6 +49,11 @@ test('--systems sim needs no testbed, and shares each uplink fairly unless told 
     const json = (await readdir(out)).find((f) => f.startsWith('tiny-4-') && f.endsWith('.json'));
     const res = JSON.parse(await readFile(join(out, json ?? 'missing.json'), 'utf8'));
     t.like(res.systems[0], { system: 'sim', finished: 4 });
+    // Each simulated peer's tenths, from its arrival, as the testbed's peers report them.
+    for (const p of res.systems[0].perPeer as { id: string; seconds: number; progressSeconds: number[] }[]) {
+      const m = p.progressSeconds;
+      t.true(m.length === 10 && m.every((x, i) => x > 0 && (i === 0 || x >= (m[i - 1] as number))) && (m[9] as number) <= p.seconds, `${p.id} progressSeconds ${m} of ${p.seconds}`);
+    }
     return res.systems[0].approximations;
   };
   const fair = /uplink is shared fairly by its connections \(--sim-uplink fair\)/;
@@ -208,6 +213,10 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
     t.true(p.startupSeconds > 0 && p.startupSeconds < p.seconds, `${p.id} startupSeconds ${p.startupSeconds} of ${p.seconds}`);
     t.true(p.messages.sent.HELLO >= 1 && p.messages.received.HELLO >= 1, `${p.id} messages ${JSON.stringify(p.messages)}`);
     t.true(p.secondsStretched >= 0 && p.secondsStretched <= p.seconds, `${p.id} secondsStretched ${p.secondsStretched}`);
+    // When it held each tenth of the file, from its arrival: after its start-up, by the time its file was ready.
+    const marks = p.progressSeconds as number[];
+    t.true(marks.length === 10 && marks.every((m, i) => i === 0 || m >= (marks[i - 1] as number)), `${p.id} progressSeconds ${marks}`);
+    t.true((marks[0] as number) >= p.startupSeconds && (marks[9] as number) <= p.seconds, `${p.id} progressSeconds ${marks}, start-up ${p.startupSeconds}, done ${p.seconds}`);
     // Linux: its main thread blocked in epoll at least once (it waited for the source, at the very least).
     t.true(p.mainThreadSwitches.voluntary > 0 && p.mainThreadSwitches.involuntary >= 0, `${p.id} mainThreadSwitches ${JSON.stringify(p.mainThreadSwitches)}`);
   }
@@ -216,6 +225,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.regex(md, /\nHost load: a slurpie peer sent its periodic updates less often for [\d.]+ s on average .*; \d of 4 peers did at some point\n/);
   t.regex(md, /\nCores: a slurpie peer's main thread waited for work \d+ times and was preempted \d+ times \(means over 4 peers\), (preempted|waiting) more often/);
   t.regex(md, /\| slurpie \| 4\/4 \|/);
+  t.regex(md, /\nProgress \(slurpie, median over 4 peers, seconds from arrival to holding a share of the file\): 10% [\d.]+, 50% [\d.]+, 90% [\d.]+, all [\d.]+\n/);
   t.regex(md, /\nSource link \(slurpie\): carried 1% of its [\d.]+ MiB by [\d.]+ s and its last data at [\d.]+ s from the launch, busy \d+% in between .*; slurpie's peers finished -?[\d.]+ s after its last data on average\.\n/);
   t.regex(md, /\| http \| 4\/4 \|/);
   t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');

@@ -5,6 +5,7 @@ import test from 'ava';
 import { coreWaits, cpuUsed, hostLoad, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
 import { describeMachine, machineInfo } from '../experiments/testbed/machine.ts';
+import { medianProgress, progressLine } from '../experiments/testbed/progress.ts';
 import { isThreadSwitches, mainThreadSwitches, parseThreadSwitches } from '../bin/thread-switches.ts';
 
 const MiB = 1048576;
@@ -177,4 +178,22 @@ test('the machine line: kernel, CPU model and load when the results have them, t
   t.true(here.cpus >= 1 && here.node === process.version && typeof here.kernel === 'string' && (here.loadAtStart ?? -1) >= 0, JSON.stringify(here));
   const scenario = { name: 'lan-2', description: 'two peers', source: { up: 1_250_000 } } as Scenario;
   t.true(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20', kernel: '6.1.0', loadAtStart: 3 }, fileBytes: 32 * MiB, peers: 2, tMinSeconds: 8, approximations: [], systems: [system('http', [peer('p1', {})])] }).includes('on 2 CPUs, kernel 6.1.0, load 3.00 at the start, Node v20.'));
+});
+
+test('progress: the median over peers at each tenth, from arrival; peers without all ten marks left out', (t) => {
+  const marks = (first: number): number[] => Array.from({ length: 10 }, (_, i) => first + i);
+  const scenario = { name: 'lan-5', description: 'five peers', source: { up: 1_250_000 } } as Scenario;
+  const perPeer = [
+    peer('p1', { progressSeconds: marks(1) }),
+    peer('p2', { progressSeconds: marks(3) }),
+    peer('p3', { progressSeconds: marks(10) }),
+    peer('p4', { progressSeconds: [0.5, 0.6] }), // left early: two tenths only
+    peer('p5', {}), // curl: none
+  ];
+  t.deepEqual(medianProgress(perPeer), { peers: 3, seconds: marks(3) });
+  t.is(progressLine('slurpie', perPeer), 'Progress (slurpie, median over 3 peers, seconds from arrival to holding a share of the file): 10% 3.0, 50% 7.0, 90% 11.0, all 12.0');
+  // An even count takes the mean of the middle two.
+  t.deepEqual(medianProgress(perPeer.slice(0, 2))?.seconds, marks(2));
+  t.is(progressLine('http', [peer('p1', {})]), null);
+  t.regex(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 5, tMinSeconds: 8, approximations: [], systems: [system('slurpie', perPeer)] }), /\nProgress \(slurpie, median over 3 peers/);
 });

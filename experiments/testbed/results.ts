@@ -5,6 +5,7 @@
 // (plain HTTP's fair-share bound), `simMessages`, and machine's kernel / cpuModel / loadAtStart
 // (machine.ts).
 import { describeMachine, type MachineInfo } from './machine.ts';
+import { progressLine } from './progress.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import type { ThreadSwitches } from '../../bin/thread-switches.ts';
@@ -29,6 +30,7 @@ export interface PeerResult {
   build?: 'a' | 'b'; // with --peer-entry-b or --param-b: the build this peer ran (b: that one; a: the other peers')
   messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie)
   secondsStretched?: number; // how long it sent its periodic updates less often, its host busy (slurpie: host load)
+  progressSeconds?: number[]; // from its arrival to holding each tenth of the file: 10 at most (slurpie, sim)
   mainThreadSwitches?: ThreadSwitches; // its main thread blocked for work (voluntary) and was preempted (involuntary), where it reports them (slurpie, Linux)
   ok: boolean; // finished and its copy matches the source's sha256
   left: boolean; // stopped early by the scenario's churn
@@ -153,6 +155,8 @@ export function markdownTable(res: ExperimentResults): string {
     return line === null ? [] : [line];
   });
   if (links.length > 0) lines.push('', ...links);
+  const progress = res.systems.map((r) => progressLine(r.system, r.perPeer)).filter((line) => line !== null);
+  if (progress.length > 0) lines.push('', ...progress);
   const sim = simAgainstTestbed(res.systems);
   if (sim) lines.push('', sim);
   const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);

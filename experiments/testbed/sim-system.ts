@@ -30,6 +30,7 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     fromPeers: p.stats?.fromPeers ?? null,
     uploaded: p.stats?.uploaded ?? null,
     maxRssBytes: null,
+    ...(p.stats && { progressSeconds: p.stats.tenthsAtMs.map((ms) => Math.round(ms - p.arrivedMs) / 1000) }),
     ok: p.seconds !== null,
     left: p.seconds === null && p.leftMs !== null, // churn: stopped at its planned time
     ...(p.seconds === null && { error: p.leftMs !== null ? 'left early (churn)' : (r.problem ?? 'did not finish in the simulated time limit') }),

@@ -10,7 +10,7 @@ import { isThreadSwitches, type ThreadSwitches } from '../../bin/thread-switches
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService } from './service-priority.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
-import { num, readJson } from '../swarm/run-swarm.ts';
+import { isTenths, num, readJson } from '../swarm/run-swarm.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { PeerParams } from '../../peer/core/params.ts';
@@ -50,6 +50,7 @@ export interface PeerReport {
   build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
   messages?: MessageCounts; // protocol messages by type (slurpie)
   secondsStretched?: number; // its periodic updates slowed, its host busy (slurpie: host load)
+  progressSeconds?: number[]; // from its download's start to holding each tenth of the file (slurpie)
   mainThreadSwitches?: ThreadSwitches; // its main thread's context switches (slurpie, on Linux)
   error?: string;
 }
@@ -117,6 +118,7 @@ const slurpie: SystemDef = {
           ...(typeof s?.startupCpuSeconds === 'number' && { startupCpuSeconds: s.startupCpuSeconds }),
           ...(counts(s?.messages?.sent) && counts(s?.messages?.received) && { messages: { sent: s.messages.sent, received: s.messages.received } }),
           ...(typeof s?.secondsStretched === 'number' && { secondsStretched: s.secondsStretched }),
+          ...(isTenths(s?.progressSeconds) && { progressSeconds: s.progressSeconds }),
           ...(isThreadSwitches(s?.mainThreadSwitches) && { mainThreadSwitches: s.mainThreadSwitches }),
           ...(typeof s?.error === 'string' && { error: s.error }),
         };

@@ -25,13 +25,12 @@
 //   swarm-known.ts   SwarmKnown: blocks someone in the swarm has or is fetching (gossiped)
 //   estimation/      BandwidthController (§7) and the size estimators (§8), pure
 //
-// BLOCK LIFECYCLE (blocks.ts): missing -> requested (asked of a connection) or fromSource (in
-// a Range GET) -> storing (bytes handed to the driver) -> have. A timeout, REJECT, closed
-// connection or short GET sends a block back to missing. A BLOCK is kept only if we asked
-// for it and its bytes match its digest and no other connection's (digests.ts); a disputed
-// block goes to fromSource instead, fetched alone to settle who lied. Blocks streaming from the source are
-// advertised at once, so requests for them queue with us (serving.ts) instead of reaching the
-// source again.
+// BLOCK LIFECYCLE (blocks.ts): missing -> requested (asked of a connection) or fromSource (in a
+// Range GET) -> storing (bytes handed to the driver) -> have. A timeout, REJECT, closed connection
+// or short GET sends a block back to missing. A BLOCK is kept only if we asked for it and its bytes
+// match its digest and no other connection's (digests.ts); a disputed block goes to fromSource
+// instead, fetched alone to settle who lied. Blocks streaming from the source are advertised at
+// once, so requests for them queue with us (serving.ts) instead of reaching the source again.
 //
 // CONNECTION LIFECYCLE (connection.ts): dialling -> helloSent (outbound) or awaitingHello
 // (inbound) -> open (data only) or neighbor (a mesh link, carries floods) -> closed.
@@ -40,9 +39,9 @@
 // while these timers fire late: host-load.ts), `round` (adapt, expire requests and stale origins,
 // keep η neighbors), `rewire` (at the next round), `source` (the next draw or run). nextDeadline() is the earliest.
 //
-// DRIVER CONTRACT: what a driver must answer to each action is in events.ts.
-// Everything a peer sends is untrusted: the handlers check every field and length, and a
-// violation (violations.ts) closes the connection and bans the peer.
+// DRIVER CONTRACT: what a driver must answer to each action is in events.ts. Everything a peer
+// sends is untrusted: the handlers check every field and length, and a violation (violations.ts)
+// closes the connection and bans the peer.
 import type { BandwidthController } from '../../estimation/bandwidth.ts';
 import { DEFAULT_HOST_LOAD_PARAMS, HostLoad, stretched } from '../../estimation/host-load.ts';
 import type { Rng } from '../../estimation/random.ts';
@@ -66,7 +65,7 @@ import { SwarmKnown } from './swarm-known.ts';
 import { Uploads } from './serving.ts';
 import { SourceFetch } from './source-fetch.ts';
 import { sourcePolicyFor, type SourcePolicy } from './source-policy.ts';
-import { DistinctCount, type PeerStats } from './stats.ts';
+import { DistinctCount, TenthMarks, type PeerStats } from './stats.ts';
 import { TimerTable } from './timers.ts';
 import type { Violation } from './violations.ts';
 
@@ -107,6 +106,7 @@ export class PeerCore {
   private readonly seen = new DistinctCount();
   private readonly known: SwarmKnown;
   private readonly received = { fromSource: 0, fromPeers: 0 };
+  private readonly tenths: TenthMarks;
   private completed = false;
   private readonly handover: Handover;
   private readonly discipline: Discipline;
@@ -121,6 +121,7 @@ export class PeerCore {
     const self = { id: cfg.id, swarmId: cfg.swarmId, host: cfg.host, port: cfg.port, size: cfg.size };
     const out = this.out;
     this.table = new BlockTable(this.blocks, cfg.have);
+    (this.tenths = new TenthMarks(this.blocks)).note(cfg.now, this.table.haveCount);
     this.digests = new BlockDigests(this.blocks);
     this.known = new SwarmKnown(this.blocks);
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks, pinReserve(params.U));
@@ -238,8 +239,7 @@ export class PeerCore {
       loadStretch: this.load.stretch,
       hostLagMs: this.load.lagMs,
       stretchedSeconds: (this.load.stretchedRounds * this.params.roundMs) / 1000,
-      fromSource: this.received.fromSource,
-      fromPeers: this.received.fromPeers,
+      fromSource: this.received.fromSource, fromPeers: this.received.fromPeers,
       uploaded: this.uploads.uploaded,
       maxDataConnections: this.scheduler.maxDataConnections,
       sourceRequests: this.source.requests,
@@ -247,13 +247,12 @@ export class PeerCore {
       peersSeen: this.seen.count,
       groupSizeEstimate: this.size.typical(now),
       groupSizeNow: this.size.n(now),
-      neighbors: this.mesh.neighborCount(),
-      connections: this.mesh.conns.size,
-      blocks: this.blocks,
-      blocksHave: this.table.haveCount,
+      neighbors: this.mesh.neighborCount(), connections: this.mesh.conns.size,
+      blocks: this.blocks, blocksHave: this.table.haveCount,
       bannedPeers: this.reputation.bannedCount,
       disputes: this.digests.disputesOpened,
       badDigests: this.digests.badDigests,
+      tenthsAtMs: this.tenths.atMs.slice(),
     };
   }
 
@@ -442,6 +441,7 @@ export class PeerCore {
   private onStored(now: number, index: number): void {
     if (this.table.state(index) !== 'storing') return;
     this.table.stored(index);
+    this.tenths.note(now, this.table.haveCount);
     this.fetch.progressed(now);
     this.flood.markDirty();
     this.uploads.onStored(index);

@@ -28,6 +28,18 @@ export interface PeerStats {
   bannedPeers: number;
   disputes: number; // blocks fetched from the source to settle whose digest was right
   badDigests: number; // BLOCKs whose bytes did not match the digest sent with them
+  tenthsAtMs: readonly number[]; // when it came to hold each tenth of the blocks (its clock): where a download slowed
+}
+
+/** When a peer came to hold each tenth of its blocks: at most 10 numbers, whatever the file. */
+export class TenthMarks {
+  readonly atMs: number[] = [];
+
+  constructor(private readonly blocks: number) {}
+
+  note(now: number, have: number): void {
+    while (this.atMs.length < 10 && have * 10 >= (this.atMs.length + 1) * this.blocks) this.atMs.push(now);
+  }
 }
 
 /** One sample a round, in bounded memory: past `max` samples, every other one is dropped. */

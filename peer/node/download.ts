@@ -90,6 +90,8 @@ export interface DownloadStats {
   secondsInState: Record<BandwidthState, number>; // time in each bandwidth-estimator state
   /** How long the peer sent its periodic updates less often because its process waited for a core (host load). */
   secondsStretched: number;
+  /** Seconds from the start to holding each tenth of the blocks (those resumed count at once); absent without blocks (plain, already complete). */
+  progressSeconds?: number[];
   mode: 'swarm' | 'alone' | 'plain' | 'already-complete'; // already-complete: the output was there, nothing fetched
   sha256: string;
   /** What the file was checked against: --sha256 / options.sha256, a URL.sha256 the source publishes, or nothing. */
@@ -260,6 +262,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
         'at-capacity': stats.timeInState['at-capacity'] / 1000,
       },
       secondsStretched: stats.stretchedSeconds,
+      progressSeconds: stats.tenthsAtMs.map((ms) => Math.round(ms - started) / 1000),
       mode: membership ? 'swarm' : 'alone',
       sha256: digest, integrity, messages: noMessages(), ok: true,
     };
