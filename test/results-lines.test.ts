@@ -2,9 +2,12 @@
 // the simulator's CPU model), the simulator against the testbed when a run has both, and the
 // messages a peer sent.
 import test from 'ava';
-import { coreWaits, cpuUsed, hostLoad, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
+import { coreWaits, cpuUsed, hostLoad, machineCpuLine, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
-import { describeMachine, machineInfo } from '../experiments/testbed/machine.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeMachine, machineCpuBetween, machineInfo, readCpuTimes } from '../experiments/testbed/machine.ts';
 import { medianProgress, progressLine } from '../experiments/testbed/progress.ts';
 import { isThreadSwitches, mainThreadSwitches, parseThreadSwitches } from '../bin/thread-switches.ts';
 
@@ -196,4 +199,28 @@ test('progress: the median over peers at each tenth, from arrival; peers without
   t.deepEqual(medianProgress(perPeer.slice(0, 2))?.seconds, marks(2));
   t.is(progressLine('http', [peer('p1', {})]), null);
   t.regex(markdownTable({ version: 1, scenario, startedAt: 't', machine: { cpus: 2, node: 'v20' }, fileBytes: 32 * MiB, peers: 5, tMinSeconds: 8, approximations: [], systems: [system('slurpie', perPeer)] }), /\nProgress \(slurpie, median over 3 peers/);
+});
+
+test('the machine line: the cores over the run from /proc/stat, the peers\' CPU apart, the rest per MiB received', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'slurpie-stat-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const stat = (user: number, system: number, idle: number): string =>
+    `cpu  ${user} 0 ${system} ${idle} 10 0 ${5} 0 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 1\n`;
+  await writeFile(join(dir, 'a'), stat(1000, 500, 9000));
+  await writeFile(join(dir, 'b'), stat(13000, 4500, 10000));
+  const a = await readCpuTimes(join(dir, 'a'));
+  t.deepEqual(a, { busy: 15.05, all: 105.15 });
+  // (12,000 + 4,000 busy, 1,000 idle) ticks of 10 ms between the two.
+  t.deepEqual(machineCpuBetween(a, await readCpuTimes(join(dir, 'b'))), { busySeconds: 160, capacitySeconds: 170 });
+  t.is(await readCpuTimes(join(dir, 'missing')), null);
+  await writeFile(join(dir, 'c'), 'cpu  1 2 x\n');
+  t.is(await readCpuTimes(join(dir, 'c')), null);
+  t.is(machineCpuBetween(a, a), null, 'no time between them');
+
+  const r = system('slurpie', [peer('p1', { cpuSeconds: 60, startupCpuSeconds: 0.2 }), peer('p2', { cpuSeconds: 60, startupCpuSeconds: 0.2 })]);
+  t.is(machineCpuLine(r), null, 'no reading, no line');
+  // The rest: 160 - 120 CPU-s over 2 x 32 MiB received.
+  t.is(machineCpuLine({ ...r, machineCpu: { busySeconds: 160, capacitySeconds: 170 } }),
+    "Machine (slurpie): the machine's cores busy 94% of the run (160.0 of 170.0 CPU-s); 120.0 of it the peers' processes, the rest 40.0 (the kernel's forwarding, the source, the topology server, the driver, 625.0 CPU-ms per MiB the peers received).");
+  t.is(machineCpuLine({ ...system('http', [peer('p1', {})]), machineCpu: { busySeconds: 10, capacitySeconds: 20 } }), "Machine (http): the machine's cores busy 50% of the run (10.0 of 20.0 CPU-s).");
 });

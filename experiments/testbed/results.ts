@@ -4,7 +4,7 @@
 // ownSeconds / linkClass / left / error / messages / mainThreadSwitches, systems' `analytic`
 // (plain HTTP's fair-share bound), `simMessages`, and machine's kernel / cpuModel / loadAtStart
 // (machine.ts).
-import { describeMachine, type MachineInfo } from './machine.ts';
+import { describeMachine, type MachineCpu, type MachineInfo } from './machine.ts';
 import { progressLine } from './progress.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
@@ -57,6 +57,7 @@ export interface SystemResult {
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
   sourceLink?: SourceLink; // the testbed's: what the source's link carried, sampled through the run (source-link.ts)
+  machineCpu?: MachineCpu; // the testbed's: the machine's cores over the run, from launch to the last exit or the limit (Linux)
   perPeer: PeerResult[];
 }
 
@@ -89,6 +90,7 @@ export interface SystemRaw {
   skipped?: string;
   interrupted?: boolean;
   sourceLink?: SourceLink | null;
+  machineCpu?: MachineCpu | null;
 }
 
 // The mean of a non-empty list.
@@ -114,6 +116,7 @@ export function summarize(r: SystemRaw): SystemResult {
     skipped: r.skipped ?? null,
     ...(r.interrupted && { interrupted: true }),
     ...(r.sourceLink && { sourceLink: r.sourceLink }),
+    ...(r.machineCpu && { machineCpu: r.machineCpu }),
     perPeer: r.perPeer,
   };
 }
@@ -159,7 +162,7 @@ export function markdownTable(res: ExperimentResults): string {
   if (progress.length > 0) lines.push('', ...progress);
   const sim = simAgainstTestbed(res.systems);
   if (sim) lines.push('', sim);
-  const cpu = res.systems.map(cpuUsed).filter((line) => line !== null);
+  const cpu = res.systems.flatMap((r) => [cpuUsed(r), machineCpuLine(r)]).filter((line) => line !== null);
   if (cpu.length > 0) lines.push('', ...cpu);
   const messages = res.systems.map(messagesSent).filter((line) => line !== null);
   if (messages.length > 0) lines.push('', ...messages);
@@ -214,6 +217,23 @@ export function cpuUsed(r: SystemResult): string | null {
     `b ${b.perMib.toFixed(1)} (${b.peers} peers) CPU-ms per MiB moved after start-up, b / a ${builds.perMib.toFixed(3)}; ` +
     `CPU-s a peer after start-up a ${a.each.toFixed(3)}, b ${b.each.toFixed(3)}, b / a ${builds.perPeer.toFixed(3)}; ` +
     `start-up a ${a.startup.toFixed(3)}, b ${b.startup.toFixed(3)} CPU-s each.`;
+}
+
+/**
+ * The machine's cores over a testbed run, beside the peers' own CPU: the rest is the kernel's
+ * forwarding between namespaces (veths, the bridge, tbf), the source, the topology server and
+ * the driver, none of which the simulator's CPU model charges.
+ */
+export function machineCpuLine(r: SystemResult): string | null {
+  const m = r.machineCpu;
+  if (!m) return null;
+  const peers = cpuOf(r.perPeer)?.cpu;
+  const busy = `the machine's cores busy ${Math.round((100 * m.busySeconds) / m.capacitySeconds)}% of the run (${m.busySeconds.toFixed(1)} of ${m.capacitySeconds.toFixed(1)} CPU-s)`;
+  if (peers === undefined) return `Machine (${r.system}): ${busy}.`;
+  const moved = r.perPeer.reduce((n, p) => n + (p.fromSource ?? 0) + (p.fromPeers ?? 0), 0) / 1048576;
+  const rest = m.busySeconds - peers;
+  const perMib = moved > 0 ? `, ${((1000 * rest) / moved).toFixed(1)} CPU-ms per MiB the peers received` : '';
+  return `Machine (${r.system}): ${busy}; ${peers.toFixed(1)} of it the peers' processes, the rest ${rest.toFixed(1)} (the kernel's forwarding, the source, the topology server, the driver${perMib}).`;
 }
 
 type BuildCpu = { peers: number; startup: number; perMib: number; each: number };

@@ -22,7 +22,7 @@ import { testbedSystems, type SystemName } from './system-names.ts';
 import { runSimSystem } from './sim-system.ts';
 import { SourceLinkSampler } from './source-link.ts';
 import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
-import { machineInfo } from './machine.ts';
+import { machineCpuBetween, machineInfo, readCpuTimes } from './machine.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
 
 export interface ExperimentOptions {
@@ -163,6 +163,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
 
     const link = new SourceLinkSampler(src.outer, o.scenario.source.up);
     await link.begin();
+    const cpuAtLaunch = await readCpuTimes();
     const started = performance.now();
     const elapsed = (): number => (performance.now() - started) / 1000;
     let sourceBytes = 0;
@@ -204,6 +205,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
       }
     }
     const wallSeconds = elapsed();
+    const machineCpu = machineCpuBetween(cpuAtLaunch, await readCpuTimes());
     const stopped = !done();
     launching = false;
     await launched;
@@ -234,6 +236,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
       perPeer,
       interrupted: o.signal?.aborted ?? false,
       sourceLink: link.result(),
+      ...(machineCpu && { machineCpu }),
     });
     return name === 'http' ? { ...result, analytic: httpAnalytic(o.scenario, x.peers) } : result;
   } finally {
