@@ -198,6 +198,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
     const link = s.sourceLink.samples as [number, number][];
     t.true(link.every(([sec, b], i) => i === 0 || (sec >= (link[i - 1] as [number, number])[0] && b >= (link[i - 1] as [number, number])[1])), `${s.system} link samples ${JSON.stringify(link)}`);
     // The machine's cores over the run, from /proc/stat: busy some of it, never more than they had.
+    t.true(s.machineCpu.probeBeforeMs > 0 && s.machineCpu.probeDuringMs > 0, JSON.stringify(s.machineCpu));
     t.true(s.machineCpu.busySeconds > 0 && s.machineCpu.busySeconds <= s.machineCpu.capacitySeconds && s.machineCpu.capacitySeconds <= (s.wallSeconds + 1) * res.machine.cpus, `${s.system} machineCpu ${JSON.stringify(s.machineCpu)}, wall ${s.wallSeconds}`);
     const carried = (link[link.length - 1] as [number, number])[1];
     t.true(carried >= 0.9 * s.sourceBytes, `${s.system}: link ${carried} bytes, source sent ${s.sourceBytes}`);
@@ -230,7 +231,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   t.regex(md, /\nProgress \(slurpie, median over 4 peers, seconds from arrival to holding a share of the file\): 10% [\d.]+, 50% [\d.]+, 90% [\d.]+, all [\d.]+\n/);
   t.regex(md, /\nSource link \(slurpie\): carried 1% of its [\d.]+ MiB by [\d.]+ s and its last data at [\d.]+ s from the launch, busy \d+% in between .*; slurpie's peers finished -?[\d.]+ s after its last data on average\.\n/);
   t.regex(md, /\| http \| 4\/4 \|/);
-  t.regex(md, /\nMachine \(slurpie\): the machine's cores busy \d+% of the run \([\d.]+ of [\d.]+ CPU-s\); [\d.]+ of it the peers' processes, the rest -?[\d.]+ \(.*CPU-ms per MiB the peers received\)\.\n/);
+  t.regex(md, /\nMachine \(slurpie\): the machine's cores busy \d+% of the run \([\d.]+ of [\d.]+ CPU-s\); [\d.]+ of it the peers' processes, the rest -?[\d.]+ \(.*CPU-ms per MiB the peers received\)\. A fixed piece of work took [\d.]+ CPU-ms before the launch and [\d.]+ through the run \([\d.]+x: .*\)\.\n/);
   t.deepEqual(await leftovers(runId), [], 'the run left namespaces or links behind');
 });
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeMachine, machineCpuBetween, machineInfo, readCpuTimes } from '../experiments/testbed/machine.ts';
 import { medianProgress, progressLine } from '../experiments/testbed/progress.ts';
+import { probeCpuMs, probeMedianMs } from '../experiments/testbed/speed-probe.ts';
 import { isThreadSwitches, mainThreadSwitches, parseThreadSwitches } from '../bin/thread-switches.ts';
 
 const MiB = 1048576;
@@ -223,4 +224,14 @@ test('the machine line: the cores over the run from /proc/stat, the peers\' CPU 
   t.is(machineCpuLine({ ...r, machineCpu: { busySeconds: 160, capacitySeconds: 170 } }),
     "Machine (slurpie): the machine's cores busy 94% of the run (160.0 of 170.0 CPU-s); 120.0 of it the peers' processes, the rest 40.0 (the kernel's forwarding, the source, the topology server, the driver, 625.0 CPU-ms per MiB the peers received).");
   t.is(machineCpuLine({ ...system('http', [peer('p1', {})]), machineCpu: { busySeconds: 10, capacitySeconds: 20 } }), "Machine (http): the machine's cores busy 50% of the run (10.0 of 20.0 CPU-s).");
+  // The speed probe, before the launch and through the run.
+  t.is(machineCpuLine({ ...system('http', [peer('p1', {})]), machineCpu: { busySeconds: 10, capacitySeconds: 20, probeBeforeMs: 13.5, probeDuringMs: 20.25 } }),
+    "Machine (http): the machine's cores busy 50% of the run (10.0 of 20.0 CPU-s). A fixed piece of work took 13.5 CPU-ms before the launch and 20.3 through the run (1.50x: the host's speed and our own load, speed-probe.ts).");
+});
+
+test('the speed probe: a fixed piece of work, timed in this process\'s CPU; the median of several', (t) => {
+  const one = probeCpuMs();
+  t.true(one > 0 && one < 10_000, String(one));
+  const med = probeMedianMs(3);
+  t.true(med > 0 && med < 10_000, String(med));
 });

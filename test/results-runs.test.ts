@@ -2,7 +2,8 @@
 // simulator against the testbed's median, and which run is the median one to plot.
 import test from 'ava';
 import fc from 'fast-check';
-import { median, summarizeRuns } from '../experiments/testbed/repeated-runs.ts';
+import { median } from '../experiments/testbed/median.ts';
+import { summarizeRuns } from '../experiments/testbed/repeated-runs.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
 

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startSourceServer } from '../source/range-server.ts';
 import { spawnSlurpie } from '../swarm/processes.ts';
-import { median } from '../testbed/repeated-runs.ts';
+import { median } from '../testbed/median.ts';
 import { writeTestFile } from '../swarm/test-file.ts';
 
 const MiB = 1024 * 1024;

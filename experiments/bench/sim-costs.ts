@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
-import { median } from '../testbed/repeated-runs.ts';
+import { median } from '../testbed/median.ts';
 
 export interface DayCosts {
   startupMs: number;

@@ -8,7 +8,7 @@
 //   (`sourceLink`), its rate a second at a time beside the share of peers finished.
 import { basename } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { median } from '../testbed/repeated-runs.ts';
+import { median } from '../testbed/median.ts';
 import { sourceLinkBins, summarizeSourceLink } from '../testbed/source-link.ts';
 import type { Run, SystemRun } from './results.ts';
 import { barsSpec, cdfSpec, scalingSpec, sourceLinkSpec, type BarPanel, type BarRow, type CdfRow, type LinkRow, type PointRow } from './specs.ts';

@@ -36,6 +36,8 @@ export function describeMachine(m: MachineInfo): string {
 export interface MachineCpu {
   busySeconds: number; // user, nice, system, irq, softirq and steal time over every core
   capacitySeconds: number; // busy + idle + iowait: the cores' wall time over the run
+  probeBeforeMs?: number; // CPU-ms a fixed piece of work took just before the launch (speed-probe.ts: the host's speed then)
+  probeDuringMs?: number; // ...and at the median through the run, probed every 5 s (our load and the host's)
 }
 
 /** Linux's /proc/stat "cpu" line in seconds (USER_HZ 100): busy and all; null elsewhere. */

@@ -3,17 +3,14 @@
 // The median over peers at each tenth says where a run's time went: start-up and the first
 // blocks, the middle, or the last tenth (the simulator against the testbed on planetlab-55:
 // late arrivals' first tenth, docs/simulator-vs-testbed.md).
+import { median } from './median.ts';
 import type { PeerResult } from './results.ts';
 
 /** The median over the peers that reported all ten marks, seconds from arrival at each tenth; null if none did. */
 export function medianProgress(perPeer: readonly PeerResult[]): { peers: number; seconds: number[] } | null {
   const full = perPeer.flatMap((p) => (p.progressSeconds?.length === 10 ? [p.progressSeconds] : []));
   if (full.length === 0) return null;
-  const seconds = Array.from({ length: 10 }, (_, i) => {
-    const at = full.map((marks) => marks[i] as number).sort((a, b) => a - b);
-    const mid = at.length >> 1;
-    return at.length % 2 === 1 ? (at[mid] as number) : ((at[mid - 1] as number) + (at[mid] as number)) / 2;
-  });
+  const seconds = Array.from({ length: 10 }, (_, i) => median(full.map((marks) => marks[i] as number)));
   return { peers: full.length, seconds };
 }
 

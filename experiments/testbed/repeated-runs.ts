@@ -4,6 +4,7 @@
 // and the median run is the one to plot. The simulator is deterministic for one seed; run i
 // simulates with the scenario's seed + i - 1 (the same crowd), so its runs sample its own spread.
 import { describeMachine } from './machine.ts';
+import { median } from './median.ts';
 import { byBuildCpu, cpuOf, simAgainstTestbed, type ExperimentResults, type SystemResult } from './results.ts';
 
 export interface RunsSummary {
@@ -12,12 +13,6 @@ export interface RunsSummary {
   medianRun: number;
 }
 
-/** The median of a non-empty list (the mean of the middle two when even). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 /** "1.52 (1.46–1.70)", or "1.48" when every run gave the same. */
 function spread(xs: number[]): string {

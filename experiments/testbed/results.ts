@@ -229,11 +229,13 @@ export function machineCpuLine(r: SystemResult): string | null {
   if (!m) return null;
   const peers = cpuOf(r.perPeer)?.cpu;
   const busy = `the machine's cores busy ${Math.round((100 * m.busySeconds) / m.capacitySeconds)}% of the run (${m.busySeconds.toFixed(1)} of ${m.capacitySeconds.toFixed(1)} CPU-s)`;
-  if (peers === undefined) return `Machine (${r.system}): ${busy}.`;
+  const probe = m.probeBeforeMs === undefined ? '' : ` A fixed piece of work took ${m.probeBeforeMs.toFixed(1)} CPU-ms before the launch` +
+    (m.probeDuringMs === undefined ? '.' : ` and ${m.probeDuringMs.toFixed(1)} through the run (${(m.probeDuringMs / m.probeBeforeMs).toFixed(2)}x: the host's speed and our own load, speed-probe.ts).`);
+  if (peers === undefined) return `Machine (${r.system}): ${busy}.${probe}`;
   const moved = r.perPeer.reduce((n, p) => n + (p.fromSource ?? 0) + (p.fromPeers ?? 0), 0) / 1048576;
   const rest = m.busySeconds - peers;
   const perMib = moved > 0 ? `, ${((1000 * rest) / moved).toFixed(1)} CPU-ms per MiB the peers received` : '';
-  return `Machine (${r.system}): ${busy}; ${peers.toFixed(1)} of it the peers' processes, the rest ${rest.toFixed(1)} (the kernel's forwarding, the source, the topology server, the driver${perMib}).`;
+  return `Machine (${r.system}): ${busy}; ${peers.toFixed(1)} of it the peers' processes, the rest ${rest.toFixed(1)} (the kernel's forwarding, the source, the topology server, the driver${perMib}).${probe}`;
 }
 
 type BuildCpu = { peers: number; startup: number; perMib: number; each: number };

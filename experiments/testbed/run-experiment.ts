@@ -23,6 +23,8 @@ import { runSimSystem } from './sim-system.ts';
 import { SourceLinkSampler } from './source-link.ts';
 import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
 import { machineCpuBetween, machineInfo, readCpuTimes } from './machine.ts';
+import { median } from './median.ts';
+import { probeCpuMs, probeMedianMs } from './speed-probe.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
 
 export interface ExperimentOptions {
@@ -163,6 +165,8 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
 
     const link = new SourceLinkSampler(src.outer, o.scenario.source.up);
     await link.begin();
+    const probeBeforeMs = probeMedianMs();
+    const probes: number[] = [];
     const cpuAtLaunch = await readCpuTimes();
     const started = performance.now();
     const elapsed = (): number => (performance.now() - started) / 1000;
@@ -199,13 +203,15 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
         peak = Math.max(peak, live.peakConcurrent);
       }
       if (elapsed() >= nextLine) {
+        probes.push(probeCpuMs());
         nextLine = (Math.floor(elapsed() / 5) + 1) * 5; // a loaded machine's slow loop prints no backlog
         const finished = running.filter((r) => r.exit?.code === 0).length;
         o.log(`${name}: ${elapsed().toFixed(0)} s, finished ${finished}/${running.length}, source ${(sourceBytes / 1048576).toFixed(1)} MiB (${(sourceBytes / o.scenario.fileBytes).toFixed(2)} F)`);
       }
     }
     const wallSeconds = elapsed();
-    const machineCpu = machineCpuBetween(cpuAtLaunch, await readCpuTimes());
+    const cores = machineCpuBetween(cpuAtLaunch, await readCpuTimes());
+    const machineCpu = cores && { ...cores, probeBeforeMs: round2(probeBeforeMs), ...(probes.length > 0 && { probeDuringMs: round2(median(probes)) }) };
     const stopped = !done();
     launching = false;
     await launched;
@@ -348,4 +354,8 @@ async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
