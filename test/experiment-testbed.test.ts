@@ -37,6 +37,13 @@ test('a bad scenario is one line and exit 2, before any testbed work', async (t)
   const slots = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'http', '--launch-slots', '-1']);
   t.is(slots.code, 2);
   t.regex(slots.stderr, /^slurpie experiment: --launch-slots must be an integer from 0 to 4096, got -1 \(see slurpie experiment --help\)\n$/);
+  // --sim-cpu-of-run sets the simulator beside slurpie's testbed run, at its CPU: it needs both, and the CPU model.
+  const alone = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'sim', '--sim-cpu-of-run']);
+  t.is(alone.code, 2);
+  t.regex(alone.stderr, /^slurpie experiment: --sim-cpu-of-run needs --systems with both slurpie and sim, in the testbed \(see slurpie experiment --help\)\n$/);
+  const noModel = await runSlurpie(t, ['experiment', 'tiny-4', '--systems', 'slurpie,sim', '--sim-cpu-of-run', '--sim-cpu-cores', '0']);
+  t.is(noModel.code, 2);
+  t.regex(noModel.stderr, /^slurpie experiment: --sim-cpu-of-run needs the CPU model \(--sim-cpu-cores above 0\) \(see slurpie experiment --help\)\n$/);
 });
 
 test('--systems sim needs no testbed, and shares each uplink fairly unless told --sim-uplink fifo', async (t) => {

@@ -34,6 +34,7 @@ interface ExperimentArgs {
   simCpuReadBytes: number;
   simCpuMibMs: number;
   simUplink: UplinkModel;
+  simCpuOfRun: boolean;
   runs: number;
   peerEntry?: string;
   peerEntryB?: string;
@@ -93,6 +94,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('sim-cpu-startup-ms', { type: 'number', default: MEASURED_STARTUP_MS, describe: 'sim: CPU-ms a peer spends starting (default: measured once, experiments/sim/cpu-model.ts; npm run bench:peer-cost measures it today)' })
       .option('sim-cpu-event-ms', { type: 'number', default: MEASURED_EVENT_MS, describe: 'sim: CPU-ms per message received or sent and per tick (npm run bench:message-cost)' })
       .option('sim-cpu-wake-ms', { type: 'number', default: FITTED_WAKE_MS, describe: 'sim: CPU-ms more per wake-up, an event that finds its process idle (fitted: experiments/sim/cpu-model.ts)' })
+      .option('sim-cpu-of-run', { type: 'boolean', default: false, describe: "with --systems slurpie,sim: simulate once more after the testbed, at the CPU its slurpie peers used (their median start-up; the other costs scaled until the simulated peers use as much): a line under the table (experiments/testbed/sim-at-run-cpu.ts)" })
       .option('sim-cpu-read-bytes', { type: 'number', default: DEFAULT_READ_BYTES, describe: 'sim: an idle peer wakes to read each time this many more bytes of a message still arriving have come; 0, the default: only whole messages (experiments/sim/cpu-model.ts)' })
       .option('sim-cpu-mib-ms', { type: 'number', default: MEASURED_MIB_MS, describe: 'sim: CPU-ms per MiB of blocks moved (npm run bench:peer-cost)' })
       .option('sim-uplink', {
@@ -137,6 +139,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         if (!(Number.isFinite(cores) && cores >= 0 && cores <= 4096)) throw new Error(`--sim-cpu-cores must be a number from 0 to 4096, got ${cores}`);
         for (const [flag, v] of [['--sim-cpu-startup-ms', a.simCpuStartupMs], ['--sim-cpu-event-ms', a.simCpuEventMs], ['--sim-cpu-wake-ms', a.simCpuWakeMs], ['--sim-cpu-mib-ms', a.simCpuMibMs]] as const) {
           if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new Error(`${flag} must be a number of CPU-ms from 0 to 60000, got ${v}`);
+        }
+        if (a.simCpuOfRun) {
+          const systems = parseSystems(String(a.systems));
+          if (!systems.includes('slurpie') || !systems.includes('sim') || a.hosts !== undefined) throw new Error('--sim-cpu-of-run needs --systems with both slurpie and sim, in the testbed');
+          if (cores === 0) throw new Error('--sim-cpu-of-run needs the CPU model (--sim-cpu-cores above 0)');
         }
         const readBytes = a.simCpuReadBytes as number;
         if (!(Number.isFinite(readBytes) && readBytes >= 0)) throw new Error(`--sim-cpu-read-bytes must be a non-negative number of bytes, got ${readBytes}`);
@@ -205,6 +212,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         simCpu: args.simCpuCores > 0 ? { cores: args.simCpuCores, startupMs: args.simCpuStartupMs, eventMs: args.simCpuEventMs, wakeMs: args.simCpuWakeMs, readBytes: args.simCpuReadBytes, mibMs: args.simCpuMibMs, ...(args.launchSlots > 0 && { launchSlots: args.launchSlots }) } : null,
         launchSlots: args.launchSlots,
         simUplink: args.simUplink,
+        simCpuOfRun: args.simCpuOfRun,
         simSeed: scenario.seed + run - 1,
         ...(args.peerEntry !== undefined && { peerEntry: resolve(args.peerEntry) }),
         ...(args.peerEntryB !== undefined && { peerEntryB: resolve(args.peerEntryB) }),

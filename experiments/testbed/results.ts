@@ -6,6 +6,8 @@
 // (machine.ts).
 import { describeMachine, type MachineCpu, type MachineInfo } from './machine.ts';
 import { progressLine } from './progress.ts';
+import type { SimCpu } from '../sim/scenario.ts';
+import type { AtRunCpu } from './sim-at-run-cpu.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import type { ThreadSwitches } from '../../bin/thread-switches.ts';
@@ -54,6 +56,8 @@ export interface SystemResult {
   approximations?: string[]; // the simulator's: what it could not model of the scenario
   machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
   simSeed?: number; // the simulator's: its protocol and network seed (run i of --runs: the scenario's + i - 1)
+  simCpu?: SimCpu & { busySeconds: number; started: number }; // the simulator's CPU model: its costs, the CPU its peers used, how many started
+  atRunCpu?: AtRunCpu; // the simulator's, with --sim-cpu-of-run: again at the CPU the testbed's slurpie peers used (sim-at-run-cpu.ts)
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
   sourceLink?: SourceLink; // the testbed's: what the source's link carried, sampled through the run (source-link.ts)
@@ -162,6 +166,9 @@ export function markdownTable(res: ExperimentResults): string {
   if (progress.length > 0) lines.push('', ...progress);
   const sim = simAgainstTestbed(res.systems);
   if (sim) lines.push('', sim);
+  const atRun = res.systems.find((r) => r.atRunCpu);
+  const testbed = res.systems.find((r) => r.system === 'slurpie');
+  if (atRun?.atRunCpu && testbed) lines.push('', atRunCpuLine(atRun.atRunCpu, testbed));
   const cpu = res.systems.flatMap((r) => [cpuUsed(r), machineCpuLine(r)]).filter((line) => line !== null);
   if (cpu.length > 0) lines.push('', ...cpu);
   const messages = res.systems.map(messagesSent).filter((line) => line !== null);
@@ -255,6 +262,15 @@ export function byBuildCpu(r: SystemResult): { a: BuildCpu; b: BuildCpu; perMib:
 }
 
 /** The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up. */
+/** The line under the table: the simulator at the run's CPU against the testbed. */
+export function atRunCpuLine(a: AtRunCpu, testbed: SystemResult): string {
+  const time = a.meanSeconds !== null && testbed.meanSeconds ? `, ${(a.meanSeconds / testbed.meanSeconds).toFixed(2)} of the testbed's on time` : '';
+  const bytes = testbed.sourceRatio > 0 ? ` and ${(a.sourceRatio / testbed.sourceRatio).toFixed(2)} on source bytes` : '';
+  return `The simulator at this run's CPU (--sim-cpu-of-run): start-up ${a.startupMs} CPU-ms (the testbed peers' median), its other costs ×${a.scale.toFixed(2)} ` +
+    `(${a.passes} ${a.passes === 1 ? 'pass' : 'passes'}), so a peer used ${a.simCpuSeconds.toFixed(2)} CPU-s after start-up against the testbed's ${a.testbedCpuSeconds.toFixed(2)}: ` +
+    `${a.finished} finished, mean ${a.meanRatio?.toFixed(2) ?? '–'} T_min, ${a.sourceRatio.toFixed(2)} F${time}${bytes}.`;
+}
+
 export function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null } | null {
   const peers = perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
   if (peers.length === 0) return null;

@@ -25,6 +25,7 @@ import { SYSTEM_DEFS, type PeerReport, type RunContext } from './systems.ts';
 import { machineCpuBetween, machineInfo, readCpuTimes } from './machine.ts';
 import { median } from './median.ts';
 import { probeCpuMs, probeMedianMs } from './speed-probe.ts';
+import { simAtRunCpu } from './sim-at-run-cpu.ts';
 import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
 
 export interface ExperimentOptions {
@@ -41,6 +42,7 @@ export interface ExperimentOptions {
   peerEntryB?: string; // every other slurpie peer runs this build: an A/B in one swarm, at the same time
   paramsB?: Partial<PeerParams>; // every other slurpie peer runs with these protocol parameters (the scenario's and --param-b's)
   simCpu?: SimCpu | null; // the sim system's peers share these cores at these costs (default null: infinite CPU; the CLI gives this machine's cores)
+  simCpuOfRun?: boolean; // the sim system once more after the testbed, at the CPU its slurpie peers used (sim-at-run-cpu.ts)
   launchSlots?: number; // at most this many peers starting up at once, the others held in arrival order (launch-gate.ts); default 0: no limit
   log: (line: string) => void; // progress, a line per 5 s
 }
@@ -69,6 +71,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     results.push(runSimSystem(s, tMin, limit, o.simCpu ?? null, o.simUplink ?? 'fair', o.simSeed));
   }
   if (todo.length > 0) results.push(...(await runInTestbed(o, todo, peers, limitOf)));
+  const simIndex = results.findIndex((r) => r.system === 'sim');
+  const testbedSlurpie = results.find((r) => r.system === 'slurpie' && !r.skipped);
+  if (o.simCpuOfRun && simIndex >= 0 && testbedSlurpie && o.simCpu) {
+    o.log('sim: again, at the CPU the testbed\'s peers used (--sim-cpu-of-run)');
+    const atRunCpu = simAtRunCpu({ s, tMinSeconds: tMin, timeLimitSeconds: limit, cpu: o.simCpu, uplink: o.simUplink ?? 'fair', seed: o.simSeed ?? s.seed }, testbedSlurpie);
+    if (atRunCpu) results[simIndex] = { ...(results[simIndex] as SystemResult), atRunCpu };
+  }
   const order = (n: string): number => o.systems.indexOf(n as SystemName);
   results.sort((a, b) => order(a.system) - order(b.system));
   return {

@@ -49,9 +49,15 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     }),
     approximations: r.cpu ? [...approximations, cpuUsed(r.cpu)] : approximations,
     machineWallSeconds: r.wallMs / 1000,
+    ...(r.cpu && { simCpu: { ...cpu as SimCpu, busySeconds: r.cpu.busySeconds, started: startedPeers(r) } }),
     simSeed: seed,
     simMessages: messagesOf(r),
   };
+}
+
+/** Peers whose process started (each paid the start-up's CPU). */
+function startedPeers(r: SimResult): number {
+  return r.peers.filter((p) => p.stats !== null).length;
 }
 
 /** What the simulated peers sent, by type, and how many of them had arrived to send it. */
