@@ -157,10 +157,10 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   const runId = /testbed (\w+):/.exec(run.stderr)?.[1];
   t.truthy(runId, run.stderr);
   const files = (await readdir(out)).filter((f) => f.startsWith('tiny-4-')).sort();
-  // The results, their table, and the plots the results allow, drawn at once: the completion-time CDF and the source's link.
+  // The results, their table, and the plots the results allow, drawn at once: the completion-time CDF, the source's link and the peers' progress.
   const stem = files.find((f) => f.endsWith('.json'))?.replace(/\.json$/, '') ?? '';
-  t.deepEqual(files, [`${stem}-cdf.png`, `${stem}-cdf.svg`, `${stem}-source-link.png`, `${stem}-source-link.svg`, `${stem}.json`, `${stem}.md`]);
-  for (const plot of ['cdf', 'source-link']) {
+  t.deepEqual(files, [`${stem}-cdf.png`, `${stem}-cdf.svg`, `${stem}-progress.png`, `${stem}-progress.svg`, `${stem}-source-link.png`, `${stem}-source-link.svg`, `${stem}.json`, `${stem}.md`]);
+  for (const plot of ['cdf', 'source-link', 'progress']) {
     const png = await readFile(join(out, `${stem}-${plot}.png`));
     t.true(png.length > 1000 && png.subarray(1, 4).toString() === 'PNG', `not a PNG plot: ${plot}, ${png.length} bytes`);
     t.regex(run.stdout, new RegExp(`wrote .*${stem}-${plot}\\.png`));

@@ -46,13 +46,14 @@ renderTest('every fixture rendered: valid PNGs of readable size, SVGs with their
   const written = await writePlots([fixture('synthetic-48.json'), fixture('synthetic-24.json'), fixture('sim-12.json')], out);
   const names = written.map((p) => basename(p));
   t.deepEqual(names, [
-    'synthetic-48-cdf.png', 'synthetic-48-cdf.svg', 'synthetic-24-cdf.png', 'synthetic-24-cdf.svg', 'synthetic-24-source-link.png', 'synthetic-24-source-link.svg', 'sim-12-cdf.png', 'sim-12-cdf.svg',
+    'synthetic-48-cdf.png', 'synthetic-48-cdf.svg', 'synthetic-24-cdf.png', 'synthetic-24-cdf.svg', 'synthetic-24-source-link.png', 'synthetic-24-source-link.svg', 'synthetic-24-progress.png', 'synthetic-24-progress.svg', 'sim-12-cdf.png', 'sim-12-cdf.svg',
     'scaling.png', 'scaling.svg', 'backoff-ablation.png', 'backoff-ablation.svg', 'sim-vs-testbed.png', 'sim-vs-testbed.svg',
   ]);
   const axisTitles: Record<string, string[]> = {
     'synthetic-48-cdf': ['completion time since arrival / T_min (log scale)', 'fraction of peers finished', 'webtorrent (0/48, stopped at the time limit)'],
     'sim-12-cdf': ['completion time since arrival / T_min', 'fraction of peers finished', 'sim (12/12)'],
     'synthetic-24-source-link': ['seconds from the launch', 'slurpie (24/24 finished)', 'http (24/24 finished)', 'peers finished (since the launch)'],
+    'synthetic-24-progress': ['seconds from arrival', 'share of the file held', 'slurpie (median of 24)', 'sim (median of 24)'],
     scaling: ['peers N', 'mean time / T_min (log)', 'source bytes / F (log)'],
     'backoff-ablation': ['mean time / T_min', 'source bytes / F', 'peak source GETs at once', 'slurpie-no-backoff'],
     'sim-vs-testbed': ['mean time / T_min', 'source bytes / F', 'synthetic-48 (N=48)'],
@@ -75,11 +76,12 @@ test('a plot only when its data is there', async (t) => {
   const names = async (...files: string[]) => choosePlots(await loadRuns(files.map(fixture))).map((p) => p.name);
   // One scenario: its CDF, and sim beside slurpie in it; no scaling (one N), no ablation pair.
   // Its slurpie and http sampled the source's link (sourceLink): that plot too.
-  t.deepEqual(await names('synthetic-24.json'), ['synthetic-24-cdf', 'synthetic-24-source-link', 'sim-vs-testbed']);
+  // Its slurpie and sim peers reported their tenths (progressSeconds): the progress plot too.
+  t.deepEqual(await names('synthetic-24.json'), ['synthetic-24-cdf', 'synthetic-24-source-link', 'synthetic-24-progress', 'sim-vs-testbed']);
   t.deepEqual(await names('synthetic-48.json'), ['synthetic-48-cdf', 'backoff-ablation', 'sim-vs-testbed']);
   // A simulator JSON alone: its CDF only; with a results file of another N: the scaling plot too.
   t.deepEqual(await names('sim-12.json'), ['sim-12-cdf']);
-  t.deepEqual(await names('sim-12.json', 'synthetic-24.json'), ['sim-12-cdf', 'synthetic-24-cdf', 'synthetic-24-source-link', 'scaling', 'sim-vs-testbed']);
+  t.deepEqual(await names('sim-12.json', 'synthetic-24.json'), ['sim-12-cdf', 'synthetic-24-cdf', 'synthetic-24-source-link', 'synthetic-24-progress', 'scaling', 'sim-vs-testbed']);
 });
 
 test('CDF: every peer counted, unfinished ones keep the curve below 1; skipped systems left out', async (t) => {
@@ -110,6 +112,32 @@ test("the source's link: a panel per system that sampled it, its rate a second a
   t.true(finished.every((r, i) => i === 0 || (r.x >= finished[i - 1]!.x && r.y >= finished[i - 1]!.y)), 'never decreasing');
   t.regex(spec.title.subtitle.join(' '), /slurpie: busy \d+% from 3\.5 s to its last data at 34\.0 s; http: busy 99% /);
   t.true(JSON.stringify(plot?.spec).includes('"x":{"datum":26.8,"type":"quantitative"}'), 'a rule at T_min, where a link full from the launch would have carried F');
+});
+
+test('progress: the median peer of each system at each tenth, from (0, 0); arrivals over a span split at their median', async (t) => {
+  const plot = choosePlots(await loadRuns([fixture('synthetic-24.json')])).find((p) => p.name === 'synthetic-24-progress');
+  const rows = (plot?.spec as unknown as { data: { values: { panel: string; series: string; x: number; y: number }[] } }).data.values;
+  t.deepEqual([...new Set(rows.map((r) => r.panel))], ['all peers'], 'every peer arrived at once: one panel');
+  t.deepEqual([...new Set(rows.map((r) => r.series))], ['slurpie (median of 24)', 'sim (median of 24)'], 'http and webtorrent report no tenths');
+  const slurpie = rows.filter((r) => r.series.startsWith('slurpie'));
+  t.deepEqual(slurpie.map((r) => r.y), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+  t.true(slurpie.every((r, i) => i === 0 || r.x >= slurpie[i - 1]!.x), 'never earlier than the tenth before');
+
+  // Four peers arriving over 20 s: the two by the median arrival (6 s) beside the two after it.
+  const dir = await scratch(t);
+  const marks = (first: number): number[] => Array.from({ length: 10 }, (_, i) => first + i);
+  const peer = (arrivalSeconds: number, first: number) => ({ arrivalSeconds, seconds: first + 10, progressSeconds: marks(first) });
+  const doc = { version: 1, scenario: { name: 'spread-4' }, fileBytes: 10, peers: 4, tMinSeconds: 5, systems: [{ system: 'slurpie', finished: 4, sourceRatio: 1, perPeer: [peer(0, 1), peer(2, 3), peer(10, 5), peer(20, 9)] }] };
+  await writeFile(join(dir, 'spread-4.json'), JSON.stringify(doc));
+  const spread = choosePlots(await loadRuns([join(dir, 'spread-4.json')])).find((p) => p.name === 'spread-4-progress');
+  const spreadRows = (spread?.spec as unknown as { data: { values: { panel: string; x: number; y: number }[] } }).data.values;
+  t.deepEqual([...new Set(spreadRows.map((r) => r.panel))], ['arrived by 6 s', 'arrived after 6 s']);
+  const firstTenth = (panel: string) => spreadRows.find((r) => r.panel === panel && r.y === 0.1)?.x;
+  t.is(firstTenth('arrived by 6 s'), 2, 'the median of 1 and 3');
+  t.is(firstTenth('arrived after 6 s'), 7, 'the median of 5 and 9');
+  // A bad mark is one line naming the file and the field.
+  await writeFile(join(dir, 'bad.json'), JSON.stringify({ ...doc, systems: [{ ...doc.systems[0], perPeer: [{ arrivalSeconds: 0, seconds: 3, progressSeconds: [2, 1] }] }] }));
+  await t.throwsAsync(loadRuns([join(dir, 'bad.json')]), { message: /bad\.json: systems\[0\]\.perPeer\[0\]\.progressSeconds must be at most 10 non-negative times, none earlier than the one before, got \[2,1\]$/ });
 });
 
 test('a simulator JSON is a point for its N, its times over the fluid bound', async (t) => {

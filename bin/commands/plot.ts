@@ -22,6 +22,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
         '$0 plot RESULTS.json... [--out DIR]\n\nDraws, from the results files given, each plot their data allows, as DIR/NAME.png and DIR/NAME.svg:\n' +
           '  <file>-cdf           completion-time CDF per system (time since arrival / T_min; unfinished peers keep it below 1)\n' +
           "  <file>-source-link   the source's link a second at a time (share of its rate) beside the peers finished, a panel per system (testbed results)\n" +
+          '  <file>-progress      the median peer of each system at each tenth of the file, from arrival (early and late arrivals apart when they spread)\n' +
           '  scaling              mean time / T_min and source bytes / F against N (inputs with at least two N)\n' +
           '  backoff-ablation     slurpie beside slurpie-no-backoff\n' +
           '  sim-vs-testbed       sim beside slurpie in one scenario (same file, or a sim JSON with the same N and file size)\n' +

@@ -5,13 +5,16 @@
 // - `sim-vs-testbed`: `sim` beside `slurpie` in one scenario (same file, or a simulator JSON
 //   with the same N and file size as a results file);
 // - `<scenario>-source-link`: per testbed input whose systems sampled the source's link
-//   (`sourceLink`), its rate a second at a time beside the share of peers finished.
+//   (`sourceLink`), its rate a second at a time beside the share of peers finished;
+// - `<scenario>-progress`: per input whose peers reported their tenths (`progressSeconds`),
+//   the median time from arrival to each tenth of the file, per system.
 import { basename } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { median } from '../testbed/median.ts';
+import { medianProgress } from '../testbed/progress.ts';
 import { sourceLinkBins, summarizeSourceLink } from '../testbed/source-link.ts';
 import type { Run, SystemRun } from './results.ts';
-import { barsSpec, cdfSpec, scalingSpec, sourceLinkSpec, type BarPanel, type BarRow, type CdfRow, type LinkRow, type PointRow } from './specs.ts';
+import { barsSpec, cdfSpec, progressSpec, scalingSpec, sourceLinkSpec, type BarPanel, type BarRow, type CdfRow, type LinkRow, type PointRow, type ProgressRow } from './specs.ts';
 
 export interface Plot {
   name: string; // file stem
@@ -84,6 +87,34 @@ function sourceLinkPlot(run: Run, stem: string): Plot | null {
   if (rows.length === 0) return null;
   const subtitle = notes.length > 0 ? `${describeRun(run)}; ${notes.join('; ')} (bytes through it / its rate)` : describeRun(run);
   return { name: `${stem}-source-link`, spec: sourceLinkSpec(`The source's link: ${run.label}`, subtitle, rows, LINK_MEASURES, run.tMinSeconds) };
+}
+
+/**
+ * How each system's peers filled their copies: the median over its peers of the time from
+ * arrival to each tenth of the file. Peers arriving over a span are split at the median
+ * arrival, the early half beside the late (planetlab-55: the late arrivals are where the
+ * simulator and the testbed part).
+ */
+function progressPlot(run: Run, stem: string): Plot | null {
+  const systems = run.systems.filter((s) => s.perPeer.some((p) => p.progressSeconds?.length === 10));
+  if (systems.length === 0) return null;
+  const arrivals = systems.flatMap((s) => s.perPeer.map((p) => p.arrivalSeconds ?? 0));
+  const spread = Math.max(...arrivals) - Math.min(...arrivals) > 1;
+  const cut = spread ? median(arrivals) : Infinity;
+  const groups: [string, (arrival: number) => boolean][] = spread
+    ? [[`arrived by ${cut.toFixed(0)} s`, (a) => a <= cut], [`arrived after ${cut.toFixed(0)} s`, (a) => a > cut]]
+    : [['all peers', () => true]];
+  const rows: ProgressRow[] = [];
+  for (const [panel, inGroup] of groups) {
+    for (const s of systems) {
+      const m = medianProgress(s.perPeer.filter((p) => inGroup(p.arrivalSeconds ?? 0)));
+      if (m === null) continue;
+      const series = `${s.system} (median of ${m.peers})`;
+      rows.push({ panel, series, system: s.system, x: 0, y: 0 }, ...m.seconds.map((x, i) => ({ panel, series, system: s.system, x, y: (i + 1) / 10 })));
+    }
+  }
+  const subtitle = `${describeRun(run)}; the median over each system's peers of the time from arrival to holding each tenth of the file`;
+  return { name: `${stem}-progress`, spec: progressSpec(`Progress, tenth by tenth: ${run.label}`, subtitle, rows) };
 }
 
 function scalingPlot(runs: Run[]): Plot | null {
@@ -202,7 +233,7 @@ export function choosePlots(runs: Run[]): Plot[] {
     let stem = basename(run.file).replace(/\.json$/i, '');
     while (stems.has(stem)) stem += '-2'; // two inputs with one name in different directories
     stems.add(stem);
-    return [cdfPlot(run, stem), sourceLinkPlot(run, stem)].filter((p): p is Plot => p !== null);
+    return [cdfPlot(run, stem), sourceLinkPlot(run, stem), progressPlot(run, stem)].filter((p): p is Plot => p !== null);
   });
   return [...perRun, scalingPlot(runs), ablationPlot(runs), simPlot(runs)].filter((p): p is Plot => p !== null);
 }

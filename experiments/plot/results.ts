@@ -17,6 +17,7 @@ import type { SourceLink } from '../testbed/source-link.ts';
 export interface PeerTime {
   seconds: number | null; // from the peer's own arrival; null: did not finish
   arrivalSeconds?: number; // from the launch (experiment results only)
+  progressSeconds?: number[]; // from its arrival to holding each tenth of the file (experiment results since 2026-12-03)
 }
 
 export interface SystemRun {
@@ -108,8 +109,15 @@ function peerTimes(file: string, f: Fields, list: unknown[], field: string): Pee
     if (!isObj(p)) throw new PlotInputError(`${file}: ${field}[${i}] must be an object, got ${show(p)}`);
     const g = f.at(`${field}[${i}]`);
     const arrival = g.numberOrNull(p, 'arrivalSeconds');
-    return { seconds: g.numberOrNull(p, 'seconds'), ...(arrival !== null && { arrivalSeconds: arrival }) };
+    const progress = p.progressSeconds === undefined ? null : tenthsOf(g, p.progressSeconds);
+    return { seconds: g.numberOrNull(p, 'seconds'), ...(arrival !== null && { arrivalSeconds: arrival }), ...(progress && { progressSeconds: progress }) };
   });
+}
+
+/** A peer's `progressSeconds`: at most ten times, none earlier than the one before. */
+function tenthsOf(g: Fields, v: unknown): number[] {
+  const ok = Array.isArray(v) && v.length <= 10 && v.every((t, i) => typeof t === 'number' && Number.isFinite(t) && t >= 0 && (i === 0 || t >= (v[i - 1] as number)));
+  return ok ? (v as number[]) : g.fail('progressSeconds', 'at most 10 non-negative times, none earlier than the one before', v);
 }
 
 /** A system's `sourceLink`: its rate and [seconds, bytes] samples, both never decreasing. */

@@ -283,3 +283,40 @@ export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[],
     resolve: { scale: { x: 'independent' } },
   } as TopLevelSpec;
 }
+
+export interface ProgressRow {
+  panel: string; // "all peers", or which arrivals
+  series: string; // legend entry, e.g. "slurpie (median of 48)"
+  system: string;
+  x: number; // seconds from arrival
+  y: number; // share of the file held
+}
+
+/** The median peer's progress: a line per system through its ten tenths, a panel per arrival group, each with its own time axis. */
+export function progressSpec(title: string, subtitle: string, rows: ProgressRow[]): TopLevelSpec {
+  const series = [...new Set(rows.map((r) => r.series))];
+  const bySystem = colorScale(rows.map((r) => r.system));
+  const range = series.map((s) => bySystem.range[bySystem.domain.indexOf(rows.find((r) => r.series === s)!.system)]!);
+  const encoding = {
+    x: { field: 'x', type: 'quantitative', title: 'seconds from arrival', scale: { zero: true, nice: true } },
+    y: { field: 'y', type: 'quantitative', title: 'share of the file held', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+    color: { field: 'series', type: 'nominal', title: 'system', scale: { domain: series, range } },
+    detail: { field: 'series' },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: subtitleLines(subtitle) },
+    config: CONFIG,
+    data: { values: rows },
+    facet: { column: { field: 'panel', type: 'nominal', title: null, sort: [...new Set(rows.map((r) => r.panel))], header: { labelFontSize: 13 } } },
+    spec: {
+      width: 360,
+      height: 260,
+      layer: [
+        { mark: { type: 'line', strokeWidth: 2.5 }, encoding },
+        { mark: { type: 'point', filled: true, size: 45 }, encoding },
+      ],
+    },
+    resolve: { scale: { x: 'independent' } },
+  } as TopLevelSpec;
+}

@@ -7,7 +7,7 @@ import { median } from './median.ts';
 import type { PeerResult } from './results.ts';
 
 /** The median over the peers that reported all ten marks, seconds from arrival at each tenth; null if none did. */
-export function medianProgress(perPeer: readonly PeerResult[]): { peers: number; seconds: number[] } | null {
+export function medianProgress(perPeer: readonly { progressSeconds?: readonly number[] | undefined }[]): { peers: number; seconds: number[] } | null {
   const full = perPeer.flatMap((p) => (p.progressSeconds?.length === 10 ? [p.progressSeconds] : []));
   if (full.length === 0) return null;
   const seconds = Array.from({ length: 10 }, (_, i) => median(full.map((marks) => marks[i] as number)));
