@@ -109,11 +109,10 @@ function progressPlot(run: Run, stem: string): Plot | null {
     for (const s of systems) {
       const m = medianProgress(s.perPeer.filter((p) => inGroup(p.arrivalSeconds ?? 0)));
       if (m === null) continue;
-      const series = `${s.system} (median of ${m.peers})`;
-      rows.push({ panel, series, system: s.system, x: 0, y: 0 }, ...m.seconds.map((x, i) => ({ panel, series, system: s.system, x, y: (i + 1) / 10 })));
+      rows.push({ panel, series: s.system, system: s.system, x: 0, y: 0 }, ...m.seconds.map((x, i) => ({ panel, series: s.system, system: s.system, x, y: (i + 1) / 10 })));
     }
   }
-  const subtitle = `${describeRun(run)}; the median over each system's peers of the time from arrival to holding each tenth of the file`;
+  const subtitle = `${describeRun(run)}; the median, over each system's peers that got the whole file, of the time from arrival to holding each tenth of it`;
   return { name: `${stem}-progress`, spec: progressSpec(`Progress, tenth by tenth: ${run.label}`, subtitle, rows) };
 }
 

@@ -286,7 +286,7 @@ export function sourceLinkSpec(title: string, subtitle: string, rows: LinkRow[],
 
 export interface ProgressRow {
   panel: string; // "all peers", or which arrivals
-  series: string; // legend entry, e.g. "slurpie (median of 48)"
+  series: string; // legend entry: the system
   system: string;
   x: number; // seconds from arrival
   y: number; // share of the file held
