@@ -12,6 +12,7 @@
 // F/u_s, which is the same number whenever the source is the bottleneck.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { isTenths } from '../testbed/progress.ts';
 import type { SourceLink } from '../testbed/source-link.ts';
 
 export interface PeerTime {
@@ -109,15 +110,9 @@ function peerTimes(file: string, f: Fields, list: unknown[], field: string): Pee
     if (!isObj(p)) throw new PlotInputError(`${file}: ${field}[${i}] must be an object, got ${show(p)}`);
     const g = f.at(`${field}[${i}]`);
     const arrival = g.numberOrNull(p, 'arrivalSeconds');
-    const progress = p.progressSeconds === undefined ? null : tenthsOf(g, p.progressSeconds);
+    const progress = p.progressSeconds === undefined || isTenths(p.progressSeconds) ? p.progressSeconds : g.fail('progressSeconds', 'at most 10 non-negative times, none earlier than the one before', p.progressSeconds);
     return { seconds: g.numberOrNull(p, 'seconds'), ...(arrival !== null && { arrivalSeconds: arrival }), ...(progress && { progressSeconds: progress }) };
   });
-}
-
-/** A peer's `progressSeconds`: at most ten times, none earlier than the one before. */
-function tenthsOf(g: Fields, v: unknown): number[] {
-  const ok = Array.isArray(v) && v.length <= 10 && v.every((t, i) => typeof t === 'number' && Number.isFinite(t) && t >= 0 && (i === 0 || t >= (v[i - 1] as number)));
-  return ok ? (v as number[]) : g.fail('progressSeconds', 'at most 10 non-negative times, none earlier than the one before', v);
 }
 
 /** A system's `sourceLink`: its rate and [seconds, bytes] samples, both never decreasing. */

@@ -219,11 +219,6 @@ export function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-/** A peer's progressSeconds as its stats JSON has them: at most 10 finite times, none earlier than the one before. */
-export function isTenths(v: unknown): v is number[] {
-  return Array.isArray(v) && v.length <= 10 && v.every((t, i) => typeof t === 'number' && Number.isFinite(t) && t >= 0 && (i === 0 || t >= (v[i - 1] as number)));
-}
-
 export function lastLine(text: string): string {
   return text.trim().split('\n').pop() ?? '';
 }

@@ -6,6 +6,11 @@
 import { median } from './median.ts';
 import type { PeerResult } from './results.ts';
 
+/** A peer's progressSeconds as the stats JSON and results files have them: at most 10 finite times, none earlier than the one before. */
+export function isTenths(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length <= 10 && v.every((t, i) => typeof t === 'number' && Number.isFinite(t) && t >= 0 && (i === 0 || t >= (v[i - 1] as number)));
+}
+
 /** The median over the peers that reported all ten marks, seconds from arrival at each tenth; null if none did. */
 export function medianProgress(perPeer: readonly { progressSeconds?: readonly number[] | undefined }[]): { peers: number; seconds: number[] } | null {
   const full = perPeer.flatMap((p) => (p.progressSeconds?.length === 10 ? [p.progressSeconds] : []));

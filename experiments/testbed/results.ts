@@ -6,7 +6,6 @@
 // (machine.ts).
 import { describeMachine, type MachineCpu, type MachineInfo } from './machine.ts';
 import { progressLine } from './progress.ts';
-import type { SimCpu } from '../sim/scenario.ts';
 import type { AtRunCpu } from './sim-at-run-cpu.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
@@ -56,7 +55,7 @@ export interface SystemResult {
   approximations?: string[]; // the simulator's: what it could not model of the scenario
   machineWallSeconds?: number; // the simulator's: real time it took (wallSeconds is virtual)
   simSeed?: number; // the simulator's: its protocol and network seed (run i of --runs: the scenario's + i - 1)
-  simCpu?: SimCpu & { busySeconds: number; started: number }; // the simulator's CPU model: its costs, the CPU its peers used, how many started
+  simCpu?: { busySeconds: number; started: number }; // the simulator's CPU model: the CPU its peers used in all, and how many started
   atRunCpu?: AtRunCpu; // the simulator's, with --sim-cpu-of-run: again at the CPU the testbed's slurpie peers used (sim-at-run-cpu.ts)
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
   simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
@@ -261,7 +260,6 @@ export function byBuildCpu(r: SystemResult): { a: BuildCpu; b: BuildCpu; perMib:
   return a && b ? { a, b, perMib: b.perMib / a.perMib, perPeer: b.each / a.each } : null;
 }
 
-/** The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up. */
 /** The line under the table: the simulator at the run's CPU against the testbed. */
 export function atRunCpuLine(a: AtRunCpu, testbed: SystemResult): string {
   const time = a.meanSeconds !== null && testbed.meanSeconds ? `, ${(a.meanSeconds / testbed.meanSeconds).toFixed(2)} of the testbed's on time` : '';
@@ -271,6 +269,7 @@ export function atRunCpuLine(a: AtRunCpu, testbed: SystemResult): string {
     `${a.finished} finished, mean ${a.meanRatio?.toFixed(2) ?? '–'} T_min, ${a.sourceRatio.toFixed(2)} F${time}${bytes}.`;
 }
 
+/** The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up. */
 export function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null } | null {
   const peers = perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
   if (peers.length === 0) return null;
@@ -339,7 +338,7 @@ function sentByAll(perPeer: PeerResult[]): { peers: number; sent: Record<string,
   return { peers: counted.length, sent };
 }
 
-function round(x: number, digits: number): number {
+export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }

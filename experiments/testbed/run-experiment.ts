@@ -26,7 +26,7 @@ import { machineCpuBetween, machineInfo, readCpuTimes } from './machine.ts';
 import { median } from './median.ts';
 import { probeCpuMs, probeMedianMs } from './speed-probe.ts';
 import { simAtRunCpu } from './sim-at-run-cpu.ts';
-import { summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
+import { round, summarize, type ExperimentResults, type PeerResult, type SystemResult } from './results.ts';
 
 export interface ExperimentOptions {
   scenario: Scenario;
@@ -220,7 +220,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
     }
     const wallSeconds = elapsed();
     const cores = machineCpuBetween(cpuAtLaunch, await readCpuTimes());
-    const machineCpu = cores && { ...cores, probeBeforeMs: round2(probeBeforeMs), ...(probes.length > 0 && { probeDuringMs: round2(median(probes)) }) };
+    const machineCpu = cores && { ...cores, probeBeforeMs: round(probeBeforeMs, 2), ...(probes.length > 0 && { probeDuringMs: round(median(probes), 2) }) };
     const stopped = !done();
     launching = false;
     await launched;
@@ -251,7 +251,7 @@ async function runSystem(name: TestbedSystem, x: Shared): Promise<SystemResult> 
       perPeer,
       interrupted: o.signal?.aborted ?? false,
       sourceLink: link.result(),
-      ...(machineCpu && { machineCpu }),
+      machineCpu,
     });
     return name === 'http' ? { ...result, analytic: httpAnalytic(o.scenario, x.peers) } : result;
   } finally {
@@ -363,8 +363,4 @@ async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
 }

@@ -49,7 +49,7 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     }),
     approximations: r.cpu ? [...approximations, cpuUsed(r.cpu)] : approximations,
     machineWallSeconds: r.wallMs / 1000,
-    ...(r.cpu && { simCpu: { ...cpu as SimCpu, busySeconds: r.cpu.busySeconds, started: startedPeers(r) } }),
+    ...(r.cpu && { simCpu: { busySeconds: r.cpu.busySeconds, started: startedPeers(r) } }),
     simSeed: seed,
     simMessages: messagesOf(r),
   };

@@ -10,7 +10,8 @@ import { isThreadSwitches, type ThreadSwitches } from '../../bin/thread-switches
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService } from './service-priority.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
-import { isTenths, num, readJson } from '../swarm/run-swarm.ts';
+import { num, readJson } from '../swarm/run-swarm.ts';
+import { isTenths } from './progress.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { PeerParams } from '../../peer/core/params.ts';
