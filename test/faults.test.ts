@@ -7,7 +7,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
@@ -54,7 +54,7 @@ function row(name: string, run: FaultRun, timeoutMs: number, skip?: string): voi
   test.serial(title, async (t) => {
     t.timeout(timeoutMs);
     t.log(`seed ${seed}`);
-    const dir = join(tmpdir(), `slurpie-faults-test-${process.pid}`, name);
+    const dir = await mkdtemp(join(tmpdir(), 'slurpie-faults-test-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     const r = await run({
       short: true, seed, dir,

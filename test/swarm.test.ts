@@ -3,7 +3,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
@@ -35,7 +34,7 @@ test.serial('a swarm of 8 peers: every output verifies, no .part left, the sourc
   t.timeout(120_000);
   t.log(`seed ${seed}`);
   const result = await runSwarm({
-    peers: 8, size: 8 * MiB, sourceRate: 4 * MiB, seed, dir: join(tmpdir(), `slurpie-swarm-test-${process.pid}`),
+    peers: 8, size: 8 * MiB, sourceRate: 4 * MiB, seed, dir: await scratch(t),
     timeoutMs: 100_000, onSpawn: (c) => t.teardown(() => killChild(c, 'SIGKILL')),
   });
   for (const r of result.results) t.true(r.verified, `peer ${r.peer}: ${r.error ?? 'not verified'}`);
