@@ -111,6 +111,21 @@ test('serving: REQUEST for a block we have -> serve; missing -> REJECT; out of r
   t.is(s.core.stats(0).bannedPeers, 1);
 });
 
+test('serving: refusals counted by the rule that refused them (stats refusedBusy)', (t) => {
+  const have = new Uint8Array(2).fill(0xff); // blocks 0-9 (SIZE holds 10)
+  const perConn = new Script(SIZE, { maxServePerConn: 1 }, 1, have);
+  perConn.link(1, 1, []);
+  t.is(ofType(perConn.msg(1, { type: 'REQUEST', index: 0 }), 'serve').length, 1);
+  t.deepEqual(sent(perConn.msg(1, { type: 'REQUEST', index: 1 }), 'REJECT'), [{ type: 'REJECT', index: 1, reason: 'busy' }]);
+  t.deepEqual(perConn.core.stats(0).refusedBusy, { perConnection: 1, backlog: 0, shared: 0 });
+  // Four serves always queue; a fifth before any has gone out (no rate measured yet) would pass the bound.
+  const backlog = new Script(SIZE, {}, 1, have);
+  backlog.link(1, 1, []);
+  for (const index of [0, 1, 2, 3]) t.is(ofType(backlog.msg(1, { type: 'REQUEST', index }), 'serve').length, 1);
+  t.deepEqual(sent(backlog.msg(1, { type: 'REQUEST', index: 4 }), 'REJECT'), [{ type: 'REJECT', index: 4, reason: 'busy' }]);
+  t.deepEqual(backlog.core.stats(0).refusedBusy, { perConnection: 0, backlog: 1, shared: 0 });
+});
+
 test('a REJECT missing takes the block out of that peer view; repeated false claims drop it', (t) => {
   const s = new Script(SIZE, { pipeline: 1, maxStrikes: 2 });
   const [i] = requests(s.link(1, 1, [1, 2, 3]), 1);

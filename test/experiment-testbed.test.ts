@@ -127,7 +127,7 @@ test('--param: protocol parameters for slurpie and the sim, kept in the results 
     t.is(run.code, 0, run.stderr);
     const stem = join(dir, (await readdir(dir)).find((f) => f.endsWith('.json') && f.startsWith('tiny-4-'))?.replace(/\.json$/, '') ?? 'missing');
     const res = JSON.parse(await readFile(`${stem}.json`, 'utf8'));
-    return { params: res.scenario.params, table: await readFile(`${stem}.md`, 'utf8'), updates: res.systems[0].simMessages.sent.UPDATE };
+    return { params: res.scenario.params, table: await readFile(`${stem}.md`, 'utf8'), updates: res.systems[0].perPeer.reduce((n: number, p: { messages: { sent: Record<string, number> } }) => n + (p.messages.sent.UPDATE ?? 0), 0) };
   };
   const standard = await sent([]);
   const slower = await sent(['--param', 'updateIntervalMs=4000', '--param=forwardEveryMs=8000']);
@@ -223,6 +223,9 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
     t.true(p.startupSeconds > 0 && p.startupSeconds < p.seconds, `${p.id} startupSeconds ${p.startupSeconds} of ${p.seconds}`);
     t.true(p.messages.sent.HELLO >= 1 && p.messages.received.HELLO >= 1, `${p.id} messages ${JSON.stringify(p.messages)}`);
     t.true(p.secondsStretched >= 0 && p.secondsStretched <= p.seconds, `${p.id} secondsStretched ${p.secondsStretched}`);
+    // What it refused busy, by rule: no more than it was asked for.
+    const { perConnection, backlog, shared } = p.refusedBusy;
+    t.true([perConnection, backlog, shared].every((n) => Number.isInteger(n) && n >= 0) && perConnection + backlog + shared <= (p.messages.received.REQUEST ?? 0), `${p.id} refusedBusy ${JSON.stringify(p.refusedBusy)}`);
     // When it held each tenth of the file, from its arrival: after its start-up, by the time its file was ready.
     const marks = p.progressSeconds as number[];
     t.true(marks.length === 10 && marks.every((m, i) => i === 0 || m >= (marks[i - 1] as number)), `${p.id} progressSeconds ${marks}`);
@@ -233,6 +236,7 @@ rootTest(`tiny-4: slurpie and plain HTTP in the testbed, every copy verified, re
   const md = await readFile(join(out, `${stem}.md`), 'utf8');
   t.regex(md, /\nMessages a slurpie peer sent \(mean over 4 peers\): .*HELLO \d.*; [\d,]+ in all\n/);
   t.regex(md, /\nHost load: a slurpie peer sent its periodic updates less often for [\d.]+ s on average .*; \d of 4 peers did at some point\n/);
+  t.regex(md, /\nBusy: a slurpie peer refused \d+ requests \(shared \d+, backlog \d+, per connection \d+\) and was refused \d+ of the \d+ it sent \(means over 4 peers\)\n/);
   t.regex(md, /\nCores: a slurpie peer's main thread waited for work \d+ times and was preempted \d+ times \(means over 4 peers\), (preempted|waiting) more often/);
   t.regex(md, /\| slurpie \| 4\/4 \|/);
   t.regex(md, /\nProgress \(slurpie, median over 4 peers, seconds from arrival to holding a share of the file\): 10% [\d.]+, 50% [\d.]+, 90% [\d.]+, all [\d.]+\n/);

@@ -2,6 +2,7 @@
 // the simulator's CPU model), the simulator against the testbed when a run has both, and the
 // messages a peer sent.
 import test from 'ava';
+import { busyLine } from '../experiments/testbed/refusals.ts';
 import { coreWaits, cpuUsed, hostLoad, machineCpuLine, markdownTable, messagesSent, simAgainstTestbed, summarize, type PeerResult, type SystemResult } from '../experiments/testbed/results.ts';
 import type { Scenario } from '../experiments/scenarios/scenario-file.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -109,7 +110,7 @@ test('no messages line when no peer reports counts (curl, BitTorrent, a skipped 
   t.is(messagesSent({ ...system('sim', []), simMessages: { peers: 0, sent: {} } }), null);
 });
 
-test('the simulator\'s messages: its totals over the peers that arrived, UPDATE named for what it holds', (t) => {
+test('the simulator\'s messages in older results: its totals over the peers that arrived, UPDATE named for what it holds', (t) => {
   const sim: SystemResult = { ...system('sim', [peer('p1', {})]), simMessages: { peers: 4, sent: { HELLO: 30, UPDATE: 4000, BLOCK: 500 } } };
   t.is(messagesSent(sim), 'Messages a sim peer sent (mean over 4 peers): UPDATE 1,000, BLOCK 125, HELLO 8; 1,133 in all (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)');
 });
@@ -154,6 +155,17 @@ test('host load: the mean time a peer stretched its updates, over the peers that
   const line = hostLoad(system('slurpie', [peer('p1', { secondsStretched: 30 }), peer('p2', { secondsStretched: 0 }), peer('p3', { secondsStretched: 12 }), peer('p4', { ok: false, error: 'exit 1' })]));
   t.is(line, 'Host load: a slurpie peer sent its periodic updates less often for 14.0 s on average (its timers late: busyLagMs); 2 of 3 peers did at some point');
   t.is(hostLoad(system('http', [peer('p1', {}), peer('p2', {})])), null, 'curl and BitTorrent report none');
+});
+
+test('busy: what a peer refused busy, by rule, and how many of its own requests were refused, over the peers that report both', (t) => {
+  const messages = (requests: number, refused: number) => ({ sent: { REQUEST: requests }, received: { REJECT: refused, 'REJECT-missing': 5 } });
+  const line = busyLine('slurpie', [
+    peer('p1', { refusedBusy: { perConnection: 0, backlog: 4, shared: 100 }, messages: messages(300, 150) }),
+    peer('p2', { refusedBusy: { perConnection: 1, backlog: 0, shared: 50 }, messages: messages(200, 51) }),
+    peer('p3', { messages: messages(1000, 1000) }), // an older peer: no refusals reported, not counted
+  ]);
+  t.is(line, 'Busy: a slurpie peer refused 78 requests (shared 75, backlog 2, per connection 1) and was refused 101 of the 250 it sent (means over 2 peers)');
+  t.is(busyLine('http', [peer('p1', {})]), null, 'curl and BitTorrent report none');
 });
 
 test('cores: waits for work against preemptions, over the peers that report them, and which came more often', (t) => {

@@ -134,6 +134,7 @@ export function buildResult(c: SimConfig, end: RunEnd, source: SourceModel, m: M
     tailSeconds: p.doneAt === null || p.at95 === null ? null : (p.doneAt - p.at95) / 1000,
     upBusySeconds: p.upBusyMs / 1000,
     stats: p.stats ?? p.core?.stats(now) ?? null,
+    messages: p.messages.snapshot(),
   }));
   const times = peers.flatMap((p) => (p.seconds === null ? [] : [p.seconds]));
   const meanSeconds = times.length ? times.reduce((a, b) => a + b, 0) / times.length : NaN;

@@ -192,6 +192,7 @@ export class Network {
     const now = this.agenda.now;
     const bytes = messageBytes(msg);
     this.metrics.countMessage(msg.type, bytes);
+    p.messages.sent(msg);
     // The link is work-conserving: it is busy until all it was given is sent, in any order.
     const upStart = Math.max(now, p.upFreeAt);
     const upEnd = upStart + bytes * p.link.upMsPerByte;

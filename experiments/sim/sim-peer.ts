@@ -4,6 +4,7 @@ import type { SeededRng } from '../../estimation/random.ts';
 import type { ConnId } from '../../peer/core/events.ts';
 import type { PeerId } from '../../peer/core/messages.ts';
 import type { PeerCore, PeerStats } from '../../peer/core/peer.ts';
+import { MessageCounter } from '../../peer/node/message-counts.ts';
 import type { End } from './network.ts';
 import type { ResolvedLink } from './scenario.ts';
 
@@ -30,6 +31,7 @@ export interface SimPeer {
   gone: boolean;
   leftAt: number | null;
   stats: PeerStats | null;
+  messages: MessageCounter; // sent and received by type, as a node peer's --stats-json has them
 }
 
 /** A peer not yet arrived. */
@@ -56,6 +58,7 @@ export function newSimPeer(index: number, id: PeerId, arrivedAt: number, link: R
     gone: false,
     leftAt: null,
     stats: null,
+    messages: new MessageCounter(),
   };
 }
 

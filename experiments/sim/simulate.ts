@@ -16,6 +16,7 @@
 // compare-results.ts (are two --json results the same run?), memory-per-peer.ts,
 // heap-by-type.ts (what that memory is made of), profile-summary.ts (driver vs core in a CPU profile).
 import type { PeerId } from '../../peer/core/messages.ts';
+import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import type { PeerStats } from '../../peer/core/peer.ts';
 import { checkScenario, resolveScenario, type SimScenario } from './scenario.ts';
 import type { MeshShape, Quantiles } from './scale-metrics.ts';
@@ -47,6 +48,7 @@ export interface SimPeerResult {
   tailSeconds: number | null; // from holding 95% of the blocks to done (the last-block problem)
   upBusySeconds: number; // time its uplink spent sending
   stats: PeerStats | null; // at leave, or at the end of the run (null: had not arrived)
+  messages: MessageCounts; // sent and received by type (message-counts.ts countedType)
 }
 
 export interface SimMessageCount {

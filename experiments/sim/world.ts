@@ -280,6 +280,7 @@ export class World implements PeerStepper, CpuWorld {
   /** The peer's core handles an event now; its actions are not carried out yet. */
   handle(p: SimPeer, ev: PeerEvent): readonly PeerAction[] {
     const now = this.agenda.now;
+    if (ev.type === 'message') p.messages.received(ev.msg);
     const actions = (p.core as PeerCore).handle(now, ev);
     if (this.tracer.active && this.tracer.wants(p)) this.tracer.log(now, p, ev, actions);
     return actions;

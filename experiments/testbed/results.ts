@@ -6,9 +6,11 @@
 // (machine.ts).
 import { describeMachine, type MachineCpu, type MachineInfo } from './machine.ts';
 import { progressLine } from './progress.ts';
+import { busyLine } from './refusals.ts';
 import type { AtRunCpu } from './sim-at-run-cpu.ts';
 import { describeParams } from '../../bin/protocol-params.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
+import type { RefusedBusy } from '../../peer/core/serving.ts';
 import type { ThreadSwitches } from '../../bin/thread-switches.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import { sourceLinkLine, type SourceLink } from './source-link.ts';
@@ -29,7 +31,8 @@ export interface PeerResult {
   startupSeconds?: number | null; // process start to the download's start (slurpie: node and the CLI loading)
   startupCpuSeconds?: number | null; // the CPU of that start-up (slurpie)
   build?: 'a' | 'b'; // with --peer-entry-b or --param-b: the build this peer ran (b: that one; a: the other peers')
-  messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie)
+  messages?: MessageCounts; // protocol messages it sent and received, by type, where it reports them (slurpie, sim)
+  refusedBusy?: RefusedBusy; // the REQUESTs it refused busy, by the rule that refused them (slurpie, sim)
   secondsStretched?: number; // how long it sent its periodic updates less often, its host busy (slurpie: host load)
   progressSeconds?: number[]; // from its arrival to holding each tenth of the file: 10 at most (slurpie, sim)
   mainThreadSwitches?: ThreadSwitches; // its main thread blocked for work (voluntary) and was preempted (involuntary), where it reports them (slurpie, Linux)
@@ -58,7 +61,7 @@ export interface SystemResult {
   simCpu?: { busySeconds: number; started: number }; // the simulator's CPU model: the CPU its peers used in all, and how many started
   atRunCpu?: AtRunCpu; // the simulator's, with --sim-cpu-of-run: again at the CPU the testbed's slurpie peers used (sim-at-run-cpu.ts)
   analytic?: { meanSeconds: number; meanRatio: number; sourceRatio: number; note: string } | null; // http: the fair-share bound
-  simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's: messages sent by type over all its `peers` that arrived
+  simMessages?: { peers: number; sent: Record<string, number> }; // the simulator's totals by type, in results before 2026-12-03 (now each peer's `messages`)
   sourceLink?: SourceLink; // the testbed's: what the source's link carried, sampled through the run (source-link.ts)
   machineCpu?: MachineCpu; // the testbed's: the machine's cores over the run, from launch to the last exit or the limit (Linux)
   perPeer: PeerResult[];
@@ -172,7 +175,7 @@ export function markdownTable(res: ExperimentResults): string {
   if (cpu.length > 0) lines.push('', ...cpu);
   const messages = res.systems.map(messagesSent).filter((line) => line !== null);
   if (messages.length > 0) lines.push('', ...messages);
-  const load = res.systems.flatMap((r) => [hostLoad(r), coreWaits(r)]).filter((line) => line !== null);
+  const load = res.systems.flatMap((r) => [busyLine(r.system, r.perPeer), hostLoad(r), coreWaits(r)]).filter((line) => line !== null);
   if (load.length > 0) lines.push('', ...load);
   if (res.slurpieEntry !== undefined) lines.push('', `slurpie's peers and topology server ran ${res.slurpieEntry} (--peer-entry), not this build.`);
   if (res.slurpieEntryB !== undefined) lines.push('', `Every other slurpie peer (build b) ran ${res.slurpieEntryB} (--peer-entry-b).`);
@@ -281,18 +284,18 @@ export function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; star
 }
 
 /**
- * The messages one of a system's peers sent, mean by type, most first: the testbed's from each
- * reporting peer's own counts, the simulator's from its totals over the peers that arrived.
+ * The messages one of a system's peers sent, mean by type, most first, from each reporting
+ * peer's own counts (the simulator's older results: its totals over the peers that arrived).
  */
 export function messagesSent(r: SystemResult): string | null {
-  const sent = r.simMessages ?? sentByAll(r.perPeer);
+  const sent = sentByAll(r.perPeer) ?? r.simMessages ?? null;
   if (sent === null || sent.peers === 0) return null;
   const count = (n: number): string => Math.round(n / sent.peers).toLocaleString('en-US');
   const types = Object.entries(sent.sent).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   const total = types.reduce((n, [, x]) => n + x, 0);
   const byType = types.map(([type, n]) => `${type} ${count(n)}`).join(', ');
   // The simulator counts by message type alone: its UPDATE holds the news-only ones too, its REJECT the missing ones.
-  const split = r.simMessages ? ' (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)' : '';
+  const split = sent === r.simMessages ? ' (UPDATE includes UPDATE-news, REJECT includes REJECT-missing: the simulator does not tell them apart)' : '';
   return `Messages a ${r.system} peer sent (mean over ${sent.peers} peers): ${byType ? `${byType}; ` : ''}${count(total)} in all${split}${byBuild(r.perPeer)}`;
 }
 

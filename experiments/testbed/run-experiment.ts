@@ -293,6 +293,7 @@ async function peerResult(r: Running, output: string, rep: PeerReport, sha256: s
     ...(rep.startupCpuSeconds !== undefined && { startupCpuSeconds: rep.startupCpuSeconds }),
     ...(rep.messages !== undefined && { messages: rep.messages }),
     ...(rep.secondsStretched !== undefined && { secondsStretched: rep.secondsStretched }),
+    ...(rep.refusedBusy !== undefined && { refusedBusy: rep.refusedBusy }),
     // From its arrival, as `seconds`: the launch gate's hold and the process's start-up first.
     ...(rep.progressSeconds !== undefined && rep.startupSeconds !== undefined && { progressSeconds: rep.progressSeconds.map((s) => Math.round(launchDelayMs + 1000 * ((rep.startupSeconds as number) + s)) / 1000) }),
     ...(rep.mainThreadSwitches !== undefined && { mainThreadSwitches: rep.mainThreadSwitches }),

@@ -30,6 +30,7 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     fromPeers: p.stats?.fromPeers ?? null,
     uploaded: p.stats?.uploaded ?? null,
     maxRssBytes: null,
+    ...(p.stats && { messages: p.messages, refusedBusy: p.stats.refusedBusy }),
     ...(p.stats && { progressSeconds: p.stats.tenthsAtMs.map((ms) => Math.round(ms - p.arrivedMs) / 1000) }),
     ok: p.seconds !== null,
     left: p.seconds === null && p.leftMs !== null, // churn: stopped at its planned time
@@ -51,20 +52,12 @@ export function runSimSystem(s: Scenario, tMinSeconds: number, timeLimitSeconds:
     machineWallSeconds: r.wallMs / 1000,
     ...(r.cpu && { simCpu: { busySeconds: r.cpu.busySeconds, started: startedPeers(r) } }),
     simSeed: seed,
-    simMessages: messagesOf(r),
   };
 }
 
 /** Peers whose process started (each paid the start-up's CPU). */
 function startedPeers(r: SimResult): number {
   return r.peers.filter((p) => p.stats !== null).length;
-}
-
-/** What the simulated peers sent, by type, and how many of them had arrived to send it. */
-function messagesOf(r: SimResult): { peers: number; sent: Record<string, number> } {
-  const sent: Record<string, number> = {};
-  for (const [type, { count }] of Object.entries(r.messages)) sent[type] = count;
-  return { peers: r.peers.filter((p) => p.arrivedMs <= r.simSeconds * 1000).length, sent };
 }
 
 // What the CPU model charged, to set beside the testbed's per-peer cpuSeconds and startupSeconds.

@@ -15,6 +15,7 @@ import { isTenths } from './progress.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
 import type { PeerParams } from '../../peer/core/params.ts';
+import { isRefusedBusy, type RefusedBusy } from '../../peer/core/serving.ts';
 import type { MessageCounts } from '../../peer/node/message-counts.ts';
 import { peerLatencyEnv } from './latency.ts';
 import type { Host, Testbed } from './netns.ts';
@@ -51,6 +52,7 @@ export interface PeerReport {
   build?: 'a' | 'b'; // with --peer-entry-b: which build this peer ran
   messages?: MessageCounts; // protocol messages by type (slurpie)
   secondsStretched?: number; // its periodic updates slowed, its host busy (slurpie: host load)
+  refusedBusy?: RefusedBusy; // the REQUESTs it refused busy, by rule (slurpie)
   progressSeconds?: number[]; // from its download's start to holding each tenth of the file (slurpie)
   mainThreadSwitches?: ThreadSwitches; // its main thread's context switches (slurpie, on Linux)
   error?: string;
@@ -119,6 +121,7 @@ const slurpie: SystemDef = {
           ...(typeof s?.startupCpuSeconds === 'number' && { startupCpuSeconds: s.startupCpuSeconds }),
           ...(counts(s?.messages?.sent) && counts(s?.messages?.received) && { messages: { sent: s.messages.sent, received: s.messages.received } }),
           ...(typeof s?.secondsStretched === 'number' && { secondsStretched: s.secondsStretched }),
+          ...(isRefusedBusy(s?.refusedBusy) && { refusedBusy: s.refusedBusy }),
           ...(isTenths(s?.progressSeconds) && { progressSeconds: s.progressSeconds }),
           ...(isThreadSwitches(s?.mainThreadSwitches) && { mainThreadSwitches: s.mainThreadSwitches }),
           ...(typeof s?.error === 'string' && { error: s.error }),

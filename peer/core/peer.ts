@@ -240,7 +240,7 @@ export class PeerCore {
       hostLagMs: this.load.lagMs,
       stretchedSeconds: (this.load.stretchedRounds * this.params.roundMs) / 1000,
       fromSource: this.received.fromSource, fromPeers: this.received.fromPeers,
-      uploaded: this.uploads.uploaded,
+      uploaded: this.uploads.uploaded, refusedBusy: { ...this.uploads.refused },
       maxDataConnections: this.scheduler.maxDataConnections,
       sourceRequests: this.source.requests,
       sourceRounds: this.source.roundsWon,

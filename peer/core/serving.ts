@@ -15,8 +15,23 @@ import type { PeerParams } from './params.ts';
 import { UploadBacklog } from './upload-backlog.ts';
 import type { Violation } from './violations.ts';
 
+/** Requests refused `busy`, by the rule that refused them (stats). */
+export interface RefusedBusy {
+  perConnection: number; // maxServePerConn already served or queued on its connection
+  backlog: number; // one more would take our promised uploads past the bound (full)
+  shared: number; // past half the bound, a block someone else in view has or one already on its way
+}
+
+/** Whether `v` is a RefusedBusy as a stats JSON holds it (read back by the testbed). */
+export function isRefusedBusy(v: unknown): v is RefusedBusy {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return ['perConnection', 'backlog', 'shared'].every((k) => Number.isInteger(r[k]) && (r[k] as number) >= 0);
+}
+
 export class Uploads {
   uploaded = 0; // bytes served (stats)
+  readonly refused: RefusedBusy = { perConnection: 0, backlog: 0, shared: 0 };
   private readonly backlog: UploadBacklog;
   private readonly waiting = new Map<number, ConnId[]>(); // block coming from the source -> who asked
 
@@ -44,7 +59,9 @@ export class Uploads {
       out.send(conn.id, { type: 'REJECT', index, reason: 'missing' });
       return null;
     }
-    if (conn.serving.length >= this.params.maxServePerConn || this.backlog.full() || (this.backlog.busy() && (this.elsewhere(index) || this.inFlight(index)))) {
+    const refusal = this.refusal(conn, index);
+    if (refusal !== null) {
+      this.refused[refusal]++;
       out.send(conn.id, { type: 'REJECT', index, reason: 'busy' });
       return null;
     }
@@ -52,6 +69,13 @@ export class Uploads {
     conn.serving.push(index);
     if (coming) this.waiting.set(index, [...(this.waiting.get(index) ?? []), conn.id]);
     else out.push(this.serve(conn.id, index));
+    return null;
+  }
+
+  private refusal(conn: Conn, index: number): keyof RefusedBusy | null {
+    if (conn.serving.length >= this.params.maxServePerConn) return 'perConnection';
+    if (this.backlog.full()) return 'backlog';
+    if (this.backlog.busy() && (this.elsewhere(index) || this.inFlight(index))) return 'shared';
     return null;
   }
 

@@ -1,5 +1,6 @@
 // What a peer reports about itself (PROTOCOL.md §10 stats JSON, and the simulator).
 import type { BandwidthState } from '../../estimation/bandwidth.ts';
+import type { RefusedBusy } from './serving.ts';
 import { estimateFromRegisters, hashId, registerAndRank } from '../../estimation/hyperloglog.ts';
 
 export interface PeerStats {
@@ -15,6 +16,7 @@ export interface PeerStats {
   fromSource: number;
   fromPeers: number;
   uploaded: number;
+  refusedBusy: RefusedBusy; // REQUESTs we refused `busy`, by why (serving.ts)
   maxDataConnections: number;
   sourceRequests: number;
   sourceRounds: number;

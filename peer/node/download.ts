@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { SeededRng } from '../../estimation/random.ts';
 import { PeerCore } from '../core/peer.ts';
 import type { PeerParams } from '../core/params.ts';
+import type { RefusedBusy } from '../core/serving.ts';
 import type { BandwidthState } from '../../estimation/bandwidth.ts';
 import { asSlurpieError, SlurpieError } from '../errors.ts';
 import { PartFile } from '../storage/part-file.ts';
@@ -90,6 +91,8 @@ export interface DownloadStats {
   secondsInState: Record<BandwidthState, number>; // time in each bandwidth-estimator state
   /** How long the peer sent its periodic updates less often because its process waited for a core (host load). */
   secondsStretched: number;
+  /** REQUESTs this peer refused `busy`, by the rule that refused them (peer/core/serving.ts). */
+  refusedBusy?: RefusedBusy;
   /** Seconds from the start to holding each tenth of the blocks (those resumed count at once); absent without blocks (plain, already complete). */
   progressSeconds?: number[];
   mode: 'swarm' | 'alone' | 'plain' | 'already-complete'; // already-complete: the output was there, nothing fetched
@@ -262,6 +265,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
         'at-capacity': stats.timeInState['at-capacity'] / 1000,
       },
       secondsStretched: stats.stretchedSeconds,
+      refusedBusy: stats.refusedBusy,
       progressSeconds: stats.tenthsAtMs.map((ms) => Math.round(ms - started) / 1000),
       mode: membership ? 'swarm' : 'alone',
       sha256: digest, integrity, messages: noMessages(), ok: true,
@@ -284,7 +288,9 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       await node.leave('finished');
       await final.close();
     }
-    result.uploaded = core.stats(performance.now()).uploaded;
+    const atLeave = core.stats(performance.now());
+    result.uploaded = atLeave.uploaded;
+    result.refusedBusy = atLeave.refusedBusy;
     // After leaving: the hand-over's BLOCKs and the BYEs count too.
     result.messages = transport?.messages.snapshot() ?? noMessages();
     return result;
