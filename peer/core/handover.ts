@@ -10,6 +10,12 @@
 // `maxHandoverMs` while someone may ask. (Simulated lan-48, CPU modelled, two GETs in flight:
 // a holder finished on such a block, no one asked in 2 s, and 47 peers waited 8 s for the
 // source to send it again.)
+// The cap was 10 s. On the testbed's planetlab-55 the last arrivals on slow links (1.25 MB/s
+// down) then lost their fast holders 10 s after those finished and fetched the rest from slow
+// ones (250 KB/s up), a block a second shared among them, until starving sent them to the
+// source: 34–81 s for peers the model finishes in 32–39, and 1.00–1.21 F (median 1.07). With
+// 30 s (four alternating pairs, 2026-12-03): 34–44 s, 1.00–1.02 F, the slowest peer 1.55–1.87
+// T_min against 1.79–3.00; the simulator the same at lan-12, lan-48, mixed-16 and 1,000 peers.
 import type { PeerParams } from './params.ts';
 
 export class Handover {

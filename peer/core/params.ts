@@ -53,7 +53,7 @@ export interface PeerParams {
   busyLagMs: number;
   maxLoadStretch: number;
   knownFanout: number; // news of known blocks goes at once to this many neighbors (the rest: next flood)
-  maxHandoverMs: number; // ...but no longer than this after finishing
+  maxHandoverMs: number; // ...but no longer than this after finishing (handover.ts: why 30 s, not the 10 s before)
   maxSourceFailures: number; // failed Range GETs in a row before the download gives up
   needPeersEveryMs: number; // ask the topology server again at most this often
   endgameAfterMs: number; // in the endgame, a request outstanding this long is also asked of another holder
@@ -108,7 +108,7 @@ export const DEFAULT_PARAMS: PeerParams = {
   busyLagMs: 20,
   maxLoadStretch: 4,
   knownFanout: 64,
-  maxHandoverMs: 10_000,
+  maxHandoverMs: 30_000,
   maxSourceFailures: 5,
   needPeersEveryMs: 5000,
   endgameAfterMs: 2000,

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import { SeededRng } from '../../estimation/random.ts';
 import { PeerCore } from '../core/peer.ts';
-import type { PeerParams } from '../core/params.ts';
+import { resolveParams, type PeerParams } from '../core/params.ts';
 import type { RefusedBusy } from '../core/serving.ts';
 import type { BandwidthState } from '../../estimation/bandwidth.ts';
 import { asSlurpieError, SlurpieError } from '../errors.ts';
@@ -279,12 +279,17 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       return buffer;
     });
     log('debug', `serving peers still downloading until none asks${options.linger ? `, then ${options.linger} s more` : ''} (an interrupt leaves now: the file is done)`);
+    // A hand-over that goes on (peers keep asking) says why the process has not exited yet.
+    const { handoverMs, maxHandoverMs } = resolveParams(options.params);
+    const stillServing = setTimeout(() => log('info', `${output} is complete; serving peers still downloading for at most ${Math.round((maxHandoverMs - handoverMs) / 1000)} s more (an interrupt leaves now)`), handoverMs);
     try {
       await raceAbort(node.whenDepartable(), options.signal);
+      clearTimeout(stillServing);
       if (options.linger && options.linger > 0) await sleep(options.linger * 1000, options.signal);
     } catch (err) {
       if (!options.signal?.aborted) throw err; // an interrupt after the file is done only cuts the hand-over short
     } finally {
+      clearTimeout(stillServing);
       await node.leave('finished');
       await final.close();
     }
