@@ -126,6 +126,27 @@ test.serial('a lying peer: its bad blocks are caught at verification, replaced f
   t.regex(peer.stderr(), /banned peer|lying/);
 });
 
+test.serial('a finished peer still asked for blocks serves on, says why past handoverMs, and leaves by maxHandoverMs', async (t) => {
+  t.timeout(60_000);
+  const data = content(MiB);
+  const source = await startSourceServer({ data, name: 'asked.bin', rate: MiB / 4 }); // 4 s: the peer meets the leech first
+  t.teardown(() => source.close());
+  const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => topology.close());
+  const { validator } = await probeSource(source.url);
+  const leech = await startFakePeer({
+    topology: topology.url, swarmId: swarmIdFor(source.url, data.length, validator), data, blockSize: 64 * 1024,
+    behavior: { kind: 'leech', everyMs: 300 },
+  });
+  t.teardown(() => leech.close());
+  const dir = await scratch(t);
+  const peer = slurpie(t, ['get', source.url, '-o', join(dir, 'asked.bin'), '--topology', topology.url, '--sha256', sha(data), '--block-size', '64KiB', '--no-progress', '--param', 'maxHandoverMs=5000']);
+  const { code } = await within(peer.exited, 'the peer to leave at the end of its hand-over', 45_000);
+  t.is(code, 0, peer.stderr());
+  t.true(leech.blocksReceived() > 0, 'the leech was served');
+  t.regex(peer.stderr(), /asked\.bin is complete; serving peers still downloading for at most 3 s more \(an interrupt leaves now\)\n/);
+});
+
 test.serial('the file changes at the source mid-download: every peer stops with a clear error, no final file', async (t) => {
   t.timeout(90_000);
   const size = 8 * MiB;

@@ -7,7 +7,9 @@
 //  - 'pusher': sends every block, wrong bytes under their own digests, without being asked;
 //  - 'loris': accepts requests and never answers them;
 //  - 'flood': sends UPDATEs as fast as it may (new seq, made-up origins); serves right
-//    bytes when `answer`, else holds requests like a loris.
+//    bytes when `answer`, else holds requests like a loris;
+//  - 'leech': claims no block and asks for one every `everyMs`, the next index each time (a
+//    peer still downloading, for the hand-over: a finished peer that is asked stays).
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -21,12 +23,14 @@ export type FakeBehavior =
   | { kind: 'liar'; corrupt: (index: number) => boolean; digests: 'honest' | 'consistent' }
   | { kind: 'pusher' }
   | { kind: 'loris' }
-  | { kind: 'flood'; seed: number; answer: boolean };
+  | { kind: 'flood'; seed: number; answer: boolean }
+  | { kind: 'leech'; everyMs: number };
 
 export interface FakePeer {
   id: string;
   port: number;
   requests: () => number; // REQUESTs received
+  blocksReceived: () => number; // BLOCKs received (a leech's)
   updatesSent: () => number;
   connections: () => number; // accepted so far
   close: () => Promise<void>;
@@ -44,6 +48,7 @@ export async function startFakePeer(opts: {
   const all = new Uint8Array(Math.ceil(blocks / 8));
   for (let i = 0; i < blocks; i++) all[i >> 3] = (all[i >> 3] ?? 0) | (0x80 >> (i & 7));
   let requests = 0;
+  let blocksIn = 0;
   let updates = 0;
   let accepted = 0;
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -81,6 +86,20 @@ export async function startFakePeer(opts: {
     timers.add(timer);
   };
 
+  const leech = (ws: WebSocket, everyMs: number): void => {
+    let next = 0;
+    const timer = setInterval(() => {
+      if (ws.readyState !== ws.OPEN) {
+        clearInterval(timer);
+        timers.delete(timer);
+        return;
+      }
+      send(ws, { type: 'REQUEST', index: next });
+      next = (next + 1) % blocks;
+    }, everyMs);
+    timers.add(timer);
+  };
+
   // A block's bytes as this peer sends them, and the digest it puts on them.
   const served = (index: number, wrong: boolean): { digest: Uint8Array; data: Uint8Array } => {
     const start = index * opts.blockSize;
@@ -105,10 +124,14 @@ export async function startFakePeer(opts: {
           type: 'HELLO', version: PROTOCOL_VERSION, swarmId: opts.swarmId, peerId: id, host: '127.0.0.1', port,
           size: opts.data.length, blockSize: opts.blockSize, flags: msg.flags & HELLO_NEIGHBOR,
         });
-        send(ws, { type: 'UPDATE', entries: [{ ref: 0, intro: { originId: id, host: '127.0.0.1', port }, seq: 1, hops: 0, degree: 1, sourceBusy: false, body: { kind: 'full', bits: all } }] });
+        const bits = b.kind === 'leech' ? new Uint8Array(all.length) : all;
+        send(ws, { type: 'UPDATE', entries: [{ ref: 0, intro: { originId: id, host: '127.0.0.1', port }, seq: 1, hops: 0, degree: 1, sourceBusy: false, body: { kind: 'full', bits } }] });
         if (b.kind === 'flood') flood(ws);
+        if (b.kind === 'leech') leech(ws, b.everyMs);
         if (b.kind === 'liar' && b.digests === 'consistent') send(ws, { type: 'DIGESTS', blocks: vouched() });
         if (b.kind === 'pusher') for (let i = 0; i < blocks; i++) send(ws, { type: 'BLOCK', index: i, ...served(i, true) });
+      } else if (msg.type === 'BLOCK') {
+        blocksIn++;
       } else if (msg.type === 'REQUEST') {
         requests++;
         if (b.kind === 'loris' || (b.kind === 'flood' && !b.answer)) return; // hold it forever
@@ -124,6 +147,7 @@ export async function startFakePeer(opts: {
     id,
     port,
     requests: () => requests,
+    blocksReceived: () => blocksIn,
     updatesSent: () => updates,
     connections: () => accepted,
     close: async () => {
