@@ -22,13 +22,6 @@ export interface RefusedBusy {
   shared: number; // past half the bound, a block someone else in view has or one already on its way
 }
 
-/** Whether `v` is a RefusedBusy as a stats JSON holds it (read back by the testbed). */
-export function isRefusedBusy(v: unknown): v is RefusedBusy {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return ['perConnection', 'backlog', 'shared'].every((k) => Number.isInteger(r[k]) && (r[k] as number) >= 0);
-}
-
 export class Uploads {
   uploaded = 0; // bytes served (stats)
   readonly refused: RefusedBusy = { perConnection: 0, backlog: 0, shared: 0 };
