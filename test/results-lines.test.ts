@@ -33,6 +33,18 @@ test('sums the CPU of the peers that report it, start-up apart, per MiB moved af
   t.is(line, "CPU used by slurpie's 2 peer processes: 2.0 CPU-s in all, 0.100 CPU-s each to start, 14.1 CPU-ms per MiB moved after start-up.");
 });
 
+test('CPU a second in the swarm: after start-up, from the download\'s start to the exit, over the peers that report both', (t) => {
+  const line = cpuUsed(system('slurpie', [
+    // launched 1 s after arriving, 0.5 s to start, out at 21 s: 19.5 s in the swarm
+    peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1, exitSeconds: 21, launchDelaySeconds: 1, startupSeconds: 0.5 }),
+    peer('p2', { cpuSeconds: 0.9, startupCpuSeconds: 0.1, exitSeconds: 10.5, startupSeconds: 0.5 }), // 10 s
+    peer('p3', { cpuSeconds: 0.6, startupCpuSeconds: 0.1 }), // no exit time: in the sums above, not in this one
+  ]));
+  // (1.0 + 0.8) CPU-s over 29.5 s = 61.0 CPU-ms a second
+  t.regex(line ?? '', /, 61\.0 CPU-ms a second from start-up to exit\.$/);
+  t.false(cpuUsed(system('slurpie', [peer('p1', { cpuSeconds: 1.1, startupCpuSeconds: 0.1 })]))?.includes('a second'), 'no exit times: no figure');
+});
+
 test('says nothing for a system whose peers report no CPU (curl, BitTorrent)', (t) => {
   t.is(cpuUsed(system('http', [peer('p1', {}), peer('p2', { cpuSeconds: 1 })])), null);
 });

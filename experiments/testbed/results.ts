@@ -218,7 +218,8 @@ export function cpuUsed(r: SystemResult): string | null {
   const all = cpuOf(r.perPeer);
   if (all === null) return null;
   const perMib = all.perMib !== null ? `, ${all.perMib.toFixed(1)} CPU-ms per MiB moved after start-up` : '';
-  const line = `CPU used by ${r.system}'s ${all.peers} peer processes: ${all.cpu.toFixed(1)} CPU-s in all, ${all.startup.toFixed(3)} CPU-s each to start${perMib}.`;
+  const perSecond = all.perSecond !== null ? `, ${all.perSecond.toFixed(1)} CPU-ms a second from start-up to exit` : '';
+  const line = `CPU used by ${r.system}'s ${all.peers} peer processes: ${all.cpu.toFixed(1)} CPU-s in all, ${all.startup.toFixed(3)} CPU-s each to start${perMib}${perSecond}.`;
   const builds = byBuildCpu(r);
   if (builds === null) return line;
   const { a, b } = builds;
@@ -272,15 +273,34 @@ export function atRunCpuLine(a: AtRunCpu, testbed: SystemResult): string {
     `${a.finished} finished, mean ${a.meanRatio?.toFixed(2) ?? '–'} T_min, ${a.sourceRatio.toFixed(2)} F${time}${bytes}.`;
 }
 
-/** The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up. */
-export function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null } | null {
+/**
+ * The CPU of the peers that report it: in all, start-up each, per MiB moved after start-up, and
+ * per second from start-up to exit (over the peers that also report when they started and
+ * left): a peer's CPU follows its time in the swarm more than its bytes (docs/peer-cost-sends.md).
+ */
+export function cpuOf(perPeer: PeerResult[]): { peers: number; cpu: number; startup: number; perMib: number | null; perSecond: number | null } | null {
   const peers = perPeer.filter((p) => typeof p.cpuSeconds === 'number' && typeof p.startupCpuSeconds === 'number');
   if (peers.length === 0) return null;
   const sum = (f: (p: PeerResult) => number): number => peers.reduce((n, p) => n + f(p), 0);
   const cpu = sum((p) => p.cpuSeconds as number);
   const startup = sum((p) => p.startupCpuSeconds as number);
   const mib = sum((p) => (p.fromSource ?? 0) + (p.fromPeers ?? 0) + (p.uploaded ?? 0)) / 1048576;
-  return { peers: peers.length, cpu, startup: startup / peers.length, perMib: mib > 0 ? (1000 * (cpu - startup)) / mib : null };
+  return { peers: peers.length, cpu, startup: startup / peers.length, perMib: mib > 0 ? (1000 * (cpu - startup)) / mib : null, perSecond: cpuPerSecond(peers) };
+}
+
+// CPU-ms a second in the swarm: after start-up, over the time from the download's start to the
+// process's exit (its hand-over included), summed over the peers that report both.
+function cpuPerSecond(peers: PeerResult[]): number | null {
+  let cpu = 0;
+  let seconds = 0;
+  for (const p of peers) {
+    if (typeof p.exitSeconds !== 'number' || typeof p.startupSeconds !== 'number') continue;
+    const inSwarm = p.exitSeconds - (p.launchDelaySeconds ?? 0) - p.startupSeconds;
+    if (!(inSwarm > 0)) continue;
+    cpu += (p.cpuSeconds as number) - (p.startupCpuSeconds as number);
+    seconds += inSwarm;
+  }
+  return seconds > 0 ? (1000 * cpu) / seconds : null;
 }
 
 /**
