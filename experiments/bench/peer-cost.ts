@@ -4,6 +4,9 @@
 //                    (`startupCpuSeconds` of --stats-json), over 1 MiB downloads
 //   max RSS          the process's peak resident memory (getrusage) over the big download
 //   CPU-s per MiB    (CPU at exit - start-up CPU) / MiB moved (downloaded + uploaded)
+//   CPU-ms a second  the same CPU over the peers' time from the download's start to the stats
+//                    (after the hand-over): beside 1000 x cores / peers, whether the cores were
+//                    full, where CPU per MiB follows time more than work (docs/peer-cost-sends.md)
 // One peer alone against an unthrottled local range server by default; --peers N runs N at
 // once with a topology server and the source limited to --rate (default 16 MiB/s), so blocks
 // also go peer to peer over WebSocket. Medians of --runs runs (default 3).
@@ -49,6 +52,8 @@ interface PeerStats {
   fromSource: number;
   startupCpuSeconds: number;
   cpuSeconds: number;
+  startupSeconds?: number; // process start to the download's start (the original peer: not reported)
+  totalSeconds?: number; // process start to its stats (after the hand-over)
   maxRssBytes: number;
   error?: string;
 }
@@ -108,6 +113,7 @@ try {
   const startup: number[] = [];
   const startupRss: number[] = [];
   const perMiB: number[] = [];
+  const perSecond: number[] = [];
   const rss: number[] = [];
   for (let run = 0; run < runs; run++) {
     const [s] = await download(dir, smallServer.url, smallSha, 1);
@@ -117,13 +123,18 @@ try {
     const moved = all.reduce((n, p) => n + p.size + p.uploaded, 0) / MiB;
     const cpu = all.reduce((n, p) => n + p.cpuSeconds - p.startupCpuSeconds, 0);
     perMiB.push(cpu / moved);
+    // A peer's CPU a second in the swarm: against 1000 x cores / peers, whether the cores were full.
+    const timed = all.every((p) => typeof p.totalSeconds === 'number' && typeof p.startupSeconds === 'number');
+    const inSwarm = all.reduce((n, p) => n + (p.totalSeconds ?? 0) - (p.startupSeconds ?? 0), 0);
+    if (timed && inSwarm > 0) perSecond.push(cpu / inSwarm);
+    const second = timed && inSwarm > 0 ? `, ${((cpu / inSwarm) * 1000).toFixed(1)} CPU-ms a second in the swarm` : '';
     rss.push(Math.max(...all.map((p) => p.maxRssBytes)));
     const source = all.reduce((n, p) => n + p.fromSource, 0) / MiB;
-    console.log(`run ${run + 1}: start-up ${s!.startupCpuSeconds.toFixed(3)} CPU-s; ${mib} MiB: ${(cpu / moved * 1000).toFixed(2)} CPU-ms per MiB moved ` +
+    console.log(`run ${run + 1}: start-up ${s!.startupCpuSeconds.toFixed(3)} CPU-s; ${mib} MiB: ${(cpu / moved * 1000).toFixed(2)} CPU-ms per MiB moved${second} ` +
       `(${moved.toFixed(0)} MiB moved, ${source.toFixed(0)} from the source), max RSS ${(Math.max(...all.map((p) => p.maxRssBytes)) / MiB).toFixed(0)} MiB`);
   }
   console.log(`\nmedian of ${runs}: start-up ${median(startup).toFixed(3)} CPU-s (RSS ${(median(startupRss) / MiB).toFixed(0)} MiB at 1 MiB); ` +
-    `${(median(perMiB) * 1000).toFixed(2)} CPU-ms per MiB moved; max RSS ${(median(rss) / MiB).toFixed(0)} MiB at ${mib} MiB`);
+    `${(median(perMiB) * 1000).toFixed(2)} CPU-ms per MiB moved${perSecond.length === runs ? `, ${(median(perSecond) * 1000).toFixed(1)} a second in the swarm` : ''}; max RSS ${(median(rss) / MiB).toFixed(0)} MiB at ${mib} MiB`);
   console.log('targets (issue #12): start-up at most 0.15 CPU-s; max RSS at most 100 MiB whatever the size; half the CPU per MiB of main');
 } finally {
   for (const c of children) killChild(c, 'SIGKILL');
