@@ -124,10 +124,9 @@ try {
     const cpu = all.reduce((n, p) => n + p.cpuSeconds - p.startupCpuSeconds, 0);
     perMiB.push(cpu / moved);
     // A peer's CPU a second in the swarm: against 1000 x cores / peers, whether the cores were full.
-    const timed = all.every((p) => typeof p.totalSeconds === 'number' && typeof p.startupSeconds === 'number');
-    const inSwarm = all.reduce((n, p) => n + (p.totalSeconds ?? 0) - (p.startupSeconds ?? 0), 0);
-    if (timed && inSwarm > 0) perSecond.push(cpu / inSwarm);
-    const second = timed && inSwarm > 0 ? `, ${((cpu / inSwarm) * 1000).toFixed(1)} CPU-ms a second in the swarm` : '';
+    const inSwarm = all.reduce((n, p) => n + (p.totalSeconds ?? NaN) - (p.startupSeconds ?? NaN), 0); // NaN: a build that does not report them
+    if (inSwarm > 0) perSecond.push(cpu / inSwarm);
+    const second = inSwarm > 0 ? `, ${((cpu / inSwarm) * 1000).toFixed(1)} CPU-ms a second in the swarm` : '';
     rss.push(Math.max(...all.map((p) => p.maxRssBytes)));
     const source = all.reduce((n, p) => n + p.fromSource, 0) / MiB;
     console.log(`run ${run + 1}: start-up ${s!.startupCpuSeconds.toFixed(3)} CPU-s; ${mib} MiB: ${(cpu / moved * 1000).toFixed(2)} CPU-ms per MiB moved${second} ` +
