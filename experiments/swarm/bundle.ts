@@ -68,30 +68,41 @@ const LAZY = [
   onFirstUse('lazy-ws-tls', /[\\/]ws[\\/]lib[\\/]websocket\.js$/, [lazyRequire('https', 'https'), lazyRequire('tls', 'tls')]),
 ];
 
-/** Bundles bin/cli.ts into `outdir` (entry `cli.mjs`, one chunk per lazily loaded command). */
+/** Bundles the CLI into `outdir`: the entry `cli.mjs` (bin/bundle-main.ts) with one chunk per
+ * lazily loaded command, and `get.cjs`, a plain get as one CommonJS file (bin/code-cache.ts). */
 export async function bundleCli(outdir: string): Promise<string> {
-  const result = await build({
-    entryPoints: { cli: join(ROOT, 'bin', 'cli.ts') },
+  const common = { bundle: true, platform: 'node', target: 'node20', external: BUNDLE_EXTERNAL, metafile: true, logLevel: 'error', plugins: LAZY } as const;
+  const esm = await build({
+    ...common,
+    entryPoints: { cli: join(ROOT, 'bin', 'bundle-main.ts') },
     outdir,
     outExtension: { '.js': '.mjs' },
     splitting: true, // each command's modules (and their dependencies) load only when it runs
-    bundle: true,
-    platform: 'node',
     format: 'esm',
-    target: 'node20',
-    external: BUNDLE_EXTERNAL, // these load from node_modules as usual
     // Bundled CommonJS code calls require() for Node's built-in modules.
     banner: { js: "import { createRequire as __slurpieCreateRequire } from 'node:module'; const require = __slurpieCreateRequire(import.meta.url);" },
-    metafile: true,
-    logLevel: 'error',
-    plugins: LAZY,
+  });
+  const cjs = await build({
+    ...common,
+    entryPoints: [join(ROOT, 'bin', 'plain-get.ts')],
+    outfile: join(outdir, 'get.cjs'),
+    format: 'cjs',
+    // One file: a module reached by import() is required when first asked for (node:vm runs
+    // get.cjs, which has no loader for import()); import.meta.url is the file's own URL.
+    supported: { 'dynamic-import': false },
+    // Without comments, so without the few non-ASCII characters left in them: Node reads an
+    // ASCII file into a one-byte string at once (a 1 MB file with one non-ASCII character:
+    // ~5 CPU-ms to decode, issue #12).
+    minifyWhitespace: true,
+    legalComments: 'none',
+    define: { 'import.meta.url': '__slurpieImportMetaUrl' },
+    banner: { js: "var __slurpieImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
   // What the build came from, with modification times, so a stale build is never run. The
   // bundled packages are left out (bin/slurpie.js checks each file at every start): they
   // change through npm install, which rebuilds.
-  const inputs = await Promise.all(
-    Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/')).map(async (p) => [relative(ROOT, join(process.cwd(), p)), (await stat(join(process.cwd(), p))).mtimeMs] as const),
-  );
+  const sources = new Set([...Object.keys(esm.metafile.inputs), ...Object.keys(cjs.metafile.inputs)].filter((p) => !p.includes('node_modules/')));
+  const inputs = await Promise.all([...sources].map(async (p) => [relative(ROOT, join(process.cwd(), p)), (await stat(join(process.cwd(), p))).mtimeMs] as const));
   await writeFile(join(outdir, 'inputs.json'), JSON.stringify({ inputs }));
   return join(outdir, 'cli.mjs');
 }

@@ -1,7 +1,9 @@
 // One flash crowd on loopback: a throttled source, a topology server and N `slurpie get`
 // processes started at once. Used by `slurpie demo`, `npm run bench` and the swarm tests.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { emptyScratchDir } from './scratch-dir.ts';
 import { announced, killChild, peakRss, SLURPIE_BIN, spawnSlurpie, type Child } from './processes.ts';
 import { writeTestFile } from './test-file.ts';
@@ -182,10 +184,15 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
 
 // Running from TypeScript (tsx: tests, benchmarks, a checkout whose dev bundle is stale), every
 // peer would pay for tsx's loader: bundle the CLI once for this run with esbuild, a
-// devDependency. Running from plain JS (the published dist/, or the dev bundle),
-// bin/slurpie.js starts plain JS already.
+// devDependency. Running from the dev bundle (its entry, cli.mjs, beside this file), every
+// peer runs that entry: the build this run started with, whatever is edited meanwhile, and
+// without bin/slurpie.js's look at every source it came from (~180 files, ~7 ms of each
+// peer's start-up CPU, issue #12). From the published dist/, bin/slurpie.js.
 export async function plainCli(): Promise<{ entry: string; dispose: () => Promise<void> }> {
-  if (!import.meta.url.endsWith('.ts')) return { entry: SLURPIE_BIN, dispose: async () => {} };
+  if (!import.meta.url.endsWith('.ts')) {
+    const bundleEntry = fileURLToPath(new URL('./cli.mjs', import.meta.url));
+    return { entry: existsSync(bundleEntry) ? bundleEntry : SLURPIE_BIN, dispose: async () => {} };
+  }
   // Not a literal, so that tsc leaves bundle.ts (and its esbuild import) out of dist/.
   const bundleModule: string = './bundle.ts';
   const { bundleCli, runBundleDir } = (await import(bundleModule)) as { bundleCli(outdir: string): Promise<string>; runBundleDir(): string };
