@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Entry point; which JavaScript it runs depends on where it is.
-// - An installed package (no TypeScript sources beside this file): dist/, the tsc build that
-//   `npm pack` made (tsconfig.build.json). Neither tsx nor esbuild is installed there.
+// - An installed package (no TypeScript sources beside this file): dist/cli, the same esbuild
+//   bundle a checkout runs, which `npm pack` made (prepack); failing that, dist/bin, tsc's
+//   build of the CLI (tsconfig.build.json). Neither tsx nor esbuild is installed there.
 // - A checkout: always the current sources, with no build step. The esbuild bundle that
 //   `npm install` made (experiments/swarm/bundle.ts) while every source it came from is
 //   unchanged, since it starts 1 s sooner; otherwise the TypeScript through tsx (a
@@ -23,7 +24,8 @@ function freshDevBundle() {
 }
 
 if (!existsSync(new URL('bin/cli.ts', root))) {
-  await import('../dist/bin/cli.js');
+  const bundle = new URL('dist/cli/cli.mjs', root);
+  await import(existsSync(bundle) ? bundle.href : '../dist/bin/cli.js');
 } else {
   const bundle = freshDevBundle();
   if (bundle) {

@@ -96,8 +96,10 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const packed = await pack(t, dir);
   t.log(`tarball ${packed.size} bytes (${packed.unpackedSize} unpacked), ${packed.files.length} files`);
   const page = ['topology-server/dashboard/index.html', 'topology-server/dashboard/dashboard.js', 'topology-server/dashboard/dashboard.css'];
-  const unexpected = packed.files.filter((f) => !(['package.json', 'README.md', 'LICENSE', 'bin/slurpie.js', ...page].includes(f) || /^dist\/.+\.(js|d\.ts)$/.test(f)));
-  t.deepEqual(unexpected, [], 'only dist/**/*.js, dist/**/*.d.ts, bin/slurpie.js, the dashboard page, package.json and README');
+  const bundled = (f: string): boolean => /^dist\/cli\/[^/]+\.mjs$/.test(f) || f === 'dist/cli/get.cjs';
+  const unexpected = packed.files.filter((f) => !(['package.json', 'README.md', 'LICENSE', 'bin/slurpie.js', ...page].includes(f) || /^dist\/.+\.(js|d\.ts)$/.test(f) || bundled(f)));
+  t.deepEqual(unexpected, [], 'only dist/**/*.js, dist/**/*.d.ts, the CLI bundle, bin/slurpie.js, the dashboard page, package.json and README');
+  for (const f of ['dist/cli/cli.mjs', 'dist/cli/get.cjs']) t.true(packed.files.includes(f), `${f} ships (the CLI as one bundle: it starts sooner)`);
   for (const f of page) t.true(packed.files.includes(f), `${f} ships`);
   t.deepEqual(packed.files.filter((f) => f.startsWith('test/')), [], 'no test/ files');
   for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/bin/cli.js', 'dist/experiments/swarm/run-swarm.js', 'dist/experiments/sim/simulate.js']) {
@@ -144,4 +146,7 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const demo = await npx(['demo', '--peers', '2', '--size', '1MiB', '--no-live', '--timeout', '60', '--dir', join(dir, 'demo')]);
   t.is(demo.code, 0, `${demo.stdout}\n${demo.stderr}`);
   t.regex(demo.stdout, /every output verified/);
+  // The demo's peers ran the bundle's plain get, and the first to finish left V8's code cache beside it.
+  const cli = await readdir(join(consumer, 'node_modules', 'slurpie', 'dist', 'cli'));
+  t.true(cli.some((f) => f.startsWith('get.cjs.') && f.endsWith('.v8cache')), cli.join(' '));
 });

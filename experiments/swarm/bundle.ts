@@ -7,7 +7,9 @@
 // more CPU than the code itself (issue #12: start-up of `slurpie get` 0.33 -> 0.19 CPU-s
 // with undici, measured by npm run bench:peer-cost). Left out: BUNDLE_EXTERNAL.
 //
-// Not the published package: `npm pack` builds that with tsc (tsconfig.build.json, dist/).
+// The published package ships the same bundle in dist/cli (prepack), beside tsc's build of
+// the library and the CLI (tsconfig.build.json, dist/), which an installed bin/slurpie.js
+// uses only if dist/cli is missing.
 // `npm install` and `npm ci` in a checkout run this file to build DEV_BUNDLE_DIR, as the
 // `postprepare` script: npm runs that for the project being installed only, while a
 // `prepare` in the published package.json makes npm 11 warn, on every install of slurpie,
@@ -16,7 +18,7 @@
 // imports this file.
 import { build, type Plugin } from 'esbuild';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from './project-root.ts';
 
@@ -70,8 +72,11 @@ const LAZY = [
 
 /** Bundles the CLI into `outdir`: the entry `cli.mjs` (bin/bundle-main.ts) with one chunk per
  * lazily loaded command, and `get.cjs`, a plain get as one CommonJS file (bin/code-cache.ts). */
-export async function bundleCli(outdir: string): Promise<string> {
-  const common = { bundle: true, platform: 'node', target: 'node20', external: BUNDLE_EXTERNAL, metafile: true, logLevel: 'error', plugins: LAZY } as const;
+export async function bundleCli(outdir: string, published = false): Promise<string> {
+  // The published package's bundle leaves out the devDependencies (the BitTorrent baselines'
+  // clients): an installed package lacks them, as its tsc build does.
+  const external = published ? [...BUNDLE_EXTERNAL, ...Object.keys(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).devDependencies as object)] : BUNDLE_EXTERNAL;
+  const common = { bundle: true, platform: 'node', target: 'node20', external, metafile: true, logLevel: 'error', plugins: LAZY } as const;
   const esm = await build({
     ...common,
     entryPoints: { cli: join(ROOT, 'bin', 'bundle-main.ts') },
@@ -112,11 +117,14 @@ export function runBundleDir(): string {
   return join(CACHE, `cli-${process.pid}-${Date.now()}`);
 }
 
-// `node --import tsx experiments/swarm/bundle.ts` (npm's postprepare): (re)build DEV_BUNDLE_DIR atomically.
+// `node --import tsx experiments/swarm/bundle.ts [DIR]`: (re)build DIR atomically, by default
+// DEV_BUNDLE_DIR (npm's postprepare); prepack builds the published package's into dist/cli
+// (any DIR but the default is built as the published one).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const tmp = join(CACHE, `cli.tmp-${process.pid}`);
-  await mkdir(CACHE, { recursive: true });
-  await bundleCli(tmp);
-  await rm(DEV_BUNDLE_DIR, { recursive: true, force: true });
-  await rename(tmp, DEV_BUNDLE_DIR);
+  const dir = process.argv[2] === undefined ? DEV_BUNDLE_DIR : resolve(process.argv[2]);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await mkdir(dirname(dir), { recursive: true });
+  await bundleCli(tmp, dir !== DEV_BUNDLE_DIR);
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
 }
