@@ -1,8 +1,8 @@
 // One CommonJS file loaded with V8's code cache, as Node 22's module.enableCompileCache()
 // would (Node 20 has none, and none at all for ES modules). The dev bundle's `get` starts this
 // way (bundle-main.ts): reading back the functions a whole download compiled last time costs
-// less than parsing ~1 MB of bundle and compiling them again (issue #12: start-up 0.130 ->
-// 0.111 CPU-s alone, 0.177 -> 0.150 inside lan-48, in one sitting).
+// less than parsing ~1 MB of bundle and compiling them again (issue #12: start-up 0.138 ->
+// 0.121 CPU-s alone, 0.159-0.174 -> 0.140-0.154 inside lan-48, in one sitting).
 //
 // - The cache is made at the exit of a run that had none (or one V8 refused) and ended well,
 //   when the caller asks (saveOnCleanExit: a download, so it holds what one compiles, not what
@@ -13,6 +13,8 @@
 //   (peer-process.ts) must be set before the file loads, as bundle-main.ts does.
 // - Written to a temporary name and renamed: peers starting together read a whole cache or
 //   none. The first to exit writes it; the others find it there and leave it.
+// - Kept beside the file, not in a shared temporary directory: a cache is code, and whoever
+//   may write there may change the file itself.
 import { existsSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
