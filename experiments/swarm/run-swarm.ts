@@ -184,10 +184,11 @@ export async function runSwarm(s: SwarmScenario): Promise<SwarmResult> {
 
 // Running from TypeScript (tsx: tests, benchmarks, a checkout whose dev bundle is stale), every
 // peer would pay for tsx's loader: bundle the CLI once for this run with esbuild, a
-// devDependency. Running from the dev bundle (its entry, cli.mjs, beside this file), every
-// peer runs that entry: the build this run started with, whatever is edited meanwhile, and
-// without bin/slurpie.js's look at every source it came from (~180 files, ~7 ms of each
-// peer's start-up CPU, issue #12). From the published dist/, bin/slurpie.js.
+// devDependency. Running from a bundle (the dev bundle, or an installed package's dist/cli:
+// its entry, cli.mjs, is beside this file), every peer runs that entry: the build this run
+// started with, whatever is edited meanwhile, and without bin/slurpie.js's look at every
+// source it came from (~180 files, ~7 ms of each peer's start-up CPU, issue #12). From tsc's
+// build (dist/, no bundle beside it), bin/slurpie.js.
 export async function plainCli(): Promise<{ entry: string; dispose: () => Promise<void> }> {
   if (!import.meta.url.endsWith('.ts')) {
     const bundleEntry = fileURLToPath(new URL('./cli.mjs', import.meta.url));
