@@ -15,7 +15,7 @@
 //   none. The first to exit writes it; the others find it there and leave it.
 // - Kept beside the file, not in a shared temporary directory: a cache is code, and whoever
 //   may write there may change the file itself.
-import { existsSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';

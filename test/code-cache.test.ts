@@ -2,11 +2,11 @@
 // caller asks, read back by the next process, and never read for another build of the file.
 // Each case runs real Node processes on a real file in a temp dir.
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ROOT, run as runCommand } from './fixtures/consumer-project.ts';
 
 const LOADER = pathToFileURL(join(import.meta.dirname, '..', 'bin', 'code-cache.ts')).href;
 
@@ -30,17 +30,10 @@ exports.fail = () => { throw new Error('from line 4'); };
 `;
 
 async function run(t: ExecutionContext, file: string, save: 'save' | 'no', code = 0): Promise<{ cache: string; sum: number; filename: string; line: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER, file, save, String(code)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  child.stderr.on('data', (d: Buffer) => (err += d));
-  const exit = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  t.is(exit, code, err);
-  return JSON.parse(out) as { cache: string; sum: number; filename: string; line: string };
+  // From the checkout, where `--import tsx` resolves.
+  const ran = await runCommand(t, process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER, file, save, String(code)], ROOT);
+  t.is(ran.code, code, ran.stderr);
+  return JSON.parse(ran.stdout) as { cache: string; sum: number; filename: string; line: string };
 }
 
 async function caches(dir: string): Promise<string[]> {
