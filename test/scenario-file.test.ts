@@ -66,6 +66,18 @@ test('planetlab-55: classes by largest remainder, arrivals over 60 s and churn f
   t.true(approximations.some((a) => /churn/.test(a)));
 });
 
+test('planetlab-24 is planetlab-55 with 24 peers: the same classes, file, source, arrivals and churn', async (t) => {
+  const [small, full] = await Promise.all([loadScenario('planetlab-24'), loadScenario('planetlab-55')]);
+  t.deepEqual({ ...small.peers, count: 55 }, full.peers);
+  t.deepEqual([small.fileBytes, small.source, small.arrivals, small.churn], [full.fileBytes, full.source, full.arrivals, full.churn]);
+  const peers = planPeers(small);
+  const count = (c: string): number => peers.filter((p) => p.linkClass === c).length;
+  // 0.45, 0.35, 0.2 of 24 = 10.8, 8.4, 4.8 -> 11, 8, 5
+  t.deepEqual([count('fast-ethernet'), count('capped-10mbit'), count('slow')], [11, 8, 5]);
+  t.true(peers.every((p) => p.arrivalSeconds >= 0 && p.arrivalSeconds < 60));
+  t.is(peers.filter((p) => p.leaveAfterSeconds !== null).length, Math.round(0.1 * 24));
+});
+
 test('tiny-4 loads by name and by path', async (t) => {
   const byName = await loadScenario('tiny-4');
   const byPath = await loadScenario(join(SCENARIO_DIR, 'tiny-4.json'));
