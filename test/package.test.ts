@@ -92,13 +92,15 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const dir = await mkdtemp(join(tmpdir(), 'slurpie-package-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
 
-  // 1. What ships: the build, the entry point, the README, the dashboard's page; no sources, tests or experiments.
+  // 1. What ships: the build, the entry point, the README, the dashboard's page, the scenario files; no sources, tests or experiments' code.
   const packed = await pack(t, dir);
   t.log(`tarball ${packed.size} bytes (${packed.unpackedSize} unpacked), ${packed.files.length} files`);
   const page = ['topology-server/dashboard/index.html', 'topology-server/dashboard/dashboard.js', 'topology-server/dashboard/dashboard.css'];
   const bundled = (f: string): boolean => /^dist\/cli\/[^/]+\.mjs$/.test(f) || f === 'dist/cli/get.cjs';
-  const unexpected = packed.files.filter((f) => !(['package.json', 'README.md', 'LICENSE', 'bin/slurpie.js', ...page].includes(f) || /^dist\/.+\.(js|d\.ts)$/.test(f) || bundled(f)));
-  t.deepEqual(unexpected, [], 'only dist/**/*.js, dist/**/*.d.ts, the CLI bundle, bin/slurpie.js, the dashboard page, package.json and README');
+  const scenario = (f: string): boolean => /^experiments\/scenarios\/[a-z0-9-]+\.json$/.test(f);
+  const unexpected = packed.files.filter((f) => !(['package.json', 'README.md', 'LICENSE', 'bin/slurpie.js', ...page].includes(f) || /^dist\/.+\.(js|d\.ts)$/.test(f) || bundled(f) || scenario(f)));
+  t.deepEqual(unexpected, [], 'only dist/**/*.js, dist/**/*.d.ts, the CLI bundle, bin/slurpie.js, the dashboard page, the scenarios, package.json and README');
+  for (const f of ['lan-48', 'planetlab-55', 'tiny-4']) t.true(packed.files.includes(`experiments/scenarios/${f}.json`), `the ${f} scenario ships (slurpie experiment ${f})`);
   for (const f of ['dist/cli/cli.mjs', 'dist/cli/get.cjs']) t.true(packed.files.includes(f), `${f} ships (the CLI as one bundle: it starts sooner)`);
   for (const f of page) t.true(packed.files.includes(f), `${f} ships`);
   t.deepEqual(packed.files.filter((f) => f.startsWith('test/')), [], 'no test/ files');
@@ -143,6 +145,14 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const sim = await npx(['sim', '--peers', '4', '--size', '2MiB', '--no-live']);
   t.is(sim.code, 0, sim.stderr);
   t.regex(sim.stdout, /completed 4\/4/);
+  // experiment: the shipped scenarios by name, in the simulator (no root); results and plots written.
+  // A BitTorrent baseline needs the repository's tools (devDependencies, experiments/testbed/peers): skipped, said why.
+  const out = join(dir, 'experiment');
+  const experiment = await npx(['experiment', 'tiny-4', '--systems', 'sim,webtorrent', '--out', out]);
+  t.is(experiment.code, 0, experiment.stderr);
+  t.regex(experiment.stdout, /webtorrent .*skipped: .*clone of the repository/);
+  const written = await readdir(out);
+  t.true(written.some((f) => /^tiny-4-.+Z\.json$/.test(f)) && written.some((f) => f.endsWith('-cdf.png')), written.join(' '));
   const demo = await npx(['demo', '--peers', '2', '--size', '1MiB', '--no-live', '--timeout', '60', '--dir', join(dir, 'demo')]);
   t.is(demo.code, 0, `${demo.stdout}\n${demo.stderr}`);
   t.regex(demo.stdout, /every output verified/);

@@ -147,7 +147,7 @@ const http: SystemDef = {
 function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, dir: string, host: Host) => Child, unavailable: () => Promise<string | null>): SystemDef {
   return {
     name,
-    unavailable,
+    unavailable: async () => (await missingTorrentTools(name)) ?? (await unavailable()),
     prepare: async (ctx) => {
       const topo = hostOf(ctx, 'topo');
       const tracker = ctx.track(asService(spawnCommand(process.execPath, [join(PEERS_DIR, 'tracker.mjs'), topo.ip, String(TRACKER_PORT)], { netns: topo.ns }, 'tracker')));
@@ -185,6 +185,26 @@ const webtorrent = bittorrent(
     }
   },
 );
+
+/**
+ * What every BitTorrent baseline needs besides its client: the tracker, the torrent maker and the
+ * scripts in experiments/testbed/peers. The published package ships none of them (devDependencies
+ * and experiments' sources), so there they are skipped with this note, not failed mid-run.
+ */
+async function missingTorrentTools(name: 'webtorrent' | 'libtorrent'): Promise<string | null> {
+  const script = name === 'webtorrent' ? 'webtorrent-peer.mjs' : 'libtorrent-peer.py';
+  for (const f of ['tracker.mjs', script]) {
+    if (!(await stat(join(PEERS_DIR, f)).then(() => true, () => false))) return `${join('experiments', 'testbed', 'peers', f)} is not here: the BitTorrent baselines run from a clone of the repository`;
+  }
+  for (const m of ['create-torrent', 'bittorrent-tracker']) {
+    try {
+      await import(m as string);
+    } catch {
+      return `${m} does not load: the BitTorrent baselines run from a clone of the repository, after npm install`;
+    }
+  }
+  return null;
+}
 
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-libtorrent installs (not a pyenv shim)
 const libtorrent = bittorrent(
