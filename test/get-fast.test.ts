@@ -41,6 +41,8 @@ const accepted: string[][] = [
   ['get', U, '-H', 'X-A: 1', '--output=o.bin', '--quiet', '--progress', '--backoff', '--verbose', '--continue'],
   ['get', U, '--topology-token-file', tokenFile, '--topology', 'http://127.0.0.1:7070', '--block-size=65536', '--log-format=plain'],
   ['get', U, '--param', 'updateIntervalMs=1000'],
+  ['get', U, '--upload-limit', '2MB', '--linger', '5'],
+  ['get', U, '--upload-limit=64KiB', '--block-size', '64KiB'],
   ['get', U, '--param', 'eta=3', '--param=U=16', '--param', 'groupSize=paper'],
 ];
 
@@ -60,6 +62,7 @@ const left: string[][] = [
   ['get', U, '--output'], ['get', U, '--output', ''], ['get', U, '--bogus'], ['get', U, '--port', '1', '--port', '2'],
   ['get', U, '--no-progress', '--progress'], ['get', U, '--config', join(dir, 'c.json')], ['get', U, '--no-output', 'x'],
   ['get', U, '-H', 'no colon'], ['get', U, '--param', 'k=2'], ['get', U, '--param', 'eta'], ['get', U, '--param', 'eta=3', '--param', 'eta=4'], ['get', U, '--topology-token-file', join(dir, 'missing')], ['get', U, '--seed', '-5'],
+  ['get', U, '--upload-limit', '100KiB'], ['get', U, '--upload-limit', 'fast'],
 ];
 
 for (const argv of left) {

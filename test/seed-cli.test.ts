@@ -1,12 +1,13 @@
 // `slurpie seed FILE URL` (issue #13): a copy someone already has spares the source. Real
 // processes: a throttled Range server, a topology server, one seeder and three `get` peers.
 import test from 'ava';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { closeSourceClients, probeSource } from '../peer/node/source-client.ts';
-import { swarmIdOf } from '../peer/node/download.ts';
+import { download, swarmIdOf } from '../peer/node/download.ts';
+import { seed as seedCopy } from '../peer/node/seed.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 import { until, within } from './fixtures/wait.ts';
@@ -63,6 +64,53 @@ test.serial('a seeder and 3 peers on a source throttled to 512 KiB/s: the source
   t.is(code, 0, seeder.stderr());
   t.regex(seeder.stdout(), /stopped after [\d.]+ s: [\d.]+ MiB uploaded/);
   t.is(topology.registry.count(swarmId), 0, 'deregistered');
+});
+
+test.serial('--upload-limit: a seeder capped at 512 KiB/s never serves faster, and its peer still gets most of the file from it', async (t) => {
+  t.timeout(120_000);
+  const size = 4 * 1024 * 1024;
+  const data = content(size);
+  const source = await startSourceServer({ data, name: 'capped.bin', rate: 128 * 1024, sha256File: true }); // slow: the seeder is worth asking
+  t.teardown(() => source.close());
+  const topology = await startTopologyServer({ port: 0 });
+  t.teardown(() => topology.close());
+  const dir = await scratch(t);
+  const copy = join(dir, 'copy.bin');
+  await writeFile(copy, data);
+  const limit = 512 * 1024;
+  const seeder = slurpie(t, ['seed', copy, source.url, '--topology', topology.url, '--upload-limit', '512KiB'], clean);
+  await until(() => seeder.stdout().includes('\n') || seeder.proc.exitCode !== null, 'the seeder\'s first line', { ms: 60_000, everyMs: 50 });
+  t.regex(seeder.stdout(), /^seeding /, seeder.stderr());
+
+  const out = join(dir, 'peer.bin');
+  const statsFile = join(dir, 'peer.json');
+  const peer = slurpie(t, ['get', source.url, '--topology', topology.url, '-o', out, '--stats-json', statsFile, '--no-progress'], clean);
+  const { code } = await within(peer.exited, 'the peer to finish', 100_000);
+  t.is(code, 0, peer.stderr());
+  t.is(sha(await readFile(out)), sha(data));
+  const stats = JSON.parse(await readFile(statsFile, 'utf8')) as { fromPeers: number; fromSource: number; seconds: number };
+  t.log(`${(stats.fromPeers / 1024).toFixed(0)} KiB from the seeder in ${stats.seconds.toFixed(1)} s: ${(stats.fromPeers / 1024 / stats.seconds).toFixed(0)} KiB/s (cap 512); ${(stats.fromSource / 1024).toFixed(0)} KiB from the source`);
+  // The bucket starts with one block and then earns 512 KiB a second: over the peer's whole download no more can have come.
+  t.true(stats.fromPeers <= 256 * 1024 + limit * stats.seconds, `${stats.fromPeers} bytes in ${stats.seconds} s`);
+  t.true(stats.fromPeers > size / 2, `the capped seeder still served most of it (${stats.fromPeers} bytes): requests past the cap were asked elsewhere, not lost`);
+  process.kill(seeder.pid, 'SIGTERM');
+  t.is((await within(seeder.exited, 'the seeder to stop', 30_000)).code, 0, seeder.stderr());
+});
+
+test.serial('library: an uploadLimit under half a block a second is BAD_INPUT before any request, for download() and seed()', async (t) => {
+  t.timeout(60_000);
+  const data = content(300_000);
+  const source = await startSourceServer({ data, name: 'floor.bin' });
+  t.teardown(() => source.close());
+  const dir = await scratch(t);
+  const copy = join(dir, 'copy.bin');
+  await writeFile(copy, data);
+  const down = await t.throwsAsync(download(source.url, { output: join(dir, 'out.bin'), uploadLimit: 100 * 1024 }));
+  t.like(down, { code: 'BAD_INPUT' });
+  t.regex(down?.message ?? '', /uploadLimit must be at least half a block a second \(131072 bytes a second with 262144-byte blocks\), got 102400/);
+  t.like(await t.throwsAsync(seedCopy(copy, source.url, { topology: 'http://127.0.0.1:9', blockSize: 64 * 1024, uploadLimit: 32 * 1024 - 1 })), { code: 'BAD_INPUT' });
+  t.is(source.stats().requests, 0, 'nothing reached the source');
+  t.deepEqual((await readdir(dir)).sort(), ['copy.bin'], 'no file written');
 });
 
 test.serial('seed refuses a copy that is not the source\'s file: another size, another sha256, no topology', async (t) => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomInt, SeededRng, seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import type { SourceServer, SourceServerOptions } from '../experiments/source/range-server.ts';
-import { defaultBurst } from '../experiments/source/token-bucket.ts';
+import { defaultBurst } from '../peer/node/token-bucket.ts';
 import { until } from './fixtures/wait.ts';
 
 const SEED = seedFrom(process.env, 20040307);

@@ -1,8 +1,9 @@
-// The source's shared rate limit (experiments/source/token-bucket.ts) on a fake clock: no
-// sockets, no waiting. The HTTP server that uses it is tested in source-server.test.ts.
+// The shared rate limit (peer/node/token-bucket.ts: the throttled source, a peer's
+// --upload-limit) on a fake clock: no sockets, no waiting. The HTTP server that uses it is
+// tested in source-server.test.ts.
 import test from 'ava';
-import { defaultBurst, TokenBucket } from '../experiments/source/token-bucket.ts';
-import type { Timers } from '../experiments/source/token-bucket.ts';
+import { defaultBurst, TokenBucket } from '../peer/node/token-bucket.ts';
+import type { Timers } from '../peer/node/token-bucket.ts';
 
 class FakeTimers implements Timers {
   private t = 0;

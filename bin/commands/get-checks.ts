@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { checkHeader, parseHeaderLine } from '../../peer/node/request-headers.ts';
 import { parseParamFlags } from '../protocol-params.ts';
 import { checkToken } from '../token.ts';
-import { parseBytes } from '../units.ts';
+import { uploadLimitFloor } from '../../peer/node/upload-limit.ts';
+import { formatBytes, parseBytes } from '../units.ts';
 import type { GetArgs } from './get-args.ts';
 
 /** A usage error: `what` is the rule, `got` the value as typed (undefined: nothing was given). */
@@ -65,6 +66,7 @@ export const GET_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'quiet': flag(false, 'q'),
   'continue': flag(false, 'c'),
   'linger': text({ default: '0', coerce: number('--linger must be a number of seconds >= 0', (n) => n >= 0) }),
+  'upload-limit': text({ coerce: size('--upload-limit must be a rate in bytes a second such as 512KiB or 2MB') }),
   'source-k': text({ default: '3', coerce: number('--source-k must be a positive number', (n) => n > 0) }),
   'backoff': flag(true),
   'seed': text({ coerce: number('--seed must be a whole number', (n) => Number.isSafeInteger(n)) }),
@@ -88,6 +90,10 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
     if (value === '') throw usage(`${flag} needs a value`, value);
   }
   if (a.swarmKey !== undefined && a.swarmKey.trim() === '') throw usage('--swarm-key must not be empty', a.swarmKey);
+  if (a.uploadLimit !== undefined) {
+    const block = a.blockSize ?? 256 * 1024;
+    if (a.uploadLimit < uploadLimitFloor(block)) throw usage(`--upload-limit must be at least half a block a second (${formatBytes(uploadLimitFloor(block))}/s with ${formatBytes(block)} blocks: slower, the peers asking would time out)`, formatBytes(a.uploadLimit) + '/s');
+  }
   if (a.header !== undefined) a.headers = headersOf([a.header].flat()); // not array: true, which would swallow the URL after -H
   if (a.param !== undefined) a.protocolParams = parseParamFlags([a.param].flat());
   if (a.userAgent !== undefined) {

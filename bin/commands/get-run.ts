@@ -43,6 +43,7 @@ export async function runGet(args: GetArgs): Promise<void> {
       port: args.port,
       blockSize: args.blockSize,
       linger: args.linger,
+      ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
       params: { ...args.protocolParams, k: args.sourceK, backoff: args.backoff },
       signal: controller.signal,
       ...(view && { onProgress: (p) => view.update(p) }),

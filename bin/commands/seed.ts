@@ -4,7 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { EXIT_CODES, isSlurpieError } from '../../peer/errors.ts';
 import { cliLogger, logFn, logFormatOption, type LogFormat } from '../log.ts';
 import { originOf, SETTINGS_HELP, withSettings } from '../settings.ts';
-import { blockSize, checkGetArgs, number, usage, usageLine } from './get-args.ts';
+import { blockSize, checkGetArgs, GET_FLAGS, number, usage, usageLine } from './get-args.ts';
 
 interface SeedArgs {
   file: string;
@@ -18,6 +18,7 @@ interface SeedArgs {
   swarmSecret?: string;
   blockSize: number;
   linger?: number;
+  uploadLimit?: number; // bytes a second
   logFormat?: LogFormat;
   verbose: boolean;
 }
@@ -45,6 +46,7 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
       .option('swarm-secret', { type: 'string', ...valued, describe: 'the private swarm\'s secret, as its downloaders give it (also SLURPIE_SWARM_SECRET)' })
       .option('block-size', { type: 'string', default: '256KiB', ...valued, coerce: blockSize, describe: 'block size: the downloaders\' (get --block-size)' })
       .option('linger', { type: 'string', ...valued, coerce: number('--linger must be a number of seconds >= 0', (n) => n >= 0), describe: 'seconds to serve (default: until stopped)' })
+      .option('upload-limit', { ...GET_FLAGS['upload-limit'], describe: 'most bytes a second to send the peers, all together, e.g. 1MiB (default: no limit; at least half a block a second)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log protocol events to stderr' }), usage)
       .check((a) => {
         checkGetArgs(a as Parameters<typeof checkGetArgs>[0]);
@@ -73,6 +75,7 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
         ...(args.sha256 !== undefined && { sha256: args.sha256 }),
         ...(secret !== undefined && { swarmSecret: secret }),
         ...(args.linger !== undefined && { linger: args.linger }),
+        ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
         port: args.port,
         blockSize: args.blockSize,
         signal: controller.signal,

@@ -20,7 +20,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../peer/node/token-bucket.ts';
 
 export interface SourceServerOptions {
   file?: string;

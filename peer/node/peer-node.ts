@@ -10,6 +10,7 @@ import { blockDigest } from '../storage/verify.ts';
 import { BlockPool } from './block-pool.ts';
 import { GcPacer } from './gc-pacer.ts';
 import { ServeQueue } from './serve-queue.ts';
+import { TokenBucket } from './token-bucket.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 import type { TopologyClient, TopologyProgress } from './topology-client.ts';
 import type { Transport } from './transport.ts';
@@ -39,6 +40,16 @@ const UNSHARED_DIGEST = new Uint8Array(16);
 
 export type LogFn = (level: 'debug' | 'info' | 'warn', msg: string) => void;
 
+export interface PeerNodeOptions {
+  /**
+   * Bytes a second this peer sends blocks to other peers at most (--upload-limit), all
+   * connections together. A capped serve waits before it goes out, so its delivery, and the
+   * rate the core's upload backlog measures from it, keep to the cap: requests past what it
+   * can send in time are refused busy and asked elsewhere.
+   */
+  uploadLimit?: number;
+}
+
 export class PeerNode {
   private timer: NodeJS.Timeout | null = null;
   private timerFor = Infinity; // the core deadline `timer` is armed for
@@ -63,6 +74,7 @@ export class PeerNode {
   private readonly served: BlockPool; // blocks read to be sent: framed (copied) at once, so used again
   private offered: Uint8Array | null = null; // the pooled block (from the source or a peer) being handed to the core
   private readonly gc = new GcPacer(COLLECT_EVERY_BYTES); // frees the buffers ws and undici read into
+  private readonly uploads: TokenBucket | null; // --upload-limit
 
   constructor(
     readonly core: PeerCore,
@@ -70,7 +82,9 @@ export class PeerNode {
     private readonly source: SourceInfo,
     private readonly log: LogFn,
     readonly transport: Transport | null,
+    options: PeerNodeOptions = {},
   ) {
+    this.uploads = options.uploadLimit === undefined ? null : new TokenBucket({ rate: options.uploadLimit, burst: part.blockSize });
     this.pool = new BlockPool(part.blockSize);
     this.served = new BlockPool(part.blockSize);
     transport?.bind({
@@ -144,6 +158,7 @@ export class PeerNode {
     if (this.timer) clearTimeout(this.timer);
     if (this.reregister) clearTimeout(this.reregister);
     this.sourceAbort.abort();
+    this.uploads?.cancelAll(new Error('stopped')); // serves waiting for the upload limit end
     const m = this.membership;
     if (m) await m.client.deregister(m.swarmId, m.self.id).catch(() => {});
     await this.transport?.stop();
@@ -267,6 +282,14 @@ export class PeerNode {
       return;
     }
     const bytes = data.length;
+    if (this.uploads) {
+      try {
+        await this.uploads.take(bytes);
+      } catch {
+        this.served.give(into); // stopping
+        return;
+      }
+    }
     const sent = new Promise<void>((resolve) => {
       const transport = this.transport;
       if (!transport) return resolve();

@@ -14,6 +14,7 @@ import { fetchBlocks, probeSource, type SourceInfo } from './source-client.ts';
 import { swarmAuthFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { Transport } from './transport.ts';
+import { uploadLimitError } from './upload-limit.ts';
 
 export interface SeedOptions {
   topology: string; // the topology server of the swarm (required: a seeder no one can find serves no one)
@@ -24,6 +25,7 @@ export interface SeedOptions {
   swarmSecret?: string; // the private swarm's secret, as the downloaders give it
   blockSize?: number; // must be the downloaders' block size (default 256 KiB, as theirs)
   linger?: number; // seconds to serve; default: until the signal aborts
+  uploadLimit?: number; // bytes a second served at most, all peers together (default: no limit)
   signal?: AbortSignal; // stops seeding: deregisters and resolves
   log?: LogFn;
   /** Called once the seeder is registered and serving. */
@@ -61,6 +63,8 @@ async function seedOnce(file: string, url: string, options: SeedOptions): Promis
   const started = performance.now();
   const log: LogFn = options.log ?? (() => {});
   const blockSize = options.blockSize ?? 256 * 1024;
+  const limitError = options.uploadLimit === undefined ? null : uploadLimitError(options.uploadLimit, blockSize);
+  if (limitError) throw new SlurpieError('BAD_INPUT', limitError);
   const expected = options.sha256 === undefined ? undefined : parseSha256(options.sha256) ?? undefined;
   if (options.sha256 !== undefined && !expected) throw new SlurpieError('BAD_INPUT', `--sha256 must be 64 hex digits, got "${options.sha256}"`);
   const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
@@ -103,7 +107,7 @@ async function seedOnce(file: string, url: string, options: SeedOptions): Promis
       now: performance.now(), have,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
-    node = new PeerNode(core, store, info, log, transport);
+    node = new PeerNode(core, store, info, log, transport, options.uploadLimit === undefined ? {} : { uploadLimit: options.uploadLimit });
     const client = new TopologyClient(options.topology, options.topologyToken === undefined ? {} : { token: options.topologyToken });
     await node.join({ client, swarmId, self: { id, host, port } }, 60);
     node.start();

@@ -1,5 +1,6 @@
-// One egress limit shared by every response of a server, so N connections together get
-// the rate of one slow uplink (the paper's bottleneck is the source's link, not a socket).
+// One egress limit shared by everything one process sends, so N connections together get
+// one rate: the throttled source's uplink (experiments/source/range-server.ts: the paper's
+// bottleneck is the source's link, not a socket) and a peer's --upload-limit (peer-node.ts).
 // Waiters are served first come, first served: a response takes one chunk, writes it and
 // queues again, which interleaves concurrent responses round-robin.
 

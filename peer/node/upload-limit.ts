@@ -1,0 +1,17 @@
+// The floor of --upload-limit (peer-node.ts paces serves to it). Before it has measured its
+// uplink the core lets 4 serves queue (MIN_SERVES, core/upload-backlog.ts), and a requester
+// gives up on a block after requestTimeoutMs (10 s) and counts it a strike. At half a block a
+// second the 4 take 8 s; any slower and an honest, capped peer would be struck off by the
+// peers it serves.
+
+/** The lowest upload limit, in bytes a second, with blocks of `blockSize`: half a block a second. */
+export function uploadLimitFloor(blockSize: number): number {
+  return Math.ceil(blockSize / 2);
+}
+
+/** Why `bytesPerSecond` cannot be the library's `uploadLimit` with blocks of `blockSize`, or null. */
+export function uploadLimitError(bytesPerSecond: number, blockSize: number): string | null {
+  const floor = uploadLimitFloor(blockSize);
+  if (Number.isFinite(bytesPerSecond) && bytesPerSecond >= floor) return null;
+  return `uploadLimit must be at least half a block a second (${floor} bytes a second with ${blockSize}-byte blocks), got ${bytesPerSecond}`;
+}
