@@ -1,6 +1,6 @@
 // `slurpie seed FILE URL` (issue #13): a copy someone already has spares the source. Real
 // processes: a throttled Range server, a topology server, one seeder and three `get` peers.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
@@ -20,21 +20,26 @@ const content = (size: number): Buffer => seededBytes(size, seed);
 const sha = sha256Hex;
 const clean = { SLURPIE_TOPOLOGY: '', SLURPIE_CONFIG: '', XDG_CONFIG_HOME: '/nonexistent' };
 
-test.serial('a seeder and 3 peers on a source throttled to 512 KiB/s: the source serves well under one copy, all verified', async (t) => {
-  t.timeout(240_000);
-  t.log(`seed ${seed}`);
-  const size = 16 * 1024 * 1024;
-  const data = content(size);
-  const source = await startSourceServer({ data, name: 'big.bin', rate: 512 * 1024, sha256File: true });
+/** A throttled source of `data` (with its .sha256), a topology server, and `slurpie seed` of a copy, up and announced. */
+async function seedingSwarm(t: ExecutionContext, data: Buffer, src: { name: string; rate: number }, seedFlags: string[] = []) {
+  const source = await startSourceServer({ data, ...src, sha256File: true });
   t.teardown(() => source.close());
   const topology = await startTopologyServer({ port: 0 });
   t.teardown(() => topology.close());
   const dir = await scratch(t);
   const copy = join(dir, 'copy.bin');
   await writeFile(copy, data);
-
-  const seeder = slurpie(t, ['seed', copy, source.url, '--topology', topology.url], clean);
+  const seeder = slurpie(t, ['seed', copy, source.url, '--topology', topology.url, ...seedFlags], clean);
   await until(() => seeder.stdout().includes('\n') || seeder.proc.exitCode !== null, 'the seeder\'s first line', { ms: 60_000, everyMs: 50 });
+  return { source, topology, dir, copy, seeder };
+}
+
+test.serial('a seeder and 3 peers on a source throttled to 512 KiB/s: the source serves well under one copy, all verified', async (t) => {
+  t.timeout(240_000);
+  t.log(`seed ${seed}`);
+  const size = 16 * 1024 * 1024;
+  const data = content(size);
+  const { source, topology, dir, copy, seeder } = await seedingSwarm(t, data, { name: 'big.bin', rate: 512 * 1024 });
   const first = seeder.stdout().split('\n')[0] as string;
   t.regex(first, new RegExp(`^seeding ${copy} \\(16\\.0 MiB, sha256 matches\\) for ${source.url} on 127\\.0\\.0\\.1:\\d+, swarm [0-9a-f]{16}`), seeder.stderr());
   // It registered in the swarm download() computes for that URL.
@@ -70,16 +75,9 @@ test.serial('--upload-limit: a seeder capped at 512 KiB/s never serves faster, a
   t.timeout(120_000);
   const size = 4 * 1024 * 1024;
   const data = content(size);
-  const source = await startSourceServer({ data, name: 'capped.bin', rate: 128 * 1024, sha256File: true }); // slow: the seeder is worth asking
-  t.teardown(() => source.close());
-  const topology = await startTopologyServer({ port: 0 });
-  t.teardown(() => topology.close());
-  const dir = await scratch(t);
-  const copy = join(dir, 'copy.bin');
-  await writeFile(copy, data);
   const limit = 512 * 1024;
-  const seeder = slurpie(t, ['seed', copy, source.url, '--topology', topology.url, '--upload-limit', '512KiB'], clean);
-  await until(() => seeder.stdout().includes('\n') || seeder.proc.exitCode !== null, 'the seeder\'s first line', { ms: 60_000, everyMs: 50 });
+  // The source slow, so the seeder is worth asking.
+  const { source, topology, dir, seeder } = await seedingSwarm(t, data, { name: 'capped.bin', rate: 128 * 1024 }, ['--upload-limit', '512KiB']);
   t.regex(seeder.stdout(), /^seeding /, seeder.stderr());
 
   const out = join(dir, 'peer.bin');
