@@ -92,7 +92,8 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
   if (a.swarmKey !== undefined && a.swarmKey.trim() === '') throw usage('--swarm-key must not be empty', a.swarmKey);
   if (a.uploadLimit !== undefined) {
     const block = a.blockSize ?? 256 * 1024;
-    if (a.uploadLimit < uploadLimitFloor(block)) throw usage(`--upload-limit must be at least half a block a second (${formatBytes(uploadLimitFloor(block))}/s with ${formatBytes(block)} blocks: slower, the peers asking would time out)`, formatBytes(a.uploadLimit) + '/s');
+    const floor = uploadLimitFloor(block);
+    if (a.uploadLimit < floor) throw usage(`--upload-limit must be at least half a block a second (${formatBytes(floor)}/s with ${formatBytes(block)} blocks: slower, the peers asking would time out)`, formatBytes(a.uploadLimit) + '/s');
   }
   if (a.header !== undefined) a.headers = headersOf([a.header].flat()); // not array: true, which would swallow the URL after -H
   if (a.param !== undefined) a.protocolParams = parseParamFlags([a.param].flat());

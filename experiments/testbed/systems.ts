@@ -10,7 +10,7 @@ import { isThreadSwitches, type ThreadSwitches } from '../../bin/thread-switches
 import { announced, spawnCommand, spawnSlurpie, type Child } from '../swarm/processes.ts';
 import { asService } from './service-priority.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
-import { num, readJson } from '../swarm/run-swarm.ts';
+import { exists, num, readJson } from '../swarm/run-swarm.ts';
 import { isTenths } from './progress.ts';
 import type { PeerPlan } from '../scenarios/plan.ts';
 import type { Scenario } from '../scenarios/scenario-file.ts';
@@ -194,7 +194,7 @@ const webtorrent = bittorrent(
 async function missingTorrentTools(name: 'webtorrent' | 'libtorrent'): Promise<string | null> {
   const script = name === 'webtorrent' ? 'webtorrent-peer.mjs' : 'libtorrent-peer.py';
   for (const f of ['tracker.mjs', script]) {
-    if (!(await stat(join(PEERS_DIR, f)).then(() => true, () => false))) return `${join('experiments', 'testbed', 'peers', f)} is not here: the BitTorrent baselines run from a clone of the repository`;
+    if (!(await exists(join(PEERS_DIR, f)))) return `${join('experiments', 'testbed', 'peers', f)} is not here: the BitTorrent baselines run from a clone of the repository`;
   }
   for (const m of ['create-torrent', 'bittorrent-tracker']) {
     try {

@@ -26,7 +26,7 @@ import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { nameFromUrl } from '../../topology-server/swarm-file.ts';
 import { Transport } from './transport.ts';
-import { uploadLimitError } from './upload-limit.ts';
+import { checkUploadLimit } from './upload-limit.ts';
 
 export interface DownloadOptions {
   output?: string; // default: the URL's file name
@@ -150,8 +150,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   checkUrl(url);
   if (options.swarmKey !== undefined && options.swarmKey.trim() === '') throw new SlurpieError('BAD_INPUT', 'swarmKey must not be empty');
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
-  const limitError = options.uploadLimit === undefined ? null : uploadLimitError(options.uploadLimit, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
-  if (limitError) throw new SlurpieError('BAD_INPUT', limitError);
+  checkUploadLimit(options.uploadLimit, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
   const info = await probeSource(url, { ...(options.signal && { signal: options.signal }), http: sourceHttpOf(options) });
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;
@@ -214,7 +213,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
-    node = new PeerNode(core, part, info, log, transport, options.uploadLimit === undefined ? {} : { uploadLimit: options.uploadLimit });
+    node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.uploadLimit });
     if (options.metricsPort !== undefined) {
       const { servePeerMetrics } = await import('./peer-metrics.ts'); // prom-client: ~40 files, loaded only when asked for
       const metricsCore = core;

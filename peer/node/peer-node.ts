@@ -47,7 +47,7 @@ export interface PeerNodeOptions {
    * rate the core's upload backlog measures from it, keep to the cap: requests past what it
    * can send in time are refused busy and asked elsewhere.
    */
-  uploadLimit?: number;
+  uploadLimit?: number | undefined;
 }
 
 export class PeerNode {

@@ -14,7 +14,7 @@ import { fetchBlocks, probeSource, type SourceInfo } from './source-client.ts';
 import { swarmAuthFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { Transport } from './transport.ts';
-import { uploadLimitError } from './upload-limit.ts';
+import { checkUploadLimit } from './upload-limit.ts';
 
 export interface SeedOptions {
   topology: string; // the topology server of the swarm (required: a seeder no one can find serves no one)
@@ -63,8 +63,7 @@ async function seedOnce(file: string, url: string, options: SeedOptions): Promis
   const started = performance.now();
   const log: LogFn = options.log ?? (() => {});
   const blockSize = options.blockSize ?? 256 * 1024;
-  const limitError = options.uploadLimit === undefined ? null : uploadLimitError(options.uploadLimit, blockSize);
-  if (limitError) throw new SlurpieError('BAD_INPUT', limitError);
+  checkUploadLimit(options.uploadLimit, blockSize);
   const expected = options.sha256 === undefined ? undefined : parseSha256(options.sha256) ?? undefined;
   if (options.sha256 !== undefined && !expected) throw new SlurpieError('BAD_INPUT', `--sha256 must be 64 hex digits, got "${options.sha256}"`);
   const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
@@ -107,7 +106,7 @@ async function seedOnce(file: string, url: string, options: SeedOptions): Promis
       now: performance.now(), have,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
     });
-    node = new PeerNode(core, store, info, log, transport, options.uploadLimit === undefined ? {} : { uploadLimit: options.uploadLimit });
+    node = new PeerNode(core, store, info, log, transport, { uploadLimit: options.uploadLimit });
     const client = new TopologyClient(options.topology, options.topologyToken === undefined ? {} : { token: options.topologyToken });
     await node.join({ client, swarmId, self: { id, host, port } }, 60);
     node.start();

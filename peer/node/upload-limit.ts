@@ -3,15 +3,16 @@
 // gives up on a block after requestTimeoutMs (10 s) and counts it a strike. At half a block a
 // second the 4 take 8 s; any slower and an honest, capped peer would be struck off by the
 // peers it serves.
+import { SlurpieError } from '../errors.ts';
 
 /** The lowest upload limit, in bytes a second, with blocks of `blockSize`: half a block a second. */
 export function uploadLimitFloor(blockSize: number): number {
   return Math.ceil(blockSize / 2);
 }
 
-/** Why `bytesPerSecond` cannot be the library's `uploadLimit` with blocks of `blockSize`, or null. */
-export function uploadLimitError(bytesPerSecond: number, blockSize: number): string | null {
+/** Throws BAD_INPUT unless `bytesPerSecond` (the library's `uploadLimit`; undefined: none) can be the limit with blocks of `blockSize`. */
+export function checkUploadLimit(bytesPerSecond: number | undefined, blockSize: number): void {
   const floor = uploadLimitFloor(blockSize);
-  if (Number.isFinite(bytesPerSecond) && bytesPerSecond >= floor) return null;
-  return `uploadLimit must be at least half a block a second (${floor} bytes a second with ${blockSize}-byte blocks), got ${bytesPerSecond}`;
+  if (bytesPerSecond === undefined || (Number.isFinite(bytesPerSecond) && bytesPerSecond >= floor)) return;
+  throw new SlurpieError('BAD_INPUT', `uploadLimit must be at least half a block a second (${floor} bytes a second with ${blockSize}-byte blocks), got ${bytesPerSecond}`);
 }
