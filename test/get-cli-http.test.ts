@@ -37,6 +37,7 @@ test.serial('bad HTTP flags: exit 2, one line in one style, no file, no request 
     [[url, '--swarm-key='], /--swarm-key must not be empty/],
     [[url, '--upload-limit', 'fast'], /--upload-limit must be a rate in bytes a second such as 512KiB or 2MB, got "fast"/],
     [[url, '--upload-limit', '100KiB'], /--upload-limit must be at least half a block a second \(128\.0 KiB\/s with 256\.0 KiB blocks: .*\), got "100\.0 KiB\/s"/],
+    [[url, '--limit-rate', 'fast'], /--download-limit must be a rate in bytes a second such as 512KiB or 2MB, got "fast"/],
   ];
   await expectUsageErrors(t, dir, cases);
   t.deepEqual(await readdir(dir), [], 'no file created');

@@ -29,7 +29,8 @@ async function viaYargs(argv: string[]): Promise<Record<string, unknown>> {
     got = a as unknown as Record<string, unknown>;
   }).strict().parseAsync();
   if (!got) throw new Error('yargs ran no handler');
-  return Object.fromEntries(Object.entries(got).filter(([k, v]) => k.length > 1 && !k.includes('-') && k !== '$0' && v !== undefined));
+  // yargs also sets each alias's own key (o, limitRate): the command reads the flag's.
+  return Object.fromEntries(Object.entries(got).filter(([k, v]) => k.length > 1 && !k.includes('-') && k !== '$0' && k !== 'limitRate' && v !== undefined));
 }
 
 const accepted: string[][] = [
@@ -43,6 +44,7 @@ const accepted: string[][] = [
   ['get', U, '--param', 'updateIntervalMs=1000'],
   ['get', U, '--upload-limit', '2MB', '--linger', '5'],
   ['get', U, '--upload-limit=64KiB', '--block-size', '64KiB'],
+  ['get', U, '--download-limit', '2MiB'], ['get', U, '--download-limit=600', '--upload-limit', '1MB'],
   ['get', U, '--param', 'eta=3', '--param=U=16', '--param', 'groupSize=paper'],
 ];
 
@@ -63,6 +65,7 @@ const left: string[][] = [
   ['get', U, '--no-progress', '--progress'], ['get', U, '--config', join(dir, 'c.json')], ['get', U, '--no-output', 'x'],
   ['get', U, '-H', 'no colon'], ['get', U, '--param', 'k=2'], ['get', U, '--param', 'eta'], ['get', U, '--param', 'eta=3', '--param', 'eta=4'], ['get', U, '--topology-token-file', join(dir, 'missing')], ['get', U, '--seed', '-5'],
   ['get', U, '--upload-limit', '100KiB'], ['get', U, '--upload-limit', 'fast'],
+  ['get', U, '--limit-rate', '2MiB'], ['get', U, '--download-limit', '100'], ['get', U, '--download-limit', 'fast'],
 ];
 
 for (const argv of left) {

@@ -1,6 +1,6 @@
 // `slurpie seed FILE URL` (issue #13): a copy someone already has spares the source. Real
 // processes: a throttled Range server, a topology server, one seeder and three `get` peers.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
@@ -10,7 +10,8 @@ import { download, swarmIdOf } from '../peer/node/download.ts';
 import { seed as seedCopy } from '../peer/node/seed.ts';
 import { startTopologyServer } from '../topology-server/server.ts';
 import { runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
-import { until, within } from './fixtures/wait.ts';
+import { cleanEnv, seedingSwarm } from './fixtures/seeding-swarm.ts';
+import { within } from './fixtures/wait.ts';
 import { seededBytes, sha256Hex } from './fixtures/test-bytes.ts';
 
 const seed = seedFrom(process.env, 5);
@@ -18,21 +19,7 @@ test.after.always(() => closeSourceClients());
 
 const content = (size: number): Buffer => seededBytes(size, seed);
 const sha = sha256Hex;
-const clean = { SLURPIE_TOPOLOGY: '', SLURPIE_CONFIG: '', XDG_CONFIG_HOME: '/nonexistent' };
-
-/** A throttled source of `data` (with its .sha256), a topology server, and `slurpie seed` of a copy, up and announced. */
-async function seedingSwarm(t: ExecutionContext, data: Buffer, src: { name: string; rate: number }, seedFlags: string[] = []) {
-  const source = await startSourceServer({ data, ...src, sha256File: true });
-  t.teardown(() => source.close());
-  const topology = await startTopologyServer({ port: 0 });
-  t.teardown(() => topology.close());
-  const dir = await scratch(t);
-  const copy = join(dir, 'copy.bin');
-  await writeFile(copy, data);
-  const seeder = slurpie(t, ['seed', copy, source.url, '--topology', topology.url, ...seedFlags], clean);
-  await until(() => seeder.stdout().includes('\n') || seeder.proc.exitCode !== null, 'the seeder\'s first line', { ms: 60_000, everyMs: 50 });
-  return { source, topology, dir, copy, seeder };
-}
+const clean = cleanEnv;
 
 test.serial('a seeder and 3 peers on a source throttled to 512 KiB/s: the source serves well under one copy, all verified', async (t) => {
   t.timeout(240_000);

@@ -28,6 +28,7 @@ export interface GetArgs {
   continue: boolean; // accepted, no effect: resuming is always on
   linger: number;
   uploadLimit?: number; // bytes a second
+  downloadLimit?: number; // bytes a second
   sourceK: number;
   backoff: boolean;
   seed?: number;
@@ -63,6 +64,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('continue', { ...GET_FLAGS['continue'], describe: 'resume a partial download (accepted for curl -C / wget -c habits: get always resumes FILE.part)' })
     .option('linger', { ...GET_FLAGS['linger'], describe: 'seconds to keep serving other peers after finishing' })
     .option('upload-limit', { ...GET_FLAGS['upload-limit'], describe: 'most bytes a second to send other peers, all together, e.g. 1MiB (default: no limit; at least half a block a second)' })
+    .option('download-limit', { ...GET_FLAGS['download-limit'], alias: 'limit-rate', describe: 'most bytes a second to take, from the source and peers together, on average, e.g. 2MiB (like curl --limit-rate; default: no limit)' })
     .option('source-k', { ...GET_FLAGS['source-k'], describe: 'go to the source with probability k/n each round (n: group-size estimate)' })
     .option('backoff', { ...GET_FLAGS['backoff'], describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
     .option('seed', { ...GET_FLAGS['seed'], describe: 'seed for the peer\'s random choices (default: random)' })

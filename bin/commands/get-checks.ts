@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { checkHeader, parseHeaderLine } from '../../peer/node/request-headers.ts';
 import { parseParamFlags } from '../protocol-params.ts';
 import { checkToken } from '../token.ts';
-import { uploadLimitFloor } from '../../peer/node/upload-limit.ts';
+import { MIN_DOWNLOAD_RATE } from '../../peer/core/download-budget.ts';
+import { uploadLimitFloor } from '../../peer/node/rate-limits.ts';
 import { formatBytes, parseBytes } from '../units.ts';
 import type { GetArgs } from './get-args.ts';
 
@@ -67,6 +68,7 @@ export const GET_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'continue': flag(false, 'c'),
   'linger': text({ default: '0', coerce: number('--linger must be a number of seconds >= 0', (n) => n >= 0) }),
   'upload-limit': text({ coerce: size('--upload-limit must be a rate in bytes a second such as 512KiB or 2MB') }),
+  'download-limit': text({ coerce: size('--download-limit must be a rate in bytes a second such as 512KiB or 2MB') }),
   'source-k': text({ default: '3', coerce: number('--source-k must be a positive number', (n) => n > 0) }),
   'backoff': flag(true),
   'seed': text({ coerce: number('--seed must be a whole number', (n) => Number.isSafeInteger(n)) }),
@@ -94,6 +96,9 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
     const block = a.blockSize ?? 256 * 1024;
     const floor = uploadLimitFloor(block);
     if (a.uploadLimit < floor) throw usage(`--upload-limit must be at least half a block a second (${formatBytes(floor)}/s with ${formatBytes(block)} blocks: slower, the peers asking would time out)`, formatBytes(a.uploadLimit) + '/s');
+  }
+  if (a.downloadLimit !== undefined && a.downloadLimit < MIN_DOWNLOAD_RATE) {
+    throw usage(`--download-limit must be at least ${MIN_DOWNLOAD_RATE} bytes a second`, formatBytes(a.downloadLimit) + '/s');
   }
   if (a.header !== undefined) a.headers = headersOf([a.header].flat()); // not array: true, which would swallow the URL after -H
   if (a.param !== undefined) a.protocolParams = parseParamFlags([a.param].flat());

@@ -44,6 +44,7 @@ export async function runGet(args: GetArgs): Promise<void> {
       blockSize: args.blockSize,
       linger: args.linger,
       ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
+      ...(args.downloadLimit !== undefined && { downloadLimit: args.downloadLimit }),
       params: { ...args.protocolParams, k: args.sourceK, backoff: args.backoff },
       signal: controller.signal,
       ...(view && { onProgress: (p) => view.update(p) }),

@@ -17,7 +17,7 @@
 //   source-policy.ts SourcePolicy: k/n draws, leases, runs, the last-block rule, giving up
 //   source-fetch.ts  SourceFetch: starts the runs the policy decides on, takes and returns their blocks
 //   digests.ts       BlockDigests: per-block integrity: BLOCK digests, vouching, disputes the source settles
-//   handover.ts      Handover: when a finished peer may leave
+//   handover.ts      Handover: when a finished peer may leave;  download-budget.ts: a download limit
 //   reputation.ts    Reputation: strikes, probation, penalties, bans
 //   timers.ts        TimerTable: the named deadlines;  outbox.ts: the actions of one call
 //   group-size.ts    GroupSize: n for k/n from the estimators in estimation/ (swarm-size, group-size)
@@ -37,7 +37,8 @@
 //
 // TIMERS (timers.ts): `flood` (send UPDATEs; period set by the bandwidth controller, stretched
 // while these timers fire late: host-load.ts), `round` (adapt, expire requests and stale origins,
-// keep η neighbors), `rewire` (at the next round), `source` (the next draw or run). nextDeadline() is the earliest.
+// keep η neighbors), `rewire` (at the next round), `source` (the next draw or run), `budget` (a
+// download limit allows what it refused). nextDeadline() is the earliest.
 //
 // DRIVER CONTRACT: what a driver must answer to each action is in events.ts. Everything a peer
 // sends is untrusted: the handlers check every field and length, and a violation (violations.ts)
@@ -49,6 +50,7 @@ import { isFull } from './bits.ts';
 import { BlockTable } from './blocks.ts';
 import { isOpen } from './connection.ts';
 import { BlockDigests, type Claim } from './digests.ts';
+import { DownloadBudget } from './download-budget.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
 import { Handover } from './handover.ts';
@@ -82,6 +84,7 @@ export interface PeerConfig {
   now: number;
   have?: Uint8Array; // blocks already on disk (resume)
   auth?: SwarmAuth; // a private swarm: peers prove they hold its key before anything else (swarm-auth.ts)
+  downloadLimit?: number; // bytes a second taken at most, from peers and the source together (download-budget.ts)
 }
 
 export class PeerCore {
@@ -101,6 +104,7 @@ export class PeerCore {
   private readonly source: SourcePolicy;
   private readonly fetch: SourceFetch;
   private readonly bandwidth: BandwidthController;
+  private readonly budget: DownloadBudget | null;
   private readonly load: HostLoad;
   private readonly size: GroupSize;
   private readonly seen = new DistinctCount();
@@ -127,6 +131,7 @@ export class PeerCore {
     this.cache = new OriginCache(params.U, this.table.have.length, this.blocks, pinReserve(params.U));
     this.reputation = new Reputation(params);
     this.bandwidth = bandwidthControllerFor(params, cfg.now);
+    const budget = (this.budget = cfg.downloadLimit === undefined ? null : new DownloadBudget(cfg.downloadLimit, params.blockSize, cfg.now));
     this.load = new HostLoad({ ...DEFAULT_HOST_LOAD_PARAMS, busyLagMs: params.busyLagMs, maxStretch: params.maxLoadStretch });
     this.source = sourcePolicyFor(cfg.rng, params, cfg.now);
     this.handover = new Handover(params, () => this.mesh.open.some((c) => !isFull(c.peerId ? this.cache.get(c.peerId)?.bits : undefined, this.blocks)));
@@ -151,7 +156,7 @@ export class PeerCore {
     });
     this.scheduler = new Scheduler({
       params, rng: cfg.rng, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
-      reputation: this.reputation, bandwidth: this.bandwidth, digests: this.digests,
+      reputation: this.reputation, bandwidth: this.bandwidth, digests: this.digests, budget,
       blockLength: (i) => this.blockLength(i),
       accept: (now, index, data, from, digest, witnessed) => this.accept(now, index, data, from, digest, witnessed),
       dispute: (now, index, claims) => this.dispute(now, index, claims),
@@ -161,7 +166,7 @@ export class PeerCore {
     this.discipline = new Discipline({ self: cfg.id, params, out, reputation: this.reputation, mesh: this.mesh, cache: this.cache, size: this.size });
     this.fetch = new SourceFetch({
       policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads, known: this.known,
-      blockLength: (i) => this.blockLength(i),
+      budget, blockSize: params.blockSize, blockLength: (i) => this.blockLength(i),
       groupSize: (now) => this.size.n(now),
       starvingGroupSize: (now, since) => this.size.starvingN(now, since),
       roundMs: params.roundMs,
@@ -193,7 +198,9 @@ export class PeerCore {
   nextDeadline(): number {
     if (this.stopped) return Infinity;
     const sourceIdle = this.completed || this.table.haveCount + this.table.storingCount >= this.blocks;
-    this.timers.set('source', sourceIdle ? Infinity : this.source.deadline());
+    // With a limit a draw or run waits for it: a lease held with the limit spent must not spin.
+    this.timers.set('source', sourceIdle ? Infinity : Math.max(this.source.deadline(), this.budget?.readyAt(this.params.blockSize) ?? -Infinity));
+    this.timers.set('budget', this.budget?.wakeAt() ?? Infinity);
     this.timers.set('depart', this.handover.deadline());
     this.timers.set('known', this.flood.knownDeadline());
     return this.timers.next();
@@ -230,28 +237,19 @@ export class PeerCore {
   stats(now: number): PeerStats {
     const group = this.size.meshSnapshot(now);
     return {
-      meanDegree: group.meanDegree,
-      diameter: group.diameter,
-      bandwidthState: this.bandwidth.state,
-      timeInState: this.bandwidth.timeInState(now),
-      dataConnectionsTarget: this.bandwidth.dataConnections,
-      updateIntervalMs: this.bandwidth.updateIntervalMs,
-      loadStretch: this.load.stretch,
-      hostLagMs: this.load.lagMs,
+      meanDegree: group.meanDegree, diameter: group.diameter,
+      bandwidthState: this.bandwidth.state, timeInState: this.bandwidth.timeInState(now),
+      dataConnectionsTarget: this.bandwidth.dataConnections, updateIntervalMs: this.bandwidth.updateIntervalMs,
+      loadStretch: this.load.stretch, hostLagMs: this.load.lagMs,
       stretchedSeconds: (this.load.stretchedRounds * this.params.roundMs) / 1000,
       fromSource: this.received.fromSource, fromPeers: this.received.fromPeers,
       uploaded: this.uploads.uploaded, refusedBusy: { ...this.uploads.refused },
       maxDataConnections: this.scheduler.maxDataConnections,
-      sourceRequests: this.source.requests,
-      sourceRounds: this.source.roundsWon,
-      peersSeen: this.seen.count,
-      groupSizeEstimate: this.size.typical(now),
-      groupSizeNow: this.size.n(now),
+      sourceRequests: this.source.requests, sourceRounds: this.source.roundsWon,
+      peersSeen: this.seen.count, groupSizeEstimate: this.size.typical(now), groupSizeNow: this.size.n(now),
       neighbors: this.mesh.neighborCount(), connections: this.mesh.conns.size,
       blocks: this.blocks, blocksHave: this.table.haveCount,
-      bannedPeers: this.reputation.bannedCount,
-      disputes: this.digests.disputesOpened,
-      badDigests: this.digests.badDigests,
+      bannedPeers: this.reputation.bannedCount, disputes: this.digests.disputesOpened, badDigests: this.digests.badDigests,
       tenthsAtMs: this.tenths.atMs.slice(),
     };
   }
@@ -305,6 +303,7 @@ export class PeerCore {
     // The periodic timers' lateness: how long this process took to get to them.
     if (timers.due('flood', now)) load.observe(now - timers.get('flood'));
     if (timers.due('round', now)) load.observe(now - timers.get('round'));
+    if (timers.due('budget', now)) this.budget?.woke(); // what it refused asks again (the tick runs the scheduler)
     this.maybeDepart(now);
     this.flood.spreadKnown(now);
     if (timers.due('flood', now)) {

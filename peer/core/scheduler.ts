@@ -12,6 +12,8 @@
 //   peer with strikes gets one request at a time (probation); `maxStrikes` drops it for a
 //   while (reputation.ts). REJECT busy: no requests to it for a round, then one at a time
 //   until it delivers. REJECT missing: we believe it, clear the bit, and count a strike.
+// - A download limit (download-budget.ts): a request waits until the budget allows its block;
+//   the budget books the wake-up.
 // - Endgame: when nothing is left to ask for, a request outstanding for `endgameAfterMs` is
 //   asked once more of another idle holder; the first copy to arrive wins.
 // - A BLOCK is checked before it is kept (digests.ts): one we never asked for, or whose bytes
@@ -23,6 +25,7 @@ import type { BlockTable } from './blocks.ts';
 import { countAndNot, hasBit, nthAndNot } from './bits.ts';
 import { noteAnswered, noteAsked, type Conn } from './connection.ts';
 import { digestsEqual, type BlockDigests, type Claim } from './digests.ts';
+import type { DownloadBudget } from './download-budget.ts';
 import type { PeerEvent } from './events.ts';
 import type { Block, PeerId, RejectReason } from './messages.ts';
 import type { Mesh } from './mesh.ts';
@@ -60,6 +63,7 @@ export interface SchedulerDeps {
   reputation: Reputation;
   bandwidth: BandwidthController;
   digests: BlockDigests;
+  budget: DownloadBudget | null; // a download limit: requests wait for it (download-budget.ts)
   blockLength: (index: number) => number;
   /** The bytes of a block arrived from a peer, checked: store them. */
   accept: (now: number, index: number, data: Uint8Array, from: PeerId, digest: Uint8Array, witnessed: boolean) => void;
@@ -127,13 +131,15 @@ export class Scheduler {
 
   // Requests to `conn` for blocks it has and we have not taken, up to its pipeline.
   private topUp(now: number, conn: Conn): void {
-    const { params, rng, blocks, out } = this.d;
+    const { params, rng, blocks, out, budget } = this.d;
     const bits = this.d.cache.get(conn.peerId as PeerId)?.bits;
     if (!bits) return;
     const pipeline = pipelineOf(conn, params.pipeline);
     while (conn.requests.size < pipeline) {
+      if (budget && !budget.allows(now, params.blockSize)) break;
       const index = pickBlock(rng, bits, blocks.taken, params.inOrderWindow);
       if (index < 0) break;
+      budget?.take(now, this.d.blockLength(index));
       blocks.request(index, conn.id);
       const deadline = now + params.requestTimeoutMs;
       conn.requests.set(index, deadline);
@@ -250,6 +256,8 @@ export class Scheduler {
       const bits = cache.get(conn.peerId as PeerId)?.bits as Uint8Array;
       for (const [index, owner] of stuck) {
         if (owner === conn.id || blocks.askedTwice(index) || !hasBit(bits, index)) continue;
+        if (this.d.budget && !this.d.budget.allows(now, this.d.blockLength(index))) return; // a second copy is bytes too
+        this.d.budget?.take(now, this.d.blockLength(index));
         blocks.markAskedTwice(index);
         conn.requests.set(index, now + params.requestTimeoutMs);
         noteAsked(conn, index);

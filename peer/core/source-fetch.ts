@@ -3,6 +3,7 @@
 // and giving back what did not come, telling whoever waited for it. Blocks peers disagree
 // about (digests.ts) wait here, taken (fromSource), for a one-block GET that settles them.
 import type { BlockTable } from './blocks.ts';
+import type { DownloadBudget } from './download-budget.ts';
 import type { Flood } from './flood.ts';
 import type { OriginCache } from './origin-cache.ts';
 import type { Outbox } from './outbox.ts';
@@ -19,6 +20,8 @@ export interface SourceFetchDeps {
   flood: Flood;
   uploads: Uploads;
   known: SwarmKnown;
+  budget: DownloadBudget | null; // a download limit: runs are no longer than it allows (download-budget.ts)
+  blockSize: number;
   blockLength: (index: number) => number;
   groupSize: (now: number) => number;
   starvingGroupSize: (now: number, since: number) => number;
@@ -71,13 +74,15 @@ export class SourceFetch implements SourceView {
     const next = this.toSettle[0];
     if (next !== undefined && policy.settle(now, next)) {
       this.toSettle.shift();
+      this.d.budget?.take(now, this.d.blockLength(next)); // not held back: a liar is found out at once
       this.d.out.push({ type: 'fetchSource', first: next, count: 1 });
       return;
     }
     if (blocks.haveCount + blocks.storingCount >= blocks.count) return;
     if (this.lastProgress === -Infinity) this.lastProgress = now;
     this.now = now;
-    const run = policy.decide(now, this);
+    const budget = this.d.budget;
+    const run = policy.decide(now, this, budget ? () => budget.affordable(now, this.d.blockSize) : undefined);
     if (now >= this.nextRefreshCheck && policy.starving(now)) {
       this.nextRefreshCheck = now + this.d.roundMs;
       this.d.refresh(now); // a fresh count from the topology server
@@ -86,6 +91,7 @@ export class SourceFetch implements SourceView {
     for (let i = run.first; i < run.first + run.count; i++) {
       blocks.fromSource(i);
       this.d.known.add(now, i);
+      budget?.take(now, this.d.blockLength(i));
     }
     this.d.flood.markDirty();
     this.d.flood.knownDue(now); // soon: a peer about to pick the same block should hear first

@@ -23,7 +23,8 @@
 //   (`sourceFirstRun`) and grow at most twofold, sized to keep the connection busy for the rest
 //   of the lease at the rate seen. A run starts at a random eligible block; when streaming (inOrderWindow W > 0),
 //   at one of the W lowest, the lowest most often, so the swarm's copy grows from its start. A lease
-//   whose peer finds nothing it may fetch ends there.
+//   whose peer finds nothing it may fetch ends there. With a download limit (download-budget.ts)
+//   a run is no longer than the limit allows, and the lease waits while it allows none.
 // - Last-block rule: for two rounds we have had nothing to ask of anyone while needing a block
 //   no one in our view has, or no block has arrived at all: we are starving. That happens
 //   while the source is the bottleneck, and to the last peers of a crowd that has left (with
@@ -164,8 +165,12 @@ export class SourcePolicy {
     return now - this.starvedSince >= rounds * this.opts.roundMs;
   }
 
-  /** Called after every event; returns a run to fetch when the policy says so. */
-  decide(now: number, view: SourceView): SourceRun | null {
+  /**
+   * Called after every event; returns a run to fetch when the policy says so. `afford`, with a
+   * download limit, says how many blocks the limit allows now: the run is no longer, and with
+   * none the lease waits for it.
+   */
+  decide(now: number, view: SourceView, afford?: () => number): SourceRun | null {
     if (now < this.opensAt) return null;
     if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
@@ -188,8 +193,10 @@ export class SourcePolicy {
       this.roundsWon++;
       this.leaseUntil = now + (quiet ? QUIET_LEASE_ROUNDS : this.opts.leaseRounds) * this.opts.roundMs;
     }
+    const most = afford ? afford() : Infinity;
+    if (most < 1) return null;
     const { tiers, strict } = this.eligible(now, view);
-    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, this.runLength(now), strict, this.opts.window);
+    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, Math.min(this.runLength(now), most), strict, this.opts.window);
     if (!run) {
       if (this.runs.length === 0) this.leaseUntil = -Infinity; // a run still going may yet end with more to fetch
       return null;

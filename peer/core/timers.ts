@@ -15,6 +15,8 @@ export const TIMERS = {
   depart: { wakes: true },
   /** News of blocks known to exist is due to go to the neighbors (derived; see Flood.knownDue). */
   known: { wakes: true },
+  /** The download limit allows what it refused (derived; see DownloadBudget.wakeAt). */
+  budget: { wakes: true },
 } as const;
 
 export type TimerName = keyof typeof TIMERS;

@@ -26,7 +26,7 @@ import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { nameFromUrl } from '../../topology-server/swarm-file.ts';
 import { Transport } from './transport.ts';
-import { checkUploadLimit } from './upload-limit.ts';
+import { checkDownloadLimit, checkUploadLimit } from './rate-limits.ts';
 
 export interface DownloadOptions {
   output?: string; // default: the URL's file name
@@ -44,6 +44,7 @@ export interface DownloadOptions {
   blockSize?: number;
   linger?: number; // seconds to keep serving after finishing
   uploadLimit?: number; // bytes a second served to other peers at most, all together (default: no limit)
+  downloadLimit?: number; // bytes a second taken at most, from the source and peers together, on average (default: no limit)
   metricsPort?: number; // serve GET /metrics (Prometheus) on this port while downloading and lingering; 0: any free port
   metricsHost?: string; // default 127.0.0.1
   params?: Partial<PeerParams>;
@@ -151,6 +152,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   if (options.swarmKey !== undefined && options.swarmKey.trim() === '') throw new SlurpieError('BAD_INPUT', 'swarmKey must not be empty');
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
   checkUploadLimit(options.uploadLimit, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
+  checkDownloadLimit(options.downloadLimit);
   const info = await probeSource(url, { ...(options.signal && { signal: options.signal }), http: sourceHttpOf(options) });
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;
@@ -169,7 +171,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   }
   if (!info.ranges || info.size === null) {
     log('info', 'the source does not support Range requests: downloading it plainly, alone, without resume');
-    const result = await plainDownload(info, output, sha256, options.signal);
+    const result = await plainDownload(info, output, sha256, options.signal, options.downloadLimit);
     if (options.stream) await streamFinishedFile(output, options.stream);
     return {
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: result.size,
@@ -212,6 +214,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       id, swarmId, host, port, size, params: { ...(options.stream ? { inOrderWindow: STREAM_WINDOW } : !membership && { inOrderWindow: ALONE_WINDOW }), ...options.params, blockSize }, rng: new SeededRng(seed),
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
+      ...(options.downloadLimit !== undefined && { downloadLimit: options.downloadLimit }),
     });
     node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.uploadLimit });
     if (options.metricsPort !== undefined) {

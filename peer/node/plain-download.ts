@@ -1,17 +1,21 @@
 // The fallback for a source without Range support or a Content-Length: one plain GET,
 // alone, into FILE.part, renamed into place only once complete (and verified if we can).
+// A download limit paces the reading (the core's budget cannot: there are no requests to hold).
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { SlurpieError } from '../errors.ts';
 import { toDiskError } from '../storage/disk-error.ts';
 import { fetchWhole, type SourceInfo } from './source-client.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 export async function plainDownload(
   info: SourceInfo,
   output: string,
   expectedSha256: string | undefined,
   signal?: AbortSignal,
+  downloadLimit?: number, // bytes a second
 ): Promise<{ size: number; sha256: string }> {
+  const pace = downloadLimit === undefined ? null : new TokenBucket({ rate: downloadLimit, burst: Math.max(64 * 1024, downloadLimit) });
   const partPath = `${output}.part`;
   const hash = createHash('sha256');
   const file = await open(partPath, 'w').catch((err: unknown) => {
@@ -20,6 +24,7 @@ export async function plainDownload(
   let size = 0;
   try {
     await fetchWhole(info, async (offset, chunk) => {
+      await pace?.take(chunk.length, signal); // the body is not read meanwhile: TCP slows the source
       hash.update(chunk);
       await file.write(chunk, 0, chunk.length, offset).catch((err: unknown) => {
         throw toDiskError(err, 'write', partPath);

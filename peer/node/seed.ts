@@ -14,7 +14,7 @@ import { fetchBlocks, probeSource, type SourceInfo } from './source-client.ts';
 import { swarmAuthFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { Transport } from './transport.ts';
-import { checkUploadLimit } from './upload-limit.ts';
+import { checkUploadLimit } from './rate-limits.ts';
 
 export interface SeedOptions {
   topology: string; // the topology server of the swarm (required: a seeder no one can find serves no one)

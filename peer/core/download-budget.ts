@@ -1,0 +1,74 @@
+// A download limit (`get --download-limit`, the library's `downloadLimit`): the bytes a peer
+// takes, from peers and the source together, average at most `rate` a second.
+//
+// Bytes are charged when they are ASKED for (a REQUEST, a Range GET's blocks), not as they
+// arrive: a peer cannot slow its own sockets without the peers serving it seeing a stalled
+// requester, and its own requests would then time out against honest peers (each a strike).
+// Asked for at the rate, every answer comes as fast as its link allows, so what a peer has
+// asked for and not yet received stays under a second's worth. Like curl's --limit-rate the
+// limit holds on average: a peer may take up to `burst` (a second's worth, at least one block)
+// at once after it has been idle.
+//
+// Pure: time is the driver's `now`, in ms.
+
+/** Bytes a second at least, so a limit is not a typo for "never": one block in 8 minutes at 256 KiB. */
+export const MIN_DOWNLOAD_RATE = 512;
+
+export class DownloadBudget {
+  readonly burst: number;
+  private tokens: number;
+  private at: number; // when `tokens` was last brought up to date
+  private wanted = 0; // bytes something was refused since the last wake-up (0: nothing waits)
+
+  constructor(
+    readonly rate: number, // bytes a second
+    blockSize: number,
+    now: number,
+  ) {
+    if (!(Number.isFinite(rate) && rate >= MIN_DOWNLOAD_RATE)) throw new RangeError(`a download limit must be at least ${MIN_DOWNLOAD_RATE} bytes a second, got ${rate}`);
+    this.burst = Math.max(blockSize, rate);
+    this.tokens = this.burst;
+    this.at = now;
+  }
+
+  /** Whether `bytes` may be asked for now. When not, wakeAt() says when they may. */
+  allows(now: number, bytes: number): boolean {
+    this.refill(now);
+    if (this.tokens >= bytes) return true;
+    this.wanted = Math.max(this.wanted, Math.min(bytes, this.burst));
+    return false;
+  }
+
+  /** Whole `unit`-byte pieces that may be asked for now (0: none; wakeAt() says when one may). */
+  affordable(now: number, unit: number): number {
+    return this.allows(now, unit) ? Math.floor(this.tokens / unit) : 0;
+  }
+
+  /** `bytes` were asked for. Past what allows() said (a dispute's one-block GET), it runs into debt. */
+  take(now: number, bytes: number): void {
+    this.refill(now);
+    this.tokens -= bytes;
+  }
+
+  /** When what was refused may be asked for (Infinity: nothing was refused since the last wake-up). */
+  wakeAt(): number {
+    return this.wanted === 0 ? Infinity : this.readyAt(this.wanted);
+  }
+
+  /** The wake-up came: whatever still waits will ask again and be refused again if it must. */
+  woke(): void {
+    this.wanted = 0;
+  }
+
+  /** When `bytes` may be asked for (at or before the last update when they may now). */
+  readyAt(bytes: number): number {
+    const short = Math.min(bytes, this.burst) - this.tokens;
+    return short <= 0 ? this.at : this.at + Math.ceil((short * 1000) / this.rate);
+  }
+
+  private refill(now: number): void {
+    if (now <= this.at) return;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.rate) / 1000);
+    this.at = now;
+  }
+}
