@@ -15,7 +15,7 @@
 
 export const UNIT = {
   prefixes: ['core-', 'estimation-', 'wire-', 'sim-', 'lint-'],
-  files: ['cli-plain-progress', 'get-fast', 'experiment-delay', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split', 'http-options', 'errors-wrap', 'topology-dashboard-model', 'plot-render', 'scenario-file', 'in-order-stream', 'block-pool', 'serve-queue', 'gc-pacer', 'smaps-breakdown', 'usage-text', 'results-lines', 'results-runs', 'results-source-link', 'child-env', 'launch-gate', 'message-counts'],
+  files: ['cli-plain-progress', 'get-fast', 'experiment-delay', 'topology-registry', 'topology-limits', 'storage-prefix-hash', 'storage-part-file', 'storage-journal', 'source-token-bucket', 'suite-split', 'http-options', 'errors-wrap', 'topology-dashboard-model', 'plot-render', 'scenario-file', 'in-order-stream', 'block-pool', 'serve-queue', 'gc-pacer', 'smaps-breakdown', 'usage-text', 'cli-units', 'results-lines', 'results-runs', 'results-source-link', 'child-env', 'launch-gate', 'message-counts'],
 };
 
 export const INTEGRATION = {

@@ -1,4 +1,5 @@
 // Sizes and rates on the command line: "64MiB", "4MiB" (bytes per second), "1.5GiB", "1000".
+// A bare K, M or G counts in 1024s, as curl's --limit-rate and wget's do ("2M" is 2 MiB).
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -6,6 +7,9 @@ const UNITS: Record<string, number> = {
   kib: 1024,
   mib: 1024 ** 2,
   gib: 1024 ** 3,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
   kb: 1000,
   mb: 1000 ** 2,
   gb: 1000 ** 3,
