@@ -1,11 +1,12 @@
 // `slurpie get` with the habits of curl, wget and aria2 (issue #13): usage errors, honest
-// integrity wording, reruns that fetch nothing, plain progress off a terminal, -q and -c.
+// integrity wording, reruns that fetch nothing, plain progress off a terminal, -q, -c and -v.
 // Serial: every test starts `slurpie` processes, and a burst of start-ups starves a small machine.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSourceServer } from '../experiments/source/range-server.ts';
+import { startTopologyServer } from '../topology-server/server.ts';
 import { runSlurpie, scratch } from './fixtures/cli-run.ts';
 import { expectUsageErrors } from './fixtures/usage-errors.ts';
 
@@ -167,4 +168,24 @@ test.serial('-c/--continue is accepted (resuming is the default) and documented 
   t.is(help.code, 0);
   t.regex(help.stdout, /-c, --continue/);
   t.regex(help.stdout, /-q, --quiet/);
+});
+
+test.serial('-v: the protocol\'s events on stderr (the topology\'s answer, the source\'s lease and GETs, the end); without it none', async (t) => {
+  t.timeout(60_000);
+  const data = Buffer.alloc(1_000_000, 6);
+  const source = await startSourceServer({ data, name: 'v.bin' });
+  t.teardown(() => source.close());
+  const topology = await startTopologyServer({ port: 0 });
+  t.teardown(() => topology.close());
+  const dir = await scratch(t);
+  const env = { SLURPIE_CONFIG: '', XDG_CONFIG_HOME: '/nonexistent' };
+  const verbose = await runSlurpie(t, ['get', source.url, '--topology', topology.url, '-o', join(dir, 'v.bin'), '-v', '--no-progress', '--log-format', 'plain'], env);
+  t.is(verbose.code, 0, verbose.stderr);
+  t.regex(verbose.stderr, /^slurpie: topology: no one else named, 1 in the swarm$/m);
+  t.regex(verbose.stderr, /^slurpie: source: won a lease \(n ≈ 1\), GET (block \d+|blocks \d+-\d+)$/m);
+  t.regex(verbose.stderr, /^slurpie: every block stored: 0% from peers, 100% from the source$/m);
+  const plain = await runSlurpie(t, ['get', source.url, '--topology', topology.url, '-o', join(dir, 'p.bin'), '--no-progress', '--log-format', 'plain'], env);
+  t.is(plain.code, 0, plain.stderr);
+  t.notRegex(plain.stderr, /topology:|source:|every block stored/);
+  t.is(sha(await readFile(join(dir, 'v.bin'))), sha(data));
 });

@@ -68,7 +68,7 @@ export function getBuilder(y: Argv): Argv<GetArgs> {
     .option('source-k', { ...GET_FLAGS['source-k'], describe: 'go to the source with probability k/n each round (n: group-size estimate)' })
     .option('backoff', { ...GET_FLAGS['backoff'], describe: 'random backoff at the source (--no-backoff: go every round, for ablation)' })
     .option('seed', { ...GET_FLAGS['seed'], describe: 'seed for the peer\'s random choices (default: random)' })
-    .option('verbose', { ...GET_FLAGS['verbose'], describe: 'log protocol events to stderr' })
+    .option('verbose', { ...GET_FLAGS['verbose'], describe: 'log the protocol\'s events to stderr: the topology server\'s answer, links opened and closed, the source\'s leases and Range GETs, the bandwidth estimator\'s state and the group-size estimate' })
     .option('swarm-key', { ...GET_FLAGS['swarm-key'], describe: 'name the swarm by this instead of the URL: peers fetching the same bytes from mirrors or different links join one swarm' })
     .option('header', { ...GET_FLAGS['header'], describe: '"Name: value" sent to the source with every request (repeatable; never to peers or the topology server)' })
     .option('user-agent', { ...GET_FLAGS['user-agent'], describe: `User-Agent sent to the source (default ${DEFAULT_USER_AGENT})` })

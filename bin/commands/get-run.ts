@@ -45,6 +45,7 @@ export async function runGet(args: GetArgs): Promise<void> {
       linger: args.linger,
       ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
       ...(args.downloadLimit !== undefined && { downloadLimit: args.downloadLimit }),
+      protocolEvents: args.verbose,
       params: { ...args.protocolParams, k: args.sourceK, backoff: args.backoff },
       signal: controller.signal,
       ...(view && { onProgress: (p) => view.update(p) }),

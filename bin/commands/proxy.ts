@@ -61,6 +61,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       proxy = await startProxy({
         host: args.host, port: args.port, dir: args.dir, minSize: args.minSize,
         ...(args.topology !== undefined && { topology: args.topology }),
+        protocolEvents: args.verbose,
         log: (level, msg) => {
           if (level !== 'debug' || args.verbose) process.stderr.write(`slurpie proxy: ${msg}\n`);
         },

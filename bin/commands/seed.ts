@@ -76,6 +76,7 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
         ...(secret !== undefined && { swarmSecret: secret }),
         ...(args.linger !== undefined && { linger: args.linger }),
         ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
+        protocolEvents: args.verbose,
         port: args.port,
         blockSize: args.blockSize,
         signal: controller.signal,

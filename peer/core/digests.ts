@@ -39,6 +39,7 @@
 import { clearBit, hasBit, setBit } from './bits.ts';
 import type { Conn } from './connection.ts';
 import { DIGEST_LENGTH, type BlockDigest, type PeerId } from './messages.ts';
+import type { Outbox } from './outbox.ts';
 import type { Violation } from './violations.ts';
 
 /** Most digests one DIGESTS message carries (the wire's MAX_DIGESTS_PER_MESSAGE). */
@@ -203,12 +204,11 @@ export class BlockDigests {
   }
 
   /**
-   * DIGESTS to send now: for each connection not told for `everyMs`, the blocks we vouch for
-   * that it has not had from us (nor told us of), oldest first, up to the message limit.
+   * Sends the DIGESTS due now: to each connection not told for `everyMs`, the blocks we vouch
+   * for that it has not had from us (nor told us of), oldest first, up to the message limit.
    */
-  announce(now: number, conns: readonly Conn[], everyMs: number): { conn: Conn; blocks: BlockDigest[] }[] {
-    if (this.ours.length === 0) return [];
-    const out: { conn: Conn; blocks: BlockDigest[] }[] = [];
+  announce(now: number, conns: readonly Conn[], everyMs: number, out: Outbox): void {
+    if (this.ours.length === 0) return;
     for (const conn of conns) {
       const c = this.forConn(conn);
       if (now - c.toldAt < everyMs) continue;
@@ -222,9 +222,8 @@ export class BlockDigests {
       if (blocks.length === 0) continue;
       c.toldAt = now;
       blocks.sort((a, b) => a.index - b.index);
-      out.push({ conn, blocks });
+      out.send(conn.id, { type: 'DIGESTS', blocks });
     }
-    return out;
   }
 
   // A connection's claim for a block replaces its earlier one.

@@ -81,6 +81,7 @@ export class Flood {
 
   /** A connection just opened: it gets our state at once. */
   greet(now: number, conn: Conn): void {
+    this.d.out.events?.linked(conn);
     conn.ownSentAt = now;
     this.send(conn, [conn.told.entry(OWN_REF, this.own, 0, this.d.sizeReport(now))]);
   }

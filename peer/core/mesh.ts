@@ -255,7 +255,7 @@ export class Mesh {
   close(id: ConnId, code: CloseCode, reason: string): void {
     if (!this.conns.has(id)) return;
     this.d.out.close(id, code, reason);
-    this.onClosed(id);
+    this.onClosed(id, reason);
   }
 
   /** Closes every connection to `peerId` (a ban). */
@@ -264,9 +264,10 @@ export class Mesh {
   }
 
   /** The connection is gone (either side closed it). */
-  onClosed(id: ConnId): void {
+  onClosed(id: ConnId, reason: string): void {
     const conn = this.conns.get(id);
     if (!conn) return;
+    this.d.out.events?.closed(conn, reason);
     this.conns.delete(id);
     this.link(conn.peerId, -1);
     if (isOpen(conn)) this.open.splice(this.open.indexOf(conn), 1);

@@ -1,11 +1,13 @@
 // The actions one handle() call produces, in order. Every part of the core pushes here;
 // PeerCore hands the list to the driver and starts a new one.
+import type { EventLog } from './event-log.ts';
 import type { ConnId, PeerAction } from './events.ts';
 import type { Message } from './messages.ts';
 import type { CloseCode } from './violations.ts';
 
 export class Outbox {
   private actions: PeerAction[] = [];
+  events: EventLog | null = null; // the protocol's events in words, when asked for (event-log.ts)
 
   push(action: PeerAction): void {
     this.actions.push(action);

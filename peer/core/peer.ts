@@ -50,6 +50,7 @@ import { isFull } from './bits.ts';
 import { BlockTable } from './blocks.ts';
 import { isOpen } from './connection.ts';
 import { BlockDigests, type Claim } from './digests.ts';
+import { EventLog } from './event-log.ts';
 import { DownloadBudget } from './download-budget.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
@@ -85,6 +86,7 @@ export interface PeerConfig {
   have?: Uint8Array; // blocks already on disk (resume)
   auth?: SwarmAuth; // a private swarm: peers prove they hold its key before anything else (swarm-auth.ts)
   downloadLimit?: number; // bytes a second taken at most, from peers and the source together (download-budget.ts)
+  events?: boolean; // the protocol's events as debug log actions (event-log.ts: `get -v`)
 }
 
 export class PeerCore {
@@ -124,6 +126,7 @@ export class PeerCore {
     this.blocks = Math.ceil(cfg.size / params.blockSize);
     const self = { id: cfg.id, swarmId: cfg.swarmId, host: cfg.host, port: cfg.port, size: cfg.size };
     const out = this.out;
+    if (cfg.events) out.events = new EventLog(out);
     this.table = new BlockTable(this.blocks, cfg.have);
     (this.tenths = new TenthMarks(this.blocks)).note(cfg.now, this.table.haveCount);
     this.digests = new BlockDigests(this.blocks);
@@ -261,6 +264,7 @@ export class PeerCore {
         return this.onTick(now);
       case 'peers':
         if (event.count !== undefined) this.size.observeCount(now, event.count);
+        this.out.events?.topology(event.peers.length, event.count);
         this.source.onPeers(now, event.peers.length === 0);
         this.mesh.learn(event.peers, now);
         return this.maintainNeighbors(now);
@@ -274,7 +278,7 @@ export class PeerCore {
       case 'malformed':
         return this.discipline.violation(event.conn, { code: 'MALFORMED_FRAME', detail: `${event.code}: ${event.detail}` });
       case 'closed':
-        return this.mesh.onClosed(event.conn);
+        return this.mesh.onClosed(event.conn, event.reason);
       case 'served':
         this.handover.served(event.index);
         return this.uploads.onServed(now, event.conn, event.index, event.bytes);
@@ -309,9 +313,7 @@ export class PeerCore {
     if (timers.due('flood', now)) {
       const stretch = load.stretch;
       this.flood.flood(now, stretch);
-      for (const { conn, blocks } of this.digests.announce(now, this.mesh.open, params.digestEveryMs)) {
-        this.out.send(conn.id, { type: 'DIGESTS', blocks });
-      }
+      this.digests.announce(now, this.mesh.open, params.digestEveryMs, this.out);
       timers.set('flood', now + stretched(this.bandwidth.updateIntervalMs, stretch, params.staleMs));
     }
     if (timers.due('round', now)) {
@@ -333,6 +335,7 @@ export class PeerCore {
   // Every block is stored: say so (the driver verifies), and from now on only serve.
   private onComplete(now: number): void {
     this.completed = true;
+    this.out.events?.complete(this.received.fromPeers, this.received.fromSource);
     this.handover.completed(now);
     this.out.push({ type: 'complete' });
     this.maybeDepart(now);
@@ -349,6 +352,7 @@ export class PeerCore {
     this.size.sample(now);
     const wantMore = this.cache.tree.countWanted(this.table.taken) > 0;
     this.bandwidth.evaluate(now, { wantMore, canAddDataConnection: wantMore && this.mesh.hasRoom() });
+    this.out.events?.round(this.bandwidth, this.load.stretch, this.size.n(now));
   }
 
   private maintainNeighbors(now: number): void {

@@ -82,12 +82,14 @@ export class SourceFetch implements SourceView {
     if (this.lastProgress === -Infinity) this.lastProgress = now;
     this.now = now;
     const budget = this.d.budget;
+    const won = policy.roundsWon;
     const run = policy.decide(now, this, budget ? () => budget.affordable(now, this.d.blockSize) : undefined);
     if (now >= this.nextRefreshCheck && policy.starving(now)) {
       this.nextRefreshCheck = now + this.d.roundMs;
       this.d.refresh(now); // a fresh count from the topology server
     }
     if (!run) return;
+    this.d.out.events?.sourceRun(run.first, run.count, policy.roundsWon > won, this.d.groupSize(now));
     for (let i = run.first; i < run.first + run.count; i++) {
       blocks.fromSource(i);
       this.d.known.add(now, i);

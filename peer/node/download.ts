@@ -45,6 +45,7 @@ export interface DownloadOptions {
   linger?: number; // seconds to keep serving after finishing
   uploadLimit?: number; // bytes a second served to other peers at most, all together (default: no limit)
   downloadLimit?: number; // bytes a second taken at most, from the source and peers together, on average (default: no limit)
+  protocolEvents?: boolean; // also log the protocol's events (the topology's answer, links, the source's leases and runs, the bandwidth state) at 'debug': `get -v`
   metricsPort?: number; // serve GET /metrics (Prometheus) on this port while downloading and lingering; 0: any free port
   metricsHost?: string; // default 127.0.0.1
   params?: Partial<PeerParams>;
@@ -215,6 +216,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
       ...(options.downloadLimit !== undefined && { downloadLimit: options.downloadLimit }),
+      events: options.protocolEvents === true,
     });
     node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.uploadLimit });
     if (options.metricsPort !== undefined) {

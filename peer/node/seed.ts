@@ -26,6 +26,7 @@ export interface SeedOptions {
   blockSize?: number; // must be the downloaders' block size (default 256 KiB, as theirs)
   linger?: number; // seconds to serve; default: until the signal aborts
   uploadLimit?: number; // bytes a second served at most, all peers together (default: no limit)
+  protocolEvents?: boolean; // also log the protocol's events at 'debug' (`seed -v`)
   signal?: AbortSignal; // stops seeding: deregisters and resolves
   log?: LogFn;
   /** Called once the seeder is registered and serving. */
@@ -105,6 +106,7 @@ async function seedOnce(file: string, url: string, options: SeedOptions): Promis
       id, swarmId, host, port, size, params: { blockSize }, rng: new SeededRng(randomBytes(4).readUInt32LE(0)),
       now: performance.now(), have,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
+      events: options.protocolEvents === true,
     });
     node = new PeerNode(core, store, info, log, transport, { uploadLimit: options.uploadLimit });
     const client = new TopologyClient(options.topology, options.topologyToken === undefined ? {} : { token: options.topologyToken });

@@ -29,6 +29,7 @@ export interface ProxyOptions {
   minSize: number; // smaller files are passed through
   topology?: string;
   log: LogFn;
+  protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
   onDone?: (stats: DownloadStats) => void;
 }
 
@@ -40,7 +41,7 @@ export interface ProxyServer {
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const cache = new SwarmCache({
-    dir: opts.dir, log: opts.log,
+    dir: opts.dir, log: opts.log, protocolEvents: opts.protocolEvents === true,
     ...(opts.topology !== undefined && { topology: opts.topology }),
     ...(opts.onDone && { onDone: opts.onDone }),
   });

@@ -21,6 +21,7 @@ export interface SwarmCacheOptions {
   dir: string;
   topology?: string;
   log: LogFn;
+  protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
   /** Tells of each finished download (tests, logs). */
   onDone?: (stats: DownloadStats) => void;
 }
@@ -84,6 +85,7 @@ export class SwarmCache {
         stream: fanOut,
         signal: this.stopping.signal,
         log: this.opts.log,
+        protocolEvents: this.opts.protocolEvents === true,
         ...(this.opts.topology !== undefined && { topology: this.opts.topology }),
       });
       this.opts.log('info', `${url}: ${stats.size} bytes in ${stats.seconds.toFixed(1)} s, ${stats.fromSource} from the source, ${stats.fromPeers} from peers (${stats.integrity === 'none' ? 'not verified' : 'verified'}), cached`);
