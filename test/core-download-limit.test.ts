@@ -5,6 +5,7 @@ import test from 'ava';
 import { SeededRng } from '../estimation/random.ts';
 import { DownloadBudget, MIN_DOWNLOAD_RATE } from '../peer/core/download-budget.ts';
 import type { PeerAction } from '../peer/core/events.ts';
+import type { PeerStats } from '../peer/core/peer.ts';
 import { SEED, SELF, Script } from './fixtures/scripted-core.ts';
 
 const BLOCK = 1024; // the scripted core's block size
@@ -65,21 +66,23 @@ interface Drive {
   worstLead: number; // most bytes asked for beyond burst + rate x time (<= 0 within the limit)
   fromPeer: number;
   closed: number; // connections the core closed (a strike-out would be one)
+  end: PeerStats;
 }
 
 /**
  * Runs the scripted core to completion: the source and the peers in `peers` (conns 1..n,
  * linked with every block) answer every request at once, so only the limit holds it back.
  */
-function drive(limit: number | undefined, peers: number): Drive {
-  const s = new Script(SIZE, { roundMs: 1000 }, SEED, undefined, SELF, undefined, limit === undefined ? {} : { downloadLimit: limit });
-  const all = Array.from({ length: BLOCKS }, (_, i) => i);
-  const len = (i: number): number => (i === BLOCKS - 1 ? SIZE - i * BLOCK : BLOCK);
+function drive(limit: number | undefined, peers: number, blocks = BLOCKS): Drive {
+  const size = blocks * BLOCK - 100;
+  const s = new Script(size, { roundMs: 1000 }, SEED, undefined, SELF, undefined, limit === undefined ? {} : { downloadLimit: limit });
+  const all = Array.from({ length: blocks }, (_, i) => i);
+  const len = (i: number): number => (i === blocks - 1 ? size - i * BLOCK : BLOCK);
   const queue: PeerAction[] = [];
   for (let p = 1; p <= peers; p++) queue.push(...s.link(p, p, all));
   queue.push(...s.feed({ type: 'peers', peers: [] }, 0));
   const burst = limit === undefined ? Infinity : Math.max(BLOCK, limit);
-  const r: Drive = { finishedAt: Infinity, ticks: 0, worstLead: -Infinity, fromPeer: 0, closed: 0 };
+  const r = { finishedAt: Infinity, ticks: 0, worstLead: -Infinity, fromPeer: 0, closed: 0 };
   let asked = 0;
   const ask = (bytes: number): void => {
     asked += bytes;
@@ -106,7 +109,7 @@ function drive(limit: number | undefined, peers: number): Drive {
     r.ticks++;
     queue.push(...s.tick(Math.max(s.now, next)));
   }
-  return r;
+  return { ...r, end: s.core.stats(s.now) };
 }
 
 test('alone: the source is asked at the limit, and the download takes what the limit says', (t) => {
@@ -143,4 +146,14 @@ test('a wake-up no one needs any more is not booked again', (t) => {
   s.feed({ type: 'closed', conn: 1, reason: 'gone' }, 10); // it leaves: no one left to ask
   s.tick(wake);
   t.true(s.core.nextDeadline() > wake, `after the wake-up, the next is later (${s.core.nextDeadline()})`);
+});
+
+test('while the limit holds requests back, the bandwidth estimator holds its settings', (t) => {
+  // 8 peers with every block, 256 blocks at 8 a second: 30 s of rounds. Read as the peers'
+  // rate, the limit's would look like congestion: floods slowed to 5 s, neighbors dropped.
+  const capped = drive(8 * BLOCK, 8, 256);
+  t.is(capped.end.updateIntervalMs, 500, 'the flood period as it started');
+  t.is(capped.end.dataConnectionsTarget, 4);
+  t.is(capped.end.bandwidthState, 'under-utilized', 'the state it started in: no judgment made');
+  t.true(capped.worstLead <= 1e-6);
 });

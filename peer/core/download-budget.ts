@@ -19,6 +19,7 @@ export class DownloadBudget {
   private tokens: number;
   private at: number; // when `tokens` was last brought up to date
   private wanted = 0; // bytes something was refused since the last wake-up (0: nothing waits)
+  private refused = false; // since limited() was last asked
 
   constructor(
     readonly rate: number, // bytes a second
@@ -36,7 +37,19 @@ export class DownloadBudget {
     this.refill(now);
     if (this.tokens >= bytes) return true;
     this.wanted = Math.max(this.wanted, Math.min(bytes, this.burst));
+    this.refused = true;
     return false;
+  }
+
+  /**
+   * Whether the limit held anything back since the last call: then it, not the peers, sets
+   * the rate, and the bandwidth estimator must not read that rate as the peers' (it would
+   * throttle the floods and drop neighbors and data connections for nothing).
+   */
+  limited(): boolean {
+    const was = this.refused;
+    this.refused = false;
+    return was;
   }
 
   /** Whole `unit`-byte pieces that may be asked for now (0: none; wakeAt() says when one may). */

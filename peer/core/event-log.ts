@@ -45,7 +45,7 @@ export class EventLog {
    * control traffic), and n for k/n, each when it changed (n: by a tenth or more).
    */
   round(b: BandwidthView, loadStretch: number, n: number): void {
-    const line = `bandwidth: ${b.state}: ${b.dataConnections} data connections, updates every ${Math.round(b.updateIntervalMs)} ms, ${b.neighbors} neighbors` +
+    const line = `bandwidth: ${b.state}: ${b.dataConnections} data ${b.dataConnections === 1 ? 'connection' : 'connections'}, updates every ${Math.round(b.updateIntervalMs)} ms, ${b.neighbors} neighbors` +
       (loadStretch > 1 ? ` (host busy: control traffic ${+loadStretch.toFixed(2)}x slower)` : '');
     if (line !== this.lastBandwidth) this.log((this.lastBandwidth = line));
     if (this.lastN > 0 && Math.abs(n - this.lastN) < this.lastN / 10) return;

@@ -350,7 +350,7 @@ export class PeerCore {
   private adapt(now: number): void {
     if (this.completed) return;
     this.size.sample(now);
-    const wantMore = this.cache.tree.countWanted(this.table.taken) > 0;
+    const wantMore = this.cache.tree.countWanted(this.table.taken) > 0 && !this.budget?.limited();
     this.bandwidth.evaluate(now, { wantMore, canAddDataConnection: wantMore && this.mesh.hasRoom() });
     this.out.events?.round(this.bandwidth, this.load.stretch, this.size.n(now));
   }
