@@ -183,6 +183,7 @@ test.serial('-v: the protocol\'s events on stderr (the topology\'s answer, the s
   t.is(verbose.code, 0, verbose.stderr);
   t.regex(verbose.stderr, /^slurpie: topology: no one else named, 1 in the swarm$/m);
   t.regex(verbose.stderr, /^slurpie: source: won a lease \(n ≈ 1\), GET (block \d+|blocks \d+-\d+)$/m);
+  t.regex(verbose.stderr, /^slurpie: source: (block \d+|blocks \d+-\d+) in \d+\.\d\d s( \(\d+\.\d MiB\/s\))?$/m, 'how long a GET took');
   t.regex(verbose.stderr, /^slurpie: every block stored: 0% from peers, 100% from the source$/m);
   const plain = await runSlurpie(t, ['get', source.url, '--topology', topology.url, '-o', join(dir, 'p.bin'), '--no-progress', '--log-format', 'plain'], env);
   t.is(plain.code, 0, plain.stderr);

@@ -8,6 +8,11 @@ import type { Outbox } from './outbox.ts';
 
 const short = (id: string | null | undefined): string => (id ?? '?').slice(0, 8);
 
+/** "block 7" or "blocks 7-9": a Range GET's blocks, as the events name them. */
+export function blockRun(first: number, count: number): string {
+  return count === 1 ? `block ${first}` : `blocks ${first}-${first + count - 1}`;
+}
+
 /** What the estimator has set (estimation/bandwidth.ts's BandwidthController). */
 export interface BandwidthView {
   readonly state: string;
@@ -36,8 +41,7 @@ export class EventLog {
 
   /** A Range GET of blocks first..first+count-1; `won`: a lease won by this round's draw, at group size n. */
   sourceRun(first: number, count: number, won: boolean, n: number): void {
-    const blocks = count === 1 ? `block ${first}` : `blocks ${first}-${first + count - 1}`;
-    this.log(`source: ${won ? `won a lease (n ≈ ${Math.round(n)}), ` : ''}GET ${blocks}`);
+    this.log(`source: ${won ? `won a lease (n ≈ ${Math.round(n)}), ` : ''}GET ${blockRun(first, count)}`);
   }
 
   /**

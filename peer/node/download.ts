@@ -218,7 +218,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       ...(options.downloadLimit !== undefined && { downloadLimit: options.downloadLimit }),
       events: options.protocolEvents === true,
     });
-    node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.uploadLimit });
+    node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.uploadLimit, protocolEvents: options.protocolEvents === true });
     if (options.metricsPort !== undefined) {
       const { servePeerMetrics } = await import('./peer-metrics.ts'); // prom-client: ~40 files, loaded only when asked for
       const metricsCore = core;

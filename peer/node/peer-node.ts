@@ -10,6 +10,7 @@ import { blockDigest } from '../storage/verify.ts';
 import { BlockPool } from './block-pool.ts';
 import { GcPacer } from './gc-pacer.ts';
 import { ServeQueue } from './serve-queue.ts';
+import { blockRun } from '../core/event-log.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { fetchBlocks, type SourceInfo } from './source-client.ts';
 import type { TopologyClient, TopologyProgress } from './topology-client.ts';
@@ -48,6 +49,8 @@ export interface PeerNodeOptions {
    * can send in time are refused busy and asked elsewhere.
    */
   uploadLimit?: number | undefined;
+  /** Log how long each Range GET took, at 'debug' (`get -v`, with the core's own events). */
+  protocolEvents?: boolean;
 }
 
 export class PeerNode {
@@ -75,6 +78,7 @@ export class PeerNode {
   private offered: Uint8Array | null = null; // the pooled block (from the source or a peer) being handed to the core
   private readonly gc = new GcPacer(COLLECT_EVERY_BYTES); // frees the buffers ws and undici read into
   private readonly uploads: TokenBucket | null; // --upload-limit
+  private readonly sourceTimes: boolean; // -v: how long each Range GET took
 
   constructor(
     readonly core: PeerCore,
@@ -85,6 +89,7 @@ export class PeerNode {
     options: PeerNodeOptions = {},
   ) {
     this.uploads = options.uploadLimit === undefined ? null : new TokenBucket({ rate: options.uploadLimit, burst: part.blockSize });
+    this.sourceTimes = options.protocolEvents === true;
     this.pool = new BlockPool(part.blockSize);
     this.served = new BlockPool(part.blockSize);
     transport?.bind({
@@ -347,8 +352,9 @@ export class PeerNode {
   }
 
   private async fetchSource(first: number, count: number): Promise<void> {
+    const started = performance.now();
     try {
-      await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
+      const { bytes } = await fetchBlocks(this.source, first, count, this.part.blockSize, (index, data) => {
         // Alone (no transport) no one is told a digest or served a block: skip the second
         // SHA-256 pass over the file (the whole-file check still hashes every byte).
         const digest = this.transport ? blockDigest(data) : UNSHARED_DIGEST;
@@ -359,6 +365,7 @@ export class PeerNode {
         this.gc.received(data.length); // undici's chunks, copied into `data`, are dead
         return this.writesDrained(); // the source waits while the disk is behind
       }, { signal: this.sourceAbort.signal, allocate: (length) => this.pool.take(length) });
+      if (this.sourceTimes) this.logSourceRun(first, count, bytes, performance.now() - started);
       this.dispatch({ type: 'sourceEnd', ok: true, first });
     } catch (err) {
       if (this.stopped) return;
@@ -367,5 +374,10 @@ export class PeerNode {
       const fatal = isSlurpieError(err) && err.code === 'SOURCE_CHANGED';
       this.dispatch({ type: 'sourceEnd', ok: false, first, reason: (err as Error).message, fatal });
     }
+  }
+
+  private logSourceRun(first: number, count: number, bytes: number, ms: number): void {
+    const rate = ms > 0 ? ` (${(bytes / 1048576 / (ms / 1000)).toFixed(1)} MiB/s)` : '';
+    this.log('debug', `source: ${blockRun(first, count)} in ${(ms / 1000).toFixed(2)} s${rate}`);
   }
 }
