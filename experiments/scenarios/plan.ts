@@ -26,7 +26,10 @@ export function planPeers(s: Scenario): PeerPlan[] {
   } else {
     const classes = s.peers.links.classes;
     const counts = largestRemainder(classes.map((c) => c.share), n);
-    links = shuffle(rng, classes.flatMap((c, i) => Array.from({ length: counts[i] as number }, () => ({ link: { up: c.up, down: c.down, latencyMs: c.latencyMs }, linkClass: c.name }))));
+    links = shuffle(rng, classes.flatMap((c, i) => Array.from({ length: counts[i] as number }, () => ({
+      link: { up: c.up, down: c.down, latencyMs: c.latencyMs, ...(c.downloadLimit !== undefined && { downloadLimit: c.downloadLimit }) },
+      linkClass: c.name,
+    }))));
   }
   const arrivals = Array.from({ length: n }, () => (s.arrivals.kind === 'flash' ? 0 : round3(rng.next() * s.arrivals.overSeconds)));
   // The earliest arrival is the system's start: a uniform spread begins with a peer at 0.
@@ -42,10 +45,10 @@ export function planPeers(s: Scenario): PeerPlan[] {
   }));
 }
 
-/** The fluid bound T_min = max(F/u_s, F/d_min, N·F/(u_s + Σu_i)), seconds. */
+/** The fluid bound T_min = max(F/u_s, F/d_min, N·F/(u_s + Σu_i)), seconds (a download limit counts as the downlink). */
 export function tMinSeconds(s: Scenario, peers: PeerPlan[] = planPeers(s)): number {
   const F = s.fileBytes;
-  const dMin = Math.min(...peers.map((p) => p.link.down));
+  const dMin = Math.min(...peers.map((p) => Math.min(p.link.down, p.link.downloadLimit ?? Infinity)));
   const sumUp = peers.reduce((a, p) => a + p.link.up, 0);
   return Math.max(F / s.source.up, F / dMin, (peers.length * F) / (s.source.up + sumUp));
 }
@@ -81,6 +84,7 @@ export function toSimScenario(s: Scenario, cpu: SimCpu | null = null, uplink: Up
     arrivalSpreadMs,
     ...(s.arrivals.kind !== 'flash' && { arrivalsMs: peers.map((p) => p.arrivalSeconds * 1000) }),
     ...(s.churn && { leaveAfterMs: peers.map((p) => (p.leaveAfterSeconds === null ? null : p.leaveAfterSeconds * 1000)) }),
+    ...(peers.some((p) => p.link.downloadLimit !== undefined) && { downloadLimits: peers.map((p) => p.link.downloadLimit ?? null) }),
     maxSimSeconds: Math.max(3600, 10 * s.timeLimitSeconds),
     ...(cpu && { cpu }),
     ...(uplink === 'fair' && { uplink }),

@@ -5,9 +5,10 @@
 // The format (sizes and rates accept "32MiB", "1.25MB", 1048576; rates are bytes per second):
 //   name, description, seed (integer), fileSize, blockSize? (default: the protocol's),
 //   source: { up, down, latencyMs },
-//   peers: { count, links: { up, down, latencyMs }                       (every peer alike)
-//                        | { classes: [{ name?, share, up, down, latencyMs }, ...] } }
-//          classes: shares sum to 1; counts by largest remainder, the peers shuffled by the seed,
+//   peers: { count, links: { up, down, latencyMs, downloadLimit? }       (every peer alike)
+//                        | { classes: [{ name?, share, up, down, latencyMs, downloadLimit? }, ...] } }
+//          classes: shares sum to 1; counts by largest remainder, the peers shuffled by the seed;
+//          downloadLimit: those peers run `get --download-limit` (a user's cap, not the link's),
 //   arrivals: { kind: "flash" } | { kind: "uniform", overSeconds }   (uniform: drawn from the seed),
 //   churn?: { fraction, withinSeconds }: that fraction of the peers (drawn from the seed) is
 //           stopped at a time uniform in [arrival, arrival + withinSeconds] unless done by then,
@@ -19,6 +20,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseBytes } from '../../bin/units.ts';
+import { MIN_DOWNLOAD_RATE } from '../../peer/core/download-budget.ts';
 import { checkParamOverrides, type PeerParams } from '../../peer/core/params.ts';
 import { PROJECT_ROOT } from '../swarm/project-root.ts';
 
@@ -28,6 +30,7 @@ export interface Link {
   up: number; // bytes/s
   down: number; // bytes/s
   latencyMs: number; // one way
+  downloadLimit?: number; // bytes/s: a peer's `get --download-limit` (peers only)
 }
 
 export interface LinkClass extends Link {
@@ -106,17 +109,17 @@ export function parseScenario(json: unknown, where: string): Scenario {
     const classes = (links.classes as unknown[]).map((c, i) => {
       const at = `peers.links.classes[${i}]`;
       const o = object(c, at, fail);
-      known(o, ['name', 'share', 'up', 'down', 'latencyMs'], `${at}.`, fail);
+      known(o, ['name', 'share', 'up', 'down', 'latencyMs', 'downloadLimit'], `${at}.`, fail);
       if (!(typeof o.share === 'number' && o.share > 0 && o.share <= 1)) fail(`${at}.share`, 'must be a number in (0, 1]', o.share);
       if (o.name !== undefined && typeof o.name !== 'string') fail(`${at}.name`, 'must be a string', o.name);
       const { share: _share, name: _name, ...rest } = o;
-      return { name: (o.name as string | undefined) ?? `class-${i}`, share: o.share as number, ...link(rest, at, fail) };
+      return { name: (o.name as string | undefined) ?? `class-${i}`, share: o.share as number, ...link(rest, at, fail, true) };
     });
     const total = classes.reduce((a, c) => a + c.share, 0);
     if (Math.abs(total - 1) > 1e-6) fail('peers.links.classes', 'shares must sum to 1', Number(total.toFixed(6)));
     peerLinks = { kind: 'classes', classes };
   } else {
-    peerLinks = { kind: 'same', link: link(links, 'peers.links', fail) };
+    peerLinks = { kind: 'same', link: link(links, 'peers.links', fail, true) };
   }
 
   const arrivalsIn = object(root.arrivals, 'arrivals', fail);
@@ -178,12 +181,15 @@ function known(o: Record<string, unknown>, keys: string[], prefix: string, fail:
   for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${prefix}${k}`, `is not a field here (known: ${keys.join(', ')})`, o[k]);
 }
 
-function link(v: unknown, field: string, fail: Fail): Link {
+/** A link; a peer's (`peer`) may also carry a download limit. */
+function link(v: unknown, field: string, fail: Fail, peer = false): Link {
   const o = object(v, field, fail);
-  known(o, ['up', 'down', 'latencyMs'], `${field}.`, fail);
+  known(o, ['up', 'down', 'latencyMs', ...(peer ? ['downloadLimit'] : [])], `${field}.`, fail);
   const latencyMs = o.latencyMs;
   if (!(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0 && latencyMs <= 10_000)) fail(`${field}.latencyMs`, 'must be a number of ms from 0 to 10000', latencyMs);
-  return { up: size(o.up, `${field}.up`, fail), down: size(o.down, `${field}.down`, fail), latencyMs: latencyMs as number };
+  const limit = o.downloadLimit === undefined ? undefined : size(o.downloadLimit, `${field}.downloadLimit`, fail);
+  if (limit !== undefined && limit < MIN_DOWNLOAD_RATE) fail(`${field}.downloadLimit`, `must be at least ${MIN_DOWNLOAD_RATE} bytes a second`, o.downloadLimit);
+  return { up: size(o.up, `${field}.up`, fail), down: size(o.down, `${field}.down`, fail), latencyMs: latencyMs as number, ...(limit !== undefined && { downloadLimit: limit }) };
 }
 
 function size(v: unknown, field: string, fail: Fail): number {

@@ -30,6 +30,7 @@ export interface SimScenario {
   arrivalSpreadMs?: number; // 0 (default): a flash crowd at t = 0; else arrivals uniform in [0, spread)
   arrivalsMs?: number[]; // each peer's arrival, ms (a testbed's plan: scenarios/plan.ts); overrides arrivalSpreadMs
   leaveAfterMs?: (number | null)[]; // churn, per peer: it leaves this long after arriving unless done (null: stays)
+  downloadLimits?: (number | null)[]; // per peer: bytes/s it takes at most (get --download-limit; null: none)
   params?: Partial<PeerParams>;
   maxSimSeconds?: number; // virtual time limit (default: max(3600 s, 100 × the fluid bound))
   lingerMs?: number; // a finished peer keeps serving this long (default 0)
@@ -109,11 +110,11 @@ export function checkScenario(s: SimScenario): void {
       nonNegative(`peerLinks[${i}].latencyMs`, link.latencyMs);
     });
   }
-  for (const key of ['arrivalsMs', 'leaveAfterMs'] as const) {
+  for (const key of ['arrivalsMs', 'leaveAfterMs', 'downloadLimits'] as const) {
     const xs = s[key];
     if (xs === undefined) continue;
     if (!Array.isArray(xs) || xs.length !== s.peers) throw new RangeError(`scenario.${key} must have one entry per peer (${s.peers}), got ${Array.isArray(xs) ? xs.length : typeof xs}`);
-    xs.forEach((x, i) => x === null && key === 'leaveAfterMs' ? undefined : nonNegative(`${key}[${i}]`, x as number));
+    xs.forEach((x, i) => x === null && key !== 'arrivalsMs' ? undefined : key === 'downloadLimits' ? positive(`${key}[${i}]`, x as number) : nonNegative(`${key}[${i}]`, x as number));
   }
   if (s.uplink !== undefined && !UPLINK_MODELS.includes(s.uplink)) throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
   if (s.cpu !== undefined) {
@@ -137,7 +138,8 @@ export function resolveScenario(s: SimScenario): SimConfig {
   const given = s.peerLinks ?? [same];
   const shared = resolve(same); // one object for all when the links are the same (10^5 peers)
   const links = s.peerLinks ? s.peerLinks.map(resolve) : Array.from({ length: s.peers }, () => shared);
-  const minDown = Math.min(...given.map((l) => l.down));
+  // A peer's download limit caps what it takes as its downlink does.
+  const minDown = Math.min(...given.map((l) => l.down), ...(s.downloadLimits ?? []).map((d) => d ?? Infinity));
   const sumUp = s.peerLinks ? given.reduce((sum, l) => sum + l.up, 0) : s.peers * s.peerUp;
   // T_min = max(F/u_s, F/d_min, N F / (u_s + Σ u_i)): nothing can beat it.
   const fluidBoundSeconds = Math.max(tMinSeconds, s.size / minDown, (s.peers * s.size) / (s.sourceRate + sumUp));

@@ -244,6 +244,7 @@ export class World implements PeerStepper, CpuWorld {
       params: this.c.params,
       rng: new SeededRng(streamSeed(this.c.scenario.seed, p.index)),
       now,
+      ...(this.c.scenario.downloadLimits?.[p.index] != null && { downloadLimit: this.c.scenario.downloadLimits[p.index] as number }),
     });
     this.net.listen(p);
     // The node registers first, then starts ticking.

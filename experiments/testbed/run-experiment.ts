@@ -357,6 +357,8 @@ function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: b
     ? `start-ups: at most ${launchSlots} ${launchSlots === 1 ? 'peer' : 'peers'} starting at once, the others held in arrival order, each ahead of the running peers until its first connection (--launch-slots, launch-gate.ts); every peer's time counts from its planned arrival, its wait included (launchDelaySeconds)`
     : 'start-ups: every peer launched at its arrival (--launch-slots 0), those arriving together sharing the cores');
   if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
+  const capped = peers.filter((p) => p.link.downloadLimit !== undefined).length;
+  if (capped > 0) notes.push(`download limits: ${capped} ${capped === 1 ? 'peer runs' : 'peers run'} slurpie with --download-limit and curl with --limit-rate; the BitTorrent clients run uncapped`);
   return notes;
 }
 

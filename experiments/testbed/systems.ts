@@ -101,6 +101,7 @@ const slurpie: SystemDef = {
         return spawnSlurpie([
           'get', ctx.sourceUrl, '-o', join(dir, FILE_NAME), '--topology', topologyUrl, '--host', host.ip, '--stats-json', join(dir, 'stats.json'),
           '--no-progress', '--sha256', ctx.sha256, '--seed', String(ctx.scenario.seed * 1000 + peer.index), ...block, ...paramFlags(build?.params ?? ctx.scenario.params),
+          ...(peer.link.downloadLimit === undefined ? [] : ['--download-limit', String(peer.link.downloadLimit)]),
         ], { entry: build?.entry ?? ctx.slurpieEntry, netns: host.ns, env: ctx.emulateLatency ? peerLatencyEnv(peer, ctx.testbed, ctx.peers) : {} });
       },
       output: (dir) => join(dir, FILE_NAME),
@@ -136,7 +137,10 @@ const http: SystemDef = {
   name: 'http',
   unavailable: async () => ((await works('curl', ['--version'])) ? null : 'curl is not installed'),
   prepare: async (ctx) => ({
-    startPeer: (_peer, host, dir) => spawnCommand('curl', ['-s', '-S', '--fail', '-o', join(dir, FILE_NAME), ctx.sourceUrl], { netns: host.ns }),
+    startPeer: (peer, host, dir) => {
+      const limit = peer.link.downloadLimit === undefined ? [] : ['--limit-rate', String(peer.link.downloadLimit)]; // the same user's cap
+      return spawnCommand('curl', ['-s', '-S', '--fail', ...limit, '-o', join(dir, FILE_NAME), ctx.sourceUrl], { netns: host.ns });
+    },
     output: (dir) => join(dir, FILE_NAME),
     // curl writes as it receives: the copy's size is what the source delivered, finished or not.
     report: async (_peer, dir) => ({ ownSeconds: null, fromSource: await sizeOf(join(dir, FILE_NAME)), fromPeers: 0, uploaded: 0, maxRssBytes: null }),
