@@ -26,10 +26,22 @@ test('the budget: a burst, then the rate; refused bytes book a wake-up for when 
   t.true(b.allows(250, BLOCK));
   b.woke();
   t.is(b.wakeAt(), Infinity);
-  t.is(b.affordable(10_000, BLOCK), 4, 'an idle spell fills it to the burst, no more');
+  t.is(b.runBlocks(10_000, BLOCK, 64), 4, 'an idle spell fills it to the burst, no more');
   b.take(10_000, 6 * BLOCK); // a dispute's GET is not held back: debt
-  t.is(b.affordable(10_000, BLOCK), 0);
+  t.false(b.allows(10_000, BLOCK));
   t.is(b.readyAt(BLOCK), 10_000 + 750, 'the debt is paid before the next block');
+  // A run waits for a second's worth (or what it wants, if less), and holds it back from requests meanwhile.
+  t.is(b.runBlocks(11_000, BLOCK, 64), 0, 'two blocks affordable: the run waits for four');
+  t.false(b.allows(11_000, BLOCK), 'and a request does not take the block it waits for');
+  t.is(b.nextRunAt(BLOCK), 11_500);
+  t.is(b.runBlocks(11_500, BLOCK, 64), 4);
+  t.is(b.runBlocks(11_500, BLOCK, 2), 2, 'never more than it wants');
+  t.true(b.allows(11_500, BLOCK), 'started: nothing held');
+  const idle = new DownloadBudget(4096, BLOCK, 0);
+  for (let i = 0; i < 4; i++) idle.take(0, BLOCK);
+  t.is(idle.runBlocks(100, BLOCK, 8), 0);
+  t.false(idle.allows(1000, BLOCK), 'held up to when it can start...');
+  t.true(idle.allows(1000 + 250 + 1, BLOCK), '...and a little past: a run whose lease ended does not hold it for ever');
   t.is(new DownloadBudget(MIN_DOWNLOAD_RATE, 256 * 1024, 0).burst, 256 * 1024, 'at least one block at once');
   t.throws(() => new DownloadBudget(MIN_DOWNLOAD_RATE - 1, BLOCK, 0), { instanceOf: RangeError });
   t.throws(() => new DownloadBudget(Number.NaN, BLOCK, 0), { instanceOf: RangeError });

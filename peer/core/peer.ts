@@ -202,7 +202,7 @@ export class PeerCore {
     if (this.stopped) return Infinity;
     const sourceIdle = this.completed || this.table.haveCount + this.table.storingCount >= this.blocks;
     // With a limit a draw or run waits for it: a lease held with the limit spent must not spin.
-    this.timers.set('source', sourceIdle ? Infinity : Math.max(this.source.deadline(), this.budget?.readyAt(this.params.blockSize) ?? -Infinity));
+    this.timers.set('source', sourceIdle ? Infinity : Math.max(this.source.deadline(), this.budget?.nextRunAt(this.params.blockSize) ?? -Infinity));
     this.timers.set('budget', this.budget?.wakeAt() ?? Infinity);
     this.timers.set('depart', this.handover.deadline());
     this.timers.set('known', this.flood.knownDeadline());

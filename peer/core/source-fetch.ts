@@ -83,7 +83,7 @@ export class SourceFetch implements SourceView {
     this.now = now;
     const budget = this.d.budget;
     const won = policy.roundsWon;
-    const run = policy.decide(now, this, budget ? () => budget.affordable(now, this.d.blockSize) : undefined);
+    const run = policy.decide(now, this, budget ? (want) => budget.runBlocks(now, this.d.blockSize, want) : undefined);
     if (now >= this.nextRefreshCheck && policy.starving(now)) {
       this.nextRefreshCheck = now + this.d.roundMs;
       this.d.refresh(now); // a fresh count from the topology server

@@ -167,10 +167,10 @@ export class SourcePolicy {
 
   /**
    * Called after every event; returns a run to fetch when the policy says so. `afford`, with a
-   * download limit, says how many blocks the limit allows now: the run is no longer, and with
-   * none the lease waits for it.
+   * download limit, says how many of the run's blocks the limit allows now: the run is no
+   * longer, and with none the lease waits for it (and the run is chosen again then).
    */
-  decide(now: number, view: SourceView, afford?: () => number): SourceRun | null {
+  decide(now: number, view: SourceView, afford?: (want: number) => number): SourceRun | null {
     if (now < this.opensAt) return null;
     if (!view.starved()) this.starvedSince = Infinity;
     else if (this.starvedSince === Infinity) this.starvedSince = now;
@@ -193,14 +193,15 @@ export class SourcePolicy {
       this.roundsWon++;
       this.leaseUntil = now + (quiet ? QUIET_LEASE_ROUNDS : this.opts.leaseRounds) * this.opts.roundMs;
     }
-    const most = afford ? afford() : Infinity;
-    if (most < 1) return null;
     const { tiers, strict } = this.eligible(now, view);
-    const run = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, Math.min(this.runLength(now), most), strict, this.opts.window);
-    if (!run) {
+    const chosen = chooseSourceRun(this.rng, view.blocks, (i) => view.wanted(i), tiers, this.runLength(now), strict, this.opts.window);
+    if (!chosen) {
       if (this.runs.length === 0) this.leaseUntil = -Infinity; // a run still going may yet end with more to fetch
       return null;
     }
+    const most = afford ? afford(chosen.count) : chosen.count;
+    if (most < 1) return null;
+    const run = { first: chosen.first, count: Math.min(chosen.count, most) };
     this.lastRunCount = run.count;
     return this.start(now, run);
   }
