@@ -47,7 +47,7 @@ test('the budget: a burst, then the rate; refused bytes book a wake-up for when 
   t.throws(() => new DownloadBudget(Number.NaN, BLOCK, 0), { instanceOf: RangeError });
 });
 
-test('the budget never lets more through than burst + rate x time (random use, seeded)', (t) => {
+test('the budget never lets more through than burst + rate x time (requests and runs at random, seeded)', (t) => {
   for (let run = 0; run < 50; run++) {
     const rng = new SeededRng(SEED + run);
     const rate = MIN_DOWNLOAD_RATE + Math.floor(rng.next() * 100_000);
@@ -62,7 +62,11 @@ test('the budget never lets more through than burst + rate x time (random use, s
         if (wake !== Infinity) now = Math.max(now, wake); // a driver ticks at the wake-up
         b.woke();
       }
-      if (b.allows(now, bytes)) {
+      if (rng.next() < 0.2) {
+        const run = b.runBlocks(now, BLOCK, 1 + Math.floor(rng.next() * 64)); // a Range GET's run
+        b.take(now, run * BLOCK);
+        taken += run * BLOCK;
+      } else if (b.allows(now, bytes)) {
         b.take(now, bytes);
         taken += bytes;
       }
