@@ -153,9 +153,7 @@ export class PeerCore {
     this.flood = new Flood({
       self, params, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
       reputation: this.reputation, estimator: this.size.mesh, sizes: this.size.swarm, seen: this.seen, known: this.known,
-      sourceBusy: () => this.source.busy,
-      meshEstimate: (now) => this.size.usesMesh(now),
-      sizeReport: (now) => this.size.report(now),
+      sourceBusy: () => this.source.busy, meshEstimate: (now) => this.size.usesMesh(now), sizeReport: (now) => this.size.report(now),
     });
     this.scheduler = new Scheduler({
       params, rng: cfg.rng, out, blocks: this.table, cache: this.cache, mesh: this.mesh,
@@ -170,8 +168,7 @@ export class PeerCore {
     this.fetch = new SourceFetch({
       policy: this.source, out, blocks: this.table, cache: this.cache, flood: this.flood, uploads: this.uploads, known: this.known,
       budget, blockSize: params.blockSize, blockLength: (i) => this.blockLength(i),
-      groupSize: (now) => this.size.n(now),
-      starvingGroupSize: (now, since) => this.size.starvingN(now, since),
+      groupSize: (now) => this.size.n(now), starvingGroupSize: (now, since) => this.size.starvingN(now, since),
       roundMs: params.roundMs,
       // A fresh count for a starving peer, unless its own is fresh enough: at 10^4 peers many
       // starve at once while the source is the bottleneck, and the topology server is one.
