@@ -114,7 +114,10 @@ export function checkScenario(s: SimScenario): void {
     const xs = s[key];
     if (xs === undefined) continue;
     if (!Array.isArray(xs) || xs.length !== s.peers) throw new RangeError(`scenario.${key} must have one entry per peer (${s.peers}), got ${Array.isArray(xs) ? xs.length : typeof xs}`);
-    xs.forEach((x, i) => x === null && key !== 'arrivalsMs' ? undefined : key === 'downloadLimits' ? positive(`${key}[${i}]`, x as number) : nonNegative(`${key}[${i}]`, x as number));
+    xs.forEach((x, i) => {
+      if (x === null && key !== 'arrivalsMs') return; // null: stays, or no limit
+      (key === 'downloadLimits' ? positive : nonNegative)(`${key}[${i}]`, x as number);
+    });
   }
   if (s.uplink !== undefined && !UPLINK_MODELS.includes(s.uplink)) throw new RangeError(`scenario.uplink must be fifo or fair, got ${String(s.uplink)}`);
   if (s.cpu !== undefined) {

@@ -235,16 +235,13 @@ export class World implements PeerStepper, CpuWorld {
   started(p: SimPeer): void {
     const now = this.agenda.now;
     this.lastProgressAt = Math.max(this.lastProgressAt, now); // a newcomer is progress too
+    const downloadLimit = this.c.scenario.downloadLimits?.[p.index] ?? null;
     p.core = new PeerCore({
-      id: p.id,
-      swarmId: SWARM_ID,
-      host: p.host,
-      port: p.port,
-      size: this.c.scenario.size,
-      params: this.c.params,
+      id: p.id, swarmId: SWARM_ID, host: p.host, port: p.port,
+      size: this.c.scenario.size, params: this.c.params,
       rng: new SeededRng(streamSeed(this.c.scenario.seed, p.index)),
       now,
-      ...(this.c.scenario.downloadLimits?.[p.index] != null && { downloadLimit: this.c.scenario.downloadLimits[p.index] as number }),
+      ...(downloadLimit !== null && { downloadLimit }),
     });
     this.net.listen(p);
     // The node registers first, then starts ticking.

@@ -80,7 +80,10 @@ export class DownloadBudget {
     return 0;
   }
 
-  /** When a run that waits (runBlocks) may start, or a one-block one if none waits. */
+  /**
+   * When a run that waits (runBlocks) may start, or a one-block one if none waits. Asked
+   * between events (nextDeadline has no `now`): the hold counts as of the last update.
+   */
   nextRunAt(unit: number): number {
     return this.readyAt(this.at <= this.heldUntil ? this.held : unit);
   }
