@@ -23,7 +23,7 @@ export const INTEGRATION = {
   files: [
     'source-client', 'http-direct', 'source-server', 'topology-api', 'topology-client', 'topology-cli', 'topology-trust', 'topology-progress', 'topology-metrics', 'topology-redis', 'docker-topology', 'get-cli', 'get-cli-habits', 'get-source-overlap', 'swarm',
     'storage-crash', 'storage-disk-full', 'faults', 'private-swarm', 'package', 'signed-links', 'source-proxy', 'get-cli-http', 'proxy', 'get-stdout',
-    'library-api', 'seed-cli', 'get-download-limit', 'config-cli', 'demo-dir', 'log-format', 'launcher-ssh', 'topology-dashboard', 'topology-dashboard-api', 'peer-metrics', 'plot-cli', 'experiment-testbed', 'experiment-peer-entry', 'experiment-latency', 'cli-sim-rerun', 'cli-sim-flags', 'delivery', 'code-cache',
+    'library-api', 'seed-cli', 'get-download-limit', 'baseline-download-limits', 'config-cli', 'demo-dir', 'log-format', 'launcher-ssh', 'topology-dashboard', 'topology-dashboard-api', 'peer-metrics', 'plot-cli', 'experiment-testbed', 'experiment-peer-entry', 'experiment-latency', 'cli-sim-rerun', 'cli-sim-flags', 'delivery', 'code-cache',
   ],
 };
 

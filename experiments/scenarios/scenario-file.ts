@@ -8,7 +8,8 @@
 //   peers: { count, links: { up, down, latencyMs, downloadLimit? }       (every peer alike)
 //                        | { classes: [{ name?, share, up, down, latencyMs, downloadLimit? }, ...] } }
 //          classes: shares sum to 1; counts by largest remainder, the peers shuffled by the seed;
-//          downloadLimit: those peers run `get --download-limit` (a user's cap, not the link's),
+//          downloadLimit: a user's cap, not the link's: those peers run `get --download-limit`,
+//          `curl --limit-rate` and the BitTorrent clients' own download limits,
 //   arrivals: { kind: "flash" } | { kind: "uniform", overSeconds }   (uniform: drawn from the seed),
 //   churn?: { fraction, withinSeconds }: that fraction of the peers (drawn from the seed) is
 //           stopped at a time uniform in [arrival, arrival + withinSeconds] unless done by then,

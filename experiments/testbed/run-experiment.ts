@@ -358,7 +358,7 @@ function testbedApproximations(s: Scenario, peers: PeerPlan[], emulateLatency: b
     : 'start-ups: every peer launched at its arrival (--launch-slots 0), those arriving together sharing the cores');
   if (s.churn) notes.push('churn: a leaving peer is stopped with SIGTERM (slurpie and WebTorrent leave cleanly; curl and libtorrent just stop)');
   const capped = peers.filter((p) => p.link.downloadLimit !== undefined).length;
-  if (capped > 0) notes.push(`download limits: ${capped} ${capped === 1 ? 'peer runs' : 'peers run'} slurpie with --download-limit and curl with --limit-rate; the BitTorrent clients run uncapped`);
+  if (capped > 0) notes.push(`download limits: ${capped} ${capped === 1 ? 'peer runs' : 'peers run'} slurpie with --download-limit, curl with --limit-rate, WebTorrent with downloadLimit and libtorrent with the torrent's download limit`);
   return notes;
 }
 

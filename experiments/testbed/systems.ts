@@ -148,7 +148,7 @@ const http: SystemDef = {
 };
 
 /** A BitTorrent client: the torrent names the origin as its web seed and the testbed's tracker. */
-function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, dir: string, host: Host) => Child, unavailable: () => Promise<string | null>): SystemDef {
+function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, dir: string, host: Host, limit: string[]) => Child, unavailable: () => Promise<string | null>): SystemDef {
   return {
     name,
     unavailable: async () => (await missingTorrentTools(name)) ?? (await unavailable()),
@@ -159,7 +159,8 @@ function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, 
       const torrent = join(ctx.dir, `${FILE_NAME}.torrent`);
       await writeFile(torrent, await makeTorrent(ctx.file, ctx.sourceUrl, announce, ctx.scenario.blockBytes ?? 256 * 1024));
       return {
-        startPeer: (_peer, host, dir) => start(torrent, dir, host),
+        // The same user's cap, as the peer script's last argument.
+        startPeer: (peer, host, dir) => start(torrent, dir, host, peer.link.downloadLimit === undefined ? [] : [String(peer.link.downloadLimit)]),
         output: (dir) => join(dir, FILE_NAME),
         report: async (_peer, dir) => {
           const s = await readJson(join(dir, 'stats.json'));
@@ -179,7 +180,7 @@ function bittorrent(name: 'webtorrent' | 'libtorrent', start: (torrent: string, 
 
 const webtorrent = bittorrent(
   'webtorrent',
-  (torrent, dir, host) => spawnCommand(process.execPath, [join(PEERS_DIR, 'webtorrent-peer.mjs'), torrent, dir, join(dir, 'stats.json')], { netns: host.ns }, 'webtorrent'),
+  (torrent, dir, host, limit) => spawnCommand(process.execPath, [join(PEERS_DIR, 'webtorrent-peer.mjs'), torrent, dir, join(dir, 'stats.json'), ...limit], { netns: host.ns }, 'webtorrent'),
   async () => {
     try {
       await import('webtorrent' as string);
@@ -213,19 +214,19 @@ async function missingTorrentTools(name: 'webtorrent' | 'libtorrent'): Promise<s
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-libtorrent installs (not a pyenv shim)
 const libtorrent = bittorrent(
   'libtorrent',
-  (torrent, dir, host) => spawnCommand(PYTHON, [join(PEERS_DIR, 'libtorrent-peer.py'), torrent, dir, join(dir, 'stats.json')], { netns: host.ns }, 'libtorrent'),
+  (torrent, dir, host, limit) => spawnCommand(PYTHON, [join(PEERS_DIR, 'libtorrent-peer.py'), torrent, dir, join(dir, 'stats.json'), ...limit], { netns: host.ns }, 'libtorrent'),
   async () => ((await works(PYTHON, ['-c', 'import libtorrent'])) ? null : 'python3-libtorrent is not installed (apt-get install python3-libtorrent)'),
 );
 
 export const SYSTEM_DEFS: Record<Exclude<SystemName, 'sim'>, SystemDef> = { slurpie, http, webtorrent, libtorrent };
 
-/** A single-file torrent of `file` (named file.bin) with the origin as web seed (BEP 19 url-list). */
-async function makeTorrent(file: string, webSeed: string, announce: string, pieceLength: number): Promise<Buffer> {
+/** A single-file torrent of `file` (named file.bin) with the origin as web seed (BEP 19 url-list); no tracker when `announce` is null. */
+export async function makeTorrent(file: string, webSeed: string, announce: string | null, pieceLength: number): Promise<Buffer> {
   const { default: createTorrent } = (await import('create-torrent' as string)) as {
     default: (input: string, opts: object, cb: (err: Error | null, torrent: Buffer) => void) => void;
   };
   return new Promise((resolve, reject) => {
-    createTorrent(file, { name: FILE_NAME, announceList: [[announce]], urlList: [webSeed], pieceLength, private: false, createdBy: 'slurpie experiment' }, (err, t) =>
+    createTorrent(file, { name: FILE_NAME, announceList: announce === null ? [] : [[announce]], urlList: [webSeed], pieceLength, private: false, createdBy: 'slurpie experiment' }, (err, t) =>
       err ? reject(err) : resolve(t),
     );
   });

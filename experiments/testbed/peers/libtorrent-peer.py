@@ -1,7 +1,12 @@
 # One libtorrent (Debian python3-libtorrent, 2.0.8) peer for the testbed: downloads the
 # torrent (origin as web seed, the local tracker, no DHT, LSD, UPnP or NAT-PMP), writes its stats
-# as JSON and leaves at once. Usage: python3 libtorrent-peer.py TORRENT OUTDIR STATS.json
+# as JSON and leaves at once. Usage: python3 libtorrent-peer.py TORRENT OUTDIR STATS.json [LIMIT]
+# LIMIT: bytes a second taken at most, from the web seed and peers together. It is the torrent's
+# own limit: the session's would spare the testbed's peers, as libtorrent exempts local networks.
+# LIBTORRENT_LISTEN (default 0.0.0.0:6881, each testbed host has its own) lets a test listen on
+# 127.0.0.1:0.
 import json
+import os
 import resource
 import signal
 import sys
@@ -10,16 +15,19 @@ import time
 import libtorrent as lt
 
 torrent_path, out_dir, stats_path = sys.argv[1:4]
+limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 started = time.monotonic()
 session = lt.session({
     'enable_dht': False,
     'enable_lsd': False,
     'enable_upnp': False,
     'enable_natpmp': False,
-    'listen_interfaces': '0.0.0.0:6881',
+    'listen_interfaces': os.environ.get('LIBTORRENT_LISTEN', '0.0.0.0:6881'),
     'alert_mask': 0,
 })
 handle = session.add_torrent({'ti': lt.torrent_info(torrent_path), 'save_path': out_dir})
+if limit > 0:
+    handle.set_download_limit(limit)
 web_bytes = {}  # web seed connection -> the most it reported (connections come and go)
 peer_bytes = {}  # BitTorrent peer connection -> the same
 stopping = False

@@ -1,13 +1,15 @@
 // One WebTorrent 1.9.7 peer for the testbed: downloads the torrent (origin as web seed, the
 // local tracker, no DHT, no LSD), writes its stats as JSON and leaves at once (as slurpie's
-// peers do with --linger 0). Usage: node webtorrent-peer.mjs TORRENT OUTDIR STATS.json
-// Plain JS so it starts without a build step.
+// peers do with --linger 0). Usage: node webtorrent-peer.mjs TORRENT OUTDIR STATS.json [LIMIT]
+// LIMIT: bytes a second taken at most, from the web seed and peers together (WebTorrent's
+// downloadLimit; it counts the wire's bytes, messages included). Plain JS so it starts without
+// a build step.
 import { readFileSync, writeFileSync } from 'node:fs';
 import WebTorrent from 'webtorrent';
 
-const [torrentPath, outDir, statsPath] = process.argv.slice(2);
+const [torrentPath, outDir, statsPath, limit] = process.argv.slice(2);
 const started = performance.now();
-const client = new WebTorrent({ dht: false, lsd: false, utp: false, webSeeds: true });
+const client = new WebTorrent({ dht: false, lsd: false, utp: false, webSeeds: true, ...(limit && { downloadLimit: Number(limit) }) });
 const wires = [];
 const finish = (ok, error) => {
   const fromSource = wires.filter((w) => w.type === 'webSeed').reduce((a, w) => a + w.downloaded, 0);
