@@ -3,7 +3,7 @@
 // and what it refuses it asks for again when the limit allows, without ticking in a loop.
 import test from 'ava';
 import { SeededRng } from '../estimation/random.ts';
-import { DownloadBudget, MIN_DOWNLOAD_RATE } from '../peer/core/download-budget.ts';
+import { DownloadBudget, DownloadPool, MIN_DOWNLOAD_RATE } from '../peer/core/download-budget.ts';
 import type { PeerAction } from '../peer/core/events.ts';
 import type { PeerStats } from '../peer/core/peer.ts';
 import { SEED, SELF, Script } from './fixtures/scripted-core.ts';
@@ -71,6 +71,60 @@ test('the budget never lets more through than burst + rate x time (requests and 
         taken += bytes;
       }
       if (taken > b.burst + (rate * now) / 1000 + 1e-6) return t.fail(`run ${run}: ${taken} bytes by ${now} ms at ${rate}/s`);
+    }
+  }
+  t.pass();
+});
+
+test('budgets sharing a pool (a proxy\'s downloads): waiting runs start in turn, and requests wait for them', (t) => {
+  const pool = new DownloadPool(4096, BLOCK, 0);
+  const [a, b, c] = [0, 1, 2].map(() => new DownloadBudget(pool, BLOCK, 0));
+  if (!a || !b || !c) return t.fail();
+  a.take(0, 4 * BLOCK); // the pool is empty
+  t.is(a.runBlocks(0, BLOCK, 8), 0, 'the first run waits for a second\'s worth...');
+  t.is(a.nextRunAt(BLOCK), 1000);
+  t.is(b.runBlocks(0, BLOCK, 8), 0, '...and the second for the first\'s and then its own');
+  t.true(b.nextRunAt(BLOCK) > 1000, 'the second is not woken before the first can go');
+  t.is(b.runBlocks(1000, BLOCK, 8), 0, 'asking first at 1000 ms, the second still waits its turn');
+  t.false(c.allows(1000, BLOCK), 'a request waits for both');
+  t.true(c.wakeAt() > 1000);
+  t.is(a.runBlocks(1000, BLOCK, 8), 4, 'the first goes');
+  a.take(1000, 4 * BLOCK);
+  t.is(b.runBlocks(1999, BLOCK, 8), 0);
+  t.is(b.runBlocks(2000, BLOCK, 8), 4, 'then the second, a second later');
+  t.throws(() => new DownloadBudget(new DownloadPool(MIN_DOWNLOAD_RATE, 512, 0), BLOCK, 0), { instanceOf: RangeError }, 'a pool whose burst is under a block could never allow one');
+});
+
+test('budgets sharing a pool never take more than burst + rate x time together, and a refusal never wakes at once (seeded)', (t) => {
+  for (let run = 0; run < 50; run++) {
+    const rng = new SeededRng(SEED + 100 + run);
+    const rate = MIN_DOWNLOAD_RATE * 2 + Math.floor(rng.next() * 100_000);
+    const pool = new DownloadPool(rate, BLOCK, 0);
+    const budgets = [0, 1, 2].map(() => new DownloadBudget(pool, BLOCK, 0));
+    let now = 0;
+    let taken = 0;
+    for (let step = 0; step < 600; step++) {
+      now += Math.floor(rng.next() * 200);
+      const b = budgets[Math.floor(rng.next() * budgets.length)];
+      if (!b) return t.fail();
+      if (rng.next() < 0.3) {
+        const wake = b.wakeAt();
+        if (wake !== Infinity) now = Math.max(now, wake);
+        b.woke();
+      }
+      if (rng.next() < 0.25) {
+        const blocks = b.runBlocks(now, BLOCK, 1 + Math.floor(rng.next() * 64));
+        if (blocks === 0 && !(b.wakeAt() > now && b.nextRunAt(BLOCK) > now)) return t.fail(`run ${run}, step ${step}: a waiting run would wake at once (${b.wakeAt()}, ${b.nextRunAt(BLOCK)} at ${now}, rate ${rate})`);
+        b.take(now, blocks * BLOCK);
+        taken += blocks * BLOCK;
+      } else {
+        const bytes = 1 + Math.floor(rng.next() * BLOCK);
+        if (b.allows(now, bytes)) {
+          b.take(now, bytes);
+          taken += bytes;
+        } else if (!(b.wakeAt() > now)) return t.fail(`run ${run}, step ${step}: a refused request would wake at once`);
+      }
+      if (taken > pool.burst + (rate * now) / 1000 + 1e-6) return t.fail(`run ${run}: ${taken} bytes by ${now} ms at ${rate}/s`);
     }
   }
   t.pass();

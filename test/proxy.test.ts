@@ -168,6 +168,8 @@ test.serial('proxy: every bad flag exits 2 with one line in the usage style, bef
     [['--topology', 'notaurl'], /--topology must be .*, got "notaurl"/],
     [['--min-size', '0'], /--min-size must be .*, got "0"/],
     [['--bogus'], /unknown flag or extra argument, got bogus/],
+    [['--download-limit', '100'], /--download-limit must be at least 512 bytes a second, got "100 B\/s"/],
+    [['--upload-limit', '1KiB'], /--upload-limit must be at least half a block a second .*, got "1\.0 KiB\/s"/],
   ];
   for (const [args, message] of cases) {
     const { code, stderr } = await runSlurpie(t, ['proxy', '--dir', cache, ...args]);
@@ -198,4 +200,26 @@ withCurl('two clients of one proxy asking for one file at once share one downloa
   t.regex(proxy.stderr(), /joined the running download/);
   const served = source.stats().bytesSent / data.length;
   t.true(served >= 1 && served < 1.5, `one copy from the source for both, served ${served.toFixed(2)}x`);
+});
+
+withCurl('--download-limit caps the proxy\'s downloads together, not each: two files at once keep to one rate', async (t) => {
+  // 1.5 MiB each at 1 MiB/s shared: a second's worth at once, then 1 MiB/s for the other 2 MiB,
+  // so at least 2 s for both. Limited each on its own, both would be done in about 0.5 s.
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const data = content(3 * MiB);
+  const halves = [data.subarray(0, 1.5 * MiB), data.subarray(1.5 * MiB)];
+  const sources = await Promise.all(halves.map((half, i) => startSourceServer({ data: half, name: `half-${i}.bin` })));
+  t.teardown(() => Promise.all(sources.map((s) => s.close())));
+  const proxy = await startProxy(t, join(dir, 'cache'), ['--min-size', '1MiB', '--limit-rate', '1MiB']);
+  const started = performance.now();
+  const runs = await Promise.all(sources.map((s, i) => curl(t, ['-x', proxy.url, s.url], join(dir, `half-${i}.out`))));
+  const seconds = (performance.now() - started) / 1000;
+  t.log(`both in ${seconds.toFixed(2)} s (${runs.map((r) => r.total.toFixed(2)).join(', ')} s each)`);
+  for (const [i, r] of runs.entries()) {
+    t.is(r.status, 200, proxy.stderr());
+    t.is(sha(await readFile(join(dir, `half-${i}.out`))), sha(halves[i] ?? Buffer.alloc(0)));
+  }
+  t.true(seconds >= 2, `both files together at 1 MiB/s after the first second's worth: ${seconds} s`);
+  t.true(sources.every((s) => s.stats().bytesSent >= 1.5 * MiB), 'each file swarmed, not passed through');
 });

@@ -83,6 +83,18 @@ export const GET_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'param': text(),
 };
 
+/** Throws a usage error if --upload-limit or --download-limit is under its floor (`get`, `proxy`). */
+export function checkLimitFlags(a: { uploadLimit?: number | undefined; downloadLimit?: number | undefined; blockSize?: number | undefined }): void {
+  if (a.uploadLimit !== undefined) {
+    const block = a.blockSize ?? 256 * 1024;
+    const floor = uploadLimitFloor(block);
+    if (a.uploadLimit < floor) throw usage(`--upload-limit must be at least half a block a second (${formatBytes(floor)}/s with ${formatBytes(block)} blocks: slower, the peers asking would time out)`, formatBytes(a.uploadLimit) + '/s');
+  }
+  if (a.downloadLimit !== undefined && a.downloadLimit < MIN_DOWNLOAD_RATE) {
+    throw usage(`--download-limit must be at least ${MIN_DOWNLOAD_RATE} bytes a second`, formatBytes(a.downloadLimit) + '/s');
+  }
+}
+
 /** Throws a usage error for the first flag that cannot be used; fills in topologyToken. */
 export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): true {
   httpUrl(a.url, 'the URL to download must be an http(s) URL');
@@ -92,14 +104,7 @@ export function checkGetArgs(a: Partial<GetArgs> & Record<string, unknown>): tru
     if (value === '') throw usage(`${flag} needs a value`, value);
   }
   if (a.swarmKey !== undefined && a.swarmKey.trim() === '') throw usage('--swarm-key must not be empty', a.swarmKey);
-  if (a.uploadLimit !== undefined) {
-    const block = a.blockSize ?? 256 * 1024;
-    const floor = uploadLimitFloor(block);
-    if (a.uploadLimit < floor) throw usage(`--upload-limit must be at least half a block a second (${formatBytes(floor)}/s with ${formatBytes(block)} blocks: slower, the peers asking would time out)`, formatBytes(a.uploadLimit) + '/s');
-  }
-  if (a.downloadLimit !== undefined && a.downloadLimit < MIN_DOWNLOAD_RATE) {
-    throw usage(`--download-limit must be at least ${MIN_DOWNLOAD_RATE} bytes a second`, formatBytes(a.downloadLimit) + '/s');
-  }
+  checkLimitFlags(a);
   if (a.header !== undefined) a.headers = headersOf([a.header].flat()); // not array: true, which would swallow the URL after -H
   if (a.param !== undefined) a.protocolParams = parseParamFlags([a.param].flat());
   if (a.userAgent !== undefined) {

@@ -3,7 +3,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { number, size, usage, usageLine } from './get-args.ts';
+import { GET_FLAGS, number, size, usage, usageLine } from './get-args.ts';
+import { checkLimitFlags } from './get-checks.ts';
 
 interface ProxyArgs {
   host: string;
@@ -11,6 +12,8 @@ interface ProxyArgs {
   topology?: string;
   dir: string;
   minSize: number;
+  uploadLimit?: number; // bytes a second, all downloads together
+  downloadLimit?: number;
   verbose: boolean;
 }
 
@@ -43,8 +46,11 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('topology', { type: 'string', ...valued, describe: 'topology server URL, e.g. http://127.0.0.1:7070 (without it: each download alone)' })
       .option('dir', { type: 'string', default: defaultDir(), defaultDescription: '$XDG_CACHE_HOME/slurpie/proxy', ...valued, describe: 'cache directory: finished files, and .part files of downloads running or stopped' })
       .option('min-size', { type: 'string', default: '1MiB', ...valued, coerce: minSize, describe: 'smaller files pass through without a swarm' })
+      .option('upload-limit', { ...GET_FLAGS['upload-limit'], describe: 'most bytes a second to send other peers, all downloads together, e.g. 1MiB (default: no limit; at least half a block a second)' })
+      .option('download-limit', { ...GET_FLAGS['download-limit'], alias: 'limit-rate', describe: 'most bytes a second to take, from sources and peers, all downloads together, on average, e.g. 2MiB (default: no limit; passed-through requests are not counted)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also log protocol events' })
       .check((a) => {
+        checkLimitFlags(a as { uploadLimit?: number; downloadLimit?: number });
         if (a.host.trim() === '') throw usage('--host must be an address, e.g. 127.0.0.1', a.host);
         if (a.dir.trim() === '') throw usage('--dir must be a directory', a.dir);
         if (a.topology !== undefined && !isHttpUrl(a.topology)) throw usage('--topology must be the http(s) URL of a topology server', a.topology);
@@ -61,6 +67,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       proxy = await startProxy({
         host: args.host, port: args.port, dir: args.dir, minSize: args.minSize,
         ...(args.topology !== undefined && { topology: args.topology }),
+        ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
+        ...(args.downloadLimit !== undefined && { downloadLimit: args.downloadLimit }),
         protocolEvents: args.verbose,
         log: (level, msg) => {
           if (level !== 'debug' || args.verbose) process.stderr.write(`slurpie proxy: ${msg}\n`);

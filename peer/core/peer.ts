@@ -51,7 +51,7 @@ import { BlockTable } from './blocks.ts';
 import { isOpen } from './connection.ts';
 import { BlockDigests, type Claim } from './digests.ts';
 import { EventLog } from './event-log.ts';
-import { DownloadBudget } from './download-budget.ts';
+import { DownloadBudget, type DownloadPool } from './download-budget.ts';
 import type { ConnId, PeerAction, PeerEvent } from './events.ts';
 import { Flood } from './flood.ts';
 import { Handover } from './handover.ts';
@@ -85,7 +85,7 @@ export interface PeerConfig {
   now: number;
   have?: Uint8Array; // blocks already on disk (resume)
   auth?: SwarmAuth; // a private swarm: peers prove they hold its key before anything else (swarm-auth.ts)
-  downloadLimit?: number; // bytes a second taken at most, from peers and the source together (download-budget.ts)
+  downloadLimit?: number | DownloadPool; // bytes a second taken at most, from peers and the source together, or a pool shared with other cores (download-budget.ts)
   events?: boolean; // the protocol's events as debug log actions (event-log.ts: `get -v`)
 }
 

@@ -26,7 +26,7 @@ import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { nameFromUrl } from '../../topology-server/swarm-file.ts';
 import { Transport } from './transport.ts';
-import { checkDownloadLimit, checkUploadLimit } from './rate-limits.ts';
+import { checkDownloadLimit, checkUploadLimit, type SharedLimits } from './rate-limits.ts';
 
 export interface DownloadOptions {
   output?: string; // default: the URL's file name
@@ -45,6 +45,7 @@ export interface DownloadOptions {
   linger?: number; // seconds to keep serving after finishing
   uploadLimit?: number; // bytes a second served to other peers at most, all together (default: no limit)
   downloadLimit?: number; // bytes a second taken at most, from the source and peers together, on average (default: no limit)
+  sharedLimits?: SharedLimits; // limits shared with other downloads in this process (the proxy's): used instead of the two above
   protocolEvents?: boolean; // also log the protocol's events (the topology's answer, links, the source's leases and runs, the bandwidth state) at 'debug': `get -v`
   metricsPort?: number; // serve GET /metrics (Prometheus) on this port while downloading and lingering; 0: any free port
   metricsHost?: string; // default 127.0.0.1
@@ -172,7 +173,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   }
   if (!info.ranges || info.size === null) {
     log('info', 'the source does not support Range requests: downloading it plainly, alone, without resume');
-    const result = await plainDownload(info, output, sha256, options.signal, options.downloadLimit);
+    const result = await plainDownload(info, output, sha256, options.signal, options.sharedLimits?.downloads?.rate ?? options.downloadLimit);
     if (options.stream) await streamFinishedFile(output, options.stream);
     return {
       url: info.url, output, size: result.size, blockSize: 0, seconds: elapsed(started), readyAt: Date.now(), fromSource: result.size,
@@ -184,6 +185,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
 
   const size = info.size;
   const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
+  const downloadLimit = options.sharedLimits?.downloads ?? options.downloadLimit;
   const swarmId = swarmIdOf(info, options);
   const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
   if (part.freshReason !== null && part.freshReason !== 'no sidecar') log('info', `starting ${output} over: ${part.freshReason}`);
@@ -215,10 +217,10 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
       id, swarmId, host, port, size, params: { ...(options.stream ? { inOrderWindow: STREAM_WINDOW } : !membership && { inOrderWindow: ALONE_WINDOW }), ...options.params, blockSize }, rng: new SeededRng(seed),
       now: performance.now(), have: part.have.buffer,
       ...(options.swarmSecret !== undefined && { auth: swarmAuthFor(options.swarmSecret) }),
-      ...(options.downloadLimit !== undefined && { downloadLimit: options.downloadLimit }),
+      ...(downloadLimit !== undefined && { downloadLimit }),
       events: options.protocolEvents === true,
     });
-    node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.uploadLimit, protocolEvents: options.protocolEvents === true });
+    node = new PeerNode(core, part, info, log, transport, { uploadLimit: options.sharedLimits?.uploads ?? options.uploadLimit, protocolEvents: options.protocolEvents === true });
     if (options.metricsPort !== undefined) {
       const { servePeerMetrics } = await import('./peer-metrics.ts'); // prom-client: ~40 files, loaded only when asked for
       const metricsCore = core;

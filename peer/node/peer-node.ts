@@ -46,9 +46,10 @@ export interface PeerNodeOptions {
    * Bytes a second this peer sends blocks to other peers at most (--upload-limit), all
    * connections together. A capped serve waits before it goes out, so its delivery, and the
    * rate the core's upload backlog measures from it, keep to the cap: requests past what it
-   * can send in time are refused busy and asked elsewhere.
+   * can send in time are refused busy and asked elsewhere. A TokenBucket is a limit shared
+   * with other downloads in this process (SharedLimits: `slurpie proxy --upload-limit`).
    */
-  uploadLimit?: number | undefined;
+  uploadLimit?: number | TokenBucket | undefined;
   /** Log how long each Range GET took, at 'debug' (`get -v`, with the core's own events). */
   protocolEvents?: boolean;
 }
@@ -58,7 +59,7 @@ export class PeerNode {
   private timerFor = Infinity; // the core deadline `timer` is armed for
   private membership: Membership | null = null;
   private reregister: NodeJS.Timeout | null = null;
-  private readonly sourceAbort = new AbortController();
+  private readonly stopping = new AbortController(); // ends the source GET, and serves waiting for the upload limit
   private stopped = false;
   private completeWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private departed = false;
@@ -88,7 +89,8 @@ export class PeerNode {
     readonly transport: Transport | null,
     options: PeerNodeOptions = {},
   ) {
-    this.uploads = options.uploadLimit === undefined ? null : new TokenBucket({ rate: options.uploadLimit, burst: part.blockSize });
+    const limit = options.uploadLimit;
+    this.uploads = limit === undefined ? null : typeof limit === 'number' ? new TokenBucket({ rate: limit, burst: part.blockSize }) : limit;
     this.sourceTimes = options.protocolEvents === true;
     this.pool = new BlockPool(part.blockSize);
     this.served = new BlockPool(part.blockSize);
@@ -162,8 +164,7 @@ export class PeerNode {
     for (const w of this.writeWaiters.splice(0)) w(); // a paused source GET sees the abort
     if (this.timer) clearTimeout(this.timer);
     if (this.reregister) clearTimeout(this.reregister);
-    this.sourceAbort.abort();
-    this.uploads?.cancelAll(new Error('stopped')); // serves waiting for the upload limit end
+    this.stopping.abort();
     const m = this.membership;
     if (m) await m.client.deregister(m.swarmId, m.self.id).catch(() => {});
     await this.transport?.stop();
@@ -289,7 +290,7 @@ export class PeerNode {
     const bytes = data.length;
     if (this.uploads) {
       try {
-        await this.uploads.take(bytes);
+        await this.uploads.take(bytes, this.stopping.signal);
       } catch {
         this.served.give(into); // stopping
         return;
@@ -364,7 +365,7 @@ export class PeerNode {
         this.offered = null;
         this.gc.received(data.length); // undici's chunks, copied into `data`, are dead
         return this.writesDrained(); // the source waits while the disk is behind
-      }, { signal: this.sourceAbort.signal, allocate: (length) => this.pool.take(length) });
+      }, { signal: this.stopping.signal, allocate: (length) => this.pool.take(length) });
       if (this.sourceTimes) this.logSourceRun(first, count, bytes, performance.now() - started);
       this.dispatch({ type: 'sourceEnd', ok: true, first });
     } catch (err) {

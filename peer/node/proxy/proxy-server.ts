@@ -20,6 +20,7 @@ import type { LogFn } from '../peer-node.ts';
 import { closeSourceClients, probeSource } from '../source-client.ts';
 import { passThrough } from './pass-through.ts';
 import { connectRefusal, failRequest } from './proxy-errors.ts';
+import { SharedLimits } from '../rate-limits.ts';
 import { SwarmCache } from './swarm-cache.ts';
 
 export interface ProxyOptions {
@@ -30,6 +31,8 @@ export interface ProxyOptions {
   topology?: string;
   log: LogFn;
   protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
+  uploadLimit?: number; // bytes a second served to peers at most, by all the proxy's downloads together
+  downloadLimit?: number; // bytes a second taken at most, from sources and peers, by all of them together
   onDone?: (stats: DownloadStats) => void;
 }
 
@@ -42,6 +45,7 @@ export interface ProxyServer {
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const cache = new SwarmCache({
     dir: opts.dir, log: opts.log, protocolEvents: opts.protocolEvents === true,
+    limits: new SharedLimits(opts), // throws BAD_INPUT before anything listens
     ...(opts.topology !== undefined && { topology: opts.topology }),
     ...(opts.onDone && { onDone: opts.onDone }),
   });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { download, swarmIdOf, type DownloadStats } from '../download.ts';
 import type { LogFn } from '../peer-node.ts';
+import type { SharedLimits } from '../rate-limits.ts';
 import type { SourceInfo } from '../source-client.ts';
 import { FanOut } from './fan-out.ts';
 
@@ -22,6 +23,7 @@ export interface SwarmCacheOptions {
   topology?: string;
   log: LogFn;
   protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
+  limits: SharedLimits; // the proxy's upload and download limits, shared by all its downloads
   /** Tells of each finished download (tests, logs). */
   onDone?: (stats: DownloadStats) => void;
 }
@@ -86,6 +88,7 @@ export class SwarmCache {
         signal: this.stopping.signal,
         log: this.opts.log,
         protocolEvents: this.opts.protocolEvents === true,
+        sharedLimits: this.opts.limits,
         ...(this.opts.topology !== undefined && { topology: this.opts.topology }),
       });
       this.opts.log('info', `${url}: ${stats.size} bytes in ${stats.seconds.toFixed(1)} s, ${stats.fromSource} from the source, ${stats.fromPeers} from peers (${stats.integrity === 'none' ? 'not verified' : 'verified'}), cached`);
