@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { seedFrom } from '../estimation/random.ts';
 import { startSourceServer } from '../experiments/source/range-server.ts';
 import { download } from '../peer/node/download.ts';
+import { SharedLimits } from '../peer/node/rate-limits.ts';
 import { closeSourceClients } from '../peer/node/source-client.ts';
 import { assertUsageError, runSlurpie, scratch, slurpie } from './fixtures/cli-run.ts';
 import { cleanEnv, seedingSwarm } from './fixtures/seeding-swarm.ts';
@@ -65,7 +66,7 @@ test.serial('--limit-rate in a swarm: blocks from a seeder and the source togeth
   t.is((await within(seeder.exited, 'the seeder to stop', 30_000)).code, 0, seeder.stderr());
 });
 
-test.serial('a limit under 512 bytes a second: a usage error, or BAD_INPUT before any request', async (t) => {
+test.serial('a limit under 512 bytes a second, or shared limits too small for the blocks: a usage error, or BAD_INPUT before any request', async (t) => {
   t.timeout(60_000);
   const data = seededBytes(100_000, seed + 3);
   const source = await startSourceServer({ data, name: 'floor.bin' });
@@ -78,6 +79,11 @@ test.serial('a limit under 512 bytes a second: a usage error, or BAD_INPUT befor
   const lib = await t.throwsAsync(download(source.url, { output: join(dir, 'out.bin'), downloadLimit: 0 }));
   t.like(lib, { code: 'BAD_INPUT' });
   t.regex(lib?.message ?? '', /downloadLimit must be at least 512 bytes a second, got 0/);
+  t.like(t.throws(() => new SharedLimits({ downloadLimit: 100 })), { code: 'BAD_INPUT' });
+  const shared = new SharedLimits({ downloadLimit: 64 * 1024 }, 64 * 1024); // made for 64 KiB blocks
+  const big = await t.throwsAsync(download(source.url, { output: join(dir, 'out.bin'), sharedLimits: shared, blockSize: 128 * 1024 }));
+  t.like(big, { code: 'BAD_INPUT' });
+  t.regex(big?.message ?? '', /lets 65536 bytes through at once, less than this download's blocks of 131072/);
   t.is(source.stats().requests, 0, 'nothing reached the source');
   t.deepEqual(await readdir(dir), [], 'no file written');
 });

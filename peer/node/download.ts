@@ -26,7 +26,7 @@ import { swarmAuthFor, swarmIdFor } from './swarm-id.ts';
 import { TopologyClient } from './topology-client.ts';
 import { nameFromUrl } from '../../topology-server/swarm-file.ts';
 import { Transport } from './transport.ts';
-import { checkDownloadLimit, checkUploadLimit, type SharedLimits } from './rate-limits.ts';
+import { checkDownloadLimit, checkSharedLimits, checkUploadLimit, type SharedLimits } from './rate-limits.ts';
 
 export interface DownloadOptions {
   output?: string; // default: the URL's file name
@@ -155,6 +155,7 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
   checkUploadLimit(options.uploadLimit, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
   checkDownloadLimit(options.downloadLimit);
+  checkSharedLimits(options.sharedLimits, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
   const info = await probeSource(url, { ...(options.signal && { signal: options.signal }), http: sourceHttpOf(options) });
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;

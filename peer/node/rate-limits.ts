@@ -43,10 +43,20 @@ export class SharedLimits {
   readonly downloads: DownloadPool | null;
 
   /** Throws BAD_INPUT as the checks above do. `blockSize`: the downloads' (default 256 KiB). */
-  constructor(limits: { uploadLimit?: number | undefined; downloadLimit?: number | undefined }, blockSize = 256 * 1024) {
+  constructor(
+    limits: { uploadLimit?: number | undefined; downloadLimit?: number | undefined },
+    blockSize = 256 * 1024,
+  ) {
     checkUploadLimit(limits.uploadLimit, blockSize);
     checkDownloadLimit(limits.downloadLimit);
     this.uploads = limits.uploadLimit === undefined ? null : new TokenBucket({ rate: limits.uploadLimit, burst: blockSize });
     this.downloads = limits.downloadLimit === undefined ? null : new DownloadPool(limits.downloadLimit, blockSize, performance.now());
+  }
+}
+
+/** Throws BAD_INPUT if a download with blocks of `blockSize` cannot draw on `shared`'s download pool. */
+export function checkSharedLimits(shared: SharedLimits | undefined, blockSize: number): void {
+  if (shared?.downloads && blockSize > shared.downloads.burst) {
+    throw new SlurpieError('BAD_INPUT', `sharedLimits' download limit lets ${shared.downloads.burst} bytes through at once, less than this download's blocks of ${blockSize}: make it with a blockSize of ${blockSize}`);
   }
 }
