@@ -78,6 +78,15 @@ test('planetlab-24 is planetlab-55 with 24 peers: the same classes, file, source
   t.is(peers.filter((p) => p.leaveAfterSeconds !== null).length, Math.round(0.1 * 24));
 });
 
+test('tiny-capped is tiny-4 with half its peers capped at 256 KiB/s: T_min counts the cap as their downlink', async (t) => {
+  const [capped, tiny] = await Promise.all([loadScenario('tiny-capped'), loadScenario('tiny-4')]);
+  t.deepEqual([capped.fileBytes, capped.source, capped.arrivals, capped.peers.count], [tiny.fileBytes, tiny.source, tiny.arrivals, tiny.peers.count]);
+  const peers = planPeers(capped);
+  t.deepEqual(peers.map((p) => p.link.downloadLimit ?? null).sort(), [256 * 1024, 256 * 1024, null, null]);
+  t.is(tMinSeconds(capped, peers), 16, 'F / 256 KiB/s');
+  t.deepEqual(toSimScenario(capped).sim.downloadLimits?.slice().sort(), [256 * 1024, 256 * 1024, null, null]);
+});
+
 test('tiny-4 loads by name and by path', async (t) => {
   const byName = await loadScenario('tiny-4');
   const byPath = await loadScenario(join(SCENARIO_DIR, 'tiny-4.json'));

@@ -65,7 +65,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           'Writes OUT/<scenario>-<time>.json (per peer: time, bytes from the source, memory) and .md\n' +
           '(the table); with --runs N, N of them and OUT/<scenario>-<time>-runs.md (each system\'s median\n' +
           'and range). Progress on stderr every 5 s. Needs root (but for --systems sim). Ctrl-C stops\nand cleans up.\n\n' +
-          'SCENARIO is a name in experiments/scenarios (lan-48, lan-12, planetlab-55, planetlab-24, mixed-16, tiny-4) or a .json file.\n\n' +
+          'SCENARIO is a name in experiments/scenarios (lan-48, lan-12, planetlab-55, planetlab-24, mixed-16, tiny-4, tiny-capped) or a .json file.\n\n' +
           'With --hosts FILE --bind ADDR the peers run on real machines over ssh instead (slurpie\n' +
           'only; their own links, nothing shaped; no root needed): the source and topology server\n' +
           'listen here on ADDR, and each peer is `slurpie get` on the next host with a free slot at\n' +
