@@ -170,6 +170,7 @@ test.serial('proxy: every bad flag exits 2 with one line in the usage style, bef
     [['--bogus'], /unknown flag or extra argument, got bogus/],
     [['--download-limit', '100'], /--download-limit must be at least 512 bytes a second, got "100 B\/s"/],
     [['--upload-limit', '1KiB'], /--upload-limit must be at least half a block a second .*, got "1\.0 KiB\/s"/],
+    [['--linger', '-1'], /--linger must be a number of seconds >= 0, got "-1"/],
   ];
   for (const [args, message] of cases) {
     const { code, stderr } = await runSlurpie(t, ['proxy', '--dir', cache, ...args]);
@@ -222,4 +223,29 @@ withCurl('--download-limit caps the proxy\'s downloads together, not each: two f
   }
   t.true(seconds >= 2, `both files together at 1 MiB/s after the first second's worth: ${seconds} s`);
   t.true(sources.every((s) => s.stats().bytesSent >= 1.5 * MiB), 'each file swarmed, not passed through');
+});
+
+withCurl('--linger: a finished file keeps being served to the swarm, so a peer that comes later takes it from the proxy, not the source', async (t) => {
+  // Without --linger the proxy leaves once no one asks (the hand-over): the peer, arriving
+  // after that, would take every block from the source.
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const data = content(2 * MiB);
+  const source = await startSourceServer({ data, name: 'kept.bin', rate: MiB });
+  t.teardown(() => source.close());
+  const topology = await startTopologyServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => topology.close());
+  const proxy = await startProxy(t, join(dir, 'cache'), ['--topology', topology.url, '--linger', '60']);
+  const first = await curl(t, ['-x', proxy.url, source.url], join(dir, 'first.out'));
+  t.is(first.status, 200, proxy.stderr());
+  const before = source.stats().bytesSent;
+  const statsFile = join(dir, 'peer.json');
+  const peer = slurpie(t, ['get', source.url, '--topology', topology.url, '-o', join(dir, 'peer.out'), '--stats-json', statsFile, '--no-progress']);
+  const { code } = await peer.exited;
+  t.is(code, 0, peer.stderr());
+  t.is(sha(await readFile(join(dir, 'peer.out'))), sha(data));
+  const stats = JSON.parse(await readFile(statsFile, 'utf8')) as { fromPeers: number; fromSource: number };
+  t.log(`the peer took ${(stats.fromPeers / 1024).toFixed(0)} KiB from the proxy, ${(stats.fromSource / 1024).toFixed(0)} KiB from the source`);
+  t.true(stats.fromPeers >= MiB, 'more than half of it from the lingering proxy');
+  t.true(source.stats().bytesSent - before < MiB, 'the source sent less than half a copy more');
 });

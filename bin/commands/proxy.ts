@@ -14,6 +14,7 @@ interface ProxyArgs {
   minSize: number;
   uploadLimit?: number; // bytes a second, all downloads together
   downloadLimit?: number;
+  linger: number; // seconds
   verbose: boolean;
 }
 
@@ -48,6 +49,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('min-size', { type: 'string', default: '1MiB', ...valued, coerce: minSize, describe: 'smaller files pass through without a swarm' })
       .option('upload-limit', { ...GET_FLAGS['upload-limit'], describe: 'most bytes a second to send other peers, all downloads together, e.g. 1MiB (default: no limit; at least half a block a second)' })
       .option('download-limit', { ...GET_FLAGS['download-limit'], alias: 'limit-rate', describe: 'most bytes a second to take, from sources and peers, all downloads together, on average, e.g. 2MiB (default: no limit; passed-through requests are not counted)' })
+      .option('linger', { ...GET_FLAGS['linger'], describe: 'seconds each finished file keeps being served to other peers, past the hand-over to those still downloading (needs --topology)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also log protocol events' })
       .check((a) => {
         checkLimitFlags(a as { uploadLimit?: number; downloadLimit?: number });
@@ -69,6 +71,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
         ...(args.topology !== undefined && { topology: args.topology }),
         ...(args.uploadLimit !== undefined && { uploadLimit: args.uploadLimit }),
         ...(args.downloadLimit !== undefined && { downloadLimit: args.downloadLimit }),
+        linger: args.linger,
         protocolEvents: args.verbose,
         log: (level, msg) => {
           if (level !== 'debug' || args.verbose) process.stderr.write(`slurpie proxy: ${msg}\n`);

@@ -33,6 +33,7 @@ export interface ProxyOptions {
   protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
   uploadLimit?: number; // bytes a second served to peers at most, by all the proxy's downloads together
   downloadLimit?: number; // bytes a second taken at most, from sources and peers, by all of them together
+  linger?: number; // seconds each finished file keeps being served to peers after the hand-over (default 0)
   onDone?: (stats: DownloadStats) => void;
 }
 
@@ -46,6 +47,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const cache = new SwarmCache({
     dir: opts.dir, log: opts.log, protocolEvents: opts.protocolEvents === true,
     limits: new SharedLimits(opts), // throws BAD_INPUT before anything listens
+    ...(opts.linger !== undefined && { linger: opts.linger }),
     ...(opts.topology !== undefined && { topology: opts.topology }),
     ...(opts.onDone && { onDone: opts.onDone }),
   });

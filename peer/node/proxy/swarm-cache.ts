@@ -24,6 +24,7 @@ export interface SwarmCacheOptions {
   log: LogFn;
   protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
   limits: SharedLimits; // the proxy's upload and download limits, shared by all its downloads
+  linger?: number; // seconds each finished download keeps serving peers past the hand-over (default 0)
   /** Tells of each finished download (tests, logs). */
   onDone?: (stats: DownloadStats) => void;
 }
@@ -89,6 +90,7 @@ export class SwarmCache {
         log: this.opts.log,
         protocolEvents: this.opts.protocolEvents === true,
         sharedLimits: this.opts.limits,
+        ...(this.opts.linger !== undefined && { linger: this.opts.linger }),
         ...(this.opts.topology !== undefined && { topology: this.opts.topology }),
       });
       this.opts.log('info', `${url}: ${stats.size} bytes in ${stats.seconds.toFixed(1)} s, ${stats.fromSource} from the source, ${stats.fromPeers} from peers (${stats.integrity === 'none' ? 'not verified' : 'verified'}), cached`);
