@@ -225,6 +225,23 @@ withCurl('--download-limit caps the proxy\'s downloads together, not each: two f
   t.true(sources.every((s) => s.stats().bytesSent >= 1.5 * MiB), 'each file swarmed, not passed through');
 });
 
+withCurl('--download-limit also paces what passes through: a file under --min-size comes at the limit', async (t) => {
+  // 2 MiB at 512 KiB/s: a second's worth at once, then 3 s for the rest. Unpaced, loopback
+  // hands it over in well under a second.
+  t.timeout(120_000);
+  const dir = await scratch(t);
+  const data = content(2 * MiB);
+  const source = await startSourceServer({ data, name: 'small.bin' });
+  t.teardown(() => source.close());
+  const proxy = await startProxy(t, join(dir, 'cache'), ['--min-size', '8MiB', '--download-limit', '512KiB']);
+  const got = await curl(t, ['-x', proxy.url, source.url], join(dir, 'small.out'));
+  t.log(`${got.total.toFixed(2)} s`);
+  t.is(got.status, 200, proxy.stderr());
+  t.is(sha(await readFile(join(dir, 'small.out'))), sha(data));
+  t.regex(proxy.stderr(), /passed through \(smaller than 8388608 bytes\)/);
+  t.true(got.total >= 3, `2 MiB at 512 KiB/s after the first 512 KiB: ${got.total} s`);
+});
+
 withCurl('--linger: a finished file keeps being served to the swarm, so a peer that comes later takes it from the proxy, not the source', async (t) => {
   // Without --linger the proxy leaves once no one asks (the hand-over): the peer, arriving
   // after that, would take every block from the source.

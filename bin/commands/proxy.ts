@@ -48,7 +48,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('dir', { type: 'string', default: defaultDir(), defaultDescription: '$XDG_CACHE_HOME/slurpie/proxy', ...valued, describe: 'cache directory: finished files, and .part files of downloads running or stopped' })
       .option('min-size', { type: 'string', default: '1MiB', ...valued, coerce: minSize, describe: 'smaller files pass through without a swarm' })
       .option('upload-limit', { ...GET_FLAGS['upload-limit'], describe: 'most bytes a second to send other peers, all downloads together, e.g. 1MiB (default: no limit; at least half a block a second)' })
-      .option('download-limit', { ...GET_FLAGS['download-limit'], alias: 'limit-rate', describe: 'most bytes a second to take, from sources and peers, all downloads together, on average, e.g. 2MiB (default: no limit; passed-through requests are not counted)' })
+      .option('download-limit', { ...GET_FLAGS['download-limit'], alias: 'limit-rate', describe: 'most bytes a second to take, from sources and peers, all downloads together and what passes through, on average, e.g. 2MiB (default: no limit)' })
       .option('linger', { ...GET_FLAGS['linger'], describe: 'seconds each finished file keeps being served to other peers, past the hand-over to those still downloading (needs --topology)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also log protocol events' })
       .check((a) => {

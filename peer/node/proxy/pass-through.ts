@@ -3,10 +3,14 @@
 // and body as the client sent them, the origin's status, headers and body as it answered,
 // redirects included (the client follows them, as through any proxy). Only the hop-by-hop
 // headers of RFC 9110 §7.6.1 stay on their side of the proxy. It goes through undici's agent
-// (http-dispatcher.ts: HTTP_PROXY and NO_PROXY apply upstream as for downloads).
+// (http-dispatcher.ts: HTTP_PROXY and NO_PROXY apply upstream as for downloads). With a
+// download limit, the answer's body is read at the limit, shared with the swarmed downloads.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import type { DownloadPool } from '../../core/download-budget.ts';
 import { httpDispatcher } from '../http-dispatcher.ts';
 import { failRequest } from './proxy-errors.ts';
 
@@ -16,8 +20,8 @@ const HOP_BY_HOP = new Set([
   'expect', // Node's server has already answered 100-continue; undici sends no Expect
 ]);
 
-/** Forwards `req` to `target` and the answer back to `res`. */
-export async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL): Promise<void> {
+/** Forwards `req` to `target` and the answer back to `res`, its body no faster than `limit` allows. */
+export async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL, limit: DownloadPool | null = null): Promise<void> {
   const method = req.method ?? 'GET';
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   let answer: Awaited<ReturnType<typeof request>>;
@@ -36,10 +40,27 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, tar
   }
   res.writeHead(answer.statusCode, endToEnd(answer.headers));
   try {
-    await pipeline(answer.body, res);
+    await (limit ? pipeline(answer.body, paced(limit), res) : pipeline(answer.body, res));
   } catch {
     res.destroy(); // the origin or the client went away mid-body: cut, never a clean short end
   }
+}
+
+/**
+ * Passes each chunk on once the pool has paid for it: the bytes are taken as they come (into
+ * debt: a pass-through has no peer to time out) and the next chunk waits until the debt is
+ * paid, so the origin is read at the limit through TCP's own flow control.
+ */
+function paced(pool: DownloadPool): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const now = performance.now();
+      pool.take(now, chunk.length);
+      const wait = pool.readyAt(0) - now;
+      if (wait <= 0) return done(null, chunk);
+      sleep(wait).then(() => done(null, chunk), done);
+    },
+  });
 }
 
 function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {

@@ -44,16 +44,16 @@ export interface ProxyServer {
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
+  const limits = new SharedLimits(opts); // throws BAD_INPUT before anything listens
   const cache = new SwarmCache({
-    dir: opts.dir, log: opts.log, protocolEvents: opts.protocolEvents === true,
-    limits: new SharedLimits(opts), // throws BAD_INPUT before anything listens
+    dir: opts.dir, log: opts.log, protocolEvents: opts.protocolEvents === true, limits,
     ...(opts.linger !== undefined && { linger: opts.linger }),
     ...(opts.topology !== undefined && { topology: opts.topology }),
     ...(opts.onDone && { onDone: opts.onDone }),
   });
   let self = '';
   const server = createServer((req, res) => {
-    handle(req, res, self, cache, opts).catch((err: Error) => {
+    handle(req, res, self, cache, limits, opts).catch((err: Error) => {
       opts.log('warn', `${req.method} ${req.url}: ${err.message}`);
       failRequest(res, err.message);
     });
@@ -83,7 +83,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, self: string, cache: SwarmCache, opts: ProxyOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, self: string, cache: SwarmCache, limits: SharedLimits, opts: ProxyOptions): Promise<void> {
   const target = targetOf(req.url ?? '');
   if (!target) {
     failRequest(res, `not a proxy request: ask for an absolute URL (curl -x http://${self} URL) or http://${self}/https://host/path, got ${JSON.stringify((req.url ?? '').slice(0, 200))}`, 400);
@@ -105,7 +105,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, self: string, c
   } else {
     opts.log('info', `${req.method} ${target.href}: passed through`);
   }
-  await passThrough(req, res, target);
+  await passThrough(req, res, target, limits.downloads);
 }
 
 /** The origin URL a request names: absolute form, or the /<url> path form; null if neither. */
