@@ -128,7 +128,7 @@ test('npm pack: the tarball installs into a fresh project; the library, its type
   const seen = JSON.parse(js.stdout.trim().split('\n').pop() ?? '{}');
   t.like(seen, { ok: true, same: true, size: 700_000, errorCode: 'BAD_INPUT', exitCode: 2, core: 'function', params: 'object', dashboard: 200 });
   t.true(seen.progressed > 0, 'onProgress was called');
-  t.deepEqual(seen.exports, ['DEFAULT_PARAMS', 'EXIT_CODES', 'PeerCore', 'SlurpieError', 'download', 'seed', 'startSourceServer', 'startTopologyServer']);
+  t.deepEqual(seen.exports, ['DEFAULT_PARAMS', 'EXIT_CODES', 'PeerCore', 'SharedLimits', 'SlurpieError', 'download', 'seed', 'startSourceServer', 'startTopologyServer']);
 
   // 4. TypeScript: tsc --noEmit over the shipped declarations, 0 errors.
   await writeFile(join(consumer, 'main.ts'), TS_CHECK);
