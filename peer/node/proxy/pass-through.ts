@@ -10,7 +10,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import type { DownloadPool } from '../../core/download-budget.ts';
+import { DownloadBudget, type DownloadPool } from '../../core/download-budget.ts';
 import { httpDispatcher } from '../http-dispatcher.ts';
 import { failRequest } from './proxy-errors.ts';
 
@@ -47,18 +47,24 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, tar
 }
 
 /**
- * Passes each chunk on once the pool has paid for it: the bytes are taken as they come (into
- * debt: a pass-through has no peer to time out) and the next chunk waits until the debt is
- * paid, so the origin is read at the limit through TCP's own flow control.
+ * Passes each chunk on once the pool allows it, as a swarmed download's request would be
+ * (behind the Range GET runs waiting for the pool, so a long pass-through does not starve
+ * them); the origin is read at the limit through TCP's own flow control.
  */
 function paced(pool: DownloadPool): Transform {
+  const budget = new DownloadBudget(pool, 1, performance.now());
+  const pass = async (bytes: number): Promise<void> => {
+    const ask = Math.min(bytes, pool.burst); // a chunk past the burst is let through into debt
+    for (;;) {
+      const now = performance.now();
+      if (budget.allows(now, ask)) return budget.take(now, bytes);
+      await sleep(Math.max(1, budget.wakeAt() - now));
+      budget.woke();
+    }
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      const now = performance.now();
-      pool.take(now, chunk.length);
-      const wait = pool.readyAt(0) - now;
-      if (wait <= 0) return done(null, chunk);
-      sleep(wait).then(() => done(null, chunk), done);
+      pass(chunk.length).then(() => done(null, chunk), done);
     },
   });
 }

@@ -32,7 +32,7 @@ export interface ProxyOptions {
   log: LogFn;
   protocolEvents?: boolean; // each download's protocol events as debug lines (-v)
   uploadLimit?: number; // bytes a second served to peers at most, by all the proxy's downloads together
-  downloadLimit?: number; // bytes a second taken at most, from sources and peers, by all of them together
+  downloadLimit?: number; // bytes a second taken at most, from sources and peers, by all of them together and what passes through
   linger?: number; // seconds each finished file keeps being served to peers after the hand-over (default 0)
   onDone?: (stats: DownloadStats) => void;
 }
