@@ -153,9 +153,10 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   checkUrl(url);
   if (options.swarmKey !== undefined && options.swarmKey.trim() === '') throw new SlurpieError('BAD_INPUT', 'swarmKey must not be empty');
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
-  checkUploadLimit(options.uploadLimit, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
+  const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
+  checkUploadLimit(options.uploadLimit, blockSize);
   checkDownloadLimit(options.downloadLimit);
-  checkSharedLimits(options.sharedLimits, options.blockSize ?? options.params?.blockSize ?? 256 * 1024);
+  checkSharedLimits(options.sharedLimits, blockSize);
   const info = await probeSource(url, { ...(options.signal && { signal: options.signal }), http: sourceHttpOf(options) });
   const output = options.output ?? defaultOutput(info.url);
   const sha256 = expected ?? info.sha256;
@@ -185,7 +186,6 @@ async function downloadOnce(url: string, options: DownloadOptions): Promise<Down
   }
 
   const size = info.size;
-  const blockSize = options.blockSize ?? options.params?.blockSize ?? 256 * 1024;
   const downloadLimit = options.sharedLimits?.downloads ?? options.downloadLimit;
   const swarmId = swarmIdOf(info, options);
   const part = await PartFile.open({ path: output, size, blockSize, identity: { url: info.url, validator: info.validator, swarmId } });
